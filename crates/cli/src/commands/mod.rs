@@ -1,0 +1,5 @@
+//! One module per subcommand: its clap `Args` next to its `run()`.
+
+pub mod completions;
+pub mod schema;
+pub mod validate;

@@ -1,0 +1,21 @@
+//! `rolecall schema`: the JSON Schema of the config format.
+
+use std::io::Write as _;
+
+use clap::Args;
+
+use crate::{GlobalArgs, exit};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Use it in an editor: put this first line in `rolecall.yaml`:\n  \
+# yaml-language-server: $schema=./rolecall.schema.json\nafter `rolecall schema > rolecall.schema.json`."
+)]
+pub struct SchemaArgs {}
+
+pub fn run(_: &SchemaArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    global
+        .stdout()
+        .write_all(rolecall_core::schema::json().as_bytes())?;
+    Ok(exit::OK)
+}

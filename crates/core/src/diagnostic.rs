@@ -1,0 +1,340 @@
+//! Diagnostics about a config: what is wrong, where (file:line:col and the
+//! YAML path), and how to fix it, rendered the way rustc and uv render theirs.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anstyle::{AnsiColor, Style};
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub usize);
+
+/// A position in a config file: 1-based line and column (in characters), and
+/// how many characters the thing there spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub file: FileId,
+    pub line: u32,
+    pub col: u32,
+    pub len: u32,
+}
+
+/// One loaded config file.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user would write it (relative to where they ran us when
+    /// they gave a relative path).
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        let start = *self.line_starts.get(i)?;
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map_or(self.text.len(), |e| e - 1);
+        Some(self.text[start..end].trim_end_matches('\r'))
+    }
+}
+
+/// Every file a config was loaded from, so that positions can be shown.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
+        self.files.push(SourceFile::new(path, text));
+        FileId(self.files.len() - 1)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0]
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn path(&self, id: FileId) -> &Path {
+        &self.get(id).path
+    }
+
+    /// `file:line:col` of a position.
+    pub fn location(&self, pos: Pos) -> String {
+        format!("{}:{}:{}", self.path(pos.file).display(), pos.line, pos.col)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The config cannot be used; nothing is sent to the site.
+    Error,
+    /// Probably a mistake, but the config can be used (often: it depends on
+    /// what is on the site, which only `plan` can tell).
+    Warning,
+}
+
+/// One problem found in a config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    /// Where it is. Only problems that are not in any file (a path that does
+    /// not exist) have none.
+    pub pos: Option<Pos>,
+    /// The YAML path of the offending node: `users["jane@acme.com"].roles[1]`.
+    pub path: Option<String>,
+    pub hint: Option<String>,
+    /// Other places that explain this one ("first defined here").
+    pub related: Vec<(Pos, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            pos: None,
+            path: None,
+            hint: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(message)
+        }
+    }
+
+    pub fn at(mut self, pos: Pos, path: impl Into<String>) -> Self {
+        self.pos = Some(pos);
+        let path = path.into();
+        self.path = (!path.is_empty()).then_some(path);
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint.or(self.hint);
+        self
+    }
+
+    pub fn related(mut self, pos: Pos, label: impl Into<String>) -> Self {
+        self.related.push((pos, label.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Renders like rustc: the message, `--> file:line:col`, the source line
+    /// with a caret under the spot, related places, then the hint. With
+    /// `styled`, the text carries ANSI styles (the caller's stream strips them
+    /// where color is off).
+    pub fn render(&self, sources: &SourceMap, styled: bool) -> String {
+        let st = Styles::new(styled);
+        let mut out = String::new();
+        let (label, head) = match self.severity {
+            Severity::Error => ("error", st.error),
+            Severity::Warning => ("warning", st.warning),
+        };
+        let _ = writeln!(
+            out,
+            "{head}{label}{head:#}{b}: {}{b:#}",
+            self.message,
+            b = st.bold
+        );
+        let mut places: Vec<(Pos, String, bool)> = Vec::new();
+        if let Some(pos) = self.pos {
+            places.push((pos, self.path.clone().unwrap_or_default(), true));
+        }
+        places.extend(self.related.iter().map(|(p, l)| (*p, l.clone(), false)));
+        let width = places
+            .iter()
+            .map(|(p, _, _)| p.line.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let pad = " ".repeat(width);
+        let g = st.gutter;
+        for (i, (pos, label, primary)) in places.iter().enumerate() {
+            let arrow = if i == 0 && self.pos.is_some() {
+                "-->"
+            } else {
+                ":::"
+            };
+            let _ = writeln!(out, "{pad}{g}{arrow}{g:#} {}", sources.location(*pos));
+            let Some(line) = sources.get(pos.file).line(pos.line) else {
+                continue;
+            };
+            let col = usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0);
+            let line_chars = line.chars().count();
+            let len = usize::try_from(pos.len)
+                .unwrap_or(1)
+                .min(line_chars.saturating_sub(col))
+                .max(1);
+            // Keep tabs as tabs so that the caret lines up under them.
+            let lead: String = line
+                .chars()
+                .take(col)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let (mark, style) = if *primary {
+                ("^", head)
+            } else {
+                ("-", st.gutter)
+            };
+            let _ = writeln!(out, "{pad} {g}|{g:#}");
+            let _ = writeln!(out, "{g}{:>width$} |{g:#} {line}", pos.line, width = width);
+            let label = if label.is_empty() {
+                String::new()
+            } else {
+                format!(" {label}")
+            };
+            let _ = writeln!(
+                out,
+                "{pad} {g}|{g:#} {lead}{style}{}{label}{style:#}",
+                mark.repeat(len)
+            );
+        }
+        if let Some(hint) = &self.hint {
+            let h = st.hint;
+            if places.is_empty() {
+                let _ = writeln!(out, "  {h}hint{h:#}: {hint}");
+            } else {
+                let _ = writeln!(out, "{pad} {g}|{g:#}");
+                let _ = writeln!(out, "{pad} {g}={g:#} {h}hint{h:#}: {hint}");
+            }
+        }
+        out
+    }
+}
+
+struct Styles {
+    error: Style,
+    warning: Style,
+    bold: Style,
+    gutter: Style,
+    hint: Style,
+}
+
+impl Styles {
+    fn new(styled: bool) -> Self {
+        if !styled {
+            let plain = Style::new();
+            return Self {
+                error: plain,
+                warning: plain,
+                bold: plain,
+                gutter: plain,
+                hint: plain,
+            };
+        }
+        Self {
+            error: AnsiColor::Red.on_default().bold(),
+            warning: AnsiColor::Yellow.on_default().bold(),
+            bold: Style::new().bold(),
+            gutter: AnsiColor::Blue.on_default().bold(),
+            hint: AnsiColor::Cyan.on_default().bold(),
+        }
+    }
+}
+
+/// The closest of `candidates` to a mistyped `word`, if one is close enough
+/// to be what was meant.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_rustc() {
+        let mut sources = SourceMap::default();
+        let f = sources.add(
+            "a.yaml".into(),
+            "site: acme\nroles:\n  X:\n    descripton: y\n".into(),
+        );
+        let d = Diagnostic::error("unknown key `descripton`")
+            .at(
+                Pos {
+                    file: f,
+                    line: 4,
+                    col: 5,
+                    len: 10,
+                },
+                "roles[\"X\"].descripton",
+            )
+            .hint("did you mean `description`?")
+            .related(
+                Pos {
+                    file: f,
+                    line: 3,
+                    col: 3,
+                    len: 1,
+                },
+                "in this role",
+            );
+        insta::assert_snapshot!(d.render(&sources, false), @r#"
+        error: unknown key `descripton`
+         --> a.yaml:4:5
+          |
+        4 |     descripton: y
+          |     ^^^^^^^^^^ roles["X"].descripton
+         ::: a.yaml:3:3
+          |
+        3 |   X:
+          |   - in this role
+          |
+          = hint: did you mean `description`?
+        "#);
+    }
+
+    #[test]
+    fn did_you_mean_finds_near_misses_only() {
+        let words = ["description", "privileges", "dashboards"];
+        assert_eq!(did_you_mean("descripton", words), Some("description"));
+        assert_eq!(did_you_mean("Privilges", words), Some("privileges"));
+        assert_eq!(did_you_mean("owner", words), None);
+    }
+}

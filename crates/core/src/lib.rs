@@ -1,0 +1,16 @@
+//! `rolecall-core`: the model of a rolecall config and everything that can be
+//! done with it without a network: load, validate, diff, render.
+//!
+//! Pure by design: no tokio, no reqwest. The YAML crate is used only in
+//! [`load`].
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod schema;
+mod validate;
+pub mod vocab;
+
+pub use diagnostic::{Diagnostic, Severity, SourceMap};
+pub use load::{LoadError, Loaded, load_path, load_texts};
+pub use model::Desired;

@@ -1,0 +1,793 @@
+//! Turns the node tree of one file into a [`Fragment`] of the config,
+//! reporting every problem it meets instead of stopping at the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::yaml::{Node, NodeKind, ScalarType};
+use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
+use crate::model::{
+    DashboardGrant, DashboardRef, Globs, Limit, Limits, Origin, Prune, PruneRoles, PruneUsers,
+    Role, RoleRef, Selectors, User,
+};
+use crate::vocab;
+
+/// Keys of each mapping whose keys are fixed by the format. The JSON Schema
+/// is generated from `crate::schema`; a test checks that both agree.
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "site", "actor", "prune", "protect", "ignore", "limits", "roles", "users",
+];
+pub(crate) const ROLE_KEYS: &[&str] = &["description", "privileges", "dashboards", "renamed_from"];
+pub(crate) const USER_KEYS: &[&str] = &["first_name", "last_name", "roles"];
+pub(crate) const PRUNE_KEYS: &[&str] = &["users", "roles"];
+pub(crate) const SELECTOR_KEYS: &[&str] = &["users", "roles"];
+pub(crate) const LIMIT_KEYS: &[&str] = &["max_deletes", "max_revokes"];
+
+/// A setting with the position of its key, so that a second file setting it
+/// too can be pointed at.
+#[derive(Debug)]
+pub(crate) struct Setting<T> {
+    pub value: T,
+    pub pos: Pos,
+}
+
+/// What one file contributes to the config.
+#[derive(Debug, Default)]
+pub(crate) struct Fragment {
+    pub site: Option<Setting<String>>,
+    pub actor: Option<Setting<String>>,
+    pub prune: Option<Setting<Prune>>,
+    pub protect: Option<Setting<Selectors>>,
+    pub ignore: Option<Setting<Selectors>>,
+    pub limits: Option<Setting<Limits>>,
+    /// With the position of each role's key.
+    pub roles: Vec<(Pos, Role)>,
+    pub users: Vec<(Pos, User)>,
+    /// Where names refer to roles, for the whole-config checks.
+    pub refs: Refs,
+}
+
+/// A place where a config entry names a role.
+#[derive(Debug, Clone)]
+pub(crate) struct RefSite {
+    /// Key of the user or role the reference is in.
+    pub owner: String,
+    /// The role name as written.
+    pub name: String,
+    pub pos: Pos,
+    pub path: String,
+}
+
+/// Role references of a config, in file order.
+#[derive(Debug, Default)]
+pub(crate) struct Refs {
+    /// Entries of users' `roles`.
+    pub memberships: Vec<RefSite>,
+    /// Entries of roles' `renamed_from`.
+    pub renames: Vec<RefSite>,
+}
+
+pub(crate) struct Converter<'a> {
+    file: FileId,
+    path: Arc<str>,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+/// Quotes a data key for a YAML path: `roles["Data Analyst"]`.
+fn q(s: &str) -> String {
+    format!("{s:?}")
+}
+
+impl<'a> Converter<'a> {
+    pub fn new(file: FileId, path: Arc<str>, diags: &'a mut Vec<Diagnostic>) -> Self {
+        Self { file, path, diags }
+    }
+
+    fn origin(&self, pos: Pos) -> Origin {
+        debug_assert_eq!(pos.file, self.file);
+        Origin {
+            file: self.path.clone(),
+            line: pos.line,
+            col: pos.col,
+        }
+    }
+
+    fn error(&mut self, node: &Node, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::error(message).at(node.pos, path));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    fn warning(&mut self, node: &Node, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags
+            .push(Diagnostic::warning(message).at(node.pos, path));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, hint: Option<String>) {
+        let found = node.type_name();
+        let d = self.error(node, path, format!("expected {expected}, found {found}"));
+        d.hint = hint;
+    }
+
+    /// A mapping's entries; `null` (written as nothing) is an empty mapping.
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        expected: &str,
+    ) -> Option<&'n [(Node, Node)]> {
+        match &node.kind {
+            NodeKind::Map(entries) => Some(entries),
+            _ if node.is_null() => Some(&[]),
+            _ => {
+                self.wrong_type(node, path, expected, None);
+                None
+            }
+        }
+    }
+
+    /// A list's items; `null` is an empty list.
+    fn list<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> Option<&'n [Node]> {
+        match &node.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ if node.is_null() => Some(&[]),
+            NodeKind::Scalar(s) => {
+                let hint = format!("write a list, even of one item: `[{}]`", s.text);
+                self.wrong_type(node, path, expected, Some(hint));
+                None
+            }
+            NodeKind::Map(_) => {
+                self.wrong_type(
+                    node,
+                    path,
+                    expected,
+                    Some("write a list: `[a, b]` or one `- item` per line".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A string; numbers are taken as their text (a name may be `2024`).
+    fn string(&mut self, node: &Node, path: &str, expected: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Scalar(s) => match s.ty() {
+                ScalarType::Str | ScalarType::Int | ScalarType::Float => Some(s.text.clone()),
+                ScalarType::Null | ScalarType::Bool(_) => {
+                    let hint = (!s.text.is_empty())
+                        .then(|| format!("if you mean the text, quote it: `\"{}\"`", s.text));
+                    self.wrong_type(node, path, expected, hint);
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(node, path, expected, None);
+                None
+            }
+        }
+    }
+
+    /// A mapping key of a data map (a role name, an email, a dashboard).
+    fn key(&mut self, node: &Node, path: &str, expected: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Scalar(_) => self.string(node, path, expected),
+            _ => {
+                self.wrong_type(
+                    node,
+                    path,
+                    expected,
+                    Some("a key must be a plain string".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks the keys of a mapping whose keys are fixed by the format:
+    /// unknown keys (with "did you mean") and keys given twice. Returns the
+    /// known entries, each once.
+    fn fields<'n>(
+        &mut self,
+        entries: &'n [(Node, Node)],
+        allowed: &[&'static str],
+        path: &str,
+        hint_extra: impl Fn(&str) -> Option<String>,
+    ) -> Vec<(&'static str, &'n Node, &'n Node)> {
+        let mut seen: BTreeMap<&'static str, Pos> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let name = match &k.kind {
+                NodeKind::Scalar(s) => s.text.as_str(),
+                _ => {
+                    self.wrong_type(k, path, "a key", None);
+                    continue;
+                }
+            };
+            let child = join(path, name);
+            let Some(known) = allowed.iter().find(|a| **a == name) else {
+                let hint = did_you_mean(name, allowed.iter().copied())
+                    .map(|m| format!("did you mean `{m}`?"))
+                    .or_else(|| hint_extra(name))
+                    .unwrap_or_else(|| format!("allowed here: {}", backticks(allowed)));
+                let where_ = if path.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in `{path}`")
+                };
+                self.error(k, &child, format!("unknown key `{name}` {where_}"))
+                    .hint = Some(hint);
+                continue;
+            };
+            if let Some(first) = seen.get(known) {
+                let first = *first;
+                self.error(k, &child, format!("key `{name}` is given twice"))
+                    .related
+                    .push((first, "first given here".into()));
+                continue;
+            }
+            seen.insert(known, k.pos);
+            out.push((*known, k, v));
+        }
+        out
+    }
+
+    pub fn file(&mut self, root: &Node) -> Fragment {
+        let mut frag = Fragment::default();
+        let Some(entries) = self.map(root, "", "a mapping of settings, `roles` and `users`") else {
+            return frag;
+        };
+        let top_hint = |name: &str| {
+            if vocab::is_email(name) {
+                Some("users go under `users:`, indented".to_string())
+            } else {
+                None
+            }
+        };
+        for (name, k, v) in self.fields(entries, TOP_KEYS, "", top_hint) {
+            let pos = k.pos;
+            match name {
+                "site" => {
+                    frag.site = self.site(v).map(|value| Setting { value, pos });
+                }
+                "actor" => {
+                    frag.actor = self.email(v, "actor").map(|value| Setting { value, pos });
+                }
+                "prune" => frag.prune = self.prune(v).map(|value| Setting { value, pos }),
+                "protect" | "ignore" => {
+                    let value = self.selectors(v, name);
+                    let slot = if name == "protect" {
+                        &mut frag.protect
+                    } else {
+                        &mut frag.ignore
+                    };
+                    *slot = value.map(|value| Setting { value, pos });
+                }
+                "limits" => frag.limits = self.limits(v).map(|value| Setting { value, pos }),
+                "roles" => self.roles(v, &mut frag),
+                "users" => self.users(v, &mut frag),
+                _ => unreachable!("fields() returns only allowed keys"),
+            }
+        }
+        frag
+    }
+
+    fn site(&mut self, v: &Node) -> Option<String> {
+        let site = self.string(v, "site", "the site name (a string)")?;
+        if site.is_empty() || site.contains(['/', ':']) || site.chars().any(char::is_whitespace) {
+            let hint = if site.contains('/') {
+                "the site is the path segment after `/app/` in a dashboard URL, e.g. `acme` for https://app.periscopedata.com/app/acme/..."
+            } else {
+                "the site is the path segment after `/app/` in a dashboard URL: no spaces, `:` or `/`"
+            };
+            self.error(v, "site", format!("`{site}` is not a site name"))
+                .hint = Some(hint.into());
+            return None;
+        }
+        Some(site)
+    }
+
+    fn email(&mut self, v: &Node, path: &str) -> Option<String> {
+        let email = self.string(v, path, "an email address")?;
+        if !vocab::is_email(&email) {
+            self.error(v, path, format!("`{email}` is not an email address"))
+                .hint =
+                Some("write the address of a user of the site, e.g. `admin@acme.com`".into());
+            return None;
+        }
+        Some(email)
+    }
+
+    fn prune(&mut self, v: &Node) -> Option<Prune> {
+        let entries = self.map(v, "prune", "a mapping with `users` and `roles`")?;
+        let mut prune = Prune::default();
+        let mut ok = true;
+        for (name, _, v) in self.fields(entries, PRUNE_KEYS, "prune", |_| None) {
+            let path = format!("prune.{name}");
+            let allowed: &[&str] = if name == "users" {
+                &["false", "delete", "strip"]
+            } else {
+                &["false", "delete"]
+            };
+            let word = match &v.kind {
+                NodeKind::Scalar(s) if s.ty() == ScalarType::Bool(false) => "false".to_string(),
+                NodeKind::Scalar(s) if s.ty() == ScalarType::Str => s.text.clone(),
+                NodeKind::Scalar(s) => s.text.clone(),
+                _ => String::new(),
+            };
+            match (name, word.as_str()) {
+                ("users", "false") => prune.users = PruneUsers::Keep,
+                ("users", "delete") => prune.users = PruneUsers::Delete,
+                ("users", "strip") => prune.users = PruneUsers::Strip,
+                ("roles", "false") => prune.roles = PruneRoles::Keep,
+                ("roles", "delete") => prune.roles = PruneRoles::Delete,
+                _ => {
+                    ok = false;
+                    let hint = if word.eq_ignore_ascii_case("true") {
+                        format!(
+                            "say what to do with unlisted {name}: {}",
+                            backticks(&allowed[1..])
+                        )
+                    } else if let Some(m) = did_you_mean(&word, allowed.iter().copied()) {
+                        format!("did you mean `{m}`?")
+                    } else {
+                        format!("allowed: {}", backticks(allowed))
+                    };
+                    let shown = if word.is_empty() {
+                        v.type_name().to_string()
+                    } else {
+                        format!("`{word}`")
+                    };
+                    self.error(v, &path, format!("{shown} is not a prune mode for {name}"))
+                        .hint = Some(hint);
+                }
+            }
+        }
+        ok.then_some(prune)
+    }
+
+    fn selectors(&mut self, v: &Node, section: &str) -> Option<Selectors> {
+        let entries = self.map(v, section, "a mapping with `users` and `roles` glob lists")?;
+        let mut out = Selectors::default();
+        let mut ok = true;
+        for (name, _, v) in self.fields(entries, SELECTOR_KEYS, section, |_| None) {
+            let path = format!("{section}.{name}");
+            let Some(items) = self.list(v, &path, "a list of glob patterns") else {
+                ok = false;
+                continue;
+            };
+            let mut patterns = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let ipath = format!("{path}[{i}]");
+                let Some(p) = self.string(item, &ipath, "a glob pattern") else {
+                    ok = false;
+                    continue;
+                };
+                if let Err(e) = Globs::check(&p) {
+                    ok = false;
+                    let msg = e.kind().to_string();
+                    self.error(item, &ipath, format!("`{p}` is not a valid glob: {msg}"))
+                        .hint = Some("use `*` for any run of characters, `?` for one, `[abc]` for a set; quote patterns that start with `*`".into());
+                    continue;
+                }
+                patterns.push(p);
+            }
+            match Globs::new(patterns) {
+                Ok(globs) if name == "users" => out.users = globs,
+                Ok(globs) => out.roles = globs,
+                Err(_) => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn limits(&mut self, v: &Node) -> Option<Limits> {
+        let entries = self.map(
+            v,
+            "limits",
+            "a mapping with `max_deletes` and `max_revokes`",
+        )?;
+        let mut out = Limits::default();
+        let mut ok = true;
+        for (name, _, v) in self.fields(entries, LIMIT_KEYS, "limits", |_| None) {
+            let path = format!("limits.{name}");
+            match self.limit(v, &path) {
+                Some(l) if name == "max_deletes" => out.max_deletes = Some(l),
+                Some(l) => out.max_revokes = Some(l),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn limit(&mut self, v: &Node, path: &str) -> Option<Limit> {
+        let hint = "write a count like `10` or a percentage of the live objects like `\"5%\"`";
+        let NodeKind::Scalar(s) = &v.kind else {
+            self.wrong_type(v, path, "a count or a percentage", Some(hint.into()));
+            return None;
+        };
+        let text = s.text.trim();
+        let parsed = if let Some(p) = text.strip_suffix('%') {
+            p.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
+                .map(Limit::Percent)
+        } else if s.ty() == ScalarType::Int || s.ty() == ScalarType::Str {
+            text.parse::<u64>().ok().map(Limit::Count)
+        } else {
+            None
+        };
+        if parsed.is_none() {
+            let shown = if text.is_empty() {
+                v.type_name().to_string()
+            } else {
+                format!("`{text}`")
+            };
+            self.error(v, path, format!("{shown} is not a count or a percentage"))
+                .hint = Some(hint.into());
+        }
+        parsed
+    }
+
+    fn roles(&mut self, v: &Node, frag: &mut Fragment) {
+        let Some(entries) = self.map(v, "roles", "a mapping of role names to roles") else {
+            return;
+        };
+        for (k, v) in entries {
+            let Some(name) = self.key(k, "roles", "a role name") else {
+                continue;
+            };
+            let path = format!("roles[{}]", q(&name));
+            if name.trim().is_empty() || name.trim() != name {
+                self.error(
+                    k,
+                    &path,
+                    "a role name cannot be empty or start or end with spaces",
+                )
+                .hint = Some("write the name as it should appear on the site".into());
+                continue;
+            }
+            // Kept even when it has errors (the load fails anyway), so that
+            // whole-config checks such as duplicates still see it.
+            if let Some(role) = self.role(&name, k.pos, v, &path, frag) {
+                frag.roles.push((k.pos, role));
+            }
+        }
+    }
+
+    fn role(
+        &mut self,
+        name: &str,
+        pos: Pos,
+        v: &Node,
+        path: &str,
+        frag: &mut Fragment,
+    ) -> Option<Role> {
+        let entries = self.map(
+            v,
+            path,
+            "a role: a mapping with `description`, `privileges`, `dashboards`",
+        )?;
+        let mut role = Role {
+            name: name.to_string(),
+            description: String::new(),
+            privileges: BTreeMap::new(),
+            dashboards: BTreeMap::new(),
+            renamed_from: Vec::new(),
+            origin: self.origin(pos),
+        };
+        let hint = |key: &str| {
+            vocab::ACTIONS
+                .contains(&key)
+                .then(|| format!("actions go under `privileges: {{Dashboard: [{key}]}}` or under a dashboard in `dashboards`"))
+        };
+        for (field, _, v) in self.fields(entries, ROLE_KEYS, path, hint) {
+            let fpath = format!("{path}.{field}");
+            match field {
+                "description" => {
+                    if !v.is_null() {
+                        role.description = self
+                            .string(v, &fpath, "a description (a string)")
+                            .unwrap_or_default();
+                    }
+                }
+                "privileges" => {
+                    let Some(types) = self.map(v, &fpath, "a mapping of object types to lists of actions, e.g. `Dashboard: [read_dashboards]`") else {
+                        continue;
+                    };
+                    for (tk, tv) in types {
+                        let Some(ty) = self.key(tk, &fpath, "an object type") else {
+                            continue;
+                        };
+                        let tpath = format!("{fpath}[{}]", q(&ty));
+                        if !vocab::OBJECT_TYPES.contains(&ty.as_str()) {
+                            let hint = did_you_mean(&ty, vocab::OBJECT_TYPES.iter().copied())
+                                .map(|m| format!("did you mean `{m}`?"))
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "known object types: {}",
+                                        backticks(vocab::OBJECT_TYPES)
+                                    )
+                                });
+                            let hint = if vocab::ACTIONS.contains(&ty.as_str()) {
+                                format!(
+                                    "privileges are grouped by object type: `Dashboard: [{ty}]`"
+                                )
+                            } else {
+                                hint
+                            };
+                            self.error(tk, &tpath, format!("unknown object type `{ty}`"))
+                                .hint = Some(hint);
+                            continue;
+                        }
+                        if role.privileges.contains_key(&ty) {
+                            self.error(tk, &tpath, format!("object type `{ty}` is given twice"));
+                            continue;
+                        }
+                        let actions = self.actions(tv, &tpath);
+                        role.privileges.insert(ty, actions);
+                    }
+                }
+                "dashboards" => {
+                    let Some(dashes) = self.map(
+                        v,
+                        &fpath,
+                        "a mapping of dashboards (names or `\"#<id>\"`) to lists of actions",
+                    ) else {
+                        continue;
+                    };
+                    for (dk, dv) in dashes {
+                        let Some(dref) = self.dashboard_ref(dk, &fpath) else {
+                            continue;
+                        };
+                        let dpath = format!("{fpath}[{}]", q(&dref.to_string()));
+                        if let Some(first) = role.dashboards.get(&dref) {
+                            let first = Pos {
+                                file: self.file,
+                                line: first.origin.line,
+                                col: first.origin.col,
+                                len: 1,
+                            };
+                            self.error(
+                                dk,
+                                &dpath,
+                                format!("dashboard `{dref}` is given twice in this role"),
+                            )
+                            .related
+                            .push((first, "first given here".into()));
+                            continue;
+                        }
+                        let actions = self.actions(dv, &dpath);
+                        let origin = self.origin(dk.pos);
+                        role.dashboards
+                            .insert(dref, DashboardGrant { actions, origin });
+                    }
+                }
+                "renamed_from" => {
+                    let Some(items) = self.list(v, &fpath, "a list of role names") else {
+                        continue;
+                    };
+                    for (i, item) in items.iter().enumerate() {
+                        let ipath = format!("{fpath}[{i}]");
+                        let Some(old) = self.string(item, &ipath, "a role name") else {
+                            continue;
+                        };
+                        if vocab::key(&old) == vocab::key(name) {
+                            self.error(
+                                item,
+                                &ipath,
+                                format!("role `{name}` cannot be renamed from itself"),
+                            )
+                            .hint = Some("remove this entry".into());
+                        } else if vocab::is_builtin_role(&old) {
+                            self.error(
+                                item,
+                                &ipath,
+                                format!("the `{old}` role cannot be renamed"),
+                            )
+                            .hint = Some(format!(
+                                "`{}` and `{}` always exist on a site; define a new role instead",
+                                vocab::ADMIN,
+                                vocab::EVERYONE
+                            ));
+                        } else if old.trim().is_empty() {
+                            self.error(item, &ipath, "a role name cannot be empty");
+                        } else {
+                            frag.refs.renames.push(RefSite {
+                                owner: vocab::key(name),
+                                name: old.clone(),
+                                pos: item.pos,
+                                path: ipath,
+                            });
+                            role.renamed_from.push(old);
+                        }
+                    }
+                }
+                _ => unreachable!("fields() returns only allowed keys"),
+            }
+        }
+        Some(role)
+    }
+
+    fn dashboard_ref(&mut self, k: &Node, path: &str) -> Option<DashboardRef> {
+        let text = self.key(k, path, "a dashboard name or `\"#<id>\"`")?;
+        let kpath = format!("{path}[{}]", q(&text));
+        if let NodeKind::Scalar(s) = &k.kind
+            && s.ty() == ScalarType::Int
+        {
+            self.error(k, &kpath, format!("dashboard key `{text}` is a number"))
+                .hint = Some(format!(
+                "write `\"#{text}\"` for the dashboard with id {text}, or quote the name: `\"{text}\"`"
+            ));
+            return None;
+        }
+        if let Some(id) = text.strip_prefix('#') {
+            let id = id.trim();
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.error(k, &kpath, format!("`{text}` is not a dashboard id"))
+                    .hint = Some("a dashboard id is written `\"#4711\"`: `#` and the id, quoted (unquoted, `#` starts a comment)".into());
+                return None;
+            }
+            return Some(DashboardRef::Id(id.to_string()));
+        }
+        if text.trim().is_empty() {
+            self.error(k, &kpath, "a dashboard name cannot be empty")
+                .hint =
+                Some("write the dashboard's name as the site shows it, or `\"#<id>\"`".into());
+            return None;
+        }
+        Some(DashboardRef::Name(text))
+    }
+
+    fn actions(&mut self, v: &Node, path: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let Some(items) = self.list(v, path, "a list of actions") else {
+            return out;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let Some(action) = self.string(item, &ipath, "an action name") else {
+                continue;
+            };
+            if !vocab::is_action(&action) {
+                let hint = match did_you_mean(&action, vocab::ACTIONS.iter().copied()) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("known actions: {}", backticks(vocab::ACTIONS)),
+                };
+                self.error(item, &ipath, format!("unknown action `{action}`"))
+                    .hint = Some(hint);
+                continue;
+            }
+            if !out.insert(action.clone()) {
+                self.warning(item, &ipath, format!("action `{action}` is listed twice"))
+                    .hint = Some("remove one of them".into());
+            }
+        }
+        out
+    }
+
+    fn users(&mut self, v: &Node, frag: &mut Fragment) {
+        let Some(entries) = self.map(v, "users", "a mapping of emails to users") else {
+            return;
+        };
+        for (k, v) in entries {
+            let Some(email) = self.key(k, "users", "an email address") else {
+                continue;
+            };
+            let path = format!("users[{}]", q(&email));
+            if !vocab::is_email(&email) {
+                let hint =
+                    if ROLE_KEYS.contains(&email.as_str()) || USER_KEYS.contains(&email.as_str()) {
+                        "this looks like a field: it belongs under a user, indented below its email"
+                            .to_string()
+                    } else {
+                        "users are keyed by their email address, e.g. `jane@acme.com:`".to_string()
+                    };
+                self.error(k, &path, format!("`{email}` is not an email address"))
+                    .hint = Some(hint);
+                continue;
+            }
+            if let Some(user) = self.user(&email, k.pos, v, &path, frag) {
+                frag.users.push((k.pos, user));
+            }
+        }
+    }
+
+    fn user(
+        &mut self,
+        email: &str,
+        pos: Pos,
+        v: &Node,
+        path: &str,
+        frag: &mut Fragment,
+    ) -> Option<User> {
+        let entries = self.map(
+            v,
+            path,
+            "a user: a mapping with `first_name`, `last_name`, `roles`",
+        )?;
+        let mut user = User {
+            email: email.to_string(),
+            first_name: None,
+            last_name: None,
+            roles: BTreeMap::new(),
+            origin: self.origin(pos),
+        };
+        let hint = |key: &str| match key {
+            "role" | "groups" | "teams" => Some("did you mean `roles`?".to_string()),
+            "name" | "full_name" => Some("write `first_name` and `last_name`".to_string()),
+            _ => None,
+        };
+        for (field, _, v) in self.fields(entries, USER_KEYS, path, hint) {
+            let fpath = format!("{path}.{field}");
+            match field {
+                "first_name" | "last_name" => {
+                    let value = if v.is_null() {
+                        None
+                    } else {
+                        self.string(v, &fpath, "a name (a string)")
+                    };
+                    if field == "first_name" {
+                        user.first_name = value;
+                    } else {
+                        user.last_name = value;
+                    }
+                }
+                "roles" => {
+                    let Some(items) = self.list(v, &fpath, "a list of role names") else {
+                        continue;
+                    };
+                    for (i, item) in items.iter().enumerate() {
+                        let ipath = format!("{fpath}[{i}]");
+                        let Some(role) = self.string(item, &ipath, "a role name") else {
+                            continue;
+                        };
+                        let key = vocab::key(&role);
+                        if key == vocab::key(vocab::EVERYONE) {
+                            // Every user is in Everyone; listing it changes nothing.
+                            continue;
+                        }
+                        if user.roles.contains_key(&key) {
+                            self.warning(item, &ipath, format!("role `{role}` is listed twice"))
+                                .hint = Some(
+                                "role names are compared case-insensitively; remove one".into(),
+                            );
+                            continue;
+                        }
+                        frag.refs.memberships.push(RefSite {
+                            owner: vocab::key(email),
+                            name: role.clone(),
+                            pos: item.pos,
+                            path: ipath,
+                        });
+                        let origin = self.origin(item.pos);
+                        user.roles.insert(key, RoleRef { name: role, origin });
+                    }
+                }
+                _ => unreachable!("fields() returns only allowed keys"),
+            }
+        }
+        Some(user)
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+pub(crate) fn backticks(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

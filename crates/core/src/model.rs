@@ -1,0 +1,237 @@
+//! The desired state: what a config says the site should be.
+//!
+//! Role names and emails are identities compared case-insensitively: maps are
+//! keyed by [`crate::vocab::key`], and each value keeps the name as written
+//! for display. Every entry remembers where it was written ([`Origin`]) so a
+//! plan can say which line of which file a change comes from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::{Serialize, Serializer};
+
+/// Where an entry was written: `file:line:col`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A whole config, merged from all its files.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Desired {
+    pub site: String,
+    /// The admin user sent as `invited_by_email` / `created_by_email` /
+    /// `updated_by_email`.
+    pub actor: String,
+    pub prune: Prune,
+    pub protect: Selectors,
+    pub ignore: Selectors,
+    pub limits: Limits,
+    /// Keyed by lower-cased role name.
+    pub roles: BTreeMap<String, Role>,
+    /// Keyed by lower-cased email.
+    pub users: BTreeMap<String, User>,
+}
+
+/// What happens to live objects the config does not list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Prune {
+    pub users: PruneUsers,
+    pub roles: PruneRoles,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneUsers {
+    /// Leave unlisted users alone (`false`, the default).
+    #[default]
+    Keep,
+    /// Delete unlisted users.
+    Delete,
+    /// Keep the account but take every role but Everyone away.
+    Strip,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneRoles {
+    #[default]
+    Keep,
+    Delete,
+}
+
+/// Glob patterns over user emails and role names (`protect`, `ignore`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Selectors {
+    pub users: Globs,
+    pub roles: Globs,
+}
+
+/// A list of glob patterns, matched case-insensitively.
+#[derive(Clone, Default)]
+pub struct Globs {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl Globs {
+    /// Compiles the patterns; the error names the first one that does not
+    /// parse, by index.
+    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, globset::Error)> {
+        let mut builder = GlobSetBuilder::new();
+        for (i, p) in patterns.iter().enumerate() {
+            let glob = GlobBuilder::new(p)
+                .case_insensitive(true)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| (i, e))?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|e| (0, e))?;
+        Ok(Self { patterns, set })
+    }
+
+    /// Checks one pattern without keeping it.
+    pub fn check(pattern: &str) -> Result<(), globset::Error> {
+        GlobBuilder::new(pattern).build().map(drop)
+    }
+
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    pub fn is_match(&self, name: &str) -> bool {
+        self.set.is_match(name)
+    }
+
+    /// The first pattern that matches `name`.
+    pub fn first_match(&self, name: &str) -> Option<&str> {
+        self.set
+            .matches(name)
+            .into_iter()
+            .min()
+            .map(|i| self.patterns[i].as_str())
+    }
+}
+
+impl fmt::Debug for Globs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.patterns).finish()
+    }
+}
+
+impl PartialEq for Globs {
+    fn eq(&self, other: &Self) -> bool {
+        self.patterns == other.patterns
+    }
+}
+
+impl Serialize for Globs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.patterns.serialize(s)
+    }
+}
+
+/// Bounds on destructive changes; `None` means the built-in default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Limits {
+    pub max_deletes: Option<Limit>,
+    pub max_revokes: Option<Limit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Limit {
+    Count(u64),
+    /// Percent of the live objects of the kind concerned, 0 to 100.
+    Percent(f64),
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Count(n) => write!(f, "{n}"),
+            Limit::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// A role as the config wants it. Absent lists mean empty: a listed role is
+/// authoritative.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Role {
+    /// As written.
+    pub name: String,
+    pub description: String,
+    /// Role-wide actions per object type (`Dashboard`).
+    pub privileges: BTreeMap<String, BTreeSet<String>>,
+    /// Per-dashboard grants.
+    pub dashboards: BTreeMap<DashboardRef, DashboardGrant>,
+    /// Live role names to rename into this one instead of delete + create.
+    pub renamed_from: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// A dashboard as the config names it; resolved against the site by `plan`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DashboardRef {
+    /// `"#4711"`.
+    Id(String),
+    /// `Revenue Overview`: must match exactly one dashboard on the site.
+    Name(String),
+}
+
+impl fmt::Display for DashboardRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DashboardRef::Id(id) => write!(f, "#{id}"),
+            DashboardRef::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+impl Serialize for DashboardRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardGrant {
+    pub actions: BTreeSet<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// A user as the config wants it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    /// As written.
+    pub email: String,
+    /// `None`: not managed by the config (an existing user keeps its name).
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Keyed by lower-cased role name. Everyone is implied and not listed.
+    pub roles: BTreeMap<String, RoleRef>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// A user's reference to a role, by name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleRef {
+    pub name: String,
+    #[serde(skip)]
+    pub origin: Origin,
+}
