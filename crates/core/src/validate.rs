@@ -63,7 +63,7 @@ fn user_roles_exist(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diag
             );
             continue;
         }
-        if vocab::DEFAULT_ROLES.iter().any(|d| vocab::key(d) == key) {
+        if vocab::DEFAULT_ROLES.iter().any(|d| vocab::key(d) == key) || index.roles_incomplete {
             continue;
         }
         let hint = match did_you_mean(&site.name, known.iter().copied()) {

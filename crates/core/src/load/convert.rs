@@ -45,6 +45,23 @@ pub(crate) struct Fragment {
     pub users: Vec<(Pos, User)>,
     /// Where names refer to roles, for the whole-config checks.
     pub refs: Refs,
+    /// Some role could not be read at all (its name, or the whole `roles`),
+    /// so a reference to a role that seems undefined may just be to it.
+    pub roles_incomplete: bool,
+    /// The file could not be read as a mapping (or not parsed at all): any
+    /// setting may be in it, so none is reported missing.
+    pub unreadable: bool,
+}
+
+impl Fragment {
+    /// What a file contributes when it cannot be read.
+    pub fn unreadable() -> Self {
+        Self {
+            roles_incomplete: true,
+            unreadable: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// A place where a config entry names a role.
@@ -206,8 +223,14 @@ impl<'a> Converter<'a> {
             };
             let child = join(path, name);
             let Some(known) = allowed.iter().find(|a| **a == name) else {
-                let hint = did_you_mean(name, allowed.iter().copied())
-                    .map(|m| format!("did you mean `{m}`?"))
+                let merge = (name == "<<").then(|| {
+                    "YAML merge keys (`<<`) are not supported: write the fields out, or use an alias for a whole value (`roles: *analyst_roles`)".to_string()
+                });
+                let hint = merge
+                    .or_else(|| {
+                        did_you_mean(name, allowed.iter().copied())
+                            .map(|m| format!("did you mean `{m}`?"))
+                    })
                     .or_else(|| hint_extra(name))
                     .unwrap_or_else(|| format!("allowed here: {}", backticks(allowed)));
                 let where_ = if path.is_empty() {
@@ -235,7 +258,7 @@ impl<'a> Converter<'a> {
     pub fn file(&mut self, root: &Node) -> Fragment {
         let mut frag = Fragment::default();
         let Some(entries) = self.map(root, "", "a mapping of settings, `roles` and `users`") else {
-            return frag;
+            return Fragment::unreadable();
         };
         let top_hint = |name: &str| {
             if vocab::is_email(name) {
@@ -407,16 +430,30 @@ impl<'a> Converter<'a> {
             return None;
         };
         let text = s.text.trim();
-        let parsed = if let Some(p) = text.strip_suffix('%') {
-            p.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
-                .map(Limit::Percent)
-        } else if s.ty() == ScalarType::Int || s.ty() == ScalarType::Str {
-            text.parse::<u64>().ok().map(Limit::Count)
+        let (parsed, problem) = if let Some(p) = text.strip_suffix('%') {
+            match p.trim().parse::<f64>() {
+                Ok(p) if p.is_finite() && (0.0..=100.0).contains(&p) => {
+                    (Some(Limit::Percent(p)), "")
+                }
+                Ok(_) => (None, "a percentage is between `0%` and `100%`"),
+                Err(_) => (None, hint),
+            }
+        } else if s.ty() == ScalarType::Int && text.starts_with('-') {
+            (
+                None,
+                "a count cannot be negative; `0` allows no destructive change at all",
+            )
+        } else if s.ty() == ScalarType::Float {
+            (
+                None,
+                "a count is a whole number; for a share of the live objects write a percentage like `\"2.5%\"`",
+            )
         } else {
-            None
+            let n = text
+                .parse::<u64>()
+                .ok()
+                .filter(|_| matches!(s.ty(), ScalarType::Int | ScalarType::Str));
+            (n.map(Limit::Count), hint)
         };
         if parsed.is_none() {
             let shown = if text.is_empty() {
@@ -425,21 +462,24 @@ impl<'a> Converter<'a> {
                 format!("`{text}`")
             };
             self.error(v, path, format!("{shown} is not a count or a percentage"))
-                .hint = Some(hint.into());
+                .hint = Some(problem.into());
         }
         parsed
     }
 
     fn roles(&mut self, v: &Node, frag: &mut Fragment) {
         let Some(entries) = self.map(v, "roles", "a mapping of role names to roles") else {
+            frag.roles_incomplete = true;
             return;
         };
         for (k, v) in entries {
             let Some(name) = self.key(k, "roles", "a role name") else {
+                frag.roles_incomplete = true;
                 continue;
             };
             let path = format!("roles[{}]", q(&name));
             if name.trim().is_empty() || name.trim() != name {
+                frag.roles_incomplete = true;
                 self.error(
                     k,
                     &path,
@@ -496,6 +536,7 @@ impl<'a> Converter<'a> {
                     let Some(types) = self.map(v, &fpath, "a mapping of object types to lists of actions, e.g. `Dashboard: [read_dashboards]`") else {
                         continue;
                     };
+                    let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
                     for (tk, tv) in types {
                         let Some(ty) = self.key(tk, &fpath, "an object type") else {
                             continue;
@@ -521,8 +562,14 @@ impl<'a> Converter<'a> {
                                 .hint = Some(hint);
                             continue;
                         }
-                        if role.privileges.contains_key(&ty) {
-                            self.error(tk, &tpath, format!("object type `{ty}` is given twice"));
+                        if let Some(first) = seen.insert(ty.clone(), tk.pos) {
+                            let d = self.error(
+                                tk,
+                                &tpath,
+                                format!("object type `{ty}` is given twice in this role"),
+                            );
+                            d.related.push((first, "first given here".into()));
+                            d.hint = Some("merge the two lists of actions into one".into());
                             continue;
                         }
                         let actions = self.actions(tv, &tpath);
@@ -537,25 +584,20 @@ impl<'a> Converter<'a> {
                     ) else {
                         continue;
                     };
+                    let mut seen: BTreeMap<DashboardRef, Pos> = BTreeMap::new();
                     for (dk, dv) in dashes {
                         let Some(dref) = self.dashboard_ref(dk, &fpath) else {
                             continue;
                         };
                         let dpath = format!("{fpath}[{}]", q(&dref.to_string()));
-                        if let Some(first) = role.dashboards.get(&dref) {
-                            let first = Pos {
-                                file: self.file,
-                                line: first.origin.line,
-                                col: first.origin.col,
-                                len: 1,
-                            };
-                            self.error(
+                        if let Some(first) = seen.insert(dref.clone(), dk.pos) {
+                            let d = self.error(
                                 dk,
                                 &dpath,
                                 format!("dashboard `{dref}` is given twice in this role"),
-                            )
-                            .related
-                            .push((first, "first given here".into()));
+                            );
+                            d.related.push((first, "first given here".into()));
+                            d.hint = Some("merge the two lists of actions into one".into());
                             continue;
                         }
                         let actions = self.actions(dv, &dpath);
@@ -706,11 +748,13 @@ impl<'a> Converter<'a> {
         path: &str,
         frag: &mut Fragment,
     ) -> Option<User> {
-        let entries = self.map(
-            v,
-            path,
-            "a user: a mapping with `first_name`, `last_name`, `roles`",
-        )?;
+        let expected = "a user: a mapping with `first_name`, `last_name`, `roles`";
+        if let NodeKind::Seq(_) = &v.kind {
+            let hint = "put the list under `roles:`, e.g. `jane@acme.com: {roles: [Data Analyst]}`";
+            self.wrong_type(v, path, expected, Some(hint.into()));
+            return None;
+        }
+        let entries = self.map(v, path, expected)?;
         let mut user = User {
             email: email.to_string(),
             first_name: None,

@@ -149,11 +149,14 @@ pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {
                 fragments.push((id, conv.file(&root)));
             }
             Ok(None) => fragments.push((id, Fragment::default())),
-            Err(e) => diagnostics.push(
-                Diagnostic::error(e.message)
-                    .at(e.pos, "")
-                    .maybe_hint(e.hint),
-            ),
+            Err(e) => {
+                diagnostics.push(
+                    Diagnostic::error(e.message)
+                        .at(e.pos, "")
+                        .maybe_hint(e.hint),
+                );
+                fragments.push((id, Fragment::unreadable()));
+            }
         }
     }
     let desired = merge(fragments, &sources, &mut diagnostics);
@@ -183,6 +186,8 @@ pub(crate) struct Index {
     /// Position of each user's key, by user key.
     pub users: BTreeMap<String, Pos>,
     pub refs: Refs,
+    /// Some role could not be read: "not defined" would be a guess.
+    pub roles_incomplete: bool,
 }
 
 /// Takes a setting that must appear in exactly one file.
@@ -220,6 +225,8 @@ fn merge(
     let mut roles: BTreeMap<String, (Pos, Role)> = BTreeMap::new();
     let mut users: BTreeMap<String, (Pos, User)> = BTreeMap::new();
     let mut refs = Refs::default();
+    let mut roles_incomplete = false;
+    let mut unreadable = false;
     let first_file = fragments.first().map(|(id, _)| *id);
     for (_, frag) in fragments {
         take_once(&mut site, "site", frag.site, diagnostics);
@@ -268,6 +275,8 @@ fn merge(
             }
             users.insert(key, (pos, user));
         }
+        roles_incomplete |= frag.roles_incomplete;
+        unreadable |= frag.unreadable;
         refs.memberships.extend(frag.refs.memberships);
         refs.renames.extend(frag.refs.renames);
     }
@@ -279,26 +288,22 @@ fn merge(
             col: 1,
             len: 1,
         };
-        let where_ = if sources.len() > 1 {
-            "in any of the config files"
+        let message = if sources.len() > 1 {
+            format!("no file of the config sets `{name}`")
         } else {
-            "in the config"
+            format!("`{name}` is missing")
         };
-        Diagnostic::error(format!("`{name}` is missing {where_}"))
-            .at(pos, "")
-            .hint(format!(
-                "add `{name}: {example}` at the top level of one file"
-            ))
+        Diagnostic::error(message).at(pos, "").hint(format!(
+            "add `{name}: {example}` at the top level of one file"
+        ))
     };
-    // A setting that was present but invalid already has its own error.
-    let site_given = site.is_some()
-        || diagnostics
-            .iter()
-            .any(|d| d.path.as_deref() == Some("site"));
-    let actor_given = actor.is_some()
-        || diagnostics
-            .iter()
-            .any(|d| d.path.as_deref() == Some("actor"));
+    // A setting that was present but invalid already has its own error, and
+    // one may be in a file that could not be read.
+    let given = |set: bool, name: &str| {
+        set || unreadable || diagnostics.iter().any(|d| d.path.as_deref() == Some(name))
+    };
+    let site_given = given(site.is_some(), "site");
+    let actor_given = given(actor.is_some(), "actor");
     if !site_given {
         diagnostics.push(missing("site", "<site name from your dashboard URLs>"));
     }
@@ -315,6 +320,7 @@ fn merge(
             .map(|(k, (pos, _))| (k.clone(), *pos))
             .collect(),
         refs,
+        roles_incomplete,
     };
     let desired = Desired {
         site: site.map(|s| s.value).unwrap_or_default(),

@@ -107,6 +107,7 @@ pub(crate) fn parse(file: FileId, text: &str) -> Result<Option<Node>, SyntaxErro
         stack: Vec::new(),
         anchors: HashMap::new(),
         documents: Vec::new(),
+        document_starts: Vec::new(),
         alias_nodes: 0,
         error: None,
     };
@@ -126,8 +127,17 @@ pub(crate) fn parse(file: FileId, text: &str) -> Result<Option<Node>, SyntaxErro
     let mut documents = builder.documents.into_iter();
     let first = documents.next();
     if let Some(second) = documents.next() {
+        // Point at the `---` that starts the second document, if written.
+        let pos = builder
+            .document_starts
+            .iter()
+            .copied()
+            .find(|p| {
+                p.line > first.as_ref().map_or(0, |f| f.pos.line) && p.line <= second.pos.line
+            })
+            .unwrap_or(second.pos);
         return Err(SyntaxError {
-            pos: second.pos,
+            pos,
             message: "a file may hold only one YAML document".into(),
             hint: Some(
                 "split the documents at `---` into separate files in the config directory".into(),
@@ -146,6 +156,8 @@ fn syntax_hint(message: &str) -> Option<String> {
         "check the indentation of this line against the lines above it"
     } else if message.contains("unknown anchor") || message.contains("alias") {
         "define the anchor (`&name`) before the alias (`*name`) that uses it"
+    } else if message.contains("flow sequence") || message.contains("flow mapping") {
+        "a `[` list or `{` mapping is missing its closing bracket, or a comma between items"
     } else if message.contains("quoted scalar") {
         "a quoted string is missing its closing quote"
     } else {
@@ -164,6 +176,8 @@ struct Builder {
     stack: Vec<Partial>,
     anchors: HashMap<usize, Node>,
     documents: Vec<Node>,
+    /// Where each `---` was.
+    document_starts: Vec<Pos>,
     alias_nodes: usize,
     error: Option<SyntaxError>,
 }
@@ -245,8 +259,12 @@ impl MarkedEventReceiver for Builder {
                     ),
                     Some(Partial::Map(pos, anchor, entries, _)) => (
                         Node {
+                            // The parser marks a block mapping where it sees
+                            // its first `:`; its first key is where it starts.
+                            pos: entries
+                                .first()
+                                .map_or(pos, |(k, _)| Pos { len: 1, ..k.pos }),
                             kind: NodeKind::Map(entries),
-                            pos,
                         },
                         anchor,
                     ),
@@ -279,11 +297,11 @@ impl MarkedEventReceiver for Builder {
                 // where it was written, which is where it must be fixed.
                 self.finish(target, 0);
             }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::DocumentStart => {
+                let pos = self.pos(mark, 3);
+                self.document_starts.push(pos);
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
         }
     }
 }
@@ -332,7 +350,7 @@ mod tests {
         assert!(parse(FileId(0), "").unwrap().is_none());
         assert!(parse(FileId(0), "# only a comment\n").unwrap().is_none());
         let err = parse(FileId(0), "a: 1\n---\nb: 2\n").unwrap_err();
-        assert_eq!(err.pos.line, 3);
+        assert_eq!(err.pos.line, 2, "points at the `---`");
     }
 
     #[test]
