@@ -291,7 +291,7 @@ fn truncated_examples_never_panic() {
     {
         let cuts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
         for &cut in &cuts {
-            load_and_render(&path, text[..cut].to_string());
+            load_and_render(path, text[..cut].to_string());
             cases += 1;
         }
     }
