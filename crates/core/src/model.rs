@@ -232,6 +232,9 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleRef {
     pub name: String,
+    /// Where in the user's list it was written, for messages.
+    #[serde(skip)]
+    pub index: usize,
     #[serde(skip)]
     pub origin: Origin,
 }

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::diagnostic::{Diagnostic, Pos, did_you_mean};
+use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, did_you_mean};
 use crate::load::Index;
-use crate::model::Desired;
+use crate::model::{Desired, Origin};
 use crate::vocab;
 
-type Check = fn(&Desired, &Index, &mut Vec<Diagnostic>);
+type Check = fn(&Desired, &Index<'_>, &mut Vec<Diagnostic>);
 
 /// Every whole-config check, by name.
 const CHECKS: &[(&str, Check)] = &[
@@ -21,7 +21,7 @@ const CHECKS: &[(&str, Check)] = &[
     ),
 ];
 
-pub(crate) fn check(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn check(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     for (_name, check) in CHECKS {
         check(desired, index, diagnostics);
     }
@@ -31,7 +31,7 @@ pub(crate) fn check(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diag
 /// may exist on the site only, which `plan` checks, so they are warnings. A
 /// role's old name (`renamed_from`) is an error: it will not exist after the
 /// rename.
-fn user_roles_exist(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diagnostic>) {
+fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let old_names: HashMap<String, &str> = desired
         .roles
         .values()
@@ -47,40 +47,70 @@ fn user_roles_exist(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diag
         .map(|r| r.name.as_str())
         .chain(vocab::DEFAULT_ROLES.iter().copied())
         .collect();
-    for site in &index.refs.memberships {
-        let key = vocab::key(&site.name);
-        if desired.roles.contains_key(&key) {
-            continue;
-        }
-        if let Some(new) = old_names.get(&key) {
-            diagnostics.push(
+    let mut positions = None;
+    for user in desired.users.values() {
+        for (key, role) in &user.roles {
+            if desired.roles.contains_key(key) {
+                continue;
+            }
+            let default = vocab::DEFAULT_ROLES.iter().any(|d| vocab::key(d) == *key);
+            let renamed_to = old_names.get(key);
+            if renamed_to.is_none() && (default || index.roles_incomplete) {
+                continue;
+            }
+            let positions = positions.get_or_insert_with(|| Positions::new(index.sources));
+            let Some(pos) = positions.of(&role.origin, role.name.chars().count()) else {
+                continue;
+            };
+            let path = format!("users[{:?}].roles[{}]", user.email, role.index);
+            let diagnostic = if let Some(new) = renamed_to {
                 Diagnostic::error(format!(
                     "role `{}` is renamed to `{new}` by this config",
-                    site.name
+                    role.name
                 ))
-                .at(site.pos, &site.path)
-                .hint(format!("refer to the role by its new name: `{new}`")),
-            );
-            continue;
+                .hint(format!("refer to the role by its new name: `{new}`"))
+            } else {
+                let hint = match did_you_mean(&role.name, known.iter().copied()) {
+                    Some(m) => format!(
+                        "did you mean `{m}`? If `{}` exists only on the site, `rolecall plan` will find it",
+                        role.name
+                    ),
+                    None => "define it under `roles:`; if it exists only on the site, `rolecall plan` will find it".to_string(),
+                };
+                Diagnostic::warning(format!("role `{}` is not defined in the config", role.name))
+                    .hint(hint)
+            };
+            diagnostics.push(diagnostic.at(pos, path));
         }
-        if vocab::DEFAULT_ROLES.iter().any(|d| vocab::key(d) == key) || index.roles_incomplete {
-            continue;
-        }
-        let hint = match did_you_mean(&site.name, known.iter().copied()) {
-            Some(m) => format!("did you mean `{m}`? If `{}` exists only on the site, `rolecall plan` will find it", site.name),
-            None => "define it under `roles:`; if it exists only on the site, `rolecall plan` will find it".to_string(),
-        };
-        diagnostics.push(
-            Diagnostic::warning(format!("role `{}` is not defined in the config", site.name))
-                .at(site.pos, &site.path)
-                .hint(hint),
-        );
+    }
+}
+
+/// Finds the [`Pos`] of an [`Origin`], for the few checks that report on
+/// model entries.
+struct Positions(HashMap<String, FileId>);
+
+impl Positions {
+    fn new(sources: &SourceMap) -> Self {
+        Self(
+            (0..sources.len())
+                .map(|i| (sources.path(FileId(i)).display().to_string(), FileId(i)))
+                .collect(),
+        )
+    }
+
+    fn of(&self, origin: &Origin, len: usize) -> Option<Pos> {
+        Some(Pos {
+            file: *self.0.get(&*origin.file)?,
+            line: origin.line,
+            col: origin.col,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+        })
     }
 }
 
 /// A live role can be renamed into one role only, and not into a role while
 /// the config also keeps a role of the old name.
-fn renames_do_not_collide(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diagnostic>) {
+fn renames_do_not_collide(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let mut claimed: BTreeMap<String, (Pos, &str)> = BTreeMap::new();
     for site in &index.refs.renames {
         let Some(role) = desired.roles.get(&site.owner) else {
@@ -122,7 +152,7 @@ fn renames_do_not_collide(desired: &Desired, index: &Index, diagnostics: &mut Ve
 
 /// rolecall acts as `actor`; if the config listed the actor without Admin, the
 /// apply would take away its own rights.
-fn actor_keeps_admin(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diagnostic>) {
+fn actor_keeps_admin(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let key = vocab::key(&desired.actor);
     let (Some(user), Some(pos)) = (desired.users.get(&key), index.users.get(&key)) else {
         return;
@@ -145,7 +175,7 @@ fn actor_keeps_admin(desired: &Desired, index: &Index, diagnostics: &mut Vec<Dia
 }
 
 /// An entry that `ignore` or `protect` covers has no effect: likely a mistake.
-fn managed_not_ignored(desired: &Desired, index: &Index, diagnostics: &mut Vec<Diagnostic>) {
+fn managed_not_ignored(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let roles = desired.roles.iter().map(|(key, r)| {
         let sel = (&desired.ignore.roles, &desired.protect.roles);
         ("role", "roles", r.name.as_str(), index.roles.get(key), sel)

@@ -78,8 +78,6 @@ pub(crate) struct RefSite {
 /// Role references of a config, in file order.
 #[derive(Debug, Default)]
 pub(crate) struct Refs {
-    /// Entries of users' `roles`.
-    pub memberships: Vec<RefSite>,
     /// Entries of roles' `renamed_from`.
     pub renames: Vec<RefSite>,
 }
@@ -90,9 +88,48 @@ pub(crate) struct Converter<'a> {
     pub diags: &'a mut Vec<Diagnostic>,
 }
 
-/// Quotes a data key for a YAML path: `roles["Data Analyst"]`.
-fn q(s: &str) -> String {
-    format!("{s:?}")
+/// Where a node is in the document: `users["jane@acme.com"].roles[1]`. Built
+/// on the stack as the walk goes down, and formatted only for a diagnostic.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum YPath<'a> {
+    Root,
+    /// A key fixed by the format: `.description`.
+    Field(&'a YPath<'a>, &'a str),
+    /// A key that is data (a role name, an email): `["Data Analyst"]`.
+    Key(&'a YPath<'a>, &'a str),
+    Index(&'a YPath<'a>, usize),
+}
+
+pub(crate) static ROOT: YPath<'static> = YPath::Root;
+
+impl<'a> YPath<'a> {
+    pub fn field(&'a self, name: &'a str) -> YPath<'a> {
+        YPath::Field(self, name)
+    }
+
+    pub fn key(&'a self, key: &'a str) -> YPath<'a> {
+        YPath::Key(self, key)
+    }
+
+    pub fn index(&'a self, i: usize) -> YPath<'a> {
+        YPath::Index(self, i)
+    }
+
+    fn is_root(&self) -> bool {
+        matches!(self, YPath::Root)
+    }
+}
+
+impl std::fmt::Display for YPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            YPath::Root => Ok(()),
+            YPath::Field(parent, name) if parent.is_root() => f.write_str(name),
+            YPath::Field(parent, name) => write!(f, "{parent}.{name}"),
+            YPath::Key(parent, key) => write!(f, "{parent}[{key:?}]"),
+            YPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
 }
 
 impl<'a> Converter<'a> {
@@ -109,19 +146,29 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn error(&mut self, node: &Node, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        node: &Node,
+        path: &YPath<'_>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags
-            .push(Diagnostic::error(message).at(node.pos, path));
+            .push(Diagnostic::error(message).at(node.pos, path.to_string()));
         self.diags.last_mut().expect("just pushed")
     }
 
-    fn warning(&mut self, node: &Node, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+    fn warning(
+        &mut self,
+        node: &Node,
+        path: &YPath<'_>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags
-            .push(Diagnostic::warning(message).at(node.pos, path));
+            .push(Diagnostic::warning(message).at(node.pos, path.to_string()));
         self.diags.last_mut().expect("just pushed")
     }
 
-    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, hint: Option<String>) {
+    fn wrong_type(&mut self, node: &Node, path: &YPath<'_>, expected: &str, hint: Option<String>) {
         let found = node.type_name();
         let d = self.error(node, path, format!("expected {expected}, found {found}"));
         d.hint = hint;
@@ -131,7 +178,7 @@ impl<'a> Converter<'a> {
     fn map<'n>(
         &mut self,
         node: &'n Node,
-        path: &str,
+        path: &YPath<'_>,
         expected: &str,
     ) -> Option<&'n [(Node, Node)]> {
         match &node.kind {
@@ -145,7 +192,7 @@ impl<'a> Converter<'a> {
     }
 
     /// A list's items; `null` is an empty list.
-    fn list<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> Option<&'n [Node]> {
+    fn list<'n>(&mut self, node: &'n Node, path: &YPath<'_>, expected: &str) -> Option<&'n [Node]> {
         match &node.kind {
             NodeKind::Seq(items) => Some(items),
             _ if node.is_null() => Some(&[]),
@@ -167,7 +214,7 @@ impl<'a> Converter<'a> {
     }
 
     /// A string; numbers are taken as their text (a name may be `2024`).
-    fn string(&mut self, node: &Node, path: &str, expected: &str) -> Option<String> {
+    fn string(&mut self, node: &Node, path: &YPath<'_>, expected: &str) -> Option<String> {
         match &node.kind {
             NodeKind::Scalar(s) => match s.ty() {
                 ScalarType::Str | ScalarType::Int | ScalarType::Float => Some(s.text.clone()),
@@ -186,7 +233,7 @@ impl<'a> Converter<'a> {
     }
 
     /// A mapping key of a data map (a role name, an email, a dashboard).
-    fn key(&mut self, node: &Node, path: &str, expected: &str) -> Option<String> {
+    fn key(&mut self, node: &Node, path: &YPath<'_>, expected: &str) -> Option<String> {
         match &node.kind {
             NodeKind::Scalar(_) => self.string(node, path, expected),
             _ => {
@@ -208,7 +255,7 @@ impl<'a> Converter<'a> {
         &mut self,
         entries: &'n [(Node, Node)],
         allowed: &[&'static str],
-        path: &str,
+        path: &YPath<'_>,
         hint_extra: impl Fn(&str) -> Option<String>,
     ) -> Vec<(&'static str, &'n Node, &'n Node)> {
         let mut seen: BTreeMap<&'static str, Pos> = BTreeMap::new();
@@ -221,7 +268,7 @@ impl<'a> Converter<'a> {
                     continue;
                 }
             };
-            let child = join(path, name);
+            let child = path.field(name);
             let Some(known) = allowed.iter().find(|a| **a == name) else {
                 let merge = (name == "<<").then(|| {
                     "YAML merge keys (`<<`) are not supported: write the fields out, or use an alias for a whole value (`roles: *analyst_roles`)".to_string()
@@ -233,7 +280,7 @@ impl<'a> Converter<'a> {
                     })
                     .or_else(|| hint_extra(name))
                     .unwrap_or_else(|| format!("allowed here: {}", backticks(allowed)));
-                let where_ = if path.is_empty() {
+                let where_ = if path.is_root() {
                     "at the top level".to_string()
                 } else {
                     format!("in `{path}`")
@@ -257,7 +304,8 @@ impl<'a> Converter<'a> {
 
     pub fn file(&mut self, root: &Node) -> Fragment {
         let mut frag = Fragment::default();
-        let Some(entries) = self.map(root, "", "a mapping of settings, `roles` and `users`") else {
+        let Some(entries) = self.map(root, &ROOT, "a mapping of settings, `roles` and `users`")
+        else {
             return Fragment::unreadable();
         };
         let top_hint = |name: &str| {
@@ -267,14 +315,16 @@ impl<'a> Converter<'a> {
                 None
             }
         };
-        for (name, k, v) in self.fields(entries, TOP_KEYS, "", top_hint) {
+        for (name, k, v) in self.fields(entries, TOP_KEYS, &ROOT, top_hint) {
             let pos = k.pos;
             match name {
                 "site" => {
                     frag.site = self.site(v).map(|value| Setting { value, pos });
                 }
                 "actor" => {
-                    frag.actor = self.email(v, "actor").map(|value| Setting { value, pos });
+                    frag.actor = self
+                        .email(v, &ROOT.field("actor"))
+                        .map(|value| Setting { value, pos });
                 }
                 "prune" => frag.prune = self.prune(v).map(|value| Setting { value, pos }),
                 "protect" | "ignore" => {
@@ -296,21 +346,22 @@ impl<'a> Converter<'a> {
     }
 
     fn site(&mut self, v: &Node) -> Option<String> {
-        let site = self.string(v, "site", "the site name (a string)")?;
+        let path = ROOT.field("site");
+        let site = self.string(v, &path, "the site name (a string)")?;
         if site.is_empty() || site.contains(['/', ':']) || site.chars().any(char::is_whitespace) {
             let hint = if site.contains('/') {
                 "the site is the path segment after `/app/` in a dashboard URL, e.g. `acme` for https://app.periscopedata.com/app/acme/..."
             } else {
                 "the site is the path segment after `/app/` in a dashboard URL: no spaces, `:` or `/`"
             };
-            self.error(v, "site", format!("`{site}` is not a site name"))
+            self.error(v, &path, format!("`{site}` is not a site name"))
                 .hint = Some(hint.into());
             return None;
         }
         Some(site)
     }
 
-    fn email(&mut self, v: &Node, path: &str) -> Option<String> {
+    fn email(&mut self, v: &Node, path: &YPath<'_>) -> Option<String> {
         let email = self.string(v, path, "an email address")?;
         if !vocab::is_email(&email) {
             self.error(v, path, format!("`{email}` is not an email address"))
@@ -322,11 +373,12 @@ impl<'a> Converter<'a> {
     }
 
     fn prune(&mut self, v: &Node) -> Option<Prune> {
-        let entries = self.map(v, "prune", "a mapping with `users` and `roles`")?;
+        let ppath = ROOT.field("prune");
+        let entries = self.map(v, &ppath, "a mapping with `users` and `roles`")?;
         let mut prune = Prune::default();
         let mut ok = true;
-        for (name, _, v) in self.fields(entries, PRUNE_KEYS, "prune", |_| None) {
-            let path = format!("prune.{name}");
+        for (name, _, v) in self.fields(entries, PRUNE_KEYS, &ppath, |_| None) {
+            let path = ppath.field(name);
             let allowed: &[&str] = if name == "users" {
                 &["false", "delete", "strip"]
             } else {
@@ -370,18 +422,19 @@ impl<'a> Converter<'a> {
     }
 
     fn selectors(&mut self, v: &Node, section: &str) -> Option<Selectors> {
-        let entries = self.map(v, section, "a mapping with `users` and `roles` glob lists")?;
+        let spath = ROOT.field(section);
+        let entries = self.map(v, &spath, "a mapping with `users` and `roles` glob lists")?;
         let mut out = Selectors::default();
         let mut ok = true;
-        for (name, _, v) in self.fields(entries, SELECTOR_KEYS, section, |_| None) {
-            let path = format!("{section}.{name}");
+        for (name, _, v) in self.fields(entries, SELECTOR_KEYS, &spath, |_| None) {
+            let path = spath.field(name);
             let Some(items) = self.list(v, &path, "a list of glob patterns") else {
                 ok = false;
                 continue;
             };
             let mut patterns = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                let ipath = format!("{path}[{i}]");
+                let ipath = path.index(i);
                 let Some(p) = self.string(item, &ipath, "a glob pattern") else {
                     ok = false;
                     continue;
@@ -405,15 +458,12 @@ impl<'a> Converter<'a> {
     }
 
     fn limits(&mut self, v: &Node) -> Option<Limits> {
-        let entries = self.map(
-            v,
-            "limits",
-            "a mapping with `max_deletes` and `max_revokes`",
-        )?;
+        let lpath = ROOT.field("limits");
+        let entries = self.map(v, &lpath, "a mapping with `max_deletes` and `max_revokes`")?;
         let mut out = Limits::default();
         let mut ok = true;
-        for (name, _, v) in self.fields(entries, LIMIT_KEYS, "limits", |_| None) {
-            let path = format!("limits.{name}");
+        for (name, _, v) in self.fields(entries, LIMIT_KEYS, &lpath, |_| None) {
+            let path = lpath.field(name);
             match self.limit(v, &path) {
                 Some(l) if name == "max_deletes" => out.max_deletes = Some(l),
                 Some(l) => out.max_revokes = Some(l),
@@ -423,7 +473,7 @@ impl<'a> Converter<'a> {
         ok.then_some(out)
     }
 
-    fn limit(&mut self, v: &Node, path: &str) -> Option<Limit> {
+    fn limit(&mut self, v: &Node, path: &YPath<'_>) -> Option<Limit> {
         let hint = "write a count like `10` or a percentage of the live objects like `\"5%\"`";
         let NodeKind::Scalar(s) = &v.kind else {
             self.wrong_type(v, path, "a count or a percentage", Some(hint.into()));
@@ -468,16 +518,17 @@ impl<'a> Converter<'a> {
     }
 
     fn roles(&mut self, v: &Node, frag: &mut Fragment) {
-        let Some(entries) = self.map(v, "roles", "a mapping of role names to roles") else {
+        let rpath = ROOT.field("roles");
+        let Some(entries) = self.map(v, &rpath, "a mapping of role names to roles") else {
             frag.roles_incomplete = true;
             return;
         };
         for (k, v) in entries {
-            let Some(name) = self.key(k, "roles", "a role name") else {
+            let Some(name) = self.key(k, &rpath, "a role name") else {
                 frag.roles_incomplete = true;
                 continue;
             };
-            let path = format!("roles[{}]", q(&name));
+            let path = rpath.key(&name);
             if name.trim().is_empty() || name.trim() != name {
                 frag.roles_incomplete = true;
                 self.error(
@@ -501,7 +552,7 @@ impl<'a> Converter<'a> {
         name: &str,
         pos: Pos,
         v: &Node,
-        path: &str,
+        path: &YPath<'_>,
         frag: &mut Fragment,
     ) -> Option<Role> {
         let entries = self.map(
@@ -523,7 +574,7 @@ impl<'a> Converter<'a> {
                 .then(|| format!("actions go under `privileges: {{Dashboard: [{key}]}}` or under a dashboard in `dashboards`"))
         };
         for (field, _, v) in self.fields(entries, ROLE_KEYS, path, hint) {
-            let fpath = format!("{path}.{field}");
+            let fpath = path.field(field);
             match field {
                 "description" => {
                     if !v.is_null() {
@@ -541,7 +592,7 @@ impl<'a> Converter<'a> {
                         let Some(ty) = self.key(tk, &fpath, "an object type") else {
                             continue;
                         };
-                        let tpath = format!("{fpath}[{}]", q(&ty));
+                        let tpath = fpath.key(&ty);
                         if !vocab::OBJECT_TYPES.contains(&ty.as_str()) {
                             let hint = did_you_mean(&ty, vocab::OBJECT_TYPES.iter().copied())
                                 .map(|m| format!("did you mean `{m}`?"))
@@ -589,7 +640,8 @@ impl<'a> Converter<'a> {
                         let Some(dref) = self.dashboard_ref(dk, &fpath) else {
                             continue;
                         };
-                        let dpath = format!("{fpath}[{}]", q(&dref.to_string()));
+                        let dname = dref.to_string();
+                        let dpath = fpath.key(&dname);
                         if let Some(first) = seen.insert(dref.clone(), dk.pos) {
                             let d = self.error(
                                 dk,
@@ -611,7 +663,7 @@ impl<'a> Converter<'a> {
                         continue;
                     };
                     for (i, item) in items.iter().enumerate() {
-                        let ipath = format!("{fpath}[{i}]");
+                        let ipath = fpath.index(i);
                         let Some(old) = self.string(item, &ipath, "a role name") else {
                             continue;
                         };
@@ -640,7 +692,7 @@ impl<'a> Converter<'a> {
                                 owner: vocab::key(name),
                                 name: old.clone(),
                                 pos: item.pos,
-                                path: ipath,
+                                path: ipath.to_string(),
                             });
                             role.renamed_from.push(old);
                         }
@@ -652,9 +704,9 @@ impl<'a> Converter<'a> {
         Some(role)
     }
 
-    fn dashboard_ref(&mut self, k: &Node, path: &str) -> Option<DashboardRef> {
+    fn dashboard_ref(&mut self, k: &Node, path: &YPath<'_>) -> Option<DashboardRef> {
         let text = self.key(k, path, "a dashboard name or `\"#<id>\"`")?;
-        let kpath = format!("{path}[{}]", q(&text));
+        let kpath = path.key(&text);
         if let NodeKind::Scalar(s) = &k.kind
             && s.ty() == ScalarType::Int
         {
@@ -686,13 +738,13 @@ impl<'a> Converter<'a> {
         Some(DashboardRef::Name(text))
     }
 
-    fn actions(&mut self, v: &Node, path: &str) -> BTreeSet<String> {
+    fn actions(&mut self, v: &Node, path: &YPath<'_>) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         let Some(items) = self.list(v, path, "a list of actions") else {
             return out;
         };
         for (i, item) in items.iter().enumerate() {
-            let ipath = format!("{path}[{i}]");
+            let ipath = path.index(i);
             let Some(action) = self.string(item, &ipath, "an action name") else {
                 continue;
             };
@@ -714,14 +766,15 @@ impl<'a> Converter<'a> {
     }
 
     fn users(&mut self, v: &Node, frag: &mut Fragment) {
-        let Some(entries) = self.map(v, "users", "a mapping of emails to users") else {
+        let upath = ROOT.field("users");
+        let Some(entries) = self.map(v, &upath, "a mapping of emails to users") else {
             return;
         };
         for (k, v) in entries {
-            let Some(email) = self.key(k, "users", "an email address") else {
+            let Some(email) = self.key(k, &upath, "an email address") else {
                 continue;
             };
-            let path = format!("users[{}]", q(&email));
+            let path = upath.key(&email);
             if !vocab::is_email(&email) {
                 let hint =
                     if ROLE_KEYS.contains(&email.as_str()) || USER_KEYS.contains(&email.as_str()) {
@@ -734,20 +787,13 @@ impl<'a> Converter<'a> {
                     .hint = Some(hint);
                 continue;
             }
-            if let Some(user) = self.user(&email, k.pos, v, &path, frag) {
+            if let Some(user) = self.user(&email, k.pos, v, &path) {
                 frag.users.push((k.pos, user));
             }
         }
     }
 
-    fn user(
-        &mut self,
-        email: &str,
-        pos: Pos,
-        v: &Node,
-        path: &str,
-        frag: &mut Fragment,
-    ) -> Option<User> {
+    fn user(&mut self, email: &str, pos: Pos, v: &Node, path: &YPath<'_>) -> Option<User> {
         let expected = "a user: a mapping with `first_name`, `last_name`, `roles`";
         if let NodeKind::Seq(_) = &v.kind {
             let hint = "put the list under `roles:`, e.g. `jane@acme.com: {roles: [Data Analyst]}`";
@@ -768,7 +814,7 @@ impl<'a> Converter<'a> {
             _ => None,
         };
         for (field, _, v) in self.fields(entries, USER_KEYS, path, hint) {
-            let fpath = format!("{path}.{field}");
+            let fpath = path.field(field);
             match field {
                 "first_name" | "last_name" => {
                     let value = if v.is_null() {
@@ -787,7 +833,7 @@ impl<'a> Converter<'a> {
                         continue;
                     };
                     for (i, item) in items.iter().enumerate() {
-                        let ipath = format!("{fpath}[{i}]");
+                        let ipath = fpath.index(i);
                         let Some(role) = self.string(item, &ipath, "a role name") else {
                             continue;
                         };
@@ -803,28 +849,21 @@ impl<'a> Converter<'a> {
                             );
                             continue;
                         }
-                        frag.refs.memberships.push(RefSite {
-                            owner: vocab::key(email),
-                            name: role.clone(),
-                            pos: item.pos,
-                            path: ipath,
-                        });
                         let origin = self.origin(item.pos);
-                        user.roles.insert(key, RoleRef { name: role, origin });
+                        user.roles.insert(
+                            key,
+                            RoleRef {
+                                name: role,
+                                index: i,
+                                origin,
+                            },
+                        );
                     }
                 }
                 _ => unreachable!("fields() returns only allowed keys"),
             }
         }
         Some(user)
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
     }
 }
 

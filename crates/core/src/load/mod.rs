@@ -180,7 +180,8 @@ pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {
 /// Where the entries of a merged config were written, for the checks that
 /// look at the whole config.
 #[derive(Debug)]
-pub(crate) struct Index {
+pub(crate) struct Index<'s> {
+    pub sources: &'s SourceMap,
     /// Position of each role's key, by role key.
     pub roles: BTreeMap<String, Pos>,
     /// Position of each user's key, by user key.
@@ -211,11 +212,11 @@ fn take_once<T>(
     }
 }
 
-fn merge(
+fn merge<'s>(
     fragments: Vec<(FileId, Fragment)>,
-    sources: &SourceMap,
+    sources: &'s SourceMap,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<(Desired, Index)> {
+) -> Option<(Desired, Index<'s>)> {
     let mut site = None;
     let mut actor = None;
     let mut prune: Option<Setting<Prune>> = None;
@@ -277,7 +278,6 @@ fn merge(
         }
         roles_incomplete |= frag.roles_incomplete;
         unreadable |= frag.unreadable;
-        refs.memberships.extend(frag.refs.memberships);
         refs.renames.extend(frag.refs.renames);
     }
     let file = first_file?;
@@ -311,6 +311,7 @@ fn merge(
         diagnostics.push(missing("actor", "<email of an admin user>"));
     }
     let index = Index {
+        sources,
         roles: roles
             .iter()
             .map(|(k, (pos, _))| (k.clone(), *pos))
