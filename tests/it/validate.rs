@@ -120,6 +120,20 @@ fn quiet_hides_warnings_but_not_errors() {
 }
 
 #[test]
+fn verbose_lists_the_files_read_in_order() {
+    let output = rolecall(&root(), &["validate", "-v", "-f", "examples/data-org"]);
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @r"
+    read examples/data-org/rolecall.yaml
+    read examples/data-org/roles/access.yaml
+    read examples/data-org/roles/departments.yaml
+    read examples/data-org/teams/data.yaml
+    read examples/data-org/teams/finance.yaml
+    read examples/data-org/teams/marketing.yaml
+    ");
+}
+
+#[test]
 fn color_only_when_asked_or_on_a_terminal() {
     let dir = root().join("tests/corpus/invalid");
     let plain = rolecall(&dir, &["validate", "-f", "unknown-role-key.yaml"]);

@@ -23,8 +23,7 @@ pub mod exit {
     version,
     about = "Keep the users and roles of a Periscope Data site equal to YAML files in git",
     long_about = "Keep the users and roles of a Periscope Data site (RBAC edition) equal to YAML \
-files kept in git: `plan` shows the difference between the files and the live site, `apply` \
-removes it.\n\nThe config is `./rolecall.yaml`, or the file or directory given with `-f`.",
+files kept in git.\n\nThe config is `./rolecall.yaml`, or the file or directory given with `-f`.",
     after_help = "Exit codes: 0 success, 1 error.\nDocs: the README and `rolecall <command> --help`.",
     propagate_version = true
 )]

@@ -23,6 +23,13 @@ pub struct ValidateArgs {}
 pub fn run(_: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     match load::load_path(&global.config) {
         Ok(loaded) => {
+            if global.verbose > 0 {
+                let mut stderr = global.stderr();
+                for i in 0..loaded.sources.len() {
+                    let path = loaded.sources.path(rolecall_core::diagnostic::FileId(i));
+                    writeln!(stderr, "read {}", path.display())?;
+                }
+            }
             if !global.quiet {
                 print_diagnostics(global, &loaded.sources, &loaded.warnings)?;
             }
