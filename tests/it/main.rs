@@ -2,6 +2,7 @@
 //! real files. One test binary, a module per area.
 
 mod cli;
+mod emulator;
 mod examples;
 mod properties;
 mod validate;

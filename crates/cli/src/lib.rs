@@ -93,6 +93,8 @@ pub enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Print a shell completion script.
     Completions(commands::completions::CompletionsArgs),
+    /// Run the local Periscope API emulator (for rehearsals and tests).
+    Emulator(Box<commands::emulator::EmulatorArgs>),
 }
 
 /// Runs the CLI with the process's arguments and returns its exit code.
@@ -102,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args, &cli.global),
         Command::Schema(args) => commands::schema::run(args, &cli.global),
         Command::Completions(args) => commands::completions::run(args, &mut Cli::command()),
+        Command::Emulator(args) => commands::emulator::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,112 @@
+//! The API's objects as the emulator stores and serves them, and the snapshot
+//! file that seeds a site (`{"site", "api_key"?, "users", "roles", "dashboards"}`).
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// An id as the API may send it: a JSON string or number, kept as a string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Id(pub String);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Str(String),
+            Int(u64),
+        }
+        Ok(Id(match Raw::deserialize(d)? {
+            Raw::Str(s) => s,
+            Raw::Int(n) => n.to_string(),
+        }))
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Id {
+    fn from(s: &str) -> Self {
+        Id(s.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Id,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Role ids; always holds Everyone.
+    #[serde(default)]
+    pub roles: Vec<Id>,
+}
+
+/// Role-wide actions on one object type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Privilege {
+    pub object_type: String,
+    pub permissions: Vec<String>,
+}
+
+/// Actions on one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Permission {
+    pub object_type: String,
+    pub object_id: Id,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: Id,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub privileges: Vec<Privilege>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub id: Id,
+    pub name: String,
+}
+
+/// A whole site: what seeds the emulator and what it can dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub site: String,
+    /// Never written by `rolecall export`; a seed may set the key to accept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub dashboards: Vec<Dashboard>,
+}
+
+impl Snapshot {
+    /// Reads a snapshot file; the error names the file and the JSON position.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, crate::Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::ReadSeed {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| crate::Error::ParseSeed {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}

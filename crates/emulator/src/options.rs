@@ -1,0 +1,106 @@
+//! How to start an emulator: the site, its seed, and the faults and wire
+//! quirks to inject.
+
+use std::time::Duration;
+
+use crate::model::Snapshot;
+use crate::server::RequestHook;
+
+/// The key the emulator accepts when neither the options nor the seed give one.
+pub const LOCAL_API_KEY: &str = "rolecall-local-key";
+
+/// The site name when neither the options nor the seed give one.
+pub const DEFAULT_SITE: &str = "sandbox";
+
+/// Faults, each off by default. Probabilities are 0.0 to 1.0.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Added before each answer: fixed (`min == max`) or uniform in `[min, max]`.
+    pub latency: Option<(Duration, Duration)>,
+    /// Probability of answering `500` without handling the request.
+    pub error_rate: f64,
+    /// Requests per second above which the answer is `429` with `Retry-After`.
+    pub rate_limit: Option<f64>,
+    /// Probability of closing the connection before handling the request.
+    pub drop_rate: f64,
+    /// Probability, for a write, of applying it and then closing the
+    /// connection instead of answering.
+    pub lost_response_rate: f64,
+}
+
+/// Deviations of the wire format that `periscope-api.md` tells the client to
+/// tolerate, each off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// Single objects as `{"user": {...}}` / `{"role": {...}}`.
+    pub wrap_single: bool,
+    /// Dashboard ids as JSON numbers (in the list and in role permissions).
+    pub numeric_dashboard_ids: bool,
+    /// `DELETE` answers `200` with a body instead of `204`.
+    pub delete_200: bool,
+    /// The role list is paginated like dashboards.
+    pub paginate_roles: bool,
+    /// Unknown extra fields on every object and list.
+    pub extra_fields: bool,
+}
+
+/// Everything [`crate::spawn`] needs.
+#[derive(Clone)]
+pub struct Options {
+    /// The site name; must equal the seed's when both are given.
+    pub site: Option<String>,
+    /// The API key to accept; else the seed's; else [`LOCAL_API_KEY`].
+    pub api_key: Option<String>,
+    /// The site to start from; without it, a new site (five default roles,
+    /// one admin user).
+    pub seed: Option<Snapshot>,
+    /// `0` picks a free port. The emulator binds 127.0.0.1 only.
+    pub port: u16,
+    /// Items per page of paginated lists.
+    pub page_size: usize,
+    pub faults: Faults,
+    pub quirks: Quirks,
+    /// Seeds the random generator of faults and ids, so a run can be replayed.
+    pub rng_seed: u64,
+    /// Action names to accept besides the known ones.
+    pub extra_actions: Vec<String>,
+    /// How many requests [`crate::Emulator::requests`] keeps (the newest).
+    pub log_capacity: usize,
+    /// Called for every request.
+    pub on_request: Option<RequestHook>,
+    /// Worker threads of the emulator's own runtime.
+    pub worker_threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            site: None,
+            api_key: None,
+            seed: None,
+            port: 0,
+            page_size: 100,
+            faults: Faults::default(),
+            quirks: Quirks::default(),
+            rng_seed: 0x5EED,
+            extra_actions: Vec::new(),
+            log_capacity: 100_000,
+            on_request: None,
+            worker_threads: 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("site", &self.site)
+            .field("seed", &self.seed.as_ref().map(|s| &s.site))
+            .field("port", &self.port)
+            .field("page_size", &self.page_size)
+            .field("faults", &self.faults)
+            .field("quirks", &self.quirks)
+            .field("rng_seed", &self.rng_seed)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,529 @@
+//! The HTTP API: an axum [`router`] over a shared [`Site`], plus the
+//! connection loop that injects faults (latency, `500`s, `429`s, dropped
+//! connections, lost responses). Faults live in the loop rather than in the
+//! router because dropping a connection needs the connection.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::model::{Dashboard, Role, User};
+use crate::options::{Faults, Quirks};
+use crate::site::{ApiError, CreateUser, Page, RoleFields, Site, UpdateUser};
+
+/// The header that carries `<site>:<api-key>` (names are case-insensitive).
+pub const AUTH_HEADER: &str = "http-x-partner-auth";
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered with a status.
+    Answered,
+    /// The connection was closed before the request was handled.
+    Dropped,
+    /// The request was handled (a write applied), then the connection was
+    /// closed before the answer.
+    Lost,
+}
+
+/// One request, as the emulator saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// The status answered, or (for [`Outcome::Lost`]) the one that was lost.
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    pub test_mode: bool,
+    pub duration: Duration,
+}
+
+/// Called for every request (the `rolecall emulator` command logs with it).
+pub type RequestHook = Arc<dyn Fn(&Logged) + Send + Sync>;
+
+/// State shared by every connection.
+pub struct Shared {
+    pub(crate) site: Mutex<Site>,
+    pub(crate) site_name: String,
+    pub(crate) api_key: String,
+    pub(crate) page_size: usize,
+    pub(crate) quirks: Quirks,
+    pub(crate) faults: Mutex<Faults>,
+    pub(crate) rng: Mutex<fastrand::Rng>,
+    pub(crate) bucket: Mutex<Option<Bucket>>,
+    pub(crate) log: Mutex<VecDeque<Logged>>,
+    pub(crate) log_capacity: usize,
+    pub(crate) seq: std::sync::atomic::AtomicU64,
+    pub(crate) hook: Option<RequestHook>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("site_name", &self.site_name)
+            .field("page_size", &self.page_size)
+            .field("quirks", &self.quirks)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex; a panic elsewhere must not take the emulator down with it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A token bucket: `rate` requests per second, bursts up to one second's worth.
+#[derive(Debug)]
+pub(crate) struct Bucket {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    pub(crate) fn new(rate: f64) -> Self {
+        Self {
+            rate,
+            tokens: rate.max(1.0),
+            at: Instant::now(),
+        }
+    }
+
+    /// Takes a token, or says how many whole seconds until there is one.
+    fn take(&mut self) -> Result<(), u64> {
+        let now = Instant::now();
+        let capacity = self.rate.max(1.0);
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = (1.0 - self.tokens) / self.rate;
+            Err(wait.ceil().max(1.0) as u64)
+        }
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error_response(status: u16, message: &str) -> Response {
+    json_response(status, &json!({ "error": message }))
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(self.status, &self.message)
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The API's routes over `shared`, with authentication; no faults.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v2/users", get(list_users).post(create_user))
+        .route(
+            "/api/v2/users/{id}",
+            get(get_user).put(update_user).delete(delete_user),
+        )
+        .route("/api/v1/roles", get(list_roles).post(create_role))
+        .route(
+            "/api/v1/roles/{id}",
+            get(get_role).put(update_role).delete(delete_role),
+        )
+        .route("/api/v1/dashboards", get(list_dashboards))
+        .fallback(|| async { error_response(404, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            error_response(405, "method not allowed on this endpoint")
+        })
+        .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
+        .with_state(shared)
+}
+
+async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let Some(value) = request
+        .headers()
+        .get(AUTH_HEADER)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return error_response(401, "missing HTTP-X-PARTNER-AUTH header");
+    };
+    match value.split_once(':') {
+        Some((site, key)) if site == shared.site_name && key == shared.api_key => {
+            next.run(request).await
+        }
+        Some((site, _)) if site != shared.site_name => {
+            error_response(401, "unknown site or wrong API key")
+        }
+        _ => error_response(401, "unknown site or wrong API key"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    next_page_start: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WriteQuery {
+    test_mode: Option<String>,
+}
+
+impl WriteQuery {
+    fn dry_run(&self) -> Result<bool, ApiError> {
+        match self.test_mode.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(ApiError::new(
+                400,
+                format!("`test_mode` must be `true` or `false`, not `{other}`"),
+            )),
+        }
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(400, format!("invalid request body: {e}")))
+}
+
+impl Shared {
+    fn site(&self) -> MutexGuard<'_, Site> {
+        lock(&self.site)
+    }
+
+    fn extras(&self, mut v: Value, kind: &str) -> Value {
+        if self.quirks.extra_fields
+            && let Value::Object(map) = &mut v
+        {
+            map.insert("created_at".into(), json!("2019-04-01T09:30:00Z"));
+            map.insert("_emulator".into(), json!({ "kind": kind, "version": 1 }));
+        }
+        v
+    }
+
+    fn dashboard_id(&self, id: &str) -> Value {
+        match id.parse::<u64>() {
+            Ok(n) if self.quirks.numeric_dashboard_ids => json!(n),
+            _ => json!(id),
+        }
+    }
+
+    fn user_json(&self, u: &User) -> Value {
+        self.extras(serde_json::to_value(u).expect("a user serializes"), "user")
+    }
+
+    fn role_json(&self, r: &Role) -> Value {
+        let mut v = serde_json::to_value(r).expect("a role serializes");
+        if let Some(perms) = v.get_mut("permissions").and_then(Value::as_array_mut) {
+            for p in perms {
+                let id = p["object_id"].as_str().unwrap_or_default().to_string();
+                p["object_id"] = self.dashboard_id(&id);
+            }
+        }
+        self.extras(v, "role")
+    }
+
+    fn dashboard_json(&self, d: &Dashboard) -> Value {
+        let v = json!({ "id": self.dashboard_id(&d.id.0), "name": d.name });
+        self.extras(v, "dashboard")
+    }
+
+    /// A single object: bare, or wrapped as `{"user": {...}}` with the quirk.
+    fn single(&self, status: u16, kind: &str, v: Value) -> Response {
+        let body = if self.quirks.wrap_single {
+            json!({ kind: v })
+        } else {
+            v
+        };
+        json_response(status, &body)
+    }
+
+    /// A list envelope; the cursor fields only where the list is paginated.
+    /// Without quirks that reshape objects, the objects are written straight
+    /// to the body (the hot path of a large fetch).
+    fn list<T: Serialize>(
+        &self,
+        kind: &'static str,
+        page: Page<'_, T>,
+        paginated: bool,
+        render: impl Fn(&T) -> Value,
+    ) -> Response {
+        let body = if self.quirks.extra_fields || self.quirks.numeric_dashboard_ids {
+            let items: Vec<Value> = page.items.iter().map(|i| render(i)).collect();
+            serde_json::to_vec(&ListBody {
+                kind,
+                items,
+                page: &page,
+                paginated,
+                extra: self.quirks.extra_fields,
+            })
+        } else {
+            serde_json::to_vec(&ListBody {
+                kind,
+                items: &page.items,
+                page: &page,
+                paginated,
+                extra: false,
+            })
+        }
+        .expect("a list serializes");
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    }
+
+    fn deleted(&self, id: &str) -> Response {
+        if self.quirks.delete_200 {
+            json_response(200, &json!({ "success": true, "id": id }))
+        } else {
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
+
+/// `{"<kind>": [...], "next_page_start": ..., "items_this_page": n}`.
+struct ListBody<'p, 'a, T, I> {
+    kind: &'static str,
+    items: I,
+    page: &'p Page<'a, T>,
+    paginated: bool,
+    extra: bool,
+}
+
+impl<T, I: Serialize> Serialize for ListBody<'_, '_, T, I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry(self.kind, &self.items)?;
+        if self.paginated {
+            map.serialize_entry("next_page_start", &self.page.next)?;
+            map.serialize_entry("items_this_page", &self.page.items.len())?;
+        }
+        if self.extra {
+            map.serialize_entry("_emulator", &json!({ "list": self.kind }))?;
+        }
+        map.end()
+    }
+}
+
+async fn list_users(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> ApiResult {
+    let site = s.site();
+    let paginated = q.next_page_start.is_some() || site.user_count() > s.page_size;
+    let page = site.list_users(
+        q.next_page_start.as_deref(),
+        if paginated { s.page_size } else { usize::MAX },
+    )?;
+    Ok(s.list("users", page, paginated, |u| s.user_json(u)))
+}
+
+async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {
+    let user = s.site().user(&id)?.clone();
+    Ok(s.single(200, "user", s.user_json(&user)))
+}
+
+async fn create_user(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<WriteQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let dry_run = q.dry_run()?;
+    let req: CreateUser = parse(&body)?;
+    let user = s.site().create_user(req, dry_run)?;
+    Ok(s.single(201, "user", s.user_json(&user)))
+}
+
+async fn update_user(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(q): Query<WriteQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let dry_run = q.dry_run()?;
+    let req: UpdateUser = parse(&body)?;
+    let user = s.site().update_user(&id, req, dry_run)?;
+    Ok(s.single(200, "user", s.user_json(&user)))
+}
+
+async fn delete_user(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(q): Query<WriteQuery>,
+) -> ApiResult {
+    let dry_run = q.dry_run()?;
+    s.site().delete_user(&id, dry_run)?;
+    Ok(s.deleted(&id))
+}
+
+async fn list_roles(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> ApiResult {
+    let site = s.site();
+    let paginated = s.quirks.paginate_roles;
+    let size = if paginated { s.page_size } else { usize::MAX };
+    let page = site.list_roles(q.next_page_start.as_deref(), size)?;
+    Ok(s.list("roles", page, paginated, |r| s.role_json(r)))
+}
+
+async fn get_role(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {
+    let role = s.site().role(&id)?.clone();
+    Ok(s.single(200, "role", s.role_json(&role)))
+}
+
+async fn create_role(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<WriteQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let dry_run = q.dry_run()?;
+    let req: RoleFields = parse(&body)?;
+    let role = s.site().create_role(req, dry_run)?;
+    Ok(s.single(201, "role", s.role_json(&role)))
+}
+
+async fn update_role(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(q): Query<WriteQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let dry_run = q.dry_run()?;
+    let req: RoleFields = parse(&body)?;
+    let role = s.site().update_role(&id, req, dry_run)?;
+    Ok(s.single(200, "role", s.role_json(&role)))
+}
+
+async fn delete_role(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Query(q): Query<WriteQuery>,
+) -> ApiResult {
+    let dry_run = q.dry_run()?;
+    s.site().delete_role(&id, dry_run)?;
+    Ok(s.deleted(&id))
+}
+
+async fn list_dashboards(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) -> ApiResult {
+    let site = s.site();
+    let page = site.list_dashboards(q.next_page_start.as_deref(), s.page_size)?;
+    Ok(s.list("dashboards", page, true, |d| s.dashboard_json(d)))
+}
+
+/// Why a connection was closed without an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by fault injection")]
+pub(crate) struct Dropped;
+
+/// Handles one request through the faults, then the router. An `Err` makes
+/// hyper close the connection without answering.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    router: Router,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response, Dropped> {
+    let start = Instant::now();
+    let seq = shared
+        .seq
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
+    let write = matches!(method, Method::POST | Method::PUT | Method::DELETE);
+    let test_mode = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "test_mode=true"));
+    let faults = lock(&shared.faults).clone();
+
+    let (latency, drop_now, fail_now, lose_now) = {
+        let mut rng = lock(&shared.rng);
+        let latency = faults.latency.map(|(min, max)| {
+            if max <= min {
+                min
+            } else {
+                min + Duration::from_secs_f64(rng.f64() * (max - min).as_secs_f64())
+            }
+        });
+        let roll = |rng: &mut fastrand::Rng, p: f64| p > 0.0 && rng.f64() < p;
+        let drop_now = roll(&mut rng, faults.drop_rate);
+        let fail_now = roll(&mut rng, faults.error_rate);
+        let lose_now = write && roll(&mut rng, faults.lost_response_rate);
+        (latency, drop_now, fail_now, lose_now)
+    };
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
+    }
+    let record = |status: Option<u16>, outcome: Outcome| {
+        let entry = Logged {
+            seq,
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            status,
+            outcome,
+            test_mode,
+            duration: start.elapsed(),
+        };
+        if let Some(hook) = &shared.hook {
+            hook(&entry);
+        }
+        let mut log = lock(&shared.log);
+        if log.len() >= shared.log_capacity {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    };
+
+    let limited = lock(&shared.bucket).as_mut().map(Bucket::take);
+    if let Some(Err(retry_after)) = limited {
+        let mut response = error_response(429, "rate limit exceeded");
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        record(Some(429), Outcome::Answered);
+        return Ok(response);
+    }
+    if drop_now {
+        record(None, Outcome::Dropped);
+        return Err(Dropped);
+    }
+    if fail_now {
+        record(Some(500), Outcome::Answered);
+        return Ok(error_response(500, "internal server error (injected)"));
+    }
+    let response = router
+        .oneshot(request.map(Body::new))
+        .await
+        .unwrap_or_else(|e: Infallible| match e {});
+    let status = response.status().as_u16();
+    if lose_now && response.status().is_success() {
+        record(Some(status), Outcome::Lost);
+        return Err(Dropped);
+    }
+    record(Some(status), Outcome::Answered);
+    Ok(response)
+}
