@@ -127,7 +127,10 @@ fn bad_emulator_flags_say_what_to_write() {
 /// script makes the same calls. Skipped, with a message, without python3 or
 /// requests.
 #[test]
-#[allow(clippy::print_stderr, reason = "the skip must be visible in the test output")]
+#[allow(
+    clippy::print_stderr,
+    reason = "the skip must be visible in the test output"
+)]
 fn the_vendor_python_examples_work_against_the_emulator() {
     let available = Command::new("python3")
         .args(["-c", "import requests"])

@@ -42,6 +42,8 @@ pub struct Quirks {
     pub paginate_roles: bool,
     /// Unknown extra fields on every object and list.
     pub extra_fields: bool,
+    /// Users listed without `roles` (the client must then fetch each alone).
+    pub list_users_without_roles: bool,
 }
 
 /// Everything [`crate::spawn`] needs.

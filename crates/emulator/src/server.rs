@@ -273,7 +273,8 @@ impl Shared {
         paginated: bool,
         render: impl Fn(&T) -> Value,
     ) -> Response {
-        let body = if self.quirks.extra_fields || self.quirks.numeric_dashboard_ids {
+        let q = self.quirks;
+        let body = if q.extra_fields || q.numeric_dashboard_ids || q.list_users_without_roles {
             let items: Vec<Value> = page.items.iter().map(|i| render(i)).collect();
             serde_json::to_vec(&ListBody {
                 kind,
@@ -341,7 +342,15 @@ async fn list_users(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery>) ->
         q.next_page_start.as_deref(),
         if paginated { s.page_size } else { usize::MAX },
     )?;
-    Ok(s.list("users", page, paginated, |u| s.user_json(u)))
+    Ok(s.list("users", page, paginated, |u| {
+        let mut v = s.user_json(u);
+        if s.quirks.list_users_without_roles
+            && let Value::Object(map) = &mut v
+        {
+            map.remove("roles");
+        }
+        v
+    }))
 }
 
 async fn get_user(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {

@@ -810,6 +810,7 @@ async fn quirks() {
         delete_200: true,
         paginate_roles: true,
         extra_fields: true,
+        list_users_without_roles: true,
     };
     let api = Api::new(Options {
         quirks,
@@ -827,6 +828,20 @@ async fn quirks() {
         "extra fields"
     );
     assert!(dashboards["_emulator"].is_object());
+
+    let (_, users) = api.get("/api/v2/users").await;
+    assert!(
+        users["users"][0].get("roles").is_none(),
+        "users listed without roles"
+    );
+    assert!(users["users"][0]["email"].is_string());
+
+    let (_, users) = api.get("/api/v2/users").await;
+    assert!(
+        users["users"][0].get("roles").is_none(),
+        "users listed without roles"
+    );
+    assert!(users["users"][0]["email"].is_string());
 
     let (_, roles) = api.get("/api/v1/roles").await;
     assert_eq!(roles["items_this_page"], 2, "roles paginated");

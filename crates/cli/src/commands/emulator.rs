@@ -72,6 +72,8 @@ pub enum QuirkArg {
     PaginateRoles,
     /// Unknown extra fields everywhere.
     ExtraFields,
+    /// Users listed without `roles`.
+    ListUsersWithoutRoles,
     /// All of the above.
     All,
 }
@@ -130,6 +132,7 @@ impl EmulatorArgs {
                 delete_200: has(QuirkArg::Delete200),
                 paginate_roles: has(QuirkArg::PaginateRoles),
                 extra_fields: has(QuirkArg::ExtraFields),
+                list_users_without_roles: has(QuirkArg::ListUsersWithoutRoles),
             },
             rng_seed: self.rng_seed,
             extra_actions: self.extra_actions.clone(),

@@ -1,0 +1,296 @@
+//! Where and how to connect: the endpoint, the credentials, timeouts,
+//! retries and limits.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Error;
+
+/// The default endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://api.periscopedata.com";
+
+/// The API key. It has no `Display`, its `Debug` is redacted, and only the
+/// transport reads it, to build the (sensitive) auth header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// A site and its API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub site: String,
+    pub key: ApiKey,
+}
+
+impl Credentials {
+    pub fn new(site: impl Into<String>, key: ApiKey) -> Self {
+        Self {
+            site: site.into(),
+            key,
+        }
+    }
+
+    /// From `PERISCOPE_SITE` and `PERISCOPE_API_KEY`, or the key in
+    /// `key_file` (its surrounding whitespace removed). `site` overrides the
+    /// environment.
+    pub fn from_env(site: Option<&str>, key_file: Option<&Path>) -> Result<Self, Error> {
+        let site = match site {
+            Some(s) => s.to_string(),
+            None => std::env::var("PERISCOPE_SITE").map_err(|_| {
+                Error::Credentials("no site: set PERISCOPE_SITE or pass `--site` (the segment after /app/ in a dashboard URL)".into())
+            })?,
+        };
+        let key = match key_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    Error::Credentials(format!(
+                        "cannot read the API key file `{}`: {e}",
+                        path.display()
+                    ))
+                })?
+                .trim()
+                .to_string(),
+            None => std::env::var("PERISCOPE_API_KEY").map_err(|_| {
+                Error::Credentials(
+                    "no API key: set PERISCOPE_API_KEY or pass `--api-key-file FILE`".into(),
+                )
+            })?,
+        };
+        if key.is_empty() {
+            return Err(Error::Credentials("the API key is empty".into()));
+        }
+        if site.is_empty() || site.contains(':') {
+            return Err(Error::Credentials(format!("`{site}` is not a site name")));
+        }
+        Ok(Self::new(site, ApiKey::new(key)))
+    }
+}
+
+/// Retries of a call: exponential backoff with jitter, `Retry-After`
+/// honoured, bounded by attempts and by total time.
+///
+/// Retried: `429`, every `5xx`, timeouts and dropped connections. Never
+/// retried: any other answer. A `POST` whose outcome is unknown is not
+/// resent before the object has been looked up (see [`crate::Writer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The delay before the second attempt; it doubles after each.
+    pub initial_delay: Duration,
+    /// No delay is longer (except a longer `Retry-After`).
+    pub max_delay: Duration,
+    /// No retry starts after this much time since the first attempt.
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            max_elapsed: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `next` (2, 3, ...): half fixed, half random.
+    pub(crate) fn delay(&self, next: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .initial_delay
+            .saturating_mul(1 << (next.saturating_sub(2)).min(16))
+            .min(self.max_delay);
+        let jittered = exp / 2 + exp.mul_f64(fastrand::f64() / 2.0);
+        match retry_after {
+            // Spread the waiters a little so they do not all come back at once.
+            Some(after) => after + Duration::from_millis(fastrand::u64(0..250)),
+            None => jittered,
+        }
+    }
+}
+
+/// One HTTP attempt, for audit logs: never the key, never a body.
+#[derive(Debug, Clone)]
+pub struct CallRecord {
+    pub time: std::time::SystemTime,
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// `None`: no answer (connection error or timeout).
+    pub status: Option<u16>,
+    pub duration: Duration,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub test_mode: bool,
+}
+
+/// Called after every HTTP attempt.
+pub type CallHook = Arc<dyn Fn(&CallRecord) + Send + Sync>;
+
+/// Everything a client needs.
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub endpoint: String,
+    pub credentials: Credentials,
+    /// Per attempt, from sending to the end of the body.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Requests per second across all concurrent calls; `None`: unlimited.
+    pub rate_limit: Option<f64>,
+    /// Requests allowed at once above the rate.
+    pub burst: u32,
+    /// Calls in flight at once.
+    pub max_in_flight: usize,
+    pub on_call: Option<CallHook>,
+}
+
+impl ClientConfig {
+    pub fn new(endpoint: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            credentials,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            rate_limit: Some(500.0),
+            burst: 25,
+            max_in_flight: 64,
+            on_call: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("burst", &self.burst)
+            .field("max_in_flight", &self.max_in_flight)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The endpoint as a base URL without a trailing `/`; plain `http` only to
+/// this machine.
+pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, Error> {
+    let url = reqwest::Url::parse(endpoint).map_err(|e| Error::Endpoint {
+        endpoint: endpoint.to_string(),
+        reason: e.to_string(),
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let host = url.host_str().unwrap_or_default();
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(Error::Insecure {
+                    endpoint: endpoint.to_string(),
+                });
+            }
+        }
+        other => {
+            return Err(Error::Endpoint {
+                endpoint: endpoint.to_string(),
+                reason: format!("the scheme must be https, not `{other}`"),
+            });
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Endpoint {
+            endpoint: "(an URL with credentials in it)".into(),
+            reason: "put credentials in PERISCOPE_API_KEY, not in the URL".into(),
+        });
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "https://api.periscopedata.com",
+            "http://127.0.0.1:8089",
+            "http://localhost:1",
+            "http://[::1]:80",
+            "http://127.8.9.1",
+        ] {
+            assert!(check_endpoint(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.periscopedata.com",
+            "http://10.0.0.1",
+            "http://192.168.1.2:80",
+        ] {
+            assert!(
+                matches!(check_endpoint(bad), Err(Error::Insecure { .. })),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            check_endpoint("ftp://x"),
+            Err(Error::Endpoint { .. })
+        ));
+        assert!(matches!(
+            check_endpoint("not a url"),
+            Err(Error::Endpoint { .. })
+        ));
+        let err = check_endpoint("https://user:hunter2@api.periscopedata.com").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn the_key_is_redacted() {
+        let creds = Credentials::new("acme", ApiKey::new("s3cr3t-key"));
+        assert!(!format!("{creds:?}").contains("s3cr3t"));
+        let config = ClientConfig::new("https://x", creds);
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn backoff_grows_and_respects_retry_after() {
+        let p = RetryPolicy::default();
+        let d2 = p.delay(2, None);
+        assert!(
+            d2 >= Duration::from_millis(100) && d2 <= Duration::from_millis(200),
+            "{d2:?}"
+        );
+        let d6 = p.delay(6, None);
+        assert!(
+            d6 >= Duration::from_millis(1600) && d6 <= Duration::from_millis(3200),
+            "{d6:?}"
+        );
+        assert!(p.delay(30, None) <= p.max_delay);
+        let after = p.delay(2, Some(Duration::from_secs(3)));
+        assert!(after >= Duration::from_secs(3) && after < Duration::from_millis(3250));
+    }
+}

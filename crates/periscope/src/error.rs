@@ -1,0 +1,104 @@
+//! What can go wrong talking to a site, each with what to do about it. No
+//! variant ever holds the API key: URLs and server messages only.
+
+/// An error of the client.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `401`: the site refused the credentials.
+    #[error(
+        "the site `{site}` refused the credentials (401) at {url}: check the site name (PERISCOPE_SITE, the segment after /app/ in a dashboard URL) and the API key"
+    )]
+    Unauthorized { site: String, url: String },
+    /// `403`: the call is not allowed (Admin and Everyone cannot be deleted or renamed).
+    #[error("forbidden (403) at {url}: {message}")]
+    Forbidden { url: String, message: String },
+    /// `404`: the object is not there (deleted meanwhile?).
+    #[error("not found (404) at {url}: {message}")]
+    NotFound { url: String, message: String },
+    /// `409`: an object with that email or name exists already.
+    #[error("conflict (409) at {url}: {message}")]
+    Conflict { url: String, message: String },
+    /// Another `4xx`: the server refused the request; its message says why.
+    #[error("the server refused the request ({status}) at {url}: {message}")]
+    Rejected {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    /// Still `429` after every retry.
+    #[error(
+        "still rate limited (429) at {url} after {attempts} attempts: lower `--parallelism` or the client rate limit, or try later"
+    )]
+    RateLimited { url: String, attempts: u32 },
+    /// Still `5xx` after every retry.
+    #[error("server error ({status}) at {url} after {attempts} attempts: {message}")]
+    Server {
+        url: String,
+        status: u16,
+        message: String,
+        attempts: u32,
+    },
+    /// No answer (connection refused or dropped, timeout) after every retry.
+    #[error("no answer from {url} after {attempts} attempts: {reason}")]
+    Network {
+        url: String,
+        attempts: u32,
+        reason: String,
+    },
+    /// An answer that is not what the API sends.
+    #[error("cannot read the answer of {url}: {reason}; the answer began: {body_start}")]
+    Decode {
+        url: String,
+        reason: String,
+        body_start: String,
+    },
+    /// A list could not be read whole; nothing partial is returned.
+    #[error("incomplete list at {url}: {reason}")]
+    IncompleteList { url: String, reason: String },
+    /// A plain `http://` endpoint that is not on this machine.
+    #[error(
+        "refusing plain http to `{endpoint}`: the API key would cross the network unencrypted; use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
+    )]
+    Insecure { endpoint: String },
+    /// An endpoint that is not a URL.
+    #[error("`{endpoint}` is not an endpoint URL: {reason}")]
+    Endpoint { endpoint: String, reason: String },
+    /// Credentials missing or unreadable.
+    #[error("{0}")]
+    Credentials(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl Error {
+    /// The HTTP status the server answered, if the error is an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Unauthorized { .. } => Some(401),
+            Error::Forbidden { .. } => Some(403),
+            Error::NotFound { .. } => Some(404),
+            Error::Conflict { .. } => Some(409),
+            Error::Rejected { status, .. } | Error::Server { status, .. } => Some(*status),
+            Error::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+}
+
+/// The first 200 characters of a body, on one line, for messages.
+pub(crate) fn body_start(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    if out.is_empty() {
+        out.push_str("(empty)");
+    }
+    out
+}
