@@ -269,6 +269,33 @@ mod tests {
     }
 
     #[test]
+    fn credentials_from_a_key_file() {
+        let path = std::env::temp_dir().join(format!("rolecall-key-{}", std::process::id()));
+        std::fs::write(&path, "  s3cr3t-from-file\n").unwrap();
+        let creds = Credentials::from_env(Some("acme"), Some(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            (creds.site.as_str(), creds.key.expose()),
+            ("acme", "s3cr3t-from-file")
+        );
+        let missing =
+            Credentials::from_env(Some("acme"), Some(Path::new("/no/such/key"))).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .starts_with("cannot read the API key file `/no/such/key`"),
+            "{missing}"
+        );
+        let bad_site = Credentials::new("a:b", ApiKey::new("k"));
+        assert_eq!(bad_site.site, "a:b", "checked by from_env only");
+        let path = std::env::temp_dir().join(format!("rolecall-empty-key-{}", std::process::id()));
+        std::fs::write(&path, "\n").unwrap();
+        let empty = Credentials::from_env(Some("acme"), Some(&path)).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(empty.to_string(), "the API key is empty");
+    }
+
+    #[test]
     fn the_key_is_redacted() {
         let creds = Credentials::new("acme", ApiKey::new("s3cr3t-key"));
         assert!(!format!("{creds:?}").contains("s3cr3t"));

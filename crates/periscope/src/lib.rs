@@ -15,13 +15,13 @@
 //!
 //! The read-only client cannot express a write:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! # async fn f(reader: periscope_client::ReadClient, user: periscope_client::NewUser) {
 //! reader.create_user(&user).await; // no such method on a ReadClient
 //! # }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0616
 //! # fn f(reader: periscope_client::ReadClient) {
 //! let _ = reader.transport; // private: the transport is not reachable
 //! # }

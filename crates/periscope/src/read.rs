@@ -118,13 +118,13 @@ impl ReadClient {
                     body_start: body_start(&answer.body),
                 });
             };
-            if let Some(count) = page.get("items_this_page").filter(|v| !v.is_null()) {
-                if count.as_u64() != Some(items.len() as u64) {
-                    return Err(incomplete(format!(
-                        "the page says `items_this_page: {count}` but holds {} items",
-                        items.len()
-                    )));
-                }
+            if let Some(count) = page.get("items_this_page").filter(|v| !v.is_null())
+                && count.as_u64() != Some(items.len() as u64)
+            {
+                return Err(incomplete(format!(
+                    "the page says `items_this_page: {count}` but holds {} items",
+                    items.len()
+                )));
             }
             for item in items {
                 let id = item.get("id").map(id_text).unwrap_or_default();

@@ -101,11 +101,12 @@ impl Writer {
                     return answer.json(Some(wrapper));
                 }
                 PostOutcome::Answered(answer) => {
-                    if answer.status.as_u16() == 409 && uncertain {
-                        if let Some(found) = find(Instant::now()).await? {
-                            tracing::info!(path, "a create whose answer was lost had been applied");
-                            return Ok(found);
-                        }
+                    if answer.status.as_u16() == 409
+                        && uncertain
+                        && let Some(found) = find(Instant::now()).await?
+                    {
+                        tracing::info!(path, "a create whose answer was lost had been applied");
+                        return Ok(found);
                     }
                     return Err(answer.ok(&transport.site).expect_err("not a success"));
                 }
