@@ -11,10 +11,15 @@ use std::process::ExitCode;
 use anstream::ColorChoice;
 use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
 
-/// Exit codes (DESIGN.md): `0` success, `1` error.
+/// Exit codes (DESIGN.md).
 pub mod exit {
+    /// Success; with `--detailed-exitcode` / `drift`: no changes.
     pub const OK: u8 = 0;
     pub const ERROR: u8 = 1;
+    /// Changes present (with `--detailed-exitcode` / `drift`).
+    pub const CHANGES: u8 = 2;
+    /// Blocked by a safety rail; nothing was written.
+    pub const BLOCKED: u8 = 3;
 }
 
 #[derive(Debug, Parser)]
@@ -24,7 +29,9 @@ pub mod exit {
     about = "Keep the users and roles of a Periscope Data site equal to YAML files in git",
     long_about = "Keep the users and roles of a Periscope Data site (RBAC edition) equal to YAML \
 files kept in git.\n\nThe config is `./rolecall.yaml`, or the file or directory given with `-f`.",
-    after_help = "Exit codes: 0 success, 1 error.\nDocs: the README and `rolecall <command> --help`.",
+    after_help = "Exit codes: 0 success (no changes with --detailed-exitcode and drift), 1 error, \
+2 changes present (--detailed-exitcode, drift), 3 blocked by a safety rule.\n\
+Quick start: rolecall plan --sandbox examples/data-org/sandbox.json -f examples/data-org",
     propagate_version = true
 )]
 pub struct Cli {
@@ -47,6 +54,15 @@ pub struct GlobalArgs {
         env = "ROLECALL_CONFIG"
     )]
     pub config: PathBuf,
+    /// API endpoint.
+    #[arg(long, global = true, value_name = "URL", env = "ROLECALL_ENDPOINT", default_value = periscope_client::DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    /// Site name (else `PERISCOPE_SITE`): the segment after /app/ in a dashboard URL.
+    #[arg(long, global = true, value_name = "SITE")]
+    pub site: Option<String>,
+    /// File holding the API key (else `PERISCOPE_API_KEY`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
     /// When to color output: on a terminal (auto, and never with `NO_COLOR`), always, never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub color: ColorWhen,
@@ -93,6 +109,10 @@ pub enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Print a shell completion script.
     Completions(commands::completions::CompletionsArgs),
+    /// Show what would change on the site to make it equal the config.
+    Plan(commands::plan::PlanArgs),
+    /// Check the site against the config, for cron: exit 2 on drift.
+    Drift(commands::drift::DriftArgs),
     /// Run the local Periscope API emulator (for rehearsals and tests).
     Emulator(Box<commands::emulator::EmulatorArgs>),
 }
@@ -105,9 +125,15 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => commands::schema::run(args, &cli.global),
         Command::Completions(args) => commands::completions::run(args, &mut Cli::command()),
         Command::Emulator(args) => commands::emulator::run(args, &cli.global),
+        Command::Plan(args) => commands::plan::run(args, &cli.global),
+        Command::Drift(args) => commands::drift::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(err) if err.downcast_ref::<commands::site::Reported>().is_some() => ExitCode::from(
+            err.downcast_ref::<commands::site::Reported>()
+                .map_or(exit::ERROR, |r| r.0),
+        ),
         Err(err) => {
             report_error(&cli.global, &err);
             ExitCode::from(exit::ERROR)

@@ -82,6 +82,18 @@ impl SourceMap {
         &self.get(id).path
     }
 
+    /// The position of an [`crate::model::Origin`], found by its file's path.
+    pub fn pos_of(&self, origin: &crate::model::Origin, len: usize) -> Option<Pos> {
+        let file = (0..self.files.len())
+            .find(|i| self.files[*i].path.display().to_string() == *origin.file)?;
+        Some(Pos {
+            file: FileId(file),
+            line: origin.line,
+            col: origin.col,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+        })
+    }
+
     /// `file:line:col` of a position.
     pub fn location(&self, pos: Pos) -> String {
         format!("{}:{}:{}", self.path(pos.file).display(), pos.line, pos.col)

@@ -5,8 +5,10 @@
 //! [`load`].
 
 pub mod diagnostic;
+pub mod live;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod schema;
 mod validate;
 pub mod vocab;

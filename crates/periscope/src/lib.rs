@@ -46,7 +46,7 @@ pub use config::{
     ApiKey, CallHook, CallRecord, ClientConfig, Credentials, DEFAULT_ENDPOINT, RetryPolicy,
 };
 pub use error::Error;
-pub use read::ReadClient;
+pub use read::{ProgressHook, ReadClient};
 pub use types::{
     Dashboard, Id, LiveSite, NewRole, NewUser, Permission, Privilege, Role, RoleUpdate, User,
     UserUpdate,

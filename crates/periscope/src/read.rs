@@ -15,16 +15,36 @@ use crate::types::{Dashboard, Id, ListedUser, LiveSite, Role, User};
 
 /// Reads a site. Cheap to clone; clones share the connection pool, the rate
 /// limit and the bound on calls in flight.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ReadClient {
     pub(crate) transport: Arc<Transport>,
+    progress: Option<ProgressHook>,
+}
+
+/// Told, after each page, the list (`users`, `roles`, `dashboards`) and how
+/// many of its items have been read.
+pub type ProgressHook = Arc<dyn Fn(&str, usize) + Send + Sync>;
+
+impl std::fmt::Debug for ReadClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadClient")
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReadClient {
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
         Ok(Self {
             transport: Transport::new(config)?,
+            progress: None,
         })
+    }
+
+    /// Reports progress of long reads.
+    pub fn with_progress(mut self, hook: ProgressHook) -> Self {
+        self.progress = Some(hook);
+        self
     }
 
     /// The site of the credentials.
@@ -139,6 +159,9 @@ impl ReadClient {
                     body_start: body_start(item.to_string().as_bytes()),
                 })?;
                 out.push(value);
+            }
+            if let Some(hook) = &self.progress {
+                hook(kind, out.len());
             }
             match page
                 .get("next_page_start")

@@ -25,9 +25,6 @@ pub struct EmulatorArgs {
     /// A snapshot to start from (`rolecall export --format snapshot` writes one).
     #[arg(long, value_name = "SNAPSHOT.json")]
     pub seed: Option<PathBuf>,
-    /// Site name (must match the seed's, if any). Default: the seed's, or `sandbox`.
-    #[arg(long)]
-    pub site: Option<String>,
     /// API key to accept. Default: the seed's, or a fixed local key (printed).
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
@@ -107,14 +104,14 @@ fn parse_latency(s: &str) -> Result<(Duration, Duration), String> {
 }
 
 impl EmulatorArgs {
-    fn options(&self) -> anyhow::Result<Options> {
+    fn options(&self, site: Option<String>) -> anyhow::Result<Options> {
         let seed = match &self.seed {
             Some(path) => Some(Snapshot::from_file(path)?),
             None => None,
         };
         let has = |q: QuirkArg| self.quirks.contains(&q) || self.quirks.contains(&QuirkArg::All);
         Ok(Options {
-            site: self.site.clone(),
+            site,
             api_key: self.api_key.clone(),
             seed,
             port: self.port,
@@ -163,7 +160,8 @@ fn log_line(r: &Logged) -> String {
 }
 
 pub fn run(args: &EmulatorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let mut options = args.options()?;
+    // The global `--site` names the site to serve (the seed's, if one is given).
+    let mut options = args.options(global.site.clone())?;
     if !global.quiet {
         options.on_request = Some(Arc::new(|r: &Logged| {
             let _ = writeln!(std::io::stderr(), "{}", log_line(r));

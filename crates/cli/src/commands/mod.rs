@@ -1,6 +1,9 @@
 //! One module per subcommand: its clap `Args` next to its `run()`.
 
 pub mod completions;
+pub mod drift;
 pub mod emulator;
+pub mod plan;
 pub mod schema;
+pub mod site;
 pub mod validate;

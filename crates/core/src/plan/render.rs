@@ -1,0 +1,543 @@
+//! A plan for people (text, like Terraform's), for pull requests (markdown)
+//! and for machines (JSON, versioned).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+use similar::{ChangeTag, TextDiff};
+
+use super::{Action, Change, Grant, Kind, Plan, RoleState, State, UserState};
+
+/// The longest a markdown plan may be (GitHub comments stop at 65,536).
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+struct Palette {
+    add: Style,
+    remove: Style,
+    change: Style,
+    rename: Style,
+    note: Style,
+    blocked: Style,
+    bold: Style,
+}
+
+impl Palette {
+    fn new(styled: bool) -> Self {
+        if !styled {
+            let p = Style::new();
+            return Self {
+                add: p,
+                remove: p,
+                change: p,
+                rename: p,
+                note: p,
+                blocked: p,
+                bold: p,
+            };
+        }
+        Self {
+            add: AnsiColor::Green.on_default(),
+            remove: AnsiColor::Red.on_default(),
+            change: AnsiColor::Yellow.on_default(),
+            rename: AnsiColor::Cyan.on_default(),
+            note: Style::new().dimmed(),
+            blocked: AnsiColor::Red.on_default().bold(),
+            bold: Style::new().bold(),
+        }
+    }
+}
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Delete => "-",
+        Action::Rename => ">",
+    }
+}
+
+fn quoted_list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    items
+        .into_iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `+ a, - b` for the difference of two sets.
+fn set_delta(before: &BTreeSet<String>, after: &BTreeSet<String>, p: &Palette) -> String {
+    let mut parts: Vec<String> = after
+        .difference(before)
+        .map(|a| format!("{}+ {a}{:#}", p.add, p.add))
+        .collect();
+    parts.extend(
+        before
+            .difference(after)
+            .map(|r| format!("{}- {r}{:#}", p.remove, p.remove)),
+    );
+    parts.join(", ")
+}
+
+/// A word diff, `[-old-]{+new+}` style, for long text.
+fn word_diff(old: &str, new: &str, p: &Palette) -> String {
+    let diff = TextDiff::from_words(old, new);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let text = change.value();
+        match change.tag() {
+            ChangeTag::Equal => out.push_str(text),
+            ChangeTag::Delete => {
+                let _ = write!(out, "{}[-{text}-]{:#}", p.remove, p.remove);
+            }
+            ChangeTag::Insert => {
+                let _ = write!(out, "{}{{+{text}+}}{:#}", p.add, p.add);
+            }
+        }
+    }
+    out
+}
+
+fn is_long(text: &str) -> bool {
+    text.chars().count() > 50 || text.contains('\n')
+}
+
+fn grant_label(id: &str, grant: &Grant) -> String {
+    format!("{:?} (#{id})", grant.name)
+}
+
+fn role_lines(
+    before: Option<&RoleState>,
+    after: Option<&RoleState>,
+    p: &Palette,
+    out: &mut Vec<String>,
+) {
+    let empty = RoleState {
+        name: String::new(),
+        description: String::new(),
+        privileges: BTreeMap::new(),
+        dashboards: BTreeMap::new(),
+    };
+    match (before, after) {
+        (None, Some(a)) => {
+            if !a.description.is_empty() {
+                out.push(format!(
+                    "{}+{:#} description: {:?}",
+                    p.add, p.add, a.description
+                ));
+            }
+            for (t, actions) in &a.privileges {
+                out.push(format!(
+                    "{}+{:#} privileges.{t}: {}",
+                    p.add,
+                    p.add,
+                    quoted_list(actions)
+                ));
+            }
+            for (id, g) in &a.dashboards {
+                out.push(format!(
+                    "{}+{:#} dashboards.{}: {}",
+                    p.add,
+                    p.add,
+                    grant_label(id, g),
+                    quoted_list(&g.actions)
+                ));
+            }
+        }
+        (Some(b), None) => {
+            let grants = b.privileges.values().map(BTreeSet::len).sum::<usize>()
+                + b.dashboards
+                    .values()
+                    .map(|g| g.actions.len())
+                    .sum::<usize>();
+            out.push(format!(
+                "{}(with {grants} privileges and grants){:#}",
+                p.note, p.note
+            ));
+        }
+        (Some(b), Some(a)) => {
+            if b.description != a.description {
+                if is_long(&b.description) || is_long(&a.description) {
+                    out.push(format!(
+                        "{}~{:#} description: {}",
+                        p.change,
+                        p.change,
+                        word_diff(&b.description, &a.description, p)
+                    ));
+                } else {
+                    out.push(format!(
+                        "{}~{:#} description: {:?} -> {:?}",
+                        p.change, p.change, b.description, a.description
+                    ));
+                }
+            }
+            let types: BTreeSet<&String> = b.privileges.keys().chain(a.privileges.keys()).collect();
+            let none = BTreeSet::new();
+            for t in types {
+                let (old, new) = (
+                    b.privileges.get(t).unwrap_or(&none),
+                    a.privileges.get(t).unwrap_or(&none),
+                );
+                if old != new {
+                    out.push(format!(
+                        "{}~{:#} privileges.{t}: {}",
+                        p.change,
+                        p.change,
+                        set_delta(old, new, p)
+                    ));
+                }
+            }
+            let ids: BTreeSet<&String> = b.dashboards.keys().chain(a.dashboards.keys()).collect();
+            for id in ids {
+                match (b.dashboards.get(id), a.dashboards.get(id)) {
+                    (None, Some(g)) => out.push(format!(
+                        "{}+{:#} dashboards.{}: {}",
+                        p.add,
+                        p.add,
+                        grant_label(id, g),
+                        quoted_list(&g.actions)
+                    )),
+                    (Some(g), None) => out.push(format!(
+                        "{}-{:#} dashboards.{}: {}",
+                        p.remove,
+                        p.remove,
+                        grant_label(id, g),
+                        quoted_list(&g.actions)
+                    )),
+                    (Some(old), Some(new)) if old.actions != new.actions => out.push(format!(
+                        "{}~{:#} dashboards.{}: {}",
+                        p.change,
+                        p.change,
+                        grant_label(id, new),
+                        set_delta(&old.actions, &new.actions, p)
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        (None, None) => {
+            let _ = empty;
+        }
+    }
+}
+
+fn user_lines(
+    before: Option<&UserState>,
+    after: Option<&UserState>,
+    p: &Palette,
+    out: &mut Vec<String>,
+) {
+    match (before, after) {
+        (None, Some(a)) => {
+            out.push(format!(
+                "{}+{:#} name: {:?}",
+                p.add,
+                p.add,
+                format!("{} {}", a.first_name, a.last_name)
+            ));
+            if !a.roles.is_empty() {
+                out.push(format!(
+                    "{}+{:#} roles: {}",
+                    p.add,
+                    p.add,
+                    quoted_list(&a.roles)
+                ));
+            }
+        }
+        (Some(b), None) => {
+            if !b.roles.is_empty() {
+                out.push(format!(
+                    "{}(member of {}){:#}",
+                    p.note,
+                    quoted_list(&b.roles),
+                    p.note
+                ));
+            }
+        }
+        (Some(b), Some(a)) => {
+            if b.first_name != a.first_name {
+                out.push(format!(
+                    "{}~{:#} first_name: {:?} -> {:?}",
+                    p.change, p.change, b.first_name, a.first_name
+                ));
+            }
+            if b.last_name != a.last_name {
+                out.push(format!(
+                    "{}~{:#} last_name: {:?} -> {:?}",
+                    p.change, p.change, b.last_name, a.last_name
+                ));
+            }
+            if b.roles != a.roles {
+                out.push(format!(
+                    "{}~{:#} roles: {}",
+                    p.change,
+                    p.change,
+                    set_delta(&b.roles, &a.roles, p)
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+/// The heading of a change: `# user "x" will be updated`.
+fn heading(c: &Change) -> String {
+    let what = match (c.action, c.kind) {
+        (Action::Create, _) => "will be created".to_string(),
+        (Action::Update, Kind::User) if c.risks.contains(&super::Risk::StripUser) => {
+            "will lose every role (prune.users: strip)".to_string()
+        }
+        (Action::Update, _) => "will be updated".to_string(),
+        (Action::Delete, Kind::User) => {
+            "will be deleted (not in the config; prune.users: delete)".to_string()
+        }
+        (Action::Delete, Kind::Role) => {
+            "will be deleted (not in the config; prune.roles: delete)".to_string()
+        }
+        (Action::Rename, _) => {
+            let old = c
+                .before
+                .as_ref()
+                .and_then(State::as_role)
+                .map_or("", |r| r.name.as_str());
+            format!("will be renamed from {old:?}")
+        }
+    };
+    format!("# {} {:?} {what}", c.kind, c.key)
+}
+
+/// The lines of one change, without indentation.
+fn change_lines(c: &Change, p: &Palette) -> Vec<String> {
+    let mut head = heading(c);
+    if let Some(source) = &c.source {
+        let _ = write!(head, "  ({source})");
+    }
+    if !c.risks.is_empty() {
+        let risks: Vec<&str> = c.risks.iter().map(|r| r.as_str()).collect();
+        let _ = write!(head, "  [{}]", risks.join(", "));
+    }
+    let mut lines = vec![format!("{}{head}{:#}", p.note, p.note)];
+    for label in &c.labels {
+        lines.push(format!("{}# {label}{:#}", p.note, p.note));
+    }
+    let style = match c.action {
+        Action::Create => &p.add,
+        Action::Update => &p.change,
+        Action::Delete => &p.remove,
+        Action::Rename => &p.rename,
+    };
+    let title = match c.action {
+        Action::Rename => {
+            let old = c
+                .before
+                .as_ref()
+                .and_then(State::as_role)
+                .map_or("", |r| r.name.as_str());
+            format!("{} {:?} -> {:?}", c.kind, old, c.key)
+        }
+        _ => format!("{} {:?}", c.kind, c.key),
+    };
+    lines.push(format!(
+        "{style}{}{style:#} {}{title}{:#}",
+        symbol(c.action),
+        p.bold,
+        p.bold
+    ));
+    let mut body = Vec::new();
+    match c.kind {
+        Kind::Role => role_lines(
+            c.before.as_ref().and_then(State::as_role),
+            c.after.as_ref().and_then(State::as_role),
+            p,
+            &mut body,
+        ),
+        Kind::User => user_lines(
+            c.before.as_ref().and_then(State::as_user),
+            c.after.as_ref().and_then(State::as_user),
+            p,
+            &mut body,
+        ),
+    }
+    if let Some(b) = &c.blocked {
+        let allow = b.allow_with.as_deref().map_or_else(
+            || " (no flag overrides this)".to_string(),
+            |f| format!("; allow with {f}"),
+        );
+        body.push(format!(
+            "{}! blocked by {}{allow}{:#}",
+            p.blocked, b.rule, p.blocked
+        ));
+    }
+    lines.extend(body.into_iter().map(|l| format!("    {l}")));
+    lines
+}
+
+fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary;
+    format!(
+        "Plan: {} to create, {} to update, {} to delete, {} to rename.",
+        s.create, s.update, s.delete, s.rename
+    )
+}
+
+fn unmanaged_line(plan: &Plan) -> Option<String> {
+    let u = plan.unmanaged;
+    if u.users == 0 && u.roles == 0 {
+        return None;
+    }
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    Some(format!(
+        "Not managed by this config (left alone): {}, {}.",
+        plural(u.users, "user"),
+        plural(u.roles, "role")
+    ))
+}
+
+fn blocked_line(plan: &Plan) -> Option<String> {
+    let n = plan.changes.iter().filter(|c| c.blocked.is_some()).count();
+    (n > 0).then(|| {
+        let flag = plan
+            .changes
+            .iter()
+            .any(|c| c.blocked.as_ref().is_some_and(|b| b.allow_with.is_some()));
+        let how = if flag {
+            " Review them, then rerun with --allow-mass-delete if they are intended."
+        } else {
+            ""
+        };
+        format!(
+            "Blocked: {n} change{} break{} a safety rule; apply will write nothing.{how}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" }
+        )
+    })
+}
+
+/// The plan as text; with `styled`, ANSI colors (the stream strips them
+/// where color is off).
+pub fn text(plan: &Plan, styled: bool) -> String {
+    let p = Palette::new(styled);
+    let mut out = String::new();
+    if plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes: the site `{}` matches the config.",
+            plan.site
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "rolecall will make these changes to the site `{}`:\n",
+            plan.site
+        );
+        for c in &plan.changes {
+            for line in change_lines(c, &p) {
+                let _ = writeln!(out, "  {line}");
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}{}{:#}", p.bold, summary_line(plan), p.bold);
+    }
+    if let Some(line) = unmanaged_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(line) = blocked_line(plan) {
+        let _ = writeln!(out, "{}{line}{:#}", p.blocked, p.blocked);
+    }
+    out
+}
+
+/// The plan as versioned, stable JSON.
+pub fn json(plan: &Plan) -> String {
+    let mut s = serde_json::to_string_pretty(plan).expect("a plan serializes");
+    s.push('\n');
+    s
+}
+
+/// The plan for a pull-request comment: summary table first, risky changes
+/// first, details folded, at most [`MARKDOWN_LIMIT`] characters.
+pub fn markdown(plan: &Plan) -> String {
+    let p = Palette::new(false);
+    let mut out = format!("### rolecall plan for `{}`\n\n", plan.site);
+    if plan.is_empty() {
+        out.push_str("**No changes.** The site matches the config.\n");
+        if let Some(line) = unmanaged_line(plan) {
+            let _ = writeln!(out, "\n{line}");
+        }
+        return out;
+    }
+    let _ = writeln!(out, "**{}**", summary_line(plan));
+    if let Some(line) = unmanaged_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(line) = blocked_line(plan) {
+        let _ = writeln!(out, "\n> [!CAUTION]\n> {line}");
+    }
+    let mut order: Vec<&Change> = plan.changes.iter().collect();
+    // Blocked first, then risky, then the rest; plan order within each.
+    order.sort_by_key(|c| (c.blocked.is_none(), !c.is_risky()));
+
+    let footer_budget = 400;
+    let mut table = String::from("\n| | change | risks | source |\n|---|---|---|---|\n");
+    let mut details = String::from("\n<details><summary>Details</summary>\n\n```diff\n");
+    let details_end = "```\n\n</details>\n";
+    let mut shown = 0;
+    for c in &order {
+        let risks: Vec<String> = c
+            .risks
+            .iter()
+            .map(|r| format!("`{}`", r.as_str()))
+            .collect();
+        let mut risk_cell = risks.join(" ");
+        if let Some(b) = &c.blocked {
+            let allow = b
+                .allow_with
+                .as_deref()
+                .map_or_else(String::new, |f| format!(" (allow with `{f}`)"));
+            let _ = write!(risk_cell, " **blocked**: {}{allow}", escape(&b.rule));
+        }
+        let mark = if c.blocked.is_some() { "⛔ " } else { "" };
+        let row = format!(
+            "| {mark}`{}` | {} `{}` | {} | {} |\n",
+            symbol(c.action),
+            c.kind,
+            escape(&c.key),
+            risk_cell.trim(),
+            c.source
+                .as_deref()
+                .map_or_else(|| "prune".to_string(), |s| format!("`{s}`"))
+        );
+        let mut block = change_lines(c, &p).join("\n");
+        block.push_str("\n\n");
+        let block = block.replace("```", "'''");
+        if out.len()
+            + table.len()
+            + row.len()
+            + details.len()
+            + block.len()
+            + details_end.len()
+            + footer_budget
+            > MARKDOWN_LIMIT
+        {
+            break;
+        }
+        table.push_str(&row);
+        details.push_str(&block);
+        shown += 1;
+    }
+    out.push_str(&table);
+    out.push_str(&details);
+    out.push_str(details_end);
+    if shown < order.len() {
+        let _ = writeln!(
+            out,
+            "\n_{} more changes are not shown here to stay under {MARKDOWN_LIMIT} characters; run `rolecall plan` for the whole plan._",
+            order.len() - shown
+        );
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('`', "'")
+}
