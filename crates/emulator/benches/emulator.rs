@@ -107,6 +107,7 @@ fn main() {
     .unwrap();
     let url = emulator.url();
     let auth = emulator.auth_header();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

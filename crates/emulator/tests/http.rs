@@ -15,6 +15,9 @@ struct Api {
 
 impl Api {
     fn new(options: Options) -> Self {
+        // In a workspace build reqwest comes without a TLS provider (the
+        // client crate brings ring); plain http needs none, but reqwest asks.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Self {
             emu: spawn(options).expect("emulator starts"),
             http: reqwest::Client::new(),
