@@ -438,13 +438,23 @@ pub fn diff(
     // Users.
     let live_users: HashMap<String, &LiveUser> =
         live.users.iter().map(|u| (key(&u.email), u)).collect();
+    // The name a user's role has once the plan is applied: the live spelling
+    // (after a rename, the new name) for a role that exists, the config's
+    // for a role to create.
     let display_of_desired = |role_key: &str, written: &str| -> String {
-        match desired.roles.get(role_key) {
-            Some(r) => r.name.clone(),
-            None => ctx
-                .live_roles
-                .get(role_key)
-                .map_or_else(|| written.to_string(), |l| l.name.clone()),
+        let live_role = match targets.get(role_key) {
+            Some(Target::Live(l)) => Some(*l),
+            Some(Target::New) => None,
+            None => ctx.live_roles.get(role_key).copied(),
+        };
+        match (live_role, desired.roles.get(role_key)) {
+            (Some(l), _) => ctx
+                .effective_name
+                .get(l.id.as_str())
+                .cloned()
+                .unwrap_or_else(|| l.name.clone()),
+            (None, Some(r)) => r.name.clone(),
+            (None, None) => written.to_string(),
         }
     };
     // A live membership as names: (managed names, names kept as they are).
@@ -668,8 +678,8 @@ pub fn diff(
     for c in &changes {
         let Some(id) = &c.id else { continue };
         let d = match c.kind {
-            Kind::User => live_by_id.get(id.as_str()).map(|u| digest(u)),
-            Kind::Role => roles_by_id.get(id.as_str()).map(|r| digest(r)),
+            Kind::User => live_by_id.get(id.as_str()).map(digest),
+            Kind::Role => roles_by_id.get(id.as_str()).map(digest),
         };
         if let Some(d) = d {
             digests.insert(format!("{}:{id}", c.kind), d);

@@ -220,3 +220,6 @@ impl Plan {
         s
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,696 @@
+//! `diff` in the rust-lang/team style: start from a site equal to the
+//! config, change one thing on one side, and read the plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::render;
+use super::*;
+use crate::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use crate::load::load_texts;
+
+const BASE: &str = "\
+site: acme
+actor: admin@acme.com
+roles:
+  Analyst:
+    description: Writes SQL
+    privileges:
+      Dashboard: [read_dashboards, create_sql_charts]
+    dashboards:
+      Revenue: [read_dashboards]
+  Finance:
+    description: Money
+users:
+  admin@acme.com:
+    first_name: Ada
+    last_name: Admin
+    roles: [Admin]
+  jane@acme.com:
+    first_name: Jane
+    last_name: Doe
+    roles: [Analyst]
+";
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn live_role(
+    id: &str,
+    name: &str,
+    description: &str,
+    privileges: &[&str],
+    grants: &[(&str, &[&str])],
+) -> LiveRole {
+    LiveRole {
+        id: id.into(),
+        name: name.into(),
+        description: description.into(),
+        privileges: if privileges.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([("Dashboard".to_string(), set(privileges))])
+        },
+        grants: grants
+            .iter()
+            .map(|(d, a)| (d.to_string(), set(a)))
+            .collect(),
+    }
+}
+
+fn live_user(id: &str, email: &str, first: &str, last: &str, roles: &[&str]) -> LiveUser {
+    LiveUser {
+        id: id.into(),
+        email: email.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+        roles: set(roles),
+    }
+}
+
+struct World {
+    yaml: String,
+    live: Live,
+    policy: Policy,
+}
+
+/// A site equal to [`BASE`].
+fn world() -> World {
+    World {
+        yaml: BASE.to_string(),
+        live: Live {
+            roles: vec![
+                live_role("r-admin", "Admin", "", &["read_dashboards"], &[]),
+                live_role("r-every", "Everyone", "", &[], &[]),
+                live_role(
+                    "r-analyst",
+                    "Analyst",
+                    "Writes SQL",
+                    &["read_dashboards", "create_sql_charts"],
+                    &[("d1", &["read_dashboards"])],
+                ),
+                live_role("r-finance", "Finance", "Money", &[], &[]),
+            ],
+            users: vec![
+                live_user(
+                    "u-admin",
+                    "admin@acme.com",
+                    "Ada",
+                    "Admin",
+                    &["r-admin", "r-every"],
+                ),
+                live_user(
+                    "u-jane",
+                    "jane@acme.com",
+                    "Jane",
+                    "Doe",
+                    &["r-analyst", "r-every"],
+                ),
+            ],
+            dashboards: vec![
+                LiveDashboard {
+                    id: "d1".into(),
+                    name: "Revenue".into(),
+                },
+                LiveDashboard {
+                    id: "d2".into(),
+                    name: "Costs".into(),
+                },
+                LiveDashboard {
+                    id: "d3".into(),
+                    name: "Board Pack".into(),
+                },
+                LiveDashboard {
+                    id: "d4".into(),
+                    name: "Board Pack".into(),
+                },
+            ],
+        },
+        policy: Policy::default(),
+    }
+}
+
+impl World {
+    fn yaml(mut self, from: &str, to: &str) -> Self {
+        assert!(self.yaml.contains(from), "{from:?} is not in the config");
+        self.yaml = self.yaml.replacen(from, to, 1);
+        self
+    }
+
+    fn add_yaml(mut self, text: &str) -> Self {
+        self.yaml.push_str(text);
+        self
+    }
+
+    fn user(&mut self, email: &str) -> &mut LiveUser {
+        self.live
+            .users
+            .iter_mut()
+            .find(|u| u.email == email)
+            .expect("a live user")
+    }
+
+    fn role(&mut self, name: &str) -> &mut LiveRole {
+        self.live
+            .roles
+            .iter_mut()
+            .find(|r| r.name == name)
+            .expect("a live role")
+    }
+
+    fn result(&self) -> Result<Plan, String> {
+        let loaded =
+            load_texts(vec![("rolecall.yaml".into(), self.yaml.clone())]).unwrap_or_else(|e| {
+                panic!(
+                    "{}",
+                    e.diagnostics
+                        .iter()
+                        .map(|d| d.render(&e.sources, false))
+                        .collect::<String>()
+                )
+            });
+        diff(&loaded.desired, &loaded.sources, &self.live, &self.policy).map_err(|errors| {
+            errors
+                .iter()
+                .map(|d| d.render(&loaded.sources, false))
+                .collect()
+        })
+    }
+
+    fn plan(&self) -> Plan {
+        self.result().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn text(&self) -> String {
+        render::text(&self.plan(), false)
+    }
+
+    fn errors(&self) -> String {
+        self.result().expect_err("the plan should fail")
+    }
+}
+
+#[test]
+fn no_changes_when_the_site_matches() {
+    let w = world();
+    assert!(w.plan().is_empty());
+    insta::assert_snapshot!(w.text(), @"No changes: the site `acme` matches the config.");
+}
+
+#[test]
+fn creates_a_role() {
+    let w = world().yaml("  Finance:\n", "  Growth:\n    privileges:\n      Dashboard: [read_dashboards]\n    dashboards:\n      Costs: [download_pdf]\n  Finance:\n");
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Growth" will be created  (rolecall.yaml:10)
+      + role "Growth"
+          + privileges.Dashboard: read_dashboards
+          + dashboards."Costs" (#d2): download_pdf
+
+    Plan: 1 to create, 0 to update, 0 to delete, 0 to rename.
+    "#);
+}
+
+#[test]
+fn updates_only_the_fields_that_change() {
+    let mut w = world();
+    w.role("Analyst").description = "Writes SQL.".into();
+    w.role("Analyst")
+        .privileges
+        .get_mut("Dashboard")
+        .unwrap()
+        .insert("download_pdf".into());
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Analyst" will be updated  (rolecall.yaml:4)  [revoke]
+      ~ role "Analyst"
+          ~ description: "Writes SQL." -> "Writes SQL"
+          ~ privileges.Dashboard: - download_pdf
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+}
+
+#[test]
+fn long_descriptions_show_a_word_diff() {
+    let w = world().yaml(
+        "description: Writes SQL\n",
+        "description: Writes SQL against the warehouse and builds the dashboards that finance reads every Monday\n",
+    );
+    let mut w = w;
+    w.role("Analyst").description =
+        "Writes SQL against the warehouse and builds the dashboards that sales reads every Monday"
+            .into();
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Analyst" will be updated  (rolecall.yaml:4)
+      ~ role "Analyst"
+          ~ description: Writes SQL against the warehouse and builds the dashboards that [-sales-]{+finance+} reads every Monday
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+}
+
+#[test]
+fn grants_compare_as_sets_and_resolve_names_and_ids() {
+    // The same grant written by id, with actions in another order: no change.
+    let w = world().yaml(
+        "      Revenue: [read_dashboards]\n",
+        "      \"#d1\": [read_dashboards]\n",
+    );
+    assert!(w.plan().is_empty(), "{}", w.text());
+    let w = world().yaml(
+        "      Dashboard: [read_dashboards, create_sql_charts]\n",
+        "      Dashboard: [create_sql_charts, read_dashboards, read_dashboards]\n",
+    );
+    assert!(w.plan().is_empty(), "{}", w.text());
+    // A grant taken away is a revoke.
+    let w = world().yaml(
+        "      Revenue: [read_dashboards]\n",
+        "      Costs: [read_dashboards]\n",
+    );
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Analyst" will be updated  (rolecall.yaml:4)  [revoke]
+      ~ role "Analyst"
+          - dashboards."Revenue" (#d1): read_dashboards
+          + dashboards."Costs" (#d2): read_dashboards
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+}
+
+#[test]
+fn renames_instead_of_delete_and_create() {
+    let w = world()
+        .yaml(
+            "  Analyst:\n",
+            "  Data Analyst:\n    renamed_from: [Analyst]\n",
+        )
+        .yaml("roles: [Analyst]", "roles: [Data Analyst]");
+    let plan = w.plan();
+    assert_eq!(plan.summary.rename, 1);
+    assert_eq!(
+        plan.changes.len(),
+        1,
+        "members of a renamed role do not change"
+    );
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Data Analyst" will be renamed from "Analyst"  (rolecall.yaml:4)  [rename-role]
+      > role "Analyst" -> "Data Analyst"
+
+    Plan: 0 to create, 0 to update, 0 to delete, 1 to rename.
+    "#);
+}
+
+#[test]
+fn role_names_and_emails_compare_case_insensitively() {
+    let w = world()
+        .yaml("  Analyst:\n", "  ANALYST:\n")
+        .yaml("  jane@acme.com:\n", "  Jane@ACME.com:\n")
+        .yaml("roles: [Analyst]", "roles: [analyst]");
+    assert!(w.plan().is_empty(), "{}", w.text());
+}
+
+#[test]
+fn creates_and_updates_users() {
+    let w = world()
+        .yaml(
+            "    roles: [Analyst]\n",
+            "    roles: [Analyst, Finance, Admin]\n",
+        )
+        .add_yaml("  li@acme.com:\n    first_name: Li\n    last_name: Wei\n    roles: [Finance]\n");
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # user "jane@acme.com" will be updated  (rolecall.yaml:17)  [admin-grant]
+      ~ user "jane@acme.com"
+          ~ roles: + Admin, + Finance
+
+      # user "li@acme.com" will be created  (rolecall.yaml:21)
+      + user "li@acme.com"
+          + name: "Li Wei"
+          + roles: Finance
+
+    Plan: 1 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+    let w = world()
+        .yaml("    first_name: Jane\n", "    first_name: Janet\n")
+        .yaml("    roles: [Analyst]\n", "    roles: []\n");
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # user "jane@acme.com" will be updated  (rolecall.yaml:17)  [revoke]
+      ~ user "jane@acme.com"
+          ~ first_name: "Jane" -> "Janet"
+          ~ roles: - Analyst
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+}
+
+#[test]
+fn a_new_user_needs_a_name() {
+    let w = world().add_yaml("  li@acme.com:\n    roles: [Finance]\n");
+    insta::assert_snapshot!(w.errors(), @"
+    error: user `li@acme.com` is not on the site yet, and creating it needs a first and a last name
+      --> rolecall.yaml:21:3
+       |
+    21 |   li@acme.com:
+       |   ^^^^^^^^^^^
+       |
+       = hint: add `first_name:` and `last_name:` to this user
+    ");
+}
+
+#[test]
+fn prune_users() {
+    let mut w = world();
+    w.live.users.push(live_user(
+        "u-old",
+        "old@acme.com",
+        "Old",
+        "Timer",
+        &["r-finance", "r-every"],
+    ));
+    w.live.users.push(live_user(
+        "u-bare",
+        "bare@acme.com",
+        "Bare",
+        "User",
+        &["r-every"],
+    ));
+    let plan = w.plan();
+    assert!(plan.is_empty());
+    assert_eq!(plan.unmanaged.users, 2, "left alone and counted");
+    let strip = World {
+        yaml: w.yaml.replace("actor:", "prune:\n  users: strip\nactor:"),
+        ..w
+    };
+    insta::assert_snapshot!(strip.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # user "old@acme.com" will lose every role (prune.users: strip)  [revoke, strip-user]
+      ~ user "old@acme.com"
+          ~ roles: - Finance
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+    let delete = World {
+        yaml: strip.yaml.replace("users: strip", "users: delete"),
+        ..strip
+    };
+    insta::assert_snapshot!(delete.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # user "bare@acme.com" will be deleted (not in the config; prune.users: delete)  [delete-user]
+      - user "bare@acme.com"
+          ! blocked by max_deletes: 2 of 4 users (50%) deleted, 25% allowed by default; allow with --allow-mass-delete
+
+      # user "old@acme.com" will be deleted (not in the config; prune.users: delete)  [delete-user]
+      - user "old@acme.com"
+          (member of Finance)
+          ! blocked by max_deletes: 2 of 4 users (50%) deleted, 25% allowed by default; allow with --allow-mass-delete
+
+    Plan: 0 to create, 0 to update, 2 to delete, 0 to rename.
+    Blocked: 2 changes break a safety rule; apply will write nothing. Review them, then rerun with --allow-mass-delete if they are intended.
+    "#);
+}
+
+#[test]
+fn prune_roles_never_deletes_admin_or_everyone() {
+    let mut w = world().yaml("actor:", "prune:\n  roles: delete\nactor:");
+    w.live.roles.push(live_role(
+        "r-old",
+        "Old Role",
+        "",
+        &["read_dashboards"],
+        &[],
+    ));
+    let plan = w.plan();
+    let deleted: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.key.as_str())
+        .collect();
+    assert_eq!(deleted, ["Old Role"]);
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Old Role" will be deleted (not in the config; prune.roles: delete)  [delete-role]
+      - role "Old Role"
+          (with 1 privileges and grants)
+
+    Plan: 0 to create, 0 to update, 1 to delete, 0 to rename.
+    "#);
+}
+
+#[test]
+fn the_actor_is_never_pruned_and_must_be_an_admin() {
+    let w = world()
+        .yaml("actor:", "prune:\n  users: delete\nactor:")
+        .yaml(
+            "  admin@acme.com:\n    first_name: Ada\n    last_name: Admin\n    roles: [Admin]\n",
+            "",
+        );
+    assert!(w.plan().is_empty(), "the actor is not pruned: {}", w.text());
+    let mut w = world();
+    w.user("admin@acme.com").roles = set(&["r-every"]);
+    w.live.users.push(live_user(
+        "u-other",
+        "other@acme.com",
+        "O",
+        "A",
+        &["r-admin", "r-every"],
+    ));
+    insta::assert_snapshot!(w.errors(), @"
+    error: the actor `admin@acme.com` is not in the Admin role on the site `acme`
+      hint: every write names the actor, and the site accepts only admins: set `actor:` to the email of an Admin of the site
+    ");
+}
+
+#[test]
+fn protect_and_ignore() {
+    let mut w = world().yaml("actor:", "prune:\n  users: delete\n  roles: delete\nprotect:\n  users: [\"boss@*\"]\n  roles: [Legacy]\nignore:\n  users: [\"*@contractor.example\"]\n  roles: [\"sso-*\"]\nactor:");
+    w.live.users.push(live_user(
+        "u-boss",
+        "boss@acme.com",
+        "B",
+        "Oss",
+        &["r-finance", "r-every"],
+    ));
+    w.live.users.push(live_user(
+        "u-c",
+        "c@contractor.example",
+        "C",
+        "Ontractor",
+        &["r-every"],
+    ));
+    w.live
+        .roles
+        .push(live_role("r-legacy", "Legacy", "", &[], &[]));
+    w.live
+        .roles
+        .push(live_role("r-sso", "sso-eng", "", &[], &[]));
+    // jane is also in an ignored role: that membership is kept as it is.
+    w.user("jane@acme.com").roles.insert("r-sso".into());
+    let plan = w.plan();
+    assert!(plan.is_empty(), "{}", w.text());
+    assert_eq!(
+        (plan.unmanaged.users, plan.unmanaged.roles),
+        (1, 1),
+        "protected ones count as unmanaged, ignored ones are invisible"
+    );
+    // Changing jane's roles keeps the ignored membership.
+    let w = World {
+        yaml: w.yaml.replace("roles: [Analyst]", "roles: [Finance]"),
+        ..w
+    };
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # user "jane@acme.com" will be updated  (rolecall.yaml:26)  [revoke]
+      ~ user "jane@acme.com"
+          ~ roles: + Finance, - Analyst
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    Not managed by this config (left alone): 1 user, 1 role.
+    "#);
+}
+
+#[test]
+fn targets_and_excludes() {
+    let mut w = world()
+        .yaml("    first_name: Jane\n", "    first_name: Janet\n")
+        .yaml("description: Money", "description: Money!");
+    w.policy = Policy {
+        targets: vec![Selector::parse("user:*@acme.com").unwrap()],
+        excludes: vec![],
+    };
+    let keys: Vec<String> = w.plan().changes.iter().map(|c| c.key.clone()).collect();
+    assert_eq!(keys, ["jane@acme.com"]);
+    w.policy = Policy {
+        targets: vec![],
+        excludes: vec![Selector::parse("role:fin*").unwrap()],
+    };
+    let keys: Vec<String> = w.plan().changes.iter().map(|c| c.key.clone()).collect();
+    assert_eq!(keys, ["jane@acme.com"]);
+    assert!(
+        Selector::parse("team:x")
+            .unwrap_err()
+            .contains("`user:GLOB` or `role:GLOB`")
+    );
+}
+
+#[test]
+fn limits_block_mass_deletes_and_revokes() {
+    let mut w = world().yaml("actor:", "prune:\n  users: delete\nactor:");
+    for i in 0..11 {
+        w.live.users.push(live_user(
+            &format!("u{i}"),
+            &format!("user{i}@acme.com"),
+            "U",
+            "Ser",
+            &["r-every"],
+        ));
+    }
+    let plan = w.plan();
+    assert!(plan.is_blocked());
+    assert!(plan.changes.iter().all(|c| {
+        c.blocked
+            .as_ref()
+            .is_some_and(|b| b.rule == "max_deletes: 11 deletes, 10 allowed by default")
+    }));
+    let w = World {
+        yaml: w
+            .yaml
+            .replace("actor:", "limits:\n  max_deletes: 20\nactor:"),
+        ..w
+    };
+    let plan = w.plan();
+    assert!(
+        !plan.is_blocked(),
+        "a count replaces both defaults (11 of 13 users is over 25%)"
+    );
+    let w = World {
+        yaml: w.yaml.replace("max_deletes: 20", "max_deletes: \"90%\""),
+        ..w
+    };
+    assert!(!w.plan().is_blocked());
+    let w = World {
+        yaml: w
+            .yaml
+            .replace("max_deletes: \"90%\"", "max_deletes: \"50%\""),
+        ..w
+    };
+    insta::assert_snapshot!(w.plan().changes[0].blocked.as_ref().unwrap().rule, @"max_deletes: 11 of 13 users (85%) deleted, 50% allowed");
+
+    let mut w = world()
+        .yaml("actor:", "limits:\n  max_revokes: 1\nactor:")
+        .yaml("roles: [Analyst]", "roles: []");
+    w.role("Finance").privileges.insert(
+        "Dashboard".into(),
+        set(&["read_dashboards", "download_pdf"]),
+    );
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Finance" will be updated  (rolecall.yaml:12)  [revoke]
+      ~ role "Finance"
+          ~ privileges.Dashboard: - download_pdf, - read_dashboards
+          ! blocked by max_revokes: 3 revokes, 1 allowed; allow with --allow-mass-delete
+
+      # user "jane@acme.com" will be updated  (rolecall.yaml:19)  [revoke]
+      ~ user "jane@acme.com"
+          ~ roles: - Analyst
+          ! blocked by max_revokes: 3 revokes, 1 allowed; allow with --allow-mass-delete
+
+    Plan: 0 to create, 2 to update, 0 to delete, 0 to rename.
+    Blocked: 2 changes break a safety rule; apply will write nothing. Review them, then rerun with --allow-mass-delete if they are intended.
+    "#);
+}
+
+#[test]
+fn unresolvable_references_are_errors_with_candidates() {
+    let w = world().yaml("      Revenue: [read_dashboards]\n", "      Revenu: [read_dashboards]\n      Board Pack: [read_dashboards]\n      \"#d9\": [read_dashboards]\n");
+    insta::assert_snapshot!(w.errors(), @r##"
+    error: no dashboard on the site is named `Revenu`
+     --> rolecall.yaml:9:7
+      |
+    9 |       Revenu: [read_dashboards]
+      |       ^^^^^^
+      |
+      = hint: did you mean `Revenue` (#d1)? Or name the dashboard by id: `"#<id>"`
+    error: 2 dashboards on the site are named `Board Pack`
+      --> rolecall.yaml:10:7
+       |
+    10 |       Board Pack: [read_dashboards]
+       |       ^^^^^^^^^^
+       |
+       = hint: name the one you mean by its id instead: `"#d3"` or `"#d4"`
+    error: no dashboard on the site has the id `d9`
+      --> rolecall.yaml:11:7
+       |
+    11 |       "#d9": [read_dashboards]
+       |       ^^^^^
+       |
+       = hint: check the id in the dashboard's URL, or name the dashboard instead
+    "##);
+    let w = world().yaml("roles: [Analyst]", "roles: [Analysts, Growth]");
+    insta::assert_snapshot!(w.errors(), @"
+    error: role `Analysts` is defined neither in the config nor on the site
+      --> rolecall.yaml:20:13
+       |
+    20 |     roles: [Analysts, Growth]
+       |             ^^^^^^^^
+       |
+       = hint: did you mean `Analyst`? Or define `Analysts` under `roles:`
+    error: role `Growth` is defined neither in the config nor on the site
+      --> rolecall.yaml:20:23
+       |
+    20 |     roles: [Analysts, Growth]
+       |                       ^^^^^^
+       |
+       = hint: define `Growth` under `roles:`, or create it on the site
+    ");
+}
+
+#[test]
+fn a_role_to_be_pruned_cannot_be_given() {
+    let mut w = world()
+        .yaml("actor:", "prune:\n  roles: delete\nactor:")
+        .yaml("roles: [Analyst]", "roles: [Analyst, Legacy]");
+    w.live
+        .roles
+        .push(live_role("r-legacy", "Legacy", "", &[], &[]));
+    insta::assert_snapshot!(w.errors(), @"
+    error: role `Legacy` is not in the config, so `prune.roles: delete` would delete it, yet `jane@acme.com` is given it
+      --> rolecall.yaml:22:22
+       |
+    22 |     roles: [Analyst, Legacy]
+       |                      ^^^^^^
+       |
+       = hint: define `Legacy` under `roles:`, or remove it from this user
+    ");
+}
+
+#[test]
+fn everyone_and_admin_changes_are_flagged() {
+    let w = world().add_yaml("").yaml(
+        "  Finance:\n",
+        "  Everyone:\n    privileges:\n      Dashboard: [read_dashboards]\n  Finance:\n",
+    );
+    let plan = w.plan();
+    assert!(
+        plan.changes[0].risks.contains(&Risk::Everyone),
+        "{}",
+        w.text()
+    );
+}
