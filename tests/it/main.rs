@@ -4,6 +4,7 @@
 mod cli;
 mod emulator;
 mod examples;
+mod plan;
 mod properties;
 mod validate;
 

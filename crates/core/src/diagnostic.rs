@@ -122,7 +122,13 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// Other places that explain this one ("first defined here").
     pub related: Vec<(Pos, String)>,
+    /// A stable name for diagnostics that callers treat specially.
+    pub code: Option<&'static str>,
 }
+
+/// The warning for a user's role that the config does not define: `plan`
+/// drops it once the site has resolved the name.
+pub const UNDEFINED_ROLE: &str = "undefined-role";
 
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
@@ -133,6 +139,7 @@ impl Diagnostic {
             path: None,
             hint: None,
             related: Vec::new(),
+            code: None,
         }
     }
 

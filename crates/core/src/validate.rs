@@ -77,8 +77,14 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
                     ),
                     None => "define it under `roles:`; if it exists only on the site, `rolecall plan` will find it".to_string(),
                 };
-                Diagnostic::warning(format!("role `{}` is not defined in the config", role.name))
-                    .hint(hint)
+                let warning = Diagnostic::warning(format!(
+                    "role `{}` is not defined in the config",
+                    role.name
+                ));
+                Diagnostic {
+                    code: Some(crate::diagnostic::UNDEFINED_ROLE),
+                    ..warning.hint(hint)
+                }
             };
             diagnostics.push(diagnostic.at(pos, path));
         }

@@ -49,11 +49,20 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Loaded> {
     load_config_at(global, &global.config)
 }
 
+/// Loads a config for a command that reads the site. Warnings that the site
+/// settles (a role defined only there) are left to the diff, which fails on
+/// the ones the site does not settle.
 pub fn load_config_at(global: &GlobalArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
     match load::load_path(path) {
         Ok(loaded) => {
             if !global.quiet {
-                print_diagnostics(global, &loaded.sources, &loaded.warnings);
+                let warnings: Vec<Diagnostic> = loaded
+                    .warnings
+                    .iter()
+                    .filter(|d| d.code != Some(rolecall_core::diagnostic::UNDEFINED_ROLE))
+                    .cloned()
+                    .collect();
+                print_diagnostics(global, &loaded.sources, &warnings);
             }
             Ok(loaded)
         }
