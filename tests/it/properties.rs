@@ -101,7 +101,8 @@ fn config() -> impl Strategy<Value = GenConfig> {
 }
 
 fn role_yaml(r: &GenRole) -> String {
-    let mut s = format!("  {}:\n    description: {:?}\n", r.name, r.description);
+    // Names are quoted: a generated `True` or `Null` is not text in YAML.
+    let mut s = format!("  {:?}:\n    description: {:?}\n", r.name, r.description);
     if !r.privileges.is_empty() {
         let _ = writeln!(
             s,
@@ -119,11 +120,12 @@ fn role_yaml(r: &GenRole) -> String {
 }
 
 fn user_yaml(u: &GenUser) -> String {
+    let roles: Vec<String> = u.roles.iter().map(|r| format!("{r:?}")).collect();
     format!(
-        "  {}:\n    first_name: {}\n    roles: [{}]\n",
+        "  {}:\n    first_name: {:?}\n    roles: [{}]\n",
         u.email,
         u.first,
-        u.roles.join(", ")
+        roles.join(", ")
     )
 }
 

@@ -96,14 +96,15 @@ impl ReadClient {
         self.list_all("/api/v1/dashboards", "dashboards").await
     }
 
-    /// Users, roles and dashboards, read concurrently; all of it or an error.
+    /// Users, roles and dashboards, read concurrently; all of it or an error
+    /// (the users' error first, then the roles', so messages do not flap).
     pub async fn fetch_site(&self) -> Result<LiveSite, Error> {
         let (users, roles, dashboards) =
-            tokio::try_join!(self.list_users(), self.list_roles(), self.list_dashboards())?;
+            tokio::join!(self.list_users(), self.list_roles(), self.list_dashboards());
         Ok(LiveSite {
-            users,
-            roles,
-            dashboards,
+            users: users?,
+            roles: roles?,
+            dashboards: dashboards?,
         })
     }
 
