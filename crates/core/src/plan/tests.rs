@@ -694,3 +694,372 @@ fn everyone_and_admin_changes_are_flagged() {
         w.text()
     );
 }
+
+#[test]
+fn markdown_stays_under_the_limit_and_says_what_it_cut() {
+    let mut w = world();
+    for i in 0..3000 {
+        w.yaml.push_str(&format!("  new{i}@acme.com:\n    first_name: New\n    last_name: User{i}\n    roles: [Analyst, Finance]\n"));
+    }
+    let markdown = render::markdown(&w.plan());
+    assert!(
+        markdown.len() <= render::MARKDOWN_LIMIT,
+        "{}",
+        markdown.len()
+    );
+    assert!(
+        markdown.contains("more changes are not shown here"),
+        "says what it cut"
+    );
+    assert!(
+        markdown.contains("**Plan: 3000 to create"),
+        "the summary counts everything"
+    );
+}
+
+/// Applies a plan to a live model in memory, the way `apply` does through
+/// the API: roles first (ids for new ones), then users (role names to ids),
+/// then deletes.
+fn simulate(live: &Live, plan: &Plan) -> Live {
+    let mut live = live.clone();
+    let everyone = live
+        .roles
+        .iter()
+        .find(|r| r.name == "Everyone")
+        .map(|r| r.id.clone())
+        .unwrap();
+    for c in &plan.changes {
+        match (c.kind, c.action, &c.after) {
+            (Kind::Role, Action::Delete, _) => {
+                let id = c.id.clone().unwrap();
+                live.roles.retain(|r| r.id != id);
+                live.users.iter_mut().for_each(|u| {
+                    u.roles.remove(&id);
+                });
+            }
+            (Kind::Role, _, Some(State::Role(after))) => {
+                let role = LiveRole {
+                    id: c
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| format!("new-{}", after.name)),
+                    name: after.name.clone(),
+                    description: after.description.clone(),
+                    privileges: after.privileges.clone(),
+                    grants: after
+                        .dashboards
+                        .iter()
+                        .map(|(id, g)| (id.clone(), g.actions.clone()))
+                        .collect(),
+                };
+                live.roles.retain(|r| r.id != role.id);
+                live.roles.push(role);
+            }
+            (Kind::User, Action::Delete, _) => {
+                let id = c.id.clone().unwrap();
+                live.users.retain(|u| u.id != id);
+            }
+            (Kind::User, _, Some(State::User(after))) => {
+                let mut roles: BTreeSet<String> = after
+                    .roles
+                    .iter()
+                    .map(|name| {
+                        live.roles
+                            .iter()
+                            .find(|r| r.name.eq_ignore_ascii_case(name))
+                            .expect("a role the plan names")
+                            .id
+                            .clone()
+                    })
+                    .collect();
+                roles.insert(everyone.clone());
+                let user = LiveUser {
+                    id: c
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| format!("new-{}", after.email)),
+                    email: after.email.clone(),
+                    first_name: after.first_name.clone(),
+                    last_name: after.last_name.clone(),
+                    roles,
+                };
+                live.users.retain(|u| u.id != user.id);
+                live.users.push(user);
+            }
+            _ => unreachable!("a change without its state"),
+        }
+    }
+    live
+}
+
+mod property {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ROLES: &[&str] = &["Analyst", "Finance", "Marketing", "Sales", "Ops"];
+    const EMAILS: &[&str] = &[
+        "a@x.io",
+        "b@x.io",
+        "c@x.io",
+        "d@x.io",
+        "boss@x.io",
+        "sso@ext.io",
+    ];
+    const DASHBOARDS: &[&str] = &["Revenue", "Costs", "Pipeline"];
+    const ACTIONS: &[&str] = &["read_dashboards", "download_pdf", "email_reports"];
+
+    fn actions() -> impl Strategy<Value = Vec<&'static str>> {
+        proptest::sample::subsequence(ACTIONS, 0..=ACTIONS.len())
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        live_roles: Vec<(usize, Vec<&'static str>, Vec<&'static str>)>,
+        live_users: Vec<(usize, Vec<usize>)>,
+        roles: Vec<(
+            usize,
+            Vec<&'static str>,
+            Vec<(usize, Vec<&'static str>)>,
+            Option<usize>,
+        )>,
+        users: Vec<(usize, Vec<usize>, bool)>,
+        prune_users: usize,
+        prune_roles: bool,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            proptest::collection::vec((0..ROLES.len(), actions(), actions()), 0..5),
+            proptest::collection::vec(
+                (
+                    0..EMAILS.len(),
+                    proptest::collection::vec(0..ROLES.len() + 1, 0..3),
+                ),
+                0..6,
+            ),
+            proptest::collection::vec(
+                (
+                    0..ROLES.len(),
+                    actions(),
+                    proptest::collection::vec((0..DASHBOARDS.len(), actions()), 0..3),
+                    proptest::option::of(0..ROLES.len()),
+                ),
+                0..5,
+            ),
+            proptest::collection::vec(
+                (
+                    0..EMAILS.len(),
+                    proptest::collection::vec(0..ROLES.len() + 1, 0..3),
+                    any::<bool>(),
+                ),
+                0..6,
+            ),
+            0..3usize,
+            any::<bool>(),
+        )
+            .prop_map(
+                |(live_roles, live_users, roles, users, prune_users, prune_roles)| Case {
+                    live_roles,
+                    live_users,
+                    roles,
+                    users,
+                    prune_users,
+                    prune_roles,
+                },
+            )
+    }
+
+    /// Builds the live site and the config of a case; duplicates are dropped.
+    fn build(case: &Case) -> (Live, String) {
+        let mut live = Live {
+            roles: vec![
+                live_role("r-admin", "Admin", "", &["read_dashboards"], &[]),
+                live_role("r-every", "Everyone", "", &[], &[]),
+            ],
+            users: vec![live_user(
+                "u-admin",
+                "admin@x.io",
+                "Ada",
+                "Admin",
+                &["r-admin", "r-every"],
+            )],
+            dashboards: DASHBOARDS
+                .iter()
+                .enumerate()
+                .map(|(i, d)| LiveDashboard {
+                    id: format!("d{i}"),
+                    name: d.to_string(),
+                })
+                .collect(),
+        };
+        let mut seen = BTreeSet::new();
+        for (r, privileges, grant) in &case.live_roles {
+            if seen.insert(*r) {
+                let grants: Vec<(&str, &[&str])> = if grant.is_empty() {
+                    vec![]
+                } else {
+                    vec![("d0", grant.as_slice())]
+                };
+                live.roles.push(live_role(
+                    &format!("r{r}"),
+                    ROLES[*r],
+                    "live",
+                    privileges,
+                    &grants,
+                ));
+            }
+        }
+        let live_role_ids: BTreeSet<String> = live.roles.iter().map(|r| r.id.clone()).collect();
+        let mut seen = BTreeSet::new();
+        for (u, roles) in &case.live_users {
+            if seen.insert(*u) {
+                let mut ids: Vec<String> = roles
+                    .iter()
+                    .map(|r| {
+                        if *r == ROLES.len() {
+                            "r-admin".to_string()
+                        } else {
+                            format!("r{r}")
+                        }
+                    })
+                    .filter(|id| live_role_ids.contains(id))
+                    .collect();
+                ids.push("r-every".into());
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                live.users.push(live_user(
+                    &format!("u{u}"),
+                    EMAILS[*u],
+                    "Live",
+                    "User",
+                    &ids,
+                ));
+            }
+        }
+        let prune_users = ["false", "delete", "strip"][case.prune_users];
+        let mut yaml = format!(
+            "site: x\nactor: admin@x.io\nprune:\n  users: {prune_users}\n  roles: {}\nprotect:\n  users: [\"boss@*\"]\nignore:\n  users: [\"*@ext.io\"]\n  roles: [Ops]\nlimits:\n  max_deletes: \"100%\"\n  max_revokes: 100000\nroles:\n",
+            if case.prune_roles { "delete" } else { "false" }
+        );
+        let mut defined = BTreeSet::new();
+        let mut renamed = BTreeSet::new();
+        for (r, privileges, dashboards, from) in &case.roles {
+            if ROLES[*r] == "Ops" || !defined.insert(*r) {
+                continue;
+            }
+            let _ = write_role(&mut yaml, ROLES[*r], privileges, dashboards);
+            if let Some(from) = from
+                && *from != *r
+                && ROLES[*from] != "Ops"
+                && renamed.insert(*from)
+            {
+                yaml.push_str(&format!("    renamed_from: [{}]\n", ROLES[*from]));
+            }
+        }
+        // A rename from a role the config also defines is invalid: drop those roles' renames.
+        let yaml = defined.iter().fold(yaml, |y, d| {
+            y.replace(&format!("    renamed_from: [{}]\n", ROLES[*d]), "")
+        });
+        let mut yaml = yaml;
+        yaml.push_str("users:\n  admin@x.io:\n    first_name: Ada\n    last_name: Admin\n    roles: [Admin]\n");
+        let mut seen = BTreeSet::new();
+        for (u, roles, names) in &case.users {
+            if !seen.insert(*u) {
+                continue;
+            }
+            // Names are left out now and then: an existing user keeps its own.
+            let exists = case.live_users.iter().any(|(l, _)| l == u);
+            let names_yaml = if *names || !exists {
+                "    first_name: Given\n    last_name: Name\n"
+            } else {
+                ""
+            };
+            let roles: BTreeSet<&str> = roles
+                .iter()
+                .filter_map(|r| {
+                    if *r == ROLES.len() {
+                        Some("Admin")
+                    } else {
+                        defined.contains(r).then_some(ROLES[*r])
+                    }
+                })
+                .collect();
+            let roles: Vec<&str> = roles.into_iter().collect();
+            yaml.push_str(&format!(
+                "  {}:\n{names_yaml}    roles: [{}]\n",
+                EMAILS[*u],
+                roles.join(", ")
+            ));
+        }
+        (live, yaml)
+    }
+
+    fn write_role(
+        yaml: &mut String,
+        name: &str,
+        privileges: &[&str],
+        dashboards: &[(usize, Vec<&str>)],
+    ) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        writeln!(
+            yaml,
+            "  {name}:\n    description: wanted\n    privileges:\n      Dashboard: [{}]",
+            privileges.join(", ")
+        )?;
+        let mut seen = BTreeSet::new();
+        yaml.push_str("    dashboards:\n");
+        for (d, actions) in dashboards {
+            if seen.insert(*d) {
+                writeln!(yaml, "      {}: [{}]", DASHBOARDS[*d], actions.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn applying_a_plan_leaves_nothing_to_do(case in case()) {
+            let (live, yaml) = build(&case);
+            let w = World { yaml, live, policy: Policy::default() };
+            let plan = match w.result() {
+                Ok(plan) => plan,
+                Err(e) => {
+                    prop_assert!(false, "unexpected error: {e}\n{}", w.yaml);
+                    unreachable!()
+                }
+            };
+            prop_assert!(!plan.is_blocked(), "{}", render::text(&plan, false));
+            for c in &plan.changes {
+                prop_assert!(!c.key.starts_with("boss@") && !c.key.ends_with("@ext.io") && c.key != "Ops", "a protected or ignored object changed: {}", c.key);
+                prop_assert!(!(c.kind == Kind::Role && c.action == Action::Delete && (c.key == "Admin" || c.key == "Everyone")));
+            }
+            let after = simulate(&w.live, &plan);
+            // The site now holds what the config says, for everything it manages.
+            let loaded = load_texts(vec![("rolecall.yaml".into(), w.yaml.clone())]).unwrap();
+            for user in loaded.desired.users.values().filter(|u| !u.email.starts_with("boss@") && !u.email.ends_with("@ext.io")) {
+                let live_user = after.users.iter().find(|l| l.email.eq_ignore_ascii_case(&user.email));
+                prop_assert!(live_user.is_some(), "{} was not created", user.email);
+                let names: BTreeSet<String> = live_user
+                    .unwrap()
+                    .roles
+                    .iter()
+                    .filter_map(|id| after.roles.iter().find(|r| &r.id == id))
+                    .filter(|r| r.name != "Everyone" && r.name != "Ops")
+                    .map(|r| r.name.to_lowercase())
+                    .collect();
+                let wanted: BTreeSet<String> = user.roles.keys().cloned().collect();
+                prop_assert_eq!(names, wanted, "the roles of {}", user.email);
+            }
+            for role in loaded.desired.roles.values() {
+                let live_role = after.roles.iter().find(|l| l.name.eq_ignore_ascii_case(&role.name));
+                prop_assert!(live_role.is_some(), "{} was not created", role.name);
+                let privileges: BTreeMap<String, BTreeSet<String>> = role.privileges.iter().filter(|(_, a)| !a.is_empty()).map(|(t, a)| (t.clone(), a.clone())).collect();
+                prop_assert_eq!(&live_role.unwrap().privileges.iter().filter(|(_, a)| !a.is_empty()).map(|(t, a)| (t.clone(), a.clone())).collect::<BTreeMap<_, _>>(), &privileges);
+            }
+            let again = World { yaml: w.yaml.clone(), live: after, policy: Policy::default() }.plan();
+            prop_assert!(again.is_empty(), "a second plan after applying the first:\n{}\nconfig:\n{}", render::text(&again, false), w.yaml);
+        }
+    }
+}
