@@ -813,14 +813,14 @@ mod property {
         proptest::sample::subsequence(ACTIONS, 0..=ACTIONS.len())
     }
 
+    /// A role of the config: name, privileges, grants, renamed from.
+    type GenRole = (usize, Vec<&'static str>, Vec<(usize, Vec<&'static str>)>, Option<usize>);
+
     #[derive(Debug, Clone)]
     struct Case {
         live_roles: Vec<(usize, Vec<&'static str>, Vec<&'static str>)>,
         live_users: Vec<(usize, Vec<usize>)>,
-        roles: Vec<(
-            usize,
-            Vec<&'static str>,
-            Vec<(usize, Vec<&'static str>)>,
+        roles: Vec<GenRole>,
             Option<usize>,
         )>,
         users: Vec<(usize, Vec<usize>, bool)>,
