@@ -821,8 +821,6 @@ mod property {
         live_roles: Vec<(usize, Vec<&'static str>, Vec<&'static str>)>,
         live_users: Vec<(usize, Vec<usize>)>,
         roles: Vec<GenRole>,
-            Option<usize>,
-        )>,
         users: Vec<(usize, Vec<usize>, bool)>,
         prune_users: usize,
         prune_roles: bool,
