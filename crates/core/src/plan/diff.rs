@@ -441,44 +441,23 @@ pub fn diff(
     // The name a user's role has once the plan is applied: the live spelling
     // (after a rename, the new name) for a role that exists, the config's
     // for a role to create.
-    let display_of_desired = |role_key: &str, written: &str| -> String {
+    let display_of_desired = |role_key: &str| -> Option<&str> {
         let live_role = match targets.get(role_key) {
             Some(Target::Live(l)) => Some(*l),
             Some(Target::New) => None,
             None => ctx.live_roles.get(role_key).copied(),
         };
         match (live_role, desired.roles.get(role_key)) {
-            (Some(l), _) => ctx
-                .effective_name
-                .get(l.id.as_str())
-                .cloned()
-                .unwrap_or_else(|| l.name.clone()),
-            (None, Some(r)) => r.name.clone(),
-            (None, None) => written.to_string(),
+            (Some(l), _) => Some(
+                ctx.effective_name
+                    .get(l.id.as_str())
+                    .map_or(l.name.as_str(), String::as_str),
+            ),
+            (None, Some(r)) => Some(r.name.as_str()),
+            (None, None) => None,
         }
     };
     // A live membership as names: (managed names, names kept as they are).
-    let live_membership = |user: &LiveUser| -> (BTreeSet<String>, BTreeSet<String>) {
-        let mut managed = BTreeSet::new();
-        let mut kept = BTreeSet::new();
-        for id in &user.roles {
-            if Some(id.as_str()) == ctx.everyone_id {
-                continue;
-            }
-            let name = ctx
-                .effective_name
-                .get(id.as_str())
-                .cloned()
-                .unwrap_or_else(|| id.clone());
-            if ctx.ignored_role_ids.contains(id.as_str()) {
-                kept.insert(name);
-            } else {
-                managed.insert(name);
-            }
-        }
-        (managed, kept)
-    };
-
     let mut role_ref_errors: Vec<(Origin, String)> = Vec::new();
     for (k, user) in &desired.users {
         if ctx.user_ignored(&user.email) || ctx.user_protected(&user.email) {
@@ -502,9 +481,9 @@ pub fn diff(
                 );
                 continue;
             }
-            wanted.insert(display_of_desired(rk, &rref.name));
+            wanted.insert(display_of_desired(rk).unwrap_or(rref.name.as_str()));
         }
-        let source = Some(user.origin.to_string());
+        let source = || Some(user.origin.to_string());
         match live_users.get(k) {
             None => {
                 let (Some(first), Some(last)) = (&user.first_name, &user.last_name) else {
@@ -520,7 +499,7 @@ pub fn diff(
                     email: user.email.clone(),
                     first_name: first.clone(),
                     last_name: last.clone(),
-                    roles: wanted,
+                    roles: owned(&wanted),
                 };
                 let mut risks = BTreeSet::new();
                 if after.roles.iter().any(|r| key(r) == key(ADMIN)) {
@@ -534,29 +513,25 @@ pub fn diff(
                     before: None,
                     after: Some(State::User(after)),
                     risks,
-                    source,
+                    source: source(),
                     blocked: None,
                     labels: Vec::new(),
                 });
             }
             Some(l) => {
-                let (managed, kept) = live_membership(l);
-                let before = user_state(l, managed.union(&kept).cloned().collect());
-                let after = UserState {
-                    email: l.email.clone(),
-                    first_name: user
-                        .first_name
-                        .clone()
-                        .unwrap_or_else(|| l.first_name.clone()),
-                    last_name: user
-                        .last_name
-                        .clone()
-                        .unwrap_or_else(|| l.last_name.clone()),
-                    roles: wanted.union(&kept).cloned().collect(),
-                };
-                if before == after {
+                let (managed, kept) = live_membership(&ctx, l);
+                let first = user.first_name.as_deref().unwrap_or(&l.first_name);
+                let last = user.last_name.as_deref().unwrap_or(&l.last_name);
+                if managed == wanted && first == l.first_name && last == l.last_name {
                     continue;
                 }
+                let before = user_state(l, owned(&managed.union(&kept).copied().collect()));
+                let after = UserState {
+                    email: l.email.clone(),
+                    first_name: first.to_string(),
+                    last_name: last.to_string(),
+                    roles: owned(&wanted.union(&kept).copied().collect()),
+                };
                 let risks = user_risks(&before, &after);
                 changes.push(Change {
                     action: Action::Update,
@@ -566,7 +541,7 @@ pub fn diff(
                     before: Some(State::User(before)),
                     after: Some(State::User(after)),
                     risks,
-                    source,
+                    source: source(),
                     blocked: None,
                     labels: Vec::new(),
                 });
@@ -601,10 +576,14 @@ pub fn diff(
             }
             continue;
         }
-        let (managed, kept) = live_membership(l);
-        let before = user_state(l, managed.union(&kept).cloned().collect());
+        if desired.prune.users == PruneUsers::Keep {
+            unmanaged.users += 1;
+            continue;
+        }
+        let (managed, kept) = live_membership(&ctx, l);
+        let before = user_state(l, owned(&managed.union(&kept).copied().collect()));
         match desired.prune.users {
-            PruneUsers::Keep => unmanaged.users += 1,
+            PruneUsers::Keep => unreachable!("counted above"),
             PruneUsers::Delete => changes.push(Change {
                 action: Action::Delete,
                 kind: Kind::User,
@@ -622,7 +601,7 @@ pub fn diff(
                     continue;
                 }
                 let after = UserState {
-                    roles: kept,
+                    roles: owned(&kept),
                     ..before.clone()
                 };
                 let mut risks = user_risks(&before, &after);
@@ -693,6 +672,37 @@ pub fn diff(
         unmanaged,
         digests,
     })
+}
+
+/// A live membership as names once the plan is applied (renames applied):
+/// (the names the config manages, the names of ignored roles, kept as they
+/// are). Borrowed, so that the common case, a user with nothing to change,
+/// allocates nothing.
+fn live_membership<'c>(
+    ctx: &'c Ctx<'_>,
+    user: &'c LiveUser,
+) -> (BTreeSet<&'c str>, BTreeSet<&'c str>) {
+    let mut managed = BTreeSet::new();
+    let mut kept = BTreeSet::new();
+    for id in &user.roles {
+        if Some(id.as_str()) == ctx.everyone_id {
+            continue;
+        }
+        let name = ctx
+            .effective_name
+            .get(id.as_str())
+            .map_or(id.as_str(), String::as_str);
+        if ctx.ignored_role_ids.contains(id.as_str()) {
+            kept.insert(name);
+        } else {
+            managed.insert(name);
+        }
+    }
+    (managed, kept)
+}
+
+fn owned(names: &BTreeSet<&str>) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }
 
 fn desired_site(desired: &Desired) -> &str {

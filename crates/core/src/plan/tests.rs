@@ -814,7 +814,12 @@ mod property {
     }
 
     /// A role of the config: name, privileges, grants, renamed from.
-    type GenRole = (usize, Vec<&'static str>, Vec<(usize, Vec<&'static str>)>, Option<usize>);
+    type GenRole = (
+        usize,
+        Vec<&'static str>,
+        Vec<(usize, Vec<&'static str>)>,
+        Option<usize>,
+    );
 
     #[derive(Debug, Clone)]
     struct Case {
