@@ -130,12 +130,7 @@ impl<'a> Ctx<'a> {
         RoleState {
             name: role.name.clone(),
             description: role.description.clone(),
-            privileges: role
-                .privileges
-                .iter()
-                .filter(|(_, a)| !a.is_empty())
-                .map(|(t, a)| (t.clone(), a.clone()))
-                .collect(),
+            privileges: non_empty(&role.privileges),
             dashboards: role
                 .grants
                 .iter()
@@ -172,12 +167,7 @@ impl<'a> Ctx<'a> {
         RoleState {
             name: role.name.clone(),
             description: role.description.clone(),
-            privileges: role
-                .privileges
-                .iter()
-                .filter(|(_, a)| !a.is_empty())
-                .map(|(t, a)| (t.clone(), a.clone()))
-                .collect(),
+            privileges: non_empty(&role.privileges),
             dashboards,
         }
     }
@@ -699,6 +689,18 @@ fn live_membership<'c>(
         }
     }
     (managed, kept)
+}
+
+/// Privileges without the object types that grant nothing: `Dashboard: []`
+/// and no `Dashboard` are the same.
+fn non_empty(
+    privileges: &BTreeMap<String, BTreeSet<String>>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    privileges
+        .iter()
+        .filter(|(_, a)| !a.is_empty())
+        .map(|(t, a)| (t.clone(), a.clone()))
+        .collect()
 }
 
 fn owned(names: &BTreeSet<&str>) -> BTreeSet<String> {
