@@ -3,6 +3,7 @@
 //! command is a module with its clap `Args` next to its `run()`.
 
 mod commands;
+mod output;
 
 use std::io::Write as _;
 use std::path::PathBuf;

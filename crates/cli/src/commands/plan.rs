@@ -34,7 +34,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Also save the plan (JSON, with digests of the live objects it touches) for `apply`.
+    /// Also save the plan to FILE (JSON, with a digest of each live object it touches).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 2 when there are changes, 0 when there are none.

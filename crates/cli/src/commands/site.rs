@@ -11,10 +11,11 @@ use periscope_client::{ApiKey, ClientConfig, Credentials, LiveSite, ReadClient};
 use periscope_emulator::{Emulator, Options, Snapshot};
 use rolecall_core::diagnostic::Diagnostic;
 use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
-use rolecall_core::load::{self, LoadError, Loaded};
+use rolecall_core::load::{self, Loaded};
 use rolecall_core::plan::{self, Plan, Policy, Selector};
 
 use crate::GlobalArgs;
+use crate::output::{print_diagnostics, report_invalid};
 
 /// How to reach a site.
 #[derive(Debug, Args)]
@@ -55,52 +56,19 @@ pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Loaded> {
 pub fn load_config_at(global: &GlobalArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
     match load::load_path(path) {
         Ok(loaded) => {
-            if !global.quiet {
-                let warnings: Vec<Diagnostic> = loaded
-                    .warnings
-                    .iter()
-                    .filter(|d| d.code != Some(rolecall_core::diagnostic::UNDEFINED_ROLE))
-                    .cloned()
-                    .collect();
-                print_diagnostics(global, &loaded.sources, &warnings);
-            }
+            let warnings: Vec<Diagnostic> = loaded
+                .warnings
+                .iter()
+                .filter(|d| d.code != Some(rolecall_core::diagnostic::UNDEFINED_ROLE))
+                .cloned()
+                .collect();
+            print_diagnostics(global, &loaded.sources, &warnings);
             Ok(loaded)
         }
         Err(err) => {
-            report_invalid(global, path, &err);
+            report_invalid(global, path, &err, "; nothing was sent to the site");
             Err(Reported(crate::exit::ERROR).into())
         }
-    }
-}
-
-pub fn report_invalid(global: &GlobalArgs, path: &std::path::Path, err: &LoadError) {
-    use std::io::Write as _;
-    print_diagnostics(global, &err.sources, &err.diagnostics);
-    let red = anstyle::AnsiColor::Red.on_default().bold();
-    let _ = writeln!(
-        global.stderr(),
-        "{red}error{red:#}: `{}` is not a valid config: {}; nothing was sent to the site",
-        path.display(),
-        load::summary(&err.diagnostics)
-    );
-}
-
-pub fn print_diagnostics(
-    global: &GlobalArgs,
-    sources: &rolecall_core::SourceMap,
-    diagnostics: &[Diagnostic],
-) {
-    use std::io::Write as _;
-    let mut stderr = global.stderr().lock();
-    for d in diagnostics.iter().take(200) {
-        let _ = writeln!(stderr, "{}", d.render(sources, true));
-    }
-    if diagnostics.len() > 200 {
-        let _ = writeln!(
-            stderr,
-            "... and {} more not shown; fix the ones above and run again\n",
-            diagnostics.len() - 200
-        );
     }
 }
 

@@ -3,13 +3,10 @@
 use std::io::Write as _;
 
 use clap::Args;
-use rolecall_core::diagnostic::{Diagnostic, SourceMap};
-use rolecall_core::load::{self, LoadError};
+use rolecall_core::load;
 
+use crate::output::{print_diagnostics, report_invalid};
 use crate::{GlobalArgs, exit};
-
-/// Rendering stops after this many diagnostics; the count of the rest is given.
-const MAX_SHOWN: usize = 200;
 
 #[derive(Debug, Args)]
 #[command(
@@ -30,9 +27,7 @@ pub fn run(_: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                     writeln!(stderr, "read {}", path.display())?;
                 }
             }
-            if !global.quiet {
-                print_diagnostics(global, &loaded.sources, &loaded.warnings)?;
-            }
+            print_diagnostics(global, &loaded.sources, &loaded.warnings);
             let d = &loaded.desired;
             let files = loaded.sources.len();
             writeln!(
@@ -48,48 +43,10 @@ pub fn run(_: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Err(err) => {
-            report_invalid(global, &err)?;
+            report_invalid(global, &global.config, &err, "");
             Ok(exit::ERROR)
         }
     }
-}
-
-/// Prints every diagnostic of an invalid config, then a summary line.
-pub fn report_invalid(global: &GlobalArgs, err: &LoadError) -> anyhow::Result<()> {
-    let shown: Vec<Diagnostic> = err
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error() || !global.quiet)
-        .cloned()
-        .collect();
-    print_diagnostics(global, &err.sources, &shown)?;
-    let red = anstyle::AnsiColor::Red.on_default().bold();
-    writeln!(
-        global.stderr(),
-        "{red}error{red:#}: `{}` is not a valid config: {}",
-        global.config.display(),
-        load::summary(&err.diagnostics)
-    )?;
-    Ok(())
-}
-
-fn print_diagnostics(
-    global: &GlobalArgs,
-    sources: &SourceMap,
-    diagnostics: &[Diagnostic],
-) -> anyhow::Result<()> {
-    let mut stderr = global.stderr().lock();
-    for d in diagnostics.iter().take(MAX_SHOWN) {
-        writeln!(stderr, "{}", d.render(sources, true))?;
-    }
-    if diagnostics.len() > MAX_SHOWN {
-        writeln!(
-            stderr,
-            "... and {} more not shown; fix the ones above and run again\n",
-            diagnostics.len() - MAX_SHOWN
-        )?;
-    }
-    Ok(())
 }
 
 fn plural(n: usize, word: &str) -> String {

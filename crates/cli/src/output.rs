@@ -1,0 +1,44 @@
+//! Diagnostics on stderr, shared by every command that loads a config.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use rolecall_core::diagnostic::{Diagnostic, SourceMap};
+use rolecall_core::load::{self, LoadError};
+
+use crate::GlobalArgs;
+
+/// Rendering stops after this many diagnostics; the count of the rest is given.
+const MAX_SHOWN: usize = 200;
+
+/// Prints diagnostics like rustc; with `-q`, errors only.
+pub fn print_diagnostics(global: &GlobalArgs, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+    let shown: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.is_error() || !global.quiet)
+        .collect();
+    let mut stderr = global.stderr().lock();
+    for d in shown.iter().take(MAX_SHOWN) {
+        let _ = writeln!(stderr, "{}", d.render(sources, true));
+    }
+    if shown.len() > MAX_SHOWN {
+        let _ = writeln!(
+            stderr,
+            "... and {} more not shown; fix the ones above and run again\n",
+            shown.len() - MAX_SHOWN
+        );
+    }
+}
+
+/// Every diagnostic of an invalid config, then `error: <path> is not a valid
+/// config: N errors<suffix>`.
+pub fn report_invalid(global: &GlobalArgs, path: &Path, err: &LoadError, suffix: &str) {
+    print_diagnostics(global, &err.sources, &err.diagnostics);
+    let red = anstyle::AnsiColor::Red.on_default().bold();
+    let _ = writeln!(
+        global.stderr(),
+        "{red}error{red:#}: `{}` is not a valid config: {}{suffix}",
+        path.display(),
+        load::summary(&err.diagnostics)
+    );
+}
