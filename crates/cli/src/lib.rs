@@ -2,6 +2,7 @@
 //! config path are resolved into [`GlobalArgs`] before a command runs; each
 //! command is a module with its clap `Args` next to its `run()`.
 
+mod apply;
 mod commands;
 mod output;
 
@@ -21,6 +22,8 @@ pub mod exit {
     pub const CHANGES: u8 = 2;
     /// Blocked by a safety rail; nothing was written.
     pub const BLOCKED: u8 = 3;
+    /// Apply finished with some operations failed (the rest were done).
+    pub const PARTIAL: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -31,7 +34,8 @@ pub mod exit {
     long_about = "Keep the users and roles of a Periscope Data site (RBAC edition) equal to YAML \
 files kept in git.\n\nThe config is `./rolecall.yaml`, or the file or directory given with `-f`.",
     after_help = "Exit codes: 0 success (no changes with --detailed-exitcode and drift), 1 error, \
-2 changes present (--detailed-exitcode, drift), 3 blocked by a safety rule.\n\
+2 changes present (--detailed-exitcode, drift), 3 blocked by a safety rule, 4 apply finished \
+with some operations failed.\n\
 Quick start: rolecall plan --sandbox examples/data-org/sandbox.json -f examples/data-org",
     propagate_version = true
 )]
@@ -112,6 +116,8 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
     /// Show what would change on the site to make it equal the config.
     Plan(commands::plan::PlanArgs),
+    /// Make the site equal the config (or carry out a saved plan).
+    Apply(commands::apply::ApplyArgs),
     /// Check the site against the config, for cron: exit 2 on drift.
     Drift(commands::drift::DriftArgs),
     /// Run the local Periscope API emulator (for rehearsals and tests).
@@ -128,6 +134,7 @@ pub fn main() -> ExitCode {
         Command::Emulator(args) => commands::emulator::run(args, &cli.global),
         Command::Plan(args) => commands::plan::run(args, &cli.global),
         Command::Drift(args) => commands::drift::run(args, &cli.global),
+        Command::Apply(args) => commands::apply::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

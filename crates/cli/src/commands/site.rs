@@ -30,6 +30,8 @@ pub struct SiteArgs {
 /// alive as long as the connection).
 pub struct Connection {
     pub reader: ReadClient,
+    /// For a writer to the same site.
+    pub config: ClientConfig,
     _sandbox: Option<Emulator>,
 }
 
@@ -112,6 +114,7 @@ pub fn connect(
     let reader = ReadClient::new(&config)?;
     Ok(Connection {
         reader,
+        config,
         _sandbox: sandbox,
     })
 }

@@ -657,6 +657,7 @@ pub fn diff(
     Ok(Plan {
         format_version: FORMAT_VERSION,
         site: desired_site(desired).to_string(),
+        actor: desired.actor.clone(),
         summary: Plan::summarize(&changes),
         changes,
         unmanaged,

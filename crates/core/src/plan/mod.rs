@@ -190,6 +190,8 @@ pub struct Unmanaged {
 pub struct Plan {
     pub format_version: u32,
     pub site: String,
+    /// The admin every write names (`invited_by_email` and the like).
+    pub actor: String,
     pub changes: Vec<Change>,
     pub summary: Summary,
     pub unmanaged: Unmanaged,
