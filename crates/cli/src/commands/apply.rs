@@ -93,8 +93,8 @@ fn stale(plan: &Plan, live: &Live) -> Vec<String> {
         match &change.id {
             Some(id) => {
                 let now = match change.kind {
-                    Kind::User => users.get(id).map(|u| digest(u)),
-                    Kind::Role => roles.get(id).map(|r| digest(r)),
+                    Kind::User => users.get(id).map(digest),
+                    Kind::Role => roles.get(id).map(digest),
                 };
                 let then = plan.digests.get(&format!("{}:{id}", change.kind));
                 match now {
