@@ -1,0 +1,476 @@
+//! `rolecall apply` as a user runs it: the real binary against the emulator,
+//! including under faults and killed halfway.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use periscope_emulator::{Emulator, Faults, Options, Snapshot, spawn};
+
+use crate::{root, transcript};
+
+const KEY: &str = "apply-k3y-5ecret";
+
+fn org_site() -> Snapshot {
+    Snapshot::from_file(&root().join("examples/data-org/sandbox.json")).unwrap()
+}
+
+fn emulator(faults: Faults, rng_seed: u64) -> Emulator {
+    spawn(Options {
+        seed: Some(org_site()),
+        api_key: Some(KEY.into()),
+        faults,
+        rng_seed,
+        ..Options::default()
+    })
+    .unwrap()
+}
+
+fn rolecall(emu: &Emulator, dir: &Path, args: &[&str]) -> Output {
+    command(emu, dir, args).output().unwrap()
+}
+
+fn command(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rolecall"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("ROLECALL_ENDPOINT", emu.url())
+        .env("PERISCOPE_SITE", "globex")
+        .env("PERISCOPE_API_KEY", KEY)
+        // The whole directory: the org example is split over files.
+        .env("ROLECALL_CONFIG", ".")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn org() -> PathBuf {
+    root().join("examples/data-org")
+}
+
+/// The site holds what the config says: a new plan is empty, and no email or
+/// role name appears twice.
+fn assert_converged(emu: &Emulator, dir: &Path, context: &str) {
+    let plan = rolecall(emu, dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{context}: a plan after apply:\n{}",
+        transcript(&plan)
+    );
+    let state = emu.snapshot();
+    let mut seen = BTreeMap::new();
+    for u in &state.users {
+        *seen.entry(u.email.to_lowercase()).or_insert(0) += 1;
+    }
+    for r in &state.roles {
+        *seen
+            .entry(format!("role:{}", r.name.to_lowercase()))
+            .or_insert(0) += 1;
+    }
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "{context}: duplicates: {seen:?}"
+    );
+}
+
+/// Filters the parts of a transcript that change from run to run.
+fn stable(output: &Output) -> String {
+    transcript(output)
+        .lines()
+        .filter(|l| !l.starts_with("applied "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn apply_makes_the_site_equal_the_config() {
+    let emu = emulator(Faults::default(), 1);
+    let output = rolecall(&emu, &org(), &["apply", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Apply complete"))
+        .collect();
+    insta::assert_snapshot!(report.join("\n"), @"
+    Apply complete: 10 done, 0 failed, 0 skipped.
+    The site now matches the config.
+    ");
+    assert_converged(&emu, &org(), "after one apply");
+    let renamed = emu
+        .snapshot()
+        .roles
+        .into_iter()
+        .find(|r| r.id.0 == "f6a5b8d7")
+        .unwrap();
+    assert_eq!(renamed.name, "Publisher", "renamed in place, same id");
+    // Once more: nothing to do.
+    let again = rolecall(&emu, &org(), &["apply", "--auto-approve"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).starts_with("No changes"),
+        "{}",
+        transcript(&again)
+    );
+}
+
+#[test]
+fn without_a_terminal_apply_needs_auto_approve() {
+    let emu = emulator(Faults::default(), 1);
+    let before = emu.snapshot();
+    let output = rolecall(&emu, &org(), &["apply"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(emu.snapshot(), before, "nothing written");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    insta::assert_snapshot!(stderr, @"
+    error: refusing to apply without confirmation: there is no terminal to ask on; nothing was written
+
+    hint: review the plan, then pass --auto-approve (or apply a saved plan: `rolecall plan --out plan.json`, then `rolecall apply plan.json`)
+    ");
+}
+
+#[test]
+fn a_declined_prompt_writes_nothing() {
+    let emu = emulator(Faults::default(), 1);
+    let before = emu.snapshot();
+    // `script` gives the command a terminal; it answers `no`.
+    let exe = env!("CARGO_BIN_EXE_rolecall");
+    let mut child = command(&emu, &org(), &[])
+        .env("TERM", "dumb")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn_with(|cmd| {
+            let mut c = Command::new("script");
+            c.args(["-qec", &format!("{exe} apply"), "/dev/null"]);
+            for (k, v) in cmd.get_envs() {
+                match v {
+                    Some(v) => c.env(k, v),
+                    None => c.env_remove(k),
+                };
+            }
+            c.current_dir(cmd.get_current_dir().unwrap());
+            c
+        });
+    child.stdin.as_mut().unwrap().write_all(b"no\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let all = String::from_utf8_lossy(&output.stdout);
+    assert!(all.contains("Only `yes` is accepted"), "{all}");
+    assert!(
+        all.contains("Apply cancelled; nothing was written."),
+        "{all}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(emu.snapshot(), before, "nothing written");
+}
+
+trait SpawnWith {
+    fn spawn_with(&mut self, wrap: impl FnOnce(&Command) -> Command) -> std::process::Child;
+}
+
+impl SpawnWith for Command {
+    fn spawn_with(&mut self, wrap: impl FnOnce(&Command) -> Command) -> std::process::Child {
+        wrap(self)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
+/// A raw HTTP call, so this test binary needs no client library.
+fn http(emu: &Emulator, method: &str, path: &str, body: &str) -> String {
+    let addr = emu.addr();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nHTTP-X-PARTNER-AUTH: globex:{KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
+    let emu = emulator(Faults::default(), 1);
+    let dir = std::env::temp_dir().join(format!("rolecall-apply-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let planfile = dir.join("plan.json");
+    let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        !std::fs::read_to_string(&planfile).unwrap().contains(KEY),
+        "no key in the plan file"
+    );
+
+    // Someone changes a user the plan touches.
+    let answer = http(
+        &emu,
+        "PUT",
+        "/api/v2/users/13dd",
+        r#"{"last_name": "Changed"}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let before = emu.snapshot();
+    let stale = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert_eq!(emu.snapshot(), before, "nothing written");
+    let stderr =
+        String::from_utf8_lossy(&stale.stderr).replace(planfile.to_str().unwrap(), "plan.json");
+    insta::assert_snapshot!(stderr, @r#"
+    error: the plan is stale; nothing was written:
+      - user "tomas@globex.io" changed since the plan was made
+
+    hint: run `rolecall plan --out plan.json` again and review the new plan
+    "#);
+
+    // A fresh plan is applied without a prompt.
+    let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let applied = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
+    assert_eq!(applied.status.code(), Some(0), "{}", transcript(&applied));
+    assert_converged(&emu, &org(), "after the saved plan");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn scratch_config(name: &str, extra_users: &str, prune: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rolecall-apply-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("rolecall.yaml"),
+        format!(
+            "site: globex\nactor: platform-bot@globex.io\n{prune}users:\n  platform-bot@globex.io:\n    roles: [Admin]\n  ruth@globex.io:\n    roles: [Viewer]\n{extra_users}"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_blocked_plan_writes_nothing_unless_allowed() {
+    let emu = emulator(Faults::default(), 1);
+    let dir = scratch_config(
+        "blocked",
+        "",
+        "prune:\n  users: delete\nlimits:\n  max_deletes: 2\n",
+    );
+    let before = emu.snapshot();
+    let output = rolecall(&emu, &dir, &["apply", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(3), "{}", transcript(&output));
+    assert_eq!(emu.snapshot(), before, "nothing written");
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("a safety rule blocks this plan; nothing was written")
+    );
+    let output = rolecall(
+        &emu,
+        &dir,
+        &["apply", "--auto-approve", "--allow-mass-delete"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    assert_converged(&emu, &dir, "after --allow-mass-delete");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_partial_failure_exits_4_with_a_clear_report() {
+    let emu = emulator(Faults::default(), 1);
+    // The site refuses an empty first name; the rest goes through.
+    let dir = scratch_config(
+        "partial",
+        "  new@globex.io:\n    first_name: \"\"\n    last_name: Person\n    roles: [Viewer]\n  ines@globex.io:\n    roles: [Builder]\n",
+        "",
+    );
+    let output = rolecall(&emu, &dir, &["apply", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Apply complete"))
+        .collect();
+    insta::assert_snapshot!(report.join("\n").replace(&emu.url(), "URL"), @r#"
+    Apply complete: 2 done, 1 failed, 0 skipped.
+      failed:  + user "new@globex.io" — the server refused the request (400) at URL/api/v2/users: `first_name` cannot be empty
+    Rerun `rolecall apply` to retry what failed: what was done is not done again.
+    "#);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn test_mode_changes_nothing_and_marks_every_write() {
+    let emu = emulator(Faults::default(), 1);
+    let before = emu.snapshot();
+    let output = rolecall(&emu, &org(), &["apply", "--auto-approve", "--test-mode"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(
+        "Test run complete (test_mode: the site checked every write and changed nothing): 10 done"
+    ));
+    assert_eq!(emu.snapshot(), before);
+    let writes: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert_eq!(writes.len(), 10);
+    assert!(writes.iter().all(|r| r.test_mode));
+}
+
+#[test]
+fn wrong_credentials_are_refused_before_any_write() {
+    let emu = emulator(Faults::default(), 1);
+    let output = command(&emu, &org(), &["apply", "--auto-approve"])
+        .env("PERISCOPE_API_KEY", "nope")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr).replace(&emu.url(), "URL");
+    insta::assert_snapshot!(stderr, @"
+    error: cannot read the site `globex`; nothing was written
+      Caused by: the site `globex` refused the credentials (401) at URL/api/v2/users: check the site name (PERISCOPE_SITE, the segment after /app/ in a dashboard URL) and the API key
+    ");
+    assert!(emu.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn the_key_is_in_no_output_plan_or_audit_log() {
+    let emu = emulator(
+        Faults {
+            error_rate: 0.2,
+            lost_response_rate: 0.3,
+            ..Faults::default()
+        },
+        7,
+    );
+    let dir = std::env::temp_dir().join(format!("rolecall-apply-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit = dir.join("audit.jsonl");
+    let output = rolecall(
+        &emu,
+        &org(),
+        &[
+            "apply",
+            "--auto-approve",
+            "-v",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        matches!(output.status.code(), Some(0 | 4)),
+        "{}",
+        transcript(&output)
+    );
+    let log = std::fs::read_to_string(&audit).unwrap();
+    for text in [transcript(&output), log.clone()] {
+        assert!(!text.contains(KEY), "the key leaked: {text}");
+    }
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let calls: Vec<_> = lines.iter().filter(|l| l["event"] == "call").collect();
+    let operations: Vec<_> = lines.iter().filter(|l| l["event"] == "operation").collect();
+    assert_eq!(operations.len(), 10, "one line per operation");
+    assert!(calls.iter().all(|c| c["time"].is_string()
+        && c["method"].is_string()
+        && c["path"].is_string()
+        && c["attempt"].as_u64() >= Some(1)
+        && c["duration_ms"].is_number()
+        && c["test_mode"] == false));
+    assert!(
+        calls.iter().any(|c| c["attempt"].as_u64() > Some(1)),
+        "retries are logged"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// 50 seeded runs against a site that fails 10% of calls, rate-limits with
+/// 429, drops 2% of connections and loses 2% of answers: every run ends with
+/// the config's state and no duplicate; a run that exits 4 converges on one
+/// rerun.
+#[test]
+fn apply_converges_under_faults() {
+    let faults = Faults {
+        error_rate: 0.1,
+        rate_limit: Some(40.0),
+        drop_rate: 0.02,
+        lost_response_rate: 0.02,
+        latency: None,
+    };
+    let (mut reruns, mut limited, mut lost) = (0, 0, 0);
+    for seed in 0..50 {
+        let emu = emulator(faults.clone(), seed);
+        let first = rolecall(&emu, &org(), &["apply", "--auto-approve"]);
+        match first.status.code() {
+            Some(0) => {}
+            Some(4) | Some(1) => {
+                reruns += 1;
+                let second = rolecall(&emu, &org(), &["apply", "--auto-approve"]);
+                assert_eq!(
+                    second.status.code(),
+                    Some(0),
+                    "seed {seed}: the rerun:\n{}\nfirst:\n{}",
+                    transcript(&second),
+                    transcript(&first)
+                );
+            }
+            other => panic!("seed {seed}: exit {other:?}\n{}", transcript(&first)),
+        }
+        let log = emu.requests();
+        limited += log.iter().filter(|r| r.status == Some(429)).count();
+        lost += log
+            .iter()
+            .filter(|r| r.outcome == periscope_emulator::Outcome::Lost)
+            .count();
+        emu.set_faults(Faults::default());
+        assert_converged(&emu, &org(), &format!("seed {seed}"));
+    }
+    assert!(reruns < 25, "most runs converge at once ({reruns} reruns)");
+    assert!(
+        limited > 0 && lost > 0,
+        "the faults happened: {limited} 429s, {lost} lost answers"
+    );
+}
+
+/// Killed at 20 points during an apply, a rerun converges, with no duplicate.
+#[test]
+fn apply_killed_halfway_converges_on_rerun() {
+    let faults = Faults {
+        latency: Some((Duration::from_millis(15), Duration::from_millis(15))),
+        ..Faults::default()
+    };
+    for point in 0..20u64 {
+        let emu = emulator(faults.clone(), point);
+        let mut child = command(
+            &emu,
+            &org(),
+            &["apply", "--auto-approve", "--parallelism", "2"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        // From just after the reads to the last writes.
+        std::thread::sleep(Duration::from_millis(40 + point * 9));
+        let _ = child.kill();
+        let _ = child.wait();
+        let rerun = rolecall(&emu, &org(), &["apply", "--auto-approve"]);
+        assert_eq!(
+            rerun.status.code(),
+            Some(0),
+            "kill point {point}:\n{}",
+            stable(&rerun)
+        );
+        emu.set_faults(Faults::default());
+        assert_converged(&emu, &org(), &format!("kill point {point}"));
+    }
+}
