@@ -401,7 +401,7 @@ fn the_key_is_in_no_output_plan_or_audit_log() {
 fn apply_converges_under_faults() {
     let faults = Faults {
         error_rate: 0.1,
-        rate_limit: Some(40.0),
+        rate_limit: Some(10.0),
         drop_rate: 0.02,
         lost_response_rate: 0.02,
         latency: None,
