@@ -306,6 +306,44 @@ fn a_partial_failure_exits_4_with_a_clear_report() {
 }
 
 #[test]
+fn a_change_whose_prerequisite_failed_is_skipped() {
+    let emu = emulator(Faults::default(), 1);
+    let dir = std::env::temp_dir().join(format!("rolecall-apply-skip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let planfile = dir.join("plan.json");
+    let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    // The Marketing role's grant now names a dashboard the site does not
+    // have: its create fails, and the users who need Marketing are skipped.
+    let plan = std::fs::read_to_string(&planfile)
+        .unwrap()
+        .replace("\"80003\": {", "\"99999\": {");
+    std::fs::write(&planfile, plan).unwrap();
+    let output = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Apply complete"))
+        .collect();
+    insta::assert_snapshot!(report.join("\n").replace(&emu.url(), "URL"), @r#"
+    Apply complete: 7 done, 1 failed, 2 skipped.
+      failed:  + role "Marketing" — the server refused the request (400) at URL/api/v1/roles: unknown dashboard object_id `99999`
+      skipped: ~ user "ines@globex.io" — needs the role Marketing, whose change failed
+      skipped: + user "kai@globex.io" — needs the role Marketing, whose change failed
+    Rerun `rolecall apply` to retry what failed: what was done is not done again.
+    "#);
+    assert!(
+        emu.snapshot()
+            .users
+            .iter()
+            .all(|u| u.email != "kai@globex.io"),
+        "a skipped create was not sent"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn test_mode_changes_nothing_and_marks_every_write() {
     let emu = emulator(Faults::default(), 1);
     let before = emu.snapshot();
@@ -359,7 +397,7 @@ fn the_key_is_in_no_output_plan_or_audit_log() {
         &[
             "apply",
             "--auto-approve",
-            "-v",
+            "-vvv",
             "--audit-log",
             audit.to_str().unwrap(),
         ],
@@ -373,6 +411,10 @@ fn the_key_is_in_no_output_plan_or_audit_log() {
     for text in [transcript(&output), log.clone()] {
         assert!(!text.contains(KEY), "the key leaked: {text}");
     }
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("TRACE"),
+        "trace logs were on"
+    );
     let lines: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

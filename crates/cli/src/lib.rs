@@ -71,7 +71,7 @@ pub struct GlobalArgs {
     /// When to color output: on a terminal (auto, and never with `NO_COLOR`), always, never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub color: ColorWhen,
-    /// More output on stderr.
+    /// More output on stderr: `-v` logs each API call, `-vv` more, `-vvv` everything (never the API key).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Less output on stderr: errors only.
@@ -127,6 +127,30 @@ pub enum Command {
 /// Runs the CLI with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.global.verbose > 0 {
+        use tracing_subscriber::prelude::*;
+        // `-v`: rolecall's own calls; `-vv`: in more detail; `-vvv`: the
+        // HTTP stack's too.
+        let level = if cli.global.verbose == 1 {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::TRACE
+        };
+        let mut targets = tracing_subscriber::filter::Targets::new()
+            .with_target("periscope_client", level)
+            .with_target("rolecall_cli", level);
+        if cli.global.verbose >= 3 {
+            targets = targets.with_default(level);
+        }
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(false),
+            )
+            .with(targets)
+            .init();
+    }
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &cli.global),
         Command::Schema(args) => commands::schema::run(args, &cli.global),
