@@ -138,24 +138,28 @@ fn a_declined_prompt_writes_nothing() {
     let emu = emulator(Faults::default(), 1);
     let before = emu.snapshot();
     // `script` gives the command a terminal; it answers `no`.
-    let exe = env!("CARGO_BIN_EXE_rolecall");
-    let mut child = command(&emu, &org(), &[])
-        .env("TERM", "dumb")
+    let base = command(&emu, &org(), &[]);
+    let mut script = Command::new("script");
+    script
+        .args([
+            "-qec",
+            &format!("{} apply", env!("CARGO_BIN_EXE_rolecall")),
+            "/dev/null",
+        ])
+        .current_dir(org())
+        .env("TERM", "dumb");
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn_with(|cmd| {
-            let mut c = Command::new("script");
-            c.args(["-qec", &format!("{exe} apply"), "/dev/null"]);
-            for (k, v) in cmd.get_envs() {
-                match v {
-                    Some(v) => c.env(k, v),
-                    None => c.env_remove(k),
-                };
-            }
-            c.current_dir(cmd.get_current_dir().unwrap());
-            c
-        });
+        .spawn()
+        .unwrap();
     child.stdin.as_mut().unwrap().write_all(b"no\n").unwrap();
     let output = child.wait_with_output().unwrap();
     let all = String::from_utf8_lossy(&output.stdout);
@@ -166,21 +170,6 @@ fn a_declined_prompt_writes_nothing() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(emu.snapshot(), before, "nothing written");
-}
-
-trait SpawnWith {
-    fn spawn_with(&mut self, wrap: impl FnOnce(&Command) -> Command) -> std::process::Child;
-}
-
-impl SpawnWith for Command {
-    fn spawn_with(&mut self, wrap: impl FnOnce(&Command) -> Command) -> std::process::Child {
-        wrap(self)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
 }
 
 /// A raw HTTP call, so this test binary needs no client library.

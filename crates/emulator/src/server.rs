@@ -176,9 +176,6 @@ async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next:
         Some((site, key)) if site == shared.site_name && key == shared.api_key => {
             next.run(request).await
         }
-        Some((site, _)) if site != shared.site_name => {
-            error_response(401, "unknown site or wrong API key")
-        }
         _ => error_response(401, "unknown site or wrong API key"),
     }
 }

@@ -1,7 +1,7 @@
 //! A plan for people (text, like Terraform's), for pull requests (markdown)
 //! and for machines (JSON, versioned).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
@@ -112,12 +112,6 @@ fn role_lines(
     p: &Palette,
     out: &mut Vec<String>,
 ) {
-    let empty = RoleState {
-        name: String::new(),
-        description: String::new(),
-        privileges: BTreeMap::new(),
-        dashboards: BTreeMap::new(),
-    };
     match (before, after) {
         (None, Some(a)) => {
             if !a.description.is_empty() {
@@ -215,9 +209,7 @@ fn role_lines(
                 }
             }
         }
-        (None, None) => {
-            let _ = empty;
-        }
+        (None, None) => {}
     }
 }
 
