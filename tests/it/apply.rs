@@ -273,13 +273,20 @@ fn a_blocked_plan_writes_nothing_unless_allowed() {
 #[test]
 fn a_partial_failure_exits_4_with_a_clear_report() {
     let emu = emulator(Faults::default(), 1);
-    // The site refuses an empty first name; the rest goes through.
     let dir = scratch_config(
         "partial",
-        "  new@globex.io:\n    first_name: \"\"\n    last_name: Person\n    roles: [Viewer]\n  ines@globex.io:\n    roles: [Builder]\n",
+        "  new@globex.io:\n    first_name: New\n    last_name: Person\n    roles: [Viewer]\n  ines@globex.io:\n    roles: [Builder]\n",
         "",
     );
-    let output = rolecall(&emu, &dir, &["apply", "--auto-approve"]);
+    let planfile = dir.join("plan.json");
+    let output = rolecall(&emu, &dir, &["plan", "--out", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    // The site refuses an empty first name (a plan edited by hand); the rest goes through.
+    let plan = std::fs::read_to_string(&planfile)
+        .unwrap()
+        .replace("\"first_name\": \"New\"", "\"first_name\": \"\"");
+    std::fs::write(&planfile, plan).unwrap();
+    let output = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: Vec<&str> = stdout

@@ -822,6 +822,15 @@ impl<'a> Converter<'a> {
                     } else {
                         self.string(v, &fpath, "a name (a string)")
                     };
+                    // The site refuses empty names; say so before anything is sent.
+                    let value = value.filter(|name| {
+                        let empty = name.trim().is_empty();
+                        if empty {
+                            self.error(v, &fpath, format!("`{field}` cannot be empty"))
+                                .hint = Some(format!("write the name, or leave `{field}` out to keep the name the site has"));
+                        }
+                        !empty
+                    });
                     if field == "first_name" {
                         user.first_name = value;
                     } else {
