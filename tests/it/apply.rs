@@ -270,6 +270,25 @@ fn a_blocked_plan_writes_nothing_unless_allowed() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Plans with the config in `config`, edits the saved plan (`from` -> `to`),
+/// applies it, expects exit 4 and returns the report.
+fn apply_edited_plan(emu: &Emulator, config: &Path, dir: &Path, from: &str, to: &str) -> String {
+    let planfile = dir.join("plan.json");
+    let output = rolecall(emu, config, &["plan", "--out", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let plan = std::fs::read_to_string(&planfile).unwrap();
+    assert!(plan.contains(from), "the plan holds {from}");
+    std::fs::write(&planfile, plan.replace(from, to)).unwrap();
+    let output = rolecall(emu, dir, &["apply", planfile.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Apply complete"))
+        .collect();
+    report.join("\n").replace(&emu.url(), "URL")
+}
+
 #[test]
 fn a_partial_failure_exits_4_with_a_clear_report() {
     let emu = emulator(Faults::default(), 1);
@@ -278,22 +297,15 @@ fn a_partial_failure_exits_4_with_a_clear_report() {
         "  new@globex.io:\n    first_name: New\n    last_name: Person\n    roles: [Viewer]\n  ines@globex.io:\n    roles: [Builder]\n",
         "",
     );
-    let planfile = dir.join("plan.json");
-    let output = rolecall(&emu, &dir, &["plan", "--out", planfile.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     // The site refuses an empty first name (a plan edited by hand); the rest goes through.
-    let plan = std::fs::read_to_string(&planfile)
-        .unwrap()
-        .replace("\"first_name\": \"New\"", "\"first_name\": \"\"");
-    std::fs::write(&planfile, plan).unwrap();
-    let output = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("Apply complete"))
-        .collect();
-    insta::assert_snapshot!(report.join("\n").replace(&emu.url(), "URL"), @r#"
+    let report = apply_edited_plan(
+        &emu,
+        &dir,
+        &dir,
+        "\"first_name\": \"New\"",
+        "\"first_name\": \"\"",
+    );
+    insta::assert_snapshot!(report, @r#"
     Apply complete: 2 done, 1 failed, 0 skipped.
       failed:  + user "new@globex.io" — the server refused the request (400) at URL/api/v2/users: `first_name` cannot be empty
     Rerun `rolecall apply` to retry what failed: what was done is not done again.
@@ -306,23 +318,10 @@ fn a_change_whose_prerequisite_failed_is_skipped() {
     let emu = emulator(Faults::default(), 1);
     let dir = std::env::temp_dir().join(format!("rolecall-apply-skip-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let planfile = dir.join("plan.json");
-    let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0));
     // The Marketing role's grant now names a dashboard the site does not
     // have: its create fails, and the users who need Marketing are skipped.
-    let plan = std::fs::read_to_string(&planfile)
-        .unwrap()
-        .replace("\"80003\": {", "\"99999\": {");
-    std::fs::write(&planfile, plan).unwrap();
-    let output = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("Apply complete"))
-        .collect();
-    insta::assert_snapshot!(report.join("\n").replace(&emu.url(), "URL"), @r#"
+    let report = apply_edited_plan(&emu, &org(), &dir, "\"80003\": {", "\"99999\": {");
+    insta::assert_snapshot!(report, @r#"
     Apply complete: 7 done, 1 failed, 2 skipped.
       failed:  + role "Marketing" — the server refused the request (400) at URL/api/v1/roles: unknown dashboard object_id `99999`
       skipped: ~ user "ines@globex.io" — needs the role Marketing, whose change failed
