@@ -14,7 +14,7 @@ use crate::{GlobalArgs, exit};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   rolecall emulator                                  a new site: five default roles, one admin
-  rolecall emulator --seed examples/data-org/site.json
+  rolecall emulator --seed examples/data-org/sandbox.json
   rolecall emulator --latency 20-80 --error-rate 0.1 --rate-limit 50 --quirk all
 
 It binds 127.0.0.1 only, prints the URL and credentials to use, and logs one line per request on stderr.")]
