@@ -87,8 +87,8 @@ impl Credentials {
 /// Retries of a call: exponential backoff with jitter, `Retry-After`
 /// honoured, bounded by attempts and by total time.
 ///
-/// Retried: `429`, every `5xx`, timeouts and dropped connections. Never
-/// retried: any other answer. A `POST` whose outcome is unknown is not
+/// Retried: `429` (until `max_elapsed`, whatever the attempts), every `5xx`,
+/// timeouts and dropped connections. Never retried: any other answer. A `POST` whose outcome is unknown is not
 /// resent before the object has been looked up (see [`crate::Writer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

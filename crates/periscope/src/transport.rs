@@ -237,6 +237,25 @@ impl Transport {
         true
     }
 
+    /// A `429` is no failure of the call (the site did not take it): it is
+    /// retried until the time budget is spent, whatever the attempt count, so
+    /// that many callers sharing a tight limit all get through.
+    async fn wait_out_429(
+        &self,
+        next: u32,
+        started: Instant,
+        retry_after: Option<Duration>,
+    ) -> bool {
+        let delay = self
+            .retry
+            .delay(next.min(self.retry.max_attempts), retry_after);
+        if started.elapsed() + delay > self.retry.max_elapsed {
+            return false;
+        }
+        tokio::time::sleep(delay).await;
+        true
+    }
+
     /// An idempotent call (GET, PUT, DELETE), retried on `429`, `5xx` and
     /// no answer. Returns the first other answer, with the attempt count.
     pub async fn idempotent(
@@ -250,7 +269,7 @@ impl Transport {
         loop {
             let failure = match self.attempt(&method, path, body, attempt).await {
                 Attempt::Answer(a, after) if a.status == StatusCode::TOO_MANY_REQUESTS => {
-                    if self.backoff(attempt + 1, started, after).await {
+                    if self.wait_out_429(attempt + 1, started, after).await {
                         attempt += 1;
                         continue;
                     }
@@ -302,7 +321,7 @@ impl Transport {
         loop {
             let outcome = match self.attempt(&Method::POST, path, Some(body), attempt).await {
                 Attempt::Answer(a, after) if a.status == StatusCode::TOO_MANY_REQUESTS => {
-                    if self.backoff(attempt + 1, started, after).await {
+                    if self.wait_out_429(attempt + 1, started, after).await {
                         attempt += 1;
                         continue;
                     }

@@ -549,6 +549,40 @@ async fn retries_are_bounded() {
     assert!(matches!(err, Error::Network { attempts: 4, .. }), "{err}");
 }
 
+/// Many callers sharing a tight limit all get through: a `429` spends time,
+/// not attempts.
+#[tokio::test]
+async fn rate_limits_are_waited_out_whatever_the_attempt_budget() {
+    let emu = spawn(Options {
+        faults: Faults {
+            rate_limit: Some(5.0),
+            ..Faults::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let mut cfg = config(&emu);
+    cfg.retry.max_attempts = 2;
+    let reader = ReadClient::new(&cfg).unwrap();
+    let calls: Vec<_> = (0..12)
+        .map(|_| {
+            let reader = reader.clone();
+            tokio::spawn(async move { reader.list_roles().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert!(
+        emu.requests()
+            .iter()
+            .filter(|r| r.status == Some(429))
+            .count()
+            > 2,
+        "the limit was hit"
+    );
+}
+
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_is_done() {
     let emu = spawn(Options {
