@@ -155,12 +155,15 @@ pub fn fetch(global: &GlobalArgs, conn: &Connection) -> anyhow::Result<Live> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let site = site.with_context(|| {
-        format!(
-            "cannot read the site `{}`; nothing was written",
-            conn.reader.site()
-        )
-    })?;
+    let site = site
+        .map_err(|e| match e {
+            // No answer at all: most often the endpoint is wrong.
+            periscope_client::Error::Network { .. } => anyhow::anyhow!(
+                "{e}\n\nhint: check the endpoint (`--endpoint` or ROLECALL_ENDPOINT) and that this machine can reach it"
+            ),
+            e => e.into(),
+        })
+        .with_context(|| format!("cannot read the site `{}`; nothing was written", conn.reader.site()))?;
     Ok(to_live(site))
 }
 

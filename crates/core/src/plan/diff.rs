@@ -523,18 +523,7 @@ pub fn diff(
                     roles: owned(&wanted.union(&kept).copied().collect()),
                 };
                 let risks = user_risks(&before, &after);
-                changes.push(Change {
-                    action: Action::Update,
-                    kind: Kind::User,
-                    key: l.email.clone(),
-                    id: Some(l.id.clone()),
-                    before: Some(State::User(before)),
-                    after: Some(State::User(after)),
-                    risks,
-                    source: source(),
-                    blocked: None,
-                    labels: Vec::new(),
-                });
+                changes.push(user_update(l, before, after, risks, source()));
             }
         }
     }
@@ -596,18 +585,7 @@ pub fn diff(
                 };
                 let mut risks = user_risks(&before, &after);
                 risks.insert(Risk::StripUser);
-                changes.push(Change {
-                    action: Action::Update,
-                    kind: Kind::User,
-                    key: l.email.clone(),
-                    id: Some(l.id.clone()),
-                    before: Some(State::User(before)),
-                    after: Some(State::User(after)),
-                    risks,
-                    source: None,
-                    blocked: None,
-                    labels: Vec::new(),
-                });
+                changes.push(user_update(l, before, after, risks, None));
             }
         }
     }
@@ -702,6 +680,28 @@ fn non_empty(
         .filter(|(_, a)| !a.is_empty())
         .map(|(t, a)| (t.clone(), a.clone()))
         .collect()
+}
+
+/// An update of a live user: from the config (`source`) or from a prune.
+fn user_update(
+    l: &LiveUser,
+    before: UserState,
+    after: UserState,
+    risks: BTreeSet<Risk>,
+    source: Option<String>,
+) -> Change {
+    Change {
+        action: Action::Update,
+        kind: Kind::User,
+        key: l.email.clone(),
+        id: Some(l.id.clone()),
+        before: Some(State::User(before)),
+        after: Some(State::User(after)),
+        risks,
+        source,
+        blocked: None,
+        labels: Vec::new(),
+    }
 }
 
 fn owned(names: &BTreeSet<&str>) -> BTreeSet<String> {
