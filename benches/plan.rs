@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use periscope_emulator::{Dashboard, Id, Options, Permission, Privilege, Role, Snapshot, User};
 use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
-use rolecall_core::plan::{Policy, diff};
+use rolecall_core::plan::{Selection, diff};
 
 const ROLES: usize = 1_000;
 const DASHBOARDS: usize = 20_000;
@@ -183,8 +183,13 @@ fn diff_alone(label: &str, snapshot: &Snapshot, yaml: &str) {
     let mut changes = 0;
     for _ in 0..3 {
         let start = Instant::now();
-        let plan = diff(&loaded.desired, &loaded.sources, &live, &Policy::default())
-            .unwrap_or_else(|e| panic!("{}", e.len()));
+        let plan = diff(
+            &loaded.desired,
+            &loaded.sources,
+            &live,
+            &Selection::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.len()));
         best = best.min(start.elapsed().as_secs_f64());
         changes = plan.changes.len();
     }

@@ -368,7 +368,9 @@ fn wrong_credentials_are_refused_before_any_write() {
     let stderr = String::from_utf8_lossy(&output.stderr).replace(&emu.url(), "URL");
     insta::assert_snapshot!(stderr, @"
     error: cannot read the site `globex`; nothing was written
-      Caused by: the site `globex` refused the credentials (401) at URL/api/v2/users: check the site name (PERISCOPE_SITE, the segment after /app/ in a dashboard URL) and the API key
+      Caused by: the site `globex` refused the credentials (401) at URL/api/v2/users: check the site name (the segment after /app/ in a dashboard URL) and the API key
+
+    hint: check PERISCOPE_SITE (or --site) and PERISCOPE_API_KEY (or --api-key-file)
     ");
     assert!(emu.requests().iter().all(|r| r.method == "GET"));
 }

@@ -28,7 +28,11 @@ fn completions_for_every_shell() {
         assert!(script.contains("validate"), "{shell} completes subcommands");
     }
     let bad = rolecall(&root(), &["completions", "tcsh"]);
-    assert_eq!(bad.status.code(), Some(2), "clap rejects an unknown shell");
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "clap rejects an unknown shell: a usage error exits 1"
+    );
 }
 
 #[test]

@@ -101,7 +101,7 @@ fn the_emulator_command_serves_logs_and_stops_on_ctrl_c() {
 #[test]
 fn bad_emulator_flags_say_what_to_write() {
     let output = crate::rolecall(&root(), &["emulator", "--error-rate", "10"]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("`10` is not a probability: write a number from 0 to 1"),

@@ -73,7 +73,7 @@ fn plan_of_the_org_example_as_json_and_markdown() {
     let json = org(&["--format", "json"]);
     assert_eq!(json.status.code(), Some(0));
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["format_version"], 2);
     assert_eq!(
         value["summary"],
         serde_json::json!({"create": 3, "update": 5, "delete": 1, "rename": 1})
@@ -292,7 +292,9 @@ fn plan_with_credentials_against_a_running_emulator() {
     );
     insta::assert_snapshot!(stderr, @"
     error: cannot read the site `acme`; nothing was written
-      Caused by: the site `acme` refused the credentials (401) at URL/api/v2/users: check the site name (PERISCOPE_SITE, the segment after /app/ in a dashboard URL) and the API key
+      Caused by: the site `acme` refused the credentials (401) at URL/api/v2/users: check the site name (the segment after /app/ in a dashboard URL) and the API key
+
+    hint: check PERISCOPE_SITE (or --site) and PERISCOPE_API_KEY (or --api-key-file)
     ");
 
     let output = run(
@@ -301,7 +303,11 @@ fn plan_with_credentials_against_a_running_emulator() {
         &[("ROLECALL_ENDPOINT", url.as_str())],
     );
     assert_eq!(output.status.code(), Some(1));
-    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @"error: no site: set PERISCOPE_SITE or pass `--site` (the segment after /app/ in a dashboard URL)");
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @"
+    error: no site to connect to
+
+    hint: set PERISCOPE_SITE or pass `--site` (the segment after /app/ in a dashboard URL)
+    ");
 
     let output = run(
         &root().join("examples/small-team"),

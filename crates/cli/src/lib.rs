@@ -1,17 +1,20 @@
-//! `rolecall-cli`: the `rolecall` command line. Flags, environment and the
-//! config path are resolved into [`GlobalArgs`] before a command runs; each
-//! command is a module with its clap `Args` next to its `run()`.
+//! `rolecall-cli`: the `rolecall` command line. Flags and environment are
+//! resolved into [`Settings`] once, before a command runs; each command is a
+//! module with its clap `Args` next to its `run()`, which reads: parse,
+//! resolve, call the engine, print.
 
-mod apply;
 mod commands;
+mod error;
 mod output;
+mod settings;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anstream::ColorChoice;
 use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+
+pub use error::{CliError, CliResult};
+pub use settings::Settings;
 
 /// Exit codes (DESIGN.md).
 pub mod exit {
@@ -86,26 +89,6 @@ pub enum ColorWhen {
     Never,
 }
 
-impl GlobalArgs {
-    fn color_choice(&self) -> ColorChoice {
-        match self.color {
-            ColorWhen::Auto => ColorChoice::Auto,
-            ColorWhen::Always => ColorChoice::Always,
-            ColorWhen::Never => ColorChoice::Never,
-        }
-    }
-
-    /// Standard error, styled where color is on.
-    pub fn stderr(&self) -> anstream::AutoStream<std::io::Stderr> {
-        anstream::AutoStream::new(std::io::stderr(), self.color_choice())
-    }
-
-    /// Standard output, styled where color is on.
-    pub fn stdout(&self) -> anstream::AutoStream<std::io::Stdout> {
-        anstream::AutoStream::new(std::io::stdout(), self.color_choice())
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the config offline: syntax, keys, names, references. No credentials needed.
@@ -124,61 +107,65 @@ pub enum Command {
     Emulator(Box<commands::emulator::EmulatorArgs>),
 }
 
-/// Runs the CLI with the process's arguments and returns its exit code.
+/// Runs the CLI with the process's arguments and returns its exit code. A
+/// usage error exits 1 (never 2, which `drift` and `--detailed-exitcode`
+/// use for "changes found"); `--help` and `--version` exit 0.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if cli.global.verbose > 0 {
-        use tracing_subscriber::prelude::*;
-        // `-v`: rolecall's own calls; `-vv`: in more detail; `-vvv`: the
-        // HTTP stack's too.
-        let level = if cli.global.verbose == 1 {
-            tracing::Level::DEBUG
-        } else {
-            tracing::Level::TRACE
-        };
-        let mut targets = tracing_subscriber::filter::Targets::new()
-            .with_target("periscope_client", level)
-            .with_target("rolecall_cli", level);
-        if cli.global.verbose >= 3 {
-            targets = targets.with_default(level);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
         }
-        tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
-                    .with_ansi(false),
-            )
-            .with(targets)
-            .init();
+    };
+    let settings = Settings::resolve(&cli.global);
+    if settings.verbose > 0 {
+        init_logging(settings.verbose);
     }
     let result = match &cli.command {
-        Command::Validate(args) => commands::validate::run(args, &cli.global),
-        Command::Schema(args) => commands::schema::run(args, &cli.global),
+        Command::Validate(args) => commands::validate::run(args, &settings),
+        Command::Schema(args) => commands::schema::run(args, &settings),
         Command::Completions(args) => commands::completions::run(args, &mut Cli::command()),
-        Command::Emulator(args) => commands::emulator::run(args, &cli.global),
-        Command::Plan(args) => commands::plan::run(args, &cli.global),
-        Command::Drift(args) => commands::drift::run(args, &cli.global),
-        Command::Apply(args) => commands::apply::run(args, &cli.global),
+        Command::Emulator(args) => commands::emulator::run(args, &settings),
+        Command::Plan(args) => commands::plan::run(args, &settings),
+        Command::Drift(args) => commands::drift::run(args, &settings),
+        Command::Apply(args) => commands::apply::run(args, &settings),
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(err) if err.downcast_ref::<commands::site::Reported>().is_some() => ExitCode::from(
-            err.downcast_ref::<commands::site::Reported>()
-                .map_or(exit::ERROR, |r| r.0),
-        ),
         Err(err) => {
-            report_error(&cli.global, &err);
-            ExitCode::from(exit::ERROR)
+            err.report(&settings);
+            ExitCode::from(err.code())
         }
     }
 }
 
-/// `error: …`, then one `  Caused by: …` line per cause.
-fn report_error(global: &GlobalArgs, err: &anyhow::Error) {
-    let mut stderr = global.stderr();
-    let red = anstyle::AnsiColor::Red.on_default().bold();
-    let _ = writeln!(stderr, "{red}error{red:#}: {err}");
-    for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  Caused by: {cause}");
+/// `-v`: rolecall's own calls; `-vv`: in more detail; `-vvv`: the HTTP
+/// stack's too.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::prelude::*;
+    let level = if verbose == 1 {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::TRACE
+    };
+    let mut targets = tracing_subscriber::filter::Targets::new()
+        .with_target("periscope_client", level)
+        .with_target("rolecall_engine", level)
+        .with_target("rolecall_cli", level);
+    if verbose >= 3 {
+        targets = targets.with_default(level);
     }
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false),
+        )
+        .with(targets)
+        .init();
 }

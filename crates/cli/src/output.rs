@@ -6,18 +6,18 @@ use std::path::Path;
 use rolecall_core::diagnostic::{Diagnostic, SourceMap};
 use rolecall_core::load::{self, LoadError};
 
-use crate::GlobalArgs;
+use crate::settings::Settings;
 
 /// Rendering stops after this many diagnostics; the count of the rest is given.
 const MAX_SHOWN: usize = 200;
 
 /// Prints diagnostics like rustc; with `-q`, errors only.
-pub fn print_diagnostics(global: &GlobalArgs, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+pub fn print_diagnostics(settings: &Settings, sources: &SourceMap, diagnostics: &[Diagnostic]) {
     let shown: Vec<&Diagnostic> = diagnostics
         .iter()
-        .filter(|d| d.is_error() || !global.quiet)
+        .filter(|d| d.is_error() || !settings.quiet)
         .collect();
-    let mut stderr = global.stderr().lock();
+    let mut stderr = settings.stderr().lock();
     for d in shown.iter().take(MAX_SHOWN) {
         let _ = writeln!(stderr, "{}", d.render(sources, true));
     }
@@ -32,11 +32,11 @@ pub fn print_diagnostics(global: &GlobalArgs, sources: &SourceMap, diagnostics: 
 
 /// Every diagnostic of an invalid config, then `error: <path> is not a valid
 /// config: N errors<suffix>`.
-pub fn report_invalid(global: &GlobalArgs, path: &Path, err: &LoadError, suffix: &str) {
-    print_diagnostics(global, &err.sources, &err.diagnostics);
+pub fn report_invalid(settings: &Settings, path: &Path, err: &LoadError, suffix: &str) {
+    print_diagnostics(settings, &err.sources, &err.diagnostics);
     let red = anstyle::AnsiColor::Red.on_default().bold();
     let _ = writeln!(
-        global.stderr(),
+        settings.stderr(),
         "{red}error{red:#}: `{}` is not a valid config: {}{suffix}",
         path.display(),
         load::summary(&err.diagnostics)

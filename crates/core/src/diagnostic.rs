@@ -288,6 +288,11 @@ impl Styles {
     }
 }
 
+/// `3 users`, `1 role`: a count and its noun, plural when it is not 1.
+pub fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The closest of `candidates` to a mistyped `word`, if one is close enough
 /// to be what was meant.
 pub fn did_you_mean<'a>(

@@ -13,6 +13,6 @@ pub mod schema;
 mod validate;
 pub mod vocab;
 
-pub use diagnostic::{Diagnostic, Severity, SourceMap};
+pub use diagnostic::{Diagnostic, Severity, SourceMap, plural};
 pub use load::{LoadError, Loaded, load_path, load_texts};
 pub use model::Desired;

@@ -106,10 +106,6 @@ impl Globs {
         GlobBuilder::new(pattern).build().map(drop)
     }
 
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
-    }
-
     pub fn is_match(&self, name: &str) -> bool {
         self.set.is_match(name)
     }
@@ -149,7 +145,7 @@ pub struct Limits {
     pub max_revokes: Option<Limit>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Limit {
     Count(u64),

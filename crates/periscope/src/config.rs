@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +19,10 @@ pub struct ApiKey(String);
 impl ApiKey {
     pub fn new(key: impl Into<String>) -> Self {
         Self(key.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     pub(crate) fn expose(&self) -> &str {
@@ -46,41 +49,6 @@ impl Credentials {
             site: site.into(),
             key,
         }
-    }
-
-    /// From `PERISCOPE_SITE` and `PERISCOPE_API_KEY`, or the key in
-    /// `key_file` (its surrounding whitespace removed). `site` overrides the
-    /// environment.
-    pub fn from_env(site: Option<&str>, key_file: Option<&Path>) -> Result<Self, Error> {
-        let site = match site {
-            Some(s) => s.to_string(),
-            None => std::env::var("PERISCOPE_SITE").map_err(|_| {
-                Error::Credentials("no site: set PERISCOPE_SITE or pass `--site` (the segment after /app/ in a dashboard URL)".into())
-            })?,
-        };
-        let key = match key_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| {
-                    Error::Credentials(format!(
-                        "cannot read the API key file `{}`: {e}",
-                        path.display()
-                    ))
-                })?
-                .trim()
-                .to_string(),
-            None => std::env::var("PERISCOPE_API_KEY").map_err(|_| {
-                Error::Credentials(
-                    "no API key: set PERISCOPE_API_KEY or pass `--api-key-file FILE`".into(),
-                )
-            })?,
-        };
-        if key.is_empty() {
-            return Err(Error::Credentials("the API key is empty".into()));
-        }
-        if site.is_empty() || site.contains(':') {
-            return Err(Error::Credentials(format!("`{site}` is not a site name")));
-        }
-        Ok(Self::new(site, ApiKey::new(key)))
     }
 }
 
@@ -123,7 +91,11 @@ impl RetryPolicy {
         let jittered = exp / 2 + exp.mul_f64(fastrand::f64() / 2.0);
         match retry_after {
             // Spread the waiters a little so they do not all come back at once.
-            Some(after) => after + Duration::from_millis(fastrand::u64(0..250)),
+            // (A quarter of it at most: a sub-second `Retry-After` stays short.)
+            Some(after) => {
+                let spread = (after / 4).min(Duration::from_millis(250));
+                after + spread.mul_f64(fastrand::f64())
+            }
             None => jittered,
         }
     }
@@ -225,7 +197,7 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, Error> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::Endpoint {
             endpoint: "(an URL with credentials in it)".into(),
-            reason: "put credentials in PERISCOPE_API_KEY, not in the URL".into(),
+            reason: "credentials do not belong in the endpoint URL".into(),
         });
     }
     Ok(url)
@@ -269,33 +241,6 @@ mod tests {
     }
 
     #[test]
-    fn credentials_from_a_key_file() {
-        let path = std::env::temp_dir().join(format!("rolecall-key-{}", std::process::id()));
-        std::fs::write(&path, "  s3cr3t-from-file\n").unwrap();
-        let creds = Credentials::from_env(Some("acme"), Some(&path)).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(
-            (creds.site.as_str(), creds.key.expose()),
-            ("acme", "s3cr3t-from-file")
-        );
-        let missing =
-            Credentials::from_env(Some("acme"), Some(Path::new("/no/such/key"))).unwrap_err();
-        assert!(
-            missing
-                .to_string()
-                .starts_with("cannot read the API key file `/no/such/key`"),
-            "{missing}"
-        );
-        let bad_site = Credentials::new("a:b", ApiKey::new("k"));
-        assert_eq!(bad_site.site, "a:b", "checked by from_env only");
-        let path = std::env::temp_dir().join(format!("rolecall-empty-key-{}", std::process::id()));
-        std::fs::write(&path, "\n").unwrap();
-        let empty = Credentials::from_env(Some("acme"), Some(&path)).unwrap_err();
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(empty.to_string(), "the API key is empty");
-    }
-
-    #[test]
     fn the_key_is_redacted() {
         let creds = Credentials::new("acme", ApiKey::new("s3cr3t-key"));
         assert!(!format!("{creds:?}").contains("s3cr3t"));
@@ -319,5 +264,7 @@ mod tests {
         assert!(p.delay(30, None) <= p.max_delay);
         let after = p.delay(2, Some(Duration::from_secs(3)));
         assert!(after >= Duration::from_secs(3) && after < Duration::from_millis(3250));
+        let short = p.delay(2, Some(Duration::from_millis(40)));
+        assert!(short >= Duration::from_millis(40) && short <= Duration::from_millis(50));
     }
 }

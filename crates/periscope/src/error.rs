@@ -6,7 +6,7 @@
 pub enum Error {
     /// `401`: the site refused the credentials.
     #[error(
-        "the site `{site}` refused the credentials (401) at {url}: check the site name (PERISCOPE_SITE, the segment after /app/ in a dashboard URL) and the API key"
+        "the site `{site}` refused the credentials (401) at {url}: check the site name (the segment after /app/ in a dashboard URL) and the API key"
     )]
     Unauthorized { site: String, url: String },
     /// `403`: the call is not allowed (Admin and Everyone cannot be deleted or renamed).
@@ -27,7 +27,7 @@ pub enum Error {
     },
     /// Still `429` after every retry.
     #[error(
-        "still rate limited (429) at {url} after {attempts} attempts: lower `--parallelism` or the client rate limit, or try later"
+        "still rate limited (429) at {url} after {attempts} attempts: send fewer calls at once or per second, or try later"
     )]
     RateLimited { url: String, attempts: u32 },
     /// Still `5xx` after every retry.

@@ -1,5 +1,8 @@
 //! `periscope-client`: the typed async client of the Periscope Data User &
-//! Role Management API (`shared/periscope-api.md`). It knows nothing of YAML.
+//! Role Management API, as `docs/periscope-api.md` in the repository
+//! describes it. It knows nothing of YAML, reads no environment variable and
+//! names no command-line flag: the caller passes everything in
+//! [`ClientConfig`].
 //!
 //! Two handles:
 //! - [`ReadClient`] reads users, roles and dashboards. It has no way to send
@@ -46,7 +49,7 @@ pub use config::{
     ApiKey, CallHook, CallRecord, ClientConfig, Credentials, DEFAULT_ENDPOINT, RetryPolicy,
 };
 pub use error::Error;
-pub use read::{ProgressHook, ReadClient};
+pub use read::{Listing, ProgressHook, ReadClient};
 pub use types::{
     Dashboard, Id, LiveSite, NewRole, NewUser, Permission, Privilege, Role, RoleUpdate, User,
     UserUpdate,

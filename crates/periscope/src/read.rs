@@ -21,9 +21,27 @@ pub struct ReadClient {
     progress: Option<ProgressHook>,
 }
 
-/// Told, after each page, the list (`users`, `roles`, `dashboards`) and how
-/// many of its items have been read.
-pub type ProgressHook = Arc<dyn Fn(&str, usize) + Send + Sync>;
+/// One of the lists a site is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listing {
+    Users,
+    Roles,
+    Dashboards,
+}
+
+impl Listing {
+    /// The list's key in the API's answers.
+    fn key(self) -> &'static str {
+        match self {
+            Listing::Users => "users",
+            Listing::Roles => "roles",
+            Listing::Dashboards => "dashboards",
+        }
+    }
+}
+
+/// Told, after each page, the list and how many of its items have been read.
+pub type ProgressHook = Arc<dyn Fn(Listing, usize) + Send + Sync>;
 
 impl std::fmt::Debug for ReadClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,8 +53,13 @@ impl std::fmt::Debug for ReadClient {
 
 impl ReadClient {
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
+        Self::with_transport(config, false)
+    }
+
+    /// A client whose transport marks writes as test mode (for the writer).
+    pub(crate) fn with_transport(config: &ClientConfig, test_mode: bool) -> Result<Self, Error> {
         Ok(Self {
-            transport: Transport::new(config)?,
+            transport: Transport::new(config, test_mode)?,
             progress: None,
         })
     }
@@ -62,15 +85,10 @@ impl ReadClient {
             .await
     }
 
-    pub async fn get_role(&self, id: &Id) -> Result<Role, Error> {
-        self.get(&format!("/api/v1/roles/{}", encode(&id.0)), "role")
-            .await
-    }
-
     /// Every user, membership included. A listed user without `roles` is
     /// fetched alone.
     pub async fn list_users(&self) -> Result<Vec<User>, Error> {
-        let listed: Vec<ListedUser> = self.list_all("/api/v2/users", "users").await?;
+        let listed: Vec<ListedUser> = self.list_all("/api/v2/users", Listing::Users).await?;
         let mut users = Vec::with_capacity(listed.len());
         for u in listed {
             let user = match u.roles {
@@ -89,11 +107,12 @@ impl ReadClient {
     }
 
     pub async fn list_roles(&self) -> Result<Vec<Role>, Error> {
-        self.list_all("/api/v1/roles", "roles").await
+        self.list_all("/api/v1/roles", Listing::Roles).await
     }
 
     pub async fn list_dashboards(&self) -> Result<Vec<Dashboard>, Error> {
-        self.list_all("/api/v1/dashboards", "dashboards").await
+        self.list_all("/api/v1/dashboards", Listing::Dashboards)
+            .await
     }
 
     /// Users, roles and dashboards, read concurrently; all of it or an error
@@ -111,7 +130,12 @@ impl ReadClient {
     /// Every item of a list, following `next_page_start`. Complete or an
     /// error: a failed page, a cursor that repeats, an item seen twice or a
     /// page whose `items_this_page` disagrees with what it holds all abort.
-    async fn list_all<T: DeserializeOwned>(&self, path: &str, kind: &str) -> Result<Vec<T>, Error> {
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        listing: Listing,
+    ) -> Result<Vec<T>, Error> {
+        let kind = listing.key();
         let mut out = Vec::new();
         let mut cursors = HashSet::new();
         let mut ids = HashSet::new();
@@ -162,7 +186,7 @@ impl ReadClient {
                 out.push(value);
             }
             if let Some(hook) = &self.progress {
-                hook(kind, out.len());
+                hook(listing, out.len());
             }
             match page
                 .get("next_page_start")

@@ -92,6 +92,8 @@ pub(crate) struct Transport {
     in_flight: Semaphore,
     pub retry: RetryPolicy,
     on_call: Option<CallHook>,
+    /// Writes carry `test_mode=true` (set by the writer that owns it).
+    pub test_mode: bool,
 }
 
 impl std::fmt::Debug for Transport {
@@ -111,7 +113,7 @@ enum Attempt {
 }
 
 impl Transport {
-    pub fn new(config: &ClientConfig) -> Result<Arc<Self>, Error> {
+    pub fn new(config: &ClientConfig, test_mode: bool) -> Result<Arc<Self>, Error> {
         let base = check_endpoint(&config.endpoint)?;
         // reqwest is built without a TLS crypto provider; ring is ours. An
         // `Err` means one is installed already, which is all we need.
@@ -152,6 +154,7 @@ impl Transport {
             in_flight: Semaphore::new(config.max_in_flight.max(1)),
             retry: config.retry,
             on_call: config.on_call.clone(),
+            test_mode,
         }))
     }
 
@@ -189,8 +192,7 @@ impl Transport {
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                    .and_then(|v| retry_after(v));
                 match response.bytes().await {
                     Ok(bytes) => Attempt::Answer(
                         Answer {
@@ -218,7 +220,7 @@ impl Transport {
                 status,
                 duration: started.elapsed(),
                 attempt,
-                test_mode: path.contains("test_mode=true"),
+                test_mode: self.test_mode && *method != Method::GET,
             });
         }
         result
@@ -344,6 +346,14 @@ impl Transport {
     pub async fn post_backoff(&self, next: u32, started: Instant) -> bool {
         self.backoff(next, started, None).await
     }
+}
+
+/// `Retry-After` in seconds. Whole seconds are what servers send; a
+/// fraction (`0.05`) is tolerated, and taken as such (test servers use it).
+/// An HTTP date or anything else is ignored: the backoff applies.
+fn retry_after(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
 
 /// A reqwest error as one line, with its causes, never with headers.

@@ -32,7 +32,7 @@ impl Writer {
     /// `test_mode=true`: the server validates and answers, nothing changes.
     pub fn new(config: &ClientConfig, test_mode: bool) -> Result<Self, Error> {
         Ok(Self {
-            read: ReadClient::new(config)?,
+            read: ReadClient::with_transport(config, test_mode)?,
             test_mode,
             users: Mutex::new(None),
             roles: Mutex::new(None),

@@ -1,21 +1,23 @@
 //! `rolecall apply`: make the site equal the config, or carry out a saved plan.
 
-use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Args;
 use periscope_client::{CallRecord, Writer};
-use rolecall_core::live::{Live, digest};
-use rolecall_core::plan::{Action, Change, FORMAT_VERSION, Kind, Plan, Policy, render};
+use rolecall_core::live::Live;
+use rolecall_core::load::Loaded;
+use rolecall_core::plan::{Plan, PlanFileError, Policy, Selection, Step, render, safety};
+use rolecall_engine::{ExecuteOptions, OnOutcome, Outcome, Report};
 
-use super::site::{self, SiteArgs};
-use crate::apply::{Outcome, execute};
-use crate::{GlobalArgs, exit};
+use super::site::{self, Connection, SiteArgs};
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(
@@ -52,6 +54,15 @@ pub struct ApplyArgs {
 struct Audit(Mutex<File>);
 
 impl Audit {
+    fn open(path: &Path) -> CliResult<Arc<Self>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the audit log `{}`", path.display()))?;
+        Ok(Arc::new(Audit(Mutex::new(file))))
+    }
+
     fn write(&self, mut line: serde_json::Value) {
         line["time"] =
             serde_json::json!(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
@@ -70,70 +81,99 @@ impl Audit {
             "test_mode": r.test_mode,
         }));
     }
-}
 
-fn describe(change: &Change) -> String {
-    let symbol = match change.action {
-        Action::Create => "+",
-        Action::Update => "~",
-        Action::Delete => "-",
-        Action::Rename => ">",
-    };
-    format!("{symbol} {} {:?}", change.kind, change.key)
-}
-
-/// The objects a saved plan touches that changed since it was made.
-fn stale(plan: &Plan, live: &Live) -> Vec<String> {
-    let users: BTreeMap<String, &rolecall_core::live::LiveUser> =
-        live.users.iter().map(|u| (u.id.clone(), u)).collect();
-    let roles: BTreeMap<String, &rolecall_core::live::LiveRole> =
-        live.roles.iter().map(|r| (r.id.clone(), r)).collect();
-    let mut out = Vec::new();
-    for change in &plan.changes {
-        match &change.id {
-            Some(id) => {
-                let now = match change.kind {
-                    Kind::User => users.get(id).map(digest),
-                    Kind::Role => roles.get(id).map(digest),
-                };
-                let then = plan.digests.get(&format!("{}:{id}", change.kind));
-                match now {
-                    None => out.push(format!(
-                        "{} {:?} is no longer on the site",
-                        change.kind, change.key
-                    )),
-                    Some(now) if Some(&now) != then => out.push(format!(
-                        "{} {:?} changed since the plan was made",
-                        change.kind, change.key
-                    )),
-                    Some(_) => {}
-                }
-            }
-            None => {
-                let exists = match change.kind {
-                    Kind::User => live
-                        .users
-                        .iter()
-                        .any(|u| u.email.eq_ignore_ascii_case(&change.key)),
-                    Kind::Role => live
-                        .roles
-                        .iter()
-                        .any(|r| r.name.eq_ignore_ascii_case(&change.key)),
-                };
-                if exists {
-                    out.push(format!(
-                        "{} {:?} was created on the site since the plan was made",
-                        change.kind, change.key
-                    ));
-                }
-            }
-        }
+    fn operation(&self, step: &Step, outcome: &Outcome) {
+        let (result, message, status) = match outcome {
+            Outcome::Done => ("done", None, None),
+            Outcome::Failed(f) => ("failed", Some(f.to_string()), f.status),
+            Outcome::Skipped(s) => ("skipped", Some(s.to_string()), None),
+        };
+        self.write(serde_json::json!({
+            "event": "operation",
+            "op": step.change.op(),
+            "action": step.action(),
+            "kind": step.kind(),
+            "key": step.key(),
+            "outcome": result,
+            "status": status,
+            "message": message,
+        }));
     }
-    out
 }
 
-fn confirm(global: &GlobalArgs, site: &str) -> anyhow::Result<bool> {
-    let mut stderr = global.stderr();
+/// A plan ready to apply, with what it was made from.
+struct Prepared {
+    plan: Plan,
+    conn: Connection,
+    live: Live,
+    /// The config, when the plan was made now (a saved plan has none).
+    loaded: Option<Loaded>,
+}
+
+/// A saved plan: read, checked against the site it was made on (stale
+/// objects refuse it), and its safety rules checked again.
+fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
+    let mut plan = Plan::from_json(&text).map_err(|e| match e {
+        PlanFileError::Version { found } => CliError::msg(format!(
+            "`{}` is a plan of format {found}; this rolecall reads format {}",
+            path.display(),
+            rolecall_core::plan::FORMAT_VERSION
+        ))
+        .with_hint("make the plan again with this rolecall: `rolecall plan --out PLANFILE`"),
+        e => CliError::from(anyhow::Error::new(e).context(format!(
+            "`{}` is not a plan saved by `rolecall plan --out`",
+            path.display()
+        ))),
+    })?;
+    let conn = site::connect(settings, &args.site, &plan.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let changed = rolecall_engine::stale(&plan, &live);
+    if !changed.is_empty() {
+        let list: Vec<String> = changed.iter().map(|c| format!("  - {c}")).collect();
+        return Err(CliError::msg(format!(
+            "the plan is stale; nothing was written:\n{}",
+            list.join("\n")
+        ))
+        .with_hint(format!(
+            "run `rolecall plan --out {}` again and review the new plan",
+            path.display()
+        )));
+    }
+    let policy = Policy::without_config(&plan.actor);
+    safety::check(&mut plan, &live, &policy);
+    Ok(Prepared {
+        plan,
+        conn,
+        live,
+        loaded: None,
+    })
+}
+
+/// A plan made now from the config.
+fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
+    let loaded = site::load_config(settings)?;
+    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let plan = site::plan(settings, &loaded, &live, &Selection::default())?;
+    Ok(Prepared {
+        plan,
+        conn,
+        live,
+        loaded: Some(loaded),
+    })
+}
+
+/// Asks on the terminal; without one, refuses.
+fn confirm(settings: &Settings, site: &str) -> CliResult<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::msg(
+            "refusing to apply without confirmation: there is no terminal to ask on; nothing was written",
+        )
+        .with_hint("review the plan, then pass --auto-approve (or apply a saved plan: `rolecall plan --out plan.json`, then `rolecall apply plan.json`)"));
+    }
+    let mut stderr = settings.stderr();
     write!(
         stderr,
         "\nApply these changes to the site `{site}`? Only `yes` is accepted.\n  Enter a value: "
@@ -144,110 +184,15 @@ fn confirm(global: &GlobalArgs, site: &str) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let from_file = args.planfile.is_some();
-    let (mut plan, conn, loaded, live) = match &args.planfile {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
-            let plan: Plan = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "`{}` is not a plan saved by `rolecall plan --out`",
-                    path.display()
-                )
-            })?;
-            if plan.format_version != FORMAT_VERSION {
-                bail!(
-                    "`{}` is a plan of format {}, this rolecall reads format {FORMAT_VERSION}: make the plan again",
-                    path.display(),
-                    plan.format_version
-                );
-            }
-            let conn = site::connect(global, &args.site, &plan.site)?;
-            let live = site::fetch(global, &conn)?;
-            let changed = stale(&plan, &live);
-            if !changed.is_empty() {
-                bail!(
-                    "the plan is stale; nothing was written:\n{}\n\nhint: run `rolecall plan --out {}` again and review the new plan",
-                    changed
-                        .iter()
-                        .map(|c| format!("  - {c}"))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    path.display()
-                );
-            }
-            (plan, conn, None, live)
-        }
-        None => {
-            let loaded = site::load_config(global)?;
-            let conn = site::connect(global, &args.site, &loaded.desired.site)?;
-            let live = site::fetch(global, &conn)?;
-            let plan = site::plan(global, &loaded, &live, &Policy::default())?;
-            (plan, conn, Some(loaded), live)
-        }
-    };
-    if args.allow_mass_delete {
-        for change in &mut plan.changes {
-            if change
-                .blocked
-                .as_ref()
-                .is_some_and(|b| b.allow_with.is_some())
-            {
-                change.blocked = None;
-            }
-        }
-    }
-    global
-        .stdout()
-        .write_all(render::text(&plan, true).as_bytes())?;
-    if plan.is_blocked() {
-        writeln!(
-            global.stderr(),
-            "error: a safety rule blocks this plan; nothing was written"
-        )?;
-        return Ok(exit::BLOCKED);
-    }
-    if plan.is_empty() {
-        return Ok(exit::OK);
-    }
-    if !from_file && !args.auto_approve {
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "refusing to apply without confirmation: there is no terminal to ask on; nothing was written\n\nhint: review the plan, then pass --auto-approve (or apply a saved plan: `rolecall plan --out plan.json`, then `rolecall apply plan.json`)"
-            );
-        }
-        if !confirm(global, &plan.site)? {
-            writeln!(global.stderr(), "Apply cancelled; nothing was written.")?;
-            return Ok(exit::ERROR);
-        }
-    }
-
-    let audit = match &args.audit_log {
-        Some(path) => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .with_context(|| format!("cannot open the audit log `{}`", path.display()))?;
-            Some(Arc::new(Audit(Mutex::new(file))))
-        }
-        None => None,
-    };
-    let mut config = conn.config.clone();
-    config.max_in_flight = args.parallelism as usize;
-    if let Some(audit) = &audit {
-        let audit = audit.clone();
-        config.on_call = Some(Arc::new(move |r: &CallRecord| audit.call(r)));
-    }
-    let writer = Arc::new(Writer::new(&config, args.test_mode)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-
-    let total = plan.changes.len();
-    let bar = (std::io::stderr().is_terminal() && !global.quiet).then(|| {
+/// Progress of an apply on stderr (a bar on a terminal, a line a second
+/// elsewhere), and each outcome in the audit log.
+fn progress(
+    settings: &Settings,
+    total: usize,
+    test_mode: bool,
+    audit: Option<Arc<Audit>>,
+) -> (OnOutcome, Option<indicatif::ProgressBar>) {
+    let bar = (std::io::stderr().is_terminal() && !settings.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -257,109 +202,164 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         );
         bar
     });
-    let counts = Arc::new(Mutex::new((0usize, 0usize, Instant::now())));
-    let on_outcome = {
-        let (bar, audit, counts, quiet) =
-            (bar.clone(), audit.clone(), counts.clone(), global.quiet);
-        Arc::new(move |change: &Change, outcome: &Outcome| {
-            let (done, failed, last) = {
-                let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
-                c.0 += 1;
-                if !matches!(outcome, Outcome::Done) {
-                    c.1 += 1;
-                }
-                let due = c.2.elapsed() >= Duration::from_secs(1) || c.0 == total;
-                if due {
-                    c.2 = Instant::now();
-                }
-                (c.0, c.1, due)
-            };
-            if let Some(audit) = &audit {
-                let (result, message) = match outcome {
-                    Outcome::Done => ("done", None),
-                    Outcome::Failed(m) => ("failed", Some(m.clone())),
-                    Outcome::Skipped(m) => ("skipped", Some(m.clone())),
-                };
-                audit.write(serde_json::json!({"event": "operation", "action": change.action, "kind": change.kind, "key": change.key, "outcome": result, "message": message}));
+    let verb = if test_mode { "checked" } else { "applied" };
+    let counts = Mutex::new((0usize, 0usize, Instant::now()));
+    let (shown, quiet) = (bar.clone(), settings.quiet);
+    let hook = Arc::new(move |step: &Step, outcome: &Outcome| {
+        if let Some(audit) = &audit {
+            audit.operation(step, outcome);
+        }
+        let (done, failed, due) = {
+            let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+            c.0 += 1;
+            c.1 += usize::from(*outcome != Outcome::Done);
+            let due = c.2.elapsed() >= Duration::from_secs(1) || c.0 == total;
+            if due {
+                c.2 = Instant::now();
             }
-            match &bar {
-                Some(bar) => {
-                    bar.inc(1);
-                    bar.set_message(format!("{failed} failed"));
-                }
-                None if last && !quiet => {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "applied {done}/{total} changes ({failed} failed or skipped)"
-                    );
-                }
-                None => {}
+            (c.0, c.1, due)
+        };
+        match &shown {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(format!("{failed} failed"));
             }
-        })
+            None if due && !quiet => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{verb} {done}/{total} changes ({failed} failed or skipped)"
+                );
+            }
+            None => {}
+        }
+    });
+    (hook, bar)
+}
+
+/// Carries out the plan through a writer (with the audit hook).
+fn execute(prepared: &Prepared, args: &ApplyArgs, settings: &Settings) -> CliResult<Report> {
+    let audit = args.audit_log.as_deref().map(Audit::open).transpose()?;
+    let mut config = prepared.conn.config.clone();
+    config.max_in_flight = args.parallelism as usize;
+    if let Some(audit) = &audit {
+        let audit = audit.clone();
+        config.on_call = Some(Arc::new(move |r: &CallRecord| audit.call(r)));
+    }
+    let writer = Arc::new(Writer::new(&config, args.test_mode)?);
+    let plan = &prepared.plan;
+    let (on_outcome, bar) = progress(settings, plan.changes.len(), args.test_mode, audit);
+    let options = ExecuteOptions {
+        parallelism: args.parallelism as usize,
     };
-    let outcomes = runtime.block_on(execute(
-        &plan,
-        writer.clone(),
-        &live,
-        args.parallelism as usize,
+    let report = site::runtime()?.block_on(rolecall_engine::execute(
+        plan,
+        writer,
+        &prepared.live,
+        options,
         on_outcome,
     ));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    Ok(report)
+}
 
-    let mut out = global.stdout();
-    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
-    let (done, failed, skipped) = (
-        count(|o| matches!(o, Outcome::Done)),
-        count(|o| matches!(o, Outcome::Failed(_))),
-        count(|o| matches!(o, Outcome::Skipped(_))),
-    );
-    let what = if args.test_mode {
+/// What was done, failed and skipped.
+fn print_report(
+    plan: &Plan,
+    report: &Report,
+    test_mode: bool,
+    out: &mut impl std::io::Write,
+) -> CliResult<()> {
+    let what = if test_mode {
         "Test run complete (test_mode: the site checked every write and changed nothing)"
     } else {
         "Apply complete"
     };
     writeln!(
         out,
-        "\n{what}: {done} done, {failed} failed, {skipped} skipped."
+        "\n{what}: {} done, {} failed, {} skipped.",
+        report.done(),
+        report.failed(),
+        report.skipped()
     )?;
-    for (change, outcome) in plan.changes.iter().zip(&outcomes) {
+    for (step, outcome) in plan.changes.iter().zip(&report.outcomes) {
         match outcome {
-            Outcome::Failed(m) => writeln!(out, "  failed:  {} — {m}", describe(change))?,
-            Outcome::Skipped(m) => writeln!(out, "  skipped: {} — {m}", describe(change))?,
+            Outcome::Failed(f) => writeln!(out, "  failed:  {} — {f}", step.describe())?,
+            Outcome::Skipped(s) => writeln!(out, "  skipped: {} — {s}", step.describe())?,
             Outcome::Done => {}
         }
     }
-    if failed + skipped > 0 {
+    Ok(())
+}
+
+/// Reads the site again: a plan of the whole config must now be empty.
+fn verify(prepared: &Prepared, settings: &Settings, out: &mut impl std::io::Write) -> CliResult {
+    let Some(loaded) = &prepared.loaded else {
+        writeln!(
+            out,
+            "Run `rolecall plan` to confirm that the site now matches the config."
+        )?;
+        return Ok(exit::OK);
+    };
+    let reader = &prepared.conn.reader;
+    let result = site::runtime()?.block_on(rolecall_engine::verify(
+        reader,
+        &loaded.desired,
+        &loaded.sources,
+    ));
+    let again = site::plan_or_report(settings, loaded, result)?;
+    if again.is_empty() {
+        writeln!(out, "The site now matches the config.")?;
+        return Ok(exit::OK);
+    }
+    writeln!(
+        out,
+        "\nThe site still differs from the config after the apply (a concurrent change, or a bug):"
+    )?;
+    for step in &again.changes {
+        writeln!(out, "  {}", step.describe())?;
+    }
+    Ok(exit::PARTIAL)
+}
+
+pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
+    let mut prepared = match &args.planfile {
+        Some(path) => saved_plan(path, args, settings)?,
+        None => fresh_plan(args, settings)?,
+    };
+    if args.allow_mass_delete {
+        prepared.plan.lift_limits();
+    }
+    let plan = &prepared.plan;
+    let text = render::text(plan, &site::render_options(true));
+    settings.stdout().write_all(text.as_bytes())?;
+    if plan.is_blocked() {
+        writeln!(
+            settings.stderr(),
+            "error: a safety rule blocks this plan; nothing was written"
+        )?;
+        return Ok(exit::BLOCKED);
+    }
+    if plan.is_empty() {
+        return Ok(exit::OK);
+    }
+    if args.planfile.is_none() && !args.auto_approve && !confirm(settings, &plan.site)? {
+        writeln!(settings.stderr(), "Apply cancelled; nothing was written.")?;
+        return Ok(exit::ERROR);
+    }
+    let report = execute(&prepared, args, settings)?;
+    let mut out = settings.stdout();
+    print_report(&prepared.plan, &report, args.test_mode, &mut out)?;
+    if !report.is_complete() {
         writeln!(
             out,
             "Rerun `rolecall apply` to retry what failed: what was done is not done again."
         )?;
         return Ok(exit::PARTIAL);
     }
-    // Read the site again: a plan made now must be empty.
-    if !args.test_mode
-        && let Some(loaded) = &loaded
-    {
-        let live = site::fetch(global, &conn)?;
-        let again = site::plan(global, loaded, &live, &Policy::default())?;
-        if !again.is_empty() {
-            writeln!(
-                out,
-                "\nThe site still differs from the config after the apply (a concurrent change, or a bug):"
-            )?;
-            for change in &again.changes {
-                writeln!(out, "  {}", describe(change))?;
-            }
-            return Ok(exit::PARTIAL);
-        }
-        writeln!(out, "The site now matches the config.")?;
-    } else if !args.test_mode {
-        writeln!(
-            out,
-            "Run `rolecall plan` to confirm that the site now matches the config."
-        )?;
+    if args.test_mode {
+        return Ok(exit::OK);
     }
-    Ok(exit::OK)
+    verify(&prepared, settings, &mut out)
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 use clap_complete::Shell;
 
+use crate::error::CliResult;
 use crate::exit;
 
 #[derive(Debug, Args)]
@@ -16,7 +17,7 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-pub fn run(args: &CompletionsArgs, command: &mut clap::Command) -> anyhow::Result<u8> {
+pub fn run(args: &CompletionsArgs, command: &mut clap::Command) -> CliResult {
     clap_complete::generate(args.shell, command, "rolecall", &mut std::io::stdout());
     Ok(exit::OK)
 }

@@ -4,11 +4,14 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use rolecall_core::plan::{Kind, Policy};
+use rolecall_core::plan::Selection;
+use rolecall_engine::drift;
 
 use super::plan::{Format, render};
 use super::site::{self, SiteArgs};
-use crate::{GlobalArgs, exit};
+use crate::error::CliResult;
+use crate::exit;
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(
@@ -29,41 +32,21 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
-pub fn run(args: &DriftArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let loaded = site::load_config(global)?;
+pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
+    let loaded = site::load_config(settings)?;
     let baseline = match &args.baseline {
-        Some(path) => Some(site::load_config_at(global, path)?),
+        Some(path) => Some(site::load_config_at(settings, path)?),
         None => None,
     };
-    let conn = site::connect(global, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(global, &conn)?;
-    let mut plan = site::plan(global, &loaded, &live, &Policy::default())?;
+    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let all = Selection::default();
+    let mut plan = site::plan(settings, &loaded, &live, &all)?;
     if let Some(baseline) = &baseline {
-        let applied = site::plan(global, baseline, &live, &Policy::default())?;
-        let on_site: std::collections::BTreeSet<(Kind, String)> = applied
-            .changes
-            .iter()
-            .map(|c| (c.kind, c.key.to_lowercase()))
-            .collect();
-        for change in &mut plan.changes {
-            let key = change.key.to_lowercase();
-            let entry = |d: &rolecall_core::Desired| match change.kind {
-                Kind::User => d.users.get(&key).map(|u| serde_json::to_value(u).ok()),
-                Kind::Role => d.roles.get(&key).map(|r| serde_json::to_value(r).ok()),
-            };
-            if on_site.contains(&(change.kind, key.clone())) {
-                change
-                    .labels
-                    .push("changed on the site (it no longer matches the baseline)".into());
-            }
-            if entry(&loaded.desired) != entry(&baseline.desired) {
-                change
-                    .labels
-                    .push("pending in config (the config changed since the baseline)".into());
-            }
-        }
+        let applied = site::plan(settings, baseline, &live, &all)?;
+        drift::label(&mut plan, &applied, &loaded.desired, &baseline.desired);
     }
-    global
+    settings
         .stdout()
         .write_all(render(&plan, args.format).as_bytes())?;
     Ok(if plan.is_empty() {

@@ -9,7 +9,9 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use periscope_emulator::{Faults, Logged, Options, Outcome, Quirks, Snapshot};
 
-use crate::{GlobalArgs, exit};
+use crate::error::CliResult;
+use crate::exit;
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -159,10 +161,10 @@ fn log_line(r: &Logged) -> String {
     )
 }
 
-pub fn run(args: &EmulatorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+pub fn run(args: &EmulatorArgs, settings: &Settings) -> CliResult {
     // The global `--site` names the site to serve (the seed's, if one is given).
-    let mut options = args.options(global.site.clone())?;
-    if !global.quiet {
+    let mut options = args.options(settings.site_flag.clone())?;
+    if !settings.quiet {
         options.on_request = Some(Arc::new(|r: &Logged| {
             let _ = writeln!(std::io::stderr(), "{}", log_line(r));
         }));
@@ -178,7 +180,7 @@ pub fn run(args: &EmulatorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         }
     })?;
     let snapshot = emulator.snapshot();
-    let mut out = global.stdout();
+    let mut out = settings.stdout();
     writeln!(
         out,
         "Periscope API emulator for site `{}` ({} users, {} roles, {} dashboards) on {}\n\n  \
@@ -200,6 +202,6 @@ pub fn run(args: &EmulatorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         .block_on(tokio::signal::ctrl_c())
         .context("cannot wait for Ctrl-C")?;
     drop(emulator);
-    writeln!(global.stderr(), "emulator stopped")?;
+    writeln!(settings.stderr(), "emulator stopped")?;
     Ok(exit::OK)
 }

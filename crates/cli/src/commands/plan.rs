@@ -3,12 +3,13 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use rolecall_core::plan::{Plan, render};
 
 use super::site::{self, SiteArgs};
-use crate::{GlobalArgs, exit};
+use crate::error::CliResult;
+use crate::exit;
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -51,25 +52,25 @@ pub struct PlanArgs {
 }
 
 pub fn render(plan: &Plan, format: Format) -> String {
+    let options = site::render_options(true);
     match format {
-        Format::Text => render::text(plan, true),
-        Format::Json => render::json(plan),
-        Format::Markdown => render::markdown(plan),
+        Format::Text => render::text(plan, &options),
+        Format::Json => plan.to_json(),
+        Format::Markdown => render::markdown(plan, &options),
     }
 }
 
-pub fn run(args: &PlanArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let policy = site::policy(&args.targets, &args.excludes)?;
-    let loaded = site::load_config(global)?;
-    let conn = site::connect(global, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(global, &conn)?;
-    let plan = site::plan(global, &loaded, &live, &policy)?;
-    global
+pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
+    let selection = site::selection(&args.targets, &args.excludes)?;
+    let loaded = site::load_config(settings)?;
+    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let plan = site::plan(settings, &loaded, &live, &selection)?;
+    settings
         .stdout()
         .write_all(render(&plan, args.format).as_bytes())?;
     if let Some(out) = &args.out {
-        std::fs::write(out, render::json(&plan))
-            .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
+        site::write_file(out, &plan.to_json(), "the plan")?;
     }
     Ok(if plan.is_blocked() {
         exit::BLOCKED

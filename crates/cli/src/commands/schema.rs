@@ -4,7 +4,9 @@ use std::io::Write as _;
 
 use clap::Args;
 
-use crate::{GlobalArgs, exit};
+use crate::error::CliResult;
+use crate::exit;
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(
@@ -13,8 +15,8 @@ use crate::{GlobalArgs, exit};
 )]
 pub struct SchemaArgs {}
 
-pub fn run(_: &SchemaArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    global
+pub fn run(_: &SchemaArgs, settings: &Settings) -> CliResult {
+    settings
         .stdout()
         .write_all(rolecall_core::schema::json().as_bytes())?;
     Ok(exit::OK)

@@ -1,21 +1,34 @@
-//! Reaching the live site for `plan` and `drift`: credentials or a sandbox,
-//! the site check, a read-only fetch with progress, and the diff.
+//! Reaching the live site for `plan`, `drift` and `apply`: credentials or a
+//! sandbox, the site check, a read-only fetch with progress, and the plan.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use anyhow::{Context as _, bail};
 use clap::Args;
-use periscope_client::{ApiKey, ClientConfig, Credentials, LiveSite, ReadClient};
+use periscope_client::{ApiKey, ClientConfig, Credentials, Listing, ReadClient};
 use periscope_emulator::{Emulator, Options, Snapshot};
-use rolecall_core::diagnostic::Diagnostic;
-use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
+use rolecall_core::live::Live;
 use rolecall_core::load::{self, Loaded};
-use rolecall_core::plan::{self, Plan, Policy, Selector};
+use rolecall_core::plan::{Plan, Selection, Selector, render};
+use rolecall_engine::PlanError;
 
-use crate::GlobalArgs;
+use crate::error::{CliError, CliResult, Hint as _, fail};
+use crate::exit;
 use crate::output::{print_diagnostics, report_invalid};
+use crate::settings::Settings;
+
+/// The flag that lifts the limits, as plans name it.
+pub const LIFT_LIMITS: &str = "--allow-mass-delete";
+
+/// How plans are rendered by this command line.
+pub fn render_options(styled: bool) -> render::Options<'static> {
+    render::Options {
+        styled,
+        lift_limits: LIFT_LIMITS,
+    }
+}
 
 /// How to reach a site.
 #[derive(Debug, Args)]
@@ -35,52 +48,36 @@ pub struct Connection {
     _sandbox: Option<Emulator>,
 }
 
-/// An error already shown to the user (diagnostics); only the exit code is left.
-#[derive(Debug)]
-pub struct Reported(pub u8);
-
-impl std::fmt::Display for Reported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "reported (exit {})", self.0)
-    }
-}
-
-impl std::error::Error for Reported {}
-
 /// Loads the config, or shows why it is invalid.
-pub fn load_config(global: &GlobalArgs) -> anyhow::Result<Loaded> {
-    load_config_at(global, &global.config)
+pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
+    load_config_at(settings, &settings.config)
 }
 
 /// Loads a config for a command that reads the site. Warnings that the site
 /// settles (a role defined only there) are left to the diff, which fails on
 /// the ones the site does not settle.
-pub fn load_config_at(global: &GlobalArgs, path: &std::path::Path) -> anyhow::Result<Loaded> {
+pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
     match load::load_path(path) {
         Ok(loaded) => {
             let warnings: Vec<Diagnostic> = loaded
                 .warnings
                 .iter()
-                .filter(|d| d.code != Some(rolecall_core::diagnostic::UNDEFINED_ROLE))
+                .filter(|d| d.code != Some(UNDEFINED_ROLE))
                 .cloned()
                 .collect();
-            print_diagnostics(global, &loaded.sources, &warnings);
+            print_diagnostics(settings, &loaded.sources, &warnings);
             Ok(loaded)
         }
         Err(err) => {
-            report_invalid(global, path, &err, "; nothing was sent to the site");
-            Err(Reported(crate::exit::ERROR).into())
+            report_invalid(settings, path, &err, "; nothing was sent to the site");
+            Err(CliError::reported(exit::ERROR))
         }
     }
 }
 
 /// Connects to the sandbox or the real site, and refuses a config whose
 /// `site` is not the credentials' site before anything else.
-pub fn connect(
-    global: &GlobalArgs,
-    args: &SiteArgs,
-    config_site: &str,
-) -> anyhow::Result<Connection> {
+pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliResult<Connection> {
     let (endpoint, credentials, sandbox) = match &args.sandbox {
         Some(path) => {
             let seed = Snapshot::from_file(path)?;
@@ -88,15 +85,16 @@ pub fn connect(
                 seed: Some(seed),
                 ..Options::default()
             })
-            .with_context(|| format!("cannot start the sandbox from `{}`", path.display()))?;
+            .map_err(|e| {
+                CliError::msg(format!(
+                    "cannot start the sandbox from `{}`: {e}",
+                    path.display()
+                ))
+            })?;
             let credentials = Credentials::new(emulator.site(), ApiKey::new(emulator.api_key()));
             (emulator.url(), credentials, Some(emulator))
         }
-        None => {
-            let credentials =
-                Credentials::from_env(global.site.as_deref(), global.api_key_file.as_deref())?;
-            (global.endpoint.clone(), credentials, None)
-        }
+        None => (settings.endpoint.clone(), settings.credentials()?, None),
     };
     if credentials.site != config_site {
         let what = if sandbox.is_some() {
@@ -104,11 +102,11 @@ pub fn connect(
         } else {
             "the credentials are"
         };
-        bail!(
-            "the config is for the site `{config_site}` but {what} for `{}`: nothing was read or written\n\n\
-             hint: make `site:` in the config and PERISCOPE_SITE (or --site, or the snapshot) name the same site",
+        return Err(CliError::msg(format!(
+            "the config is for the site `{config_site}` but {what} for `{}`: nothing was read or written",
             credentials.site
-        );
+        ))
+        .with_hint("make `site:` in the config and PERISCOPE_SITE (or --site, or the snapshot) name the same site"));
     }
     let config = ClientConfig::new(endpoint, credentials);
     let reader = ReadClient::new(&config)?;
@@ -119,9 +117,45 @@ pub fn connect(
     })
 }
 
+/// A runtime for the engine's calls.
+pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// What to do about a failed read.
+fn read_hint(e: &periscope_client::Error) -> Option<&'static str> {
+    match e {
+        // No answer at all: most often the endpoint is wrong.
+        periscope_client::Error::Network { .. } => Some(
+            "check the endpoint (`--endpoint` or ROLECALL_ENDPOINT) and that this machine can reach it",
+        ),
+        periscope_client::Error::Unauthorized { .. } => {
+            Some("check PERISCOPE_SITE (or --site) and PERISCOPE_API_KEY (or --api-key-file)")
+        }
+        _ => None,
+    }
+}
+
+/// A failed read of the site as a command-line error.
+pub fn read_error(site: &str, e: periscope_client::Error) -> CliError {
+    let hint = read_hint(&e);
+    let err: CliError = anyhow::Error::new(e)
+        .context(format!(
+            "cannot read the site `{site}`; nothing was written"
+        ))
+        .into();
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
 /// Reads the whole site, with a spinner on a terminal.
-pub fn fetch(global: &GlobalArgs, conn: &Connection) -> anyhow::Result<Live> {
-    let bar = (std::io::stderr().is_terminal() && !global.quiet).then(|| {
+pub fn fetch(settings: &Settings, conn: &Connection) -> CliResult<Live> {
+    let bar = (std::io::stderr().is_terminal() && !settings.quiet).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!("reading the site `{}`", conn.reader.site()));
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -130,16 +164,17 @@ pub fn fetch(global: &GlobalArgs, conn: &Connection) -> anyhow::Result<Live> {
     let reader = match &bar {
         Some(bar) => {
             let bar = bar.clone();
-            let counts = Arc::new(std::sync::Mutex::new([0usize; 3]));
+            let counts = Arc::new(Mutex::new([0usize; 3]));
             conn.reader
                 .clone()
-                .with_progress(Arc::new(move |kind: &str, n: usize| {
+                .with_progress(Arc::new(move |listing: Listing, n: usize| {
                     let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
-                    match kind {
-                        "users" => c[0] = n,
-                        "roles" => c[1] = n,
-                        _ => c[2] = n,
-                    }
+                    let slot = match listing {
+                        Listing::Users => 0,
+                        Listing::Roles => 1,
+                        Listing::Dashboards => 2,
+                    };
+                    c[slot] = n;
                     bar.set_message(format!(
                         "reading the site: {} users, {} roles, {} dashboards",
                         c[0], c[1], c[2]
@@ -148,117 +183,62 @@ pub fn fetch(global: &GlobalArgs, conn: &Connection) -> anyhow::Result<Live> {
         }
         None => conn.reader.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let site = runtime.block_on(reader.fetch_site());
+    let live = runtime()?.block_on(rolecall_engine::fetch(&reader));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let site = site
-        .map_err(|e| match e {
-            // No answer at all: most often the endpoint is wrong.
-            periscope_client::Error::Network { .. } => anyhow::anyhow!(
-                "{e}\n\nhint: check the endpoint (`--endpoint` or ROLECALL_ENDPOINT) and that this machine can reach it"
-            ),
-            e => e.into(),
-        })
-        .with_context(|| format!("cannot read the site `{}`; nothing was written", conn.reader.site()))?;
-    Ok(to_live(site))
+    live.map_err(|e| read_error(conn.reader.site(), e))
 }
 
-/// The client's view of the site in the core's types.
-pub fn to_live(site: LiveSite) -> Live {
-    Live {
-        users: site
-            .users
-            .into_iter()
-            .map(|u| LiveUser {
-                id: u.id.0,
-                email: u.email,
-                first_name: u.first_name,
-                last_name: u.last_name,
-                roles: u.roles.into_iter().map(|r| r.0).collect(),
-            })
-            .collect(),
-        roles: site
-            .roles
-            .into_iter()
-            .map(|r| {
-                let mut privileges =
-                    std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
-                for p in r.privileges {
-                    privileges
-                        .entry(p.object_type)
-                        .or_default()
-                        .extend(p.permissions);
-                }
-                let mut grants =
-                    std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
-                for p in r
-                    .permissions
-                    .into_iter()
-                    .filter(|p| p.object_type == "Dashboard")
-                {
-                    grants
-                        .entry(p.object_id.0)
-                        .or_default()
-                        .extend(p.permissions);
-                }
-                LiveRole {
-                    id: r.id.0,
-                    name: r.name,
-                    description: r.description,
-                    privileges,
-                    grants,
-                }
-            })
-            .collect(),
-        dashboards: site
-            .dashboards
-            .into_iter()
-            .map(|d| LiveDashboard {
-                id: d.id.0,
-                name: d.name,
-            })
-            .collect(),
-    }
-}
-
-/// `--target` / `--exclude` as a policy.
-pub fn policy(targets: &[String], excludes: &[String]) -> anyhow::Result<Policy> {
+/// `--target` / `--exclude` as a selection.
+pub fn selection(targets: &[String], excludes: &[String]) -> CliResult<Selection> {
     let parse = |list: &[String]| {
         list.iter()
-            .map(|s| Selector::parse(s).map_err(anyhow::Error::msg))
+            .map(|s| Selector::parse(s).map_err(CliError::msg))
             .collect::<Result<Vec<_>, _>>()
     };
-    Ok(Policy {
+    Ok(Selection {
         targets: parse(targets)?,
         excludes: parse(excludes)?,
     })
 }
 
-/// The plan, or the site-dependent errors shown with their config lines.
+/// The plan with its safety rules checked, or the site-dependent errors
+/// shown with their config lines.
 pub fn plan(
-    global: &GlobalArgs,
+    settings: &Settings,
     loaded: &Loaded,
     live: &Live,
-    policy: &Policy,
-) -> anyhow::Result<Plan> {
-    match plan::diff(&loaded.desired, &loaded.sources, live, policy) {
+    selection: &Selection,
+) -> CliResult<Plan> {
+    let result = rolecall_engine::plan(&loaded.desired, &loaded.sources, live, selection);
+    plan_or_report(settings, loaded, result)
+}
+
+/// A plan, or its errors shown.
+pub fn plan_or_report(
+    settings: &Settings,
+    loaded: &Loaded,
+    result: Result<Plan, PlanError>,
+) -> CliResult<Plan> {
+    match result {
         Ok(plan) => Ok(plan),
-        Err(errors) => {
-            use std::io::Write as _;
-            print_diagnostics(global, &loaded.sources, &errors);
-            let red = anstyle::AnsiColor::Red.on_default().bold();
+        Err(PlanError::Fetch(e)) => Err(read_error(&loaded.desired.site, e)),
+        Err(PlanError::Config(errors)) => {
+            print_diagnostics(settings, &loaded.sources, &errors);
             let n = errors.len();
-            let _ = writeln!(
-                global.stderr(),
-                "{red}error{red:#}: the config does not fit the site `{}`: {n} error{}; nothing was written",
+            fail!(
+                "the config does not fit the site `{}`: {}; nothing was written",
                 loaded.desired.site,
-                if n == 1 { "" } else { "s" }
-            );
-            Err(Reported(crate::exit::ERROR).into())
+                rolecall_core::plural(n, "error")
+            )
         }
     }
+}
+
+/// Writes a file, saying which one could not be written.
+pub fn write_file(path: &Path, text: &str, what: &str) -> CliResult<()> {
+    std::fs::write(path, text)
+        .map_err(|e| CliError::msg(format!("cannot write {what} to `{}`: {e}", path.display())))
+        .hint("check that the directory exists and is writable")
 }

@@ -3,10 +3,12 @@
 use std::io::Write as _;
 
 use clap::Args;
-use rolecall_core::load;
+use rolecall_core::{load, plural};
 
+use crate::error::CliResult;
+use crate::exit;
 use crate::output::{print_diagnostics, report_invalid};
-use crate::{GlobalArgs, exit};
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(
@@ -17,42 +19,31 @@ renames, limits, globs. Role and dashboard names that only the site can resolve 
 )]
 pub struct ValidateArgs {}
 
-pub fn run(_: &ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    match load::load_path(&global.config) {
+pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
+    match load::load_path(&settings.config) {
         Ok(loaded) => {
-            if global.verbose > 0 {
-                let mut stderr = global.stderr();
+            if settings.verbose > 0 {
+                let mut stderr = settings.stderr();
                 for i in 0..loaded.sources.len() {
                     let path = loaded.sources.path(rolecall_core::diagnostic::FileId(i));
                     writeln!(stderr, "read {}", path.display())?;
                 }
             }
-            print_diagnostics(global, &loaded.sources, &loaded.warnings);
+            print_diagnostics(settings, &loaded.sources, &loaded.warnings);
             let d = &loaded.desired;
             let files = loaded.sources.len();
             writeln!(
-                global.stdout(),
-                "ok: {} {}, {} {} ({} {})",
-                d.roles.len(),
+                settings.stdout(),
+                "ok: {}, {} ({})",
                 plural(d.roles.len(), "role"),
-                d.users.len(),
                 plural(d.users.len(), "user"),
-                files,
                 plural(files, "file"),
             )?;
             Ok(exit::OK)
         }
         Err(err) => {
-            report_invalid(global, &global.config, &err, "");
+            report_invalid(settings, &settings.config, &err, "");
             Ok(exit::ERROR)
         }
-    }
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        word.to_string()
-    } else {
-        format!("{word}s")
     }
 }

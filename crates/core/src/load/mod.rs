@@ -16,7 +16,7 @@ use convert::{Converter, Fragment, Refs, Setting};
 #[cfg(test)]
 pub(crate) use convert::{LIMIT_KEYS, PRUNE_KEYS, ROLE_KEYS, SELECTOR_KEYS, TOP_KEYS, USER_KEYS};
 
-use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap};
+use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
 use crate::model::{Desired, Limits, Prune, Role, Selectors, User};
 use crate::validate;
 
@@ -42,7 +42,6 @@ pub struct LoadError {
 pub fn summary(diagnostics: &[Diagnostic]) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     match (errors, warnings) {
         (e, 0) => plural(e, "error"),
         (0, w) => plural(w, "warning"),

@@ -1,20 +1,28 @@
 //! A plan: the typed changes that make a site equal to a config, in the order
 //! they must run, each with its risks, its source line and whether a safety
 //! rule blocks it. A plan is a value: serialised (`--out`), rendered
-//! ([`render`]), applied by one function.
+//! ([`render`]), applied by one function (the engine's `execute`).
+//!
+//! [`Change`] has one variant per operation the API can carry out; a
+//! [`Step`] is a change with what the reviewer needs to know about it.
 
 mod diff;
 pub mod render;
+pub mod safety;
+mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use diff::{Policy, Selector, diff};
+pub use diff::{Selection, Selector, diff};
+pub use safety::{Blocked, Policy, Rule};
 
-/// The version of the JSON plan format.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the JSON plan format. Version 2 made each change a typed
+/// operation (`op`) and memberships role references (`{"name", "id"}`).
+pub const FORMAT_VERSION: u32 = 2;
 
+/// What a change does, as a word: the summary counts these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -22,6 +30,18 @@ pub enum Action {
     Rename,
     Update,
     Delete,
+}
+
+impl Action {
+    /// The mark a plan shows: `+`, `~`, `-`, `>`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::Rename => ">",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,8 +74,11 @@ pub enum Risk {
     Revoke,
     /// A user keeps the account but loses every role (`prune.users: strip`).
     StripUser,
+    /// A user account is deleted.
     DeleteUser,
+    /// A role is deleted; its members lose it.
     DeleteRole,
+    /// A role gets a new name.
     RenameRole,
 }
 
@@ -74,13 +97,23 @@ impl Risk {
     }
 }
 
-/// A safety rule that stops a change from being applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Blocked {
-    /// The rule and the numbers: `max_deletes: 12 deletes, 10 allowed`.
-    pub rule: String,
-    /// The flag that would allow it, if any may.
-    pub allow_with: Option<String>,
+/// A note `drift` puts on a change: where the difference comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Label {
+    /// The site no longer matches the config as last applied.
+    ChangedOnSite,
+    /// The config changed since it was last applied.
+    PendingInConfig,
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Label::ChangedOnSite => "changed on the site (it no longer matches the baseline)",
+            Label::PendingInConfig => "pending in config (the config changed since the baseline)",
+        })
+    }
 }
 
 /// A dashboard grant as a plan shows it.
@@ -101,74 +134,328 @@ pub struct RoleState {
     pub dashboards: BTreeMap<String, Grant>,
 }
 
+impl RoleState {
+    /// Privileges and grant actions in all.
+    pub fn grant_count(&self) -> usize {
+        self.privileges.values().map(BTreeSet::len).sum::<usize>()
+            + self
+                .dashboards
+                .values()
+                .map(|g| g.actions.len())
+                .sum::<usize>()
+    }
+}
+
+/// A role a membership names: its live id when it exists on the site, or
+/// only its name when the plan creates it (the executor learns the id when
+/// the create succeeds). The name is the one the role has once the plan is
+/// applied (a rename applied).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RoleRef {
+    pub name: String,
+    pub id: Option<String>,
+}
+
+impl RoleRef {
+    pub fn live(name: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            id: Some(id.into()),
+        }
+    }
+
+    pub fn new_role(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserState {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    /// Role names, Everyone left out (every user has it). Memberships of
-    /// ignored roles are kept as they are.
-    pub roles: BTreeSet<String>,
+    /// Everyone left out (every user has it). Memberships of ignored roles
+    /// are kept as they are.
+    pub roles: BTreeSet<RoleRef>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum State {
-    Role(RoleState),
-    User(UserState),
-}
-
-impl State {
-    pub fn as_role(&self) -> Option<&RoleState> {
-        match self {
-            State::Role(r) => Some(r),
-            State::User(_) => None,
-        }
-    }
-
-    pub fn as_user(&self) -> Option<&UserState> {
-        match self {
-            State::User(u) => Some(u),
-            State::Role(_) => None,
-        }
+impl UserState {
+    pub fn role_names(&self) -> BTreeSet<&str> {
+        self.roles.iter().map(|r| r.name.as_str()).collect()
     }
 }
 
-/// One change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    pub action: Action,
-    pub kind: Kind,
-    /// Email, or role name (the new one for a rename).
-    pub key: String,
-    /// The live object's id; `None` for a create.
-    pub id: Option<String>,
-    pub before: Option<State>,
-    pub after: Option<State>,
-    pub risks: BTreeSet<Risk>,
-    /// `file:line` of the config entry behind it; `None` for a prune.
-    pub source: Option<String>,
-    /// Set when a safety rule stops it.
-    pub blocked: Option<Blocked>,
-    /// Notes for the reader, such as `drift`'s "changed on the site".
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
+/// One operation on the site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    CreateRole {
+        after: RoleState,
+    },
+    UpdateRole {
+        id: String,
+        before: RoleState,
+        after: RoleState,
+    },
+    /// A rename, with whatever else changes in the same call.
+    RenameRole {
+        id: String,
+        before: RoleState,
+        after: RoleState,
+    },
+    DeleteRole {
+        id: String,
+        before: RoleState,
+    },
+    CreateUser {
+        after: UserState,
+    },
+    UpdateUser {
+        id: String,
+        before: UserState,
+        after: UserState,
+    },
+    /// `prune.users: strip`: the account stays, its managed roles go.
+    StripUser {
+        id: String,
+        before: UserState,
+        after: UserState,
+    },
+    DeleteUser {
+        id: String,
+        before: UserState,
+    },
+}
+
+/// When a change runs: roles created, renamed, updated; users created,
+/// updated; users deleted; roles deleted. A phase starts when the one before
+/// it has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    RoleWrites,
+    UserWrites,
+    UserDeletes,
+    RoleDeletes,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::RoleWrites,
+        Phase::UserWrites,
+        Phase::UserDeletes,
+        Phase::RoleDeletes,
+    ];
 }
 
 impl Change {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Change::CreateRole { .. }
+            | Change::UpdateRole { .. }
+            | Change::RenameRole { .. }
+            | Change::DeleteRole { .. } => Kind::Role,
+            _ => Kind::User,
+        }
+    }
+
+    pub fn action(&self) -> Action {
+        match self {
+            Change::CreateRole { .. } | Change::CreateUser { .. } => Action::Create,
+            Change::UpdateRole { .. } | Change::UpdateUser { .. } | Change::StripUser { .. } => {
+                Action::Update
+            }
+            Change::RenameRole { .. } => Action::Rename,
+            Change::DeleteRole { .. } | Change::DeleteUser { .. } => Action::Delete,
+        }
+    }
+
+    /// The operation's name in the JSON plan: `create-role`, `strip-user`...
+    pub fn op(&self) -> &'static str {
+        match self {
+            Change::CreateRole { .. } => "create-role",
+            Change::UpdateRole { .. } => "update-role",
+            Change::RenameRole { .. } => "rename-role",
+            Change::DeleteRole { .. } => "delete-role",
+            Change::CreateUser { .. } => "create-user",
+            Change::UpdateUser { .. } => "update-user",
+            Change::StripUser { .. } => "strip-user",
+            Change::DeleteUser { .. } => "delete-user",
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self {
+            Change::CreateRole { .. } | Change::UpdateRole { .. } | Change::RenameRole { .. } => {
+                Phase::RoleWrites
+            }
+            Change::CreateUser { .. } | Change::UpdateUser { .. } | Change::StripUser { .. } => {
+                Phase::UserWrites
+            }
+            Change::DeleteUser { .. } => Phase::UserDeletes,
+            Change::DeleteRole { .. } => Phase::RoleDeletes,
+        }
+    }
+
+    /// Email, or role name (the new one for a rename).
+    pub fn key(&self) -> &str {
+        match self {
+            Change::CreateRole { after }
+            | Change::UpdateRole { after, .. }
+            | Change::RenameRole { after, .. } => &after.name,
+            Change::DeleteRole { before, .. } => &before.name,
+            Change::CreateUser { after }
+            | Change::UpdateUser { after, .. }
+            | Change::StripUser { after, .. } => &after.email,
+            Change::DeleteUser { before, .. } => &before.email,
+        }
+    }
+
+    /// The live object's id; `None` for a create.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Change::CreateRole { .. } | Change::CreateUser { .. } => None,
+            Change::UpdateRole { id, .. }
+            | Change::RenameRole { id, .. }
+            | Change::DeleteRole { id, .. }
+            | Change::UpdateUser { id, .. }
+            | Change::StripUser { id, .. }
+            | Change::DeleteUser { id, .. } => Some(id),
+        }
+    }
+
+    pub fn role_before(&self) -> Option<&RoleState> {
+        match self {
+            Change::UpdateRole { before, .. }
+            | Change::RenameRole { before, .. }
+            | Change::DeleteRole { before, .. } => Some(before),
+            _ => None,
+        }
+    }
+
+    pub fn role_after(&self) -> Option<&RoleState> {
+        match self {
+            Change::CreateRole { after }
+            | Change::UpdateRole { after, .. }
+            | Change::RenameRole { after, .. } => Some(after),
+            _ => None,
+        }
+    }
+
+    pub fn user_before(&self) -> Option<&UserState> {
+        match self {
+            Change::UpdateUser { before, .. }
+            | Change::StripUser { before, .. }
+            | Change::DeleteUser { before, .. } => Some(before),
+            _ => None,
+        }
+    }
+
+    pub fn user_after(&self) -> Option<&UserState> {
+        match self {
+            Change::CreateUser { after }
+            | Change::UpdateUser { after, .. }
+            | Change::StripUser { after, .. } => Some(after),
+            _ => None,
+        }
+    }
+
+    /// The old name of a renamed role.
+    pub fn renamed_from(&self) -> Option<&str> {
+        match self {
+            Change::RenameRole { before, .. } => Some(&before.name),
+            _ => None,
+        }
+    }
+
+    /// Memberships, privileges and grants this change takes away.
+    pub fn revokes(&self) -> usize {
+        match self {
+            Change::UpdateRole { before, after, .. } | Change::RenameRole { before, after, .. } => {
+                revoked_in_role(before, after)
+            }
+            Change::UpdateUser { before, after, .. } | Change::StripUser { before, after, .. } => {
+                removed(&before.role_names(), &after.role_names())
+            }
+            _ => 0,
+        }
+    }
+}
+
+fn removed<T: Ord>(before: &BTreeSet<T>, after: &BTreeSet<T>) -> usize {
+    before.difference(after).count()
+}
+
+/// Privilege and grant actions a role loses.
+pub(crate) fn revoked_in_role(before: &RoleState, after: &RoleState) -> usize {
+    let empty = BTreeSet::new();
+    let privileges: usize = before
+        .privileges
+        .iter()
+        .map(|(t, a)| removed(a, after.privileges.get(t).unwrap_or(&empty)))
+        .sum();
+    let grants: usize = before
+        .dashboards
+        .iter()
+        .map(|(id, g)| {
+            removed(
+                &g.actions,
+                after.dashboards.get(id).map_or(&empty, |g| &g.actions),
+            )
+        })
+        .sum();
+    privileges + grants
+}
+
+/// A change and what a reviewer needs to know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub change: Change,
+    pub risks: BTreeSet<Risk>,
+    /// `file:line` of the config entry behind it; `None` for a prune.
+    pub source: Option<String>,
+    /// Set when a safety rule stops it ([`safety::check`]).
+    pub blocked: Option<Blocked>,
+    /// Notes for the reader, such as `drift`'s "changed on the site".
+    pub labels: Vec<Label>,
+}
+
+impl Step {
+    pub fn new(change: Change, risks: BTreeSet<Risk>, source: Option<String>) -> Self {
+        Self {
+            change,
+            risks,
+            source,
+            blocked: None,
+            labels: Vec::new(),
+        }
+    }
+
     pub fn is_risky(&self) -> bool {
         !self.risks.is_empty()
     }
 
-    /// The order changes run in: roles created, renamed, updated; users
-    /// created, updated; users deleted; roles deleted.
-    pub fn phase(&self) -> u8 {
-        match (self.kind, self.action) {
-            (Kind::Role, Action::Create | Action::Rename | Action::Update) => 0,
-            (Kind::User, Action::Create | Action::Update | Action::Rename) => 1,
-            (Kind::User, Action::Delete) => 2,
-            (Kind::Role, Action::Delete) => 3,
-        }
+    pub fn kind(&self) -> Kind {
+        self.change.kind()
+    }
+
+    pub fn action(&self) -> Action {
+        self.change.action()
+    }
+
+    pub fn key(&self) -> &str {
+        self.change.key()
+    }
+
+    /// `+ user "jane@acme.com"`: one line for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} {:?}",
+            self.action().symbol(),
+            self.kind(),
+            self.key()
+        )
     }
 }
 
@@ -186,18 +473,32 @@ pub struct Unmanaged {
     pub roles: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub format_version: u32,
     pub site: String,
     /// The admin every write names (`invited_by_email` and the like).
     pub actor: String,
-    pub changes: Vec<Change>,
-    pub summary: Summary,
+    pub changes: Vec<Step>,
     pub unmanaged: Unmanaged,
-    /// Digest of each live object the plan touches (`user:<id>`,
-    /// `role:<id>`), to refuse applying a stale plan.
+    /// Digest of each live object the plan touches ([`digest_key`]), to
+    /// refuse applying a stale plan.
     pub digests: BTreeMap<String, String>,
+}
+
+/// The key of a live object's digest in [`Plan::digests`]: `user:<id>`.
+pub fn digest_key(kind: Kind, id: &str) -> String {
+    format!("{kind}:{id}")
+}
+
+/// Why a saved plan cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// Not JSON, or not a plan.
+    #[error("not a plan saved by rolecall: {0}")]
+    Invalid(#[from] serde_json::Error),
+    /// Made by a rolecall that writes another format.
+    #[error("a plan of format {found}; this rolecall reads format {FORMAT_VERSION}")]
+    Version { found: u64 },
 }
 
 impl Plan {
@@ -209,10 +510,11 @@ impl Plan {
         self.changes.iter().any(|c| c.blocked.is_some())
     }
 
-    pub(crate) fn summarize(changes: &[Change]) -> Summary {
+    /// Counted from the changes, never read from a file.
+    pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
-        for c in changes {
-            match c.action {
+        for c in &self.changes {
+            match c.action() {
                 Action::Create => s.create += 1,
                 Action::Update => s.update += 1,
                 Action::Delete => s.delete += 1,
@@ -220,6 +522,42 @@ impl Plan {
             }
         }
         s
+    }
+
+    /// Lifts the blocks that only a limit set (what the user may allow).
+    pub fn lift_limits(&mut self) {
+        for step in &mut self.changes {
+            if step.blocked.as_ref().is_some_and(|b| b.rule.is_limit()) {
+                step.blocked = None;
+            }
+        }
+    }
+
+    /// The plan as versioned, stable JSON.
+    pub fn to_json(&self) -> String {
+        let mut s =
+            serde_json::to_string_pretty(&wire::Plan::from(self)).expect("a plan serializes");
+        s.push('\n');
+        s
+    }
+
+    /// A plan saved with [`Plan::to_json`]: the version checked first, then
+    /// every change read as one of the operations (an `op` whose fields do
+    /// not fit is refused).
+    pub fn from_json(text: &str) -> Result<Plan, PlanFileError> {
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: u64,
+        }
+        let version: Version = serde_json::from_str(text)?;
+        if version.format_version != u64::from(FORMAT_VERSION) {
+            return Err(PlanFileError::Version {
+                found: version.format_version,
+            });
+        }
+        let plan: wire::Plan = serde_json::from_str(text)?;
+        Plan::try_from(plan)
+            .map_err(|reason| PlanFileError::Invalid(serde::de::Error::custom(reason)))
     }
 }
 

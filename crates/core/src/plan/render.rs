@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
-use super::{Action, Change, Grant, Kind, Plan, RoleState, State, UserState};
+use crate::diagnostic::plural;
+
+use super::{Action, Grant, Kind, Plan, Risk, RoleState, Step, UserState};
 
 /// The longest a markdown plan may be (GitHub comments stop at 65,536).
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -48,25 +50,30 @@ impl Palette {
     }
 }
 
-fn symbol(action: Action) -> &'static str {
-    match action {
-        Action::Create => "+",
-        Action::Update => "~",
-        Action::Delete => "-",
-        Action::Rename => ">",
-    }
+/// How a rendered plan tells the reader to lift a limit: the command line
+/// gives its own words (a flag), this crate knows none.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// ANSI colors (the stream strips them where color is off).
+    pub styled: bool,
+    /// What allows a change a limit blocks, e.g. a command line.
+    pub lift_limits: &'a str,
 }
 
-fn quoted_list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+fn quoted_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()
-        .map(String::as_str)
+        .map(|i| i.as_ref().to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// `+ a, - b` for the difference of two sets.
-fn set_delta(before: &BTreeSet<String>, after: &BTreeSet<String>, p: &Palette) -> String {
+fn set_delta<T: Ord + std::fmt::Display>(
+    before: &BTreeSet<T>,
+    after: &BTreeSet<T>,
+    p: &Palette,
+) -> String {
     let mut parts: Vec<String> = after
         .difference(before)
         .map(|a| format!("{}+ {a}{:#}", p.add, p.add))
@@ -113,103 +120,103 @@ fn role_lines(
     out: &mut Vec<String>,
 ) {
     match (before, after) {
-        (None, Some(a)) => {
-            if !a.description.is_empty() {
-                out.push(format!(
-                    "{}+{:#} description: {:?}",
-                    p.add, p.add, a.description
-                ));
-            }
-            for (t, actions) in &a.privileges {
-                out.push(format!(
-                    "{}+{:#} privileges.{t}: {}",
-                    p.add,
-                    p.add,
-                    quoted_list(actions)
-                ));
-            }
-            for (id, g) in &a.dashboards {
-                out.push(format!(
-                    "{}+{:#} dashboards.{}: {}",
-                    p.add,
-                    p.add,
-                    grant_label(id, g),
-                    quoted_list(&g.actions)
-                ));
-            }
-        }
-        (Some(b), None) => {
-            let grants = b.privileges.values().map(BTreeSet::len).sum::<usize>()
-                + b.dashboards
-                    .values()
-                    .map(|g| g.actions.len())
-                    .sum::<usize>();
-            out.push(format!(
-                "{}(with {grants} privileges and grants){:#}",
-                p.note, p.note
-            ));
-        }
+        (None, Some(a)) => role_created(a, p, out),
+        (Some(b), None) => out.push(format!(
+            "{}(with {} privileges and grants){:#}",
+            p.note,
+            b.grant_count(),
+            p.note
+        )),
         (Some(b), Some(a)) => {
-            if b.description != a.description {
-                if is_long(&b.description) || is_long(&a.description) {
-                    out.push(format!(
-                        "{}~{:#} description: {}",
-                        p.change,
-                        p.change,
-                        word_diff(&b.description, &a.description, p)
-                    ));
-                } else {
-                    out.push(format!(
-                        "{}~{:#} description: {:?} -> {:?}",
-                        p.change, p.change, b.description, a.description
-                    ));
-                }
-            }
-            let types: BTreeSet<&String> = b.privileges.keys().chain(a.privileges.keys()).collect();
-            let none = BTreeSet::new();
-            for t in types {
-                let (old, new) = (
-                    b.privileges.get(t).unwrap_or(&none),
-                    a.privileges.get(t).unwrap_or(&none),
-                );
-                if old != new {
-                    out.push(format!(
-                        "{}~{:#} privileges.{t}: {}",
-                        p.change,
-                        p.change,
-                        set_delta(old, new, p)
-                    ));
-                }
-            }
-            let ids: BTreeSet<&String> = b.dashboards.keys().chain(a.dashboards.keys()).collect();
-            for id in ids {
-                match (b.dashboards.get(id), a.dashboards.get(id)) {
-                    (None, Some(g)) => out.push(format!(
-                        "{}+{:#} dashboards.{}: {}",
-                        p.add,
-                        p.add,
-                        grant_label(id, g),
-                        quoted_list(&g.actions)
-                    )),
-                    (Some(g), None) => out.push(format!(
-                        "{}-{:#} dashboards.{}: {}",
-                        p.remove,
-                        p.remove,
-                        grant_label(id, g),
-                        quoted_list(&g.actions)
-                    )),
-                    (Some(old), Some(new)) if old.actions != new.actions => out.push(format!(
-                        "{}~{:#} dashboards.{}: {}",
-                        p.change,
-                        p.change,
-                        grant_label(id, new),
-                        set_delta(&old.actions, &new.actions, p)
-                    )),
-                    _ => {}
-                }
-            }
+            description_line(&b.description, &a.description, p, out);
+            privilege_lines(b, a, p, out);
+            grant_lines(b, a, p, out);
         }
         (None, None) => {}
+    }
+}
+
+fn role_created(a: &RoleState, p: &Palette, out: &mut Vec<String>) {
+    if !a.description.is_empty() {
+        out.push(format!(
+            "{}+{:#} description: {:?}",
+            p.add, p.add, a.description
+        ));
+    }
+    for (t, actions) in &a.privileges {
+        out.push(format!(
+            "{}+{:#} privileges.{t}: {}",
+            p.add,
+            p.add,
+            quoted_list(actions)
+        ));
+    }
+    for (id, g) in &a.dashboards {
+        out.push(format!(
+            "{}+{:#} dashboards.{}: {}",
+            p.add,
+            p.add,
+            grant_label(id, g),
+            quoted_list(&g.actions)
+        ));
+    }
+}
+
+fn description_line(old: &str, new: &str, p: &Palette, out: &mut Vec<String>) {
+    if old == new {
+        return;
+    }
+    if is_long(old) || is_long(new) {
+        out.push(format!(
+            "{}~{:#} description: {}",
+            p.change,
+            p.change,
+            word_diff(old, new, p)
+        ));
+    } else {
+        out.push(format!(
+            "{}~{:#} description: {old:?} -> {new:?}",
+            p.change, p.change
+        ));
+    }
+}
+
+fn privilege_lines(b: &RoleState, a: &RoleState, p: &Palette, out: &mut Vec<String>) {
+    let types: BTreeSet<&String> = b.privileges.keys().chain(a.privileges.keys()).collect();
+    let none = BTreeSet::new();
+    for t in types {
+        let old = b.privileges.get(t).unwrap_or(&none);
+        let new = a.privileges.get(t).unwrap_or(&none);
+        if old != new {
+            out.push(format!(
+                "{}~{:#} privileges.{t}: {}",
+                p.change,
+                p.change,
+                set_delta(old, new, p)
+            ));
+        }
+    }
+}
+
+fn grant_lines(b: &RoleState, a: &RoleState, p: &Palette, out: &mut Vec<String>) {
+    let ids: BTreeSet<&String> = b.dashboards.keys().chain(a.dashboards.keys()).collect();
+    for id in ids {
+        let line = match (b.dashboards.get(id), a.dashboards.get(id)) {
+            (None, Some(g)) => (&p.add, "+", g, quoted_list(&g.actions)),
+            (Some(g), None) => (&p.remove, "-", g, quoted_list(&g.actions)),
+            (Some(old), Some(new)) if old.actions != new.actions => (
+                &p.change,
+                "~",
+                new,
+                set_delta(&old.actions, &new.actions, p),
+            ),
+            _ => continue,
+        };
+        let (style, mark, g, actions) = line;
+        out.push(format!(
+            "{style}{mark}{style:#} dashboards.{}: {actions}",
+            grant_label(id, g)
+        ));
     }
 }
 
@@ -221,18 +228,14 @@ fn user_lines(
 ) {
     match (before, after) {
         (None, Some(a)) => {
-            out.push(format!(
-                "{}+{:#} name: {:?}",
-                p.add,
-                p.add,
-                format!("{} {}", a.first_name, a.last_name)
-            ));
+            let name = format!("{} {}", a.first_name, a.last_name);
+            out.push(format!("{}+{:#} name: {name:?}", p.add, p.add));
             if !a.roles.is_empty() {
                 out.push(format!(
                     "{}+{:#} roles: {}",
                     p.add,
                     p.add,
-                    quoted_list(&a.roles)
+                    quoted_list(a.role_names())
                 ));
             }
         }
@@ -241,30 +244,30 @@ fn user_lines(
                 out.push(format!(
                     "{}(member of {}){:#}",
                     p.note,
-                    quoted_list(&b.roles),
+                    quoted_list(b.role_names()),
                     p.note
                 ));
             }
         }
         (Some(b), Some(a)) => {
-            if b.first_name != a.first_name {
-                out.push(format!(
-                    "{}~{:#} first_name: {:?} -> {:?}",
-                    p.change, p.change, b.first_name, a.first_name
-                ));
+            for (field, old, new) in [
+                ("first_name", &b.first_name, &a.first_name),
+                ("last_name", &b.last_name, &a.last_name),
+            ] {
+                if old != new {
+                    out.push(format!(
+                        "{}~{:#} {field}: {old:?} -> {new:?}",
+                        p.change, p.change
+                    ));
+                }
             }
-            if b.last_name != a.last_name {
-                out.push(format!(
-                    "{}~{:#} last_name: {:?} -> {:?}",
-                    p.change, p.change, b.last_name, a.last_name
-                ));
-            }
-            if b.roles != a.roles {
+            let (old, new) = (b.role_names(), a.role_names());
+            if old != new {
                 out.push(format!(
                     "{}~{:#} roles: {}",
                     p.change,
                     p.change,
-                    set_delta(&b.roles, &a.roles, p)
+                    set_delta(&old, &new, p)
                 ));
             }
         }
@@ -273,10 +276,10 @@ fn user_lines(
 }
 
 /// The heading of a change: `# user "x" will be updated`.
-fn heading(c: &Change) -> String {
-    let what = match (c.action, c.kind) {
+fn heading(c: &Step) -> String {
+    let what = match (c.action(), c.kind()) {
         (Action::Create, _) => "will be created".to_string(),
-        (Action::Update, Kind::User) if c.risks.contains(&super::Risk::StripUser) => {
+        (Action::Update, Kind::User) if c.risks.contains(&Risk::StripUser) => {
             "will lose every role (prune.users: strip)".to_string()
         }
         (Action::Update, _) => "will be updated".to_string(),
@@ -287,19 +290,15 @@ fn heading(c: &Change) -> String {
             "will be deleted (not in the config; prune.roles: delete)".to_string()
         }
         (Action::Rename, _) => {
-            let old = c
-                .before
-                .as_ref()
-                .and_then(State::as_role)
-                .map_or("", |r| r.name.as_str());
+            let old = c.change.renamed_from().unwrap_or_default();
             format!("will be renamed from {old:?}")
         }
     };
-    format!("# {} {:?} {what}", c.kind, c.key)
+    format!("# {} {:?} {what}", c.kind(), c.key())
 }
 
 /// The lines of one change, without indentation.
-fn change_lines(c: &Change, p: &Palette) -> Vec<String> {
+fn change_lines(c: &Step, p: &Palette, o: &Options<'_>) -> Vec<String> {
     let mut head = heading(c);
     if let Some(source) = &c.source {
         let _ = write!(head, "  ({source})");
@@ -312,49 +311,34 @@ fn change_lines(c: &Change, p: &Palette) -> Vec<String> {
     for label in &c.labels {
         lines.push(format!("{}# {label}{:#}", p.note, p.note));
     }
-    let style = match c.action {
+    let style = match c.action() {
         Action::Create => &p.add,
         Action::Update => &p.change,
         Action::Delete => &p.remove,
         Action::Rename => &p.rename,
     };
-    let title = match c.action {
-        Action::Rename => {
-            let old = c
-                .before
-                .as_ref()
-                .and_then(State::as_role)
-                .map_or("", |r| r.name.as_str());
-            format!("{} {:?} -> {:?}", c.kind, old, c.key)
-        }
-        _ => format!("{} {:?}", c.kind, c.key),
+    let title = match c.change.renamed_from() {
+        Some(old) => format!("{} {:?} -> {:?}", c.kind(), old, c.key()),
+        None => format!("{} {:?}", c.kind(), c.key()),
     };
     lines.push(format!(
         "{style}{}{style:#} {}{title}{:#}",
-        symbol(c.action),
+        c.action().symbol(),
         p.bold,
         p.bold
     ));
     let mut body = Vec::new();
-    match c.kind {
-        Kind::Role => role_lines(
-            c.before.as_ref().and_then(State::as_role),
-            c.after.as_ref().and_then(State::as_role),
-            p,
-            &mut body,
-        ),
-        Kind::User => user_lines(
-            c.before.as_ref().and_then(State::as_user),
-            c.after.as_ref().and_then(State::as_user),
-            p,
-            &mut body,
-        ),
+    let ch = &c.change;
+    match c.kind() {
+        Kind::Role => role_lines(ch.role_before(), ch.role_after(), p, &mut body),
+        Kind::User => user_lines(ch.user_before(), ch.user_after(), p, &mut body),
     }
     if let Some(b) = &c.blocked {
-        let allow = b.allow_with.as_deref().map_or_else(
-            || " (no flag overrides this)".to_string(),
-            |f| format!("; allow with {f}"),
-        );
+        let allow = if b.rule.is_limit() {
+            format!("; allow with {}", o.lift_limits)
+        } else {
+            " (no flag overrides this)".to_string()
+        };
         body.push(format!(
             "{}! blocked by {}{allow}{:#}",
             p.blocked, b.rule, p.blocked
@@ -365,7 +349,7 @@ fn change_lines(c: &Change, p: &Palette) -> Vec<String> {
 }
 
 fn summary_line(plan: &Plan) -> String {
-    let s = plan.summary;
+    let s = plan.summary();
     format!(
         "Plan: {} to create, {} to update, {} to delete, {} to rename.",
         s.create, s.update, s.delete, s.rename
@@ -377,7 +361,6 @@ fn unmanaged_line(plan: &Plan) -> Option<String> {
     if u.users == 0 && u.roles == 0 {
         return None;
     }
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     Some(format!(
         "Not managed by this config (left alone): {}, {}.",
         plural(u.users, "user"),
@@ -385,17 +368,20 @@ fn unmanaged_line(plan: &Plan) -> Option<String> {
     ))
 }
 
-fn blocked_line(plan: &Plan) -> Option<String> {
+fn blocked_line(plan: &Plan, o: &Options<'_>) -> Option<String> {
     let n = plan.changes.iter().filter(|c| c.blocked.is_some()).count();
     (n > 0).then(|| {
-        let flag = plan
+        let limit = plan
             .changes
             .iter()
-            .any(|c| c.blocked.as_ref().is_some_and(|b| b.allow_with.is_some()));
-        let how = if flag {
-            " Review them, then rerun with --allow-mass-delete if they are intended."
+            .any(|c| c.blocked.as_ref().is_some_and(|b| b.rule.is_limit()));
+        let how = if limit {
+            format!(
+                " Review them, then rerun with {} if they are intended.",
+                o.lift_limits
+            )
         } else {
-            ""
+            String::new()
         };
         format!(
             "Blocked: {n} change{} break{} a safety rule; apply will write nothing.{how}",
@@ -407,8 +393,8 @@ fn blocked_line(plan: &Plan) -> Option<String> {
 
 /// The plan as text; with `styled`, ANSI colors (the stream strips them
 /// where color is off).
-pub fn text(plan: &Plan, styled: bool) -> String {
-    let p = Palette::new(styled);
+pub fn text(plan: &Plan, o: &Options<'_>) -> String {
+    let p = Palette::new(o.styled);
     let mut out = String::new();
     if plan.is_empty() {
         let _ = writeln!(
@@ -423,7 +409,7 @@ pub fn text(plan: &Plan, styled: bool) -> String {
             plan.site
         );
         for c in &plan.changes {
-            for line in change_lines(c, &p) {
+            for line in change_lines(c, &p, o) {
                 let _ = writeln!(out, "  {line}");
             }
             out.push('\n');
@@ -433,7 +419,7 @@ pub fn text(plan: &Plan, styled: bool) -> String {
     if let Some(line) = unmanaged_line(plan) {
         let _ = writeln!(out, "{line}");
     }
-    if let Some(line) = blocked_line(plan) {
+    if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "{}{line}{:#}", p.blocked, p.blocked);
     }
     out
@@ -441,14 +427,12 @@ pub fn text(plan: &Plan, styled: bool) -> String {
 
 /// The plan as versioned, stable JSON.
 pub fn json(plan: &Plan) -> String {
-    let mut s = serde_json::to_string_pretty(plan).expect("a plan serializes");
-    s.push('\n');
-    s
+    plan.to_json()
 }
 
 /// The plan for a pull-request comment: summary table first, risky changes
 /// first, details folded, at most [`MARKDOWN_LIMIT`] characters.
-pub fn markdown(plan: &Plan) -> String {
+pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
     let p = Palette::new(false);
     let mut out = format!("### rolecall plan for `{}`\n\n", plan.site);
     if plan.is_empty() {
@@ -462,10 +446,10 @@ pub fn markdown(plan: &Plan) -> String {
     if let Some(line) = unmanaged_line(plan) {
         let _ = writeln!(out, "{line}");
     }
-    if let Some(line) = blocked_line(plan) {
+    if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "\n> [!CAUTION]\n> {line}");
     }
-    let mut order: Vec<&Change> = plan.changes.iter().collect();
+    let mut order: Vec<&Step> = plan.changes.iter().collect();
     // Blocked first, then risky, then the rest; plan order within each.
     order.sort_by_key(|c| (c.blocked.is_none(), !c.is_risky()));
 
@@ -482,24 +466,29 @@ pub fn markdown(plan: &Plan) -> String {
             .collect();
         let mut risk_cell = risks.join(" ");
         if let Some(b) = &c.blocked {
-            let allow = b
-                .allow_with
-                .as_deref()
-                .map_or_else(String::new, |f| format!(" (allow with `{f}`)"));
-            let _ = write!(risk_cell, " **blocked**: {}{allow}", escape(&b.rule));
+            let allow = if b.rule.is_limit() {
+                format!(" (allow with `{}`)", o.lift_limits)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                risk_cell,
+                " **blocked**: {}{allow}",
+                escape(&b.rule.to_string())
+            );
         }
         let mark = if c.blocked.is_some() { "⛔ " } else { "" };
         let row = format!(
             "| {mark}`{}` | {} `{}` | {} | {} |\n",
-            symbol(c.action),
-            c.kind,
-            escape(&c.key),
+            c.action().symbol(),
+            c.kind(),
+            escape(c.key()),
             risk_cell.trim(),
             c.source
                 .as_deref()
                 .map_or_else(|| "prune".to_string(), |s| format!("`{s}`"))
         );
-        let mut block = change_lines(c, &p).join("\n");
+        let mut block = change_lines(c, &p, o).join("\n");
         block.push_str("\n\n");
         let block = block.replace("```", "'''");
         if out.len()

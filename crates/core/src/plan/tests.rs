@@ -8,6 +8,12 @@ use super::*;
 use crate::live::{Live, LiveDashboard, LiveRole, LiveUser};
 use crate::load::load_texts;
 
+/// How the command line words the flag that lifts limits.
+const OPTIONS: render::Options<'static> = render::Options {
+    styled: false,
+    lift_limits: "--allow-mass-delete",
+};
+
 const BASE: &str = "\
 site: acme
 actor: admin@acme.com
@@ -71,7 +77,7 @@ fn live_user(id: &str, email: &str, first: &str, last: &str, roles: &[&str]) -> 
 struct World {
     yaml: String,
     live: Live,
-    policy: Policy,
+    selection: Selection,
 }
 
 /// A site equal to [`BASE`].
@@ -126,7 +132,7 @@ fn world() -> World {
                 },
             ],
         },
-        policy: Policy::default(),
+        selection: Selection::default(),
     }
 }
 
@@ -169,12 +175,20 @@ impl World {
                         .collect::<String>()
                 )
             });
-        diff(&loaded.desired, &loaded.sources, &self.live, &self.policy).map_err(|errors| {
+        let mut plan = diff(
+            &loaded.desired,
+            &loaded.sources,
+            &self.live,
+            &self.selection,
+        )
+        .map_err(|errors| {
             errors
                 .iter()
                 .map(|d| d.render(&loaded.sources, false))
-                .collect()
-        })
+                .collect::<String>()
+        })?;
+        safety::check(&mut plan, &self.live, &Policy::of(&loaded.desired));
+        Ok(plan)
     }
 
     fn plan(&self) -> Plan {
@@ -182,7 +196,7 @@ impl World {
     }
 
     fn text(&self) -> String {
-        render::text(&self.plan(), false)
+        render::text(&self.plan(), &OPTIONS)
     }
 
     fn errors(&self) -> String {
@@ -293,7 +307,7 @@ fn renames_instead_of_delete_and_create() {
         )
         .yaml("roles: [Analyst]", "roles: [Data Analyst]");
     let plan = w.plan();
-    assert_eq!(plan.summary.rename, 1);
+    assert_eq!(plan.summary().rename, 1);
     assert_eq!(
         plan.changes.len(),
         1,
@@ -437,8 +451,8 @@ fn prune_roles_never_deletes_admin_or_everyone() {
     let deleted: Vec<&str> = plan
         .changes
         .iter()
-        .filter(|c| c.action == Action::Delete)
-        .map(|c| c.key.as_str())
+        .filter(|c| c.action() == Action::Delete)
+        .map(|c| c.key())
         .collect();
     assert_eq!(deleted, ["Old Role"]);
     insta::assert_snapshot!(w.text(), @r#"
@@ -530,17 +544,27 @@ fn targets_and_excludes() {
     let mut w = world()
         .yaml("    first_name: Jane\n", "    first_name: Janet\n")
         .yaml("description: Money", "description: Money!");
-    w.policy = Policy {
+    w.selection = Selection {
         targets: vec![Selector::parse("user:*@acme.com").unwrap()],
         excludes: vec![],
     };
-    let keys: Vec<String> = w.plan().changes.iter().map(|c| c.key.clone()).collect();
+    let keys: Vec<String> = w
+        .plan()
+        .changes
+        .iter()
+        .map(|c| c.key().to_string())
+        .collect();
     assert_eq!(keys, ["jane@acme.com"]);
-    w.policy = Policy {
+    w.selection = Selection {
         targets: vec![],
         excludes: vec![Selector::parse("role:fin*").unwrap()],
     };
-    let keys: Vec<String> = w.plan().changes.iter().map(|c| c.key.clone()).collect();
+    let keys: Vec<String> = w
+        .plan()
+        .changes
+        .iter()
+        .map(|c| c.key().to_string())
+        .collect();
     assert_eq!(keys, ["jane@acme.com"]);
     assert!(
         Selector::parse("team:x")
@@ -566,7 +590,7 @@ fn limits_block_mass_deletes_and_revokes() {
     assert!(plan.changes.iter().all(|c| {
         c.blocked
             .as_ref()
-            .is_some_and(|b| b.rule == "max_deletes: 11 deletes, 10 allowed by default")
+            .is_some_and(|b| b.rule.to_string() == "max_deletes: 11 deletes, 10 allowed by default")
     }));
     let w = World {
         yaml: w
@@ -590,7 +614,7 @@ fn limits_block_mass_deletes_and_revokes() {
             .replace("max_deletes: \"90%\"", "max_deletes: \"50%\""),
         ..w
     };
-    insta::assert_snapshot!(w.plan().changes[0].blocked.as_ref().unwrap().rule, @"max_deletes: 11 of 13 users (85%) deleted, 50% allowed");
+    insta::assert_snapshot!(w.plan().changes[0].blocked.as_ref().unwrap().rule.to_string(), @"max_deletes: 11 of 13 users (85%) deleted, 50% allowed");
 
     let mut w = world()
         .yaml("actor:", "limits:\n  max_revokes: 1\nactor:")
@@ -701,7 +725,7 @@ fn markdown_stays_under_the_limit_and_says_what_it_cut() {
     for i in 0..3000 {
         w.yaml.push_str(&format!("  new{i}@acme.com:\n    first_name: New\n    last_name: User{i}\n    roles: [Analyst, Finance]\n"));
     }
-    let markdown = render::markdown(&w.plan());
+    let markdown = render::markdown(&w.plan(), &OPTIONS);
     assert!(
         markdown.len() <= render::MARKDOWN_LIMIT,
         "{}",
@@ -718,8 +742,9 @@ fn markdown_stays_under_the_limit_and_says_what_it_cut() {
 }
 
 /// Applies a plan to a live model in memory, the way `apply` does through
-/// the API: roles first (ids for new ones), then users (role names to ids),
-/// then deletes.
+/// the API: roles first (ids for new ones), then users (role references to
+/// ids: a reference without an id names a role the plan created), then
+/// deletes.
 fn simulate(live: &Live, plan: &Plan) -> Live {
     let mut live = live.clone();
     let everyone = live
@@ -728,21 +753,26 @@ fn simulate(live: &Live, plan: &Plan) -> Live {
         .find(|r| r.name == "Everyone")
         .map(|r| r.id.clone())
         .unwrap();
+    let mut created: BTreeMap<String, String> = BTreeMap::new();
     for c in &plan.changes {
-        match (c.kind, c.action, &c.after) {
-            (Kind::Role, Action::Delete, _) => {
-                let id = c.id.clone().unwrap();
-                live.roles.retain(|r| r.id != id);
+        match &c.change {
+            Change::DeleteRole { id, .. } => {
+                live.roles.retain(|r| &r.id != id);
                 live.users.iter_mut().for_each(|u| {
-                    u.roles.remove(&id);
+                    u.roles.remove(id);
                 });
             }
-            (Kind::Role, _, Some(State::Role(after))) => {
+            Change::DeleteUser { id, .. } => live.users.retain(|u| &u.id != id),
+            Change::CreateRole { after }
+            | Change::UpdateRole { after, .. }
+            | Change::RenameRole { after, .. } => {
+                let id = c
+                    .change
+                    .id()
+                    .map_or_else(|| format!("new-{}", after.name), str::to_string);
+                created.insert(after.name.to_lowercase(), id.clone());
                 let role = LiveRole {
-                    id: c
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| format!("new-{}", after.name)),
+                    id,
                     name: after.name.clone(),
                     description: after.description.clone(),
                     privileges: after.privileges.clone(),
@@ -755,29 +785,23 @@ fn simulate(live: &Live, plan: &Plan) -> Live {
                 live.roles.retain(|r| r.id != role.id);
                 live.roles.push(role);
             }
-            (Kind::User, Action::Delete, _) => {
-                let id = c.id.clone().unwrap();
-                live.users.retain(|u| u.id != id);
-            }
-            (Kind::User, _, Some(State::User(after))) => {
+            Change::CreateUser { after }
+            | Change::UpdateUser { after, .. }
+            | Change::StripUser { after, .. } => {
                 let mut roles: BTreeSet<String> = after
                     .roles
                     .iter()
-                    .map(|name| {
-                        live.roles
-                            .iter()
-                            .find(|r| r.name.eq_ignore_ascii_case(name))
-                            .expect("a role the plan names")
-                            .id
-                            .clone()
+                    .map(|r| match &r.id {
+                        Some(id) => id.clone(),
+                        None => created[&r.name.to_lowercase()].clone(),
                     })
                     .collect();
                 roles.insert(everyone.clone());
                 let user = LiveUser {
                     id: c
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| format!("new-{}", after.email)),
+                        .change
+                        .id()
+                        .map_or_else(|| format!("new-{}", after.email), str::to_string),
                     email: after.email.clone(),
                     first_name: after.first_name.clone(),
                     last_name: after.last_name.clone(),
@@ -786,7 +810,6 @@ fn simulate(live: &Live, plan: &Plan) -> Live {
                 live.users.retain(|u| u.id != user.id);
                 live.users.push(user);
             }
-            _ => unreachable!("a change without its state"),
         }
     }
     live
@@ -1025,7 +1048,7 @@ mod property {
         #[test]
         fn applying_a_plan_leaves_nothing_to_do(case in case()) {
             let (live, yaml) = build(&case);
-            let w = World { yaml, live, policy: Policy::default() };
+            let w = World { yaml, live, selection: Selection::default() };
             let plan = match w.result() {
                 Ok(plan) => plan,
                 Err(e) => {
@@ -1033,10 +1056,10 @@ mod property {
                     unreachable!()
                 }
             };
-            prop_assert!(!plan.is_blocked(), "{}", render::text(&plan, false));
+            prop_assert!(!plan.is_blocked(), "{}", render::text(&plan, &OPTIONS));
             for c in &plan.changes {
-                prop_assert!(!c.key.starts_with("boss@") && !c.key.ends_with("@ext.io") && c.key != "Ops", "a protected or ignored object changed: {}", c.key);
-                prop_assert!(!(c.kind == Kind::Role && c.action == Action::Delete && (c.key == "Admin" || c.key == "Everyone")));
+                prop_assert!(!c.key().starts_with("boss@") && !c.key().ends_with("@ext.io") && c.key() != "Ops", "a protected or ignored object changed: {}", c.key());
+                prop_assert!(!(c.kind() == Kind::Role && c.action() == Action::Delete && (c.key() == "Admin" || c.key() == "Everyone")));
             }
             let after = simulate(&w.live, &plan);
             // The site now holds what the config says, for everything it manages.
@@ -1061,8 +1084,8 @@ mod property {
                 let privileges: BTreeMap<String, BTreeSet<String>> = role.privileges.iter().filter(|(_, a)| !a.is_empty()).map(|(t, a)| (t.clone(), a.clone())).collect();
                 prop_assert_eq!(&live_role.unwrap().privileges.iter().filter(|(_, a)| !a.is_empty()).map(|(t, a)| (t.clone(), a.clone())).collect::<BTreeMap<_, _>>(), &privileges);
             }
-            let again = World { yaml: w.yaml.clone(), live: after, policy: Policy::default() }.plan();
-            prop_assert!(again.is_empty(), "a second plan after applying the first:\n{}\nconfig:\n{}", render::text(&again, false), w.yaml);
+            let again = World { yaml: w.yaml.clone(), live: after, selection: Selection::default() }.plan();
+            prop_assert!(again.is_empty(), "a second plan after applying the first:\n{}\nconfig:\n{}", render::text(&again, &OPTIONS), w.yaml);
         }
     }
 }

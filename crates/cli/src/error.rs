@@ -1,0 +1,94 @@
+//! The one error type of the command line: what went wrong, the exit code
+//! it means, and a hint. Rendered uv-style: `error: …`, one `  Caused by: …`
+//! line per cause, then a blank line and `hint: …`.
+
+use std::fmt::Display;
+use std::io::Write as _;
+
+use crate::exit;
+use crate::settings::Settings;
+
+/// A command's failure.
+#[derive(Debug)]
+pub struct CliError {
+    /// `None`: already shown (diagnostics); only the exit code is left.
+    error: Option<anyhow::Error>,
+    hint: Option<String>,
+    code: u8,
+}
+
+/// What every command returns: its exit code, or why it failed.
+pub type CliResult<T = u8> = Result<T, CliError>;
+
+impl CliError {
+    /// An error with this message (exit 1).
+    pub fn msg(message: impl Display) -> Self {
+        Self {
+            error: Some(anyhow::anyhow!("{message}")),
+            hint: None,
+            code: exit::ERROR,
+        }
+    }
+
+    /// An error already shown to the user; exits with `code`.
+    pub fn reported(code: u8) -> Self {
+        Self {
+            error: None,
+            hint: None,
+            code,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+
+    /// Prints the error on stderr (nothing when it was shown already).
+    pub fn report(&self, settings: &Settings) {
+        let Some(err) = &self.error else { return };
+        let mut stderr = settings.stderr();
+        let red = anstyle::AnsiColor::Red.on_default().bold();
+        let _ = writeln!(stderr, "{red}error{red:#}: {err}");
+        for cause in err.chain().skip(1) {
+            let _ = writeln!(stderr, "  Caused by: {cause}");
+        }
+        if let Some(hint) = &self.hint {
+            let cyan = anstyle::AnsiColor::Cyan.on_default().bold();
+            let _ = writeln!(stderr, "\n{cyan}hint{cyan:#}: {hint}");
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(e: E) -> Self {
+        Self {
+            error: Some(e.into()),
+            hint: None,
+            code: exit::ERROR,
+        }
+    }
+}
+
+/// `.hint("…")` on any result whose error becomes a [`CliError`].
+pub trait Hint<T> {
+    fn hint(self, hint: impl Into<String>) -> CliResult<T>;
+}
+
+impl<T, E: Into<CliError>> Hint<T> for Result<T, E> {
+    fn hint(self, hint: impl Into<String>) -> CliResult<T> {
+        self.map_err(|e| e.into().with_hint(hint))
+    }
+}
+
+/// Returns early with a [`CliError`] made of a message (and a hint).
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        return Err($crate::error::CliError::msg(format!($($arg)*)))
+    };
+}
+pub(crate) use fail;

@@ -1,0 +1,148 @@
+//! Flags and environment, resolved once into [`Settings`] before a command
+//! runs. Nothing below the command line reads the environment.
+
+use std::path::PathBuf;
+
+use anstream::ColorChoice;
+use periscope_client::{ApiKey, Credentials};
+
+use crate::error::{CliError, CliResult};
+use crate::{ColorWhen, GlobalArgs};
+
+/// Where the API key comes from.
+#[derive(Debug)]
+enum KeySource {
+    File(PathBuf),
+    /// `PERISCOPE_API_KEY`, if set.
+    Env(Option<ApiKey>),
+}
+
+/// Everything a command needs from its flags and environment.
+#[derive(Debug)]
+pub struct Settings {
+    /// The config file or directory.
+    pub config: PathBuf,
+    pub endpoint: String,
+    /// `--site` as given (the emulator serves that site).
+    pub site_flag: Option<String>,
+    /// `--site`, else `PERISCOPE_SITE`.
+    site: Option<String>,
+    key: KeySource,
+    color: ColorChoice,
+    pub verbose: u8,
+    pub quiet: bool,
+}
+
+impl Settings {
+    /// Reads the environment once; credentials are checked only when a
+    /// command asks for them ([`Settings::credentials`]).
+    pub fn resolve(global: &GlobalArgs) -> Self {
+        let env = |name: &str| std::env::var(name).ok();
+        Self {
+            config: global.config.clone(),
+            endpoint: global.endpoint.clone(),
+            site_flag: global.site.clone(),
+            site: global.site.clone().or_else(|| env("PERISCOPE_SITE")),
+            key: match &global.api_key_file {
+                Some(path) => KeySource::File(path.clone()),
+                None => KeySource::Env(env("PERISCOPE_API_KEY").map(ApiKey::new)),
+            },
+            color: match global.color {
+                ColorWhen::Auto => ColorChoice::Auto,
+                ColorWhen::Always => ColorChoice::Always,
+                ColorWhen::Never => ColorChoice::Never,
+            },
+            verbose: global.verbose,
+            quiet: global.quiet,
+        }
+    }
+
+    /// The site and its API key (the key file read now, its surrounding
+    /// whitespace removed).
+    pub fn credentials(&self) -> CliResult<Credentials> {
+        let Some(site) = self.site.clone() else {
+            return Err(CliError::msg("no site to connect to").with_hint(
+                "set PERISCOPE_SITE or pass `--site` (the segment after /app/ in a dashboard URL)",
+            ));
+        };
+        if site.is_empty() || site.contains(':') {
+            return Err(CliError::msg(format!("`{site}` is not a site name"))
+                .with_hint("the site is the segment after /app/ in a dashboard URL"));
+        }
+        let key = match &self.key {
+            KeySource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::msg(format!(
+                        "cannot read the API key file `{}`: {e}",
+                        path.display()
+                    ))
+                })?;
+                ApiKey::new(text.trim())
+            }
+            KeySource::Env(Some(key)) => key.clone(),
+            KeySource::Env(None) => {
+                return Err(CliError::msg("no API key")
+                    .with_hint("set PERISCOPE_API_KEY or pass `--api-key-file FILE`"));
+            }
+        };
+        if key.is_empty() {
+            return Err(CliError::msg("the API key is empty"));
+        }
+        Ok(Credentials::new(site, key))
+    }
+
+    /// Standard error, styled where color is on.
+    pub fn stderr(&self) -> anstream::AutoStream<std::io::Stderr> {
+        anstream::AutoStream::new(std::io::stderr(), self.color)
+    }
+
+    /// Standard output, styled where color is on.
+    pub fn stdout(&self) -> anstream::AutoStream<std::io::Stdout> {
+        anstream::AutoStream::new(std::io::stdout(), self.color)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(key: KeySource) -> Settings {
+        Settings {
+            config: "rolecall.yaml".into(),
+            endpoint: String::new(),
+            site_flag: None,
+            site: Some("acme".into()),
+            key,
+            color: ColorChoice::Never,
+            verbose: 0,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn credentials_from_a_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "  s3cr3t-from-file\n").unwrap();
+        let creds = settings(KeySource::File(path.clone()))
+            .credentials()
+            .unwrap();
+        assert_eq!(creds.site, "acme");
+        assert_eq!(creds.key, ApiKey::new("s3cr3t-from-file"));
+        let missing = settings(KeySource::File("/no/such/key".into()))
+            .credentials()
+            .unwrap_err();
+        assert!(
+            format!("{missing:?}").contains("cannot read the API key file `/no/such/key`"),
+            "{missing:?}"
+        );
+        std::fs::write(&path, "\n").unwrap();
+        let empty = settings(KeySource::File(path)).credentials().unwrap_err();
+        assert!(format!("{empty:?}").contains("the API key is empty"));
+        let no_key = settings(KeySource::Env(None)).credentials().unwrap_err();
+        assert!(format!("{no_key:?}").contains("PERISCOPE_API_KEY"));
+        let mut bad_site = settings(KeySource::Env(Some(ApiKey::new("k"))));
+        bad_site.site = Some("a:b".into());
+        assert!(bad_site.credentials().is_err());
+    }
+}

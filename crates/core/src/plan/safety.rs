@@ -1,0 +1,398 @@
+//! The safety rules, in one place: [`check`] marks each change a rule stops.
+//! `plan` and `apply` both call it, against the live state they just read.
+//!
+//! Rules are data ([`Rule`]); which command-line flag may lift one is the
+//! command line's business. Only the limits ([`Rule::is_limit`]) can be
+//! lifted; nothing lifts the others.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, Change, Kind, Plan, Step, UserState};
+use crate::live::{Live, LiveRole, LiveUser};
+use crate::model::{Desired, Limit, Limits, Selectors};
+use crate::vocab::{ADMIN, is_builtin_role, key};
+
+/// What the rules need to know of a config.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The email every write names; it never loses Admin.
+    pub actor: String,
+    /// Never touched.
+    pub protect: Selectors,
+    /// Not counted as live objects for the percentage limits.
+    pub ignore: Selectors,
+    /// `None`: the limits are not checked.
+    pub limits: Option<Limits>,
+}
+
+impl Policy {
+    /// The rules as a config sets them.
+    pub fn of(desired: &Desired) -> Self {
+        Self {
+            actor: desired.actor.clone(),
+            protect: desired.protect.clone(),
+            ignore: desired.ignore.clone(),
+            limits: Some(desired.limits),
+        }
+    }
+
+    /// The rules that need no config: Admin and Everyone, the actor, the
+    /// last Admin member.
+    pub fn without_config(actor: &str) -> Self {
+        Self {
+            actor: actor.to_string(),
+            protect: Selectors::default(),
+            ignore: Selectors::default(),
+            limits: None,
+        }
+    }
+}
+
+/// What a count is a share of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Counted {
+    Users,
+    Roles,
+    /// Memberships, privileges and grants.
+    Grants,
+}
+
+/// A count over a limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Excess {
+    /// Deletes or revokes the plan makes.
+    pub count: usize,
+    /// Of how many live objects, when the limit is a percentage.
+    pub of: Option<(usize, Counted)>,
+    pub limit: Limit,
+    /// The limit is rolecall's default, not the config's.
+    pub by_default: bool,
+}
+
+/// A safety rule a change breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum Rule {
+    /// Admin and Everyone are never deleted or renamed.
+    BuiltinRole { role: String },
+    /// `protect:` objects are never changed.
+    Protected { pattern: String },
+    /// The actor never loses Admin.
+    ActorKeepsAdmin { actor: String },
+    /// The site never ends with no Admin member.
+    LastAdmin,
+    /// `limits.max_deletes`.
+    MaxDeletes(Excess),
+    /// `limits.max_revokes`.
+    MaxRevokes(Excess),
+}
+
+impl Rule {
+    /// Whether a user may lift it (the limits); nothing lifts the others.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Rule::MaxDeletes(_) | Rule::MaxRevokes(_))
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::BuiltinRole { role } => {
+                write!(f, "the role `{role}` is never deleted or renamed")
+            }
+            Rule::Protected { pattern } => write!(f, "`protect: {pattern}`"),
+            Rule::ActorKeepsAdmin { actor } => {
+                write!(f, "the actor `{actor}` must keep the Admin role")
+            }
+            Rule::LastAdmin => f.write_str("the site must keep at least one Admin member"),
+            Rule::MaxDeletes(e) => excess(f, "max_deletes", "deletes", e),
+            Rule::MaxRevokes(e) => excess(f, "max_revokes", "revokes", e),
+        }
+    }
+}
+
+fn excess(f: &mut fmt::Formatter<'_>, name: &str, noun: &str, e: &Excess) -> fmt::Result {
+    let default = if e.by_default { " by default" } else { "" };
+    let (count, limit) = (e.count, e.limit);
+    match e.of {
+        None => write!(f, "{name}: {count} {noun}, {limit} allowed{default}"),
+        Some((of, what)) => {
+            let (what, verb) = match what {
+                Counted::Users => ("users", " deleted"),
+                Counted::Roles => ("roles", " deleted"),
+                Counted::Grants => ("memberships and grants", ""),
+            };
+            let pct = percent(count, of);
+            write!(
+                f,
+                "{name}: {count} of {of} {what} ({pct:.0}%){verb}, {limit} allowed{default}"
+            )
+        }
+    }
+}
+
+/// The rule that stops a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Blocked {
+    #[serde(flatten)]
+    pub rule: Rule,
+    /// The rule in words, for readers of the JSON plan.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl From<Rule> for Blocked {
+    fn from(rule: Rule) -> Self {
+        Self {
+            message: rule.to_string(),
+            rule,
+        }
+    }
+}
+
+fn percent(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / of as f64
+    }
+}
+
+/// The live state, indexed for the rules.
+struct Site<'a> {
+    users: HashMap<&'a str, &'a LiveUser>,
+    roles: HashMap<&'a str, &'a LiveRole>,
+    admin_id: Option<&'a str>,
+}
+
+impl<'a> Site<'a> {
+    fn new(live: &'a Live) -> Self {
+        Self {
+            users: live.users.iter().map(|u| (u.id.as_str(), u)).collect(),
+            roles: live.roles.iter().map(|r| (r.id.as_str(), r)).collect(),
+            admin_id: live
+                .roles
+                .iter()
+                .find(|r| key(&r.name) == key(ADMIN))
+                .map(|r| r.id.as_str()),
+        }
+    }
+
+    fn is_admin(&self, state: &UserState) -> bool {
+        state.roles.iter().any(|r| match (&r.id, self.admin_id) {
+            (Some(id), Some(admin)) => id == admin,
+            _ => key(&r.name) == key(ADMIN),
+        })
+    }
+
+    fn live_is_admin(&self, user: &LiveUser) -> bool {
+        self.admin_id.is_some_and(|a| user.roles.contains(a))
+    }
+
+    /// The names (emails) a change touches: its own, and the live object's
+    /// that its id points at.
+    fn names<'s>(&'s self, change: &'s Change) -> Vec<&'s str> {
+        let mut names = vec![change.key()];
+        names.extend(change.renamed_from());
+        if let Some(id) = change.id() {
+            match change.kind() {
+                Kind::Role => names.extend(self.roles.get(id).map(|r| r.name.as_str())),
+                Kind::User => names.extend(self.users.get(id).map(|u| u.email.as_str())),
+            }
+        }
+        names
+    }
+}
+
+/// Marks every change of `plan` that a rule stops (a change already marked
+/// keeps its mark). Nothing is written while any change is marked.
+pub fn check(plan: &mut Plan, live: &Live, policy: &Policy) {
+    let site = Site::new(live);
+    for step in plan.changes.iter_mut().filter(|s| s.blocked.is_none()) {
+        step.blocked = builtin(&site, &step.change)
+            .or_else(|| protected(&site, policy, &step.change))
+            .map(Blocked::from);
+    }
+    guard_admins(&site, policy, live, &mut plan.changes);
+    if let Some(limits) = policy.limits {
+        limit_deletes(limits, policy, live, &mut plan.changes);
+        limit_revokes(limits, live, &mut plan.changes);
+    }
+}
+
+fn builtin(site: &Site<'_>, change: &Change) -> Option<Rule> {
+    if !matches!(change.action(), Action::Delete | Action::Rename) || change.kind() != Kind::Role {
+        return None;
+    }
+    site.names(change)
+        .into_iter()
+        .skip(usize::from(change.action() == Action::Rename))
+        .find(|n| is_builtin_role(n))
+        .map(|role| Rule::BuiltinRole {
+            role: role.to_string(),
+        })
+}
+
+fn protected(site: &Site<'_>, policy: &Policy, change: &Change) -> Option<Rule> {
+    let globs = match change.kind() {
+        Kind::Role => &policy.protect.roles,
+        Kind::User => &policy.protect.users,
+    };
+    site.names(change)
+        .into_iter()
+        .find_map(|n| globs.first_match(n))
+        .map(|pattern| Rule::Protected {
+            pattern: pattern.to_string(),
+        })
+}
+
+/// Whether a user change leaves the user an admin, and whether it was one.
+fn admin_before_after(site: &Site<'_>, change: &Change) -> (bool, bool) {
+    let before = change.user_before().is_some_and(|b| site.is_admin(b))
+        || change
+            .id()
+            .and_then(|id| site.users.get(id))
+            .is_some_and(|u| site.live_is_admin(u));
+    let after = change.user_after().is_some_and(|a| site.is_admin(a));
+    (before, after)
+}
+
+/// The actor keeps Admin, and the site keeps at least one Admin member.
+fn guard_admins(site: &Site<'_>, policy: &Policy, live: &Live, steps: &mut [Step]) {
+    let actor = key(&policy.actor);
+    let mut admins: BTreeSet<String> = live
+        .users
+        .iter()
+        .filter(|u| site.live_is_admin(u))
+        .map(|u| key(&u.email))
+        .collect();
+    for step in steps.iter_mut().filter(|s| s.kind() == Kind::User) {
+        let (was, is) = admin_before_after(site, &step.change);
+        let names: Vec<String> = site.names(&step.change).into_iter().map(key).collect();
+        if is {
+            admins.insert(key(step.key()));
+            continue;
+        }
+        for n in &names {
+            admins.remove(n);
+        }
+        if was && names.contains(&actor) && step.blocked.is_none() {
+            step.blocked = Some(
+                Rule::ActorKeepsAdmin {
+                    actor: policy.actor.clone(),
+                }
+                .into(),
+            );
+        }
+    }
+    if !admins.is_empty() {
+        return;
+    }
+    for step in steps.iter_mut().filter(|s| s.kind() == Kind::User) {
+        let (was, is) = admin_before_after(site, &step.change);
+        if was && !is && step.blocked.is_none() {
+            step.blocked = Some(Rule::LastAdmin.into());
+        }
+    }
+}
+
+fn block_where(steps: &mut [Step], rule: Option<Rule>, applies: impl Fn(&Change) -> bool) {
+    let Some(rule) = rule else { return };
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.blocked.is_none() && applies(&s.change))
+    {
+        step.blocked = Some(rule.clone().into());
+    }
+}
+
+/// Deletes beyond `max_deletes` (default: 10, and 25% of the live objects
+/// of a kind) block every delete.
+fn limit_deletes(limits: Limits, policy: &Policy, live: &Live, steps: &mut [Step]) {
+    let deleted = |kind: Kind| {
+        steps
+            .iter()
+            .filter(|s| s.kind() == kind && s.action() == Action::Delete)
+            .count()
+    };
+    let (users, roles) = (deleted(Kind::User), deleted(Kind::Role));
+    let live_users = live
+        .users
+        .iter()
+        .filter(|u| !policy.ignore.users.is_match(&u.email))
+        .count();
+    let live_roles = live
+        .roles
+        .iter()
+        .filter(|r| !policy.ignore.roles.is_match(&r.name))
+        .count();
+    let over_share = |p: f64, by_default: bool| {
+        [
+            (users, live_users, Counted::Users),
+            (roles, live_roles, Counted::Roles),
+        ]
+        .into_iter()
+        .find(|(n, of, _)| percent(*n, *of) > p)
+        .map(|(count, of, what)| Excess {
+            count,
+            of: Some((of, what)),
+            limit: Limit::Percent(p),
+            by_default,
+        })
+    };
+    let total = users + roles;
+    let count = |n: u64, by_default: bool| {
+        (total as u64 > n).then_some(Excess {
+            count: total,
+            of: None,
+            limit: Limit::Count(n),
+            by_default,
+        })
+    };
+    let excess = match limits.max_deletes {
+        Some(Limit::Count(n)) => count(n, false),
+        Some(Limit::Percent(p)) => over_share(p, false),
+        None => count(10, true).or_else(|| over_share(25.0, true)),
+    };
+    block_where(steps, excess.map(Rule::MaxDeletes), |c| {
+        c.action() == Action::Delete
+    });
+}
+
+/// Revokes beyond `max_revokes` (default: 50) block every change that
+/// revokes.
+fn limit_revokes(limits: Limits, live: &Live, steps: &mut [Step]) {
+    let revoked: usize = steps.iter().map(|s| s.change.revokes()).sum();
+    let grants_live: usize = live.users.iter().map(|u| u.roles.len()).sum::<usize>()
+        + live
+            .roles
+            .iter()
+            .map(|r| {
+                r.privileges.values().map(BTreeSet::len).sum::<usize>()
+                    + r.grants.values().map(BTreeSet::len).sum::<usize>()
+            })
+            .sum::<usize>();
+    let count = |n: u64, by_default: bool| {
+        (revoked as u64 > n).then_some(Excess {
+            count: revoked,
+            of: None,
+            limit: Limit::Count(n),
+            by_default,
+        })
+    };
+    let excess = match limits.max_revokes {
+        Some(Limit::Count(n)) => count(n, false),
+        Some(Limit::Percent(p)) => (percent(revoked, grants_live) > p).then_some(Excess {
+            count: revoked,
+            of: Some((grants_live, Counted::Grants)),
+            limit: Limit::Percent(p),
+            by_default: false,
+        }),
+        None => count(50, true),
+    };
+    block_where(steps, excess.map(Rule::MaxRevokes), |c| c.revokes() > 0);
+}

@@ -1,0 +1,220 @@
+//! The JSON form of a plan (`format_version` 2): every change flat, with its
+//! `op` and the `action`/`kind`/`key`/`id` readers filter on. Reading one
+//! back checks that the fields fit the `op`, so a file can hold only what
+//! [`super::Change`] can express.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Action, Blocked, Change, FORMAT_VERSION, Kind, Label, Risk, RoleState, Step, Summary,
+    Unmanaged, UserState,
+};
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Plan {
+    format_version: u32,
+    site: String,
+    actor: String,
+    changes: Vec<WireStep>,
+    /// Written for readers; recounted from the changes when read.
+    #[serde(default)]
+    summary: Summary,
+    unmanaged: Unmanaged,
+    digests: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum Op {
+    CreateRole,
+    UpdateRole,
+    RenameRole,
+    DeleteRole,
+    CreateUser,
+    UpdateUser,
+    StripUser,
+    DeleteUser,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(untagged)]
+enum State {
+    Role(RoleState),
+    User(UserState),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireStep {
+    op: Op,
+    action: Action,
+    kind: Kind,
+    key: String,
+    id: Option<String>,
+    before: Option<State>,
+    after: Option<State>,
+    risks: BTreeSet<Risk>,
+    source: Option<String>,
+    blocked: Option<Blocked>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<Label>,
+}
+
+fn op(change: &Change) -> Op {
+    match change {
+        Change::CreateRole { .. } => Op::CreateRole,
+        Change::UpdateRole { .. } => Op::UpdateRole,
+        Change::RenameRole { .. } => Op::RenameRole,
+        Change::DeleteRole { .. } => Op::DeleteRole,
+        Change::CreateUser { .. } => Op::CreateUser,
+        Change::UpdateUser { .. } => Op::UpdateUser,
+        Change::StripUser { .. } => Op::StripUser,
+        Change::DeleteUser { .. } => Op::DeleteUser,
+    }
+}
+
+impl From<&Step> for WireStep {
+    fn from(step: &Step) -> Self {
+        let c = &step.change;
+        let before = c
+            .role_before()
+            .cloned()
+            .map(State::Role)
+            .or_else(|| c.user_before().cloned().map(State::User));
+        let after = c
+            .role_after()
+            .cloned()
+            .map(State::Role)
+            .or_else(|| c.user_after().cloned().map(State::User));
+        WireStep {
+            op: op(c),
+            action: c.action(),
+            kind: c.kind(),
+            key: c.key().to_string(),
+            id: c.id().map(str::to_string),
+            before,
+            after,
+            risks: step.risks.clone(),
+            source: step.source.clone(),
+            blocked: step.blocked.clone(),
+            labels: step.labels.clone(),
+        }
+    }
+}
+
+impl From<&super::Plan> for Plan {
+    fn from(plan: &super::Plan) -> Self {
+        Plan {
+            format_version: FORMAT_VERSION,
+            site: plan.site.clone(),
+            actor: plan.actor.clone(),
+            changes: plan.changes.iter().map(WireStep::from).collect(),
+            summary: plan.summary(),
+            unmanaged: plan.unmanaged,
+            digests: plan.digests.clone(),
+        }
+    }
+}
+
+fn change(w: WireStep) -> Result<(Change, WireMeta), String> {
+    let meta = WireMeta {
+        risks: w.risks,
+        source: w.source,
+        blocked: w.blocked,
+        labels: w.labels,
+    };
+    let id = w.id.clone();
+    let needs_id = || id.clone().ok_or_else(|| format!("`{}`: no `id`", w.key));
+    let change = match (w.op, w.before, w.after) {
+        (Op::CreateRole, None, Some(State::Role(after))) => Change::CreateRole { after },
+        (Op::UpdateRole, Some(State::Role(before)), Some(State::Role(after))) => {
+            Change::UpdateRole {
+                id: needs_id()?,
+                before,
+                after,
+            }
+        }
+        (Op::RenameRole, Some(State::Role(before)), Some(State::Role(after))) => {
+            Change::RenameRole {
+                id: needs_id()?,
+                before,
+                after,
+            }
+        }
+        (Op::DeleteRole, Some(State::Role(before)), None) => Change::DeleteRole {
+            id: needs_id()?,
+            before,
+        },
+        (Op::CreateUser, None, Some(State::User(after))) => Change::CreateUser { after },
+        (Op::UpdateUser, Some(State::User(before)), Some(State::User(after))) => {
+            Change::UpdateUser {
+                id: needs_id()?,
+                before,
+                after,
+            }
+        }
+        (Op::StripUser, Some(State::User(before)), Some(State::User(after))) => Change::StripUser {
+            id: needs_id()?,
+            before,
+            after,
+        },
+        (Op::DeleteUser, Some(State::User(before)), None) => Change::DeleteUser {
+            id: needs_id()?,
+            before,
+        },
+        _ => {
+            return Err(format!(
+                "`{}`: `before` and `after` do not fit the operation",
+                w.key
+            ));
+        }
+    };
+    if change.action() != w.action || change.kind() != w.kind || change.key() != w.key {
+        return Err(format!(
+            "`{}`: `action`, `kind` or `key` do not fit the operation",
+            w.key
+        ));
+    }
+    if change.id().is_none() && id.is_some() {
+        return Err(format!("`{}`: a create has no `id`", w.key));
+    }
+    Ok((change, meta))
+}
+
+struct WireMeta {
+    risks: BTreeSet<Risk>,
+    source: Option<String>,
+    blocked: Option<Blocked>,
+    labels: Vec<Label>,
+}
+
+impl TryFrom<Plan> for super::Plan {
+    type Error = String;
+
+    fn try_from(plan: Plan) -> Result<Self, String> {
+        let changes = plan
+            .changes
+            .into_iter()
+            .map(|w| {
+                let (change, meta) = change(w)?;
+                Ok(Step {
+                    change,
+                    risks: meta.risks,
+                    source: meta.source,
+                    blocked: meta.blocked,
+                    labels: meta.labels,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(super::Plan {
+            site: plan.site,
+            actor: plan.actor,
+            changes,
+            unmanaged: plan.unmanaged,
+            digests: plan.digests,
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! The site as the API client reads it, in the core's types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use periscope_client::{LiveSite, ReadClient, Role};
+use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
+
+/// Reads the whole site: users, roles and dashboards, all of it or an
+/// error (never a failure read as "absent").
+pub async fn fetch(reader: &ReadClient) -> Result<Live, periscope_client::Error> {
+    reader.fetch_site().await.map(to_live)
+}
+
+/// The client's view of the site in the core's types.
+pub fn to_live(site: LiveSite) -> Live {
+    Live {
+        users: site
+            .users
+            .into_iter()
+            .map(|u| LiveUser {
+                id: u.id.0,
+                email: u.email,
+                first_name: u.first_name,
+                last_name: u.last_name,
+                roles: u.roles.into_iter().map(|r| r.0).collect(),
+            })
+            .collect(),
+        roles: site.roles.into_iter().map(live_role).collect(),
+        dashboards: site
+            .dashboards
+            .into_iter()
+            .map(|d| LiveDashboard {
+                id: d.id.0,
+                name: d.name,
+            })
+            .collect(),
+    }
+}
+
+/// Privileges merged per object type; grants on dashboards per id (grants
+/// on other object types are not rolecall's).
+fn live_role(r: Role) -> LiveRole {
+    let mut privileges = BTreeMap::<String, BTreeSet<String>>::new();
+    for p in r.privileges {
+        privileges
+            .entry(p.object_type)
+            .or_default()
+            .extend(p.permissions);
+    }
+    let mut grants = BTreeMap::<String, BTreeSet<String>>::new();
+    for p in r
+        .permissions
+        .into_iter()
+        .filter(|p| p.object_type == "Dashboard")
+    {
+        grants
+            .entry(p.object_id.0)
+            .or_default()
+            .extend(p.permissions);
+    }
+    LiveRole {
+        id: r.id.0,
+        name: r.name,
+        description: r.description,
+        privileges,
+        grants,
+    }
+}

@@ -1,0 +1,64 @@
+//! `rolecall-engine`: what needs both the core model and the API client.
+//!
+//! - [`fetch`]: read a site into [`Live`] (complete or an error);
+//! - [`execute`]: carry out a [`Plan`] through a [`Writer`], phase by phase,
+//!   calls concurrent within a phase, each change's [`Outcome`] reported;
+//! - [`stale`]: the objects a saved plan touches that changed since;
+//! - [`verify`]: read the site again after an apply and plan once more;
+//! - [`drift`]: label each difference with where it comes from.
+//!
+//! It knows nothing of clap, terminals or environment variables: the
+//! command line resolves those and calls in. The API is described in
+//! `docs/periscope-api.md`.
+
+pub mod drift;
+mod execute;
+mod fetch;
+mod stale;
+
+pub use execute::{ExecuteOptions, Failure, OnOutcome, Outcome, Report, Skip, execute};
+pub use fetch::{fetch, to_live};
+pub use stale::{Stale, stale};
+
+use periscope_client::ReadClient;
+use rolecall_core::diagnostic::Diagnostic;
+use rolecall_core::live::Live;
+use rolecall_core::plan::{self, Plan, Policy, Selection};
+use rolecall_core::{Desired, SourceMap};
+
+#[cfg(doc)]
+use periscope_client::Writer;
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The site could not be read whole.
+    #[error(transparent)]
+    Fetch(#[from] periscope_client::Error),
+    /// The config does not fit the site (dashboards, roles, the actor).
+    #[error("the config does not fit the site: {} errors", .0.len())]
+    Config(Vec<Diagnostic>),
+}
+
+/// The plan for `desired` against `live`, with every safety rule checked.
+pub fn plan(
+    desired: &Desired,
+    sources: &SourceMap,
+    live: &Live,
+    selection: &Selection,
+) -> Result<Plan, PlanError> {
+    let mut plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
+    plan::safety::check(&mut plan, live, &Policy::of(desired));
+    Ok(plan)
+}
+
+/// Reads the site again and plans the whole config: after a successful
+/// apply, the plan is empty; what is left is reported.
+pub async fn verify(
+    reader: &ReadClient,
+    desired: &Desired,
+    sources: &SourceMap,
+) -> Result<Plan, PlanError> {
+    let live = fetch(reader).await?;
+    plan(desired, sources, &live, &Selection::default())
+}
