@@ -192,7 +192,7 @@ impl Transport {
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry_after(v));
+                    .and_then(retry_after);
                 match response.bytes().await {
                     Ok(bytes) => Attempt::Answer(
                         Answer {

@@ -583,125 +583,129 @@ impl<'a> Converter<'a> {
                             .unwrap_or_default();
                     }
                 }
-                "privileges" => {
-                    let Some(types) = self.map(v, &fpath, "a mapping of object types to lists of actions, e.g. `Dashboard: [read_dashboards]`") else {
-                        continue;
-                    };
-                    let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
-                    for (tk, tv) in types {
-                        let Some(ty) = self.key(tk, &fpath, "an object type") else {
-                            continue;
-                        };
-                        let tpath = fpath.key(&ty);
-                        if !vocab::OBJECT_TYPES.contains(&ty.as_str()) {
-                            let hint = did_you_mean(&ty, vocab::OBJECT_TYPES.iter().copied())
-                                .map(|m| format!("did you mean `{m}`?"))
-                                .unwrap_or_else(|| {
-                                    format!(
-                                        "known object types: {}",
-                                        backticks(vocab::OBJECT_TYPES)
-                                    )
-                                });
-                            let hint = if vocab::ACTIONS.contains(&ty.as_str()) {
-                                format!(
-                                    "privileges are grouped by object type: `Dashboard: [{ty}]`"
-                                )
-                            } else {
-                                hint
-                            };
-                            self.error(tk, &tpath, format!("unknown object type `{ty}`"))
-                                .hint = Some(hint);
-                            continue;
-                        }
-                        if let Some(first) = seen.insert(ty.clone(), tk.pos) {
-                            let d = self.error(
-                                tk,
-                                &tpath,
-                                format!("object type `{ty}` is given twice in this role"),
-                            );
-                            d.related.push((first, "first given here".into()));
-                            d.hint = Some("merge the two lists of actions into one".into());
-                            continue;
-                        }
-                        let actions = self.actions(tv, &tpath);
-                        role.privileges.insert(ty, actions);
-                    }
-                }
-                "dashboards" => {
-                    let Some(dashes) = self.map(
-                        v,
-                        &fpath,
-                        "a mapping of dashboards (names or `\"#<id>\"`) to lists of actions",
-                    ) else {
-                        continue;
-                    };
-                    let mut seen: BTreeMap<DashboardRef, Pos> = BTreeMap::new();
-                    for (dk, dv) in dashes {
-                        let Some(dref) = self.dashboard_ref(dk, &fpath) else {
-                            continue;
-                        };
-                        let dname = dref.to_string();
-                        let dpath = fpath.key(&dname);
-                        if let Some(first) = seen.insert(dref.clone(), dk.pos) {
-                            let d = self.error(
-                                dk,
-                                &dpath,
-                                format!("dashboard `{dref}` is given twice in this role"),
-                            );
-                            d.related.push((first, "first given here".into()));
-                            d.hint = Some("merge the two lists of actions into one".into());
-                            continue;
-                        }
-                        let actions = self.actions(dv, &dpath);
-                        let origin = self.origin(dk.pos);
-                        role.dashboards
-                            .insert(dref, DashboardGrant { actions, origin });
-                    }
-                }
-                "renamed_from" => {
-                    let Some(items) = self.list(v, &fpath, "a list of role names") else {
-                        continue;
-                    };
-                    for (i, item) in items.iter().enumerate() {
-                        let ipath = fpath.index(i);
-                        let Some(old) = self.string(item, &ipath, "a role name") else {
-                            continue;
-                        };
-                        if vocab::key(&old) == vocab::key(name) {
-                            self.error(
-                                item,
-                                &ipath,
-                                format!("role `{name}` cannot be renamed from itself"),
-                            )
-                            .hint = Some("remove this entry".into());
-                        } else if vocab::is_builtin_role(&old) {
-                            self.error(
-                                item,
-                                &ipath,
-                                format!("the `{old}` role cannot be renamed"),
-                            )
-                            .hint = Some(format!(
-                                "`{}` and `{}` always exist on a site; define a new role instead",
-                                vocab::ADMIN,
-                                vocab::EVERYONE
-                            ));
-                        } else if old.trim().is_empty() {
-                            self.error(item, &ipath, "a role name cannot be empty");
-                        } else {
-                            frag.refs.renames.push(RefSite {
-                                owner: vocab::key(name),
-                                name: old.clone(),
-                                pos: item.pos,
-                                path: ipath.to_string(),
-                            });
-                            role.renamed_from.push(old);
-                        }
-                    }
-                }
+                "privileges" => role.privileges = self.privileges(v, &fpath),
+                "dashboards" => role.dashboards = self.dashboards(v, &fpath),
+                "renamed_from" => role.renamed_from = self.renamed_from(name, v, &fpath, frag),
                 _ => unreachable!("fields() returns only allowed keys"),
             }
         }
         Some(role)
+    }
+
+    /// `privileges:`: actions per object type.
+    fn privileges(&mut self, v: &Node, fpath: &YPath<'_>) -> BTreeMap<String, BTreeSet<String>> {
+        let mut privileges = BTreeMap::new();
+        let Some(types) = self.map(
+            v,
+            fpath,
+            "a mapping of object types to lists of actions, e.g. `Dashboard: [read_dashboards]`",
+        ) else {
+            return privileges;
+        };
+        let mut seen: BTreeMap<String, Pos> = BTreeMap::new();
+        for (tk, tv) in types {
+            let Some(ty) = self.key(tk, fpath, "an object type") else {
+                continue;
+            };
+            let tpath = fpath.key(&ty);
+            if !vocab::OBJECT_TYPES.contains(&ty.as_str()) {
+                self.error(tk, &tpath, format!("unknown object type `{ty}`"))
+                    .hint = Some(object_type_hint(&ty));
+                continue;
+            }
+            if let Some(first) = seen.insert(ty.clone(), tk.pos) {
+                self.given_twice(tk, &tpath, first, format!("object type `{ty}`"));
+                continue;
+            }
+            let actions = self.actions(tv, &tpath);
+            privileges.insert(ty, actions);
+        }
+        privileges
+    }
+
+    /// `dashboards:`: actions per dashboard name or `#<id>`.
+    fn dashboards(
+        &mut self,
+        v: &Node,
+        fpath: &YPath<'_>,
+    ) -> BTreeMap<DashboardRef, DashboardGrant> {
+        let mut dashboards = BTreeMap::new();
+        let Some(dashes) = self.map(
+            v,
+            fpath,
+            "a mapping of dashboards (names or `\"#<id>\"`) to lists of actions",
+        ) else {
+            return dashboards;
+        };
+        let mut seen: BTreeMap<DashboardRef, Pos> = BTreeMap::new();
+        for (dk, dv) in dashes {
+            let Some(dref) = self.dashboard_ref(dk, fpath) else {
+                continue;
+            };
+            let dname = dref.to_string();
+            let dpath = fpath.key(&dname);
+            if let Some(first) = seen.insert(dref.clone(), dk.pos) {
+                self.given_twice(dk, &dpath, first, format!("dashboard `{dref}`"));
+                continue;
+            }
+            let actions = self.actions(dv, &dpath);
+            let origin = self.origin(dk.pos);
+            dashboards.insert(dref, DashboardGrant { actions, origin });
+        }
+        dashboards
+    }
+
+    /// An entry given twice in one role: an error pointing at both.
+    fn given_twice(&mut self, node: &Node, path: &YPath<'_>, first: Pos, what: String) {
+        let d = self.error(node, path, format!("{what} is given twice in this role"));
+        d.related.push((first, "first given here".into()));
+        d.hint = Some("merge the two lists of actions into one".into());
+    }
+
+    /// `renamed_from:`: the old names of role `name`.
+    fn renamed_from(
+        &mut self,
+        name: &str,
+        v: &Node,
+        fpath: &YPath<'_>,
+        frag: &mut Fragment,
+    ) -> Vec<String> {
+        let mut renamed = Vec::new();
+        let Some(items) = self.list(v, fpath, "a list of role names") else {
+            return renamed;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let ipath = fpath.index(i);
+            let Some(old) = self.string(item, &ipath, "a role name") else {
+                continue;
+            };
+            if vocab::key(&old) == vocab::key(name) {
+                self.error(
+                    item,
+                    &ipath,
+                    format!("role `{name}` cannot be renamed from itself"),
+                )
+                .hint = Some("remove this entry".into());
+            } else if vocab::is_builtin_role(&old) {
+                self.error(item, &ipath, format!("the `{old}` role cannot be renamed"))
+                    .hint = Some(format!(
+                    "`{}` and `{}` always exist on a site; define a new role instead",
+                    vocab::ADMIN,
+                    vocab::EVERYONE
+                ));
+            } else if old.trim().is_empty() {
+                self.error(item, &ipath, "a role name cannot be empty");
+            } else {
+                frag.refs.renames.push(RefSite {
+                    owner: vocab::key(name),
+                    name: old.clone(),
+                    pos: item.pos,
+                    path: ipath.to_string(),
+                });
+                renamed.push(old);
+            }
+        }
+        renamed
     }
 
     fn dashboard_ref(&mut self, k: &Node, path: &YPath<'_>) -> Option<DashboardRef> {
@@ -882,4 +886,14 @@ pub(crate) fn backticks(words: &[&str]) -> String {
         .map(|w| format!("`{w}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What to write instead of an unknown object type.
+fn object_type_hint(ty: &str) -> String {
+    if vocab::ACTIONS.contains(&ty) {
+        return format!("privileges are grouped by object type: `Dashboard: [{ty}]`");
+    }
+    did_you_mean(ty, vocab::OBJECT_TYPES.iter().copied())
+        .map(|m| format!("did you mean `{m}`?"))
+        .unwrap_or_else(|| format!("known object types: {}", backticks(vocab::OBJECT_TYPES)))
 }

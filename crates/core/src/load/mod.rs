@@ -211,126 +211,152 @@ fn take_once<T>(
     }
 }
 
+/// The settings and entries of every file, as they are merged.
+#[derive(Default)]
+struct Merged {
+    site: Option<Setting<String>>,
+    actor: Option<Setting<String>>,
+    prune: Option<Setting<Prune>>,
+    protect: Option<Setting<Selectors>>,
+    ignore: Option<Setting<Selectors>>,
+    limits: Option<Setting<Limits>>,
+    roles: BTreeMap<String, (Pos, Role)>,
+    users: BTreeMap<String, (Pos, User)>,
+    refs: Refs,
+    roles_incomplete: bool,
+    unreadable: bool,
+}
+
+/// Inserts an entry unless its key is taken: then an error naming both
+/// places. `noun` is `role` or `user`, `what` says what makes two the same.
+fn insert_once<T>(
+    map: &mut BTreeMap<String, (Pos, T)>,
+    (pos, entry): (Pos, T),
+    name: impl Fn(&T) -> &str,
+    noun: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let written = name(&entry).to_string();
+    let key = crate::vocab::key(&written);
+    let Some((first, first_entry)) = map.get(&key) else {
+        map.insert(key, (pos, entry));
+        return;
+    };
+    let first_name = name(first_entry);
+    let (section, merge, compared) = match noun {
+        "role" => ("roles", "merge the two definitions into one", "role names"),
+        _ => ("users", "merge the two entries into one", "emails"),
+    };
+    let hint = if first_name == written {
+        merge.to_string()
+    } else {
+        format!(
+            "{compared} are compared case-insensitively: `{first_name}` and `{written}` are the same {noun}"
+        )
+    };
+    diagnostics.push(
+        Diagnostic::error(format!("{noun} `{written}` is defined twice"))
+            .at(pos, format!("{section}[{written:?}]"))
+            .related(*first, "first defined here")
+            .hint(hint),
+    );
+}
+
+impl Merged {
+    fn add(&mut self, frag: Fragment, diagnostics: &mut Vec<Diagnostic>) {
+        take_once(&mut self.site, "site", frag.site, diagnostics);
+        take_once(&mut self.actor, "actor", frag.actor, diagnostics);
+        take_once(&mut self.prune, "prune", frag.prune, diagnostics);
+        take_once(&mut self.protect, "protect", frag.protect, diagnostics);
+        take_once(&mut self.ignore, "ignore", frag.ignore, diagnostics);
+        take_once(&mut self.limits, "limits", frag.limits, diagnostics);
+        for role in frag.roles {
+            insert_once(&mut self.roles, role, |r| &r.name, "role", diagnostics);
+        }
+        for user in frag.users {
+            insert_once(&mut self.users, user, |u| &u.email, "user", diagnostics);
+        }
+        self.roles_incomplete |= frag.roles_incomplete;
+        self.unreadable |= frag.unreadable;
+        self.refs.renames.extend(frag.refs.renames);
+    }
+
+    /// `site` and `actor` are required. A setting that was present but
+    /// invalid already has its own error, and one may be in a file that
+    /// could not be read.
+    fn check_required(&self, file: FileId, files: usize, diagnostics: &mut Vec<Diagnostic>) {
+        let required = [
+            (
+                "site",
+                self.site.is_some(),
+                "<site name from your dashboard URLs>",
+            ),
+            ("actor", self.actor.is_some(), "<email of an admin user>"),
+        ];
+        for (name, set, example) in required {
+            let given = set
+                || self.unreadable
+                || diagnostics.iter().any(|d| d.path.as_deref() == Some(name));
+            if given {
+                continue;
+            }
+            let pos = Pos {
+                file,
+                line: 1,
+                col: 1,
+                len: 1,
+            };
+            let message = if files > 1 {
+                format!("no file of the config sets `{name}`")
+            } else {
+                format!("`{name}` is missing")
+            };
+            diagnostics.push(Diagnostic::error(message).at(pos, "").hint(format!(
+                "add `{name}: {example}` at the top level of one file"
+            )));
+        }
+    }
+
+    fn finish(self, sources: &SourceMap) -> (Desired, Index<'_>) {
+        let index = Index {
+            sources,
+            roles: positions(&self.roles),
+            users: positions(&self.users),
+            refs: self.refs,
+            roles_incomplete: self.roles_incomplete,
+        };
+        let desired = Desired {
+            site: value(self.site),
+            actor: value(self.actor),
+            prune: value(self.prune),
+            protect: value(self.protect),
+            ignore: value(self.ignore),
+            limits: value(self.limits),
+            roles: self.roles.into_iter().map(|(k, (_, r))| (k, r)).collect(),
+            users: self.users.into_iter().map(|(k, (_, u))| (k, u)).collect(),
+        };
+        (desired, index)
+    }
+}
+
+fn positions<T>(map: &BTreeMap<String, (Pos, T)>) -> BTreeMap<String, Pos> {
+    map.iter().map(|(k, (pos, _))| (k.clone(), *pos)).collect()
+}
+
+fn value<T: Default>(setting: Option<Setting<T>>) -> T {
+    setting.map(|s| s.value).unwrap_or_default()
+}
+
 fn merge<'s>(
     fragments: Vec<(FileId, Fragment)>,
     sources: &'s SourceMap,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(Desired, Index<'s>)> {
-    let mut site = None;
-    let mut actor = None;
-    let mut prune: Option<Setting<Prune>> = None;
-    let mut protect: Option<Setting<Selectors>> = None;
-    let mut ignore: Option<Setting<Selectors>> = None;
-    let mut limits: Option<Setting<Limits>> = None;
-    let mut roles: BTreeMap<String, (Pos, Role)> = BTreeMap::new();
-    let mut users: BTreeMap<String, (Pos, User)> = BTreeMap::new();
-    let mut refs = Refs::default();
-    let mut roles_incomplete = false;
-    let mut unreadable = false;
-    let first_file = fragments.first().map(|(id, _)| *id);
+    let first_file = fragments.first().map(|(id, _)| *id)?;
+    let mut merged = Merged::default();
     for (_, frag) in fragments {
-        take_once(&mut site, "site", frag.site, diagnostics);
-        take_once(&mut actor, "actor", frag.actor, diagnostics);
-        take_once(&mut prune, "prune", frag.prune, diagnostics);
-        take_once(&mut protect, "protect", frag.protect, diagnostics);
-        take_once(&mut ignore, "ignore", frag.ignore, diagnostics);
-        take_once(&mut limits, "limits", frag.limits, diagnostics);
-        for (pos, role) in frag.roles {
-            let key = crate::vocab::key(&role.name);
-            if let Some((first, first_role)) = roles.get(&key) {
-                diagnostics.push(
-                    Diagnostic::error(format!("role `{}` is defined twice", role.name))
-                        .at(pos, format!("roles[{:?}]", role.name))
-                        .related(*first, "first defined here")
-                        .hint(if first_role.name == role.name {
-                            "merge the two definitions into one".to_string()
-                        } else {
-                            format!(
-                                "role names are compared case-insensitively: `{}` and `{}` are the same role",
-                                first_role.name, role.name
-                            )
-                        }),
-                );
-                continue;
-            }
-            roles.insert(key, (pos, role));
-        }
-        for (pos, user) in frag.users {
-            let key = crate::vocab::key(&user.email);
-            if let Some((first, first_user)) = users.get(&key) {
-                diagnostics.push(
-                    Diagnostic::error(format!("user `{}` is defined twice", user.email))
-                        .at(pos, format!("users[{:?}]", user.email))
-                        .related(*first, "first defined here")
-                        .hint(if first_user.email == user.email {
-                            "merge the two entries into one".to_string()
-                        } else {
-                            format!(
-                                "emails are compared case-insensitively: `{}` and `{}` are the same user",
-                                first_user.email, user.email
-                            )
-                        }),
-                );
-                continue;
-            }
-            users.insert(key, (pos, user));
-        }
-        roles_incomplete |= frag.roles_incomplete;
-        unreadable |= frag.unreadable;
-        refs.renames.extend(frag.refs.renames);
+        merged.add(frag, diagnostics);
     }
-    let file = first_file?;
-    let missing = |name: &str, example: &str| {
-        let pos = Pos {
-            file,
-            line: 1,
-            col: 1,
-            len: 1,
-        };
-        let message = if sources.len() > 1 {
-            format!("no file of the config sets `{name}`")
-        } else {
-            format!("`{name}` is missing")
-        };
-        Diagnostic::error(message).at(pos, "").hint(format!(
-            "add `{name}: {example}` at the top level of one file"
-        ))
-    };
-    // A setting that was present but invalid already has its own error, and
-    // one may be in a file that could not be read.
-    let given = |set: bool, name: &str| {
-        set || unreadable || diagnostics.iter().any(|d| d.path.as_deref() == Some(name))
-    };
-    let site_given = given(site.is_some(), "site");
-    let actor_given = given(actor.is_some(), "actor");
-    if !site_given {
-        diagnostics.push(missing("site", "<site name from your dashboard URLs>"));
-    }
-    if !actor_given {
-        diagnostics.push(missing("actor", "<email of an admin user>"));
-    }
-    let index = Index {
-        sources,
-        roles: roles
-            .iter()
-            .map(|(k, (pos, _))| (k.clone(), *pos))
-            .collect(),
-        users: users
-            .iter()
-            .map(|(k, (pos, _))| (k.clone(), *pos))
-            .collect(),
-        refs,
-        roles_incomplete,
-    };
-    let desired = Desired {
-        site: site.map(|s| s.value).unwrap_or_default(),
-        actor: actor.map(|s| s.value).unwrap_or_default(),
-        prune: prune.map(|s| s.value).unwrap_or_default(),
-        protect: protect.map(|s| s.value).unwrap_or_default(),
-        ignore: ignore.map(|s| s.value).unwrap_or_default(),
-        limits: limits.map(|s| s.value).unwrap_or_default(),
-        roles: roles.into_iter().map(|(k, (_, r))| (k, r)).collect(),
-        users: users.into_iter().map(|(k, (_, u))| (k, u)).collect(),
-    };
-    Some((desired, index))
+    merged.check_required(first_file, sources.len(), diagnostics);
+    Some(merged.finish(sources))
 }
