@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, did_you_mean};
+use crate::diagnostic::{Diagnostic, Pos, did_you_mean};
 use crate::load::Index;
-use crate::model::{Desired, Origin};
+use crate::model::Desired;
 use crate::vocab;
 
 type Check = fn(&Desired, &Index<'_>, &mut Vec<Diagnostic>);
@@ -47,7 +47,6 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
         .map(|r| r.name.as_str())
         .chain(vocab::DEFAULT_ROLES.iter().copied())
         .collect();
-    let mut positions = None;
     for user in desired.users.values() {
         for (key, role) in &user.roles {
             if desired.roles.contains_key(key) {
@@ -58,8 +57,10 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
             if renamed_to.is_none() && (default || index.roles_incomplete) {
                 continue;
             }
-            let positions = positions.get_or_insert_with(|| Positions::new(index.sources));
-            let Some(pos) = positions.of(&role.origin, role.name.chars().count()) else {
+            let Some(pos) = index
+                .sources
+                .pos_of(&role.origin, role.name.chars().count())
+            else {
                 continue;
             };
             let path = format!("users[{:?}].roles[{}]", user.email, role.index);
@@ -88,29 +89,6 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
             };
             diagnostics.push(diagnostic.at(pos, path));
         }
-    }
-}
-
-/// Finds the [`Pos`] of an [`Origin`], for the few checks that report on
-/// model entries.
-struct Positions(HashMap<String, FileId>);
-
-impl Positions {
-    fn new(sources: &SourceMap) -> Self {
-        Self(
-            (0..sources.len())
-                .map(|i| (sources.path(FileId(i)).display().to_string(), FileId(i)))
-                .collect(),
-        )
-    }
-
-    fn of(&self, origin: &Origin, len: usize) -> Option<Pos> {
-        Some(Pos {
-            file: *self.0.get(&*origin.file)?,
-            line: origin.line,
-            col: origin.col,
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-        })
     }
 }
 

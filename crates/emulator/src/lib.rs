@@ -1,5 +1,5 @@
 //! `periscope-emulator`: the Periscope Data User & Role Management API
-//! (`shared/periscope-api.md`) in memory, for integration tests, benchmarks,
+//! (`docs/periscope-api.md` in the repository) in memory, for integration tests, benchmarks,
 //! `--sandbox` and rehearsals on a copy of a site.
 //!
 //! [`spawn`] starts one on `127.0.0.1` (a free port by default) on its own
@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 pub use model::{Dashboard, Id, Permission, Privilege, Role, Snapshot, User};
 pub use options::{DEFAULT_SITE, Faults, LOCAL_API_KEY, Options, Quirks};
 pub use server::{AUTH_HEADER, Logged, Outcome, RequestHook, Shared, router};
-pub use site::{ACTIONS, ApiError, Site};
+pub use site::{ACTIONS, ApiError, Site, is_email};
 
 use server::{Bucket, lock};
 
@@ -233,10 +233,6 @@ impl Emulator {
     pub fn set_faults(&self, faults: Faults) {
         *lock(&self.shared.bucket) = faults.rate_limit.map(Bucket::new);
         *lock(&self.shared.faults) = faults;
-    }
-
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
     }
 }
 

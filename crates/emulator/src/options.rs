@@ -26,6 +26,10 @@ pub struct Faults {
     /// Probability, for a write, of applying it and then closing the
     /// connection instead of answering.
     pub lost_response_rate: f64,
+    /// `Retry-After` as the exact wait in fractional seconds (`0.025`)
+    /// instead of whole seconds rounded up: tests under a rate limit then
+    /// wait milliseconds, not seconds.
+    pub precise_retry_after: bool,
 }
 
 /// Deviations of the wire format that `periscope-api.md` tells the client to

@@ -103,8 +103,8 @@ impl Bucket {
         }
     }
 
-    /// Takes a token, or says how many whole seconds until there is one.
-    fn take(&mut self) -> Result<(), u64> {
+    /// Takes a token, or says how many seconds until there is one.
+    fn take(&mut self) -> Result<(), f64> {
         let now = Instant::now();
         let capacity = self.rate.max(1.0);
         self.tokens =
@@ -114,8 +114,7 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            let wait = (1.0 - self.tokens) / self.rate;
-            Err(wait.ceil().max(1.0) as u64)
+            Err((1.0 - self.tokens) / self.rate)
         }
     }
 }
@@ -203,9 +202,34 @@ impl WriteQuery {
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(400, format!("invalid request body: {e}")))
+/// A request body. Ids must be JSON strings, as the emulator sends them;
+/// with the `numeric_dashboard_ids` quirk (the emulator sends numbers), a
+/// client may send numbers back.
+fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes, quirks: Quirks) -> Result<T, ApiError> {
+    let invalid = |e: serde_json::Error| ApiError::new(400, format!("invalid request body: {e}"));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(invalid)?;
+    if !quirks.numeric_dashboard_ids
+        && let Some(field) = numeric_id(&value)
+    {
+        return Err(ApiError::new(
+            400,
+            format!("invalid request body: `{field}` holds a number; ids are strings"),
+        ));
+    }
+    serde_json::from_value(value).map_err(invalid)
+}
+
+/// The first id given as a number: in `roles`, or a permission's `object_id`.
+fn numeric_id(body: &serde_json::Value) -> Option<&'static str> {
+    let roles = body["roles"].as_array().into_iter().flatten();
+    if roles.into_iter().any(serde_json::Value::is_number) {
+        return Some("roles");
+    }
+    let permissions = body["permissions"].as_array().into_iter().flatten();
+    permissions
+        .into_iter()
+        .any(|p| p["object_id"].is_number())
+        .then_some("object_id")
 }
 
 impl Shared {
@@ -361,7 +385,7 @@ async fn create_user(
     body: Bytes,
 ) -> ApiResult {
     let dry_run = q.dry_run()?;
-    let req: CreateUser = parse(&body)?;
+    let req: CreateUser = parse(&body, s.quirks)?;
     let user = s.site().create_user(req, dry_run)?;
     Ok(s.single(201, "user", s.user_json(&user)))
 }
@@ -373,7 +397,7 @@ async fn update_user(
     body: Bytes,
 ) -> ApiResult {
     let dry_run = q.dry_run()?;
-    let req: UpdateUser = parse(&body)?;
+    let req: UpdateUser = parse(&body, s.quirks)?;
     let user = s.site().update_user(&id, req, dry_run)?;
     Ok(s.single(200, "user", s.user_json(&user)))
 }
@@ -407,7 +431,7 @@ async fn create_role(
     body: Bytes,
 ) -> ApiResult {
     let dry_run = q.dry_run()?;
-    let req: RoleFields = parse(&body)?;
+    let req: RoleFields = parse(&body, s.quirks)?;
     let role = s.site().create_role(req, dry_run)?;
     Ok(s.single(201, "role", s.role_json(&role)))
 }
@@ -419,7 +443,7 @@ async fn update_role(
     body: Bytes,
 ) -> ApiResult {
     let dry_run = q.dry_run()?;
-    let req: RoleFields = parse(&body)?;
+    let req: RoleFields = parse(&body, s.quirks)?;
     let role = s.site().update_role(&id, req, dry_run)?;
     Ok(s.single(200, "role", s.role_json(&role)))
 }
@@ -505,11 +529,16 @@ pub(crate) async fn handle(
     };
 
     let limited = lock(&shared.bucket).as_mut().map(Bucket::take);
-    if let Some(Err(retry_after)) = limited {
+    if let Some(Err(wait)) = limited {
         let mut response = error_response(429, "rate limit exceeded");
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        // Whole seconds, as servers send it; the precise wait for tests.
+        let retry_after = if faults.precise_retry_after {
+            format!("{:.3}", wait.max(0.001))
+        } else {
+            format!("{}", wait.ceil().max(1.0) as u64)
+        };
+        let value = HeaderValue::from_str(&retry_after).expect("a number is a header value");
+        response.headers_mut().insert(header::RETRY_AFTER, value);
         record(Some(429), Outcome::Answered);
         return Ok(response);
     }

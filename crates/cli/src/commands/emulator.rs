@@ -124,6 +124,7 @@ impl EmulatorArgs {
                 rate_limit: self.rate_limit,
                 drop_rate: self.drop_rate,
                 lost_response_rate: self.lost_response_rate,
+                precise_retry_after: false,
             },
             quirks: Quirks {
                 wrap_single: has(QuirkArg::WrapSingle),
