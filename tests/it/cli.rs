@@ -51,3 +51,84 @@ fn help_lists_the_commands() {
         assert!(help.contains(command), "{command} in --help");
     }
 }
+
+/// Every subcommand: an unknown flag is a usage error, exit 1 (a cron job
+/// must not read it as `drift`'s 2, "changes found"); `--help` exits 0 and
+/// prints to stdout; `--version` exits 0.
+#[test]
+fn usage_errors_exit_1_and_help_and_version_exit_0() {
+    let commands = [
+        "validate",
+        "schema",
+        "completions",
+        "plan",
+        "apply",
+        "drift",
+        "emulator",
+    ];
+    for command in commands {
+        let bad = rolecall(&root(), &[command, "--no-such-flag"]);
+        assert_eq!(
+            bad.status.code(),
+            Some(1),
+            "{command}: {}",
+            transcript(&bad)
+        );
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert!(
+            stderr.contains("--no-such-flag"),
+            "{command} names the flag: {stderr}"
+        );
+        assert!(bad.stdout.is_empty(), "{command}: nothing on stdout");
+
+        let help = rolecall(&root(), &[command, "--help"]);
+        assert_eq!(help.status.code(), Some(0), "{command} --help");
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("Usage: rolecall"),
+            "{command} --help on stdout"
+        );
+    }
+    let missing = rolecall(&root(), &["completions"]);
+    assert_eq!(missing.status.code(), Some(1), "a missing argument");
+    let none = rolecall(&root(), &[]);
+    assert_eq!(none.status.code(), Some(1), "no command at all");
+    let unknown = rolecall(&root(), &["frobnicate"]);
+    assert_eq!(unknown.status.code(), Some(1), "an unknown command");
+    let version = rolecall(&root(), &["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("rolecall "));
+}
+
+/// The emulator keeps its own action list and email check, apart from
+/// rolecall's on purpose (a shared bug would pass every test); they must not
+/// drift apart.
+#[test]
+fn the_emulator_and_rolecall_agree_on_actions_and_emails() {
+    assert_eq!(periscope_emulator::ACTIONS, rolecall_core::vocab::ACTIONS);
+    let emails = [
+        "jane@acme.com",
+        "J.Doe+x@sub.acme.co.uk",
+        "jane",
+        "jane@",
+        "@acme.com",
+        "jane@acme",
+        "jane@@acme.com",
+        "jane doe@acme.com",
+        "jane@acme..com",
+        "jane@acme.com.",
+        "jane@.acme.com",
+        "ja\nne@acme.com",
+        "jane@acme.com,bob@acme.com",
+        "jane;x@acme.com",
+        "<jane@acme.com>",
+        "jane\u{7f}@acme.com",
+        "jäne@acme.com",
+    ];
+    for email in emails {
+        assert_eq!(
+            periscope_emulator::is_email(email),
+            rolecall_core::vocab::is_email(email),
+            "{email:?}"
+        );
+    }
+}

@@ -31,7 +31,7 @@ pub struct ConfigFile {
     pub protect: Option<SelectorSpec>,
     /// Users and roles managed elsewhere: invisible to plan and prune (glob patterns).
     pub ignore: Option<SelectorSpec>,
-    /// Destructive changes beyond these block `apply` unless `--allow-mass-delete`.
+    /// Destructive changes beyond these block `apply` unless it is told to allow mass deletes.
     pub limits: Option<LimitsSpec>,
     /// Roles by name (unique, compared case-insensitively). A listed role is
     /// authoritative: an absent field means empty.

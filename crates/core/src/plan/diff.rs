@@ -17,7 +17,7 @@ use crate::live::{Live, LiveRole, LiveUser, digest};
 use crate::model::{DashboardRef, Desired, Origin, PruneRoles, PruneUsers, Role, User};
 use crate::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 
-/// `--target` / `--exclude`: `user:GLOB` or `role:GLOB`.
+/// Selects changes by kind and name: `user:GLOB` or `role:GLOB`.
 #[derive(Debug, Clone)]
 pub struct Selector {
     pub kind: Kind,
@@ -58,7 +58,8 @@ impl Selector {
     }
 }
 
-/// What `--target` and `--exclude` select; no targets select everything.
+/// The changes a partial plan keeps: those a target selects (all of them
+/// when there is no target) and no exclude does.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub targets: Vec<Selector>,

@@ -1,6 +1,6 @@
 //! A plan: the typed changes that make a site equal to a config, in the order
 //! they must run, each with its risks, its source line and whether a safety
-//! rule blocks it. A plan is a value: serialised (`--out`), rendered
+//! rule blocks it. A plan is a value: serialised (a saved plan), rendered
 //! ([`render`]), applied by one function (the engine's `execute`).
 //!
 //! [`Change`] has one variant per operation the API can carry out; a

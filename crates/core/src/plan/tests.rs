@@ -1089,3 +1089,180 @@ mod property {
         }
     }
 }
+
+/// A plan with one change of every kind, for the JSON and safety tests.
+fn busy_world() -> World {
+    let mut w = world()
+        .yaml("actor:", "prune:\n  users: strip\nactor:")
+        .yaml(
+            "  Analyst:\n",
+            "  Data Analyst:\n    renamed_from: [Analyst]\n",
+        )
+        .yaml("roles: [Analyst]", "roles: [Data Analyst, Growth]")
+        .yaml("description: Money", "description: Money!")
+        .add_yaml("  li@acme.com:\n    first_name: Li\n    last_name: Wei\n    roles: [Growth]\n")
+        .yaml("  Finance:\n", "  Growth: {}\n  Finance:\n");
+    w.live.users.push(live_user(
+        "u-old",
+        "old@acme.com",
+        "Old",
+        "Timer",
+        &["r-finance", "r-every"],
+    ));
+    w
+}
+
+#[test]
+fn a_saved_plan_reads_back_as_the_same_plan() {
+    let plan = busy_world().plan();
+    let ops: Vec<&str> = plan.changes.iter().map(|s| s.change.op()).collect();
+    assert_eq!(
+        ops,
+        [
+            "rename-role",
+            "update-role",
+            "create-role",
+            "update-user",
+            "create-user",
+            "strip-user"
+        ],
+        "by phase, then by name"
+    );
+    let json = plan.to_json();
+    assert_eq!(Plan::from_json(&json).unwrap(), plan);
+    // A membership names a live role by id, a role the plan creates by name.
+    let jane = plan
+        .changes
+        .iter()
+        .find(|s| s.key() == "jane@acme.com")
+        .unwrap();
+    let roles: Vec<&RoleRef> = jane.change.user_after().unwrap().roles.iter().collect();
+    assert_eq!(
+        roles,
+        [
+            &RoleRef::live("Data Analyst", "r-analyst"),
+            &RoleRef::new_role("Growth")
+        ]
+    );
+}
+
+#[test]
+fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
+    let json = busy_world().plan().to_json();
+    let refused = |from: &str, to: &str| {
+        assert!(json.contains(from), "{from}");
+        let edited = json.replacen(from, to, 1);
+        match Plan::from_json(&edited) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted: {from} -> {to}"),
+        }
+    };
+    // A create relabelled as a delete: no `before`, no id.
+    insta::assert_snapshot!(refused("\"op\": \"create-role\"", "\"op\": \"delete-role\""), @"not a plan saved by rolecall: `Growth`: `before` and `after` do not fit the operation");
+    // An update relabelled: the action no longer matches the operation.
+    insta::assert_snapshot!(refused("\"action\": \"rename\"", "\"action\": \"update\""), @"not a plan saved by rolecall: `Data Analyst`: `action`, `kind` or `key` do not fit the operation");
+    // A key that is not the object's.
+    insta::assert_snapshot!(refused("\"key\": \"li@acme.com\"", "\"key\": \"boss@acme.com\""), @"not a plan saved by rolecall: `boss@acme.com`: `action`, `kind` or `key` do not fit the operation");
+    // Fields no plan has.
+    assert!(refused("\"risks\"", "\"allow\": true, \"risks\"").contains("unknown field `allow`"));
+    // Another format version.
+    insta::assert_snapshot!(refused("\"format_version\": 2", "\"format_version\": 1"), @"a plan of format 1; this rolecall reads format 2");
+}
+
+/// A plan edited by hand, checked against the live site: each rule blocks
+/// what it guards, whatever the plan's own names say.
+#[test]
+fn safety_rules_guard_the_live_objects_behind_a_change() {
+    let w = world().yaml("actor:", "protect:\n  users: [jane@*]\nactor:");
+    let loaded = load_texts(vec![("rolecall.yaml".into(), w.yaml.clone())]).unwrap();
+    let policy = Policy::of(&loaded.desired);
+    let state = |email: &str, roles: &[RoleRef]| UserState {
+        email: email.into(),
+        first_name: "X".into(),
+        last_name: "Y".into(),
+        roles: roles.iter().cloned().collect(),
+    };
+    let admin = RoleRef::live("Admin", "r-admin");
+    let check = |change: Change| {
+        let mut plan = Plan {
+            site: "acme".into(),
+            actor: "admin@acme.com".into(),
+            changes: vec![Step::new(change, BTreeSet::new(), None)],
+            unmanaged: Unmanaged::default(),
+            digests: BTreeMap::new(),
+        };
+        safety::check(&mut plan, &w.live, &policy);
+        plan.changes[0]
+            .blocked
+            .as_ref()
+            .map_or("not blocked".to_string(), |b| b.rule.to_string())
+    };
+    // A delete relabelled with a harmless name but the protected user's id.
+    let relabelled = Change::DeleteUser {
+        id: "u-jane".into(),
+        before: state("old.timer@acme.com", &[]),
+    };
+    insta::assert_snapshot!(check(relabelled), @"`protect: jane@*`");
+    // The actor deleted, or stripped of Admin.
+    let actor_deleted = Change::DeleteUser {
+        id: "u-admin".into(),
+        before: state("someone@acme.com", &[]),
+    };
+    insta::assert_snapshot!(check(actor_deleted), @"the actor `admin@acme.com` must keep the Admin role");
+    let stripped = Change::UpdateUser {
+        id: "u-admin".into(),
+        before: state("admin@acme.com", std::slice::from_ref(&admin)),
+        after: state("admin@acme.com", &[]),
+    };
+    insta::assert_snapshot!(check(stripped), @"the actor `admin@acme.com` must keep the Admin role");
+    // Admin and Everyone are never deleted or renamed.
+    let role = |name: &str| RoleState {
+        name: name.into(),
+        description: String::new(),
+        privileges: BTreeMap::new(),
+        dashboards: BTreeMap::new(),
+    };
+    let admin_deleted = Change::DeleteRole {
+        id: "r-admin".into(),
+        before: role("Unused"),
+    };
+    insta::assert_snapshot!(check(admin_deleted), @"the role `Admin` is never deleted or renamed");
+    let everyone_renamed = Change::RenameRole {
+        id: "r-every".into(),
+        before: role("Everyone"),
+        after: role("All Staff"),
+    };
+    insta::assert_snapshot!(check(everyone_renamed), @"the role `Everyone` is never deleted or renamed");
+    // A role renamed to "Admin" is not a rename of Admin.
+    let to_admin_name = Change::RenameRole {
+        id: "r-finance".into(),
+        before: role("Finance"),
+        after: role("Finance Team"),
+    };
+    assert_eq!(check(to_admin_name), "not blocked");
+    // The last Admin member: jane is the only other user; with the actor
+    // rule out of the way (another actor), removing the only admin is
+    // refused.
+    let mut lone = policy.clone();
+    lone.actor = "nobody@acme.com".into();
+    let mut plan = Plan {
+        site: "acme".into(),
+        actor: "nobody@acme.com".into(),
+        changes: vec![Step::new(
+            Change::UpdateUser {
+                id: "u-admin".into(),
+                before: state("admin@acme.com", std::slice::from_ref(&admin)),
+                after: state("admin@acme.com", &[]),
+            },
+            BTreeSet::new(),
+            None,
+        )],
+        unmanaged: Unmanaged::default(),
+        digests: BTreeMap::new(),
+    };
+    safety::check(&mut plan, &w.live, &lone);
+    insta::assert_snapshot!(plan.changes[0].blocked.as_ref().unwrap().rule.to_string(), @"the site must keep at least one Admin member");
+    // Only the limits can be lifted.
+    plan.lift_limits();
+    assert!(plan.is_blocked(), "lift_limits leaves the other rules");
+}
