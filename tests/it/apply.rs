@@ -190,8 +190,8 @@ fn http(emu: &Emulator, method: &str, path: &str, body: &str) -> String {
 #[test]
 fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     let emu = emulator(Faults::default(), 1);
-    let dir = std::env::temp_dir().join(format!("rolecall-apply-plan-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let planfile = dir.join("plan.json");
     let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0));
@@ -209,7 +209,7 @@ fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let before = emu.snapshot();
-    let stale = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
+    let stale = rolecall(&emu, dir, &["apply", planfile.to_str().unwrap()]);
     assert_eq!(stale.status.code(), Some(1));
     assert_eq!(emu.snapshot(), before, "nothing written");
     let stderr =
@@ -224,18 +224,17 @@ fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     // A fresh plan is applied without a prompt.
     let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0));
-    let applied = rolecall(&emu, &dir, &["apply", planfile.to_str().unwrap()]);
+    let applied = rolecall(&emu, dir, &["apply", planfile.to_str().unwrap()]);
     assert_eq!(applied.status.code(), Some(0), "{}", transcript(&applied));
     assert_converged(&emu, &org(), "after the saved plan");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
-fn scratch_config(name: &str, extra_users: &str, prune: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rolecall-apply-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A directory holding a small config for the globex site (removed when
+/// the handle is dropped).
+fn scratch_config(extra_users: &str, prune: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
     std::fs::write(
-        dir.join("rolecall.yaml"),
+        dir.path().join("rolecall.yaml"),
         format!(
             "site: globex\nactor: platform-bot@globex.io\n{prune}users:\n  platform-bot@globex.io:\n    roles: [Admin]\n  ruth@globex.io:\n    roles: [Viewer]\n{extra_users}"
         ),
@@ -247,13 +246,10 @@ fn scratch_config(name: &str, extra_users: &str, prune: &str) -> PathBuf {
 #[test]
 fn a_blocked_plan_writes_nothing_unless_allowed() {
     let emu = emulator(Faults::default(), 1);
-    let dir = scratch_config(
-        "blocked",
-        "",
-        "prune:\n  users: delete\nlimits:\n  max_deletes: 2\n",
-    );
+    let scratch = scratch_config("", "prune:\n  users: delete\nlimits:\n  max_deletes: 2\n");
+    let dir = scratch.path();
     let before = emu.snapshot();
-    let output = rolecall(&emu, &dir, &["apply", "--auto-approve"]);
+    let output = rolecall(&emu, dir, &["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(3), "{}", transcript(&output));
     assert_eq!(emu.snapshot(), before, "nothing written");
     assert!(
@@ -262,12 +258,11 @@ fn a_blocked_plan_writes_nothing_unless_allowed() {
     );
     let output = rolecall(
         &emu,
-        &dir,
+        dir,
         &["apply", "--auto-approve", "--allow-mass-delete"],
     );
     assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
-    assert_converged(&emu, &dir, "after --allow-mass-delete");
-    std::fs::remove_dir_all(&dir).ok();
+    assert_converged(&emu, dir, "after --allow-mass-delete");
 }
 
 /// Plans with the config in `config`, edits the saved plan (`from` -> `to`),
@@ -292,16 +287,16 @@ fn apply_edited_plan(emu: &Emulator, config: &Path, dir: &Path, from: &str, to: 
 #[test]
 fn a_partial_failure_exits_4_with_a_clear_report() {
     let emu = emulator(Faults::default(), 1);
-    let dir = scratch_config(
-        "partial",
+    let scratch = scratch_config(
         "  new@globex.io:\n    first_name: New\n    last_name: Person\n    roles: [Viewer]\n  ines@globex.io:\n    roles: [Builder]\n",
         "",
     );
+    let dir = scratch.path();
     // The site refuses an empty first name (a plan edited by hand); the rest goes through.
     let report = apply_edited_plan(
         &emu,
-        &dir,
-        &dir,
+        dir,
+        dir,
         "\"first_name\": \"New\"",
         "\"first_name\": \"\"",
     );
@@ -310,17 +305,16 @@ fn a_partial_failure_exits_4_with_a_clear_report() {
       failed:  + user "new@globex.io" — the server refused the request (400) at URL/api/v2/users: `first_name` cannot be empty
     Rerun `rolecall apply` to retry what failed: what was done is not done again.
     "#);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn a_change_whose_prerequisite_failed_is_skipped() {
     let emu = emulator(Faults::default(), 1);
-    let dir = std::env::temp_dir().join(format!("rolecall-apply-skip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     // The Marketing role's grant now names a dashboard the site does not
     // have: its create fails, and the users who need Marketing are skipped.
-    let report = apply_edited_plan(&emu, &org(), &dir, "\"80003\": {", "\"99999\": {");
+    let report = apply_edited_plan(&emu, &org(), dir, "\"80003\": {", "\"99999\": {");
     insta::assert_snapshot!(report, @r#"
     Apply complete: 7 done, 1 failed, 2 skipped.
       failed:  + role "Marketing" — the server refused the request (400) at URL/api/v1/roles: unknown dashboard object_id `99999`
@@ -335,7 +329,6 @@ fn a_change_whose_prerequisite_failed_is_skipped() {
             .all(|u| u.email != "kai@globex.io"),
         "a skipped create was not sent"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -385,8 +378,8 @@ fn the_key_is_in_no_output_plan_or_audit_log() {
         },
         7,
     );
-    let dir = std::env::temp_dir().join(format!("rolecall-apply-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let audit = dir.join("audit.jsonl");
     let output = rolecall(
         &emu,
@@ -429,7 +422,6 @@ fn the_key_is_in_no_output_plan_or_audit_log() {
         calls.iter().any(|c| c["attempt"].as_u64() > Some(1)),
         "retries are logged"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Seeded runs against a site that fails 10% of calls, rate-limits with

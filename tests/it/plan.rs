@@ -7,25 +7,20 @@ use std::process::{Command, Output};
 use crate::{root, transcript};
 
 /// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
+struct Scratch(PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl Scratch {
     fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("rolecall-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("rolecall-it-{name}-"))
+            .tempdir()
+            .unwrap();
+        Self(dir.path().to_path_buf(), dir)
     }
 
     fn write(&self, file: &str, text: &str) -> &Self {
         std::fs::write(self.0.join(file), text).unwrap();
         self
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -82,8 +82,8 @@ fn check_case(dir: &std::path::Path, case: &str) {
 
 #[test]
 fn a_missing_path_says_how_to_point_at_the_config() {
-    let tmp = std::env::temp_dir();
-    let output = rolecall(&tmp, &["validate", "-f", "no-such-rolecall.yaml"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let output = rolecall(tmp.path(), &["validate", "-f", "no-such-rolecall.yaml"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     insta::assert_snapshot!(stderr, @r"
