@@ -1,5 +1,5 @@
 //! The fixed words of the Periscope RBAC API: object types, action names and
-//! the roles every site starts with (`shared/periscope-api.md`).
+//! the roles every site starts with (`docs/periscope-api.md`).
 
 /// Action names the API is known to accept. The vendor's list may be
 /// incomplete; a name missing here is rejected by validation until it is added.
