@@ -32,7 +32,7 @@ pub struct Faults {
     pub precise_retry_after: bool,
 }
 
-/// Deviations of the wire format that `periscope-api.md` tells the client to
+/// Deviations of the wire format that `docs/periscope-api.md` tells the client to
 /// tolerate, each off by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Quirks {

@@ -1,5 +1,5 @@
 //! The API's objects as the client reads and writes them. Decoding tolerates
-//! what `periscope-api.md` says to tolerate: ids as strings or numbers, extra
+//! what `docs/periscope-api.md` says to tolerate: ids as strings or numbers, extra
 //! fields, a missing `roles` on a listed user.
 
 use serde::{Deserialize, Deserializer, Serialize};
