@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use periscope_client::{ApiKey, ClientConfig, Credentials, ReadClient, Writer};
 use periscope_emulator::{Emulator, Options, spawn};
+use rolecall_core::live::Live;
 use rolecall_core::load::{Loaded, load_texts};
-use rolecall_core::plan::{Change, Selection};
+use rolecall_core::plan::{Change, Plan, Selection};
 use rolecall_engine::{ExecuteOptions, Outcome, Skip, execute, fetch, plan, verify};
 
 const CONFIG: &str = "\
@@ -45,19 +46,20 @@ fn loaded(text: &str) -> Loaded {
     load_texts(vec![("rolecall.yaml".into(), text.to_string())]).unwrap()
 }
 
-#[tokio::test]
-async fn a_plan_is_carried_out_and_the_site_then_matches() {
+/// A new site, read, and the plan of [`CONFIG`] against it.
+async fn planned() -> (Emulator, ReadClient, Loaded, Live, Plan) {
     let emu = site();
     let reader = ReadClient::new(&config(&emu)).unwrap();
     let loaded = loaded(CONFIG);
     let live = fetch(&reader).await.unwrap();
-    let planned = plan(
-        &loaded.desired,
-        &loaded.sources,
-        &live,
-        &Selection::default(),
-    )
-    .unwrap();
+    let all = Selection::default();
+    let planned = plan(&loaded.desired, &loaded.sources, &live, &all).unwrap();
+    (emu, reader, loaded, live, planned)
+}
+
+#[tokio::test]
+async fn a_plan_is_carried_out_and_the_site_then_matches() {
+    let (emu, reader, loaded, live, planned) = planned().await;
     let li = planned
         .changes
         .iter()
@@ -109,17 +111,7 @@ async fn a_plan_is_carried_out_and_the_site_then_matches() {
 
 #[tokio::test]
 async fn a_failed_create_skips_what_needs_it_and_keeps_the_status() {
-    let emu = site();
-    let reader = ReadClient::new(&config(&emu)).unwrap();
-    let loaded = loaded(CONFIG);
-    let live = fetch(&reader).await.unwrap();
-    let mut planned = plan(
-        &loaded.desired,
-        &loaded.sources,
-        &live,
-        &Selection::default(),
-    )
-    .unwrap();
+    let (emu, _, _, live, mut planned) = planned().await;
     // The site refuses an action it does not know: the create fails.
     for step in &mut planned.changes {
         if let Change::CreateRole { after } = &mut step.change {

@@ -310,6 +310,16 @@ fn block_where(steps: &mut [Step], rule: Option<Rule>, applies: impl Fn(&Change)
     }
 }
 
+/// `count` over a limit of `n`.
+fn over_count(count: usize, n: u64, by_default: bool) -> Option<Excess> {
+    (count as u64 > n).then_some(Excess {
+        count,
+        of: None,
+        limit: Limit::Count(n),
+        by_default,
+    })
+}
+
 /// Deletes beyond `max_deletes` (default: 10, and 25% of the live objects
 /// of a kind) block every delete.
 fn limit_deletes(limits: Limits, policy: &Policy, live: &Live, steps: &mut [Step]) {
@@ -344,15 +354,7 @@ fn limit_deletes(limits: Limits, policy: &Policy, live: &Live, steps: &mut [Step
             by_default,
         })
     };
-    let total = users + roles;
-    let count = |n: u64, by_default: bool| {
-        (total as u64 > n).then_some(Excess {
-            count: total,
-            of: None,
-            limit: Limit::Count(n),
-            by_default,
-        })
-    };
+    let count = |n, by_default| over_count(users + roles, n, by_default);
     let excess = match limits.max_deletes {
         Some(Limit::Count(n)) => count(n, false),
         Some(Limit::Percent(p)) => over_share(p, false),
@@ -376,14 +378,7 @@ fn limit_revokes(limits: Limits, live: &Live, steps: &mut [Step]) {
                     + r.grants.values().map(BTreeSet::len).sum::<usize>()
             })
             .sum::<usize>();
-    let count = |n: u64, by_default: bool| {
-        (revoked as u64 > n).then_some(Excess {
-            count: revoked,
-            of: None,
-            limit: Limit::Count(n),
-            by_default,
-        })
-    };
+    let count = |n, by_default| over_count(revoked, n, by_default);
     let excess = match limits.max_revokes {
         Some(Limit::Count(n)) => count(n, false),
         Some(Limit::Percent(p)) => (percent(revoked, grants_live) > p).then_some(Excess {
