@@ -797,6 +797,55 @@ impl<'a> Converter<'a> {
         }
     }
 
+    /// `first_name` / `last_name`: absent when null. The site refuses empty
+    /// names; say so before anything is sent.
+    fn name(&mut self, field: &str, v: &Node, fpath: &YPath<'_>) -> Option<String> {
+        if v.is_null() {
+            return None;
+        }
+        let name = self.string(v, fpath, "a name (a string)")?;
+        if name.trim().is_empty() {
+            self.error(v, fpath, format!("`{field}` cannot be empty"))
+                .hint = Some(format!(
+                "write the name, or leave `{field}` out to keep the name the site has"
+            ));
+            return None;
+        }
+        Some(name)
+    }
+
+    /// A user's `roles:`, keyed case-insensitively; Everyone left out.
+    fn user_roles(&mut self, v: &Node, fpath: &YPath<'_>) -> BTreeMap<String, RoleRef> {
+        let mut roles = BTreeMap::new();
+        let Some(items) = self.list(v, fpath, "a list of role names") else {
+            return roles;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let ipath = fpath.index(i);
+            let Some(role) = self.string(item, &ipath, "a role name") else {
+                continue;
+            };
+            let key = vocab::key(&role);
+            if key == vocab::key(vocab::EVERYONE) {
+                // Every user is in Everyone; listing it changes nothing.
+                continue;
+            }
+            if roles.contains_key(&key) {
+                self.warning(item, &ipath, format!("role `{role}` is listed twice"))
+                    .hint = Some("role names are compared case-insensitively; remove one".into());
+                continue;
+            }
+            let origin = self.origin(item.pos);
+            let rref = RoleRef {
+                name: role,
+                index: i,
+                origin,
+            };
+            roles.insert(key, rref);
+        }
+        roles
+    }
+
     fn user(&mut self, email: &str, pos: Pos, v: &Node, path: &YPath<'_>) -> Option<User> {
         let expected = "a user: a mapping with `first_name`, `last_name`, `roles`";
         if let NodeKind::Seq(_) = &v.kind {
@@ -820,59 +869,9 @@ impl<'a> Converter<'a> {
         for (field, _, v) in self.fields(entries, USER_KEYS, path, hint) {
             let fpath = path.field(field);
             match field {
-                "first_name" | "last_name" => {
-                    let value = if v.is_null() {
-                        None
-                    } else {
-                        self.string(v, &fpath, "a name (a string)")
-                    };
-                    // The site refuses empty names; say so before anything is sent.
-                    let value = value.filter(|name| {
-                        let empty = name.trim().is_empty();
-                        if empty {
-                            self.error(v, &fpath, format!("`{field}` cannot be empty"))
-                                .hint = Some(format!("write the name, or leave `{field}` out to keep the name the site has"));
-                        }
-                        !empty
-                    });
-                    if field == "first_name" {
-                        user.first_name = value;
-                    } else {
-                        user.last_name = value;
-                    }
-                }
-                "roles" => {
-                    let Some(items) = self.list(v, &fpath, "a list of role names") else {
-                        continue;
-                    };
-                    for (i, item) in items.iter().enumerate() {
-                        let ipath = fpath.index(i);
-                        let Some(role) = self.string(item, &ipath, "a role name") else {
-                            continue;
-                        };
-                        let key = vocab::key(&role);
-                        if key == vocab::key(vocab::EVERYONE) {
-                            // Every user is in Everyone; listing it changes nothing.
-                            continue;
-                        }
-                        if user.roles.contains_key(&key) {
-                            self.warning(item, &ipath, format!("role `{role}` is listed twice"))
-                                .hint = Some(
-                                "role names are compared case-insensitively; remove one".into(),
-                            );
-                            continue;
-                        }
-                        let origin = self.origin(item.pos);
-                        user.roles.insert(
-                            key,
-                            RoleRef {
-                                name: role,
-                                index: i,
-                                origin,
-                            },
-                        );
-                    }
-                }
+                "first_name" => user.first_name = self.name(field, v, &fpath),
+                "last_name" => user.last_name = self.name(field, v, &fpath),
+                "roles" => user.roles = self.user_roles(v, &fpath),
                 _ => unreachable!("fields() returns only allowed keys"),
             }
         }
