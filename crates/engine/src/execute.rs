@@ -18,6 +18,8 @@ use tokio::sync::Semaphore;
 pub struct Failure {
     /// The status the server answered; `None` when no answer came.
     pub status: Option<u16>,
+    /// The call that failed.
+    pub url: Option<String>,
     /// What went wrong, with the URL (never the API key).
     pub message: String,
 }
@@ -26,6 +28,7 @@ impl From<&periscope_client::Error> for Failure {
     fn from(e: &periscope_client::Error) -> Self {
         Self {
             status: e.status(),
+            url: e.url().map(str::to_string),
             message: e.to_string(),
         }
     }

@@ -136,6 +136,7 @@ async fn a_failed_create_skips_what_needs_it_and_keeps_the_status() {
     match by_key("Growth") {
         Outcome::Failed(f) => {
             assert_eq!(f.status, Some(400));
+            assert_eq!(f.url, Some(format!("{}/api/v1/roles", emu.url())));
             assert!(f.message.contains("/api/v1/roles"), "{}", f.message);
         }
         other => panic!("{other:?}"),

@@ -72,6 +72,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// The URL the error is about, if it is about a call.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Error::Unauthorized { url, .. }
+            | Error::Forbidden { url, .. }
+            | Error::NotFound { url, .. }
+            | Error::Conflict { url, .. }
+            | Error::Rejected { url, .. }
+            | Error::RateLimited { url, .. }
+            | Error::Server { url, .. }
+            | Error::Network { url, .. }
+            | Error::Decode { url, .. }
+            | Error::IncompleteList { url, .. } => Some(url),
+            Error::Insecure { .. }
+            | Error::Endpoint { .. }
+            | Error::Credentials(_)
+            | Error::Client(_) => None,
+        }
+    }
+
     /// The HTTP status the server answered, if the error is an answer.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -83,10 +83,10 @@ impl Audit {
     }
 
     fn operation(&self, step: &Step, outcome: &Outcome) {
-        let (result, message, status) = match outcome {
-            Outcome::Done => ("done", None, None),
-            Outcome::Failed(f) => ("failed", Some(f.to_string()), f.status),
-            Outcome::Skipped(s) => ("skipped", Some(s.to_string()), None),
+        let (result, message, status, url) = match outcome {
+            Outcome::Done => ("done", None, None, None),
+            Outcome::Failed(f) => ("failed", Some(f.to_string()), f.status, f.url.clone()),
+            Outcome::Skipped(s) => ("skipped", Some(s.to_string()), None, None),
         };
         self.write(serde_json::json!({
             "event": "operation",
@@ -96,6 +96,7 @@ impl Audit {
             "key": step.key(),
             "outcome": result,
             "status": status,
+            "url": url,
             "message": message,
         }));
     }
