@@ -209,23 +209,28 @@ fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let before = emu.snapshot();
-    let stale = rolecall(&emu, dir, &["apply", planfile.to_str().unwrap()]);
-    assert_eq!(stale.status.code(), Some(1));
+    let stale = rolecall(&emu, &org(), &["apply", planfile.to_str().unwrap()]);
+    assert_eq!(stale.status.code(), Some(5), "{}", transcript(&stale));
     assert_eq!(emu.snapshot(), before, "nothing written");
     let stderr =
         String::from_utf8_lossy(&stale.stderr).replace(planfile.to_str().unwrap(), "plan.json");
     insta::assert_snapshot!(stderr, @r#"
-    error: the plan is stale; nothing was written:
+    error: the plan is stale: the site changed since it was made; nothing was written:
       - user "tomas@globex.io" changed since the plan was made
 
-    hint: run `rolecall plan --out plan.json` again and review the new plan
+    hint: make the plan again (`rolecall plan --out PLANFILE`), review it, and apply that
     "#);
 
     // A fresh plan is applied without a prompt.
     let output = rolecall(&emu, &org(), &["plan", "--out", planfile.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0));
-    let applied = rolecall(&emu, dir, &["apply", planfile.to_str().unwrap()]);
+    let applied = rolecall(&emu, &org(), &["apply", planfile.to_str().unwrap()]);
     assert_eq!(applied.status.code(), Some(0), "{}", transcript(&applied));
+    assert!(
+        String::from_utf8_lossy(&applied.stdout).contains("The site now matches the config."),
+        "a saved plan is verified too: {}",
+        transcript(&applied)
+    );
     assert_converged(&emu, &org(), "after the saved plan");
 }
 
@@ -265,16 +270,20 @@ fn a_blocked_plan_writes_nothing_unless_allowed() {
     assert_converged(&emu, dir, "after --allow-mass-delete");
 }
 
-/// Plans with the config in `config`, edits the saved plan (`from` -> `to`),
-/// applies it, expects exit 4 and returns the report.
-fn apply_edited_plan(emu: &Emulator, config: &Path, dir: &Path, from: &str, to: &str) -> String {
-    let planfile = dir.join("plan.json");
-    let output = rolecall(emu, config, &["plan", "--out", planfile.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
-    let plan = std::fs::read_to_string(&planfile).unwrap();
-    assert!(plan.contains(from), "the plan holds {from}");
-    std::fs::write(&planfile, plan.replace(from, to)).unwrap();
-    let output = rolecall(emu, dir, &["apply", planfile.to_str().unwrap()]);
+/// An emulator of the org example that refuses some writes (`400`).
+fn refusing(calls: &[&str]) -> Emulator {
+    emulator(
+        Faults {
+            refuse_writes: calls.iter().map(|c| c.to_string()).collect(),
+            ..Faults::default()
+        },
+        1,
+    )
+}
+
+/// Applies without asking, expects exit 4, and returns the report.
+fn apply_expecting_failures(emu: &Emulator, config: &Path) -> String {
+    let output = rolecall(emu, config, &["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(4), "{}", transcript(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: Vec<&str> = stdout
@@ -286,38 +295,31 @@ fn apply_edited_plan(emu: &Emulator, config: &Path, dir: &Path, from: &str, to: 
 
 #[test]
 fn a_partial_failure_exits_4_with_a_clear_report() {
-    let emu = emulator(Faults::default(), 1);
+    let emu = refusing(&["POST /api/v2/users"]);
     let scratch = scratch_config(
         "  new@globex.io:\n    first_name: New\n    last_name: Person\n    roles: [Viewer]\n  ines@globex.io:\n    roles: [Builder]\n",
         "",
     );
-    let dir = scratch.path();
-    // The site refuses an empty first name (a plan edited by hand); the rest goes through.
-    let report = apply_edited_plan(
-        &emu,
-        dir,
-        dir,
-        "\"first_name\": \"New\"",
-        "\"first_name\": \"\"",
-    );
+    // The site refuses the create; the rest goes through.
+    let report = apply_expecting_failures(&emu, scratch.path());
     insta::assert_snapshot!(report, @r#"
     Apply complete: 2 done, 1 failed, 0 skipped.
-      failed:  + user "new@globex.io" — the server refused the request (400) at URL/api/v2/users: `first_name` cannot be empty
+      failed:  + user "new@globex.io" — the server refused the request (400) at URL/api/v2/users: the site refuses this call (injected)
     Rerun `rolecall apply` to retry what failed: what was done is not done again.
     "#);
+    emu.set_faults(Faults::default());
+    assert_converged(&emu, scratch.path(), "the rerun");
 }
 
 #[test]
 fn a_change_whose_prerequisite_failed_is_skipped() {
-    let emu = emulator(Faults::default(), 1);
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path();
-    // The Marketing role's grant now names a dashboard the site does not
-    // have: its create fails, and the users who need Marketing are skipped.
-    let report = apply_edited_plan(&emu, &org(), dir, "\"80003\": {", "\"99999\": {");
+    // The Marketing role's create is refused: the users who need Marketing
+    // are skipped, not sent.
+    let emu = refusing(&["POST /api/v1/roles"]);
+    let report = apply_expecting_failures(&emu, &org());
     insta::assert_snapshot!(report, @r#"
     Apply complete: 7 done, 1 failed, 2 skipped.
-      failed:  + role "Marketing" — the server refused the request (400) at URL/api/v1/roles: unknown dashboard object_id `99999`
+      failed:  + role "Marketing" — the server refused the request (400) at URL/api/v1/roles: the site refuses this call (injected)
       skipped: ~ user "ines@globex.io" — needs the role Marketing, whose change failed
       skipped: + user "kai@globex.io" — needs the role Marketing, whose change failed
     Rerun `rolecall apply` to retry what failed: what was done is not done again.
@@ -438,6 +440,7 @@ fn apply_converges_under_faults() {
         latency: None,
         // The exact wait, not whole seconds: the same 429s, less waiting.
         precise_retry_after: true,
+        ..Faults::default()
     };
     let runs = if std::env::var_os("ROLECALL_SOAK").is_some() {
         50

@@ -158,14 +158,14 @@ fn a_blocked_plan_exits_3() {
     let output = run(&scratch.0, &["plan", "--sandbox", "site.json"], &[]);
     assert_eq!(output.status.code(), Some(3));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(text.matches("! blocked by max_deletes: 12 deletes, 10 allowed by default; allow with --allow-mass-delete").count(), 12);
+    assert_eq!(text.matches("! blocked by max_deletes: 12 deletes, 10 allowed by default; allow with `rolecall apply --allow-mass-delete`").count(), 12);
     let tail: Vec<&str> = text
         .lines()
         .skip_while(|l| !l.starts_with("Plan:"))
         .collect();
     insta::assert_snapshot!(tail.join("\n"), @"
     Plan: 0 to create, 0 to update, 12 to delete, 0 to rename.
-    Blocked: 12 changes break a safety rule; apply will write nothing. Review them, then rerun with --allow-mass-delete if they are intended.
+    Blocked: 12 changes break a safety rule; apply will write nothing. Review them, then run `rolecall apply --allow-mass-delete` if they are intended.
     ");
 }
 

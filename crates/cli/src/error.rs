@@ -44,6 +44,12 @@ impl CliError {
         self
     }
 
+    /// The same error with another exit code.
+    pub fn with_code(mut self, code: u8) -> Self {
+        self.code = code;
+        self
+    }
+
     pub fn code(&self) -> u8 {
         self.code
     }

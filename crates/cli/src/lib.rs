@@ -25,8 +25,14 @@ pub mod exit {
     pub const CHANGES: u8 = 2;
     /// Blocked by a safety rail; nothing was written.
     pub const BLOCKED: u8 = 3;
-    /// Apply finished with some operations failed (the rest were done).
+    /// Apply finished with some operations failed, or stopped by refused
+    /// credentials (the rest were done).
     pub const PARTIAL: u8 = 4;
+    /// The saved plan is stale: the site or the config changed since it was
+    /// made; nothing was written.
+    pub const STALE: u8 = 5;
+    /// Interrupted (Ctrl-C, SIGTERM); the report says what was done.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, Parser)]
@@ -36,9 +42,10 @@ pub mod exit {
     about = "Keep the users and roles of a Periscope Data site equal to YAML files in git",
     long_about = "Keep the users and roles of a Periscope Data site (RBAC edition) equal to YAML \
 files kept in git.\n\nThe config is `./rolecall.yaml`, or the file or directory given with `-f`.",
-    after_help = "Exit codes: 0 success (no changes with --detailed-exitcode and drift), 1 error, \
-2 changes present (--detailed-exitcode, drift), 3 blocked by a safety rule, 4 apply finished \
-with some operations failed.\n\
+    after_help = "Exit codes: 0 success (no changes with --detailed-exitcode and drift), 1 error \
+(usage errors included), 2 changes present (--detailed-exitcode, drift), 3 blocked by a safety \
+rule, 4 apply finished with some operations failed, 5 the saved plan is stale (plan again), \
+130 interrupted.\n\
 Quick start: rolecall plan --sandbox examples/data-org/sandbox.json -f examples/data-org",
     propagate_version = true
 )]

@@ -39,6 +39,21 @@ pub struct LiveDashboard {
     pub name: String,
 }
 
+impl Live {
+    /// A digest of the whole site, whatever order it was listed in: a saved
+    /// plan records it, so that `apply` can tell "the site changed" from
+    /// "the plan file was edited".
+    pub fn digest(&self) -> String {
+        let mut users: Vec<&LiveUser> = self.users.iter().collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut roles: Vec<&LiveRole> = self.roles.iter().collect();
+        roles.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut dashboards: Vec<&LiveDashboard> = self.dashboards.iter().collect();
+        dashboards.sort_by(|a, b| a.id.cmp(&b.id));
+        digest(&(users, roles, dashboards))
+    }
+}
+
 /// A stable digest of a live object (FNV-1a over its canonical JSON), so a
 /// saved plan can tell whether the object changed since.
 pub fn digest<T: Serialize>(object: &T) -> String {

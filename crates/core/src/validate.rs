@@ -15,6 +15,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("user roles exist", user_roles_exist),
     ("renames do not collide", renames_do_not_collide),
     ("actor keeps Admin", actor_keeps_admin),
+    ("Admin's rights are not managed", admin_rights_not_managed),
     (
         "managed entries are not ignored or protected",
         managed_not_ignored,
@@ -153,6 +154,49 @@ fn actor_keeps_admin(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec
         .at(*pos, format!("users[{:?}]", user.email))
         .hint(format!(
             "rolecall acts as `actor`, which must stay an admin: add `{}` to this user's roles, or choose another actor",
+            vocab::ADMIN
+        )),
+    );
+}
+
+/// Admin can do everything on a site; its privileges and dashboard grants are
+/// not rolecall's to set or take away. A config may list Admin for its
+/// description (and its members, under `users:`).
+fn admin_rights_not_managed(
+    desired: &Desired,
+    index: &Index<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let key = vocab::key(vocab::ADMIN);
+    let (Some(role), Some(pos)) = (desired.roles.get(&key), index.roles.get(&key)) else {
+        return;
+    };
+    let set: Vec<&str> = [
+        (
+            "privileges",
+            role.privileges.values().any(|a| !a.is_empty()),
+        ),
+        (
+            "dashboards",
+            role.dashboards.values().any(|g| !g.actions.is_empty()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(field, given)| given.then_some(field))
+    .collect();
+    if set.is_empty() {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::error(format!(
+            "the `{}` role's {} are not rolecall's to manage",
+            vocab::ADMIN,
+            set.join(" and ")
+        ))
+        .at(*pos, format!("roles[{:?}]", role.name))
+        .hint(format!(
+            "remove `{}` from `{}`: Admin can do everything on the site; rolecall manages only its description, and its members under `users:`",
+            set.join("` and `"),
             vocab::ADMIN
         )),
     );

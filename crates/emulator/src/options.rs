@@ -30,6 +30,12 @@ pub struct Faults {
     /// instead of whole seconds rounded up: tests under a rate limit then
     /// wait milliseconds, not seconds.
     pub precise_retry_after: bool,
+    /// Writes answered `400` without being handled: each `METHOD /path`
+    /// prefix, e.g. `POST /api/v1/roles` (a site that refuses one call).
+    pub refuse_writes: Vec<String>,
+    /// After this many writes, every request is answered `401` (the key was
+    /// revoked midway).
+    pub revoke_key_after_writes: Option<u64>,
 }
 
 /// Deviations of the wire format that `docs/periscope-api.md` tells the client to

@@ -68,6 +68,8 @@ pub struct Shared {
     pub(crate) log: Mutex<VecDeque<Logged>>,
     pub(crate) log_capacity: usize,
     pub(crate) seq: std::sync::atomic::AtomicU64,
+    /// Writes that reached the handlers (for `revoke_key_after_writes`).
+    pub(crate) writes: std::sync::atomic::AtomicU64,
     pub(crate) hook: Option<RequestHook>,
 }
 
@@ -469,6 +471,31 @@ async fn list_dashboards(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery
 #[error("connection dropped by fault injection")]
 pub(crate) struct Dropped;
 
+/// An answer the faults give instead of handling the request: `401` once
+/// the key is revoked, `400` for a write the site refuses.
+fn refused(
+    shared: &Shared,
+    faults: &Faults,
+    method: &Method,
+    path: &str,
+) -> Option<(u16, &'static str)> {
+    use std::sync::atomic::Ordering::SeqCst;
+    let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE);
+    if let Some(limit) = faults.revoke_key_after_writes {
+        let before = if write {
+            shared.writes.fetch_add(1, SeqCst)
+        } else {
+            shared.writes.load(SeqCst)
+        };
+        if before >= limit {
+            return Some((401, "the API key was revoked (injected)"));
+        }
+    }
+    let call = format!("{method} {path}");
+    (write && faults.refuse_writes.iter().any(|r| call.starts_with(r.as_str())))
+        .then_some((400, "the site refuses this call (injected)"))
+}
+
 /// Handles one request through the faults, then the router. An `Err` makes
 /// hyper close the connection without answering.
 pub(crate) async fn handle(
@@ -549,6 +576,10 @@ pub(crate) async fn handle(
     if fail_now {
         record(Some(500), Outcome::Answered);
         return Ok(error_response(500, "internal server error (injected)"));
+    }
+    if let Some((status, message)) = refused(&shared, &faults, &method, &path) {
+        record(Some(status), Outcome::Answered);
+        return Ok(error_response(status, message));
     }
     let response = router
         .oneshot(request.map(Body::new))

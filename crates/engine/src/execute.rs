@@ -1,14 +1,15 @@
 //! Carrying out a plan through the writer: phases in dependency order, calls
 //! concurrent within a phase, failures kept to the changes they touch.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use periscope_client::{
     Id, NewRole, NewUser, Permission, Privilege, RoleUpdate, UserUpdate, Writer,
 };
-use rolecall_core::live::Live;
+use rolecall_core::live::{Live, LiveRole};
 use rolecall_core::plan::{Change, Phase, Plan, RoleRef, RoleState, Step};
 use rolecall_core::vocab::{EVERYONE, key};
 use tokio::sync::Semaphore;
@@ -45,6 +46,10 @@ impl fmt::Display for Failure {
 pub enum Skip {
     /// It gives roles whose create failed.
     NeedsRoles(Vec<String>),
+    /// The apply was told to stop (Ctrl-C, SIGTERM) before it started.
+    Interrupted,
+    /// The site refused the credentials (`401`/`403`) on an earlier call.
+    CredentialsRefused,
 }
 
 impl fmt::Display for Skip {
@@ -56,6 +61,10 @@ impl fmt::Display for Skip {
                 if names.len() == 1 { "" } else { "s" },
                 names.join(", ")
             ),
+            Skip::Interrupted => f.write_str("not started: the apply was interrupted"),
+            Skip::CredentialsRefused => {
+                f.write_str("not started: the site refused the credentials")
+            }
         }
     }
 }
@@ -72,16 +81,40 @@ pub enum Outcome {
 /// Told of each outcome as it happens (progress, audit log).
 pub type OnOutcome = Arc<dyn Fn(&Step, &Outcome) + Send + Sync>;
 
-#[derive(Debug, Clone, Copy)]
+/// Tells a running apply to start nothing more (calls in flight finish).
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct ExecuteOptions {
     /// Calls at once within a phase (at least 1).
     pub parallelism: usize,
+    /// Checked before each change starts.
+    pub stop: Stop,
 }
 
 /// One outcome per change of the plan, in plan order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub outcomes: Vec<Outcome>,
+    /// Stopped by [`Stop`] before the end.
+    pub interrupted: bool,
+    /// Stopped because the site refused the credentials.
+    pub credentials_refused: bool,
 }
 
 impl Report {
@@ -164,6 +197,104 @@ struct Call {
     roles: Vec<Id>,
 }
 
+/// Runs one change and settles what a concurrent apply explains: a create
+/// answered `409` whose object exists as the plan wants it is done; a delete
+/// answered `404` is done.
+async fn run_settled(
+    change: &Change,
+    call: &Call,
+) -> Result<Option<(String, String)>, periscope_client::Error> {
+    use periscope_client::Error;
+    let creates = matches!(
+        change,
+        Change::CreateUser { .. } | Change::CreateRole { .. }
+    );
+    match run(change, call).await {
+        Err(conflict @ Error::Conflict { .. }) if creates => {
+            match settle_conflict(change, call).await? {
+                Some(learnt) => {
+                    tracing::info!(
+                        key = change.key(),
+                        "created meanwhile, as wanted (409): done"
+                    );
+                    Ok(learnt)
+                }
+                None => Err(conflict),
+            }
+        }
+        Err(Error::NotFound { .. })
+            if matches!(
+                change,
+                Change::DeleteUser { .. } | Change::DeleteRole { .. }
+            ) =>
+        {
+            tracing::info!(key = change.key(), "already deleted (404): done");
+            Ok(None)
+        }
+        other => other,
+    }
+}
+
+/// After a `409` on a create: whether the object on the site is as the plan
+/// wants it (and, for a role, its name and id for the changes after it).
+async fn settle_conflict(
+    change: &Change,
+    call: &Call,
+) -> Result<Option<Option<(String, String)>>, periscope_client::Error> {
+    let reader = call.writer.reader();
+    match change {
+        Change::CreateUser { after } => {
+            let users = reader.list_users().await?;
+            let wanted: BTreeSet<&str> = call.roles.iter().map(|r| r.0.as_str()).collect();
+            let as_wanted = users
+                .iter()
+                .find(|u| key(&u.email) == key(&after.email))
+                .is_some_and(|u| {
+                    let roles: BTreeSet<&str> = u
+                        .roles
+                        .iter()
+                        .map(|r| r.0.as_str())
+                        .filter(|r| Some(*r) != call.everyone.as_deref())
+                        .collect();
+                    u.first_name == after.first_name
+                        && u.last_name == after.last_name
+                        && roles == wanted
+                });
+            Ok(as_wanted.then_some(None))
+        }
+        Change::CreateRole { after } => {
+            let roles = reader.list_roles().await?;
+            let found = roles
+                .into_iter()
+                .find(|r| key(&r.name) == key(&after.name))
+                .map(crate::fetch::live_role)
+                .filter(|r| role_as_wanted(r, after));
+            Ok(found.map(|r| Some((key(&after.name), r.id))))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A live role holds what a role state says (names compared
+/// case-insensitively, empty action lists ignored).
+fn role_as_wanted(live: &LiveRole, after: &RoleState) -> bool {
+    let non_empty = |m: &BTreeMap<String, BTreeSet<String>>| -> BTreeMap<String, BTreeSet<String>> {
+        m.iter()
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(k, a)| (k.clone(), a.clone()))
+            .collect()
+    };
+    let grants: BTreeMap<String, BTreeSet<String>> = after
+        .dashboards
+        .iter()
+        .map(|(id, g)| (id.clone(), g.actions.clone()))
+        .collect();
+    key(&live.name) == key(&after.name)
+        && live.description == after.description
+        && non_empty(&live.privileges) == non_empty(&after.privileges)
+        && non_empty(&live.grants) == non_empty(&grants)
+}
+
 /// Runs one change; for a created role, returns its name and id for the
 /// changes after it.
 async fn run(
@@ -231,9 +362,51 @@ async fn run(
     Ok(None)
 }
 
+/// Whether a change may start: not after a stop, nor after the site
+/// refused the credentials.
+fn gate(stop: &Stop, refused: &AtomicBool) -> Option<Skip> {
+    if refused.load(Ordering::SeqCst) {
+        Some(Skip::CredentialsRefused)
+    } else if stop.is_stopped() {
+        Some(Skip::Interrupted)
+    } else {
+        None
+    }
+}
+
+/// What [`execute`] keeps while it runs.
+struct Run<'p> {
+    plan: &'p Plan,
+    outcomes: Vec<Option<Outcome>>,
+    created: Created,
+    on_outcome: OnOutcome,
+}
+
+impl Run<'_> {
+    fn record(&mut self, i: usize, outcome: Outcome) {
+        (self.on_outcome)(&self.plan.changes[i], &outcome);
+        self.outcomes[i] = Some(outcome);
+    }
+
+    /// The call a change needs, or why it must be skipped.
+    fn prepare(&self, step: &Step, template: &Call) -> Result<Call, Skip> {
+        let roles = match step.change.user_after() {
+            Some(after) => role_ids(&after.roles, &self.created).map_err(Skip::NeedsRoles)?,
+            None => Vec::new(),
+        };
+        Ok(Call {
+            writer: template.writer.clone(),
+            actor: template.actor.clone(),
+            everyone: template.everyone.clone(),
+            roles,
+        })
+    }
+}
+
 /// Carries out `plan`: [`Phase::ALL`] in order, up to
 /// `options.parallelism` calls at once within a phase. A user change that
-/// needs a role whose create failed is skipped, not tried.
+/// needs a role whose create failed is skipped, not tried. After a stop, or
+/// a `401`/`403` on any call, nothing more starts; calls in flight finish.
 pub async fn execute(
     plan: &Plan,
     writer: Arc<Writer>,
@@ -241,13 +414,23 @@ pub async fn execute(
     options: ExecuteOptions,
     on_outcome: OnOutcome,
 ) -> Report {
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
-    let mut created = Created::new();
-    let everyone = live
-        .roles
-        .iter()
-        .find(|r| key(&r.name) == key(EVERYONE))
-        .map(|r| r.id.clone());
+    let mut run = Run {
+        plan,
+        outcomes: vec![None; plan.changes.len()],
+        created: Created::new(),
+        on_outcome,
+    };
+    let template = Call {
+        writer,
+        actor: plan.actor.clone(),
+        everyone: live
+            .roles
+            .iter()
+            .find(|r| key(&r.name) == key(EVERYONE))
+            .map(|r| r.id.clone()),
+        roles: Vec::new(),
+    };
+    let refused = Arc::new(AtomicBool::new(false));
     let semaphore = Arc::new(Semaphore::new(options.parallelism.max(1)));
     for phase in Phase::ALL {
         let mut tasks = tokio::task::JoinSet::new();
@@ -255,49 +438,52 @@ pub async fn execute(
             if step.change.phase() != phase {
                 continue;
             }
-            let membership = step
-                .change
-                .user_after()
-                .map(|a| role_ids(&a.roles, &created));
-            let roles = match membership {
-                Some(Err(missing)) => {
-                    let outcome = Outcome::Skipped(Skip::NeedsRoles(missing));
-                    on_outcome(step, &outcome);
-                    outcomes[i] = Some(outcome);
+            let call = match gate(&options.stop, &refused)
+                .map_or_else(|| run.prepare(step, &template), Err)
+            {
+                Ok(call) => call,
+                Err(skip) => {
+                    run.record(i, Outcome::Skipped(skip));
                     continue;
                 }
-                Some(Ok(ids)) => ids,
-                None => Vec::new(),
-            };
-            let call = Call {
-                writer: writer.clone(),
-                actor: plan.actor.clone(),
-                everyone: everyone.clone(),
-                roles,
             };
             let (semaphore, change) = (semaphore.clone(), step.change.clone());
+            let (stop, refused) = (options.stop.clone(), refused.clone());
             tasks.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.expect("never closed");
-                (i, run(&change, &call).await)
+                // Checked again once a slot is free: a stop while waiting counts.
+                if let Some(skip) = gate(&stop, &refused) {
+                    return (i, Err(skip));
+                }
+                let result = run_settled(&change, &call).await;
+                if let Err(e) = &result
+                    && matches!(e.status(), Some(401 | 403))
+                {
+                    refused.store(true, Ordering::SeqCst);
+                }
+                (i, Ok(result))
             });
         }
         while let Some(joined) = tasks.join_next().await {
             let (i, result) = joined.expect("an apply task panicked");
             let outcome = match result {
-                Ok(learnt) => {
-                    created.extend(learnt);
+                Err(skip) => Outcome::Skipped(skip),
+                Ok(Ok(learnt)) => {
+                    run.created.extend(learnt);
                     Outcome::Done
                 }
-                Err(e) => Outcome::Failed(Failure::from(&e)),
+                Ok(Err(e)) => Outcome::Failed(Failure::from(&e)),
             };
-            on_outcome(&plan.changes[i], &outcome);
-            outcomes[i] = Some(outcome);
+            run.record(i, outcome);
         }
     }
     Report {
-        outcomes: outcomes
+        outcomes: run
+            .outcomes
             .into_iter()
             .map(|o| o.expect("every change has an outcome"))
             .collect(),
+        interrupted: options.stop.is_stopped(),
+        credentials_refused: refused.load(Ordering::SeqCst),
     }
 }

@@ -39,7 +39,7 @@ pub fn to_live(site: LiveSite) -> Live {
 
 /// Privileges merged per object type; grants on dashboards per id (grants
 /// on other object types are not rolecall's).
-fn live_role(r: Role) -> LiveRole {
+pub(crate) fn live_role(r: Role) -> LiveRole {
     let mut privileges = BTreeMap::<String, BTreeSet<String>>::new();
     for p in r.privileges {
         privileges

@@ -4,6 +4,7 @@
 //! - [`execute`]: carry out a [`Plan`] through a [`Writer`], phase by phase,
 //!   calls concurrent within a phase, each change's [`Outcome`] reported;
 //! - [`stale`]: the objects a saved plan touches that changed since;
+//! - [`saved::compare`]: a saved plan against a plan made now;
 //! - [`verify`]: read the site again after an apply and plan once more;
 //! - [`drift`]: label each difference with where it comes from.
 //!
@@ -14,9 +15,10 @@
 pub mod drift;
 mod execute;
 mod fetch;
+pub mod saved;
 mod stale;
 
-pub use execute::{ExecuteOptions, Failure, OnOutcome, Outcome, Report, Skip, execute};
+pub use execute::{ExecuteOptions, Failure, OnOutcome, Outcome, Report, Skip, Stop, execute};
 pub use fetch::{fetch, to_live};
 pub use stale::{Stale, stale};
 
@@ -52,13 +54,14 @@ pub fn plan(
     Ok(plan)
 }
 
-/// Reads the site again and plans the whole config: after a successful
-/// apply, the plan is empty; what is left is reported.
+/// Reads the site again and plans the config (the same selection): after a
+/// successful apply, the plan is empty; what is left is reported.
 pub async fn verify(
     reader: &ReadClient,
     desired: &Desired,
     sources: &SourceMap,
+    selection: &Selection,
 ) -> Result<Plan, PlanError> {
     let live = fetch(reader).await?;
-    plan(desired, sources, &live, &Selection::default())
+    plan(desired, sources, &live, selection)
 }

@@ -8,7 +8,7 @@ use periscope_emulator::{Emulator, Options, spawn};
 use rolecall_core::live::Live;
 use rolecall_core::load::{Loaded, load_texts};
 use rolecall_core::plan::{Change, Plan, Selection};
-use rolecall_engine::{ExecuteOptions, Outcome, Skip, execute, fetch, plan, verify};
+use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch, plan, verify};
 
 const CONFIG: &str = "\
 site: acme
@@ -86,15 +86,23 @@ async fn a_plan_is_carried_out_and_the_site_then_matches() {
         &planned,
         writer,
         &live,
-        ExecuteOptions { parallelism: 4 },
+        ExecuteOptions {
+            parallelism: 4,
+            stop: Stop::new(),
+        },
         hook,
     )
     .await;
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(seen.lock().unwrap().len(), planned.changes.len());
-    let again = verify(&reader, &loaded.desired, &loaded.sources)
-        .await
-        .unwrap();
+    let again = verify(
+        &reader,
+        &loaded.desired,
+        &loaded.sources,
+        &Selection::default(),
+    )
+    .await
+    .unwrap();
     assert!(again.is_empty(), "{again:?}");
     let state = emu.snapshot();
     let growth = state.roles.iter().find(|r| r.name == "Growth").unwrap();
@@ -125,7 +133,10 @@ async fn a_failed_create_skips_what_needs_it_and_keeps_the_status() {
         &planned,
         writer,
         &live,
-        ExecuteOptions { parallelism: 2 },
+        ExecuteOptions {
+            parallelism: 2,
+            stop: Stop::new(),
+        },
         Arc::new(|_: &rolecall_core::plan::Step, _: &Outcome| {}),
     )
     .await;

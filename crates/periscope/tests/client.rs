@@ -197,7 +197,7 @@ async fn a_fetch_is_exact_under_faults() {
         drop_rate: 0.05,
         lost_response_rate: 0.05,
         rate_limit: None,
-        precise_retry_after: false,
+        ..Faults::default()
     };
     let (mut failures, mut drops) = (0, 0);
     for seed in 0..5 {

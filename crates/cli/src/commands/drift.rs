@@ -28,11 +28,18 @@ pub struct DriftArgs {
     /// The config as last applied: tells changes made on the site apart from changes pending in the config.
     #[arg(long, value_name = "PATH")]
     pub baseline: Option<PathBuf>,
+    /// Check only these objects: `user:GLOB` or `role:GLOB`; repeatable.
+    #[arg(long = "target", value_name = "SEL")]
+    pub targets: Vec<String>,
+    /// Leave these objects out: `user:GLOB` or `role:GLOB`; repeatable.
+    #[arg(long = "exclude", value_name = "SEL")]
+    pub excludes: Vec<String>,
     #[command(flatten)]
     pub site: SiteArgs,
 }
 
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
+    let selection = site::selection(&args.targets, &args.excludes)?;
     let loaded = site::load_config(settings)?;
     let baseline = match &args.baseline {
         Some(path) => Some(site::load_config_at(settings, path)?),
@@ -40,10 +47,9 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     };
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
-    let all = Selection::default();
-    let mut plan = site::plan(settings, &loaded, &live, &all)?;
+    let mut plan = site::plan(settings, &loaded, &live, &selection)?;
     if let Some(baseline) = &baseline {
-        let applied = site::plan(settings, baseline, &live, &all)?;
+        let applied = site::plan(settings, baseline, &live, &Selection::default())?;
         drift::label(&mut plan, &applied, &loaded.desired, &baseline.desired);
     }
     settings

@@ -124,7 +124,7 @@ impl EmulatorArgs {
                 rate_limit: self.rate_limit,
                 drop_rate: self.drop_rate,
                 lost_response_rate: self.lost_response_rate,
-                precise_retry_after: false,
+                ..Faults::default()
             },
             quirks: Quirks {
                 wrap_single: has(QuirkArg::WrapSingle),

@@ -35,7 +35,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Also save the plan to FILE (JSON, with a digest of each live object it touches).
+    /// Also save the plan to FILE for `rolecall apply FILE` (JSON, with what it was made from: the config's digest, the site's, the endpoint).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 2 when there are changes, 0 when there are none.
@@ -65,11 +65,22 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     let loaded = site::load_config(settings)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
-    let plan = site::plan(settings, &loaded, &live, &selection)?;
+    let mut plan = site::plan(settings, &loaded, &live, &selection)?;
     settings
         .stdout()
         .write_all(render(&plan, args.format).as_bytes())?;
     if let Some(out) = &args.out {
+        // Only the saved file says what it was made from (the endpoint and
+        // the commit would make printed plans differ from run to run).
+        let made_from = site::made_from(
+            settings,
+            &loaded,
+            &conn,
+            &live,
+            &args.targets,
+            &args.excludes,
+        );
+        plan.made_from = Some(made_from);
         site::write_file(out, &plan.to_json(), "the plan")?;
     }
     Ok(if plan.is_blocked() {

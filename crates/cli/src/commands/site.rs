@@ -11,7 +11,7 @@ use periscope_emulator::{Emulator, Options, Snapshot};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
 use rolecall_core::load::{self, Loaded};
-use rolecall_core::plan::{Plan, Selection, Selector, render};
+use rolecall_core::plan::{MadeFrom, Plan, Selection, Selector, render};
 use rolecall_engine::PlanError;
 
 use crate::error::{CliError, CliResult, Hint as _, fail};
@@ -19,8 +19,8 @@ use crate::exit;
 use crate::output::{print_diagnostics, report_invalid};
 use crate::settings::Settings;
 
-/// The flag that lifts the limits, as plans name it.
-pub const LIFT_LIMITS: &str = "--allow-mass-delete";
+/// What lifts the limits, as plans name it.
+pub const LIFT_LIMITS: &str = "`rolecall apply --allow-mass-delete`";
 
 /// How plans are rendered by this command line.
 pub fn render_options(styled: bool) -> render::Options<'static> {
@@ -45,7 +45,14 @@ pub struct Connection {
     pub reader: ReadClient,
     /// For a writer to the same site.
     pub config: ClientConfig,
-    _sandbox: Option<Emulator>,
+    sandbox: Option<Emulator>,
+}
+
+impl Connection {
+    /// A throw-away sandbox, not a real site.
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox.is_some()
+    }
 }
 
 /// Loads the config, or shows why it is invalid.
@@ -113,7 +120,7 @@ pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliRe
     Ok(Connection {
         reader,
         config,
-        _sandbox: sandbox,
+        sandbox,
     })
 }
 
@@ -213,6 +220,51 @@ pub fn plan(
 ) -> CliResult<Plan> {
     let result = rolecall_engine::plan(&loaded.desired, &loaded.sources, live, selection);
     plan_or_report(settings, loaded, result)
+}
+
+/// The commit of the git work tree holding `path`, if any (for the reader of
+/// a saved plan; nothing depends on it).
+fn git_commit(path: &Path) -> Option<String> {
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().filter(|p| !p.as_os_str().is_empty())?
+    };
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (output.status.success() && commit.len() == 40).then_some(commit)
+}
+
+/// What a plan is made from, recorded so that `apply PLANFILE` can refuse
+/// it against another config or site.
+pub fn made_from(
+    settings: &Settings,
+    loaded: &Loaded,
+    conn: &Connection,
+    live: &Live,
+    targets: &[String],
+    excludes: &[String],
+) -> MadeFrom {
+    let path = if settings.config.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        settings.config.as_path()
+    };
+    MadeFrom {
+        endpoint: conn.config.endpoint.clone(),
+        sandbox: conn.is_sandbox(),
+        config: loaded.file_digests(path),
+        git_commit: git_commit(path),
+        site_digest: live.digest(),
+        targets: targets.to_vec(),
+        excludes: excludes.to_vec(),
+    }
 }
 
 /// A plan, or its errors shown.

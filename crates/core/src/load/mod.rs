@@ -29,6 +29,28 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Loaded {
+    /// A digest of each file read, by its path relative to `root` (the file
+    /// or directory the config was loaded from): what a saved plan records,
+    /// so that `apply` can tell that the config changed, and which file.
+    pub fn file_digests(&self, root: &Path) -> BTreeMap<String, String> {
+        (0..self.sources.len())
+            .map(|i| {
+                let file = self.sources.get(FileId(i));
+                let relative = file
+                    .path
+                    .strip_prefix(root)
+                    .ok()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .or_else(|| file.path.file_name().map(Path::new))
+                    .unwrap_or(&file.path);
+                let name = relative.to_string_lossy().replace('\\', "/");
+                (name, crate::live::digest(&file.text))
+            })
+            .collect()
+    }
+}
+
 /// A config that cannot be used; nothing may be sent to a site.
 #[derive(Debug, thiserror::Error)]
 #[error("{} in the config", summary(diagnostics))]

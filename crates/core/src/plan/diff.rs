@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use globset::{GlobBuilder, GlobMatcher};
 
 use super::{
-    Change, Grant, Kind, Plan, Risk, RoleRef, RoleState, Step, Unmanaged, UserState, digest_key,
+    Change, Grant, Kind, Label, Partial, Plan, Risk, RoleRef, RoleState, Step, Unmanaged,
+    UserState, digest_key,
 };
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, digest};
@@ -48,6 +49,10 @@ impl Selector {
         })
     }
 
+    fn matches_name(&self, kind: Kind, name: &str) -> bool {
+        self.kind == kind && self.matcher.is_match(name)
+    }
+
     fn matches(&self, change: &Change) -> bool {
         // A rename is selected by its new or its old name.
         self.kind == change.kind()
@@ -55,6 +60,12 @@ impl Selector {
                 || change
                     .renamed_from()
                     .is_some_and(|o| self.matcher.is_match(o)))
+    }
+}
+
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.pattern)
     }
 }
 
@@ -67,9 +78,17 @@ pub struct Selection {
 }
 
 impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.excludes.is_empty()
+    }
+
+    fn excludes(&self, change: &Change) -> bool {
+        self.excludes.iter().any(|s| s.matches(change))
+    }
+
     fn selects(&self, change: &Change) -> bool {
         (self.targets.is_empty() || self.targets.iter().any(|s| s.matches(change)))
-            && !self.excludes.iter().any(|s| s.matches(change))
+            && !self.excludes(change)
     }
 }
 
@@ -427,15 +446,18 @@ pub fn diff(
     let (pruned_users, unmanaged_users) = prune_users(&ctx);
     steps.extend(pruned_users);
     check_actor(&ctx, &mut errors);
+    check_selectors(&ctx, selection, &mut errors);
     if !errors.is_empty() {
         errors.sort_by_key(|d| (d.pos.is_none(), d.pos));
         return Err(errors);
     }
-    steps.retain(|s| selection.selects(&s.change));
     steps.sort_by(|a, b| {
         (a.change.phase(), a.kind(), a.key()).cmp(&(b.change.phase(), b.kind(), b.key()))
     });
+    let (steps, partial) = select(steps, selection)?;
     Ok(Plan {
+        partial,
+        made_from: None,
         site: desired.site.clone(),
         actor: desired.actor.clone(),
         digests: digests(&steps, live),
@@ -462,6 +484,11 @@ fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
             continue;
         };
         let before = ctx.live_role_state(l);
+        if key(&l.name) == key(ADMIN) {
+            // Admin's rights are not rolecall's: only its description is.
+            after.privileges = before.privileges.clone();
+            after.dashboards = before.dashboards.clone();
+        }
         let renamed = key(&l.name) != *k;
         if !renamed {
             // Names compare case-insensitively: keep the live spelling.
@@ -705,6 +732,119 @@ fn check_actor(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) {
         Diagnostic::error(format!("the actor `{}` {what} on the site `{}`", ctx.desired.actor, ctx.desired.site))
             .hint("every write names the actor, and the site accepts only admins: set `actor:` to the email of an Admin of the site"),
     );
+}
+
+/// A selector that matches no object of its kind, in the config or on the
+/// site, is a mistake (a typo would otherwise plan nothing, silently).
+fn check_selectors(ctx: &Ctx<'_>, selection: &Selection, errors: &mut Vec<Diagnostic>) {
+    let d = ctx.desired;
+    let users = d
+        .users
+        .values()
+        .map(|u| u.email.as_str())
+        .chain(ctx.live.users.iter().map(|u| u.email.as_str()));
+    let users: Vec<&str> = users.collect();
+    let roles = d.roles.values().flat_map(|r| {
+        std::iter::once(r.name.as_str()).chain(r.renamed_from.iter().map(String::as_str))
+    });
+    let roles: Vec<&str> = roles
+        .chain(ctx.live.roles.iter().map(|r| r.name.as_str()))
+        .collect();
+    for selector in selection.targets.iter().chain(&selection.excludes) {
+        let names = match selector.kind {
+            Kind::User => &users,
+            Kind::Role => &roles,
+        };
+        if names
+            .iter()
+            .any(|n| selector.matches_name(selector.kind, n))
+        {
+            continue;
+        }
+        errors.push(
+            Diagnostic::error(format!(
+                "the selector `{selector}` matches no {} in the config or on the site",
+                selector.kind
+            ))
+            .hint("check the spelling: a selector is `user:GLOB` or `role:GLOB`, compared case-insensitively"),
+        );
+    }
+}
+
+/// Whether `step` makes the role `r` exist under its name: a create of a
+/// role the membership names, or the rename of the role it points at.
+fn provides(step: &Step, r: &RoleRef) -> bool {
+    match (&step.change, &r.id) {
+        (Change::CreateRole { after }, None) => key(&after.name) == key(&r.name),
+        (Change::RenameRole { id, .. }, Some(rid)) => id == rid,
+        _ => false,
+    }
+}
+
+/// The selected changes, with what they need: a user given a role that the
+/// plan creates or renames needs that change too, which is kept (labelled a
+/// prerequisite) or, if excluded, is an error.
+fn select(
+    steps: Vec<Step>,
+    selection: &Selection,
+) -> Result<(Vec<Step>, Option<Partial>), Vec<Diagnostic>> {
+    if selection.is_empty() {
+        return Ok((steps, None));
+    }
+    let keep: Vec<bool> = steps.iter().map(|s| selection.selects(&s.change)).collect();
+    let mut pulled = vec![false; steps.len()];
+    let mut errors = Vec::new();
+    for (_, step) in steps.iter().enumerate().filter(|(i, _)| keep[*i]) {
+        let Some(after) = step.change.user_after() else {
+            continue;
+        };
+        for r in &after.roles {
+            let Some(j) = steps.iter().position(|s| provides(s, r)) else {
+                continue;
+            };
+            if keep[j] || pulled[j] {
+                continue;
+            }
+            if selection.excludes(&steps[j].change) {
+                errors.push(
+                    Diagnostic::error(format!(
+                        "the change to {} `{}` needs role `{}` {}, which the selection excludes",
+                        step.kind(),
+                        step.key(),
+                        r.name,
+                        if r.id.is_none() {
+                            "created first"
+                        } else {
+                            "renamed first"
+                        }
+                    ))
+                    .hint("exclude that change too, or stop excluding the role"),
+                );
+                continue;
+            }
+            pulled[j] = true;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let of = steps.len();
+    let kept: Vec<Step> = steps
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i] || pulled[*i])
+        .map(|(i, mut s)| {
+            if pulled[i] {
+                s.labels.push(Label::Prerequisite);
+            }
+            s
+        })
+        .collect();
+    let partial = Partial {
+        changes: kept.len(),
+        of,
+    };
+    Ok((kept, Some(partial)))
 }
 
 /// The digest of each live object a change touches.

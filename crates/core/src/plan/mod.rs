@@ -105,6 +105,9 @@ pub enum Label {
     ChangedOnSite,
     /// The config changed since it was last applied.
     PendingInConfig,
+    /// Not selected itself: a selected change needs it (a role to create or
+    /// rename before a user is given it).
+    Prerequisite,
 }
 
 impl std::fmt::Display for Label {
@@ -112,6 +115,7 @@ impl std::fmt::Display for Label {
         f.write_str(match self {
             Label::ChangedOnSite => "changed on the site (it no longer matches the baseline)",
             Label::PendingInConfig => "pending in config (the config changed since the baseline)",
+            Label::Prerequisite => "included: a selected change needs it",
         })
     }
 }
@@ -473,6 +477,38 @@ pub struct Unmanaged {
     pub roles: usize,
 }
 
+/// What a saved plan was made from. `apply` carries a saved plan out only
+/// against the same config and the same site, and only if planning again
+/// gives the same plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MadeFrom {
+    /// The API endpoint read (for a sandbox, its local address).
+    pub endpoint: String,
+    /// Made against a throw-away sandbox: never applied to a real site.
+    pub sandbox: bool,
+    /// A digest of each config file, by its path relative to the config.
+    pub config: BTreeMap<String, String>,
+    /// The commit of the config's git work tree, if any (for the reader).
+    pub git_commit: Option<String>,
+    /// A digest of the whole site as read ([`crate::live::Live::digest`]).
+    pub site_digest: String,
+    /// The selection the plan was made with (`user:GLOB`, `role:GLOB`).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub excludes: Vec<String>,
+}
+
+/// A plan of some of the changes (a selection was given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    /// Changes in this plan, prerequisites included.
+    pub changes: usize,
+    /// Changes in the plan of the whole config.
+    pub of: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub site: String,
@@ -483,6 +519,10 @@ pub struct Plan {
     /// Digest of each live object the plan touches ([`digest_key`]), to
     /// refuse applying a stale plan.
     pub digests: BTreeMap<String, String>,
+    /// Set when the plan is of a selection of the changes.
+    pub partial: Option<Partial>,
+    /// Set on a plan made to be saved.
+    pub made_from: Option<MadeFrom>,
 }
 
 /// The key of a live object's digest in [`Plan::digests`]: `user:<id>`.
@@ -499,6 +539,9 @@ pub enum PlanFileError {
     /// Made by a rolecall that writes another format.
     #[error("a plan of format {found}; this rolecall reads format {FORMAT_VERSION}")]
     Version { found: u64 },
+    /// Parts of the file disagree with each other: it was edited.
+    #[error("the plan file was edited: {0}")]
+    Edited(String),
 }
 
 impl Plan {
@@ -556,8 +599,19 @@ impl Plan {
             });
         }
         let plan: wire::Plan = serde_json::from_str(text)?;
-        Plan::try_from(plan)
-            .map_err(|reason| PlanFileError::Invalid(serde::de::Error::custom(reason)))
+        let written = plan.summary();
+        let plan = Plan::try_from(plan)
+            .map_err(|reason| PlanFileError::Invalid(serde::de::Error::custom(reason)))?;
+        if let Some(written) = written
+            && written != plan.summary()
+        {
+            let s = plan.summary();
+            return Err(PlanFileError::Edited(format!(
+                "its summary does not count its changes ({} to create, {} to update, {} to delete, {} to rename)",
+                s.create, s.update, s.delete, s.rename
+            )));
+        }
+        Ok(plan)
     }
 }
 

@@ -377,7 +377,7 @@ fn blocked_line(plan: &Plan, o: &Options<'_>) -> Option<String> {
             .any(|c| c.blocked.as_ref().is_some_and(|b| b.rule.is_limit()));
         let how = if limit {
             format!(
-                " Review them, then rerun with {} if they are intended.",
+                " Review them, then run {} if they are intended.",
                 o.lift_limits
             )
         } else {
@@ -391,21 +391,34 @@ fn blocked_line(plan: &Plan, o: &Options<'_>) -> Option<String> {
     })
 }
 
+/// ` (partial plan: 3 of 11 changes)` for a plan of a selection.
+fn partial_note(plan: &Plan) -> String {
+    plan.partial.map_or_else(String::new, |p| {
+        format!(" (partial plan: {} of {} changes)", p.changes, p.of)
+    })
+}
+
 /// The plan as text; with `styled`, ANSI colors (the stream strips them
 /// where color is off).
 pub fn text(plan: &Plan, o: &Options<'_>) -> String {
     let p = Palette::new(o.styled);
     let mut out = String::new();
+    let partial = partial_note(plan);
     if plan.is_empty() {
+        let what = if partial.is_empty() {
+            "the config"
+        } else {
+            "the config for the selection"
+        };
         let _ = writeln!(
             out,
-            "No changes: the site `{}` matches the config.",
+            "No changes: the site `{}` matches {what}.{partial}",
             plan.site
         );
     } else {
         let _ = writeln!(
             out,
-            "rolecall will make these changes to the site `{}`:\n",
+            "rolecall will make these changes to the site `{}`{partial}:\n",
             plan.site
         );
         for c in &plan.changes {
@@ -434,7 +447,11 @@ pub fn json(plan: &Plan) -> String {
 /// first, details folded, at most [`MARKDOWN_LIMIT`] characters.
 pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
     let p = Palette::new(false);
-    let mut out = format!("### rolecall plan for `{}`\n\n", plan.site);
+    let mut out = format!(
+        "### rolecall plan for `{}`{}\n\n",
+        plan.site,
+        partial_note(plan)
+    );
     if plan.is_empty() {
         out.push_str("**No changes.** The site matches the config.\n");
         if let Some(line) = unmanaged_line(plan) {
@@ -467,7 +484,7 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
         let mut risk_cell = risks.join(" ");
         if let Some(b) = &c.blocked {
             let allow = if b.rule.is_limit() {
-                format!(" (allow with `{}`)", o.lift_limits)
+                format!(" (allow with {})", o.lift_limits)
             } else {
                 String::new()
             };

@@ -5,7 +5,7 @@
 //! command line's business. Only the limits ([`Rule::is_limit`]) can be
 //! lifted; nothing lifts the others.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,8 @@ pub struct Excess {
 pub enum Rule {
     /// Admin and Everyone are never deleted or renamed.
     BuiltinRole { role: String },
+    /// Admin's privileges and dashboard grants are never changed.
+    AdminRights,
     /// `protect:` objects are never changed.
     Protected { pattern: String },
     /// The actor never loses Admin.
@@ -103,6 +105,9 @@ impl fmt::Display for Rule {
         match self {
             Rule::BuiltinRole { role } => {
                 write!(f, "the role `{role}` is never deleted or renamed")
+            }
+            Rule::AdminRights => {
+                f.write_str("the Admin role's privileges and grants are never changed")
             }
             Rule::Protected { pattern } => write!(f, "`protect: {pattern}`"),
             Rule::ActorKeepsAdmin { actor } => {
@@ -214,6 +219,7 @@ pub fn check(plan: &mut Plan, live: &Live, policy: &Policy) {
     let site = Site::new(live);
     for step in plan.changes.iter_mut().filter(|s| s.blocked.is_none()) {
         step.blocked = builtin(&site, &step.change)
+            .or_else(|| admin_rights(&site, &step.change))
             .or_else(|| protected(&site, policy, &step.change))
             .map(Blocked::from);
     }
@@ -235,6 +241,31 @@ fn builtin(site: &Site<'_>, change: &Change) -> Option<Rule> {
         .map(|role| Rule::BuiltinRole {
             role: role.to_string(),
         })
+}
+
+/// Privileges or grants without the entries that give nothing.
+fn non_empty(m: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<&String, &BTreeSet<String>> {
+    m.iter().filter(|(_, a)| !a.is_empty()).collect()
+}
+
+/// A role update that would change Admin's rights (compared with the live
+/// role, not with what the plan says it was).
+fn admin_rights(site: &Site<'_>, change: &Change) -> Option<Rule> {
+    let after = change.role_after()?;
+    if !site.names(change).iter().any(|n| key(n) == key(ADMIN)) {
+        return None;
+    }
+    let grants: BTreeMap<String, BTreeSet<String>> = after
+        .dashboards
+        .iter()
+        .map(|(id, g)| (id.clone(), g.actions.clone()))
+        .collect();
+    let live = change.id().and_then(|id| site.roles.get(id));
+    let same = live.is_some_and(|l| {
+        non_empty(&l.privileges) == non_empty(&after.privileges)
+            && non_empty(&l.grants) == non_empty(&grants)
+    });
+    (!same).then_some(Rule::AdminRights)
 }
 
 fn protected(site: &Site<'_>, policy: &Policy, change: &Change) -> Option<Rule> {

@@ -11,7 +11,7 @@ use crate::load::load_texts;
 /// How the command line words the flag that lifts limits.
 const OPTIONS: render::Options<'static> = render::Options {
     styled: false,
-    lift_limits: "--allow-mass-delete",
+    lift_limits: "`rolecall apply --allow-mass-delete`",
 };
 
 const BASE: &str = "\
@@ -425,15 +425,15 @@ fn prune_users() {
 
       # user "bare@acme.com" will be deleted (not in the config; prune.users: delete)  [delete-user]
       - user "bare@acme.com"
-          ! blocked by max_deletes: 2 of 4 users (50%) deleted, 25% allowed by default; allow with --allow-mass-delete
+          ! blocked by max_deletes: 2 of 4 users (50%) deleted, 25% allowed by default; allow with `rolecall apply --allow-mass-delete`
 
       # user "old@acme.com" will be deleted (not in the config; prune.users: delete)  [delete-user]
       - user "old@acme.com"
           (member of Finance)
-          ! blocked by max_deletes: 2 of 4 users (50%) deleted, 25% allowed by default; allow with --allow-mass-delete
+          ! blocked by max_deletes: 2 of 4 users (50%) deleted, 25% allowed by default; allow with `rolecall apply --allow-mass-delete`
 
     Plan: 0 to create, 0 to update, 2 to delete, 0 to rename.
-    Blocked: 2 changes break a safety rule; apply will write nothing. Review them, then rerun with --allow-mass-delete if they are intended.
+    Blocked: 2 changes break a safety rule; apply will write nothing. Review them, then run `rolecall apply --allow-mass-delete` if they are intended.
     "#);
 }
 
@@ -629,15 +629,15 @@ fn limits_block_mass_deletes_and_revokes() {
       # role "Finance" will be updated  (rolecall.yaml:12)  [revoke]
       ~ role "Finance"
           ~ privileges.Dashboard: - download_pdf, - read_dashboards
-          ! blocked by max_revokes: 3 revokes, 1 allowed; allow with --allow-mass-delete
+          ! blocked by max_revokes: 3 revokes, 1 allowed; allow with `rolecall apply --allow-mass-delete`
 
       # user "jane@acme.com" will be updated  (rolecall.yaml:19)  [revoke]
       ~ user "jane@acme.com"
           ~ roles: - Analyst
-          ! blocked by max_revokes: 3 revokes, 1 allowed; allow with --allow-mass-delete
+          ! blocked by max_revokes: 3 revokes, 1 allowed; allow with `rolecall apply --allow-mass-delete`
 
     Plan: 0 to create, 2 to update, 0 to delete, 0 to rename.
-    Blocked: 2 changes break a safety rule; apply will write nothing. Review them, then rerun with --allow-mass-delete if they are intended.
+    Blocked: 2 changes break a safety rule; apply will write nothing. Review them, then run `rolecall apply --allow-mass-delete` if they are intended.
     "#);
 }
 
@@ -1190,6 +1190,8 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
             changes: vec![Step::new(change, BTreeSet::new(), None)],
             unmanaged: Unmanaged::default(),
             digests: BTreeMap::new(),
+            partial: None,
+            made_from: None,
         };
         safety::check(&mut plan, &w.live, &policy);
         plan.changes[0]
@@ -1259,6 +1261,8 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         )],
         unmanaged: Unmanaged::default(),
         digests: BTreeMap::new(),
+        partial: None,
+        made_from: None,
     };
     safety::check(&mut plan, &w.live, &lone);
     insta::assert_snapshot!(plan.changes[0].blocked.as_ref().unwrap().rule.to_string(), @"the site must keep at least one Admin member");

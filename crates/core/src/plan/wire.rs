@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Blocked, Change, FORMAT_VERSION, Kind, Label, Risk, RoleState, Step, Summary,
-    Unmanaged, UserState,
+    Action, Blocked, Change, FORMAT_VERSION, Kind, Label, MadeFrom, Partial, Risk, RoleState, Step,
+    Summary, Unmanaged, UserState,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -19,11 +19,22 @@ pub(super) struct Plan {
     site: String,
     actor: String,
     changes: Vec<WireStep>,
-    /// Written for readers; recounted from the changes when read.
+    /// Written for readers; recounted from the changes when read, and
+    /// refused if it disagrees.
     #[serde(default)]
-    summary: Summary,
+    summary: Option<Summary>,
     unmanaged: Unmanaged,
     digests: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    partial: Option<Partial>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    made_from: Option<MadeFrom>,
+}
+
+impl Plan {
+    pub(super) fn summary(&self) -> Option<Summary> {
+        self.summary
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +123,11 @@ impl From<&super::Plan> for Plan {
             site: plan.site.clone(),
             actor: plan.actor.clone(),
             changes: plan.changes.iter().map(WireStep::from).collect(),
-            summary: plan.summary(),
+            summary: Some(plan.summary()),
             unmanaged: plan.unmanaged,
             digests: plan.digests.clone(),
+            partial: plan.partial,
+            made_from: plan.made_from.clone(),
         }
     }
 }
@@ -215,6 +228,8 @@ impl TryFrom<Plan> for super::Plan {
             changes,
             unmanaged: plan.unmanaged,
             digests: plan.digests,
+            partial: plan.partial,
+            made_from: plan.made_from,
         })
     }
 }

@@ -1,0 +1,351 @@
+//! `rolecall apply`: make the site equal the config, or carry out a saved plan.
+
+mod progress;
+mod saved;
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use periscope_client::{CallRecord, Writer};
+use rolecall_core::live::Live;
+use rolecall_core::load::Loaded;
+use rolecall_core::plan::{Plan, Selection, render};
+use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
+
+use self::progress::{Audit, progress};
+use super::site::{self, Connection, SiteArgs};
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use crate::settings::Settings;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without PLANFILE: reads the site, plans, shows the plan and asks for `yes` \
+(on a terminal; elsewhere --auto-approve is needed).
+
+With PLANFILE (from `rolecall plan --out`): needs the config it was made from (`-f`). Reads the \
+site, plans again, and carries out the saved plan, without asking, only if the config is the same \
+and the new plan is the same, change for change. Every safety rule is checked again.
+
+Ctrl-C (or SIGTERM) starts nothing more, lets the calls in flight finish and reports; a second \
+Ctrl-C exits at once.
+
+Exit codes: 0 applied (or nothing to do), 1 error, cancelled or a plan file edited (nothing \
+written), 3 blocked by a safety rule (nothing written), 4 some operations failed or the site \
+refused the credentials midway (the rest were done; rerun), 5 the saved plan is stale: the site or \
+the config changed since it was made (nothing written; plan again), 130 interrupted."
+)]
+pub struct ApplyArgs {
+    /// A plan saved by `rolecall plan --out`.
+    pub planfile: Option<PathBuf>,
+    /// Apply without asking.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Send every write with `test_mode=true`: the site checks and answers, nothing changes.
+    #[arg(long)]
+    pub test_mode: bool,
+    /// Calls at once within a phase.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub parallelism: u32,
+    /// Allow what `limits` blocks: deletes beyond `max_deletes` and revokes beyond
+    /// `max_revokes`. Never lifts the other rules (Admin, Everyone, the actor, `protect`).
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+    /// Append one JSON line per HTTP call and per operation to FILE (never the API key).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Apply only these objects (and what they need): `user:GLOB` or `role:GLOB`; repeatable.
+    /// Not with PLANFILE: a saved plan keeps the selection it was made with.
+    #[arg(long = "target", value_name = "SEL")]
+    pub targets: Vec<String>,
+    /// Leave these objects out: `user:GLOB` or `role:GLOB`; repeatable.
+    #[arg(long = "exclude", value_name = "SEL")]
+    pub excludes: Vec<String>,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+/// A plan ready to apply, with what it was made from.
+struct Prepared {
+    plan: Plan,
+    conn: Connection,
+    live: Live,
+    loaded: Loaded,
+    /// The selection the plan was made with (verification uses it too).
+    selection: Selection,
+}
+
+/// A saved plan, carried out only if it is the plan of its config and site
+/// now (see [`saved`]).
+fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
+    if !args.targets.is_empty() || !args.excludes.is_empty() {
+        return Err(CliError::msg(
+            "--target and --exclude do not go with a saved plan: it keeps the selection it was made with",
+        )
+        .with_hint("select when planning: `rolecall plan --target SEL --out PLANFILE`"));
+    }
+    let saved = saved::read(path)?;
+    let loaded = site::load_config(settings)?;
+    let made_from = saved::check_config(&saved, &loaded, settings)?;
+    let conn = site::connect(settings, &args.site, &saved.site)?;
+    saved::check_endpoint(made_from, &conn)?;
+    let live = site::fetch(settings, &conn)?;
+    let selection = saved::selection(made_from)?;
+    let fresh = site::plan(settings, &loaded, &live, &selection)?;
+    saved::check_plan(&saved, &fresh, &live)?;
+    Ok(Prepared {
+        plan: fresh,
+        conn,
+        live,
+        loaded,
+        selection,
+    })
+}
+
+/// A plan made now from the config.
+fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
+    let selection = site::selection(&args.targets, &args.excludes)?;
+    let loaded = site::load_config(settings)?;
+    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let plan = site::plan(settings, &loaded, &live, &selection)?;
+    Ok(Prepared {
+        plan,
+        conn,
+        live,
+        loaded,
+        selection,
+    })
+}
+
+/// Asks on the terminal; without one, refuses.
+fn confirm(settings: &Settings, site: &str) -> CliResult<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::msg(
+            "refusing to apply without confirmation: there is no terminal to ask on; nothing was written",
+        )
+        .with_hint("review the plan, then pass --auto-approve (or apply a saved plan: `rolecall plan --out plan.json`, then `rolecall apply plan.json`)"));
+    }
+    let mut stderr = settings.stderr();
+    write!(
+        stderr,
+        "\nApply these changes to the site `{site}`? Only `yes` is accepted.\n  Enter a value: "
+    )?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(term) = &mut self.term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the engine until it ends; the first signal stops it (nothing more
+/// starts, calls in flight finish), the second exits at once.
+async fn run_until_done(
+    run: impl Future<Output = Report>,
+    stop: Stop,
+    settings: &Settings,
+) -> Report {
+    let mut signals = Signals::new();
+    tokio::pin!(run);
+    loop {
+        tokio::select! {
+            report = &mut run => return report,
+            () = signals.next() => {
+                if stop.is_stopped() {
+                    let _ = writeln!(settings.stderr(), "interrupted again: exiting now");
+                    std::process::exit(i32::from(exit::INTERRUPTED));
+                }
+                stop.stop();
+                let _ = writeln!(
+                    settings.stderr(),
+                    "interrupted: starting nothing more, waiting for the calls in flight (Ctrl-C again exits at once)"
+                );
+            }
+        }
+    }
+}
+
+/// Carries out the plan through a writer (with the audit hook).
+fn execute(prepared: &Prepared, args: &ApplyArgs, settings: &Settings) -> CliResult<Report> {
+    let audit = args.audit_log.as_deref().map(Audit::open).transpose()?;
+    let mut config = prepared.conn.config.clone();
+    config.max_in_flight = args.parallelism as usize;
+    if let Some(audit) = &audit {
+        let audit = audit.clone();
+        config.on_call = Some(Arc::new(move |r: &CallRecord| audit.call(r)));
+    }
+    let writer = Arc::new(Writer::new(&config, args.test_mode)?);
+    let plan = &prepared.plan;
+    let (on_outcome, bar) = progress(settings, plan.changes.len(), args.test_mode, audit.clone());
+    let stop = Stop::new();
+    let options = ExecuteOptions {
+        parallelism: args.parallelism as usize,
+        stop: stop.clone(),
+    };
+    let run = rolecall_engine::execute(plan, writer, &prepared.live, options, on_outcome);
+    let report = site::runtime()?.block_on(run_until_done(run, stop, settings));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if report.interrupted
+        && let Some(audit) = &audit
+    {
+        audit.interrupted(report.done(), report.outcomes.len() - report.done());
+    }
+    Ok(report)
+}
+
+/// What was done, failed and skipped.
+fn print_report(
+    plan: &Plan,
+    report: &Report,
+    test_mode: bool,
+    out: &mut impl std::io::Write,
+) -> CliResult<()> {
+    let what = if report.interrupted {
+        "Apply interrupted"
+    } else if test_mode {
+        "Test run complete (test_mode: the site checked every write and changed nothing)"
+    } else {
+        "Apply complete"
+    };
+    writeln!(
+        out,
+        "\n{what}: {} done, {} failed, {} skipped.",
+        report.done(),
+        report.failed(),
+        report.skipped()
+    )?;
+    for (step, outcome) in plan.changes.iter().zip(&report.outcomes) {
+        match outcome {
+            Outcome::Failed(f) => writeln!(out, "  failed:  {} — {f}", step.describe())?,
+            Outcome::Skipped(s) => writeln!(out, "  skipped: {} — {s}", step.describe())?,
+            Outcome::Done => {}
+        }
+    }
+    Ok(())
+}
+
+/// The exit code of an apply that did not complete, with what to do.
+fn incomplete(report: &Report, out: &mut impl std::io::Write) -> CliResult {
+    if report.credentials_refused {
+        writeln!(
+            out,
+            "The site refused the credentials midway (401/403): nothing more was started. \
+             Check the API key, then rerun `rolecall apply`: what was done is not done again."
+        )?;
+        return Ok(if report.done() == 0 {
+            exit::ERROR
+        } else {
+            exit::PARTIAL
+        });
+    }
+    if report.interrupted {
+        writeln!(
+            out,
+            "Rerun `rolecall apply` to finish: what was done is not done again."
+        )?;
+        return Ok(exit::INTERRUPTED);
+    }
+    writeln!(
+        out,
+        "Rerun `rolecall apply` to retry what failed: what was done is not done again."
+    )?;
+    Ok(exit::PARTIAL)
+}
+
+/// Reads the site again: a plan of the config (the same selection) must now
+/// be empty.
+fn verify(prepared: &Prepared, settings: &Settings, out: &mut impl std::io::Write) -> CliResult {
+    let loaded = &prepared.loaded;
+    let result = site::runtime()?.block_on(rolecall_engine::verify(
+        &prepared.conn.reader,
+        &loaded.desired,
+        &loaded.sources,
+        &prepared.selection,
+    ));
+    let again = site::plan_or_report(settings, loaded, result)?;
+    if again.is_empty() {
+        writeln!(out, "The site now matches the config.")?;
+        return Ok(exit::OK);
+    }
+    writeln!(
+        out,
+        "\nThe site still differs from the config after the apply (a concurrent change, or a bug):"
+    )?;
+    for step in &again.changes {
+        writeln!(out, "  {}", step.describe())?;
+    }
+    Ok(exit::PARTIAL)
+}
+
+pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
+    let mut prepared = match &args.planfile {
+        Some(path) => saved_plan(path, args, settings)?,
+        None => fresh_plan(args, settings)?,
+    };
+    if args.allow_mass_delete {
+        prepared.plan.lift_limits();
+    }
+    let plan = &prepared.plan;
+    let text = render::text(plan, &site::render_options(true));
+    settings.stdout().write_all(text.as_bytes())?;
+    if prepared.conn.is_sandbox() {
+        writeln!(
+            settings.stderr(),
+            "note: this is a sandbox: the changes go to a copy of the site in memory, thrown away when rolecall exits"
+        )?;
+    }
+    if plan.is_blocked() {
+        writeln!(
+            settings.stderr(),
+            "error: a safety rule blocks this plan; nothing was written"
+        )?;
+        return Ok(exit::BLOCKED);
+    }
+    if plan.is_empty() {
+        return Ok(exit::OK);
+    }
+    if args.planfile.is_none() && !args.auto_approve && !confirm(settings, &plan.site)? {
+        writeln!(settings.stderr(), "Apply cancelled; nothing was written.")?;
+        return Ok(exit::ERROR);
+    }
+    let report = execute(&prepared, args, settings)?;
+    let mut out = settings.stdout();
+    print_report(&prepared.plan, &report, args.test_mode, &mut out)?;
+    if !report.is_complete() {
+        return incomplete(&report, &mut out);
+    }
+    if args.test_mode {
+        return Ok(exit::OK);
+    }
+    verify(&prepared, settings, &mut out)
+}

@@ -1,0 +1,153 @@
+//! `apply PLANFILE`: a saved plan is a contract with its config and its
+//! site. It is carried out only if the config is the one it was made from,
+//! the site is the one it was read from, and planning again now gives the
+//! same plan, change for change. Whatever the file says, what runs is what
+//! the config and the site give.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::Context as _;
+use rolecall_core::load::Loaded;
+use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError};
+use rolecall_engine::saved::{self, Refusal};
+
+use super::super::site::{self, Connection};
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use crate::settings::Settings;
+
+const REPLAN: &str =
+    "make the plan again (`rolecall plan --out PLANFILE`), review it, and apply that";
+
+/// Reads a plan file strictly.
+pub fn read(path: &Path) -> CliResult<Plan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
+    Plan::from_json(&text).map_err(|e| {
+        let what = match &e {
+            PlanFileError::Version { found } => format!(
+                "`{}` is a plan of format {found}; this rolecall reads format {FORMAT_VERSION}",
+                path.display()
+            ),
+            PlanFileError::Edited(why) => format!(
+                "`{}` was edited ({why}); nothing was written",
+                path.display()
+            ),
+            PlanFileError::Invalid(e) => format!(
+                "`{}` is not a plan saved by `rolecall plan --out`: {e}",
+                path.display()
+            ),
+        };
+        CliError::msg(what).with_hint(REPLAN)
+    })
+}
+
+/// The files that differ between the config the plan was made from and the
+/// config now: `a.yaml (changed)`, `b.yaml (added)`, `c.yaml (removed)`.
+fn config_changes(made_from: &MadeFrom, loaded: &Loaded, root: &Path) -> Vec<String> {
+    let now = loaded.file_digests(root);
+    let names: BTreeSet<&String> = made_from.config.keys().chain(now.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|name| match (made_from.config.get(name), now.get(name)) {
+            (Some(a), Some(b)) if a != b => Some(format!("{name} (changed)")),
+            (None, Some(_)) => Some(format!("{name} (added)")),
+            (Some(_), None) => Some(format!("{name} (removed)")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The checks that need no site: the plan says what it was made from, the
+/// config is that config, for that site.
+pub fn check_config<'p>(
+    saved: &'p Plan,
+    loaded: &Loaded,
+    settings: &Settings,
+) -> CliResult<&'p MadeFrom> {
+    let Some(made_from) = &saved.made_from else {
+        return Err(CliError::msg(
+            "the plan file does not say what it was made from; nothing was written",
+        )
+        .with_hint("apply a plan saved with `rolecall plan --out PLANFILE`"));
+    };
+    if loaded.desired.site != saved.site {
+        return Err(CliError::msg(format!(
+            "the plan is for the site `{}` but the config for `{}`; nothing was written",
+            saved.site, loaded.desired.site
+        ))
+        .with_hint("point `-f` at the config the plan was made from"));
+    }
+    let changed = config_changes(made_from, loaded, &settings.config);
+    if !changed.is_empty() {
+        let err = CliError::msg(format!(
+            "the plan is stale: the config changed since it was made; nothing was written:\n{}",
+            list(&changed)
+        ))
+        .with_hint(REPLAN);
+        return Err(err.with_code(exit::STALE));
+    }
+    Ok(made_from)
+}
+
+/// A plan made against a sandbox is never applied to a real site, nor one
+/// made against another endpoint.
+pub fn check_endpoint(made_from: &MadeFrom, conn: &Connection) -> CliResult<()> {
+    let now = &conn.config.endpoint;
+    let refusal = match (made_from.sandbox, conn.is_sandbox()) {
+        (true, false) => format!(
+            "the plan was made against a sandbox; it is not applied to `{now}`; nothing was written"
+        ),
+        (false, true) => format!(
+            "the plan was made against `{}`; it is not applied to a sandbox; nothing was written",
+            made_from.endpoint
+        ),
+        (false, false) if made_from.endpoint != *now => format!(
+            "the plan was made against `{}`, not `{now}`; nothing was written",
+            made_from.endpoint
+        ),
+        _ => return Ok(()),
+    };
+    Err(CliError::msg(refusal).with_hint(REPLAN))
+}
+
+/// Compares the saved plan with the plan made now (`fresh`).
+pub fn check_plan(saved: &Plan, fresh: &Plan, live: &rolecall_core::live::Live) -> CliResult<()> {
+    match saved::compare(saved, fresh, live) {
+        Ok(()) => Ok(()),
+        Err(Refusal::SiteChanged { stale, differences }) => {
+            let mut lines: Vec<String> = stale.iter().map(ToString::to_string).collect();
+            if lines.is_empty() {
+                lines = differences.iter().map(ToString::to_string).collect();
+            }
+            let err = CliError::msg(format!(
+                "the plan is stale: the site changed since it was made; nothing was written:\n{}",
+                list(&lines)
+            ))
+            .with_hint(REPLAN);
+            Err(err.with_code(exit::STALE))
+        }
+        Err(Refusal::Edited { differences }) => {
+            let lines: Vec<String> = differences.iter().map(ToString::to_string).collect();
+            Err(CliError::msg(format!(
+                "the plan file does not hold the plan of its config and site: it was edited; nothing was written:\n{}",
+                list(&lines)
+            ))
+            .with_hint(REPLAN))
+        }
+    }
+}
+
+fn list(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("  - {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The selection the plan was made with.
+pub fn selection(made_from: &MadeFrom) -> CliResult<rolecall_core::plan::Selection> {
+    site::selection(&made_from.targets, &made_from.excludes)
+}
