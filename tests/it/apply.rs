@@ -1,9 +1,7 @@
 //! `rolecall apply` as a user runs it: the real binary against the emulator,
 //! including under faults and killed halfway.
 
-use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -61,20 +59,7 @@ fn assert_converged(emu: &Emulator, dir: &Path, context: &str) {
         "{context}: a plan after apply:\n{}",
         transcript(&plan)
     );
-    let state = emu.snapshot();
-    let mut seen = BTreeMap::new();
-    for u in &state.users {
-        *seen.entry(u.email.to_lowercase()).or_insert(0) += 1;
-    }
-    for r in &state.roles {
-        *seen
-            .entry(format!("role:{}", r.name.to_lowercase()))
-            .or_insert(0) += 1;
-    }
-    assert!(
-        seen.values().all(|n| *n == 1),
-        "{context}: duplicates: {seen:?}"
-    );
+    crate::assert_no_duplicates(&emu.snapshot(), context);
 }
 
 /// Filters the parts of a transcript that change from run to run.
@@ -173,20 +158,6 @@ fn a_declined_prompt_writes_nothing() {
 }
 
 /// A raw HTTP call, so this test binary needs no client library.
-fn http(emu: &Emulator, method: &str, path: &str, body: &str) -> String {
-    let addr = emu.addr();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nHTTP-X-PARTNER-AUTH: globex:{KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-}
-
 #[test]
 fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     let emu = emulator(Faults::default(), 1);
@@ -201,8 +172,9 @@ fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     );
 
     // Someone changes a user the plan touches.
-    let answer = http(
+    let answer = crate::http(
         &emu,
+        KEY,
         "PUT",
         "/api/v2/users/13dd",
         r#"{"last_name": "Changed"}"#,
@@ -308,6 +280,8 @@ fn a_partial_failure_exits_4_with_a_clear_report() {
     Rerun `rolecall apply` to retry what failed: what was done is not done again.
     "#);
     emu.set_faults(Faults::default());
+    let rerun = rolecall(&emu, scratch.path(), &["apply", "--auto-approve"]);
+    assert_eq!(rerun.status.code(), Some(0), "{}", transcript(&rerun));
     assert_converged(&emu, scratch.path(), "the rerun");
 }
 

@@ -7,8 +7,12 @@ mod emulator;
 mod examples;
 mod plan;
 mod properties;
+mod saved;
 mod validate;
 
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -40,4 +44,42 @@ pub fn transcript(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// One raw HTTP call to the emulator (a change made "by hand" on the site).
+pub fn http(
+    emu: &periscope_emulator::Emulator,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> String {
+    let addr = emu.addr();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nHTTP-X-PARTNER-AUTH: globex:{key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// No email and no role name appears twice on the site.
+pub fn assert_no_duplicates(state: &periscope_emulator::Snapshot, context: &str) {
+    let mut seen = BTreeMap::new();
+    for u in &state.users {
+        *seen.entry(u.email.to_lowercase()).or_insert(0) += 1;
+    }
+    for r in &state.roles {
+        *seen
+            .entry(format!("role:{}", r.name.to_lowercase()))
+            .or_insert(0) += 1;
+    }
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "{context}: duplicates: {seen:?}"
+    );
 }

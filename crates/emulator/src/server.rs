@@ -492,8 +492,12 @@ fn refused(
         }
     }
     let call = format!("{method} {path}");
-    (write && faults.refuse_writes.iter().any(|r| call.starts_with(r.as_str())))
-        .then_some((400, "the site refuses this call (injected)"))
+    (write
+        && faults
+            .refuse_writes
+            .iter()
+            .any(|r| call.starts_with(r.as_str())))
+    .then_some((400, "the site refuses this call (injected)"))
 }
 
 /// Handles one request through the faults, then the router. An `Err` makes

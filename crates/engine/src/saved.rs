@@ -28,12 +28,12 @@ pub enum Difference {
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Difference::OnlyInFile(c) => write!(f, "{c}: in the file, not in a plan made now"),
+            Difference::OnlyInFile(c) => write!(f, "in the file, not in a plan made now: {c}"),
             Difference::MissingFromFile(c) => {
-                write!(f, "{c}: in a plan made now, not in the file")
+                write!(f, "in a plan made now, not in the file: {c}")
             }
             Difference::Differs(c) => {
-                write!(f, "{c}: not the same in the file as in a plan made now")
+                write!(f, "not the same in the file as in a plan made now: {c}")
             }
             Difference::Digests => {
                 f.write_str("the digests of the objects it touches are not the site's")

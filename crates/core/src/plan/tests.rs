@@ -1270,3 +1270,91 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
     plan.lift_limits();
     assert!(plan.is_blocked(), "lift_limits leaves the other rules");
 }
+
+#[test]
+fn admin_is_listed_for_its_description_only() {
+    // Listing Admin with a description plans a description change, and
+    // never touches its privileges.
+    let w = world().yaml(
+        "  Finance:\n",
+        "  Admin:\n    description: Full access\n  Finance:\n",
+    );
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme`:
+
+      # role "Admin" will be updated  (rolecall.yaml:10)  [admin-role]
+      ~ role "Admin"
+          ~ description: "" -> "Full access"
+
+    Plan: 0 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+    // Setting its privileges is an error before anything is read.
+    let yaml = world()
+        .yaml(
+            "  Finance:\n",
+            "  Admin:\n    privileges:\n      Dashboard: [read_dashboards]\n  Finance:\n",
+        )
+        .yaml;
+    let err = load_texts(vec![("rolecall.yaml".into(), yaml)]).unwrap_err();
+    let text: String = err
+        .diagnostics
+        .iter()
+        .map(|d| d.render(&err.sources, false))
+        .collect();
+    insta::assert_snapshot!(text, @"
+    error: the `Admin` role's privileges are not rolecall's to manage
+      --> rolecall.yaml:10:3
+       |
+    10 |   Admin:
+       |   ^^^^^ roles[\"Admin\"]
+       |
+       = hint: remove `privileges` from `Admin`: Admin can do everything on the site; rolecall manages only its description, and its members under `users:`
+    ");
+    // A plan that would change them anyway (edited by hand) is blocked.
+    let mut plan = w.plan();
+    if let Change::UpdateRole { after, .. } = &mut plan.changes[0].change {
+        after.privileges.clear();
+    }
+    plan.changes[0].blocked = None;
+    let loaded = load_texts(vec![("rolecall.yaml".into(), w.yaml.clone())]).unwrap();
+    safety::check(&mut plan, &w.live, &Policy::of(&loaded.desired));
+    insta::assert_snapshot!(plan.changes[0].blocked.as_ref().unwrap().rule.to_string(), @"the Admin role's privileges and grants are never changed");
+}
+
+#[test]
+fn a_target_pulls_in_the_role_its_user_needs() {
+    let mut w = world()
+        .yaml("  Finance:\n", "  Growth: {}\n  Finance:\n")
+        .yaml("roles: [Analyst]", "roles: [Analyst, Growth]")
+        .yaml("description: Money", "description: Money!");
+    w.selection = Selection {
+        targets: vec![Selector::parse("user:jane*").unwrap()],
+        excludes: vec![],
+    };
+    insta::assert_snapshot!(w.text(), @r#"
+    rolecall will make these changes to the site `acme` (partial plan: 2 of 3 changes):
+
+      # role "Growth" will be created  (rolecall.yaml:10)
+      # included: a selected change needs it
+      + role "Growth"
+
+      # user "jane@acme.com" will be updated  (rolecall.yaml:18)
+      ~ user "jane@acme.com"
+          ~ roles: + Growth
+
+    Plan: 1 to create, 1 to update, 0 to delete, 0 to rename.
+    "#);
+    w.selection.excludes = vec![Selector::parse("role:grow*").unwrap()];
+    insta::assert_snapshot!(w.errors(), @"
+    error: the change to user `jane@acme.com` needs role `Growth` created first, which the selection excludes
+      hint: exclude that change too, or stop excluding the role
+    ");
+    w.selection = Selection {
+        targets: vec![Selector::parse("role:nope*").unwrap()],
+        excludes: vec![],
+    };
+    insta::assert_snapshot!(w.errors(), @"
+    error: the selector `role:nope*` matches no role in the config or on the site
+      hint: check the spelling: a selector is `user:GLOB` or `role:GLOB`, compared case-insensitively
+    ");
+}
