@@ -130,6 +130,8 @@ fn verbose_lists_the_files_read_in_order() {
     read examples/data-org/teams/data.yaml
     read examples/data-org/teams/finance.yaml
     read examples/data-org/teams/marketing.yaml
+    skipped examples/data-org/README.md (not *.yaml or *.yml)
+    skipped examples/data-org/sandbox.json (not *.yaml or *.yml)
     ");
 }
 

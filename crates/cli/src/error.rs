@@ -59,9 +59,11 @@ impl CliError {
         let Some(err) = &self.error else { return };
         let mut stderr = settings.stderr();
         let red = anstyle::AnsiColor::Red.on_default().bold();
-        let _ = writeln!(stderr, "{red}error{red:#}: {err}");
+        // What went wrong may quote a server or a config: shown safe.
+        let safe = |t: String| rolecall_core::text::clean_lines(&t).into_owned();
+        let _ = writeln!(stderr, "{red}error{red:#}: {}", safe(err.to_string()));
         for cause in err.chain().skip(1) {
-            let _ = writeln!(stderr, "  Caused by: {cause}");
+            let _ = writeln!(stderr, "  Caused by: {}", safe(cause.to_string()));
         }
         if let Some(hint) = &self.hint {
             let cyan = anstyle::AnsiColor::Cyan.on_default().bold();

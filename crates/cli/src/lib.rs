@@ -87,6 +87,36 @@ pub struct GlobalArgs {
     /// Less output on stderr: errors only.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Bounds on what rolecall reads; each stops a read or a load with an error
+/// that names the flag raising it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Time for one HTTP request, from sending to the end of the answer.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = settings::duration)]
+    pub timeout: std::time::Duration,
+    /// Time a call may spend on retries (429, 5xx, no answer) before it fails.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "2m", value_parser = settings::duration)]
+    pub retry_budget: std::time::Duration,
+    /// Time to read a whole site.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10m", value_parser = settings::duration)]
+    pub read_deadline: std::time::Duration,
+    /// Bytes of one answer of the API (K, M, G suffixes: KiB, MiB, GiB).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = settings::size)]
+    pub max_response_size: usize,
+    /// Pages of one listing (users, roles, dashboards).
+    #[arg(long, global = true, value_name = "N", default_value_t = 10_000)]
+    pub max_pages: usize,
+    /// Items of one listing.
+    #[arg(long, global = true, value_name = "N", default_value_t = 1_000_000)]
+    pub max_items: usize,
+    /// Bytes of one config file (K, M, G suffixes).
+    #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = settings::size)]
+    pub max_config_size: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use anstream::ColorChoice;
-use periscope_client::{ApiKey, Credentials};
+use std::time::Duration;
+
+use periscope_client::{ApiKey, ClientConfig, Credentials, ReadLimits};
 
 use crate::error::{CliError, CliResult};
 use crate::{ColorWhen, GlobalArgs};
@@ -31,6 +33,48 @@ pub struct Settings {
     color: ColorChoice,
     pub verbose: u8,
     pub quiet: bool,
+    /// Per request.
+    pub timeout: Duration,
+    /// Retries of one call.
+    pub retry_budget: Duration,
+    pub read_limits: ReadLimits,
+    /// Bytes of one config file.
+    pub max_config_size: usize,
+}
+
+/// `30s`, `2m`, `1h30m`.
+pub fn duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}): write e.g. `30s`, `2m`"))
+        .and_then(|d| {
+            if d.is_zero() {
+                Err("a duration must be more than 0".to_string())
+            } else {
+                Ok(d)
+            }
+        })
+}
+
+/// `1048576`, `512K`, `64M`, `1G` (KiB, MiB, GiB).
+pub fn size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{text}` is not a size: write e.g. `1048576`, `512K`, `64M`")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write e.g. `1048576`, `512K`, `64M`"))?;
+    n.checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size that fits"))
 }
 
 impl Settings {
@@ -54,7 +98,34 @@ impl Settings {
             },
             verbose: global.verbose,
             quiet: global.quiet,
+            timeout: global.limits.timeout,
+            retry_budget: global.limits.retry_budget,
+            read_limits: ReadLimits {
+                max_body_bytes: global.limits.max_response_size,
+                max_pages: global.limits.max_pages,
+                max_items: global.limits.max_items,
+                read_deadline: global.limits.read_deadline,
+            },
+            max_config_size: global.limits.max_config_size,
         }
+    }
+
+    /// How configs are loaded.
+    pub fn load_options(&self) -> rolecall_core::LoadOptions {
+        rolecall_core::LoadOptions {
+            max_file_bytes: self.max_config_size,
+            raise_with: Some("`--max-config-size`".into()),
+        }
+    }
+
+    /// A client config for `endpoint` with these settings' timeouts and limits.
+    pub fn client_config(&self, endpoint: String, credentials: Credentials) -> ClientConfig {
+        let mut config = ClientConfig::new(endpoint, credentials);
+        config.timeout = self.timeout;
+        config.connect_timeout = self.timeout.min(config.connect_timeout);
+        config.retry.max_elapsed = self.retry_budget;
+        config.limits = self.read_limits;
+        config
     }
 
     /// The site and its API key (the key file read now, its surrounding
@@ -116,6 +187,10 @@ mod tests {
             color: ColorChoice::Never,
             verbose: 0,
             quiet: false,
+            timeout: Duration::from_secs(30),
+            retry_budget: Duration::from_secs(120),
+            read_limits: ReadLimits::default(),
+            max_config_size: 64 << 20,
         }
     }
 

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::text::{clean, clean_lines, clip};
+
 use anstyle::{AnsiColor, Style};
 
 /// Index of a file in a [`SourceMap`].
@@ -190,7 +192,7 @@ impl Diagnostic {
         let _ = writeln!(
             out,
             "{head}{label}{head:#}{b}: {}{b:#}",
-            self.message,
+            clip(&clean_lines(&self.message), MAX_TEXT),
             b = st.bold
         );
         let mut places: Vec<(Pos, String, bool)> = Vec::new();
@@ -215,7 +217,8 @@ impl Diagnostic {
             let Some(line) = sources.get(pos.file).line(pos.line) else {
                 continue;
             };
-            let col = usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0);
+            let (line, col) = window(line, usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0));
+            let line = line.as_str();
             let line_chars = line.chars().count();
             let len = usize::try_from(pos.len)
                 .unwrap_or(1)
@@ -237,7 +240,7 @@ impl Diagnostic {
             let label = if label.is_empty() {
                 String::new()
             } else {
-                format!(" {label}")
+                format!(" {}", clip(&clean(label), MAX_TEXT))
             };
             let _ = writeln!(
                 out,
@@ -246,6 +249,7 @@ impl Diagnostic {
             );
         }
         if let Some(hint) = &self.hint {
+            let hint = clip(&clean_lines(hint), MAX_TEXT).into_owned();
             let h = st.hint;
             if places.is_empty() {
                 let _ = writeln!(out, "  {h}hint{h:#}: {hint}");
@@ -256,6 +260,38 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The most characters of a message, hint or label that are shown.
+const MAX_TEXT: usize = 400;
+
+/// The most characters of a source line that are shown: a longer line is
+/// cut to a window around the column.
+const MAX_LINE: usize = 120;
+
+/// A source line as shown (unsafe characters escaped, a long line cut
+/// around `col`), and the column within what is shown.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let show = |cs: &[char]| -> String {
+        cs.iter()
+            .map(|&c| if c != '\t' && crate::text::is_unsafe(c) { '\u{fffd}' } else { c })
+            .collect()
+    };
+    if chars.len() <= MAX_LINE {
+        return (show(&chars), col);
+    }
+    let start = col.saturating_sub(MAX_LINE / 3).min(chars.len() - MAX_LINE);
+    let end = start + MAX_LINE;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.push_str(&show(&chars[start..end]));
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, col - start + usize::from(start > 0))
 }
 
 struct Styles {

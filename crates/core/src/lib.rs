@@ -10,9 +10,10 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod schema;
+pub mod text;
 mod validate;
 pub mod vocab;
 
 pub use diagnostic::{Diagnostic, Severity, SourceMap, plural};
-pub use load::{LoadError, Loaded, load_path, load_texts};
+pub use load::{LoadError, LoadOptions, Loaded, load_path, load_path_with, load_texts};
 pub use model::Desired;

@@ -16,6 +16,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("renames do not collide", renames_do_not_collide),
     ("actor keeps Admin", actor_keeps_admin),
     ("Admin's rights are not managed", admin_rights_not_managed),
+    ("names use one script", one_script),
+    ("email domains are not lookalikes", no_lookalike_domains),
     (
         "managed entries are not ignored or protected",
         managed_not_ignored,
@@ -200,6 +202,139 @@ fn admin_rights_not_managed(
             vocab::ADMIN
         )),
     );
+}
+
+/// The scripts whose letters pass for Latin ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+}
+
+impl Script {
+    fn of(c: char) -> Option<Script> {
+        match c {
+            'a'..='z' | 'A'..='Z' => Some(Script::Latin),
+            '\u{c0}'..='\u{24f}' if c != '\u{d7}' && c != '\u{f7}' => Some(Script::Latin),
+            '\u{370}'..='\u{3ff}' | '\u{1f00}'..='\u{1fff}' => Some(Script::Greek),
+            '\u{400}'..='\u{52f}' => Some(Script::Cyrillic),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Script::Latin => "Latin",
+            Script::Cyrillic => "Cyrillic",
+            Script::Greek => "Greek",
+        }
+    }
+}
+
+/// The first letter of a non-Latin script in a text that also has Latin
+/// letters: `jаne` with a Cyrillic `а` looks like `jane` and is not.
+fn mixed_script(text: &str) -> Option<(char, Script)> {
+    let latin = text.chars().any(|c| Script::of(c) == Some(Script::Latin));
+    let other = text
+        .chars()
+        .find_map(|c| Script::of(c).filter(|s| *s != Script::Latin).map(|s| (c, s)));
+    if latin { other } else { None }
+}
+
+/// Emails, names and role names that mix Latin with Cyrillic or Greek
+/// letters: a lookalike makes another user or role, planned without a word.
+fn one_script(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let users = desired.users.iter().flat_map(|(key, u)| {
+        let pos = index.users.get(key).copied();
+        [Some(u.email.as_str()), u.first_name.as_deref(), u.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(move |text| (text, pos, format!("users[{:?}]", u.email)))
+    });
+    let roles = desired.roles.iter().map(|(key, r)| {
+        (r.name.as_str(), index.roles.get(key).copied(), format!("roles[{:?}]", r.name))
+    });
+    for (text, pos, path) in users.chain(roles) {
+        let (Some((c, script)), Some(pos)) = (mixed_script(text), pos) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::warning(format!(
+                "`{}` mixes Latin and {} letters: `{c}` (U+{:04X}) is {}",
+                crate::text::clean(text),
+                script.name(),
+                c as u32,
+                script.name()
+            ))
+            .at(pos, path)
+            .hint("a lookalike letter makes it another name: retype it in one script"),
+        );
+    }
+}
+
+/// The Latin letter a Cyrillic or Greek lookalike passes for.
+fn skeleton_char(c: char) -> char {
+    match c {
+        'а' | 'А' | 'α' | 'Α' => 'a',
+        'в' | 'В' | 'β' | 'Β' => 'b',
+        'с' | 'С' => 'c',
+        'ԁ' => 'd',
+        'е' | 'Е' | 'ε' | 'Ε' => 'e',
+        'һ' | 'Н' | 'Η' => 'h',
+        'і' | 'І' | 'ι' | 'Ι' => 'i',
+        'ј' | 'Ј' => 'j',
+        'к' | 'К' | 'κ' | 'Κ' => 'k',
+        'м' | 'М' | 'Μ' => 'm',
+        'ν' | 'Ν' => 'n',
+        'о' | 'О' | 'ο' | 'Ο' => 'o',
+        'р' | 'Р' | 'ρ' | 'Ρ' => 'p',
+        'ѕ' | 'Ѕ' => 's',
+        'т' | 'Т' | 'τ' | 'Τ' => 't',
+        'υ' => 'u',
+        'х' | 'Х' | 'χ' | 'Χ' => 'x',
+        'у' | 'У' | 'Υ' => 'y',
+        'ζ' | 'Ζ' => 'z',
+        c => c.to_ascii_lowercase(),
+    }
+}
+
+/// A domain that differs from another user's only by lookalike letters
+/// (`аcme.com` and `acme.com`): a warning on the rarer spelling.
+fn no_lookalike_domains(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    let domain = |email: &str| email.rsplit_once('@').map(|(_, d)| d.to_lowercase());
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for u in desired.users.values() {
+        if let Some(d) = domain(&u.email) {
+            *counts.entry(d).or_default() += 1;
+        }
+    }
+    let skeleton = |d: &str| d.chars().map(skeleton_char).collect::<String>();
+    let mut by_skeleton: BTreeMap<String, Vec<(&String, usize)>> = BTreeMap::new();
+    for (d, n) in &counts {
+        by_skeleton.entry(skeleton(d)).or_default().push((d, *n));
+    }
+    for (key, u) in &desired.users {
+        let (Some(d), Some(pos)) = (domain(&u.email), index.users.get(key)) else {
+            continue;
+        };
+        let group = &by_skeleton[&skeleton(&d)];
+        // The most common spelling (ASCII on a tie) is taken as the real one.
+        let Some((real, _)) = group.iter().max_by_key(|(g, n)| (*n, g.is_ascii())) else {
+            continue;
+        };
+        if group.len() < 2 || **real == d {
+            continue;
+        }
+        diagnostics.push(
+            Diagnostic::warning(format!(
+                "the domain of `{}` looks like `{real}` but is not the same",
+                crate::text::clean(&u.email)
+            ))
+            .at(*pos, format!("users[{:?}]", u.email))
+            .hint("a lookalike letter makes it another domain: retype it"),
+        );
+    }
 }
 
 /// An entry that `ignore` or `protect` covers has no effect: likely a mistake.

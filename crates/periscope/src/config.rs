@@ -135,6 +135,60 @@ pub struct ClientConfig {
     /// Calls in flight at once.
     pub max_in_flight: usize,
     pub on_call: Option<CallHook>,
+    /// What one read may take: bytes per answer, pages and items per
+    /// listing, time for a whole site.
+    pub limits: ReadLimits,
+}
+
+/// Bounds on what a server can make the client read. Each one hit ends the
+/// read with [`Error::Limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Bytes of one answer's body (default 64 MiB: 50,000 users fit in one page).
+    pub max_body_bytes: usize,
+    /// Pages of one listing (default 10,000).
+    pub max_pages: usize,
+    /// Items of one listing (default 1,000,000).
+    pub max_items: usize,
+    /// Time to read a whole site (default 10 minutes).
+    pub read_deadline: Duration,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 << 20,
+            max_pages: 10_000,
+            max_items: 1_000_000,
+            read_deadline: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Which bound a read hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`ReadLimits::max_body_bytes`].
+    BodyBytes(usize),
+    /// [`ReadLimits::max_pages`].
+    Pages(usize),
+    /// [`ReadLimits::max_items`].
+    Items(usize),
+    /// [`ReadLimits::read_deadline`].
+    ReadDeadline(Duration),
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::BodyBytes(n) => write!(f, "an answer is larger than {n} bytes"),
+            Limit::Pages(n) => write!(f, "a listing has more than {n} pages"),
+            Limit::Items(n) => write!(f, "a listing has more than {n} items"),
+            Limit::ReadDeadline(d) => {
+                write!(f, "reading the site took longer than {} s", d.as_secs())
+            }
+        }
+    }
 }
 
 impl ClientConfig {
@@ -149,6 +203,7 @@ impl ClientConfig {
             burst: 25,
             max_in_flight: 64,
             on_call: None,
+            limits: ReadLimits::default(),
         }
     }
 }
@@ -167,6 +222,13 @@ impl fmt::Debug for ClientConfig {
     }
 }
 
+/// `localhost`, `127.x.x.x` or `[::1]`.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The endpoint as a base URL without a trailing `/`; plain `http` only to
 /// this machine.
 pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, Error> {
@@ -177,11 +239,7 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, Error> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            let host = url.host_str().unwrap_or_default();
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let loopback = host.eq_ignore_ascii_case("localhost")
-                || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-            if !loopback {
+            if !is_loopback_host(url.host_str().unwrap_or_default()) {
                 return Err(Error::Insecure {
                     endpoint: endpoint.to_string(),
                 });

@@ -55,6 +55,23 @@ pub enum Error {
     /// A list could not be read whole; nothing partial is returned.
     #[error("incomplete list at {url}: {reason}")]
     IncompleteList { url: String, reason: String },
+    /// The server answered with a redirect, which is never followed: the
+    /// endpoint is most likely wrong.
+    #[error(
+        "the endpoint answered {status} at {url}, a redirect to {location}; redirects are not followed: check the endpoint"
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        /// The host (scheme and authority) of `Location`, or `(none)`.
+        location: String,
+    },
+    /// A bound on what a server can make the client read was hit.
+    #[error("stopped reading at {url}: {limit}")]
+    Limit {
+        url: String,
+        limit: crate::config::Limit,
+    },
     /// A plain `http://` endpoint that is not on this machine.
     #[error(
         "refusing plain http to `{endpoint}`: the API key would cross the network unencrypted; use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
@@ -84,11 +101,93 @@ impl Error {
             | Error::Server { url, .. }
             | Error::Network { url, .. }
             | Error::Decode { url, .. }
-            | Error::IncompleteList { url, .. } => Some(url),
+            | Error::IncompleteList { url, .. }
+            | Error::Redirect { url, .. }
+            | Error::Limit { url, .. } => Some(url),
             Error::Insecure { .. }
             | Error::Endpoint { .. }
             | Error::Credentials(_)
             | Error::Client(_) => None,
+        }
+    }
+
+    /// The error with every text in it passed through `text` (server
+    /// messages, bodies, reasons) and every URL through `url`: the one place
+    /// where what a server said is made safe to show.
+    pub(crate) fn scrub(self, text: impl Fn(&str) -> String, url: impl Fn(&str) -> String) -> Self {
+        let t = |s: String| text(&s);
+        let u = |s: String| url(&s);
+        match self {
+            Error::Unauthorized { site, url } => Error::Unauthorized { site, url: u(url) },
+            Error::Forbidden { url, message } => Error::Forbidden {
+                url: u(url),
+                message: t(message),
+            },
+            Error::NotFound { url, message } => Error::NotFound {
+                url: u(url),
+                message: t(message),
+            },
+            Error::Conflict { url, message } => Error::Conflict {
+                url: u(url),
+                message: t(message),
+            },
+            Error::Rejected {
+                url,
+                status,
+                message,
+            } => Error::Rejected {
+                url: u(url),
+                status,
+                message: t(message),
+            },
+            Error::RateLimited { url, attempts } => Error::RateLimited {
+                url: u(url),
+                attempts,
+            },
+            Error::Server {
+                url,
+                status,
+                message,
+                attempts,
+            } => Error::Server {
+                url: u(url),
+                status,
+                message: t(message),
+                attempts,
+            },
+            Error::Network {
+                url,
+                attempts,
+                reason,
+            } => Error::Network {
+                url: u(url),
+                attempts,
+                reason: t(reason),
+            },
+            Error::Decode {
+                url,
+                reason,
+                body_start,
+            } => Error::Decode {
+                url: u(url),
+                reason: t(reason),
+                body_start: t(body_start),
+            },
+            Error::IncompleteList { url, reason } => Error::IncompleteList {
+                url: u(url),
+                reason: t(reason),
+            },
+            Error::Redirect {
+                url,
+                status,
+                location,
+            } => Error::Redirect {
+                url: u(url),
+                status,
+                location: t(location),
+            },
+            Error::Limit { url, limit } => Error::Limit { url: u(url), limit },
+            other => other,
         }
     }
 
@@ -99,7 +198,9 @@ impl Error {
             Error::Forbidden { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
             Error::Conflict { .. } => Some(409),
-            Error::Rejected { status, .. } | Error::Server { status, .. } => Some(*status),
+            Error::Rejected { status, .. }
+            | Error::Server { status, .. }
+            | Error::Redirect { status, .. } => Some(*status),
             Error::RateLimited { .. } => Some(429),
             _ => None,
         }

@@ -46,7 +46,8 @@ mod types;
 mod write;
 
 pub use config::{
-    ApiKey, CallHook, CallRecord, ClientConfig, Credentials, DEFAULT_ENDPOINT, RetryPolicy,
+    ApiKey, CallHook, CallRecord, ClientConfig, Credentials, DEFAULT_ENDPOINT, Limit, ReadLimits,
+    RetryPolicy,
 };
 pub use error::Error;
 pub use read::{Listing, ProgressHook, ReadClient};

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::config::ClientConfig;
+use crate::config::{ClientConfig, Limit};
 use crate::error::{Error, body_start};
 use crate::transport::Transport;
 use crate::types::{Dashboard, Id, ListedUser, LiveSite, Role, User};
@@ -83,11 +83,16 @@ impl ReadClient {
     pub async fn get_user(&self, id: &Id) -> Result<User, Error> {
         self.get(&format!("/api/v2/users/{}", encode(&id.0)), "user")
             .await
+            .map_err(|e| self.transport.scrub(e))
     }
 
     /// Every user, membership included. A listed user without `roles` is
     /// fetched alone.
     pub async fn list_users(&self) -> Result<Vec<User>, Error> {
+        self.users().await.map_err(|e| self.transport.scrub(e))
+    }
+
+    async fn users(&self) -> Result<Vec<User>, Error> {
         let listed: Vec<ListedUser> = self.list_all("/api/v2/users", Listing::Users).await?;
         let mut users = Vec::with_capacity(listed.len());
         for u in listed {
@@ -107,24 +112,38 @@ impl ReadClient {
     }
 
     pub async fn list_roles(&self) -> Result<Vec<Role>, Error> {
-        self.list_all("/api/v1/roles", Listing::Roles).await
+        self.list_all("/api/v1/roles", Listing::Roles)
+            .await
+            .map_err(|e| self.transport.scrub(e))
     }
 
     pub async fn list_dashboards(&self) -> Result<Vec<Dashboard>, Error> {
         self.list_all("/api/v1/dashboards", Listing::Dashboards)
             .await
+            .map_err(|e| self.transport.scrub(e))
     }
 
     /// Users, roles and dashboards, read concurrently; all of it or an error
     /// (the users' error first, then the roles', so messages do not flap).
+    /// The whole read is bounded by [`crate::ReadLimits::read_deadline`].
     pub async fn fetch_site(&self) -> Result<LiveSite, Error> {
-        let (users, roles, dashboards) =
-            tokio::join!(self.list_users(), self.list_roles(), self.list_dashboards());
-        Ok(LiveSite {
-            users: users?,
-            roles: roles?,
-            dashboards: dashboards?,
-        })
+        let deadline = self.transport.limits.read_deadline;
+        let read = async {
+            let (users, roles, dashboards) =
+                tokio::join!(self.list_users(), self.list_roles(), self.list_dashboards());
+            Ok(LiveSite {
+                users: users?,
+                roles: roles?,
+                dashboards: dashboards?,
+            })
+        };
+        match tokio::time::timeout(deadline, read).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Limit {
+                url: self.transport.url(""),
+                limit: Limit::ReadDeadline(deadline),
+            }),
+        }
     }
 
     /// Every item of a list, following `next_page_start`. Complete or an
@@ -137,6 +156,7 @@ impl ReadClient {
     ) -> Result<Vec<T>, Error> {
         let kind = listing.key();
         let mut out = Vec::new();
+        let mut pages = 0;
         let mut cursors = HashSet::new();
         let mut ids = HashSet::new();
         let mut cursor: Option<String> = None;
@@ -155,6 +175,13 @@ impl ReadClient {
                 url: url.clone(),
                 reason,
             };
+            pages += 1;
+            if pages > self.transport.limits.max_pages {
+                return Err(Error::Limit {
+                    url,
+                    limit: Limit::Pages(self.transport.limits.max_pages),
+                });
+            }
             let page: Value = answer.json(None)?;
             let Some(items) = page.get(kind).and_then(Value::as_array) else {
                 return Err(Error::Decode {
@@ -184,6 +211,12 @@ impl ReadClient {
                     body_start: body_start(item.to_string().as_bytes()),
                 })?;
                 out.push(value);
+                if out.len() > self.transport.limits.max_items {
+                    return Err(Error::Limit {
+                        url,
+                        limit: Limit::Items(self.transport.limits.max_items),
+                    });
+                }
             }
             if let Some(hook) = &self.progress {
                 hook(listing, out.len());

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
-use crate::config::{CallHook, CallRecord, ClientConfig, RetryPolicy, check_endpoint};
+use crate::config::{
+    CallHook, CallRecord, ClientConfig, Limit, ReadLimits, RetryPolicy, check_endpoint,
+};
 use crate::error::{Error, body_start};
 
 const AUTH_HEADER: &str = "HTTP-X-PARTNER-AUTH";
@@ -23,6 +25,8 @@ pub(crate) struct Answer {
     pub status: StatusCode,
     pub body: Vec<u8>,
     pub url: String,
+    /// The `Location` of a redirect.
+    pub location: Option<String>,
 }
 
 impl Answer {
@@ -57,6 +61,14 @@ impl Answer {
             .unwrap_or_else(|| body_start(&self.body));
         let url = self.url;
         Err(match self.status.as_u16() {
+            status @ 300..=399 => Error::Redirect {
+                url,
+                status,
+                location: self
+                    .location
+                    .as_deref()
+                    .map_or_else(|| "(none)".to_string(), location_host),
+            },
             401 => Error::Unauthorized {
                 site: site.to_string(),
                 url,
@@ -94,6 +106,12 @@ pub(crate) struct Transport {
     on_call: Option<CallHook>,
     /// Writes carry `test_mode=true` (set by the writer that owns it).
     pub test_mode: bool,
+    pub limits: ReadLimits,
+    /// The endpoint is on this machine (a refused connection is final).
+    loopback: bool,
+    /// Texts that must never be shown: the key, `site:key`, and their
+    /// percent-encoded forms.
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -106,10 +124,23 @@ impl std::fmt::Debug for Transport {
     }
 }
 
+/// Why no answer came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Silence {
+    /// The connection could not be made (refused, no route).
+    Connect,
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection broke.
+    Other,
+}
+
 /// One attempt's result before interpretation.
 enum Attempt {
     Answer(Answer, Option<Duration>),
-    NoAnswer(String),
+    NoAnswer(String, Silence),
+    /// The body was larger than the cap: not retried.
+    TooLarge,
 }
 
 impl Transport {
@@ -118,13 +149,31 @@ impl Transport {
         // reqwest is built without a TLS crypto provider; ring is ours. An
         // `Err` means one is installed already, which is all we need.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .pool_max_idle_per_host(config.max_in_flight.max(1))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Client(e.to_string()))?;
+            .redirect(reqwest::redirect::Policy::none());
+        if base.scheme() == "http" {
+            // Plain http goes to this machine only: never through a proxy,
+            // which would see the key in clear text.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| Error::Client(e.to_string()))?;
+        let key = config.credentials.key.expose();
+        let pair = format!("{}:{key}", config.credentials.site);
+        let mut secrets: Vec<String> = [
+            key.to_string(),
+            pair.clone(),
+            crate::read::encode(key),
+            crate::read::encode(&pair),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+        // The longest first, so that `site:key` goes whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
         let mut auth = HeaderValue::from_str(&format!(
             "{}:{}",
             config.credentials.site,
@@ -155,11 +204,52 @@ impl Transport {
             retry: config.retry,
             on_call: config.on_call.clone(),
             test_mode,
+            limits: config.limits,
+            loopback: is_loopback(&base),
+            secrets,
         }))
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Server text made safe to show: the key and `site:key` replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        out
+    }
+
+    /// An error as it may be shown: server text redacted, URLs without
+    /// their query strings.
+    pub fn scrub(&self, e: Error) -> Error {
+        e.scrub(
+            |t| self.redact(t),
+            |u| self.redact(u.split('?').next().unwrap_or(u)),
+        )
+    }
+
+    /// Reads a body up to the cap.
+    async fn body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Attempt> {
+        let cap = self.limits.max_body_bytes;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > cap {
+                        return Err(Attempt::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) => return Err(Attempt::NoAnswer(describe(&e), silence(&e))),
+            }
+        }
     }
 
     async fn attempt(
@@ -188,28 +278,33 @@ impl Transport {
         let result = match request.send().await {
             Ok(response) => {
                 let status = response.status();
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(retry_after);
-                match response.bytes().await {
-                    Ok(bytes) => Attempt::Answer(
+                let header = |name| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let retry_after = header(RETRY_AFTER).as_deref().and_then(retry_after);
+                let location = header(LOCATION);
+                match self.body(response).await {
+                    Ok(body) => Attempt::Answer(
                         Answer {
                             status,
-                            body: bytes.to_vec(),
+                            body,
                             url,
+                            location,
                         },
                         retry_after,
                     ),
-                    Err(e) => Attempt::NoAnswer(describe(&e)),
+                    Err(failed) => failed,
                 }
             }
-            Err(e) => Attempt::NoAnswer(describe(&e)),
+            Err(e) => Attempt::NoAnswer(describe(&e), silence(&e)),
         };
         let status = match &result {
             Attempt::Answer(a, _) => Some(a.status.as_u16()),
-            Attempt::NoAnswer(_) => None,
+            Attempt::NoAnswer(..) | Attempt::TooLarge => None,
         };
         tracing::debug!(%method, path, ?status, attempt, elapsed_ms = started.elapsed().as_millis() as u64, "periscope call");
         if let Some(hook) = &self.on_call {
@@ -224,6 +319,17 @@ impl Transport {
             });
         }
         result
+    }
+
+    /// Whether a silence ends the call now: a refused connection to this
+    /// machine is retried once (nothing is listening), a timeout twice (a
+    /// server that does not answer three times in a row is down).
+    fn final_silence(&self, silence: Silence, attempt: u32) -> bool {
+        match silence {
+            Silence::Connect if self.loopback => attempt >= 2,
+            Silence::Timeout => attempt >= 3,
+            _ => false,
+        }
     }
 
     /// Waits before attempt `next`, or says the budget is spent.
@@ -294,8 +400,16 @@ impl Transport {
                     }
                 }
                 Attempt::Answer(a, _) => return Ok((a, attempt)),
-                Attempt::NoAnswer(reason) => {
-                    if self.backoff(attempt + 1, started, None).await {
+                Attempt::TooLarge => {
+                    return Err(Error::Limit {
+                        url: self.url(path),
+                        limit: Limit::BodyBytes(self.limits.max_body_bytes),
+                    });
+                }
+                Attempt::NoAnswer(reason, silence) => {
+                    if !self.final_silence(silence, attempt)
+                        && self.backoff(attempt + 1, started, None).await
+                    {
                         attempt += 1;
                         continue;
                     }
@@ -336,7 +450,13 @@ impl Transport {
                     reason: format!("{} {}", a.status.as_u16(), body_start(&a.body)),
                 },
                 Attempt::Answer(a, _) => PostOutcome::Answered(a),
-                Attempt::NoAnswer(reason) => PostOutcome::Unknown { reason },
+                Attempt::TooLarge => PostOutcome::Unknown {
+                    reason: format!(
+                        "the answer is larger than {} bytes",
+                        self.limits.max_body_bytes
+                    ),
+                },
+                Attempt::NoAnswer(reason, _) => PostOutcome::Unknown { reason },
             };
             return Ok((outcome, attempt));
         }
@@ -354,6 +474,36 @@ impl Transport {
 fn retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
+}
+
+/// What kind of silence a reqwest error is.
+fn silence(e: &reqwest::Error) -> Silence {
+    if e.is_timeout() {
+        Silence::Timeout
+    } else if e.is_connect() {
+        Silence::Connect
+    } else {
+        Silence::Other
+    }
+}
+
+/// Whether a base URL is on this machine.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    crate::config::is_loopback_host(url.host_str().unwrap_or_default())
+}
+
+/// `https://host:port` of a `Location` (never its path or query, which may
+/// carry anything), or the text cut short when it is not a URL.
+fn location_host(location: &str) -> String {
+    match reqwest::Url::parse(location) {
+        Ok(u) => format!(
+            "{}://{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => format!("`{}`", body_start(location.as_bytes())),
+    }
 }
 
 /// A reqwest error as one line, with its causes, never with headers.

@@ -55,6 +55,11 @@ impl Writer {
         }
     }
 
+    /// An error as it may be shown (server text redacted).
+    fn scrub(&self, e: Error) -> Error {
+        self.read.transport.scrub(e)
+    }
+
     /// Creates a user, exactly once even when answers are lost.
     pub async fn create_user(&self, user: &NewUser) -> Result<User, Error> {
         let body = serde_json::to_vec(user).expect("serializes");
@@ -62,6 +67,7 @@ impl Writer {
             self.find_user(&user.email, not_before)
         })
         .await
+        .map_err(|e| self.scrub(e))
     }
 
     /// Creates a role, exactly once even when answers are lost.
@@ -71,6 +77,7 @@ impl Writer {
             self.find_role(&role.name, not_before)
         })
         .await
+        .map_err(|e| self.scrub(e))
     }
 
     /// The create protocol: send; on a `5xx` or no answer, look the object up
@@ -156,21 +163,25 @@ impl Writer {
     pub async fn update_user(&self, id: &Id, update: &UserUpdate) -> Result<User, Error> {
         self.put(&format!("/api/v2/users/{}", encode(&id.0)), update, "user")
             .await
+            .map_err(|e| self.scrub(e))
     }
 
     pub async fn update_role(&self, id: &Id, update: &RoleUpdate) -> Result<Role, Error> {
         self.put(&format!("/api/v1/roles/{}", encode(&id.0)), update, "role")
             .await
+            .map_err(|e| self.scrub(e))
     }
 
     pub async fn delete_user(&self, id: &Id) -> Result<(), Error> {
         self.delete(&format!("/api/v2/users/{}", encode(&id.0)))
             .await
+            .map_err(|e| self.scrub(e))
     }
 
     pub async fn delete_role(&self, id: &Id) -> Result<(), Error> {
         self.delete(&format!("/api/v1/roles/{}", encode(&id.0)))
             .await
+            .map_err(|e| self.scrub(e))
     }
 
     async fn put<B: serde::Serialize, T: DeserializeOwned>(

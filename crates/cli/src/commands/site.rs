@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use periscope_client::{ApiKey, ClientConfig, Credentials, Listing, ReadClient};
+use periscope_client::{ApiKey, ClientConfig, Credentials, Limit, Listing, ReadClient};
 use periscope_emulator::{Emulator, Options, Snapshot};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
@@ -64,7 +64,7 @@ pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
 /// settles (a role defined only there) are left to the diff, which fails on
 /// the ones the site does not settle.
 pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
-    match load::load_path(path) {
+    match load::load_path_with(path, &settings.load_options()) {
         Ok(loaded) => {
             let warnings: Vec<Diagnostic> = loaded
                 .warnings
@@ -115,7 +115,7 @@ pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliRe
         ))
         .with_hint("make `site:` in the config and PERISCOPE_SITE (or --site, or the snapshot) name the same site"));
     }
-    let config = ClientConfig::new(endpoint, credentials);
+    let config = settings.client_config(endpoint, credentials);
     let reader = ReadClient::new(&config)?;
     Ok(Connection {
         reader,
@@ -142,6 +142,15 @@ fn read_hint(e: &periscope_client::Error) -> Option<&'static str> {
         periscope_client::Error::Unauthorized { .. } => {
             Some("check PERISCOPE_SITE (or --site) and PERISCOPE_API_KEY (or --api-key-file)")
         }
+        periscope_client::Error::Redirect { .. } => Some(
+            "point `--endpoint` (or ROLECALL_ENDPOINT) at the API itself, e.g. https://api.periscopedata.com",
+        ),
+        periscope_client::Error::Limit { limit, .. } => Some(match limit {
+            Limit::BodyBytes(_) => "if the site is really that large, raise `--max-response-size`",
+            Limit::Pages(_) => "if the site is really that large, raise `--max-pages`",
+            Limit::Items(_) => "if the site is really that large, raise `--max-items`",
+            Limit::ReadDeadline(_) => "if the site is slow but answering, raise `--read-deadline`",
+        }),
         _ => None,
     }
 }

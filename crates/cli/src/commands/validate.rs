@@ -20,13 +20,16 @@ renames, limits, globs. Role and dashboard names that only the site can resolve 
 pub struct ValidateArgs {}
 
 pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
-    match load::load_path(&settings.config) {
+    match load::load_path_with(&settings.config, &settings.load_options()) {
         Ok(loaded) => {
             if settings.verbose > 0 {
                 let mut stderr = settings.stderr();
                 for i in 0..loaded.sources.len() {
                     let path = loaded.sources.path(rolecall_core::diagnostic::FileId(i));
                     writeln!(stderr, "read {}", path.display())?;
+                }
+                for path in &loaded.skipped {
+                    writeln!(stderr, "skipped {} (not *.yaml or *.yml)", path.display())?;
                 }
             }
             print_diagnostics(settings, &loaded.sources, &loaded.warnings);

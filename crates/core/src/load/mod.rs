@@ -3,6 +3,7 @@
 //! YAML parsing lives here and only here (`yaml.rs`), so that the YAML crate
 //! can be swapped without touching the rest.
 
+mod bytes;
 mod convert;
 mod yaml;
 
@@ -27,6 +28,8 @@ pub struct Loaded {
     pub sources: SourceMap,
     /// Warnings only: anything worse makes a [`LoadError`].
     pub warnings: Vec<Diagnostic>,
+    /// Files of a config directory that are not `*.yaml`/`*.yml`.
+    pub skipped: Vec<PathBuf>,
 }
 
 impl Loaded {
@@ -71,39 +74,82 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
     }
 }
 
-/// Loads `path`: a file, or a directory whose `*.yaml` / `*.yml` files (all
-/// levels down, hidden ones skipped) are merged.
-pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
-    match discover(path) {
-        Ok(files) => {
-            let mut texts = Vec::with_capacity(files.len());
-            let mut diagnostics = Vec::new();
-            for file in files {
-                match fs::read(&file) {
-                    Ok(bytes) => match String::from_utf8(bytes) {
-                        Ok(text) => texts.push((file, text)),
-                        Err(_) => diagnostics.push(
-                            Diagnostic::error(format!("`{}` is not UTF-8 text", file.display()))
-                                .hint("save the file as UTF-8"),
-                        ),
-                    },
-                    Err(e) => diagnostics.push(read_error(&file, &e)),
-                }
-            }
-            if diagnostics.is_empty() {
-                load_texts(texts)
-            } else {
-                Err(LoadError {
-                    sources: SourceMap::default(),
-                    diagnostics,
-                })
-            }
+/// How to load: bounds on what is read.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Bytes of one file (default 64 MiB); a larger file is refused unread.
+    pub max_file_bytes: usize,
+    /// How the caller raises the limit (e.g. a flag), for the hint.
+    pub raise_with: Option<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 << 20,
+            raise_with: None,
         }
-        Err(d) => Err(LoadError {
-            sources: SourceMap::default(),
-            diagnostics: vec![*d],
-        }),
     }
+}
+
+/// Loads `path`: a file, or a directory whose `*.yaml` / `*.yml` files (all
+/// levels down, hidden ones skipped, extensions in any case) are merged.
+pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
+    load_path_with(path, &LoadOptions::default())
+}
+
+/// [`load_path`] with explicit bounds.
+pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let found = discover(path).map_err(|d| LoadError {
+        sources: SourceMap::default(),
+        diagnostics: vec![*d],
+    })?;
+    let mut texts = Vec::with_capacity(found.files.len());
+    let mut diagnostics = Vec::new();
+    for file in found.files {
+        match read_text(&file, options) {
+            Ok(text) => texts.push((file, text)),
+            Err(d) => diagnostics.push(*d),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(LoadError {
+            sources: SourceMap::default(),
+            diagnostics,
+        });
+    }
+    let mut loaded = load_texts(texts)?;
+    loaded.skipped = found.skipped;
+    Ok(loaded)
+}
+
+/// A file's text, read no further than the size limit.
+fn read_text(file: &Path, options: &LoadOptions) -> Result<String, Box<Diagnostic>> {
+    use std::io::Read as _;
+    let cap = options.max_file_bytes;
+    let mut bytes = Vec::new();
+    fs::File::open(file)
+        .and_then(|f| f.take(cap as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| Box::new(read_error(file, &e)))?;
+    if bytes.len() > cap {
+        let raise = options
+            .raise_with
+            .as_deref()
+            .map_or_else(String::new, |how| format!("; if it really is, raise the limit with {how}"));
+        return Err(Box::new(
+            Diagnostic::error(format!(
+                "`{}` is larger than {cap} bytes: it was not read",
+                file.display()
+            ))
+            .hint(format!("a config file is text of a few MB at most{raise}")),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Box::new(
+            Diagnostic::error(format!("`{}` is not UTF-8 text", file.display()))
+                .hint("save the file as UTF-8"),
+        )
+    })
 }
 
 fn read_error(path: &Path, e: &io::Error) -> Diagnostic {
@@ -117,13 +163,30 @@ fn read_error(path: &Path, e: &io::Error) -> Diagnostic {
     }
 }
 
-/// The config files at `path`, sorted, so merging is deterministic.
-fn discover(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
+/// What a directory holds: the config files, sorted so that merging is
+/// deterministic, and the other files (skipped; `validate -v` lists them).
+struct Found {
+    files: Vec<PathBuf>,
+    skipped: Vec<PathBuf>,
+}
+
+/// `.yaml` or `.yml`, in any case (`.YAML` from some editors).
+fn is_config_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+fn discover(path: &Path) -> Result<Found, Box<Diagnostic>> {
     let meta = fs::metadata(path).map_err(|e| Box::new(read_error(path, &e)))?;
     if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+        return Ok(Found {
+            files: vec![path.to_path_buf()],
+            skipped: Vec::new(),
+        });
     }
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     let mut dirs = vec![path.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         let entries = fs::read_dir(&dir).map_err(|e| Box::new(read_error(&dir, &e)))?;
@@ -137,12 +200,15 @@ fn discover(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
             let meta = fs::metadata(&p).map_err(|e| Box::new(read_error(&p, &e)))?;
             if meta.is_dir() {
                 dirs.push(p);
-            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            } else if is_config_file(&p) {
                 files.push(p);
+            } else {
+                skipped.push(p);
             }
         }
     }
     files.sort();
+    skipped.sort();
     if files.is_empty() {
         return Err(Box::new(
             Diagnostic::error(format!(
@@ -152,7 +218,7 @@ fn discover(path: &Path) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
             .hint("point `-f` at a config file, or at a directory that holds config files"),
         ));
     }
-    Ok(files)
+    Ok(Found { files, skipped })
 }
 
 /// Loads config texts as if each were a file at its path. The order of the
@@ -163,8 +229,22 @@ pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {
     let mut fragments = Vec::new();
     for (path, text) in files {
         let display: Arc<str> = path.display().to_string().into();
+        // A byte-order mark (Windows editors) is not part of the text.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let id = sources.add(path, text);
-        match yaml::parse(id, &sources.get(id).text) {
+        let text = &sources.get(id).text;
+        let controls = bytes::control_characters(id, text);
+        if !controls.is_empty() {
+            // A NUL truncates what a YAML parser reads: never parse past one.
+            diagnostics.extend(controls);
+            fragments.push((id, Fragment::unreadable()));
+            continue;
+        }
+        diagnostics.extend(bytes::commented_grants(id, text));
+        match yaml::parse(id, text) {
             Ok(Some(root)) => {
                 let mut conv = Converter::new(id, display, &mut diagnostics);
                 fragments.push((id, conv.file(&root)));
@@ -190,6 +270,7 @@ pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {
             desired,
             sources,
             warnings: diagnostics,
+            skipped: Vec::new(),
         }),
         _ => Err(LoadError {
             sources,

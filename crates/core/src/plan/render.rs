@@ -8,6 +8,7 @@ use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
 use crate::diagnostic::plural;
+use crate::text::clean;
 
 use super::{Action, Grant, Kind, Plan, Risk, RoleState, Step, UserState};
 
@@ -63,7 +64,7 @@ pub struct Options<'a> {
 fn quoted_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()
-        .map(|i| i.as_ref().to_string())
+        .map(|i| clean(i.as_ref()).into_owned())
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -76,12 +77,12 @@ fn set_delta<T: Ord + std::fmt::Display>(
 ) -> String {
     let mut parts: Vec<String> = after
         .difference(before)
-        .map(|a| format!("{}+ {a}{:#}", p.add, p.add))
+        .map(|a| format!("{}+ {}{:#}", p.add, clean(&a.to_string()), p.add))
         .collect();
     parts.extend(
         before
             .difference(after)
-            .map(|r| format!("{}- {r}{:#}", p.remove, p.remove)),
+            .map(|r| format!("{}- {}{:#}", p.remove, clean(&r.to_string()), p.remove)),
     );
     parts.join(", ")
 }
@@ -91,9 +92,9 @@ fn word_diff(old: &str, new: &str, p: &Palette) -> String {
     let diff = TextDiff::from_words(old, new);
     let mut out = String::new();
     for change in diff.iter_all_changes() {
-        let text = change.value();
+        let text = clean(change.value());
         match change.tag() {
-            ChangeTag::Equal => out.push_str(text),
+            ChangeTag::Equal => out.push_str(&text),
             ChangeTag::Delete => {
                 let _ = write!(out, "{}[-{text}-]{:#}", p.remove, p.remove);
             }
@@ -536,6 +537,12 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
     out
 }
 
+/// Text for a markdown table cell: unsafe characters as escapes, and
+/// nothing that ends the cell, a code span or opens HTML.
 fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('`', "'")
+    clean(s)
+        .replace('|', "\\|")
+        .replace('`', "'")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

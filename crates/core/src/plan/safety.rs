@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{Action, Change, Kind, Plan, Step, UserState};
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::model::{Desired, Limit, Limits, Selectors};
+use crate::text::clean;
 use crate::vocab::{ADMIN, is_builtin_role, key};
 
 /// What the rules need to know of a config.
@@ -104,14 +105,14 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Rule::BuiltinRole { role } => {
-                write!(f, "the role `{role}` is never deleted or renamed")
+                write!(f, "the role `{}` is never deleted or renamed", clean(role))
             }
             Rule::AdminRights => {
                 f.write_str("the Admin role's privileges and grants are never changed")
             }
-            Rule::Protected { pattern } => write!(f, "`protect: {pattern}`"),
+            Rule::Protected { pattern } => write!(f, "`protect: {}`", clean(pattern)),
             Rule::ActorKeepsAdmin { actor } => {
-                write!(f, "the actor `{actor}` must keep the Admin role")
+                write!(f, "the actor `{}` must keep the Admin role", clean(actor))
             }
             Rule::LastAdmin => f.write_str("the site must keep at least one Admin member"),
             Rule::MaxDeletes(e) => excess(f, "max_deletes", "deletes", e),

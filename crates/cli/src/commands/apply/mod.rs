@@ -246,7 +246,12 @@ fn print_report(
     )?;
     for (step, outcome) in plan.changes.iter().zip(&report.outcomes) {
         match outcome {
-            Outcome::Failed(f) => writeln!(out, "  failed:  {} — {f}", step.describe())?,
+            Outcome::Failed(f) => writeln!(
+                out,
+                "  failed:  {} — {}",
+                step.describe(),
+                rolecall_core::text::clean(&f.message)
+            )?,
             Outcome::Skipped(s) => writeln!(out, "  skipped: {} — {s}", step.describe())?,
             Outcome::Done => {}
         }

@@ -1,0 +1,63 @@
+//! Text from outside (the live site, a config, a server) made safe to show:
+//! control characters, and the bidirectional overrides that reorder what a
+//! reader sees, are written as escapes; very long text is cut.
+
+use std::borrow::Cow;
+
+/// Whether a character must not reach a terminal or a document as is: C0
+/// and C1 controls, DEL, and bidirectional overrides and isolates. Tab and
+/// line breaks are controls too: in a name they are never meant.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every unsafe character as an escape (`\n`, `\u{1b}`).
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` cut to at most `max` characters, with `…` where it was cut.
+pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max {
+        return Cow::Borrowed(s);
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    Cow::Owned(out)
+}
+
+/// [`clean`], for several lines: line breaks are kept, everything else
+/// unsafe is escaped.
+pub fn clean_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.split('\n').map(|l| clean(l).into_owned()).collect::<Vec<_>>().join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_characters_become_escapes() {
+        assert_eq!(clean("jane@acme.com"), "jane@acme.com");
+        assert_eq!(clean("a\nb\r\x1b[2J\u{202e}"), "a\\nb\\r\\u{1b}[2J\\u{202e}");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clean_lines("one\ntw\x07o"), "one\ntw\\u{7}o");
+    }
+}
