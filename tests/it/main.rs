@@ -5,6 +5,7 @@ mod apply;
 mod cli;
 mod emulator;
 mod examples;
+mod hostile;
 mod plan;
 mod properties;
 mod saved;

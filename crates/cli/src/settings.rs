@@ -67,7 +67,11 @@ pub fn size(text: &str) -> Result<usize, String> {
         "K" | "KB" | "KIB" => 10,
         "M" | "MB" | "MIB" => 20,
         "G" | "GB" | "GIB" => 30,
-        _ => return Err(format!("`{text}` is not a size: write e.g. `1048576`, `512K`, `64M`")),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: write e.g. `1048576`, `512K`, `64M`"
+            ));
+        }
     };
     let n: usize = digits
         .parse()

@@ -217,7 +217,10 @@ impl Diagnostic {
             let Some(line) = sources.get(pos.file).line(pos.line) else {
                 continue;
             };
-            let (line, col) = window(line, usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0));
+            let (line, col) = window(
+                line,
+                usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0),
+            );
             let line = line.as_str();
             let line_chars = line.chars().count();
             let len = usize::try_from(pos.len)
@@ -275,7 +278,13 @@ fn window(line: &str, col: usize) -> (String, usize) {
     let chars: Vec<char> = line.chars().collect();
     let show = |cs: &[char]| -> String {
         cs.iter()
-            .map(|&c| if c != '\t' && crate::text::is_unsafe(c) { '\u{fffd}' } else { c })
+            .map(|&c| {
+                if c != '\t' && crate::text::is_unsafe(c) {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
             .collect()
     };
     if chars.len() <= MAX_LINE {

@@ -46,7 +46,12 @@ pub fn clean_lines(s: &str) -> Cow<'_, str> {
     if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(s.split('\n').map(|l| clean(l).into_owned()).collect::<Vec<_>>().join("\n"))
+    Cow::Owned(
+        s.split('\n')
+            .map(|l| clean(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 #[cfg(test)]
@@ -56,7 +61,10 @@ mod tests {
     #[test]
     fn unsafe_characters_become_escapes() {
         assert_eq!(clean("jane@acme.com"), "jane@acme.com");
-        assert_eq!(clean("a\nb\r\x1b[2J\u{202e}"), "a\\nb\\r\\u{1b}[2J\\u{202e}");
+        assert_eq!(
+            clean("a\nb\r\x1b[2J\u{202e}"),
+            "a\\nb\\r\\u{1b}[2J\\u{202e}"
+        );
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clean_lines("one\ntw\x07o"), "one\ntw\\u{7}o");
     }

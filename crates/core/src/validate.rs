@@ -236,9 +236,11 @@ impl Script {
 /// letters: `jаne` with a Cyrillic `а` looks like `jane` and is not.
 fn mixed_script(text: &str) -> Option<(char, Script)> {
     let latin = text.chars().any(|c| Script::of(c) == Some(Script::Latin));
-    let other = text
-        .chars()
-        .find_map(|c| Script::of(c).filter(|s| *s != Script::Latin).map(|s| (c, s)));
+    let other = text.chars().find_map(|c| {
+        Script::of(c)
+            .filter(|s| *s != Script::Latin)
+            .map(|s| (c, s))
+    });
     if latin { other } else { None }
 }
 
@@ -247,13 +249,21 @@ fn mixed_script(text: &str) -> Option<(char, Script)> {
 fn one_script(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
     let users = desired.users.iter().flat_map(|(key, u)| {
         let pos = index.users.get(key).copied();
-        [Some(u.email.as_str()), u.first_name.as_deref(), u.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .map(move |text| (text, pos, format!("users[{:?}]", u.email)))
+        [
+            Some(u.email.as_str()),
+            u.first_name.as_deref(),
+            u.last_name.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(move |text| (text, pos, format!("users[{:?}]", u.email)))
     });
     let roles = desired.roles.iter().map(|(key, r)| {
-        (r.name.as_str(), index.roles.get(key).copied(), format!("roles[{:?}]", r.name))
+        (
+            r.name.as_str(),
+            index.roles.get(key).copied(),
+            format!("roles[{:?}]", r.name),
+        )
     });
     for (text, pos, path) in users.chain(roles) {
         let (Some((c, script)), Some(pos)) = (mixed_script(text), pos) else {

@@ -36,6 +36,11 @@ pub struct Faults {
     /// After this many writes, every request is answered `401` (the key was
     /// revoked midway).
     pub revoke_key_after_writes: Option<u64>,
+    /// Writes answered `400` with a message that echoes the auth header,
+    /// key included (a careless proxy).
+    pub echo_key_on_writes: bool,
+    /// Reads answered the same way.
+    pub echo_key_on_reads: bool,
 }
 
 /// Deviations of the wire format that `docs/periscope-api.md` tells the client to

@@ -472,15 +472,20 @@ async fn list_dashboards(State(s): State<Arc<Shared>>, Query(q): Query<ListQuery
 pub(crate) struct Dropped;
 
 /// An answer the faults give instead of handling the request: `401` once
-/// the key is revoked, `400` for a write the site refuses.
+/// the key is revoked, `400` for a write the site refuses, `400` echoing the
+/// auth header (a careless proxy).
 fn refused(
     shared: &Shared,
     faults: &Faults,
     method: &Method,
     path: &str,
-) -> Option<(u16, &'static str)> {
+    auth: &str,
+) -> Option<(u16, String)> {
     use std::sync::atomic::Ordering::SeqCst;
     let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE);
+    if (write && faults.echo_key_on_writes) || (!write && faults.echo_key_on_reads) {
+        return Some((400, format!("rejected header HTTP-X-PARTNER-AUTH={auth}")));
+    }
     if let Some(limit) = faults.revoke_key_after_writes {
         let before = if write {
             shared.writes.fetch_add(1, SeqCst)
@@ -488,7 +493,7 @@ fn refused(
             shared.writes.load(SeqCst)
         };
         if before >= limit {
-            return Some((401, "the API key was revoked (injected)"));
+            return Some((401, "the API key was revoked (injected)".into()));
         }
     }
     let call = format!("{method} {path}");
@@ -497,7 +502,7 @@ fn refused(
             .refuse_writes
             .iter()
             .any(|r| call.starts_with(r.as_str())))
-    .then_some((400, "the site refuses this call (injected)"))
+    .then(|| (400, "the site refuses this call (injected)".into()))
 }
 
 /// Handles one request through the faults, then the router. An `Err` makes
@@ -581,9 +586,15 @@ pub(crate) async fn handle(
         record(Some(500), Outcome::Answered);
         return Ok(error_response(500, "internal server error (injected)"));
     }
-    if let Some((status, message)) = refused(&shared, &faults, &method, &path) {
+    let auth = request
+        .headers()
+        .get(AUTH_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if let Some((status, message)) = refused(&shared, &faults, &method, &path, &auth) {
         record(Some(status), Outcome::Answered);
-        return Ok(error_response(status, message));
+        return Ok(error_response(status, &message));
     }
     let response = router
         .oneshot(request.map(Body::new))

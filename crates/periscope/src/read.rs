@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::{ClientConfig, Limit};
 use crate::error::{Error, body_start};
-use crate::transport::Transport;
+use crate::transport::{Answer, Transport};
 use crate::types::{Dashboard, Id, ListedUser, LiveSite, Role, User};
 
 /// Reads a site. Cheap to clone; clones share the connection pool, the rate
@@ -147,20 +147,19 @@ impl ReadClient {
     }
 
     /// Every item of a list, following `next_page_start`. Complete or an
-    /// error: a failed page, a cursor that repeats, an item seen twice or a
-    /// page whose `items_this_page` disagrees with what it holds all abort.
+    /// error: a failed page, a cursor that repeats, an item seen twice, a
+    /// page whose `items_this_page` disagrees with what it holds, or more
+    /// pages or items than the limits allow all abort.
     async fn list_all<T: DeserializeOwned>(
         &self,
         path: &str,
         listing: Listing,
     ) -> Result<Vec<T>, Error> {
-        let kind = listing.key();
+        let limits = self.transport.limits;
+        let mut seen = Seen::default();
         let mut out = Vec::new();
-        let mut pages = 0;
-        let mut cursors = HashSet::new();
-        let mut ids = HashSet::new();
         let mut cursor: Option<String> = None;
-        loop {
+        for pages in 1.. {
             let page_path = match &cursor {
                 Some(c) => format!("{path}?next_page_start={}", encode(c)),
                 None => path.to_string(),
@@ -170,72 +169,101 @@ impl ReadClient {
                 .idempotent(Method::GET, &page_path, None)
                 .await?;
             let answer = answer.ok(self.site())?;
-            let url = answer.url.clone();
-            let incomplete = |reason: String| Error::IncompleteList {
-                url: url.clone(),
-                reason,
-            };
-            pages += 1;
-            if pages > self.transport.limits.max_pages {
+            if pages > limits.max_pages {
                 return Err(Error::Limit {
-                    url,
-                    limit: Limit::Pages(self.transport.limits.max_pages),
+                    url: answer.url,
+                    limit: Limit::Pages(limits.max_pages),
                 });
             }
-            let page: Value = answer.json(None)?;
-            let Some(items) = page.get(kind).and_then(Value::as_array) else {
-                return Err(Error::Decode {
-                    url: url.clone(),
-                    reason: format!("no `{kind}` list in the answer"),
-                    body_start: body_start(&answer.body),
+            let page = decode_page(&answer, listing.key(), &mut seen)?;
+            out.extend(page.items);
+            if out.len() > limits.max_items {
+                return Err(Error::Limit {
+                    url: answer.url,
+                    limit: Limit::Items(limits.max_items),
                 });
-            };
-            if let Some(count) = page.get("items_this_page").filter(|v| !v.is_null())
-                && count.as_u64() != Some(items.len() as u64)
-            {
-                return Err(incomplete(format!(
-                    "the page says `items_this_page: {count}` but holds {} items",
-                    items.len()
-                )));
-            }
-            for item in items {
-                let id = item.get("id").map(id_text).unwrap_or_default();
-                if !ids.insert(id.clone()) {
-                    return Err(incomplete(format!(
-                        "`{id}` is listed twice: the list changed while it was read, or the server pages wrongly"
-                    )));
-                }
-                let value: T = serde_json::from_value(item.clone()).map_err(|e| Error::Decode {
-                    url: url.clone(),
-                    reason: format!("an item of `{kind}`: {e}"),
-                    body_start: body_start(item.to_string().as_bytes()),
-                })?;
-                out.push(value);
-                if out.len() > self.transport.limits.max_items {
-                    return Err(Error::Limit {
-                        url,
-                        limit: Limit::Items(self.transport.limits.max_items),
-                    });
-                }
             }
             if let Some(hook) = &self.progress {
                 hook(listing, out.len());
             }
-            match page
-                .get("next_page_start")
-                .map(id_text)
-                .filter(|c| !c.is_empty())
-            {
+            match page.next {
                 None => return Ok(out),
-                Some(next) => {
-                    if !cursors.insert(next.clone()) {
-                        return Err(incomplete(format!("the cursor `{next}` came back twice")));
-                    }
-                    cursor = Some(next);
-                }
+                Some(next) => cursor = Some(next),
             }
         }
+        unreachable!("the loop returns")
     }
+}
+
+/// The ids and cursors a listing has seen so far.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    ids: HashSet<String>,
+    cursors: HashSet<String>,
+}
+
+/// One decoded page of a listing.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    /// The cursor of the next page; `None` on the last.
+    pub next: Option<String>,
+}
+
+/// Decodes one page of the listing `kind` (`users`, `roles`,
+/// `dashboards`). Pure, so that it can be fed anything: every failure is an
+/// error naming the page's URL, never a panic.
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    answer: &Answer,
+    kind: &str,
+    seen: &mut Seen,
+) -> Result<Page<T>, Error> {
+    let url = &answer.url;
+    let incomplete = |reason: String| Error::IncompleteList {
+        url: url.clone(),
+        reason,
+    };
+    let page: Value = answer.json(None)?;
+    let Some(items) = page.get(kind).and_then(Value::as_array) else {
+        return Err(Error::Decode {
+            url: url.clone(),
+            reason: format!("no `{kind}` list in the answer"),
+            body_start: body_start(&answer.body),
+        });
+    };
+    if let Some(count) = page.get("items_this_page").filter(|v| !v.is_null())
+        && count.as_u64() != Some(items.len() as u64)
+    {
+        return Err(incomplete(format!(
+            "the page says `items_this_page: {count}` but holds {} items",
+            items.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item.get("id").map(id_text).unwrap_or_default();
+        if !seen.ids.insert(id.clone()) {
+            return Err(incomplete(format!(
+                "`{id}` is listed twice: the list changed while it was read, or the server pages wrongly"
+            )));
+        }
+        let value: T = serde_json::from_value(item.clone()).map_err(|e| Error::Decode {
+            url: url.clone(),
+            reason: format!("an item of `{kind}`: {e}"),
+            body_start: body_start(item.to_string().as_bytes()),
+        })?;
+        out.push(value);
+    }
+    let next = page
+        .get("next_page_start")
+        .map(id_text)
+        .filter(|c| !c.is_empty());
+    if let Some(next) = &next
+        && !seen.cursors.insert(next.clone())
+    {
+        return Err(incomplete(format!("the cursor `{next}` came back twice")));
+    }
+    Ok(Page { items: out, next })
 }
 
 /// A JSON string or number as text; `null` as empty.
@@ -259,4 +287,127 @@ pub(crate) fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// The decoders fed anything a server or a proxy could send: random JSON
+/// shapes, random bytes, valid pages cut short. Never a panic; every error
+/// names the URL it is about.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::types::{Dashboard, ListedUser, Role, User};
+
+    const URL: &str = "https://api.example/api/v2/users";
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            "[a-z0-9@. ]{0,12}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "users",
+                "roles",
+                "dashboards",
+                "id",
+                "email",
+                "roles",
+                "next_page_start",
+                "items_this_page",
+                "permissions",
+                "privileges",
+                "object_id",
+                "name"
+            ])
+            .prop_map(|s| Value::String(s.into())),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "users",
+                        "roles",
+                        "dashboards",
+                        "id",
+                        "email",
+                        "first_name",
+                        "last_name",
+                        "name",
+                        "description",
+                        "next_page_start",
+                        "items_this_page",
+                        "privileges",
+                        "permissions",
+                        "object_type",
+                        "object_id",
+                        "user",
+                        "role",
+                        "error"
+                    ]),
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    /// A valid page, to be cut short.
+    fn valid_page() -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "users": [{"id": "u1", "email": "a@b.co", "first_name": "A", "last_name": "B", "roles": ["r1"]},
+                      {"id": 2, "email": "c@d.co", "first_name": "C", "last_name": "D"}],
+            "next_page_start": "u3", "items_this_page": 2
+        }))
+        .unwrap()
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+            prop::collection::vec(any::<u8>(), 0..200),
+            (0..valid_page().len()).prop_map(|n| valid_page()[..n].to_vec()),
+        ]
+    }
+
+    fn answer(status: u16, body: Vec<u8>) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            body,
+            url: URL.to_string(),
+            location: None,
+        }
+    }
+
+    fn names_the_url<T>(result: Result<T, Error>) -> Result<(), TestCaseError> {
+        if let Err(e) = result {
+            prop_assert_eq!(e.url(), Some(URL), "{}", e);
+            prop_assert!(e.to_string().contains(URL), "{}", e);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn decoders_never_panic_and_name_the_endpoint(body in body(), status in prop::sample::select(vec![200u16, 201, 204, 301, 400, 401, 403, 404, 409, 422, 500, 502])) {
+            let a = answer(status, body.clone());
+            names_the_url(decode_page::<ListedUser>(&a, "users", &mut Seen::default()))?;
+            names_the_url(decode_page::<Role>(&a, "roles", &mut Seen::default()))?;
+            names_the_url(decode_page::<Dashboard>(&a, "dashboards", &mut Seen::default()))?;
+            names_the_url(a.json::<User>(Some("user")))?;
+            names_the_url(a.json::<Role>(Some("role")))?;
+            let a = answer(status, body);
+            names_the_url(a.ok("acme"))?;
+        }
+    }
 }

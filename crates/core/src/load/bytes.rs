@@ -60,7 +60,9 @@ pub(super) fn commented_grants(file: FileId, text: &str) -> Vec<Diagnostic> {
             continue;
         };
         let looks_like_id = !id.is_empty()
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             && value.trim_start().starts_with('[');
         if !looks_like_id {
             continue;

@@ -135,7 +135,9 @@ fn read_text(file: &Path, options: &LoadOptions) -> Result<String, Box<Diagnosti
         let raise = options
             .raise_with
             .as_deref()
-            .map_or_else(String::new, |how| format!("; if it really is, raise the limit with {how}"));
+            .map_or_else(String::new, |how| {
+                format!("; if it really is, raise the limit with {how}")
+            });
         return Err(Box::new(
             Diagnostic::error(format!(
                 "`{}` is larger than {cap} bytes: it was not read",
