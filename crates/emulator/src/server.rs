@@ -479,11 +479,15 @@ fn refused(
     faults: &Faults,
     method: &Method,
     path: &str,
-    auth: &str,
+    auth: Option<HeaderValue>,
 ) -> Option<(u16, String)> {
     use std::sync::atomic::Ordering::SeqCst;
     let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE);
     if (write && faults.echo_key_on_writes) || (!write && faults.echo_key_on_reads) {
+        let auth = auth
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         return Some((400, format!("rejected header HTTP-X-PARTNER-AUTH={auth}")));
     }
     if let Some(limit) = faults.revoke_key_after_writes {
@@ -586,13 +590,8 @@ pub(crate) async fn handle(
         record(Some(500), Outcome::Answered);
         return Ok(error_response(500, "internal server error (injected)"));
     }
-    let auth = request
-        .headers()
-        .get(AUTH_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    if let Some((status, message)) = refused(&shared, &faults, &method, &path, &auth) {
+    let auth = request.headers().get(AUTH_HEADER).cloned();
+    if let Some((status, message)) = refused(&shared, &faults, &method, &path, auth) {
         record(Some(status), Outcome::Answered);
         return Ok(error_response(status, &message));
     }

@@ -8,7 +8,7 @@ use rolecall_core::plan::Selection;
 use rolecall_engine::drift;
 
 use super::plan::{Format, render};
-use super::site::{self, SiteArgs};
+use super::site::{self, SelectArgs, SiteArgs};
 use crate::error::CliResult;
 use crate::exit;
 use crate::settings::Settings;
@@ -28,18 +28,14 @@ pub struct DriftArgs {
     /// The config as last applied: tells changes made on the site apart from changes pending in the config.
     #[arg(long, value_name = "PATH")]
     pub baseline: Option<PathBuf>,
-    /// Check only these objects: `user:GLOB` or `role:GLOB`; repeatable.
-    #[arg(long = "target", value_name = "SEL")]
-    pub targets: Vec<String>,
-    /// Leave these objects out: `user:GLOB` or `role:GLOB`; repeatable.
-    #[arg(long = "exclude", value_name = "SEL")]
-    pub excludes: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
 }
 
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
-    let selection = site::selection(&args.targets, &args.excludes)?;
+    let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
     let baseline = match &args.baseline {
         Some(path) => Some(site::load_config_at(settings, path)?),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use rolecall_core::plan::{Plan, render};
 
-use super::site::{self, SiteArgs};
+use super::site::{self, SelectArgs, SiteArgs};
 use crate::error::CliResult;
 use crate::exit;
 use crate::settings::Settings;
@@ -41,12 +41,8 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Plan only these objects: `user:GLOB` or `role:GLOB`; repeatable.
-    #[arg(long = "target", value_name = "SEL")]
-    pub targets: Vec<String>,
-    /// Leave these objects out: `user:GLOB` or `role:GLOB`; repeatable.
-    #[arg(long = "exclude", value_name = "SEL")]
-    pub excludes: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
 }
@@ -61,7 +57,7 @@ pub fn render(plan: &Plan, format: Format) -> String {
 }
 
 pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
-    let selection = site::selection(&args.targets, &args.excludes)?;
+    let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
@@ -77,8 +73,8 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
             &loaded,
             &conn,
             &live,
-            &args.targets,
-            &args.excludes,
+            &args.select.targets,
+            &args.select.excludes,
         );
         plan.made_from = Some(made_from);
         site::write_file(out, &plan.to_json(), "the plan")?;

@@ -39,6 +39,28 @@ pub struct SiteArgs {
     pub sandbox: Option<PathBuf>,
 }
 
+/// Which objects a command is about: `--target` / `--exclude`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only these objects, and the changes they need: `user:GLOB` or `role:GLOB`;
+    /// repeatable. (`apply PLANFILE` keeps the selection the plan was made with.)
+    #[arg(long = "target", value_name = "SEL")]
+    pub targets: Vec<String>,
+    /// Leave these objects out: `user:GLOB` or `role:GLOB`; repeatable.
+    #[arg(long = "exclude", value_name = "SEL")]
+    pub excludes: Vec<String>,
+}
+
+impl SelectArgs {
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty() && self.excludes.is_empty()
+    }
+
+    pub fn selection(&self) -> CliResult<Selection> {
+        selection(&self.targets, &self.excludes)
+    }
+}
+
 /// A connection: the read-only client, and the sandbox it talks to (kept
 /// alive as long as the connection).
 pub struct Connection {

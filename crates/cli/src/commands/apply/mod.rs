@@ -15,7 +15,7 @@ use rolecall_core::plan::{Plan, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
 
 use self::progress::{Audit, progress};
-use super::site::{self, Connection, SiteArgs};
+use super::site::{self, Connection, SelectArgs, SiteArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
@@ -56,13 +56,8 @@ pub struct ApplyArgs {
     /// Append one JSON line per HTTP call and per operation to FILE (never the API key).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// Apply only these objects (and what they need): `user:GLOB` or `role:GLOB`; repeatable.
-    /// Not with PLANFILE: a saved plan keeps the selection it was made with.
-    #[arg(long = "target", value_name = "SEL")]
-    pub targets: Vec<String>,
-    /// Leave these objects out: `user:GLOB` or `role:GLOB`; repeatable.
-    #[arg(long = "exclude", value_name = "SEL")]
-    pub excludes: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
 }
@@ -80,7 +75,7 @@ struct Prepared {
 /// A saved plan, carried out only if it is the plan of its config and site
 /// now (see [`saved`]).
 fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
-    if !args.targets.is_empty() || !args.excludes.is_empty() {
+    if !args.select.is_empty() {
         return Err(CliError::msg(
             "--target and --exclude do not go with a saved plan: it keeps the selection it was made with",
         )
@@ -106,7 +101,7 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
 
 /// A plan made now from the config.
 fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
-    let selection = site::selection(&args.targets, &args.excludes)?;
+    let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
