@@ -140,6 +140,8 @@ pub enum Command {
     Apply(commands::apply::ApplyArgs),
     /// Check the site against the config, for cron: exit 2 on drift.
     Drift(commands::drift::DriftArgs),
+    /// Write the live site as a config that plans to no changes (or as an emulator snapshot).
+    Export(commands::export::ExportArgs),
     /// Run the local Periscope API emulator (for rehearsals and tests).
     Emulator(Box<commands::emulator::EmulatorArgs>),
 }
@@ -171,6 +173,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, &settings),
         Command::Drift(args) => commands::drift::run(args, &settings),
         Command::Apply(args) => commands::apply::run(args, &settings),
+        Command::Export(args) => commands::export::run(args, &settings),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -5,6 +5,7 @@
 //! [`load`].
 
 pub mod diagnostic;
+pub mod export;
 pub mod live;
 pub mod load;
 pub mod model;

@@ -66,3 +66,28 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
         grants,
     }
 }
+
+/// The site as the API shows it, for an emulator seed
+/// (`{"site", "users", "roles", "dashboards"}`); never with a key.
+pub fn snapshot(site: &str, live: &Live) -> serde_json::Value {
+    use serde_json::json;
+    let mut users: Vec<&LiveUser> = live.users.iter().collect();
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut roles: Vec<&LiveRole> = live.roles.iter().collect();
+    roles.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut dashboards: Vec<&LiveDashboard> = live.dashboards.iter().collect();
+    dashboards.sort_by(|a, b| a.id.cmp(&b.id));
+    json!({
+        "site": site,
+        "users": users.iter().map(|u| json!({
+            "id": u.id, "email": u.email, "first_name": u.first_name,
+            "last_name": u.last_name, "roles": u.roles,
+        })).collect::<Vec<_>>(),
+        "roles": roles.iter().map(|r| json!({
+            "id": r.id, "name": r.name, "description": r.description,
+            "privileges": r.privileges.iter().map(|(t, a)| json!({"object_type": t, "permissions": a})).collect::<Vec<_>>(),
+            "permissions": r.grants.iter().map(|(id, a)| json!({"object_type": "Dashboard", "object_id": id, "permissions": a})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "dashboards": dashboards.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+    })
+}

@@ -19,7 +19,7 @@ pub mod saved;
 mod stale;
 
 pub use execute::{ExecuteOptions, Failure, OnOutcome, Outcome, Report, Skip, Stop, execute};
-pub use fetch::{fetch, to_live};
+pub use fetch::{fetch, snapshot, to_live};
 pub use stale::{Stale, stale};
 
 use periscope_client::ReadClient;

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod completions;
 pub mod drift;
 pub mod emulator;
+pub mod export;
 pub mod plan;
 pub mod schema;
 pub mod site;

@@ -107,6 +107,25 @@ pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
 /// Connects to the sandbox or the real site, and refuses a config whose
 /// `site` is not the credentials' site before anything else.
 pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliResult<Connection> {
+    let conn = connect_any(settings, args)?;
+    let site = conn.reader.site();
+    if site != config_site {
+        let what = if conn.is_sandbox() {
+            "the sandbox snapshot is"
+        } else {
+            "the credentials are"
+        };
+        return Err(CliError::msg(format!(
+            "the config is for the site `{config_site}` but {what} for `{site}`: nothing was read or written"
+        ))
+        .with_hint("make `site:` in the config and PERISCOPE_SITE (or --site, or the snapshot) name the same site"));
+    }
+    Ok(conn)
+}
+
+/// Connects to the sandbox or to the site of the credentials (no config to
+/// check them against: `export`).
+pub fn connect_any(settings: &Settings, args: &SiteArgs) -> CliResult<Connection> {
     let (endpoint, credentials, sandbox) = match &args.sandbox {
         Some(path) => {
             let seed = Snapshot::from_file(path)?;
@@ -125,18 +144,6 @@ pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliRe
         }
         None => (settings.endpoint.clone(), settings.credentials()?, None),
     };
-    if credentials.site != config_site {
-        let what = if sandbox.is_some() {
-            "the sandbox snapshot is"
-        } else {
-            "the credentials are"
-        };
-        return Err(CliError::msg(format!(
-            "the config is for the site `{config_site}` but {what} for `{}`: nothing was read or written",
-            credentials.site
-        ))
-        .with_hint("make `site:` in the config and PERISCOPE_SITE (or --site, or the snapshot) name the same site"));
-    }
     let config = settings.client_config(endpoint, credentials);
     let reader = ReadClient::new(&config)?;
     Ok(Connection {

@@ -1,0 +1,147 @@
+//! `rolecall export`: the live site as a config that plans to no changes,
+//! or as an emulator snapshot.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use rolecall_core::export::{self, ExportOptions, Layout, SplitUsers};
+
+use super::site::{self, SiteArgs};
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use crate::settings::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A rolecall config (one file, or a directory with `-o DIR/`).
+    Yaml,
+    /// An emulator seed, for `--sandbox` and `rolecall emulator --seed` (never the key).
+    Snapshot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// `users/users.yaml`.
+    One,
+    /// `users/<domain>.yaml`.
+    Domain,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Reads the site with the read-only client and writes a config that \
+plans to no changes against it: a start for a team adopting rolecall on an existing site. The \
+output is sorted and stable, so a nightly export into git shows real changes only.
+
+Examples:
+  rolecall export > rolecall.yaml
+  rolecall export -o config/ --split-users domain
+  rolecall export --format snapshot --redact -o rehearsal.json
+  rolecall export --sandbox examples/data-org/sandbox.json"
+)]
+pub struct ExportArgs {
+    /// What to write.
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub format: ExportFormat,
+    /// Where: a file, or a directory (an existing one, or a path ending in `/`) for the
+    /// directory layout (`rolecall.yaml`, `roles/*.yaml`, `users/*.yaml`). Default: stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR/")]
+    pub output: Option<PathBuf>,
+    /// The `actor:` to write (default: the site's only Admin member).
+    #[arg(long, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// In a directory layout, users in one file or one file per email domain.
+    #[arg(long, value_enum, default_value = "one", value_name = "HOW")]
+    pub split_users: SplitArg,
+    /// Replace emails and names with stable pseudonyms (the same input gives the same
+    /// output), to share a copy of a site for a rehearsal.
+    #[arg(long)]
+    pub redact: bool,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+fn is_dir_target(path: &Path) -> bool {
+    path.is_dir() || path.to_string_lossy().ends_with('/')
+}
+
+fn write(path: &Path, text: &str) -> CliResult<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CliError::msg(format!("cannot create `{}`: {e}", parent.display())))?;
+    }
+    site::write_file(path, text, "the export")
+}
+
+pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
+    let conn = site::connect_any(settings, &args.site)?;
+    let site_name = conn.reader.site().to_string();
+    let mut live = site::fetch(settings, &conn)?;
+    if args.redact {
+        live = export::redact(&live);
+    }
+    if args.format == ExportFormat::Snapshot {
+        let mut text = serde_json::to_string_pretty(&rolecall_engine::snapshot(&site_name, &live))?;
+        text.push('\n');
+        return match &args.output {
+            Some(path) => write(path, &text).map(|()| exit::OK),
+            None => Ok(settings
+                .stdout()
+                .write_all(text.as_bytes())
+                .map(|()| exit::OK)?),
+        };
+    }
+    let actor = match &args.actor {
+        Some(actor) => actor.clone(),
+        None => export::default_actor(&live).map_err(|admins| {
+            let listed = if admins.is_empty() {
+                "the site has no Admin member".to_string()
+            } else {
+                format!(
+                    "its Admin members are {}",
+                    admins
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            CliError::msg(format!("cannot choose the actor: {listed}"))
+                .with_hint("pass `--actor EMAIL` with the admin rolecall should act as")
+        })?,
+    };
+    let layout = match &args.output {
+        Some(path) if is_dir_target(path) => Layout::Dir(match args.split_users {
+            SplitArg::One => SplitUsers::OneFile,
+            SplitArg::Domain => SplitUsers::ByDomain,
+        }),
+        _ => Layout::File,
+    };
+    let files = export::export(
+        &live,
+        &ExportOptions {
+            site: site_name,
+            actor,
+            layout,
+        },
+    );
+    match (&args.output, layout) {
+        (None, _) => settings.stdout().write_all(files[0].1.as_bytes())?,
+        (Some(path), Layout::File) => write(path, &files[0].1)?,
+        (Some(dir), Layout::Dir(_)) => {
+            for (relative, text) in &files {
+                write(&dir.join(relative), text)?;
+            }
+            if !settings.quiet {
+                writeln!(
+                    settings.stderr(),
+                    "wrote {} files under `{}`",
+                    files.len(),
+                    dir.display()
+                )?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
