@@ -142,6 +142,8 @@ pub enum Command {
     Drift(commands::drift::DriftArgs),
     /// Write the live site as a config that plans to no changes (or as an emulator snapshot).
     Export(commands::export::ExportArgs),
+    /// Turn a CSV of people (the vendor's bulk-user format) into `users:` YAML.
+    ImportCsv(commands::import_csv::ImportCsvArgs),
     /// Run the local Periscope API emulator (for rehearsals and tests).
     Emulator(Box<commands::emulator::EmulatorArgs>),
 }
@@ -174,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Drift(args) => commands::drift::run(args, &settings),
         Command::Apply(args) => commands::apply::run(args, &settings),
         Command::Export(args) => commands::export::run(args, &settings),
+        Command::ImportCsv(args) => commands::import_csv::run(args, &settings),
     };
     match result {
         Ok(code) => ExitCode::from(code),

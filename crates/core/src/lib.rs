@@ -6,6 +6,7 @@
 
 pub mod diagnostic;
 pub mod export;
+pub mod import_csv;
 pub mod live;
 pub mod load;
 pub mod model;

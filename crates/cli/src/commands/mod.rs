@@ -5,6 +5,7 @@ pub mod completions;
 pub mod drift;
 pub mod emulator;
 pub mod export;
+pub mod import_csv;
 pub mod plan;
 pub mod schema;
 pub mod site;
