@@ -393,6 +393,7 @@ fn drift_exits_2_and_tells_site_changes_from_config_changes() {
 
     Plan: 0 to create, 2 to update, 0 to delete, 0 to rename.
     Not managed by this config (left alone): 5 users, 7 roles.
+      user "ceo@globex.io" (roles: Admin)  [unmanaged-admin]
     --- stderr
     "#);
 }

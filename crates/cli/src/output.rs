@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use rolecall_core::diagnostic::{Diagnostic, SourceMap};
+use rolecall_core::diagnostic::{Diagnostic, SourceMap, UNDEFINED_ROLE};
 use rolecall_core::load::{self, LoadError};
 
 use crate::settings::Settings;
@@ -11,11 +11,23 @@ use crate::settings::Settings;
 /// Rendering stops after this many diagnostics; the count of the rest is given.
 const MAX_SHOWN: usize = 200;
 
+/// Undefined roles shown before the rest are counted (all with `-v`): a
+/// config that leaves role definitions to the site may name a thousand.
+const MAX_UNDEFINED: usize = 20;
+
 /// Prints diagnostics like rustc; with `-q`, errors only.
 pub fn print_diagnostics(settings: &Settings, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+    let mut undefined = 0;
     let shown: Vec<&Diagnostic> = diagnostics
         .iter()
         .filter(|d| d.is_error() || !settings.quiet)
+        .filter(|d| {
+            if d.is_error() || d.code != Some(UNDEFINED_ROLE) || settings.verbose > 0 {
+                return true;
+            }
+            undefined += 1;
+            undefined <= MAX_UNDEFINED
+        })
         .collect();
     let mut stderr = settings.stderr().lock();
     for d in shown.iter().take(MAX_SHOWN) {
@@ -26,6 +38,13 @@ pub fn print_diagnostics(settings: &Settings, sources: &SourceMap, diagnostics: 
             stderr,
             "... and {} more not shown; fix the ones above and run again\n",
             shown.len() - MAX_SHOWN
+        );
+    }
+    if undefined > MAX_UNDEFINED {
+        let _ = writeln!(
+            stderr,
+            "... and {} more roles not defined in the config ({undefined} in all; `rolecall plan` looks for them on the site; `-v` lists them all)\n",
+            undefined - MAX_UNDEFINED
         );
     }
 }

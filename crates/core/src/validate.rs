@@ -50,6 +50,8 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
         .map(|r| r.name.as_str())
         .chain(vocab::DEFAULT_ROLES.iter().copied())
         .collect();
+    // Undefined roles: one warning per role, at its first use, with the count.
+    let mut undefined: BTreeMap<String, (Pos, String, Diagnostic, usize)> = BTreeMap::new();
     for user in desired.users.values() {
         for (key, role) in &user.roles {
             if desired.roles.contains_key(key) {
@@ -85,13 +87,30 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
                     "role `{}` is not defined in the config",
                     role.name
                 ));
-                Diagnostic {
+                let warning = Diagnostic {
                     code: Some(crate::diagnostic::UNDEFINED_ROLE),
                     ..warning.hint(hint)
+                };
+                let entry = undefined
+                    .entry(key.clone())
+                    .or_insert((pos, path.clone(), warning, 0));
+                entry.3 += 1;
+                if pos < entry.0 {
+                    entry.0 = pos;
+                    entry.1 = path;
                 }
+                continue;
             };
             diagnostics.push(diagnostic.at(pos, path));
         }
+    }
+    for (pos, path, mut warning, count) in undefined.into_values() {
+        if count > 1 {
+            warning
+                .message
+                .push_str(&format!(" ({count} users are given it; the first is here)"));
+        }
+        diagnostics.push(warning.at(pos, path));
     }
 }
 

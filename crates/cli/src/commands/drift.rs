@@ -28,6 +28,9 @@ pub struct DriftArgs {
     /// The config as last applied: tells changes made on the site apart from changes pending in the config.
     #[arg(long, value_name = "PATH")]
     pub baseline: Option<PathBuf>,
+    /// List the users and roles the config does not manage, by name.
+    #[arg(long)]
+    pub show_unmanaged: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -50,10 +53,13 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     }
     settings
         .stdout()
-        .write_all(render(&plan, args.format).as_bytes())?;
-    Ok(if plan.is_empty() {
-        exit::OK
-    } else {
-        exit::CHANGES
-    })
+        .write_all(render(&plan, args.format, args.show_unmanaged).as_bytes())?;
+    // An Admin member the config does not list is always drift.
+    Ok(
+        if plan.is_empty() && plan.unmanaged.admins().next().is_none() {
+            exit::OK
+        } else {
+            exit::CHANGES
+        },
+    )
 }

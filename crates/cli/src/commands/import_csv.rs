@@ -111,8 +111,7 @@ fn merge(path: &Path, users: &[CsvUser]) -> CliResult<String> {
         .map_err(|e| CliError::msg(format!("cannot read `{}`: {e}", path.display())))?;
     let last_key = text
         .lines()
-        .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty())
-        .next_back()
+        .rfind(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty())
         .unwrap_or_default();
     if last_key.trim_end() != "users:" {
         return Err(CliError::msg(format!(

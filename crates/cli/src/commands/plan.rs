@@ -41,14 +41,18 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// List the users and roles the config does not manage, by name (JSON always does;
+    /// unmanaged Admin members are always listed).
+    #[arg(long)]
+    pub show_unmanaged: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
 }
 
-pub fn render(plan: &Plan, format: Format) -> String {
-    let options = site::render_options(true);
+pub fn render(plan: &Plan, format: Format, show_unmanaged: bool) -> String {
+    let options = site::render_options(true, show_unmanaged);
     match format {
         Format::Text => render::text(plan, &options),
         Format::Json => plan.to_json(),
@@ -64,7 +68,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     let mut plan = site::plan(settings, &loaded, &live, &selection)?;
     settings
         .stdout()
-        .write_all(render(&plan, args.format).as_bytes())?;
+        .write_all(render(&plan, args.format, args.show_unmanaged).as_bytes())?;
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and
         // the commit would make printed plans differ from run to run).

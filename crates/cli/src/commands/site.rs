@@ -23,10 +23,11 @@ use crate::settings::Settings;
 pub const LIFT_LIMITS: &str = "`rolecall apply --allow-mass-delete`";
 
 /// How plans are rendered by this command line.
-pub fn render_options(styled: bool) -> render::Options<'static> {
+pub fn render_options(styled: bool, show_unmanaged: bool) -> render::Options<'static> {
     render::Options {
         styled,
         lift_limits: LIFT_LIMITS,
+        show_unmanaged,
     }
 }
 

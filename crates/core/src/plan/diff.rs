@@ -11,7 +11,7 @@ use globset::{GlobBuilder, GlobMatcher};
 
 use super::{
     Change, Grant, Kind, Label, Partial, Plan, Risk, RoleRef, RoleState, Step, Unmanaged,
-    UserState, digest_key,
+    UnmanagedUser, UserState, digest_key,
 };
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, digest};
@@ -419,6 +419,22 @@ impl<'a> Ctx<'a> {
             .collect()
     }
 
+    fn unmanaged_user(&self, user: &LiveUser) -> UnmanagedUser {
+        let mut roles: Vec<String> = user
+            .roles
+            .iter()
+            .filter(|id| Some(id.as_str()) != self.everyone_id)
+            .map(|id| self.effective(id).to_string())
+            .collect();
+        roles.sort_by_key(|n| key(n));
+        UnmanagedUser {
+            email: user.email.clone(),
+            roles,
+            admin: self.admin_id.is_some_and(|a| user.roles.contains(a))
+                && !self.user_protected(&user.email),
+        }
+    }
+
     fn is_admin(&self, state: &UserState) -> bool {
         state.roles.iter().any(|r| match (&r.id, self.admin_id) {
             (Some(id), Some(admin)) => id == admin,
@@ -512,9 +528,9 @@ fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
 
 /// Live roles the config does not list: deleted with `prune.roles: delete`,
 /// else counted as unmanaged. Admin, Everyone and ignored roles are neither.
-fn prune_roles(ctx: &Ctx<'_>) -> (Vec<Step>, usize) {
+fn prune_roles(ctx: &Ctx<'_>) -> (Vec<Step>, Vec<String>) {
     let mut steps = Vec::new();
-    let mut unmanaged = 0;
+    let mut unmanaged = Vec::new();
     for l in &ctx.live.roles {
         if ctx.claimed.contains(l.id.as_str())
             || ctx.role_ignored(&l.name)
@@ -529,9 +545,10 @@ fn prune_roles(ctx: &Ctx<'_>) -> (Vec<Step>, usize) {
             };
             steps.push(Step::new(change, BTreeSet::from([Risk::DeleteRole]), None));
         } else {
-            unmanaged += 1;
+            unmanaged.push(l.name.clone());
         }
     }
+    unmanaged.sort_by_key(|n| key(n));
     (steps, unmanaged)
 }
 
@@ -679,10 +696,10 @@ fn update_user<'a>(
 /// Live users the config does not list: deleted or stripped as `prune.users`
 /// says, else counted as unmanaged. Ignored users, protected users and the
 /// actor are never pruned.
-fn prune_users(ctx: &Ctx<'_>) -> (Vec<Step>, usize) {
+fn prune_users(ctx: &Ctx<'_>) -> (Vec<Step>, Vec<UnmanagedUser>) {
     let actor = key(&ctx.desired.actor);
     let mut steps = Vec::new();
-    let mut unmanaged = 0;
+    let mut unmanaged = Vec::new();
     for l in &ctx.live.users {
         let k = key(&l.email);
         if ctx.desired.users.contains_key(&k) || ctx.user_ignored(&l.email) {
@@ -690,7 +707,7 @@ fn prune_users(ctx: &Ctx<'_>) -> (Vec<Step>, usize) {
         }
         if ctx.user_protected(&l.email) || k == actor || ctx.desired.prune.users == PruneUsers::Keep
         {
-            unmanaged += 1;
+            unmanaged.push(ctx.unmanaged_user(l));
             continue;
         }
         let (managed, kept) = ctx.live_membership(l);
@@ -713,6 +730,7 @@ fn prune_users(ctx: &Ctx<'_>) -> (Vec<Step>, usize) {
             ));
         }
     }
+    unmanaged.sort_by_key(|u| key(&u.email));
     (steps, unmanaged)
 }
 

@@ -471,10 +471,31 @@ pub struct Summary {
     pub rename: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the site has that the config does not list (and does not ignore):
+/// left alone, and named so that a reviewer can see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unmanaged {
-    pub users: usize,
-    pub roles: usize,
+    pub users: Vec<UnmanagedUser>,
+    /// Role names.
+    pub roles: Vec<String>,
+}
+
+/// A live user the config does not list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanagedUser {
+    pub email: String,
+    /// Role names, Everyone left out.
+    pub roles: Vec<String>,
+    /// A member of Admin that `protect` does not name: always shown, tagged
+    /// `unmanaged-admin`, and drift.
+    pub admin: bool,
+}
+
+impl Unmanaged {
+    /// Admin members the config neither lists nor protects.
+    pub fn admins(&self) -> impl Iterator<Item = &UnmanagedUser> {
+        self.users.iter().filter(|u| u.admin)
+    }
 }
 
 /// What a saved plan was made from. `apply` carries a saved plan out only

@@ -59,6 +59,8 @@ pub struct Options<'a> {
     pub styled: bool,
     /// What allows a change a limit blocks, e.g. a command line.
     pub lift_limits: &'a str,
+    /// List every unmanaged user and role by name (Admin members always are).
+    pub show_unmanaged: bool,
 }
 
 fn quoted_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
@@ -358,15 +360,40 @@ fn summary_line(plan: &Plan) -> String {
 }
 
 fn unmanaged_line(plan: &Plan) -> Option<String> {
-    let u = plan.unmanaged;
-    if u.users == 0 && u.roles == 0 {
+    let u = &plan.unmanaged;
+    if u.users.is_empty() && u.roles.is_empty() {
         return None;
     }
     Some(format!(
         "Not managed by this config (left alone): {}, {}.",
-        plural(u.users, "user"),
-        plural(u.roles, "role")
+        plural(u.users.len(), "user"),
+        plural(u.roles.len(), "role")
     ))
+}
+
+/// The unmanaged objects by name (all with `show_unmanaged`; Admin members
+/// always, tagged `unmanaged-admin`), one line each, without markup.
+fn unmanaged_items(plan: &Plan, o: &Options<'_>) -> Vec<String> {
+    let u = &plan.unmanaged;
+    let user = |x: &super::UnmanagedUser| {
+        let roles = if x.roles.is_empty() {
+            String::new()
+        } else {
+            format!(" (roles: {})", quoted_list(&x.roles))
+        };
+        let tag = if x.admin { "  [unmanaged-admin]" } else { "" };
+        format!("user {:?}{roles}{tag}", x.email)
+    };
+    let mut lines: Vec<String> = u
+        .users
+        .iter()
+        .filter(|x| o.show_unmanaged || x.admin)
+        .map(user)
+        .collect();
+    if o.show_unmanaged {
+        lines.extend(u.roles.iter().map(|r| format!("role {r:?}")));
+    }
+    lines
 }
 
 fn blocked_line(plan: &Plan, o: &Options<'_>) -> Option<String> {
@@ -433,6 +460,9 @@ pub fn text(plan: &Plan, o: &Options<'_>) -> String {
     if let Some(line) = unmanaged_line(plan) {
         let _ = writeln!(out, "{line}");
     }
+    for item in unmanaged_items(plan, o) {
+        let _ = writeln!(out, "  {item}");
+    }
     if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "{}{line}{:#}", p.blocked, p.blocked);
     }
@@ -453,17 +483,21 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
         plan.site,
         partial_note(plan)
     );
-    if plan.is_empty() {
-        out.push_str("**No changes.** The site matches the config.\n");
+    let unmanaged = |out: &mut String| {
         if let Some(line) = unmanaged_line(plan) {
-            let _ = writeln!(out, "\n{line}");
+            let _ = writeln!(out, "{line}");
         }
+        for item in unmanaged_items(plan, o) {
+            let _ = writeln!(out, "- {}", escape(&item));
+        }
+    };
+    if plan.is_empty() {
+        out.push_str("**No changes.** The site matches the config.\n\n");
+        unmanaged(&mut out);
         return out;
     }
     let _ = writeln!(out, "**{}**", summary_line(plan));
-    if let Some(line) = unmanaged_line(plan) {
-        let _ = writeln!(out, "{line}");
-    }
+    unmanaged(&mut out);
     if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "\n> [!CAUTION]\n> {line}");
     }

@@ -124,7 +124,7 @@ impl From<&super::Plan> for Plan {
             actor: plan.actor.clone(),
             changes: plan.changes.iter().map(WireStep::from).collect(),
             summary: Some(plan.summary()),
-            unmanaged: plan.unmanaged,
+            unmanaged: plan.unmanaged.clone(),
             digests: plan.digests.clone(),
             partial: plan.partial,
             made_from: plan.made_from.clone(),

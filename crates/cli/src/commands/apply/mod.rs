@@ -316,7 +316,7 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
         prepared.plan.lift_limits();
     }
     let plan = &prepared.plan;
-    let text = render::text(plan, &site::render_options(true));
+    let text = render::text(plan, &site::render_options(true, false));
     settings.stdout().write_all(text.as_bytes())?;
     if prepared.conn.is_sandbox() {
         writeln!(
