@@ -471,10 +471,11 @@ fn apply_killed_halfway_converges_on_rerun() {
     for point in 1..ORG_WRITES {
         let (tx, rx) = std::sync::mpsc::channel();
         let tx = std::sync::Mutex::new(tx);
-        let writes = std::sync::atomic::AtomicUsize::new(0);
+        let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = writes.clone();
         let hook = std::sync::Arc::new(move |r: &periscope_emulator::Logged| {
             if r.method != "GET" {
-                let n = writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 if n == point {
                     let _ = tx.lock().unwrap().send(());
                 }
@@ -507,7 +508,8 @@ fn apply_killed_halfway_converges_on_rerun() {
         let _ = child.kill();
         let _ = child.wait();
         emu.set_faults(Faults::default());
-        let written = emu.requests().iter().filter(|r| r.method != "GET").count();
+        // Counted by the hook (the request log is written just after it).
+        let written = writes.load(std::sync::atomic::Ordering::SeqCst);
         assert!(
             (point..ORG_WRITES).contains(&written),
             "kill point {point}: killed after {written} writes, mid-apply"

@@ -489,8 +489,16 @@ fn an_interrupted_apply_reports_and_a_rerun_converges() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130), "{}", transcript(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
+    // The signal lands while the 3rd write is in flight (the hook sends it
+    // before the emulator answers); a loaded machine may let the 4th start
+    // before the signal is handled, never more.
+    let written = writes(&emu);
+    assert!((3..=4).contains(&written), "{written} writes");
+    let skipped = 10 - written;
     assert!(
-        stdout.contains("Apply interrupted: 3 done, 0 failed, 7 skipped."),
+        stdout.contains(&format!(
+            "Apply interrupted: {written} done, 0 failed, {skipped} skipped."
+        )),
         "{stdout}"
     );
     assert!(
@@ -499,11 +507,10 @@ fn an_interrupted_apply_reports_and_a_rerun_converges() {
     );
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(
-        log.lines()
-            .any(|l| l.contains("\"event\":\"interrupted\"") && l.contains("\"done\":3")),
+        log.lines().any(|l| l.contains("\"event\":\"interrupted\"")
+            && l.contains(&format!("\"done\":{written}"))),
         "{log}"
     );
-    assert_eq!(writes(&emu), 3, "nothing started after the signal");
     let rerun = rolecall(&emu, org.path(), &["apply", "-f", ".", "--auto-approve"]);
     assert_eq!(rerun.status.code(), Some(0), "{}", transcript(&rerun));
     crate::assert_no_duplicates(&emu.snapshot(), "after the rerun");

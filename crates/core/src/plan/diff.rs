@@ -427,11 +427,17 @@ impl<'a> Ctx<'a> {
             .map(|id| self.effective(id).to_string())
             .collect();
         roles.sort_by_key(|n| key(n));
+        let admin = self.admin_id.is_some_and(|a| user.roles.contains(a))
+            && !self.user_protected(&user.email);
         UnmanagedUser {
             email: user.email.clone(),
             roles,
-            admin: self.admin_id.is_some_and(|a| user.roles.contains(a))
-                && !self.user_protected(&user.email),
+            admin,
+            risks: if admin {
+                BTreeSet::from([Risk::UnmanagedAdmin])
+            } else {
+                BTreeSet::new()
+            },
         }
     }
 

@@ -80,6 +80,8 @@ pub enum Risk {
     DeleteRole,
     /// A role gets a new name.
     RenameRole,
+    /// An Admin member that the config neither lists nor protects.
+    UnmanagedAdmin,
 }
 
 impl Risk {
@@ -93,6 +95,7 @@ impl Risk {
             Risk::DeleteUser => "delete-user",
             Risk::DeleteRole => "delete-role",
             Risk::RenameRole => "rename-role",
+            Risk::UnmanagedAdmin => "unmanaged-admin",
         }
     }
 }
@@ -489,6 +492,9 @@ pub struct UnmanagedUser {
     /// A member of Admin that `protect` does not name: always shown, tagged
     /// `unmanaged-admin`, and drift.
     pub admin: bool,
+    /// `unmanaged-admin` for such a member.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub risks: BTreeSet<Risk>,
 }
 
 impl Unmanaged {

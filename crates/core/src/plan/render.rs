@@ -381,7 +381,12 @@ fn unmanaged_items(plan: &Plan, o: &Options<'_>) -> Vec<String> {
         } else {
             format!(" (roles: {})", quoted_list(&x.roles))
         };
-        let tag = if x.admin { "  [unmanaged-admin]" } else { "" };
+        let tags: Vec<&str> = x.risks.iter().map(|r| r.as_str()).collect();
+        let tag = if tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", tags.join(", "))
+        };
         format!("user {:?}{roles}{tag}", x.email)
     };
     let mut lines: Vec<String> = u
