@@ -4,6 +4,7 @@
 //! Pure by design: no tokio, no reqwest. The YAML crate is used only in
 //! [`load`].
 
+pub mod access;
 pub mod diagnostic;
 pub mod export;
 pub mod import_csv;

@@ -54,6 +54,82 @@ impl Live {
     }
 }
 
+impl Live {
+    /// The site as it would be once `plan` is carried out, the way the
+    /// executor does it: a role the plan creates gets the id `new:<name>`, a
+    /// membership without an id names a role the plan creates, every user
+    /// stays in Everyone.
+    pub fn after(&self, plan: &crate::plan::Plan) -> Live {
+        use crate::plan::Change;
+        let mut live = self.clone();
+        let everyone = live
+            .roles
+            .iter()
+            .find(|r| crate::vocab::key(&r.name) == crate::vocab::key(crate::vocab::EVERYONE))
+            .map(|r| r.id.clone());
+        let mut created: BTreeMap<String, String> = BTreeMap::new();
+        for step in &plan.changes {
+            match &step.change {
+                Change::DeleteRole { id, .. } => {
+                    live.roles.retain(|r| &r.id != id);
+                    live.users.iter_mut().for_each(|u| {
+                        u.roles.remove(id);
+                    });
+                }
+                Change::DeleteUser { id, .. } => live.users.retain(|u| &u.id != id),
+                Change::CreateRole { after }
+                | Change::UpdateRole { after, .. }
+                | Change::RenameRole { after, .. } => {
+                    let id = step
+                        .change
+                        .id()
+                        .map_or_else(|| format!("new:{}", after.name), str::to_string);
+                    created.insert(crate::vocab::key(&after.name), id.clone());
+                    let role = LiveRole {
+                        id,
+                        name: after.name.clone(),
+                        description: after.description.clone(),
+                        privileges: after.privileges.clone(),
+                        grants: after
+                            .dashboards
+                            .iter()
+                            .map(|(id, g)| (id.clone(), g.actions.clone()))
+                            .collect(),
+                    };
+                    live.roles.retain(|r| r.id != role.id);
+                    live.roles.push(role);
+                }
+                Change::CreateUser { after }
+                | Change::UpdateUser { after, .. }
+                | Change::StripUser { after, .. } => {
+                    let mut roles: BTreeSet<String> = after
+                        .roles
+                        .iter()
+                        .filter_map(|r| {
+                            r.id.clone()
+                                .or_else(|| created.get(&crate::vocab::key(&r.name)).cloned())
+                        })
+                        .collect();
+                    roles.extend(everyone.clone());
+                    let user = LiveUser {
+                        id: step
+                            .change
+                            .id()
+                            .map_or_else(|| format!("new:{}", after.email), str::to_string),
+                        email: after.email.clone(),
+                        first_name: after.first_name.clone(),
+                        last_name: after.last_name.clone(),
+                        roles,
+                    };
+                    live.users.retain(|u| u.id != user.id);
+                    live.users.push(user);
+                }
+            }
+        }
+        live
+    }
+}
+
 /// A stable digest of a live object (FNV-1a over its canonical JSON), so a
 /// saved plan can tell whether the object changed since.
 pub fn digest<T: Serialize>(object: &T) -> String {

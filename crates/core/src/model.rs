@@ -143,6 +143,9 @@ impl Serialize for Globs {
 pub struct Limits {
     pub max_deletes: Option<Limit>,
     pub max_revokes: Option<Limit>,
+    /// A change that gives more users than this a new action on a dashboard
+    /// is tagged `wide-grant` (default 100); a percentage is of live users.
+    pub wide_grant: Option<Limit>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]

@@ -85,6 +85,8 @@ pub struct LimitsSpec {
     pub max_deletes: Option<LimitValue>,
     /// Role memberships, privileges and dashboard grants removed: a count or a percentage.
     pub max_revokes: Option<LimitValue>,
+    /// A change that gives more users than this a new action is tagged `wide-grant` (default 100).
+    pub wide_grant: Option<LimitValue>,
 }
 
 /// A count (`10`) or a percentage (`"5%"`).

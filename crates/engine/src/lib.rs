@@ -51,6 +51,14 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let mut plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
     plan::safety::check(&mut plan, live, &Policy::of(desired));
+    let wide = match desired.limits.wide_grant {
+        Some(rolecall_core::model::Limit::Count(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(rolecall_core::model::Limit::Percent(p)) => {
+            (live.users.len() as f64 * p / 100.0).floor() as usize
+        }
+        None => 100,
+    };
+    rolecall_core::access::annotate(&mut plan, live, wide);
     Ok(plan)
 }
 

@@ -21,7 +21,7 @@ pub(crate) const ROLE_KEYS: &[&str] = &["description", "privileges", "dashboards
 pub(crate) const USER_KEYS: &[&str] = &["first_name", "last_name", "roles"];
 pub(crate) const PRUNE_KEYS: &[&str] = &["users", "roles"];
 pub(crate) const SELECTOR_KEYS: &[&str] = &["users", "roles"];
-pub(crate) const LIMIT_KEYS: &[&str] = &["max_deletes", "max_revokes"];
+pub(crate) const LIMIT_KEYS: &[&str] = &["max_deletes", "max_revokes", "wide_grant"];
 
 /// A setting with the position of its key, so that a second file setting it
 /// too can be pointed at.
@@ -459,13 +459,18 @@ impl<'a> Converter<'a> {
 
     fn limits(&mut self, v: &Node) -> Option<Limits> {
         let lpath = ROOT.field("limits");
-        let entries = self.map(v, &lpath, "a mapping with `max_deletes` and `max_revokes`")?;
+        let entries = self.map(
+            v,
+            &lpath,
+            "a mapping with `max_deletes`, `max_revokes`, `wide_grant`",
+        )?;
         let mut out = Limits::default();
         let mut ok = true;
         for (name, _, v) in self.fields(entries, LIMIT_KEYS, &lpath, |_| None) {
             let path = lpath.field(name);
             match self.limit(v, &path) {
                 Some(l) if name == "max_deletes" => out.max_deletes = Some(l),
+                Some(l) if name == "wide_grant" => out.wide_grant = Some(l),
                 Some(l) => out.max_revokes = Some(l),
                 None => ok = false,
             }

@@ -480,6 +480,7 @@ pub fn diff(
     Ok(Plan {
         partial,
         made_from: None,
+        access: None,
         site: desired.site.clone(),
         actor: desired.actor.clone(),
         digests: digests(&steps, live),

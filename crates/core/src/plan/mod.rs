@@ -82,6 +82,10 @@ pub enum Risk {
     RenameRole,
     /// An Admin member that the config neither lists nor protects.
     UnmanagedAdmin,
+    /// A change to Everyone that gives a new action: it reaches every user.
+    EveryoneExposure,
+    /// One change gives many users (more than `limits.wide_grant`) a new action.
+    WideGrant,
 }
 
 impl Risk {
@@ -96,6 +100,8 @@ impl Risk {
             Risk::DeleteRole => "delete-role",
             Risk::RenameRole => "rename-role",
             Risk::UnmanagedAdmin => "unmanaged-admin",
+            Risk::EveryoneExposure => "everyone-exposure",
+            Risk::WideGrant => "wide-grant",
         }
     }
 }
@@ -550,6 +556,8 @@ pub struct Plan {
     pub partial: Option<Partial>,
     /// Set on a plan made to be saved.
     pub made_from: Option<MadeFrom>,
+    /// What the plan does to people's access (set by [`crate::access::annotate`]).
+    pub access: Option<crate::access::Effect>,
 }
 
 /// The key of a live object's digest in [`Plan::digests`]: `user:<id>`.

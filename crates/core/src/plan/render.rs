@@ -424,6 +424,58 @@ fn blocked_line(plan: &Plan, o: &Options<'_>) -> Option<String> {
     })
 }
 
+/// Access gained and lost, grouped by action: `Access: 140 users gain
+/// download_pdf on 12 dashboards.`
+fn access_lines(plan: &Plan) -> Vec<String> {
+    let Some(effect) = plan.access.as_ref().filter(|e| !e.is_empty()) else {
+        return Vec::new();
+    };
+    let group = |gains: &[crate::access::Gain], verb: (&str, &str)| -> Vec<String> {
+        let mut by_action: std::collections::BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> =
+            std::collections::BTreeMap::new();
+        for g in gains {
+            let entry = by_action.entry(&g.action).or_default();
+            entry.0.insert(&g.user);
+            entry.1.insert(&g.dashboard_id);
+        }
+        by_action
+            .into_iter()
+            .map(|(action, (users, dashboards))| {
+                let verb = if users.len() == 1 { verb.0 } else { verb.1 };
+                format!(
+                    "  {} {verb} {} on {}",
+                    plural(users.len(), "user"),
+                    clean(action),
+                    plural(dashboards.len(), "dashboard")
+                )
+            })
+            .collect()
+    };
+    let mut lines = vec![access_summary(effect)];
+    lines.extend(group(&effect.gained, ("gains", "gain")));
+    lines.extend(group(&effect.lost, ("loses", "lose")));
+    lines
+}
+
+/// `Access (cross-role, admins left out): 140 users gain actions on
+/// dashboards, 3 users lose some.`
+fn access_summary(effect: &crate::access::Effect) -> String {
+    let users = |g: &[crate::access::Gain]| {
+        g.iter()
+            .map(|x| x.user.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let (gain, lose) = (users(&effect.gained), users(&effect.lost));
+    format!(
+        "Access (cross-role, admins left out): {} {} actions on dashboards, {} {} some.",
+        plural(gain, "user"),
+        if gain == 1 { "gains" } else { "gain" },
+        plural(lose, "user"),
+        if lose == 1 { "loses" } else { "lose" }
+    )
+}
+
 /// ` (partial plan: 3 of 11 changes)` for a plan of a selection.
 fn partial_note(plan: &Plan) -> String {
     plan.partial.map_or_else(String::new, |p| {
@@ -461,6 +513,9 @@ pub fn text(plan: &Plan, o: &Options<'_>) -> String {
             out.push('\n');
         }
         let _ = writeln!(out, "{}{}{:#}", p.bold, summary_line(plan), p.bold);
+    }
+    for line in access_lines(plan) {
+        let _ = writeln!(out, "{line}");
     }
     if let Some(line) = unmanaged_line(plan) {
         let _ = writeln!(out, "{line}");
@@ -502,6 +557,11 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
         return out;
     }
     let _ = writeln!(out, "**{}**", summary_line(plan));
+    for line in access_lines(plan) {
+        let line = line.trim_start();
+        let bullet = if line.starts_with("Access") { "" } else { "- " };
+        let _ = writeln!(out, "{bullet}{}", escape(line));
+    }
     unmanaged(&mut out);
     if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "\n> [!CAUTION]\n> {line}");

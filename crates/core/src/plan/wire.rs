@@ -29,6 +29,8 @@ pub(super) struct Plan {
     partial: Option<Partial>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     made_from: Option<MadeFrom>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access: Option<crate::access::Effect>,
 }
 
 impl Plan {
@@ -128,6 +130,7 @@ impl From<&super::Plan> for Plan {
             digests: plan.digests.clone(),
             partial: plan.partial,
             made_from: plan.made_from.clone(),
+            access: plan.access.clone(),
         }
     }
 }
@@ -230,6 +233,7 @@ impl TryFrom<Plan> for super::Plan {
             digests: plan.digests,
             partial: plan.partial,
             made_from: plan.made_from,
+            access: plan.access,
         })
     }
 }

@@ -1,0 +1,389 @@
+//! Who can do what on which dashboard, and why.
+//!
+//! A role's `privileges` say which actions its members may take; a role's
+//! dashboard grants say on which dashboards. A user has action A on
+//! dashboard D when some role of theirs gives privilege A and some role of
+//! theirs grants A on D ([`Model::CrossRole`], the default), or — the
+//! stricter reading, since the vendor does not document it — when one role
+//! gives both ([`Model::SameRole`]). Admin can do everything; every user is
+//! in Everyone.
+//!
+//! Queries are computed per user from the user's roles, so a narrow query
+//! (one user, one dashboard) never builds the whole users × dashboards
+//! product.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::live::{Live, LiveRole, LiveUser};
+use crate::vocab::{ACTIONS, ADMIN, EVERYONE, key};
+
+/// How privileges and grants combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Model {
+    /// The privilege and the grant may come from different roles.
+    #[default]
+    CrossRole,
+    /// One role must give both.
+    SameRole,
+}
+
+impl Model {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Model::CrossRole => "cross-role",
+            Model::SameRole => "same-role",
+        }
+    }
+}
+
+/// Why a user has an action on a dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Via {
+    /// Through Admin: everything.
+    pub admin: bool,
+    /// Roles giving the privilege.
+    pub privilege: Vec<String>,
+    /// Roles granting it on the dashboard.
+    pub grant: Vec<String>,
+}
+
+/// One action of one user on one dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Entry {
+    pub user: String,
+    pub dashboard_id: String,
+    pub dashboard: String,
+    pub action: String,
+    pub via: Via,
+}
+
+/// The site, indexed for access questions.
+#[derive(Debug)]
+pub struct Evaluator<'a> {
+    live: &'a Live,
+    model: Model,
+    roles: HashMap<&'a str, &'a LiveRole>,
+    dashboards: BTreeMap<&'a str, &'a str>,
+    admin_id: Option<&'a str>,
+    everyone_id: Option<&'a str>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(live: &'a Live, model: Model) -> Self {
+        let find = |name: &str| {
+            live.roles
+                .iter()
+                .find(|r| key(&r.name) == key(name))
+                .map(|r| r.id.as_str())
+        };
+        Self {
+            live,
+            model,
+            roles: live.roles.iter().map(|r| (r.id.as_str(), r)).collect(),
+            dashboards: live
+                .dashboards
+                .iter()
+                .map(|d| (d.id.as_str(), d.name.as_str()))
+                .collect(),
+            admin_id: find(ADMIN),
+            everyone_id: find(EVERYONE),
+        }
+    }
+
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    /// A user's roles, Everyone included whatever the site lists.
+    fn roles_of(&self, user: &LiveUser) -> Vec<&'a LiveRole> {
+        let mut ids: BTreeSet<&str> = user.roles.iter().map(String::as_str).collect();
+        ids.extend(self.everyone_id);
+        ids.into_iter()
+            .filter_map(|id| self.roles.get(id).copied())
+            .collect()
+    }
+
+    pub fn is_admin(&self, user: &LiveUser) -> bool {
+        self.admin_id.is_some_and(|a| user.roles.contains(a))
+    }
+
+    pub fn dashboard_name(&self, id: &str) -> String {
+        self.dashboards
+            .get(id)
+            .map_or_else(|| format!("#{id}"), |n| n.to_string())
+    }
+
+    /// What `user` can do: on `only` (a dashboard id) or everywhere.
+    pub fn user(&self, user: &LiveUser, only: Option<&str>) -> Vec<Entry> {
+        if self.is_admin(user) {
+            return self.admin_entries(user, only);
+        }
+        let roles = self.roles_of(user);
+        let privilege =
+            |r: &LiveRole, a: &str| r.privileges.get("Dashboard").is_some_and(|p| p.contains(a));
+        // Dashboard id -> action -> roles granting it.
+        let mut grants: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+        for r in &roles {
+            for (d, actions) in &r.grants {
+                if only.is_some_and(|o| o != d) {
+                    continue;
+                }
+                for a in actions {
+                    grants
+                        .entry(d)
+                        .or_default()
+                        .entry(a)
+                        .or_default()
+                        .push(&r.name);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (d, actions) in grants {
+            for (action, granting) in actions {
+                let giving: Vec<&str> = roles
+                    .iter()
+                    .filter(|r| privilege(r, action))
+                    .map(|r| r.name.as_str())
+                    .collect();
+                let via = match self.model {
+                    Model::CrossRole if !giving.is_empty() => Via {
+                        admin: false,
+                        privilege: sorted(giving),
+                        grant: sorted(granting),
+                    },
+                    Model::SameRole => {
+                        let both: Vec<&str> = granting
+                            .iter()
+                            .copied()
+                            .filter(|g| giving.contains(g))
+                            .collect();
+                        if both.is_empty() {
+                            continue;
+                        }
+                        Via {
+                            admin: false,
+                            privilege: sorted(both.clone()),
+                            grant: sorted(both),
+                        }
+                    }
+                    Model::CrossRole => continue,
+                };
+                out.push(Entry {
+                    user: user.email.clone(),
+                    dashboard_id: d.to_string(),
+                    dashboard: self.dashboard_name(d),
+                    action: action.to_string(),
+                    via,
+                });
+            }
+        }
+        out
+    }
+
+    fn admin_entries(&self, user: &LiveUser, only: Option<&str>) -> Vec<Entry> {
+        let via = Via {
+            admin: true,
+            ..Via::default()
+        };
+        self.dashboards
+            .keys()
+            .filter(|d| only.is_none_or(|o| o == **d))
+            .flat_map(|d| {
+                ACTIONS.iter().map(|a| Entry {
+                    user: user.email.clone(),
+                    dashboard_id: d.to_string(),
+                    dashboard: self.dashboard_name(d),
+                    action: a.to_string(),
+                    via: via.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Everyone's actions on one dashboard.
+    pub fn dashboard(&self, id: &str) -> Vec<Entry> {
+        self.live
+            .users
+            .iter()
+            .flat_map(|u| self.user(u, Some(id)))
+            .collect()
+    }
+
+    /// A user's (dashboard id, action) pairs, without reasons: for diffs.
+    pub fn pairs(&self, user: &LiveUser) -> BTreeSet<(String, String)> {
+        self.user(user, None)
+            .into_iter()
+            .map(|e| (e.dashboard_id, e.action))
+            .collect()
+    }
+}
+
+fn sorted(mut names: Vec<&str>) -> Vec<String> {
+    names.sort_by_key(|n| key(n));
+    names.dedup();
+    names.into_iter().map(str::to_string).collect()
+}
+
+/// A change of one user's access, for a plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Gain {
+    pub user: String,
+    pub dashboard_id: String,
+    pub dashboard: String,
+    pub action: String,
+}
+
+/// What a plan does to people: actions gained and lost on dashboards.
+/// Admins are left out (the `admin-grant` risk shows those changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Effect {
+    pub gained: Vec<Gain>,
+    pub lost: Vec<Gain>,
+}
+
+impl Effect {
+    pub fn is_empty(&self) -> bool {
+        self.gained.is_empty() && self.lost.is_empty()
+    }
+}
+
+/// Users whose access a plan may change: their memberships change, or a
+/// role of theirs (before or after) does.
+fn touched(live: &Live, after: &Live, plan: &crate::plan::Plan) -> BTreeSet<String> {
+    let role_ids: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|s| s.kind() == crate::plan::Kind::Role)
+        .filter_map(|s| s.change.id())
+        .collect();
+    let everyone = live
+        .roles
+        .iter()
+        .any(|r| role_ids.contains(r.id.as_str()) && key(&r.name) == key(EVERYONE));
+    let mut users: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter(|s| s.kind() == crate::plan::Kind::User)
+        .map(|s| key(s.key()))
+        .collect();
+    let created: BTreeSet<&str> = after
+        .roles
+        .iter()
+        .filter(|r| !live.roles.iter().any(|l| l.id == r.id))
+        .map(|r| r.id.as_str())
+        .collect();
+    for u in live.users.iter().chain(&after.users) {
+        if everyone
+            || u.roles
+                .iter()
+                .any(|r| role_ids.contains(r.as_str()) || created.contains(r.as_str()))
+        {
+            users.insert(key(&u.email));
+        }
+    }
+    users
+}
+
+/// The access a plan gains and loses, cross-role.
+pub fn effect(live: &Live, plan: &crate::plan::Plan) -> Effect {
+    let after = live.after(plan);
+    let (old, new) = (
+        Evaluator::new(live, Model::CrossRole),
+        Evaluator::new(&after, Model::CrossRole),
+    );
+    let by_key = |l: &'_ Live| -> HashMap<String, LiveUser> {
+        l.users.iter().map(|u| (key(&u.email), u.clone())).collect()
+    };
+    let (was, is) = (by_key(live), by_key(&after));
+    let mut out = Effect::default();
+    for k in touched(live, &after, plan) {
+        let before = was.get(&k);
+        let now = is.get(&k);
+        if before.is_some_and(|u| old.is_admin(u)) || now.is_some_and(|u| new.is_admin(u)) {
+            continue;
+        }
+        let pairs =
+            |e: &Evaluator<'_>, u: Option<&LiveUser>| u.map(|u| e.pairs(u)).unwrap_or_default();
+        let (a, b) = (pairs(&old, before), pairs(&new, now));
+        let email = now.or(before).map(|u| u.email.clone()).unwrap_or_default();
+        let gain = |(d, action): &(String, String), e: &Evaluator<'_>| Gain {
+            user: email.clone(),
+            dashboard_id: d.clone(),
+            dashboard: e.dashboard_name(d),
+            action: action.clone(),
+        };
+        out.gained.extend(b.difference(&a).map(|p| gain(p, &new)));
+        out.lost.extend(a.difference(&b).map(|p| gain(p, &old)));
+    }
+    out
+}
+
+/// Whether a role change gives something its role did not give before.
+fn adds_rights(change: &crate::plan::Change) -> bool {
+    let Some(after) = change.role_after() else {
+        return false;
+    };
+    let empty = crate::plan::RoleState {
+        name: String::new(),
+        description: String::new(),
+        privileges: BTreeMap::new(),
+        dashboards: BTreeMap::new(),
+    };
+    let before = change.role_before().unwrap_or(&empty);
+    after
+        .privileges
+        .iter()
+        .any(|(t, a)| !before.privileges.get(t).is_some_and(|b| a.is_subset(b)))
+        || after.dashboards.iter().any(|(d, g)| {
+            !before
+                .dashboards
+                .get(d)
+                .is_some_and(|b| g.actions.is_subset(&b.actions))
+        })
+}
+
+/// Tags the role changes of `plan` that expose a new action to every user
+/// (`everyone-exposure`) or give one to more than `wide` users
+/// (`wide-grant`), and sets the plan's access effect.
+pub fn annotate(plan: &mut crate::plan::Plan, live: &Live, wide: usize) {
+    use crate::plan::{Kind, Plan, Risk};
+    plan.access = Some(effect(live, plan));
+    for i in 0..plan.changes.len() {
+        let step = &plan.changes[i];
+        if step.kind() != Kind::Role || !adds_rights(&step.change) {
+            continue;
+        }
+        let everyone = step
+            .change
+            .id()
+            .and_then(|id| live.roles.iter().find(|r| r.id == id))
+            .is_some_and(|r| key(&r.name) == key(EVERYONE));
+        // The change alone, against the site as it is.
+        let alone = Plan {
+            site: plan.site.clone(),
+            actor: plan.actor.clone(),
+            changes: vec![step.clone()],
+            unmanaged: Default::default(),
+            digests: BTreeMap::new(),
+            partial: None,
+            made_from: None,
+            access: None,
+        };
+        let gainers: BTreeSet<String> = effect(live, &alone)
+            .gained
+            .into_iter()
+            .map(|g| g.user)
+            .collect();
+        let risks = &mut plan.changes[i].risks;
+        if everyone {
+            risks.insert(Risk::EveryoneExposure);
+        }
+        if gainers.len() > wide {
+            risks.insert(Risk::WideGrant);
+        }
+    }
+}
