@@ -1,6 +1,7 @@
 //! Integration tests: the real `rolecall` binary, and the core library on
 //! real files. One test binary, a module per area.
 
+mod access;
 mod adopt;
 mod apply;
 mod cli;

@@ -140,6 +140,8 @@ pub enum Command {
     Apply(commands::apply::ApplyArgs),
     /// Check the site against the config, for cron: exit 2 on drift.
     Drift(commands::drift::DriftArgs),
+    /// Who can do what on which dashboard, and through which roles.
+    Access(commands::access::AccessArgs),
     /// Write the live site as a config that plans to no changes (or as an emulator snapshot).
     Export(commands::export::ExportArgs),
     /// Turn a CSV of people (the vendor's bulk-user format) into `users:` YAML.
@@ -176,6 +178,7 @@ pub fn main() -> ExitCode {
         Command::Drift(args) => commands::drift::run(args, &settings),
         Command::Apply(args) => commands::apply::run(args, &settings),
         Command::Export(args) => commands::export::run(args, &settings),
+        Command::Access(args) => commands::access::run(args, &settings),
         Command::ImportCsv(args) => commands::import_csv::run(args, &settings),
     };
     match result {

@@ -1,5 +1,6 @@
 //! One module per subcommand: its clap `Args` next to its `run()`.
 
+pub mod access;
 pub mod apply;
 pub mod completions;
 pub mod drift;

@@ -1,0 +1,348 @@
+//! `rolecall access`: who can do what on which dashboard, and through which
+//! roles.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+
+use clap::{Args, ValueEnum};
+use rolecall_core::access::{Entry, Evaluator, Model, Row, rows};
+use rolecall_core::live::{Live, LiveUser};
+use rolecall_core::plan::Selection;
+use rolecall_core::text::clean;
+use rolecall_core::vocab::key;
+
+use super::site::{self, SiteArgs};
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use crate::settings::Settings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessFormat {
+    Text,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// A privilege from one role and a grant from another combine.
+    CrossRole,
+    /// One role must give both.
+    SameRole,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A user has action A on dashboard D when a role of theirs gives privilege \
+A and a role of theirs grants A on D (`--model cross-role`, the default), or when one role gives \
+both (`--model same-role`, the stricter reading: the vendor does not document which holds). Admin \
+can do everything; every user is in Everyone. Every output names the model.
+
+Examples:
+  rolecall access --dashboard 'Revenue Overview'
+  rolecall access --user jane@acme.com --format csv
+  rolecall access --role Viewer --action download_pdf
+  rolecall access --desired --dashboard '#4711'"
+)]
+pub struct AccessArgs {
+    /// Only this user.
+    #[arg(long, value_name = "EMAIL")]
+    pub user: Option<String>,
+    /// Only this dashboard: its name, or `#ID`.
+    #[arg(long, value_name = "NAME|#ID")]
+    pub dashboard: Option<String>,
+    /// Only the members of this role.
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+    /// Only this action.
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// Evaluate the config (against the live dashboards) instead of the live site.
+    #[arg(long)]
+    pub desired: bool,
+    /// How privileges and grants combine.
+    #[arg(long, value_enum, default_value = "cross-role")]
+    pub model: ModelArg,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AccessFormat,
+    /// List admins' access in full in json and csv (else they are summarised).
+    #[arg(long)]
+    pub expand_admins: bool,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+/// The live site, or the site as the config would make it.
+fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live)> {
+    if !args.desired {
+        let conn = site::connect_any(settings, &args.site)?;
+        let live = site::fetch(settings, &conn)?;
+        return Ok((conn.reader.site().to_string(), live));
+    }
+    let loaded = site::load_config(settings)?;
+    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let plan = site::plan(settings, &loaded, &live, &Selection::default())?;
+    Ok((loaded.desired.site.clone(), live.after(&plan)))
+}
+
+/// The dashboard ids `--dashboard` names.
+fn dashboards(live: &Live, wanted: &str) -> CliResult<Vec<String>> {
+    if let Some(id) = wanted.strip_prefix('#') {
+        if live.dashboards.iter().any(|d| d.id == id) {
+            return Ok(vec![id.to_string()]);
+        }
+        return Err(CliError::msg(format!(
+            "no dashboard on the site has the id `{id}`"
+        )));
+    }
+    let ids: Vec<String> = live
+        .dashboards
+        .iter()
+        .filter(|d| d.name == wanted)
+        .map(|d| d.id.clone())
+        .collect();
+    if ids.is_empty() {
+        let names: Vec<&str> = live.dashboards.iter().map(|d| d.name.as_str()).collect();
+        let hint = rolecall_core::diagnostic::did_you_mean(wanted, names).map_or_else(
+            || "check the name, or give the id: `--dashboard '#4711'`".to_string(),
+            |m| format!("did you mean `{m}`?"),
+        );
+        return Err(
+            CliError::msg(format!("no dashboard on the site is named `{wanted}`")).with_hint(hint),
+        );
+    }
+    Ok(ids)
+}
+
+/// The users asked about.
+fn users<'l>(live: &'l Live, args: &AccessArgs) -> CliResult<Vec<&'l LiveUser>> {
+    let mut users: Vec<&LiveUser> = live.users.iter().collect();
+    if let Some(email) = &args.user {
+        users.retain(|u| key(&u.email) == key(email));
+        if users.is_empty() {
+            return Err(CliError::msg(format!("no user on the site is `{email}`")));
+        }
+    }
+    if let Some(name) = &args.role {
+        let role = live
+            .roles
+            .iter()
+            .find(|r| key(&r.name) == key(name))
+            .ok_or_else(|| CliError::msg(format!("no role on the site is named `{name}`")))?;
+        users.retain(|u| u.roles.contains(&role.id));
+    }
+    users.sort_by_key(|u| key(&u.email));
+    Ok(users)
+}
+
+fn entries(args: &AccessArgs, live: &Live, evaluator: &Evaluator<'_>) -> CliResult<Vec<Entry>> {
+    let only = args
+        .dashboard
+        .as_deref()
+        .map(|d| dashboards(live, d))
+        .transpose()?;
+    let mut out = Vec::new();
+    for user in users(live, args)? {
+        match &only {
+            None => out.extend(evaluator.user(user, None)),
+            Some(ids) => {
+                for id in ids {
+                    out.extend(evaluator.user(user, Some(id)));
+                }
+            }
+        }
+    }
+    if let Some(action) = &args.action {
+        out.retain(|e| &e.action == action);
+    }
+    Ok(out)
+}
+
+pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
+    let (site_name, live) = source(args, settings)?;
+    let model = match args.model {
+        ModelArg::CrossRole => Model::CrossRole,
+        ModelArg::SameRole => Model::SameRole,
+    };
+    let evaluator = Evaluator::new(&live, model);
+    let all = rows(&entries(args, &live, &evaluator)?);
+    let admins: BTreeSet<String> = all
+        .iter()
+        .filter(|r| r.admin)
+        .map(|r| r.user.clone())
+        .collect();
+    let shown: Vec<&Row> = all
+        .iter()
+        .filter(|r| {
+            !r.admin
+                || (args.expand_admins
+                    && matches!(args.format, AccessFormat::Json | AccessFormat::Csv))
+        })
+        .collect();
+    let source = if args.desired { "desired" } else { "live" };
+    let text = match args.format {
+        AccessFormat::Json => json(&site_name, source, model, &shown, &admins)?,
+        AccessFormat::Csv => csv(&shown)?,
+        AccessFormat::Text => text(&site_name, source, model, &shown, &admins, false),
+        AccessFormat::Markdown => text(&site_name, source, model, &shown, &admins, true),
+    };
+    settings.stdout().write_all(text.as_bytes())?;
+    Ok(exit::OK)
+}
+
+fn via_text(row: &Row) -> String {
+    row.via
+        .iter()
+        .map(|v| {
+            let mut parts = Vec::new();
+            if !v.privilege.is_empty() {
+                parts.push(format!("privilege {}", v.privilege.join(", ")));
+            }
+            if !v.grant.is_empty() {
+                parts.push(format!("grant {}", v.grant.join(", ")));
+            }
+            format!("{} ({})", clean(&v.role), parts.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn json(
+    site: &str,
+    source: &str,
+    model: Model,
+    rows: &[&Row],
+    admins: &BTreeSet<String>,
+) -> CliResult<String> {
+    let value = serde_json::json!({
+        "format_version": 1,
+        "site": site,
+        "source": source,
+        "model": model.as_str(),
+        "admins": admins,
+        "grants": rows,
+    });
+    let mut text = serde_json::to_string_pretty(&value)?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn csv(rows: &[&Row]) -> CliResult<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "user",
+        "dashboard_id",
+        "dashboard",
+        "action",
+        "privilege_from",
+        "grant_from",
+    ])?;
+    for row in rows {
+        for action in &row.actions {
+            let from = |pick: fn(&rolecall_core::access::RoleGives) -> &Vec<String>| {
+                row.via
+                    .iter()
+                    .filter(|v| pick(v).contains(action))
+                    .map(|v| v.role.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";")
+            };
+            let (privilege, grant) = if row.admin {
+                ("Admin".to_string(), "Admin".to_string())
+            } else {
+                (from(|v| &v.privilege), from(|v| &v.grant))
+            };
+            writer.write_record([
+                &row.user,
+                &row.dashboard_id,
+                &row.dashboard,
+                action,
+                &privilege,
+                &grant,
+            ])?;
+        }
+    }
+    Ok(String::from_utf8(
+        writer
+            .into_inner()
+            .map_err(|e| CliError::msg(e.to_string()))?,
+    )
+    .unwrap_or_default())
+}
+
+fn text(
+    site: &str,
+    source: &str,
+    model: Model,
+    rows: &[&Row],
+    admins: &BTreeSet<String>,
+    markdown: bool,
+) -> String {
+    let mut out = String::new();
+    let head = format!(
+        "Access on the site `{site}` ({source}, model {})",
+        model.as_str()
+    );
+    if markdown {
+        out.push_str(&format!(
+            "### {head}\n\n| user | dashboard | actions | via |\n|---|---|---|---|\n"
+        ));
+    } else {
+        out.push_str(&format!("{head}:\n"));
+    }
+    let cell = |s: &str| {
+        clean(s)
+            .replace('|', "\\|")
+            .replace('`', "'")
+            .replace('<', "&lt;")
+    };
+    let mut last_user = "";
+    for row in rows {
+        if markdown {
+            out.push_str(&format!(
+                "| {} | {} (#{}) | {} | {} |\n",
+                cell(&row.user),
+                cell(&row.dashboard),
+                cell(&row.dashboard_id),
+                row.actions.join(", "),
+                cell(&via_text(row))
+            ));
+            continue;
+        }
+        if row.user != last_user {
+            out.push_str(&format!("\n{}\n", clean(&row.user)));
+            last_user = &row.user;
+        }
+        out.push_str(&format!(
+            "  {:?} (#{}): {}  via {}\n",
+            row.dashboard,
+            row.dashboard_id,
+            row.actions.join(", "),
+            via_text(row)
+        ));
+    }
+    if rows.is_empty() {
+        out.push_str(if markdown {
+            "\n_No access matches._\n"
+        } else {
+            "\nNo access matches.\n"
+        });
+    }
+    for admin in admins {
+        let line = format!(
+            "{}: every action on every dashboard, via Admin",
+            clean(admin)
+        );
+        if markdown {
+            out.push_str(&format!("\n- {}", cell(&line)));
+        } else {
+            out.push_str(&format!("\n{line}"));
+        }
+    }
+    if !admins.is_empty() {
+        out.push('\n');
+    }
+    out
+}
