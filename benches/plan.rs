@@ -197,6 +197,37 @@ fn diff_alone(label: &str, snapshot: &Snapshot, yaml: &str) {
         "diff alone, {label}: {:.0} ms ({changes} changes)",
         best * 1e3
     );
+    // What the access section adds: the plan's effect on people.
+    let mut plan = diff(
+        &loaded.desired,
+        &loaded.sources,
+        &live,
+        &Selection::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}", e.len()));
+    let start = Instant::now();
+    rolecall_core::access::annotate(&mut plan, &live, 100);
+    let effect = plan.access.as_ref().expect("annotated");
+    println!(
+        "access section of that plan, {label}: {:.0} ms ({} gained, {} lost)",
+        start.elapsed().as_secs_f64() * 1e3,
+        effect.gained.len(),
+        effect.lost.len()
+    );
+    // `rolecall access --dashboard` and `--user`, after the fetch.
+    let evaluator =
+        rolecall_core::access::Evaluator::new(&live, rolecall_core::access::Model::CrossRole);
+    let start = Instant::now();
+    let on_dashboard = evaluator.dashboard(&live.dashboards[7].id).len();
+    let dashboard_ms = start.elapsed().as_secs_f64() * 1e3;
+    let start = Instant::now();
+    let of_user = evaluator
+        .user(&live.users[live.users.len() / 2], None)
+        .len();
+    println!(
+        "access, {label}: one dashboard {dashboard_ms:.0} ms ({on_dashboard} entries), one user {:.1} ms ({of_user} entries)",
+        start.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 fn main() {

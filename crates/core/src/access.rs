@@ -69,9 +69,31 @@ pub struct Evaluator<'a> {
     dashboards: BTreeMap<&'a str, &'a str>,
     admin_id: Option<&'a str>,
     everyone_id: Option<&'a str>,
+    /// A role as a change would make it, in place of the live one.
+    replaced: Option<LiveRole>,
 }
 
 impl<'a> Evaluator<'a> {
+    /// The same site with `role` (by id) as given: what one change alone
+    /// would do.
+    pub fn with_role(&self, role: LiveRole) -> Evaluator<'a> {
+        Evaluator {
+            live: self.live,
+            model: self.model,
+            roles: self.roles.clone(),
+            dashboards: self.dashboards.clone(),
+            admin_id: self.admin_id,
+            everyone_id: self.everyone_id,
+            replaced: Some(role),
+        }
+    }
+
+    fn role(&self, id: &str) -> Option<&LiveRole> {
+        match &self.replaced {
+            Some(r) if r.id == id => Some(r),
+            _ => self.roles.get(id).copied(),
+        }
+    }
     pub fn new(live: &'a Live, model: Model) -> Self {
         let find = |name: &str| {
             live.roles
@@ -90,6 +112,7 @@ impl<'a> Evaluator<'a> {
                 .collect(),
             admin_id: find(ADMIN),
             everyone_id: find(EVERYONE),
+            replaced: None,
         }
     }
 
@@ -98,12 +121,10 @@ impl<'a> Evaluator<'a> {
     }
 
     /// A user's roles, Everyone included whatever the site lists.
-    fn roles_of(&self, user: &LiveUser) -> Vec<&'a LiveRole> {
+    fn roles_of(&self, user: &LiveUser) -> Vec<&LiveRole> {
         let mut ids: BTreeSet<&str> = user.roles.iter().map(String::as_str).collect();
         ids.extend(self.everyone_id);
-        ids.into_iter()
-            .filter_map(|id| self.roles.get(id).copied())
-            .collect()
+        ids.into_iter().filter_map(|id| self.role(id)).collect()
     }
 
     pub fn is_admin(&self, user: &LiveUser) -> bool {
@@ -295,14 +316,14 @@ pub fn effect(live: &Live, plan: &crate::plan::Plan) -> Effect {
         Evaluator::new(live, Model::CrossRole),
         Evaluator::new(&after, Model::CrossRole),
     );
-    let by_key = |l: &'_ Live| -> HashMap<String, LiveUser> {
-        l.users.iter().map(|u| (key(&u.email), u.clone())).collect()
-    };
+    fn by_key(l: &Live) -> HashMap<String, &LiveUser> {
+        l.users.iter().map(|u| (key(&u.email), u)).collect()
+    }
     let (was, is) = (by_key(live), by_key(&after));
     let mut out = Effect::default();
     for k in touched(live, &after, plan) {
-        let before = was.get(&k);
-        let now = is.get(&k);
+        let before = was.get(&k).copied();
+        let now = is.get(&k).copied();
         if before.is_some_and(|u| old.is_admin(u)) || now.is_some_and(|u| new.is_admin(u)) {
             continue;
         }
@@ -350,39 +371,41 @@ fn adds_rights(change: &crate::plan::Change) -> bool {
 /// (`everyone-exposure`) or give one to more than `wide` users
 /// (`wide-grant`), and sets the plan's access effect.
 pub fn annotate(plan: &mut crate::plan::Plan, live: &Live, wide: usize) {
-    use crate::plan::{Kind, Plan, Risk};
+    use crate::plan::{Kind, Risk};
     plan.access = Some(effect(live, plan));
+    let old = Evaluator::new(live, Model::CrossRole);
     for i in 0..plan.changes.len() {
         let step = &plan.changes[i];
         if step.kind() != Kind::Role || !adds_rights(&step.change) {
             continue;
         }
-        let everyone = step
-            .change
-            .id()
-            .and_then(|id| live.roles.iter().find(|r| r.id == id))
-            .is_some_and(|r| key(&r.name) == key(EVERYONE));
-        // The change alone, against the site as it is.
-        let alone = Plan {
-            site: plan.site.clone(),
-            actor: plan.actor.clone(),
-            changes: vec![step.clone()],
-            unmanaged: Default::default(),
-            digests: BTreeMap::new(),
-            partial: None,
-            made_from: None,
-            access: None,
+        let (Some(id), Some(after)) = (step.change.id(), step.change.role_after()) else {
+            continue; // a role created alone has no members yet
         };
-        let gainers: BTreeSet<String> = effect(live, &alone)
-            .gained
-            .into_iter()
-            .map(|g| g.user)
-            .collect();
+        let everyone = old.everyone_id == Some(id);
+        // The change alone, against the site as it is: its members gain?
+        let changed = old.with_role(LiveRole {
+            id: id.to_string(),
+            name: after.name.clone(),
+            description: after.description.clone(),
+            privileges: after.privileges.clone(),
+            grants: after
+                .dashboards
+                .iter()
+                .map(|(d, g)| (d.clone(), g.actions.clone()))
+                .collect(),
+        });
+        let gainers = live
+            .users
+            .iter()
+            .filter(|u| (everyone || u.roles.contains(id)) && !old.is_admin(u))
+            .filter(|u| !old.pairs(u).is_superset(&changed.pairs(u)))
+            .count();
         let risks = &mut plan.changes[i].risks;
         if everyone {
             risks.insert(Risk::EveryoneExposure);
         }
-        if gainers.len() > wide {
+        if gainers > wide {
             risks.insert(Risk::WideGrant);
         }
     }

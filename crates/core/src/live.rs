@@ -61,22 +61,35 @@ impl Live {
     /// stays in Everyone.
     pub fn after(&self, plan: &crate::plan::Plan) -> Live {
         use crate::plan::Change;
-        let mut live = self.clone();
-        let everyone = live
+        use crate::vocab::{EVERYONE, key};
+        // By id, so that each change is one lookup (a plan may touch
+        // thousands of users of a site of hundreds of thousands).
+        let mut users: BTreeMap<String, LiveUser> = self
+            .users
+            .iter()
+            .map(|u| (u.id.clone(), u.clone()))
+            .collect();
+        let mut roles: BTreeMap<String, LiveRole> = self
             .roles
             .iter()
-            .find(|r| crate::vocab::key(&r.name) == crate::vocab::key(crate::vocab::EVERYONE))
+            .map(|r| (r.id.clone(), r.clone()))
+            .collect();
+        let everyone = self
+            .roles
+            .iter()
+            .find(|r| key(&r.name) == key(EVERYONE))
             .map(|r| r.id.clone());
         let mut created: BTreeMap<String, String> = BTreeMap::new();
+        let mut deleted_roles = BTreeSet::new();
         for step in &plan.changes {
             match &step.change {
                 Change::DeleteRole { id, .. } => {
-                    live.roles.retain(|r| &r.id != id);
-                    live.users.iter_mut().for_each(|u| {
-                        u.roles.remove(id);
-                    });
+                    roles.remove(id);
+                    deleted_roles.insert(id.clone());
                 }
-                Change::DeleteUser { id, .. } => live.users.retain(|u| &u.id != id),
+                Change::DeleteUser { id, .. } => {
+                    users.remove(id);
+                }
                 Change::CreateRole { after }
                 | Change::UpdateRole { after, .. }
                 | Change::RenameRole { after, .. } => {
@@ -84,9 +97,9 @@ impl Live {
                         .change
                         .id()
                         .map_or_else(|| format!("new:{}", after.name), str::to_string);
-                    created.insert(crate::vocab::key(&after.name), id.clone());
+                    created.insert(key(&after.name), id.clone());
                     let role = LiveRole {
-                        id,
+                        id: id.clone(),
                         name: after.name.clone(),
                         description: after.description.clone(),
                         privileges: after.privileges.clone(),
@@ -96,37 +109,45 @@ impl Live {
                             .map(|(id, g)| (id.clone(), g.actions.clone()))
                             .collect(),
                     };
-                    live.roles.retain(|r| r.id != role.id);
-                    live.roles.push(role);
+                    roles.insert(id, role);
                 }
                 Change::CreateUser { after }
                 | Change::UpdateUser { after, .. }
                 | Change::StripUser { after, .. } => {
-                    let mut roles: BTreeSet<String> = after
+                    let mut member: BTreeSet<String> = after
                         .roles
                         .iter()
                         .filter_map(|r| {
-                            r.id.clone()
-                                .or_else(|| created.get(&crate::vocab::key(&r.name)).cloned())
+                            r.id.clone().or_else(|| created.get(&key(&r.name)).cloned())
                         })
                         .collect();
-                    roles.extend(everyone.clone());
+                    member.extend(everyone.clone());
+                    let id = step
+                        .change
+                        .id()
+                        .map_or_else(|| format!("new:{}", after.email), str::to_string);
                     let user = LiveUser {
-                        id: step
-                            .change
-                            .id()
-                            .map_or_else(|| format!("new:{}", after.email), str::to_string),
+                        id: id.clone(),
                         email: after.email.clone(),
                         first_name: after.first_name.clone(),
                         last_name: after.last_name.clone(),
-                        roles,
+                        roles: member,
                     };
-                    live.users.retain(|u| u.id != user.id);
-                    live.users.push(user);
+                    users.insert(id, user);
                 }
             }
         }
-        live
+        let mut users: Vec<LiveUser> = users.into_values().collect();
+        if !deleted_roles.is_empty() {
+            for u in &mut users {
+                u.roles.retain(|r| !deleted_roles.contains(r));
+            }
+        }
+        Live {
+            users,
+            roles: roles.into_values().collect(),
+            dashboards: self.dashboards.clone(),
+        }
     }
 }
 
