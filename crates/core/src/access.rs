@@ -384,17 +384,7 @@ pub fn annotate(plan: &mut crate::plan::Plan, live: &Live, wide: usize) {
         };
         let everyone = old.everyone_id == Some(id);
         // The change alone, against the site as it is: its members gain?
-        let changed = old.with_role(LiveRole {
-            id: id.to_string(),
-            name: after.name.clone(),
-            description: after.description.clone(),
-            privileges: after.privileges.clone(),
-            grants: after
-                .dashboards
-                .iter()
-                .map(|(d, g)| (d.clone(), g.actions.clone()))
-                .collect(),
-        });
+        let changed = old.with_role(LiveRole::from_state(id.to_string(), after));
         let gainers = live
             .users
             .iter()

@@ -39,6 +39,23 @@ pub struct LiveDashboard {
     pub name: String,
 }
 
+impl LiveRole {
+    /// The live role a plan's role state describes, under `id`.
+    pub fn from_state(id: String, state: &crate::plan::RoleState) -> Self {
+        Self {
+            id,
+            name: state.name.clone(),
+            description: state.description.clone(),
+            privileges: state.privileges.clone(),
+            grants: state
+                .dashboards
+                .iter()
+                .map(|(d, g)| (d.clone(), g.actions.clone()))
+                .collect(),
+        }
+    }
+}
+
 impl Live {
     /// A digest of the whole site, whatever order it was listed in: a saved
     /// plan records it, so that `apply` can tell "the site changed" from
@@ -98,18 +115,7 @@ impl Live {
                         .id()
                         .map_or_else(|| format!("new:{}", after.name), str::to_string);
                     created.insert(key(&after.name), id.clone());
-                    let role = LiveRole {
-                        id: id.clone(),
-                        name: after.name.clone(),
-                        description: after.description.clone(),
-                        privileges: after.privileges.clone(),
-                        grants: after
-                            .dashboards
-                            .iter()
-                            .map(|(id, g)| (id.clone(), g.actions.clone()))
-                            .collect(),
-                    };
-                    roles.insert(id, role);
+                    roles.insert(id.clone(), LiveRole::from_state(id, after));
                 }
                 Change::CreateUser { after }
                 | Change::UpdateUser { after, .. }
