@@ -64,6 +64,9 @@ fn usage_errors_exit_1_and_help_and_version_exit_0() {
         "plan",
         "apply",
         "drift",
+        "access",
+        "export",
+        "import-csv",
         "emulator",
     ];
     for command in commands {
