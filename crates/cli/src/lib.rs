@@ -114,6 +114,9 @@ pub struct LimitArgs {
     /// Items of one listing.
     #[arg(long, global = true, value_name = "N", default_value_t = 1_000_000)]
     pub max_items: usize,
+    /// Requests per second to the API, at most (all calls together).
+    #[arg(long, global = true, value_name = "N", default_value_t = 500.0, value_parser = settings::rate)]
+    pub rate_limit: f64,
     /// Bytes of one config file (K, M, G suffixes).
     #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = settings::size)]
     pub max_config_size: usize,

@@ -40,6 +40,18 @@ pub struct Settings {
     pub read_limits: ReadLimits,
     /// Bytes of one config file.
     pub max_config_size: usize,
+    /// Requests per second, at most.
+    pub rate_limit: f64,
+}
+
+/// A positive number of requests per second.
+pub fn rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "`{text}` is not a rate: write requests per second, e.g. `50`"
+        )),
+    }
 }
 
 /// `30s`, `2m`, `1h30m`.
@@ -111,6 +123,7 @@ impl Settings {
                 read_deadline: global.limits.read_deadline,
             },
             max_config_size: global.limits.max_config_size,
+            rate_limit: global.limits.rate_limit,
         }
     }
 
@@ -129,6 +142,7 @@ impl Settings {
         config.connect_timeout = self.timeout.min(config.connect_timeout);
         config.retry.max_elapsed = self.retry_budget;
         config.limits = self.read_limits;
+        config.rate_limit = Some(self.rate_limit);
         config
     }
 
@@ -195,6 +209,7 @@ mod tests {
             retry_budget: Duration::from_secs(120),
             read_limits: ReadLimits::default(),
             max_config_size: 64 << 20,
+            rate_limit: 500.0,
         }
     }
 

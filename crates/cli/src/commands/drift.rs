@@ -1,7 +1,8 @@
 //! `rolecall drift`: the plan as a report for cron; exit 2 on drift.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use clap::Args;
 use rolecall_core::plan::Selection;
@@ -9,25 +10,37 @@ use rolecall_engine::drift;
 
 use super::plan::{Format, render};
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 the site matches the config, 1 error, 2 drift.
+    after_help = "Exit codes: 0 the site matches the config, 1 error, 2 drift. An Admin member the \
+config neither lists nor protects is always drift; with --fail-on-unmanaged, so is every user or role \
+the config does not manage.
 
-With --baseline (the config as last applied, e.g. a checkout of main), each difference is \
-labelled `changed on the site` (the site no longer matches what was applied: someone changed \
-it by hand) or `pending in config` (the config changed since it was applied)."
+With a baseline (the config as last applied: a path with --baseline, or a git revision of the \
+repository holding the config with --baseline-rev, e.g. `origin/main`), each difference is labelled \
+`changed on the site` (someone changed the site by hand) or `pending in config` (the config changed \
+since it was applied); in JSON each change gets `origin`: `site`, `config` or `both`."
 )]
 pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// The config as last applied: tells changes made on the site apart from changes pending in the config.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "baseline_rev")]
     pub baseline: Option<PathBuf>,
+    /// The config as it was at this git revision (of the repository holding the config).
+    #[arg(long, value_name = "REV")]
+    pub baseline_rev: Option<String>,
+    /// Every user or role the config does not manage is drift too.
+    #[arg(long)]
+    pub fail_on_unmanaged: bool,
+    /// Also save the report as JSON to FILE (one read of the site for both).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// List the users and roles the config does not manage, by name.
     #[arg(long)]
     pub show_unmanaged: bool,
@@ -37,10 +50,88 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
+/// Runs git in `dir`; its output, or an error naming the command.
+fn git(dir: &Path, args: &[&str]) -> CliResult<Vec<u8>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| CliError::msg(format!("cannot run git: {e}")))?;
+    if !output.status.success() {
+        return Err(CliError::msg(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            rolecall_core::text::clean(String::from_utf8_lossy(&output.stderr).trim())
+        )));
+    }
+    Ok(output.stdout)
+}
+
+/// The config at `rev`, written out into `into`: the same files, from the
+/// repository that holds the config. Returns the path to load.
+fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf> {
+    let abs = std::fs::canonicalize(config)
+        .map_err(|e| CliError::msg(format!("cannot find `{}`: {e}", config.display())))?;
+    let dir = if abs.is_dir() {
+        abs.clone()
+    } else {
+        abs.parent().unwrap_or(&abs).to_path_buf()
+    };
+    let root = String::from_utf8_lossy(&git(&dir, &["rev-parse", "--show-toplevel"])?)
+        .trim()
+        .to_string();
+    let relative = abs
+        .strip_prefix(&root)
+        .map_err(|_| CliError::msg("the config is not inside its git repository"))?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let spec = if relative.is_empty() {
+        ".".to_string()
+    } else {
+        relative.clone()
+    };
+    let listed = git(
+        Path::new(&root),
+        &["ls-tree", "-r", "--name-only", rev, "--", &spec],
+    )
+    .map_err(|e| {
+        e.with_hint("--baseline-rev takes a revision git knows, such as `HEAD~1` or `origin/main`")
+    })?;
+    let files: Vec<String> = String::from_utf8_lossy(&listed)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if files.is_empty() {
+        return Err(CliError::msg(format!(
+            "`{relative}` does not exist at `{rev}`"
+        )));
+    }
+    for file in &files {
+        let text = git(Path::new(&root), &["show", &format!("{rev}:{file}")])?;
+        let target = into.join(file);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, text)?;
+    }
+    Ok(into.join(if relative.is_empty() { "." } else { &relative }))
+}
+
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
-    let baseline = match &args.baseline {
+    // A baseline from git is written out into a scratch directory.
+    let scratch = match &args.baseline_rev {
+        Some(_) => Some(tempfile::tempdir()?),
+        None => None,
+    };
+    let baseline_path = match (&args.baseline, &args.baseline_rev, &scratch) {
+        (Some(path), _, _) => Some(path.clone()),
+        (None, Some(rev), Some(dir)) => Some(config_at_rev(&settings.config, rev, dir.path())?),
+        _ => None,
+    };
+    let baseline = match &baseline_path {
         Some(path) => Some(site::load_config_at(settings, path)?),
         None => None,
     };
@@ -54,12 +145,13 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     settings
         .stdout()
         .write_all(render(&plan, args.format, args.show_unmanaged).as_bytes())?;
+    if let Some(out) = &args.out {
+        site::write_file(out, &plan.to_json(), "the drift report")?;
+    }
+    let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
     // An Admin member the config does not list is always drift.
-    Ok(
-        if plan.is_empty() && plan.unmanaged.admins().next().is_none() {
-            exit::OK
-        } else {
-            exit::CHANGES
-        },
-    )
+    let drift = !plan.is_empty()
+        || plan.unmanaged.admins().next().is_some()
+        || (args.fail_on_unmanaged && unmanaged);
+    Ok(if drift { exit::CHANGES } else { exit::OK })
 }

@@ -74,6 +74,22 @@ struct WireStep {
     blocked: Option<Blocked>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     labels: Vec<Label>,
+    /// From `drift` with a baseline: `site`, `config` or `both` (read back
+    /// as nothing: it follows from the labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+}
+
+/// Where a drift comes from, by its labels.
+fn origin(labels: &[Label]) -> Option<String> {
+    let site = labels.contains(&Label::ChangedOnSite);
+    let config = labels.contains(&Label::PendingInConfig);
+    match (site, config) {
+        (true, true) => Some("both".into()),
+        (true, false) => Some("site".into()),
+        (false, true) => Some("config".into()),
+        (false, false) => None,
+    }
 }
 
 fn op(change: &Change) -> Op {
@@ -114,6 +130,7 @@ impl From<&Step> for WireStep {
             source: step.source.clone(),
             blocked: step.blocked.clone(),
             labels: step.labels.clone(),
+            origin: origin(&step.labels),
         }
     }
 }

@@ -1,0 +1,206 @@
+//! `drift` for machines: origins in JSON, a baseline from git, unmanaged
+//! objects as drift, the JSON saved beside the text.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::{root, transcript};
+
+fn rolecall(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("ROLECALL_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// A repository whose first commit is the site exported (the config as
+/// applied) and whose second adds a user; the site then changed by hand.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(
+        root().join("examples/small-team/sandbox.json"),
+        d.join("site.json"),
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("config")).unwrap();
+    let export = rolecall(
+        d,
+        &[
+            "export",
+            "--sandbox",
+            "site.json",
+            "--actor",
+            "admin@acme.com",
+            "-o",
+            "config/rolecall.yaml",
+        ],
+    );
+    assert_eq!(export.status.code(), Some(0), "{}", transcript(&export));
+    git(d, &["init", "-q"]);
+    git(d, &["add", "config"]);
+    git(d, &["commit", "-q", "-m", "as applied"]);
+    let config = d.join("config/rolecall.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "  new@acme.com:\n    first_name: New\n    last_name: Hire\n    roles: [Analyst]\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    git(d, &["commit", "-q", "-am", "a new hire"]);
+    // By hand on the site: sam becomes a Data Analyst too.
+    let mut site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
+    let sam = site["users"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["email"] == "sam@acme.com")
+        .unwrap();
+    sam["roles"].as_array_mut().unwrap().push("5f607182".into());
+    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn a_baseline_from_git_tells_where_each_difference_comes_from() {
+    let dir = repo();
+    let d = dir.path();
+    let output = rolecall(
+        d,
+        &[
+            "drift",
+            "-f",
+            "config/rolecall.yaml",
+            "--sandbox",
+            "site.json",
+            "--baseline-rev",
+            "HEAD~1",
+            "--out",
+            "drift.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("# changed on the site (it no longer matches the baseline)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# pending in config (the config changed since the baseline)"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("drift.json")).unwrap()).unwrap();
+    let origin = |key: &str| {
+        json["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .map(|c| c["origin"].clone())
+            .unwrap()
+    };
+    assert_eq!(origin("new@acme.com"), "config");
+    assert_eq!(origin("sam@acme.com"), "site");
+    let bad = rolecall(
+        d,
+        &[
+            "drift",
+            "-f",
+            "config/rolecall.yaml",
+            "--sandbox",
+            "site.json",
+            "--baseline-rev",
+            "no-such-rev",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("hint: --baseline-rev takes a revision git knows"),
+        "{}",
+        transcript(&bad)
+    );
+}
+
+#[test]
+fn unmanaged_objects_are_drift_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(
+        root().join("examples/small-team/sandbox.json"),
+        d.join("site.json"),
+    )
+    .unwrap();
+    let export = rolecall(
+        d,
+        &[
+            "export",
+            "--sandbox",
+            "site.json",
+            "--actor",
+            "admin@acme.com",
+            "-o",
+            "rolecall.yaml",
+        ],
+    );
+    assert_eq!(export.status.code(), Some(0));
+    // Drop omar from the config: with prune off he is left alone, unmanaged.
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    let without: String = text
+        .split_inclusive('\n')
+        .scan(false, |skip, line| {
+            if line.starts_with("  omar@acme.com:") {
+                *skip = true;
+            } else if line.starts_with("  ") && !line.starts_with("    ") {
+                *skip = false;
+            }
+            Some(if *skip {
+                String::new()
+            } else {
+                line.to_string()
+            })
+        })
+        .collect();
+    std::fs::write(d.join("rolecall.yaml"), without).unwrap();
+    let quiet = rolecall(d, &["drift", "--sandbox", "site.json", "--show-unmanaged"]);
+    assert_eq!(
+        quiet.status.code(),
+        Some(0),
+        "omar is left alone: {}",
+        transcript(&quiet)
+    );
+    assert!(
+        String::from_utf8_lossy(&quiet.stdout)
+            .contains("user \"omar@acme.com\" (roles: Data Analyst)")
+    );
+    let strict = rolecall(
+        d,
+        &["drift", "--sandbox", "site.json", "--fail-on-unmanaged"],
+    );
+    assert_eq!(strict.status.code(), Some(2), "{}", transcript(&strict));
+}
