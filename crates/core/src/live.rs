@@ -40,6 +40,19 @@ pub struct LiveDashboard {
 }
 
 impl LiveRole {
+    /// Whether this role gives exactly the privileges and dashboard grants
+    /// `state` says (lists of no action count as absent).
+    pub fn same_rights(&self, state: &crate::plan::RoleState) -> bool {
+        fn non_empty(
+            m: &BTreeMap<String, BTreeSet<String>>,
+        ) -> BTreeMap<&String, &BTreeSet<String>> {
+            m.iter().filter(|(_, a)| !a.is_empty()).collect()
+        }
+        let wanted = LiveRole::from_state(self.id.clone(), state);
+        non_empty(&self.privileges) == non_empty(&wanted.privileges)
+            && non_empty(&self.grants) == non_empty(&wanted.grants)
+    }
+
     /// The live role a plan's role state describes, under `id`.
     pub fn from_state(id: String, state: &crate::plan::RoleState) -> Self {
         Self {

@@ -1,7 +1,7 @@
 //! Carrying out a plan through the writer: phases in dependency order, calls
 //! concurrent within a phase, failures kept to the changes they touch.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -275,24 +275,12 @@ async fn settle_conflict(
     }
 }
 
-/// A live role holds what a role state says (names compared
-/// case-insensitively, empty action lists ignored).
+/// A live role holds what a role state says (the name compared
+/// case-insensitively).
 fn role_as_wanted(live: &LiveRole, after: &RoleState) -> bool {
-    let non_empty = |m: &BTreeMap<String, BTreeSet<String>>| -> BTreeMap<String, BTreeSet<String>> {
-        m.iter()
-            .filter(|(_, a)| !a.is_empty())
-            .map(|(k, a)| (k.clone(), a.clone()))
-            .collect()
-    };
-    let grants: BTreeMap<String, BTreeSet<String>> = after
-        .dashboards
-        .iter()
-        .map(|(id, g)| (id.clone(), g.actions.clone()))
-        .collect();
     key(&live.name) == key(&after.name)
         && live.description == after.description
-        && non_empty(&live.privileges) == non_empty(&after.privileges)
-        && non_empty(&live.grants) == non_empty(&grants)
+        && live.same_rights(after)
 }
 
 /// Runs one change; for a created role, returns its name and id for the

@@ -5,7 +5,7 @@
 //! command line's business. Only the limits ([`Rule::is_limit`]) can be
 //! lifted; nothing lifts the others.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -244,11 +244,6 @@ fn builtin(site: &Site<'_>, change: &Change) -> Option<Rule> {
         })
 }
 
-/// Privileges or grants without the entries that give nothing.
-fn non_empty(m: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<&String, &BTreeSet<String>> {
-    m.iter().filter(|(_, a)| !a.is_empty()).collect()
-}
-
 /// A role update that would change Admin's rights (compared with the live
 /// role, not with what the plan says it was).
 fn admin_rights(site: &Site<'_>, change: &Change) -> Option<Rule> {
@@ -256,17 +251,8 @@ fn admin_rights(site: &Site<'_>, change: &Change) -> Option<Rule> {
     if !site.names(change).iter().any(|n| key(n) == key(ADMIN)) {
         return None;
     }
-    let grants: BTreeMap<String, BTreeSet<String>> = after
-        .dashboards
-        .iter()
-        .map(|(id, g)| (id.clone(), g.actions.clone()))
-        .collect();
     let live = change.id().and_then(|id| site.roles.get(id));
-    let same = live.is_some_and(|l| {
-        non_empty(&l.privileges) == non_empty(&after.privileges)
-            && non_empty(&l.grants) == non_empty(&grants)
-    });
-    (!same).then_some(Rule::AdminRights)
+    (!live.is_some_and(|l| l.same_rights(after))).then_some(Rule::AdminRights)
 }
 
 fn protected(site: &Site<'_>, policy: &Policy, change: &Change) -> Option<Rule> {
