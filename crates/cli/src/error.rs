@@ -92,11 +92,3 @@ impl<T, E: Into<CliError>> Hint<T> for Result<T, E> {
         self.map_err(|e| e.into().with_hint(hint))
     }
 }
-
-/// Returns early with a [`CliError`] made of a message (and a hint).
-macro_rules! fail {
-    ($($arg:tt)*) => {
-        return Err($crate::error::CliError::msg(format!($($arg)*)))
-    };
-}
-pub(crate) use fail;

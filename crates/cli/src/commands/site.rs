@@ -14,7 +14,7 @@ use rolecall_core::load::{self, Loaded};
 use rolecall_core::plan::{MadeFrom, Plan, Selection, Selector, render};
 use rolecall_engine::PlanError;
 
-use crate::error::{CliError, CliResult, Hint as _, fail};
+use crate::error::{CliError, CliResult, Hint as _};
 use crate::exit;
 use crate::output::{print_diagnostics, report_invalid};
 use crate::settings::Settings;
@@ -318,11 +318,11 @@ pub fn plan_or_report(
         Err(PlanError::Config(errors)) => {
             print_diagnostics(settings, &loaded.sources, &errors);
             let n = errors.len();
-            fail!(
+            Err(CliError::msg(format!(
                 "the config does not fit the site `{}`: {}; nothing was written",
                 loaded.desired.site,
                 rolecall_core::plural(n, "error")
-            )
+            )))
         }
     }
 }

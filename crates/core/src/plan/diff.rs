@@ -49,10 +49,6 @@ impl Selector {
         })
     }
 
-    fn matches_name(&self, kind: Kind, name: &str) -> bool {
-        self.kind == kind && self.matcher.is_match(name)
-    }
-
     fn matches(&self, change: &Change) -> bool {
         // A rename is selected by its new or its old name.
         self.kind == change.kind()
@@ -762,28 +758,21 @@ fn check_actor(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) {
 /// A selector that matches no object of its kind, in the config or on the
 /// site, is a mistake (a typo would otherwise plan nothing, silently).
 fn check_selectors(ctx: &Ctx<'_>, selection: &Selection, errors: &mut Vec<Diagnostic>) {
-    let d = ctx.desired;
-    let users = d
-        .users
-        .values()
-        .map(|u| u.email.as_str())
-        .chain(ctx.live.users.iter().map(|u| u.email.as_str()));
-    let users: Vec<&str> = users.collect();
-    let roles = d.roles.values().flat_map(|r| {
-        std::iter::once(r.name.as_str()).chain(r.renamed_from.iter().map(String::as_str))
-    });
-    let roles: Vec<&str> = roles
-        .chain(ctx.live.roles.iter().map(|r| r.name.as_str()))
-        .collect();
+    let (d, live) = (ctx.desired, ctx.live);
     for selector in selection.targets.iter().chain(&selection.excludes) {
-        let names = match selector.kind {
-            Kind::User => &users,
-            Kind::Role => &roles,
+        let hit = |n: &str| selector.matcher.is_match(n);
+        let matched = match selector.kind {
+            Kind::User => {
+                d.users.values().any(|u| hit(&u.email)) || live.users.iter().any(|u| hit(&u.email))
+            }
+            Kind::Role => {
+                d.roles
+                    .values()
+                    .any(|r| hit(&r.name) || r.renamed_from.iter().any(|o| hit(o)))
+                    || live.roles.iter().any(|r| hit(&r.name))
+            }
         };
-        if names
-            .iter()
-            .any(|n| selector.matches_name(selector.kind, n))
-        {
+        if matched {
             continue;
         }
         errors.push(
