@@ -1,19 +1,6 @@
 //! `rolecall access`, and the effect of a plan on people.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use crate::{root, transcript};
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("ROLECALL_CONFIG")
-        .output()
-        .unwrap()
-}
+use crate::{rolecall as run, root, transcript};
 
 fn access(extra: &[&str]) -> String {
     let args = [

@@ -165,13 +165,7 @@ fn an_exported_snapshot_stands_in_for_the_site() {
 
 fn import(dir: &Path, csv: &str, args: &[&str]) -> Output {
     std::fs::write(dir.join("people.csv"), csv).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .current_dir(dir)
-        .args([&["import-csv", "people.csv"][..], args].concat())
-        .env("NO_COLOR", "1")
-        .env_remove("ROLECALL_CONFIG")
-        .output()
-        .unwrap()
+    crate::rolecall(dir, &[&["import-csv", "people.csv"][..], args].concat())
 }
 
 #[test]
@@ -411,15 +405,7 @@ fn undefined_roles_are_grouped() {
         ));
     }
     std::fs::write(dir.path().join("rolecall.yaml"), text).unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_rolecall"))
-            .current_dir(dir.path())
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("ROLECALL_CONFIG")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| crate::rolecall(dir.path(), args);
     let output = run(&["validate"]);
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);

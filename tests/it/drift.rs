@@ -2,19 +2,9 @@
 //! objects as drift, the JSON saved beside the text.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::{root, transcript};
-
-fn rolecall(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("ROLECALL_CONFIG")
-        .output()
-        .unwrap()
-}
+use crate::{rolecall, root, transcript};
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")

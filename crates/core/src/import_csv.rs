@@ -51,7 +51,8 @@ impl CsvImport {
         self.problems.iter().any(|p| p.error)
     }
 
-    fn error(&mut self, line: u64, message: String) {
+    /// Records an error on a CSV line.
+    pub fn error(&mut self, line: u64, message: String) {
         self.problems.push(CsvProblem {
             line,
             error: true,
@@ -59,7 +60,8 @@ impl CsvImport {
         });
     }
 
-    fn warning(&mut self, line: u64, message: String) {
+    /// Records a warning on a CSV line.
+    pub fn warning(&mut self, line: u64, message: String) {
         self.problems.push(CsvProblem {
             line,
             error: false,

@@ -53,10 +53,10 @@ fn check_against(import: &mut CsvImport, desired: &Desired) {
             let known = desired.roles.contains_key(&key(role))
                 || vocab::DEFAULT_ROLES.iter().any(|d| key(d) == key(role));
             if !known {
-                import.problems.push(problem(
+                import.error(
                     user.line,
                     format!("role `{role}` is defined neither in the config nor as a default role"),
-                ));
+                );
             }
         }
         match desired.users.get(&key(&user.email)) {
@@ -75,33 +75,23 @@ fn check_against(import: &mut CsvImport, desired: &Desired) {
                         .as_deref()
                         .is_none_or(|l| l == user.last_name)
                     && roles == wanted;
-                if same {
-                    import.problems.push(rolecall_core::import_csv::CsvProblem {
-                        line: user.line,
-                        error: false,
-                        message: format!("`{}` is in the config already; skipped", user.email),
-                    });
+                let message = if same {
+                    format!("`{}` is in the config already; skipped", user.email)
                 } else {
-                    import.problems.push(problem(
-                        user.line,
-                        format!(
-                            "`{}` is in the config already, with another name or roles",
-                            user.email
-                        ),
-                    ));
+                    format!(
+                        "`{}` is in the config already, with another name or roles",
+                        user.email
+                    )
+                };
+                if same {
+                    import.warning(user.line, message);
+                } else {
+                    import.error(user.line, message);
                 }
             }
         }
     }
     import.users = kept;
-}
-
-fn problem(line: u64, message: String) -> rolecall_core::import_csv::CsvProblem {
-    rolecall_core::import_csv::CsvProblem {
-        line,
-        error: true,
-        message,
-    }
 }
 
 /// Appends users to an existing users file: only when `users:` is its last
