@@ -93,9 +93,10 @@ fn dashboards(live: &Live, wanted: &str) -> CliResult<Vec<String>> {
         if live.dashboards.iter().any(|d| d.id == id) {
             return Ok(vec![id.to_string()]);
         }
-        return Err(CliError::msg(format!(
-            "no dashboard on the site has the id `{id}`"
-        )));
+        return Err(
+            CliError::msg(format!("no dashboard on the site has the id `{id}`"))
+                .with_hint("the id is the number in the dashboard's URL"),
+        );
     }
     let ids: Vec<String> = live
         .dashboards
@@ -122,7 +123,8 @@ fn users<'l>(live: &'l Live, args: &AccessArgs) -> CliResult<Vec<&'l LiveUser>> 
     if let Some(email) = &args.user {
         users.retain(|u| key(&u.email) == key(email));
         if users.is_empty() {
-            return Err(CliError::msg(format!("no user on the site is `{email}`")));
+            return Err(CliError::msg(format!("no user on the site is `{email}`"))
+                .with_hint("check the email; `rolecall export` lists every user of the site"));
         }
     }
     if let Some(name) = &args.role {
@@ -130,7 +132,10 @@ fn users<'l>(live: &'l Live, args: &AccessArgs) -> CliResult<Vec<&'l LiveUser>> 
             .roles
             .iter()
             .find(|r| key(&r.name) == key(name))
-            .ok_or_else(|| CliError::msg(format!("no role on the site is named `{name}`")))?;
+            .ok_or_else(|| {
+                CliError::msg(format!("no role on the site is named `{name}`"))
+                    .with_hint("role names are compared case-insensitively; check the spelling")
+            })?;
         users.retain(|u| u.roles.contains(&role.id));
     }
     users.sort_by_key(|u| key(&u.email));

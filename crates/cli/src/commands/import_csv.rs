@@ -152,7 +152,8 @@ pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
             "`{}` has {}; nothing was written",
             args.file.display(),
             rolecall_core::plural(n, "error")
-        )));
+        ))
+        .with_hint("fix the lines above and run again (a one-word name can take its last name from `--last-name-fallback TEXT`)"));
     }
     match &args.output {
         None => settings

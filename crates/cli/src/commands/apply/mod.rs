@@ -82,6 +82,13 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         .with_hint("select when planning: `rolecall plan --target SEL --out PLANFILE`"));
     }
     let saved = saved::read(path)?;
+    if !settings.config.exists() {
+        return Err(CliError::msg(format!(
+            "applying a saved plan needs the config it was made from, and `{}` does not exist; nothing was written",
+            settings.config.display()
+        ))
+        .with_hint("pass the config's file or directory with `-f PATH`"));
+    }
     let loaded = site::load_config(settings)?;
     let made_from = saved::check_config(&saved, &loaded, settings)?;
     let conn = site::connect(settings, &args.site, &saved.site)?;
