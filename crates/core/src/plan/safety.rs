@@ -25,8 +25,7 @@ pub struct Policy {
     pub protect: Selectors,
     /// Not counted as live objects for the percentage limits.
     pub ignore: Selectors,
-    /// `None`: the limits are not checked.
-    pub limits: Option<Limits>,
+    pub limits: Limits,
 }
 
 impl Policy {
@@ -36,18 +35,7 @@ impl Policy {
             actor: desired.actor.clone(),
             protect: desired.protect.clone(),
             ignore: desired.ignore.clone(),
-            limits: Some(desired.limits),
-        }
-    }
-
-    /// The rules that need no config: Admin and Everyone, the actor, the
-    /// last Admin member.
-    pub fn without_config(actor: &str) -> Self {
-        Self {
-            actor: actor.to_string(),
-            protect: Selectors::default(),
-            ignore: Selectors::default(),
-            limits: None,
+            limits: desired.limits,
         }
     }
 }
@@ -225,10 +213,8 @@ pub fn check(plan: &mut Plan, live: &Live, policy: &Policy) {
             .map(Blocked::from);
     }
     guard_admins(&site, policy, live, &mut plan.changes);
-    if let Some(limits) = policy.limits {
-        limit_deletes(limits, policy, live, &mut plan.changes);
-        limit_revokes(limits, live, &mut plan.changes);
-    }
+    limit_deletes(policy.limits, policy, live, &mut plan.changes);
+    limit_revokes(policy.limits, live, &mut plan.changes);
 }
 
 fn builtin(site: &Site<'_>, change: &Change) -> Option<Rule> {

@@ -94,7 +94,7 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     let conn = site::connect(settings, &args.site, &saved.site)?;
     saved::check_endpoint(made_from, &conn)?;
     let live = site::fetch(settings, &conn)?;
-    let selection = saved::selection(made_from)?;
+    let selection = site::selection(&made_from.targets, &made_from.excludes)?;
     let fresh = site::plan(settings, &loaded, &live, &selection)?;
     saved::check_plan(&saved, &fresh, &live)?;
     Ok(Prepared {

@@ -12,7 +12,7 @@ use rolecall_core::load::Loaded;
 use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError};
 use rolecall_engine::saved::{self, Refusal};
 
-use super::super::site::{self, Connection};
+use super::super::site::Connection;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
@@ -145,9 +145,4 @@ fn list(lines: &[String]) -> String {
         .map(|l| format!("  - {l}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// The selection the plan was made with.
-pub fn selection(made_from: &MadeFrom) -> CliResult<rolecall_core::plan::Selection> {
-    site::selection(&made_from.targets, &made_from.excludes)
 }
