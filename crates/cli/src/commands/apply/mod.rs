@@ -84,7 +84,7 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     let saved = saved::read(path)?;
     if !settings.config.exists() {
         return Err(CliError::msg(format!(
-            "applying a saved plan needs the config it was made from, and `{}` does not exist; nothing was written",
+            "applying a saved plan needs the config it was made from, and `{}` does not exist; nothing was sent to the site",
             settings.config.display()
         ))
         .with_hint("pass the config's file or directory with `-f PATH`"));
