@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use periscope_client::{ApiKey, ClientConfig, Credentials, Limit, Listing, ReadClient};
+use periscope_client::{ClientConfig, Limit, Listing, ReadClient};
+#[cfg(feature = "sandbox")]
 use periscope_emulator::{Emulator, Options, Snapshot};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
@@ -68,13 +69,17 @@ pub struct Connection {
     pub reader: ReadClient,
     /// For a writer to the same site.
     pub config: ClientConfig,
+    #[cfg(feature = "sandbox")]
     sandbox: Option<Emulator>,
 }
 
 impl Connection {
     /// A throw-away sandbox, not a real site.
     pub fn is_sandbox(&self) -> bool {
-        self.sandbox.is_some()
+        #[cfg(feature = "sandbox")]
+        return self.sandbox.is_some();
+        #[cfg(not(feature = "sandbox"))]
+        false
     }
 }
 
@@ -127,30 +132,46 @@ pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliRe
 /// Connects to the sandbox or to the site of the credentials (no config to
 /// check them against: `export`).
 pub fn connect_any(settings: &Settings, args: &SiteArgs) -> CliResult<Connection> {
+    #[cfg(feature = "sandbox")]
     let (endpoint, credentials, sandbox) = match &args.sandbox {
         Some(path) => {
-            let seed = Snapshot::from_file(path)?;
-            let emulator = periscope_emulator::spawn(Options {
-                seed: Some(seed),
-                ..Options::default()
-            })
-            .map_err(|e| {
-                CliError::msg(format!(
-                    "cannot start the sandbox from `{}`: {e}",
-                    path.display()
-                ))
-            })?;
-            let credentials = Credentials::new(emulator.site(), ApiKey::new(emulator.api_key()));
+            let emulator = sandbox(path)?;
+            let credentials = periscope_client::Credentials::new(
+                emulator.site(),
+                periscope_client::ApiKey::new(emulator.api_key()),
+            );
             (emulator.url(), credentials, Some(emulator))
         }
         None => (settings.endpoint.clone(), settings.credentials()?, None),
+    };
+    #[cfg(not(feature = "sandbox"))]
+    let (endpoint, credentials) = match &args.sandbox {
+        Some(_) => return Err(super::emulator::not_in_this_build("`--sandbox`")),
+        None => (settings.endpoint.clone(), settings.credentials()?),
     };
     let config = settings.client_config(endpoint, credentials);
     let reader = ReadClient::new(&config)?;
     Ok(Connection {
         reader,
         config,
+        #[cfg(feature = "sandbox")]
         sandbox,
+    })
+}
+
+/// A throw-away emulator seeded from a snapshot file.
+#[cfg(feature = "sandbox")]
+fn sandbox(path: &Path) -> CliResult<Emulator> {
+    let seed = Snapshot::from_file(path)?;
+    periscope_emulator::spawn(Options {
+        seed: Some(seed),
+        ..Options::default()
+    })
+    .map_err(|e| {
+        CliError::msg(format!(
+            "cannot start the sandbox from `{}`: {e}",
+            path.display()
+        ))
     })
 }
 
