@@ -17,17 +17,47 @@ fn every_example_validates_cleanly() {
             "{} needs a README.md",
             path.display()
         );
-        let output = rolecall(&root(), &["validate", "-f", path.to_str().unwrap()]);
-        assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
-        assert!(
-            output.stderr.is_empty(),
-            "warnings in {}:\n{}",
-            path.display(),
-            transcript(&output)
-        );
-        assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
+        // A GitOps repository holds one config per site.
+        let configs: Vec<_> = match std::fs::read_dir(path.join("sites")) {
+            Ok(sites) => sites.map(|s| s.unwrap().path()).collect(),
+            Err(_) => vec![path.clone()],
+        };
+        for config in configs {
+            let output = rolecall(&root(), &["validate", "-f", config.to_str().unwrap()]);
+            assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+            assert!(
+                output.stderr.is_empty(),
+                "warnings in {}:\n{}",
+                config.display(),
+                transcript(&output)
+            );
+            assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
+        }
     }
-    assert!(seen >= 2, "at least two examples");
+    assert!(seen >= 3, "at least three examples");
+}
+
+/// The GitOps example's sandboxes are its sites as applied: each plans to
+/// no changes, so the recipes start from a site that matches its config.
+#[test]
+fn the_gitops_sites_match_their_sandboxes() {
+    let dir = root().join("examples/gitops");
+    for site in ["acme", "acme-staging"] {
+        let sandbox = dir.join(format!("sandbox/{site}.json"));
+        let config = dir.join(format!("sites/{site}"));
+        let output = rolecall(
+            &root(),
+            &[
+                "plan",
+                "--detailed-exitcode",
+                "--sandbox",
+                sandbox.to_str().unwrap(),
+                "-f",
+                config.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod examples;
 mod hostile;
 mod plan;
 mod properties;
+mod recipes;
 mod saved;
 mod validate;
 
@@ -58,11 +59,23 @@ pub fn http(
     path: &str,
     body: &str,
 ) -> String {
+    http_site(emu, "globex", key, method, path, body)
+}
+
+/// One raw HTTP call to the emulator of `site`.
+pub fn http_site(
+    emu: &periscope_emulator::Emulator,
+    site: &str,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> String {
     let addr = emu.addr();
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nHTTP-X-PARTNER-AUTH: globex:{key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nHTTP-X-PARTNER-AUTH: {site}:{key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -175,7 +175,9 @@ impl Settings {
             }
         };
         if key.is_empty() {
-            return Err(CliError::msg("the API key is empty"));
+            return Err(CliError::msg("the API key is empty").with_hint(
+                "in CI, a secret that is not set, or a run from a fork, gives an empty PERISCOPE_API_KEY",
+            ));
         }
         Ok(Credentials::new(site, key))
     }

@@ -15,7 +15,7 @@ use crate::settings::Settings;
 pub enum Format {
     /// For people, like Terraform's plan.
     Text,
-    /// Versioned JSON (`format_version: 1`), for machines.
+    /// Versioned JSON (`format_version: 2`), for machines.
     Json,
     /// For a pull-request comment.
     Markdown,

@@ -223,6 +223,17 @@ fn discover(path: &Path) -> Result<Found, Box<Diagnostic>> {
     Ok(Found { files, skipped })
 }
 
+/// Any one-document YAML text as JSON (keys as text; `true`, `12`, `~` typed
+/// by YAML 1.2's core schema). Not a config: for tools that check other YAML
+/// files of a repository, such as CI definitions, with the same parser and
+/// limits as configs. The error is `line:col: message`.
+pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    match yaml::parse(FileId(0), text) {
+        Ok(node) => Ok(node.map_or(serde_json::Value::Null, |n| n.to_json())),
+        Err(e) => Err(format!("{}:{}: {}", e.pos.line, e.pos.col, e.message)),
+    }
+}
+
 /// Loads config texts as if each were a file at its path. The order of the
 /// list does not matter to the result.
 pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {

@@ -372,3 +372,59 @@ mod tests {
         assert!(err.message.contains("aliases expand"), "{}", err.message);
     }
 }
+
+impl Node {
+    /// The node as JSON: keys as their text, plain scalars typed by YAML 1.2's
+    /// core schema, everything else a string.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.key_text(), v.to_json()))
+                    .collect(),
+            ),
+            NodeKind::Scalar(s) => match s.ty() {
+                ScalarType::Null => Value::Null,
+                ScalarType::Bool(b) => Value::Bool(b),
+                ScalarType::Int => s
+                    .text
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::String(s.text.clone()), Value::from),
+                ScalarType::Float => s
+                    .text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or_else(|| Value::String(s.text.clone()), Value::Number),
+                ScalarType::Str => Value::String(s.text.clone()),
+            },
+        }
+    }
+
+    fn key_text(&self) -> String {
+        match &self.kind {
+            NodeKind::Scalar(s) => s.text.clone(),
+            _ => self.to_json().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use crate::load::yaml_to_json;
+
+    #[test]
+    fn yaml_reads_as_json_with_core_schema_types() {
+        let doc =
+            yaml_to_json("on:\n  push: {branches: [main]}\nn: 3\nx: ~\nt: true\ns: '3'\n").unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({"on": {"push": {"branches": ["main"]}}, "n": 3, "x": null, "t": true, "s": "3"})
+        );
+        let err = yaml_to_json("a: [1\n").unwrap_err();
+        assert!(err.starts_with("2:1: invalid YAML"), "{err}");
+    }
+}

@@ -1,0 +1,706 @@
+//! The GitHub Actions workflows of `examples/gitops/.github/workflows/`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::expr::{eval, interpolate, to_text, truthy};
+use super::{GITHUB_TOKEN, JobResult, World, hire, key, unknown_keys, yaml};
+
+const REPO: &str = "acme/access";
+
+/// A workflow file, checked against the keys GitHub knows.
+fn workflow(world: &World, name: &str) -> Value {
+    let doc = yaml(&world.repo.path().join(".github/workflows").join(name));
+    let top = [
+        "name",
+        "run-name",
+        "on",
+        "permissions",
+        "env",
+        "defaults",
+        "concurrency",
+        "jobs",
+    ];
+    let job = [
+        "name",
+        "needs",
+        "if",
+        "runs-on",
+        "permissions",
+        "environment",
+        "concurrency",
+        "outputs",
+        "env",
+        "defaults",
+        "steps",
+        "timeout-minutes",
+        "strategy",
+        "continue-on-error",
+    ];
+    let step = [
+        "id",
+        "if",
+        "name",
+        "uses",
+        "run",
+        "shell",
+        "with",
+        "env",
+        "continue-on-error",
+        "timeout-minutes",
+        "working-directory",
+    ];
+    assert_eq!(unknown_keys(&doc, &top), Vec::<String>::new(), "{name}");
+    for (id, j) in doc["jobs"].as_object().unwrap() {
+        assert_eq!(
+            unknown_keys(j, &job),
+            Vec::<String>::new(),
+            "{name}: job {id}"
+        );
+        for s in j["steps"].as_array().unwrap() {
+            assert_eq!(
+                unknown_keys(s, &step),
+                Vec::<String>::new(),
+                "{name}: job {id}"
+            );
+            assert!(
+                s.get("uses").is_some() != s.get("run").is_some(),
+                "{name}: job {id}: a step has `uses` or `run`: {s}"
+            );
+            if let Some(run) = s["run"].as_str() {
+                assert!(
+                    !run.contains("${{"),
+                    "{name}: job {id}: an expression inside `run:` is a script injection; pass it through `env:`"
+                );
+            }
+        }
+    }
+    assert!(
+        doc.get("permissions").is_some(),
+        "{name}: least privilege at the top"
+    );
+    doc
+}
+
+/// What triggered a run.
+struct Event {
+    name: &'static str,
+    sha: String,
+    payload: Value,
+}
+
+/// One run of a workflow: every job, in `needs` order, each matrix entry.
+struct Run<'a> {
+    world: &'a World,
+    workflow: Value,
+    file: &'static str,
+    id: u64,
+    attempt: u32,
+    event: Event,
+}
+
+impl Run<'_> {
+    fn context(&self) -> Value {
+        let secrets: serde_json::Map<String, Value> = self
+            .world
+            .sites
+            .keys()
+            .map(|site| {
+                (
+                    format!(
+                        "PERISCOPE_API_KEY_{}",
+                        site.to_uppercase().replace('-', "_")
+                    ),
+                    Value::String(key(site)),
+                )
+            })
+            .collect();
+        json!({
+            "github": {
+                "event": self.event.payload,
+                "event_name": self.event.name,
+                "sha": self.event.sha,
+                "repository": REPO,
+                "run_id": self.id.to_string(),
+                "token": GITHUB_TOKEN,
+            },
+            "secrets": secrets,
+            "vars": {},
+            "needs": {},
+            "matrix": {},
+            "steps": {},
+            "env": {},
+        })
+    }
+
+    /// Runs every job; the result of each job instance by its name.
+    fn run(&self) -> BTreeMap<String, JobResult> {
+        let on = &self.workflow["on"];
+        assert!(
+            on.get(self.event.name).is_some(),
+            "{} does not run on {}",
+            self.file,
+            self.event.name
+        );
+        if self.event.name == "pull_request" {
+            self.world.update_state(|s| {
+                s["github"]["runs"].as_array_mut().unwrap().push(json!({
+                    "id": self.id, "workflow": self.file, "event": "pull_request",
+                    "head_sha": self.event.payload["pull_request"]["head"]["sha"],
+                }));
+            });
+        }
+        let mut results = BTreeMap::new();
+        let mut needs = serde_json::Map::new();
+        let jobs = self.workflow["jobs"].as_object().unwrap();
+        let mut done: Vec<&str> = Vec::new();
+        while done.len() < jobs.len() {
+            let (id, job) = jobs
+                .iter()
+                .find(|(id, job)| {
+                    !done.contains(&id.as_str())
+                        && job["needs"].as_str().is_none_or(|n| done.contains(&n))
+                })
+                .expect("jobs form a chain of needs");
+            done.push(id);
+            let mut context = self.context();
+            context["needs"] = Value::Object(needs.clone());
+            if let Some(cond) = job["if"].as_str()
+                && !truthy(&eval(cond, &context, true))
+            {
+                continue;
+            }
+            let entries = match job["strategy"]["matrix"].as_object() {
+                None => vec![json!({})],
+                Some(matrix) => {
+                    let (name, values) = matrix.iter().next().unwrap();
+                    let values = interpolate(values.as_str().unwrap(), &context);
+                    values
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| json!({ name: v }))
+                        .collect()
+                }
+            };
+            for matrix in entries {
+                context["matrix"] = matrix;
+                let name = to_text(&interpolate(job["name"].as_str().unwrap_or(id), &context));
+                let result = self.job(job, &mut context);
+                needs.insert(id.clone(), json!({ "outputs": result.outputs, "result": if result.ok { "success" } else { "failure" } }));
+                results.insert(name, result);
+            }
+        }
+        results
+    }
+
+    fn job(&self, job: &Value, context: &mut Value) -> JobResult {
+        let workspace = self.world.checkout(&self.event.sha);
+        let dir = workspace.path();
+        let site = context["matrix"]["site"]["name"]
+            .as_str()
+            .map(str::to_string);
+        let mut env = self.world.base_env(site.as_deref());
+        env.extend([
+            ("GITHUB_ACTIONS".into(), "true".into()),
+            ("GITHUB_REPOSITORY".into(), REPO.into()),
+            ("GITHUB_SHA".into(), self.event.sha.clone()),
+            ("GITHUB_EVENT_NAME".into(), self.event.name.into()),
+            ("GITHUB_RUN_ID".into(), self.id.to_string()),
+            ("GITHUB_RUN_ATTEMPT".into(), self.attempt.to_string()),
+            ("GITHUB_SERVER_URL".into(), "https://github.com".into()),
+            ("GITHUB_WORKSPACE".into(), dir.display().to_string()),
+        ]);
+        for (k, v) in job["env"].as_object().into_iter().flatten() {
+            env.push((
+                k.clone(),
+                to_text(&interpolate(v.as_str().unwrap(), context)),
+            ));
+        }
+        context["steps"] = json!({});
+        let mut log = String::new();
+        let mut ok = true;
+        for step in job["steps"].as_array().unwrap() {
+            if let Some(cond) = step["if"].as_str() {
+                if !truthy(&eval(cond, context, ok)) {
+                    continue;
+                }
+            } else if !ok {
+                continue;
+            }
+            if step["name"] == "Install rolecall" {
+                assert!(
+                    step["run"]
+                        .as_str()
+                        .unwrap()
+                        .contains("cargo install --locked")
+                );
+                continue;
+            }
+            if let Some(uses) = step["uses"].as_str() {
+                ok &= self.action(uses, &step["with"], context, dir);
+                continue;
+            }
+            let mut step_env = env.clone();
+            for (k, v) in step["env"].as_object().into_iter().flatten() {
+                step_env.push((
+                    k.clone(),
+                    to_text(&interpolate(v.as_str().unwrap(), context)),
+                ));
+            }
+            let output = dir.join(".github_output");
+            std::fs::write(&output, "").unwrap();
+            step_env.push(("GITHUB_OUTPUT".into(), output.display().to_string()));
+            let (step_ok, step_log) =
+                self.world
+                    .shell(dir, step["run"].as_str().unwrap(), &step_env);
+            log.push_str(&format!(
+                "--- {}\n{step_log}",
+                step["name"].as_str().unwrap_or("")
+            ));
+            ok &= step_ok;
+            if let Some(id) = step["id"].as_str() {
+                let outputs = parse_output(&std::fs::read_to_string(&output).unwrap());
+                context["steps"][id] = json!({ "outputs": outputs });
+            }
+        }
+        let outputs = job["outputs"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    to_text(&interpolate(v.as_str().unwrap(), context)),
+                )
+            })
+            .collect();
+        JobResult { ok, log, outputs }
+    }
+
+    /// The actions the workflows use, done as GitHub would.
+    fn action(&self, uses: &str, with: &Value, context: &Value, dir: &std::path::Path) -> bool {
+        match uses {
+            "actions/checkout@v4" => true,
+            "actions/upload-artifact@v4" => {
+                let name = to_text(&interpolate(with["name"].as_str().unwrap(), context));
+                let path = dir.join(with["path"].as_str().unwrap());
+                if !path.is_file() {
+                    return with["if-no-files-found"] == "ignore";
+                }
+                let target = self
+                    .world
+                    .artifacts(&format!("run-{}", self.id))
+                    .join(&name);
+                assert!(
+                    !target.exists() || with["overwrite"] == true,
+                    "artifact {name} exists: upload-artifact@v4 fails without `overwrite: true`"
+                );
+                std::fs::create_dir_all(&target).unwrap();
+                std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
+                true
+            }
+            other => panic!("the runner does not know the action {other}"),
+        }
+    }
+}
+
+fn parse_output(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl World {
+    fn pull_request(
+        &self,
+        file: &'static str,
+        id: u64,
+        number: u64,
+        head: &str,
+    ) -> BTreeMap<String, JobResult> {
+        let base = self.git(&["rev-parse", "main"]);
+        Run {
+            world: self,
+            workflow: workflow(self, file),
+            file,
+            id,
+            attempt: 1,
+            event: Event {
+                name: "pull_request",
+                sha: head.to_string(),
+                payload: json!({"pull_request": {"number": number, "base": {"sha": base}, "head": {"sha": head}}}),
+            },
+        }
+        .run()
+    }
+
+    /// Merges a pull request; the forge knows the merge commit's pull request.
+    fn merge_pr(&self, branch: &str, number: u64, head: &str) -> (String, String) {
+        let (before, after) = self.merge(branch);
+        self.update_state(|s| {
+            s["github"]["pulls_by_commit"][&after] =
+                json!([{"number": number, "head": {"sha": head}}]);
+        });
+        (before, after)
+    }
+
+    fn push(
+        &self,
+        id: u64,
+        attempt: u32,
+        before: &str,
+        after: &str,
+    ) -> BTreeMap<String, JobResult> {
+        Run {
+            world: self,
+            workflow: workflow(self, "rolecall-apply.yml"),
+            file: "rolecall-apply.yml",
+            id,
+            attempt,
+            event: Event {
+                name: "push",
+                sha: after.to_string(),
+                payload: json!({"before": before, "after": after, "ref": "refs/heads/main"}),
+            },
+        }
+        .run()
+    }
+
+    fn schedule(&self, id: u64) -> BTreeMap<String, JobResult> {
+        Run {
+            world: self,
+            workflow: workflow(self, "rolecall-drift.yml"),
+            file: "rolecall-drift.yml",
+            id,
+            attempt: 1,
+            event: Event {
+                name: "schedule",
+                sha: self.git(&["rev-parse", "main"]),
+                payload: json!({"schedule": "17 3 * * *"}),
+            },
+        }
+        .run()
+    }
+
+    fn comments(&self, pr: u64) -> Vec<String> {
+        self.state()["github"]["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["issue"] == pr)
+            .map(|c| c["body"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn job<'a>(results: &'a BTreeMap<String, JobResult>, name: &str) -> &'a JobResult {
+    results
+        .get(name)
+        .unwrap_or_else(|| panic!("no job {name}: {:?}", results.keys().collect::<Vec<_>>()))
+}
+
+#[test]
+fn the_workflows_keep_to_pull_request_and_least_privilege() {
+    let world = World::new();
+    let plan = workflow(&world, "rolecall-plan.yml");
+    assert!(plan["on"].get("pull_request").is_some());
+    assert!(plan["on"].get("pull_request_target").is_none());
+    let apply = workflow(&world, "rolecall-apply.yml");
+    assert_eq!(apply["on"]["push"]["branches"], json!(["main"]));
+    let concurrency = &apply["jobs"]["apply"]["concurrency"];
+    assert_eq!(concurrency["cancel-in-progress"], false);
+    assert!(
+        concurrency["group"]
+            .as_str()
+            .unwrap()
+            .contains("matrix.site.name")
+    );
+    let drift = workflow(&world, "rolecall-drift.yml");
+    assert!(
+        drift["on"].get("schedule").is_some() && drift["on"].get("workflow_dispatch").is_some()
+    );
+    for doc in [&plan, &apply, &drift] {
+        assert_eq!(doc["permissions"], json!({"contents": "read"}));
+    }
+}
+
+#[test]
+fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let head = world.commit_on("hire", "hire sam", |repo| {
+        hire(
+            repo,
+            "acme",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Builder",
+        )
+    });
+    let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
+    assert_eq!(
+        job(&results, "Sites changed").outputs["sites"],
+        r#"[{"name":"acme","secret":"PERISCOPE_API_KEY_ACME"}]"#
+    );
+    let plan = job(&results, "Plan acme");
+    assert!(plan.ok, "{}", plan.log);
+    assert!(!results.contains_key("Plan acme-staging"));
+    let comments = world.comments(7);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0]
+            .starts_with("<!-- rolecall-plan: acme -->\n**`acme`**: merging applies this plan"),
+        "{}",
+        comments[0]
+    );
+    assert!(
+        comments[0].contains("**Plan: 1 to create, 0 to update, 0 to delete, 0 to rename.**"),
+        "{}",
+        comments[0]
+    );
+    assert!(comments[0].contains("`sam@acme.com`"));
+
+    // A second push updates the same comment.
+    let head = world.commit_on("hire", "and ines", |repo| {
+        hire(
+            repo,
+            "acme",
+            "teams/finance.yaml",
+            "ines@acme.com",
+            "Viewer, Finance",
+        )
+    });
+    let results = world.pull_request("rolecall-plan.yml", 1002, 7, &head);
+    assert!(job(&results, "Plan acme").ok);
+    let comments = world.comments(7);
+    assert_eq!(comments.len(), 1, "one sticky comment: {comments:?}");
+    assert!(comments[0].contains("**Plan: 2 to create") && comments[0].contains("ines@acme.com"));
+    let methods: Vec<_> = world.writes().iter().map(|w| w["method"].clone()).collect();
+    assert_eq!(methods, [json!("POST"), json!("PATCH")]);
+    assert_eq!(world.site_writes("acme"), 0, "a plan writes nothing");
+
+    // The merge applies the reviewed plan (the second run's artifact).
+    let (before, after) = world.merge_pr("hire", 7, &head);
+    let results = world.push(2001, 1, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(apply.ok, "{}", apply.log);
+    assert!(
+        apply.log.contains("Apply complete: 2 done"),
+        "{}",
+        apply.log
+    );
+    let emails = world.emails("acme");
+    assert!(emails.contains(&"sam@acme.com".into()) && emails.contains(&"ines@acme.com".into()));
+    assert!(
+        world
+            .artifacts("run-2001")
+            .join("rolecall-audit-acme/audit.jsonl")
+            .is_file()
+    );
+    assert_eq!(
+        world.comments(7).len(),
+        1,
+        "nothing more to say on the pull request"
+    );
+}
+
+#[test]
+fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let head = world.commit_on("hire", "hire sam", |repo| {
+        hire(
+            repo,
+            "acme",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Builder",
+        )
+    });
+    assert!(
+        job(
+            &world.pull_request("rolecall-plan.yml", 1001, 8, &head),
+            "Plan acme"
+        )
+        .ok
+    );
+    world.strip_jane_by_hand("acme");
+    let writes = world.site_writes("acme");
+    let (before, after) = world.merge_pr("hire", 8, &head);
+
+    let results = world.push(2001, 1, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(!apply.ok, "a stale plan fails the job: {}", apply.log);
+    assert!(apply.log.contains("stale"), "{}", apply.log);
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+    let comments = world.comments(8);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert!(
+        comments[1].contains("the reviewed plan is **stale**"),
+        "{}",
+        comments[1]
+    );
+    assert!(
+        comments[1].contains("`jane@acme.com`") && comments[1].contains("`sam@acme.com`"),
+        "{}",
+        comments[1]
+    );
+
+    // The person re-runs the failed job: the plan just posted is applied.
+    let results = world.push(2001, 2, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(apply.ok, "{}", apply.log);
+    assert!(
+        apply.log.contains("applying the new plan posted to #8"),
+        "{}",
+        apply.log
+    );
+    let jane = world.sites["acme"]
+        .snapshot()
+        .users
+        .into_iter()
+        .find(|u| u.email == "jane@acme.com")
+        .unwrap();
+    assert_eq!(
+        jane.roles.len(),
+        4,
+        "Builder, Finance, Sales and Everyone are back"
+    );
+    assert!(world.emails("acme").contains(&"sam@acme.com".into()));
+}
+
+#[test]
+fn blocked_failed_and_admin_granting_plans_say_so_and_fail_the_check() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    // Blocked: four roles deleted, where the limit is 3.
+    let blocked = world.commit_on("cleanup", "drop every role", |repo| {
+        std::fs::remove_file(repo.join("sites/acme/roles/departments.yaml")).unwrap();
+        std::fs::remove_file(repo.join("sites/acme/roles/access.yaml")).unwrap();
+        std::fs::remove_dir_all(repo.join("sites/acme/teams")).unwrap();
+    });
+    // Failing: a user with a role that exists nowhere.
+    let failing = world.commit_on("typo", "a typo", |repo| {
+        hire(
+            repo,
+            "acme-staging",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Bulider",
+        )
+    });
+    // Admin granted outside admins.yaml.
+    let admin = world.commit_on("sneaky", "make omar an admin", |repo| {
+        hire(
+            repo,
+            "acme",
+            "teams/analytics.yaml",
+            "eve@acme.com",
+            "Admin",
+        )
+    });
+
+    let results = world.pull_request("rolecall-plan.yml", 1001, 9, &blocked);
+    let plan = job(&results, "Plan acme");
+    assert!(!plan.ok);
+    let comment = &world.comments(9)[0];
+    assert!(comment.contains("**blocked**"), "{comment}");
+    assert!(comment.contains("max_deletes"), "{comment}");
+
+    let results = world.pull_request("rolecall-plan.yml", 1002, 10, &failing);
+    assert!(!job(&results, "Plan acme-staging").ok);
+    let comment = &world.comments(10)[0];
+    assert!(comment.contains("**failed** (exit 1)"), "{comment}");
+    assert!(
+        comment.contains("sites/acme-staging/teams/analytics.yaml:"),
+        "{comment}"
+    );
+    assert!(comment.contains("Bulider"), "{comment}");
+
+    let results = world.pull_request("rolecall-plan.yml", 1003, 11, &admin);
+    assert!(!job(&results, "Plan acme").ok);
+    let comment = &world.comments(11)[0];
+    assert!(
+        comment.contains("**refused**: Admin is granted outside `sites/acme/admins.yaml`"),
+        "{comment}"
+    );
+    assert_eq!(
+        world.site_writes("acme") + world.site_writes("acme-staging"),
+        0
+    );
+}
+
+#[test]
+fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let results = world.schedule(3001);
+    assert!(job(&results, "Drift acme").ok && job(&results, "Drift acme-staging").ok);
+    assert!(world.writes().is_empty(), "no drift, no issue");
+
+    world.strip_jane_by_hand("acme");
+    for run in [3002, 3003] {
+        let results = world.schedule(run);
+        let drift = job(&results, "Drift acme");
+        assert!(!drift.ok, "drift fails the nightly job: {}", drift.log);
+        assert!(job(&results, "Drift acme-staging").ok);
+    }
+    let issues = world.state()["github"]["issues"].clone();
+    assert_eq!(issues.as_array().unwrap().len(), 1, "{issues}");
+    assert_eq!(issues[0]["title"], "rolecall drift: acme");
+    assert_eq!(issues[0]["labels"], json!(["rolecall-drift"]));
+    assert_eq!(issues[0]["state"], "open");
+    let body = issues[0]["body"].as_str().unwrap();
+    assert!(body.contains("`jane@acme.com`"), "{body}");
+    assert!(
+        world
+            .artifacts("run-3003")
+            .join("rolecall-drift-acme/drift.json")
+            .is_file()
+    );
+
+    // Someone puts jane's roles back: the issue closes with a comment.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(world.repo.path().join("sites/acme"))
+        .env("ROLECALL_ENDPOINT", world.sites["acme"].url())
+        .env("PERISCOPE_SITE", "acme")
+        .env("PERISCOPE_API_KEY", key("acme"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = world.schedule(3004);
+    assert!(job(&results, "Drift acme").ok);
+    let issue = &world.state()["github"]["issues"][0];
+    assert_eq!(issue["state"], "closed");
+    let number = issue["number"].clone();
+    let comments: Vec<_> = world.state()["github"]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["issue"] == number)
+        .map(|c| c["body"].clone())
+        .collect();
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]
+            .as_str()
+            .unwrap()
+            .starts_with("No drift any more")
+    );
+}

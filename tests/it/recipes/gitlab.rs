@@ -1,0 +1,554 @@
+//! The GitLab pipeline of `examples/gitops/.gitlab-ci.yml`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::{GITLAB_TOKEN, JobResult, World, hire, key, unknown_keys, yaml};
+
+/// Keywords at the top of `.gitlab-ci.yml` that are not jobs.
+const GLOBAL: [&str; 5] = ["stages", "default", "variables", "workflow", "include"];
+
+fn pipeline_file(world: &World) -> Value {
+    let doc = yaml(&world.repo.path().join(".gitlab-ci.yml"));
+    let job = [
+        "stage",
+        "rules",
+        "parallel",
+        "script",
+        "artifacts",
+        "resource_group",
+        "variables",
+        "image",
+        "before_script",
+        "after_script",
+        "needs",
+        "environment",
+        "interruptible",
+    ];
+    for (name, j) in doc.as_object().unwrap() {
+        if GLOBAL.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(unknown_keys(j, &job), Vec::<String>::new(), "job {name}");
+        assert!(
+            j.get("before_script").is_none(),
+            "job {name}: the install step is `default: before_script`"
+        );
+    }
+    let install = doc["default"]["before_script"].to_string();
+    assert!(install.contains("cargo install --locked"), "{install}");
+    doc
+}
+
+/// `$NAME` and `${NAME}` replaced from `vars` (unknown names become empty).
+fn expand(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let braced = chars.peek() == Some(&'{');
+        if braced {
+            chars.next();
+        }
+        let mut name = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                name.push(c);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        if braced {
+            assert_eq!(chars.next(), Some('}'), "unclosed ${{ in {text}");
+        }
+        out.push_str(vars.get(&name).map_or("", String::as_str));
+    }
+    out
+}
+
+/// A `rules: - if:` expression: `||` of `&&` of `$A == "x"`, `$A != $B`.
+fn rule_if(expr: &str, vars: &BTreeMap<String, String>) -> bool {
+    let operand = |s: &str| -> String {
+        let s = s.trim();
+        match s.strip_prefix('$') {
+            Some(name) => vars.get(name).cloned().unwrap_or_default(),
+            None => s.trim_matches('"').to_string(),
+        }
+    };
+    expr.split("||").any(|all| {
+        all.split("&&").all(|term| {
+            if let Some((a, b)) = term.split_once("==") {
+                operand(a) == operand(b)
+            } else if let Some((a, b)) = term.split_once("!=") {
+                operand(a) != operand(b)
+            } else {
+                !operand(term).is_empty()
+            }
+        })
+    })
+}
+
+/// One pipeline: what started it and where.
+struct Pipeline {
+    id: u64,
+    source: &'static str,
+    sha: String,
+    /// The commit the changes are measured from (the target branch, or the
+    /// commit before the push).
+    base: String,
+    mr: Option<u64>,
+}
+
+impl World {
+    fn changed(&self, from: &str, to: &str) -> Vec<String> {
+        self.git(&["diff", "--name-only", from, to])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn variables(&self, p: &Pipeline) -> BTreeMap<String, String> {
+        let mut vars: BTreeMap<String, String> = [
+            ("CI_PIPELINE_SOURCE", p.source.to_string()),
+            ("CI_PIPELINE_ID", p.id.to_string()),
+            ("CI_COMMIT_SHA", p.sha.clone()),
+            ("CI_COMMIT_SHORT_SHA", p.sha[..8].to_string()),
+            ("CI_DEFAULT_BRANCH", "main".into()),
+            ("CI_API_V4_URL", "https://gitlab.example.com/api/v4".into()),
+            ("CI_PROJECT_ID", "42".into()),
+            ("ROLECALL_GITLAB_TOKEN", GITLAB_TOKEN.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        match p.mr {
+            Some(iid) => {
+                vars.insert("CI_MERGE_REQUEST_IID".into(), iid.to_string());
+                vars.insert("CI_MERGE_REQUEST_DIFF_BASE_SHA".into(), p.base.clone());
+            }
+            None => {
+                vars.insert("CI_COMMIT_BRANCH".into(), "main".into());
+                vars.insert("CI_COMMIT_BEFORE_SHA".into(), p.base.clone());
+            }
+        }
+        for site in self.sites.keys() {
+            let name = format!(
+                "PERISCOPE_API_KEY_{}",
+                site.to_uppercase().replace('-', "_")
+            );
+            vars.insert(name, key(site));
+        }
+        vars
+    }
+
+    /// Whether a job's rules let it into this pipeline.
+    fn rules_admit(&self, job: &Value, p: &Pipeline, vars: &BTreeMap<String, String>) -> bool {
+        job["rules"].as_array().unwrap().iter().any(|rule| {
+            let when = rule_if(rule["if"].as_str().unwrap(), vars);
+            let changes = match rule["changes"].as_array() {
+                None => true,
+                Some(globs) => globs.iter().any(|g| {
+                    let prefix = g
+                        .as_str()
+                        .unwrap()
+                        .strip_suffix("**/*")
+                        .expect("only dir/**/* globs");
+                    self.changed(&p.base, &p.sha)
+                        .iter()
+                        .any(|f| f.starts_with(prefix))
+                }),
+            };
+            when && changes
+        })
+    }
+
+    /// Runs every job of the pipeline the rules admit; results by job name.
+    fn pipeline(&self, p: &Pipeline) -> BTreeMap<String, JobResult> {
+        let doc = pipeline_file(self);
+        self.update_state(|s| {
+            s["gitlab"]["pipelines"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"id": p.id, "mr": p.mr, "sha": p.sha}));
+        });
+        let vars = self.variables(p);
+        let mut results = BTreeMap::new();
+        for stage in doc["stages"].as_array().unwrap() {
+            for (name, job) in doc.as_object().unwrap() {
+                if GLOBAL.contains(&name.as_str())
+                    || job["stage"] != *stage
+                    || !self.rules_admit(job, p, &vars)
+                {
+                    continue;
+                }
+                for site in job["parallel"]["matrix"][0]["SITE"].as_array().unwrap() {
+                    let site = site.as_str().unwrap();
+                    let full = format!("{name}: [{site}]");
+                    let result = self.gitlab_job(&doc, name, site, p);
+                    results.insert(full, result);
+                }
+            }
+        }
+        results
+    }
+
+    /// Retries one job of a pipeline, as the button in GitLab does.
+    fn retry(&self, p: &Pipeline, name: &str, site: &str) -> JobResult {
+        let full = format!("{name}: [{site}]");
+        self.update_state(|s| {
+            for j in s["gitlab"]["jobs"].as_array_mut().unwrap() {
+                if j["name"] == full.as_str() && j["pipeline"] == p.id {
+                    j["retried"] = json!(true);
+                }
+            }
+        });
+        self.gitlab_job(&pipeline_file(self), name, site, p)
+    }
+
+    fn gitlab_job(&self, doc: &Value, name: &str, site: &str, p: &Pipeline) -> JobResult {
+        let job = &doc[name];
+        let full = format!("{name}: [{site}]");
+        let mut id = 0;
+        self.update_state(|s| {
+            s["next_id"] = json!(s["next_id"].as_u64().unwrap() + 1);
+            id = s["next_id"].as_u64().unwrap();
+            s["gitlab"]["jobs"].as_array_mut().unwrap().push(json!({
+                "id": id, "name": full, "pipeline": p.id, "status": "running", "retried": false,
+            }));
+        });
+        let mut vars = self.variables(p);
+        vars.insert("SITE".into(), site.into());
+        vars.insert("CI_JOB_ID".into(), id.to_string());
+        vars.insert("CI_JOB_NAME".into(), full.clone());
+        vars.insert(
+            "CI_JOB_URL".into(),
+            format!("https://gitlab.example.com/acme/access/-/jobs/{id}"),
+        );
+        for (k, v) in doc["variables"].as_object().into_iter().flatten() {
+            let value = expand(v.as_str().unwrap(), &vars);
+            vars.insert(k.clone(), value);
+        }
+        let workspace = self.checkout(&p.sha);
+        let dir = workspace.path();
+        let mut env = self.base_env(Some(site));
+        env.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let script: Vec<&str> = job["script"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        let (ok, log) = self.shell(dir, &script.join("\n"), &env);
+        self.keep_artifacts(job, id, dir, ok, &vars);
+        self.update_state(|s| {
+            for j in s["gitlab"]["jobs"].as_array_mut().unwrap() {
+                if j["id"] == id {
+                    j["status"] = json!(if ok { "success" } else { "failed" });
+                }
+            }
+        });
+        JobResult {
+            ok,
+            log,
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    fn keep_artifacts(
+        &self,
+        job: &Value,
+        id: u64,
+        dir: &Path,
+        ok: bool,
+        vars: &BTreeMap<String, String>,
+    ) {
+        let artifacts = &job["artifacts"];
+        if !ok && artifacts["when"] != "always" {
+            return;
+        }
+        for path in artifacts["paths"].as_array().into_iter().flatten() {
+            let path = expand(path.as_str().unwrap(), vars);
+            if dir.join(&path).is_file() {
+                let target = self.artifacts(&format!("job-{id}"));
+                std::fs::create_dir_all(&target).unwrap();
+                std::fs::copy(dir.join(&path), target.join(&path)).unwrap();
+            }
+        }
+    }
+
+    fn notes(&self, mr: u64) -> Vec<String> {
+        self.state()["gitlab"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["mr"] == mr)
+            .map(|n| n["body"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn merge_request(
+        &self,
+        id: u64,
+        mr: u64,
+        head: &str,
+    ) -> (Pipeline, BTreeMap<String, JobResult>) {
+        let p = Pipeline {
+            id,
+            source: "merge_request_event",
+            sha: head.to_string(),
+            base: self.git(&["merge-base", "main", head]),
+            mr: Some(mr),
+        };
+        let results = self.pipeline(&p);
+        (p, results)
+    }
+
+    /// Merges and runs the push pipeline of the merge commit.
+    fn merge_and_push(
+        &self,
+        id: u64,
+        branch: &str,
+        mr: u64,
+    ) -> (Pipeline, BTreeMap<String, JobResult>) {
+        let (before, after) = self.merge(branch);
+        self.update_state(|s| {
+            s["gitlab"]["mrs_by_commit"][&after] = json!([{"iid": mr}]);
+        });
+        let p = Pipeline {
+            id,
+            source: "push",
+            sha: after,
+            base: before,
+            mr: None,
+        };
+        let results = self.pipeline(&p);
+        (p, results)
+    }
+}
+
+fn job<'a>(results: &'a BTreeMap<String, JobResult>, name: &str) -> &'a JobResult {
+    results
+        .get(name)
+        .unwrap_or_else(|| panic!("no job {name}: {:?}", results.keys().collect::<Vec<_>>()))
+}
+
+#[test]
+fn rules_and_variables_read_as_gitlab_reads_them() {
+    let vars: BTreeMap<String, String> = [("A", "push"), ("B", "main"), ("C", "main")]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    assert!(rule_if(r#"$A == "push" && $B == $C"#, &vars));
+    assert!(!rule_if(r#"$A == "schedule" || $A == "web""#, &vars));
+    assert!(rule_if(r#"$A != "web""#, &vars));
+    assert_eq!(expand("x-$A-${B}/$NOPE", &vars), "x-push-main/");
+}
+
+#[test]
+fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_applies() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let head = world.commit_on("hire", "hire sam", |repo| {
+        hire(
+            repo,
+            "acme",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Builder",
+        )
+    });
+    let (_, results) = world.merge_request(501, 5, &head);
+    assert!(
+        job(&results, "plan: [acme]").ok,
+        "{}",
+        job(&results, "plan: [acme]").log
+    );
+    let staging = job(&results, "plan: [acme-staging]");
+    assert!(
+        staging.ok && staging.log.contains("not changed by this merge request"),
+        "{}",
+        staging.log
+    );
+    let notes = world.notes(5);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("<!-- rolecall-plan: acme -->\n**`acme`**: merging applies this plan"),
+        "{}",
+        notes[0]
+    );
+    assert!(notes[0].contains("**Plan: 1 to create") && notes[0].contains("`sam@acme.com`"));
+
+    let head = world.commit_on("hire", "and ines", |repo| {
+        hire(
+            repo,
+            "acme",
+            "teams/finance.yaml",
+            "ines@acme.com",
+            "Viewer",
+        )
+    });
+    let (_, results) = world.merge_request(502, 5, &head);
+    assert!(job(&results, "plan: [acme]").ok);
+    let notes = world.notes(5);
+    assert_eq!(notes.len(), 1, "one note, updated: {notes:?}");
+    assert!(notes[0].contains("**Plan: 2 to create"));
+    let methods: Vec<_> = world.writes().iter().map(|w| w["method"].clone()).collect();
+    assert_eq!(methods, [json!("POST"), json!("PUT")]);
+
+    // The site changes by hand before the merge: the reviewed plan is stale.
+    world.strip_jane_by_hand("acme");
+    let writes = world.site_writes("acme");
+    let (push, results) = world.merge_and_push(601, "hire", 5);
+    let apply = job(&results, "apply: [acme]");
+    assert!(!apply.ok && apply.log.contains("stale"), "{}", apply.log);
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+    assert!(
+        job(&results, "apply: [acme-staging]")
+            .log
+            .contains("did not change")
+    );
+    let notes = world.notes(5);
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes[1].contains("the reviewed plan is **stale**") && notes[1].contains("`jane@acme.com`"),
+        "{}",
+        notes[1]
+    );
+
+    let retry = world.retry(&push, "apply", "acme");
+    assert!(retry.ok, "{}", retry.log);
+    assert!(
+        retry.log.contains("applying the new plan posted to !5"),
+        "{}",
+        retry.log
+    );
+    let emails = world.emails("acme");
+    assert!(emails.contains(&"sam@acme.com".into()) && emails.contains(&"ines@acme.com".into()));
+
+    // The next merge request goes through first time.
+    let head = world.commit_on("staging", "staging: hire sam", |repo| {
+        hire(
+            repo,
+            "acme-staging",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Builder",
+        )
+    });
+    assert!(
+        job(
+            &world.merge_request(503, 6, &head).1,
+            "plan: [acme-staging]"
+        )
+        .ok
+    );
+    let (_, results) = world.merge_and_push(602, "staging", 6);
+    let apply = job(&results, "apply: [acme-staging]");
+    assert!(
+        apply.ok && apply.log.contains("Apply complete: 1 done"),
+        "{}",
+        apply.log
+    );
+    assert!(
+        world
+            .emails("acme-staging")
+            .contains(&"sam@acme.com".into())
+    );
+}
+
+#[test]
+fn blocked_and_failing_merge_requests_fail_with_their_reason_in_the_note() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let blocked = world.commit_on("cleanup", "drop every role", |repo| {
+        std::fs::remove_file(repo.join("sites/acme/roles/departments.yaml")).unwrap();
+        std::fs::remove_file(repo.join("sites/acme/roles/access.yaml")).unwrap();
+        std::fs::remove_dir_all(repo.join("sites/acme/teams")).unwrap();
+    });
+    let (_, results) = world.merge_request(501, 5, &blocked);
+    assert!(!job(&results, "plan: [acme]").ok);
+    assert!(
+        world.notes(5)[0].contains("**blocked**"),
+        "{}",
+        world.notes(5)[0]
+    );
+
+    let failing = world.commit_on("typo", "a typo", |repo| {
+        hire(
+            repo,
+            "acme-staging",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Bulider",
+        )
+    });
+    let (_, results) = world.merge_request(502, 6, &failing);
+    assert!(!job(&results, "plan: [acme-staging]").ok);
+    let note = &world.notes(6)[0];
+    assert!(
+        note.contains("**failed** (exit 1)") && note.contains("Bulider"),
+        "{note}"
+    );
+    assert_eq!(
+        world.site_writes("acme") + world.site_writes("acme-staging"),
+        0
+    );
+}
+
+#[test]
+fn scheduled_drift_opens_updates_and_closes_an_issue() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let schedule = |id| {
+        world.pipeline(&Pipeline {
+            id,
+            source: "schedule",
+            sha: world.git(&["rev-parse", "main"]),
+            base: world.git(&["rev-parse", "main"]),
+            mr: None,
+        })
+    };
+    assert!(schedule(701).values().all(|j| j.ok));
+    assert!(world.writes().is_empty());
+
+    world.strip_jane_by_hand("acme");
+    for id in [702, 703] {
+        let results = schedule(id);
+        assert!(!job(&results, "drift: [acme]").ok);
+        assert!(job(&results, "drift: [acme-staging]").ok);
+    }
+    let issues = world.state()["gitlab"]["issues"].clone();
+    assert_eq!(issues.as_array().unwrap().len(), 1, "{issues}");
+    assert_eq!(issues[0]["title"], "rolecall drift: acme");
+    assert_eq!(issues[0]["state"], "opened");
+    assert!(
+        issues[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("`jane@acme.com`")
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(world.repo.path().join("sites/acme"))
+        .env("ROLECALL_ENDPOINT", world.sites["acme"].url())
+        .env("PERISCOPE_SITE", "acme")
+        .env("PERISCOPE_API_KEY", key("acme"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(job(&schedule(704), "drift: [acme]").ok);
+    assert_eq!(world.state()["gitlab"]["issues"][0]["state"], "closed");
+}

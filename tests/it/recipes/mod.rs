@@ -1,0 +1,347 @@
+//! The CI recipes of `examples/gitops/` run for real: each workflow or
+//! pipeline file is parsed, and the shell of its steps runs in order, in a
+//! fresh clone of an example repository, against one emulator per site. Fake
+//! `gh` and `curl` (`tests/recipes/fake_forge.py`) answer the forge's API
+//! from a state file and record what would have been posted. The install
+//! step is the one step not run: the built binary is on `PATH` instead.
+
+mod expr;
+mod github;
+mod gitlab;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use periscope_emulator::{Emulator, Options, Snapshot, spawn};
+use serde_json::{Value, json};
+
+use crate::root;
+
+const GITHUB_TOKEN: &str = "ghs_fake-token";
+const GITLAB_TOKEN: &str = "glpat-fake-token";
+
+/// The example repository: what a team copies.
+fn example() -> PathBuf {
+    root().join("examples/gitops")
+}
+
+/// Whether the tools the recipes run with are here; under CI they must be.
+fn tools_present() -> bool {
+    let missing: Vec<&str> = ["bash", "git", "jq", "python3"]
+        .into_iter()
+        .filter(|tool| {
+            Command::new(tool)
+                .arg("--version")
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the recipe tests need {missing:?} on PATH"
+    );
+    #[allow(clippy::print_stderr)] // the one word a skipped test can say
+    {
+        eprintln!("skipped: the recipe tests need {missing:?} on PATH");
+    }
+    false
+}
+
+/// A YAML file of the example repository, as JSON.
+fn yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    rolecall_core::load::yaml_to_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Keys of a mapping that are not in `allowed`.
+fn unknown_keys(value: &Value, allowed: &[&str]) -> Vec<String> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("expected a mapping, got {value}"))
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// One repository with its sites, forge and tools.
+struct World {
+    /// The "remote" repository: a copy of `examples/gitops/` in git.
+    repo: tempfile::TempDir,
+    /// The forge's state and artifacts (`$FAKE_FORGE`).
+    forge: tempfile::TempDir,
+    /// `gh`, `curl` and `rolecall`.
+    bin: tempfile::TempDir,
+    sites: BTreeMap<String, Emulator>,
+}
+
+/// How a job ended, and what it printed.
+#[derive(Debug)]
+struct JobResult {
+    ok: bool,
+    log: String,
+    outputs: BTreeMap<String, String>,
+}
+
+impl World {
+    fn new() -> World {
+        let repo = tempfile::tempdir().unwrap();
+        copy_dir(&example(), repo.path());
+        let world = World {
+            repo,
+            forge: tempfile::tempdir().unwrap(),
+            bin: tempfile::tempdir().unwrap(),
+            sites: BTreeMap::new(),
+        };
+        world.git(&["init", "-q", "-b", "main"]);
+        world.git(&["add", "-A"]);
+        world.git(&["commit", "-q", "-m", "rolecall config"]);
+        let fake = root().join("tests/recipes/fake_forge.py");
+        for tool in ["gh", "curl"] {
+            std::os::unix::fs::symlink(&fake, world.bin.path().join(tool)).unwrap();
+        }
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_rolecall"),
+            world.bin.path().join("rolecall"),
+        )
+        .unwrap();
+        std::fs::create_dir(world.forge.path().join("artifacts")).unwrap();
+        world.save_state(&json!({
+            "next_id": 100,
+            "writes": [],
+            "github": {"token": GITHUB_TOKEN, "comments": [], "issues": [], "pulls_by_commit": {}, "runs": []},
+            "gitlab": {"token": GITLAB_TOKEN, "notes": [], "issues": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
+        }));
+        let mut world = world;
+        for site in ["acme", "acme-staging"] {
+            let seed =
+                Snapshot::from_file(&example().join(format!("sandbox/{site}.json"))).unwrap();
+            let emulator = spawn(Options {
+                seed: Some(seed),
+                api_key: Some(key(site)),
+                ..Options::default()
+            })
+            .unwrap();
+            world.sites.insert(site.to_string(), emulator);
+        }
+        world
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git(self.repo.path(), args)
+    }
+
+    fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Commits `edit` on `branch` (made from main if new); returns the commit.
+    fn commit_on(&self, branch: &str, message: &str, edit: impl FnOnce(&Path)) -> String {
+        let exists = !self.git(&["branch", "--list", branch]).is_empty();
+        if exists {
+            self.git(&["checkout", "-q", branch]);
+        } else {
+            self.git(&["checkout", "-q", "-b", branch, "main"]);
+        }
+        edit(self.repo.path());
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        let sha = self.head();
+        self.git(&["checkout", "-q", "main"]);
+        sha
+    }
+
+    /// Merges `branch` into main with a merge commit; returns (before, after).
+    fn merge(&self, branch: &str) -> (String, String) {
+        self.git(&["checkout", "-q", "main"]);
+        let before = self.head();
+        self.git(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            &format!("Merge {branch}"),
+            branch,
+        ]);
+        (before, self.head())
+    }
+
+    /// A fresh clone at `sha`: one job's workspace.
+    fn checkout(&self, sha: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        git(
+            dir.path(),
+            &["clone", "-q", self.repo.path().to_str().unwrap(), "."],
+        );
+        git(dir.path(), &["checkout", "-q", "--detach", sha]);
+        dir
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.forge.path().join("state.json")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn save_state(&self, state: &Value) {
+        std::fs::write(
+            self.forge.path().join("state.json"),
+            serde_json::to_string_pretty(state).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn update_state(&self, f: impl FnOnce(&mut Value)) {
+        let mut state = self.state();
+        f(&mut state);
+        self.save_state(&state);
+    }
+
+    /// The directory an artifact of a run or job is kept in.
+    fn artifacts(&self, owner: &str) -> PathBuf {
+        self.forge.path().join("artifacts").join(owner)
+    }
+
+    /// The forge writes so far (method, path, fields).
+    fn writes(&self) -> Vec<Value> {
+        self.state()["writes"].as_array().unwrap().clone()
+    }
+
+    /// The environment of every step: the tools, the forge, the site of the job.
+    fn base_env(&self, site: Option<&str>) -> Vec<(String, String)> {
+        let path = format!(
+            "{}:{}",
+            self.bin.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut env = vec![
+            ("PATH".to_string(), path),
+            ("FAKE_FORGE".into(), self.forge.path().display().to_string()),
+            ("NO_COLOR".into(), "1".into()),
+            ("CI".into(), "true".into()),
+        ];
+        if let Some(site) = site {
+            env.push(("ROLECALL_ENDPOINT".into(), self.sites[site].url()));
+        }
+        env
+    }
+
+    /// Runs one shell script in `dir` as a CI runner does (`bash -eo pipefail`).
+    fn shell(&self, dir: &Path, script: &str, env: &[(String, String)]) -> (bool, String) {
+        let file = dir.join(".step.sh");
+        std::fs::write(&file, script).unwrap();
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&file)
+            .current_dir(dir)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), log)
+    }
+
+    /// Writes (not GET) the emulator of `site` has received.
+    fn site_writes(&self, site: &str) -> usize {
+        self.sites[site]
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .count()
+    }
+
+    fn emails(&self, site: &str) -> Vec<String> {
+        self.sites[site]
+            .snapshot()
+            .users
+            .iter()
+            .map(|u| u.email.clone())
+            .collect()
+    }
+
+    /// A change made by hand on the site: `jane@acme.com` loses every role.
+    fn strip_jane_by_hand(&self, site: &str) {
+        let emu = &self.sites[site];
+        let jane = emu
+            .snapshot()
+            .users
+            .into_iter()
+            .find(|u| u.email == "jane@acme.com")
+            .unwrap();
+        let answer = http_as(
+            emu,
+            &key(site),
+            "PUT",
+            &format!("/api/v2/users/{}", jane.id),
+            r#"{"roles":[]}"#,
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
+fn http_as(emu: &Emulator, key: &str, method: &str, path: &str, body: &str) -> String {
+    crate::http_site(emu, emu.site(), key, method, path, body)
+}
+
+/// The API key of a site's emulator (and of its secret).
+fn key(site: &str) -> String {
+    format!("{site}-k3y-5ecret")
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Appends a person to a users file of a site.
+fn hire(repo: &Path, site: &str, file: &str, email: &str, roles: &str) {
+    let path = repo.join(format!("sites/{site}/{file}"));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "  {email}:\n    first_name: New\n    last_name: Hire\n    roles: [{roles}]\n"
+    ));
+    std::fs::write(path, text).unwrap();
+}

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""A stand-in for `gh` (GitHub CLI) and `curl` (to GitLab's API) in the
+recipe tests: it serves the few REST calls the example workflows make from a
+JSON state file and records every write, so a test can check what a workflow
+would have posted. Called as `gh` or `curl` (a symlink on PATH).
+
+State: $FAKE_FORGE/state.json; artifacts: $FAKE_FORGE/artifacts/<owner>/<name>/.
+Nothing here reaches a network."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from urllib.parse import parse_qs, unquote_plus, urlsplit
+
+ROOT = os.environ["FAKE_FORGE"]
+STATE = os.path.join(ROOT, "state.json")
+
+
+def load():
+    with open(STATE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def save(state):
+    with open(STATE, "w", encoding="utf-8") as f:
+        json.dump(state, f, indent=1)
+
+
+def fail(message, code=1):
+    sys.stderr.write(message + "\n")
+    sys.exit(code)
+
+
+def next_id(state):
+    state["next_id"] += 1
+    return state["next_id"]
+
+
+# --- GitHub -----------------------------------------------------------------
+
+
+def github(state, method, path, query, fields):
+    m = re.fullmatch(r"repos/[^/]+/[^/]+/(.*)", path)
+    if not m:
+        return 404, {"message": "Not Found"}
+    rest = m.group(1)
+    gh = state["github"]
+    if method == "GET" and (m := re.fullmatch(r"issues/(\d+)/comments", rest)):
+        return 200, [c for c in gh["comments"] if c["issue"] == int(m.group(1))]
+    if method == "POST" and (m := re.fullmatch(r"issues/(\d+)/comments", rest)):
+        comment = {"id": next_id(state), "issue": int(m.group(1)), "body": fields["body"]}
+        gh["comments"].append(comment)
+        return 201, comment
+    if method == "PATCH" and (m := re.fullmatch(r"issues/comments/(\d+)", rest)):
+        for c in gh["comments"]:
+            if c["id"] == int(m.group(1)):
+                c["body"] = fields["body"]
+                return 200, c
+        return 404, {"message": "Not Found"}
+    if method == "GET" and (m := re.fullmatch(r"commits/([0-9a-f]+)/pulls", rest)):
+        return 200, gh["pulls_by_commit"].get(m.group(1), [])
+    if method == "GET" and (m := re.fullmatch(r"actions/workflows/([^/]+)/runs", rest)):
+        runs = [
+            r
+            for r in gh["runs"]
+            if r["workflow"] == m.group(1)
+            and all(r.get(k) == v for k, v in query.items() if k in ("head_sha", "event"))
+        ]
+        return 200, {"total_count": len(runs), "workflow_runs": sorted(runs, key=lambda r: -r["id"])}
+    if method == "GET" and rest == "issues":
+        labels = set(filter(None, query.get("labels", "").split(",")))
+        state_wanted = query.get("state", "open")
+        return 200, [
+            i
+            for i in gh["issues"]
+            if (state_wanted == "all" or i["state"] == state_wanted) and labels <= set(i["labels"])
+        ]
+    if method == "POST" and rest == "issues":
+        number = next_id(state)
+        issue = {"number": number, "title": fields["title"], "body": fields.get("body", ""),
+                 "labels": fields.get("labels", []), "state": "open", "comments": []}
+        gh["issues"].append(issue)
+        return 201, issue
+    if (m := re.fullmatch(r"issues/(\d+)", rest)) and method == "PATCH":
+        for i in gh["issues"]:
+            if i["number"] == int(m.group(1)):
+                i.update({k: v for k, v in fields.items() if k in ("body", "state", "title")})
+                return 200, i
+        return 404, {"message": "Not Found"}
+    return 404, {"message": f"the fake has no route for {method} {path}"}
+
+
+def field_value(raw, typed):
+    if typed and raw.startswith("@"):
+        with open(raw[1:], encoding="utf-8") as f:
+            return f.read()
+    if typed and re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    return raw
+
+
+def gh_api(args):
+    method, endpoint, jq, fields = None, None, None, {}
+    it = iter(args)
+    for a in it:
+        if a in ("-X", "--method"):
+            method = next(it)
+        elif a == "--jq":
+            jq = next(it)
+        elif a == "--paginate":
+            pass
+        elif a in ("-f", "--raw-field", "-F", "--field"):
+            key, _, raw = next(it).partition("=")
+            value = field_value(raw, a in ("-F", "--field"))
+            if key.endswith("[]"):
+                fields.setdefault(key[:-2], []).append(value)
+            else:
+                fields[key] = value
+        elif a.startswith("-"):
+            fail(f"fake gh api: unknown flag {a}")
+        else:
+            endpoint = a
+    method = method or ("POST" if fields else "GET")
+    split = urlsplit(endpoint)
+    query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+    state = load()
+    status, body = github(state, method, split.path.strip("/"), query, fields)
+    if method != "GET":
+        state["writes"].append({"forge": "github", "method": method, "path": split.path, "fields": fields})
+    save(state)
+    if status >= 400:
+        fail(f"gh: {body.get('message')} (HTTP {status})")
+    out = json.dumps(body)
+    if jq is not None:
+        out = subprocess.run(["jq", "-r", jq], input=out, capture_output=True, text=True, check=True).stdout
+        sys.stdout.write(out)
+    else:
+        print(out)
+
+
+def gh_run_download(args):
+    run, name, target = args[0], None, "."
+    it = iter(args[1:])
+    for a in it:
+        if a in ("-n", "--name"):
+            name = next(it)
+        elif a in ("-D", "--dir"):
+            target = next(it)
+        else:
+            fail(f"fake gh run download: unknown argument {a}")
+    source = os.path.join(ROOT, "artifacts", f"run-{run}", name)
+    if not os.path.isdir(source):
+        fail(f"no artifact matches {name}")
+    shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+def gh(args):
+    if os.environ.get("GH_TOKEN") != load()["github"]["token"]:
+        fail("gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable.", 4)
+    if args[:1] == ["api"]:
+        gh_api(args[1:])
+    elif args[:2] == ["run", "download"]:
+        gh_run_download(args[2:])
+    else:
+        fail(f"fake gh: unsupported command {args}")
+
+
+# --- GitLab -----------------------------------------------------------------
+
+
+def gitlab(state, method, path, query, data):
+    m = re.fullmatch(r"/api/v4/projects/[^/]+/(.*)", path)
+    if not m:
+        return 404, {"message": "404 Not Found"}
+    rest = m.group(1)
+    gl = state["gitlab"]
+    if (m := re.fullmatch(r"merge_requests/(\d+)/notes", rest)):
+        if method == "GET":
+            return 200, [n for n in gl["notes"] if n["mr"] == int(m.group(1))]
+        note = {"id": next_id(state), "mr": int(m.group(1)), "body": data["body"]}
+        gl["notes"].append(note)
+        return 201, note
+    if method == "PUT" and (m := re.fullmatch(r"merge_requests/(\d+)/notes/(\d+)", rest)):
+        for n in gl["notes"]:
+            if n["id"] == int(m.group(2)):
+                n["body"] = data["body"]
+                return 200, n
+        return 404, {"message": "404 Not found"}
+    if method == "GET" and (m := re.fullmatch(r"repository/commits/([0-9a-f]+)/merge_requests", rest)):
+        return 200, gl["mrs_by_commit"].get(m.group(1), [])
+    if method == "GET" and (m := re.fullmatch(r"merge_requests/(\d+)/pipelines", rest)):
+        pipelines = [p for p in gl["pipelines"] if p.get("mr") == int(m.group(1))]
+        return 200, sorted(pipelines, key=lambda p: -p["id"])
+    if method == "GET" and (m := re.fullmatch(r"pipelines/(\d+)/jobs", rest)):
+        retried = query.get("include_retried") == "true"
+        jobs = [j for j in gl["jobs"] if j["pipeline"] == int(m.group(1)) and (retried or not j["retried"])]
+        return 200, jobs
+    if method == "GET" and (m := re.fullmatch(r"jobs/(\d+)/artifacts/(.+)", rest)):
+        file = os.path.join(ROOT, "artifacts", f"job-{m.group(1)}", m.group(2))
+        if not os.path.isfile(file):
+            return 404, {"message": "404 Not Found"}
+        with open(file, encoding="utf-8") as f:
+            return 200, f.read()
+    if rest == "issues" and method == "GET":
+        labels = set(filter(None, query.get("labels", "").split(",")))
+        return 200, [i for i in gl["issues"] if i["state"] == query.get("state", "opened") and labels <= set(i["labels"])]
+    if rest == "issues" and method == "POST":
+        issue = {"iid": next_id(state), "title": data["title"], "description": data.get("description", ""),
+                 "labels": data.get("labels", "").split(","), "state": "opened"}
+        gl["issues"].append(issue)
+        return 201, issue
+    if (m := re.fullmatch(r"issues/(\d+)", rest)) and method == "PUT":
+        for i in gl["issues"]:
+            if i["iid"] == int(m.group(1)):
+                if "description" in data:
+                    i["description"] = data["description"]
+                if data.get("state_event") == "close":
+                    i["state"] = "closed"
+                return 200, i
+        return 404, {"message": "404 Not found"}
+    if method == "POST" and re.fullmatch(r"issues/(\d+)/notes", rest):
+        return 201, {}
+    return 404, {"message": f"the fake has no route for {method} {path}"}
+
+
+def curl(args):
+    method, url, out, headers, data, fail_with_body = None, None, None, [], {}, False
+    it = iter(args)
+    for a in it:
+        if a == "-X":
+            method = next(it)
+        elif a == "-H":
+            headers.append(next(it))
+        elif a == "-o":
+            out = next(it)
+        elif a == "--data-urlencode":
+            spec = next(it)
+            if "=" in spec.split("@")[0] or "@" not in spec:
+                key, _, value = spec.partition("=")
+            else:
+                key, _, path = spec.partition("@")
+                with open(path, encoding="utf-8") as f:
+                    value = f.read()
+            data[key] = value
+        elif a == "--fail-with-body":
+            fail_with_body = True
+        elif a in ("-sS", "-s", "-S"):
+            pass
+        elif a.startswith("-"):
+            fail(f"fake curl: unknown flag {a}", 2)
+        else:
+            url = a
+    method = method or ("POST" if data else "GET")
+    state = load()
+    if f"PRIVATE-TOKEN: {state['gitlab']['token']}" not in headers:
+        status, body = 401, {"message": "401 Unauthorized"}
+    else:
+        split = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        status, body = gitlab(state, method, unquote_plus(split.path), query, data)
+        if method != "GET":
+            state["writes"].append({"forge": "gitlab", "method": method, "path": split.path, "fields": data})
+        save(state)
+    text = body if isinstance(body, str) else json.dumps(body)
+    if status >= 400 and not fail_with_body:
+        fail("curl: (22) The requested URL returned error", 22)
+    if out:
+        if status < 400:
+            with open(out, "w", encoding="utf-8") as f:
+                f.write(text)
+    else:
+        sys.stdout.write(text)
+    if status >= 400:
+        fail(f"curl: (22) The requested URL returned error: {status}", 22)
+
+
+if __name__ == "__main__":
+    tool = os.path.basename(sys.argv[0])
+    {"gh": gh, "curl": curl}[tool](sys.argv[1:])
