@@ -194,3 +194,59 @@ fn unmanaged_objects_are_drift_when_asked() {
     );
     assert_eq!(strict.status.code(), Some(2), "{}", transcript(&strict));
 }
+
+/// An Admin member added by hand on the site, with `prune` off: drift in
+/// every format, tagged `unmanaged-admin`.
+#[test]
+fn a_hand_added_admin_is_drift_in_every_format() {
+    let emu = crate::small_team_site("drift-k3y");
+    let admin = emu
+        .snapshot()
+        .roles
+        .into_iter()
+        .find(|r| r.name == "Admin")
+        .unwrap()
+        .id;
+    let answer = crate::http_site(
+        &emu,
+        "acme",
+        "drift-k3y",
+        "POST",
+        "/api/v2/users",
+        &format!(
+            r#"{{"email":"mallory@acme.com","first_name":"Mal","last_name":"Lory","roles":["{admin}"],"invited_by_email":"admin@acme.com"}}"#
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 20"), "{answer}");
+    let drift = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(["drift", "--format", format, "-f"])
+            .arg(root().join("examples/small-team/rolecall.yaml"))
+            .env("ROLECALL_ENDPOINT", emu.url())
+            .env("PERISCOPE_SITE", "acme")
+            .env("PERISCOPE_API_KEY", "drift-k3y")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    for format in ["text", "markdown", "json"] {
+        let out = drift(format);
+        assert_eq!(out.status.code(), Some(2), "{format}: {}", transcript(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let tagged = match format {
+            "json" => {
+                let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+                value["unmanaged"]["users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|u| {
+                        u["email"] == "mallory@acme.com"
+                            && u["risks"] == serde_json::json!(["unmanaged-admin"])
+                    })
+            }
+            _ => stdout.contains("user \"mallory@acme.com\" (roles: Admin)  [unmanaged-admin]"),
+        };
+        assert!(tagged, "{format}: {stdout}");
+    }
+}

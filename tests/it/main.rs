@@ -51,6 +51,19 @@ pub fn transcript(output: &Output) -> String {
     )
 }
 
+/// An emulator seeded with the small-team example's site, taking `key`.
+pub fn small_team_site(key: &str) -> periscope_emulator::Emulator {
+    let seed =
+        periscope_emulator::Snapshot::from_file(&root().join("examples/small-team/sandbox.json"))
+            .unwrap();
+    periscope_emulator::spawn(periscope_emulator::Options {
+        seed: Some(seed),
+        api_key: Some(key.into()),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 /// One raw HTTP call to the emulator (a change made "by hand" on the site).
 pub fn http(
     emu: &periscope_emulator::Emulator,

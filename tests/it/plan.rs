@@ -247,15 +247,7 @@ fn a_wrong_site_is_refused_before_anything_else() {
 
 #[test]
 fn plan_with_credentials_against_a_running_emulator() {
-    let seed =
-        periscope_emulator::Snapshot::from_file(&root().join("examples/small-team/sandbox.json"))
-            .unwrap();
-    let emulator = periscope_emulator::spawn(periscope_emulator::Options {
-        seed: Some(seed),
-        api_key: Some("s3cret-k3y".into()),
-        ..Default::default()
-    })
-    .unwrap();
+    let emulator = crate::small_team_site("s3cret-k3y");
     let url = emulator.url();
     let env = [
         ("ROLECALL_ENDPOINT", url.as_str()),

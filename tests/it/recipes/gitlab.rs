@@ -432,8 +432,15 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
     );
     let emails = world.emails("acme");
     assert!(emails.contains(&"sam@acme.com".into()) && emails.contains(&"ines@acme.com".into()));
+}
 
-    // The next merge request goes through first time.
+/// A merge request whose plan is still good applies first time.
+#[test]
+fn a_merged_request_applies_its_reviewed_plan() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
     let head = world.commit_on("staging", "staging: hire sam", |repo| {
         hire(
             repo,
