@@ -1,15 +1,21 @@
-//! Benchmark: 5,000 user creates and 500 role updates against the emulator
-//! with 20 ms latency per call.
+//! Benchmark: `rolecall apply` at its defaults (no flag) against the
+//! emulator, the adaptive pace against three kinds of server.
 //!
-//! (a) one request at a time, as the vendor's bulk-CSV example does (the same
-//!     HTTP client, sequential awaits);
-//! (b) `rolecall apply --auto-approve` at its default settings.
-//! Then, against an emulator limited to 50 requests/second, `rolecall apply`
-//! time against the ideal (operations / 50) and the `429`s it received.
+//! 1. 5,000 user creates and 500 role updates at 20 ms latency per call:
+//!    (a) one request at a time, as the vendor's bulk-CSV example does (the
+//!    same HTTP client, sequential awaits), and (b) `rolecall apply`.
+//!    Target: (b) at least 15x faster than (a).
+//! 2. A token bucket of 50 and of 10 requests/second, with no added latency
+//!    and with 20 ms: 2,000 creates each. Target: within 10% of the ideal
+//!    (successful requests / rate), no failed operation, `429`s under 5% of
+//!    requests.
+//! 3. A server with capacity C = 16 (latency grows with requests in flight
+//!    beyond C): the concurrency the controller settles on, and p50/p99
+//!    latency, against a run at exactly `--parallelism 16`.
 //!
-//! Run: `cargo bench --bench apply` (several minutes; `-- --quick` divides
-//! the work by 10; `-- --rate-only` runs only the rate-limited part). Targets: (b) at least 8x faster than (a); under the rate
-//! limit, within 15% of the ideal.
+//! Each line gives the concurrency the controller settled on (its `pace:`
+//! line). Run: `cargo bench --bench apply` (about 10 minutes; `-- --quick`
+//! divides the work by 10; `-- --part N` runs only part N).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its numbers")]
 
@@ -84,63 +90,80 @@ fn emulator(roles: usize, faults: Faults) -> periscope_emulator::Emulator {
     .unwrap()
 }
 
-fn apply(emu: &periscope_emulator::Emulator, dir: &std::path::Path, parallelism: &str) -> f64 {
+/// What one `rolecall apply` run came to.
+struct Applied {
+    seconds: f64,
+    /// The `pace:` line of its report.
+    pace: String,
+}
+
+fn apply(emu: &periscope_emulator::Emulator, dir: &std::path::Path, flags: &[&str]) -> Applied {
     let start = Instant::now();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args([
-            "apply",
-            "--auto-approve",
-            "-q",
-            "--parallelism",
-            parallelism,
-            "-f",
-        ])
+        .args(["apply", "--auto-approve"])
+        .args(flags)
+        .arg("-f")
         .arg(dir.join("rolecall.yaml"))
         .env("ROLECALL_ENDPOINT", emu.url())
         .env("PERISCOPE_SITE", "bench")
         .env("PERISCOPE_API_KEY", "bench-key")
+        .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let elapsed = start.elapsed().as_secs_f64();
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "{}\n{}",
+        "{}\n{stderr}",
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .rev()
             .take(5)
             .collect::<Vec<_>>()
             .join("\n"),
-        String::from_utf8_lossy(&output.stderr)
     );
-    elapsed
+    let pace = stderr
+        .lines()
+        .find(|l| l.starts_with("pace: "))
+        .unwrap_or("pace: (no report)")
+        .to_string();
+    Applied { seconds, pace }
 }
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let rate_only = std::env::args().any(|a| a == "--rate-only");
-    let (users, roles) = if quick { (500, 50) } else { (5_000, 500) };
-    let latency = Faults {
-        latency: Some((Duration::from_millis(20), Duration::from_millis(20))),
-        ..Faults::default()
-    };
+    let part: Option<u32> = std::env::args()
+        .skip_while(|a| a != "--part")
+        .nth(1)
+        .map(|p| p.parse().unwrap());
+    let scale = if quick { 10 } else { 1 };
     let dir = std::env::temp_dir().join(format!("rolecall-bench-apply-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rolecall.yaml"), config(users, roles)).unwrap();
-    println!(
-        "apply benchmark: {users} user creates + {roles} role updates, 20 ms latency per call"
-    );
-
-    if !rate_only {
-        compare(users, roles, &latency, &dir);
+    if part.is_none_or(|p| p == 1) {
+        compare(5_000 / scale, 500 / scale, &dir);
     }
-    rate_limited(users, roles, latency, &dir);
+    if part.is_none_or(|p| p == 2) {
+        rate_limited(2_000 / scale, &dir);
+    }
+    if part.is_none_or(|p| p == 3) {
+        capacity(2_000 / scale, 16, &dir);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn compare(users: usize, roles: usize, latency: &Faults, dir: &std::path::Path) {
+fn latency(ms: u64) -> Option<(Duration, Duration)> {
+    (ms > 0).then(|| (Duration::from_millis(ms), Duration::from_millis(ms)))
+}
+
+fn compare(users: usize, roles: usize, dir: &std::path::Path) {
+    println!("1. {users} user creates + {roles} role updates, 20 ms latency per call");
+    std::fs::write(dir.join("rolecall.yaml"), config(users, roles)).unwrap();
+    let faults = Faults {
+        latency: latency(20),
+        ..Faults::default()
+    };
     // (a) One request at a time.
-    let emu = emulator(roles, latency.clone());
+    let emu = emulator(roles, faults.clone());
     let mut cfg = ClientConfig::new(
         emu.url(),
         Credentials::new("bench", ApiKey::new("bench-key")),
@@ -176,50 +199,84 @@ fn compare(users: usize, roles: usize, latency: &Faults, dir: &std::path::Path) 
         }
     });
     let sequential = start.elapsed().as_secs_f64();
-    println!("(a) sequential, one request at a time: {sequential:.1} s");
+    println!("   (a) sequential, one request at a time: {sequential:.1} s");
     drop(emu);
 
-    // (b) rolecall apply, default settings.
-    let emu = emulator(roles, latency.clone());
-    let applied = apply(&emu, dir, "8");
+    // (b) rolecall apply, no flag.
+    let emu = emulator(roles, faults);
+    let applied = apply(&emu, dir, &[]);
     println!(
-        "(b) rolecall apply (default --parallelism 8): {applied:.1} s, {:.1}x faster than (a)",
-        sequential / applied
-    );
-    drop(emu);
-    // 8 calls in flight at 20 ms each make 8x the ceiling at the default.
-    let emu = emulator(roles, latency.clone());
-    let applied = apply(&emu, dir, "16");
-    println!(
-        "    rolecall apply --parallelism 16: {applied:.1} s, {:.1}x faster than (a)",
-        sequential / applied
+        "   (b) rolecall apply (no flag): {:.1} s, {:.1}x faster than (a); {}",
+        applied.seconds,
+        sequential / applied.seconds,
+        applied.pace
     );
 }
 
-fn rate_limited(users: usize, roles: usize, latency: Faults, dir: &std::path::Path) {
-    // Under a 50 requests/second limit (a tenth of the work, to keep it short).
-    let (users, roles) = (users / 10, roles / 10);
-    std::fs::write(dir.join("rolecall.yaml"), config(users, roles)).unwrap();
-    let emu = emulator(
-        roles,
-        Faults {
-            rate_limit: Some(50.0),
-            ..latency
-        },
-    );
-    let applied = apply(&emu, dir, "8");
-    let requests = emu.requests();
-    let limited = requests.iter().filter(|r| r.status == Some(429)).count();
-    let writes = requests
+fn rate_limited(users: usize, dir: &std::path::Path) {
+    println!("2. {users} user creates against a token bucket");
+    std::fs::write(dir.join("rolecall.yaml"), config(users, 1)).unwrap();
+    for rate in [50.0, 10.0] {
+        for ms in [0, 20] {
+            let emu = emulator(
+                1,
+                Faults {
+                    rate_limit: Some(rate),
+                    latency: latency(ms),
+                    ..Faults::default()
+                },
+            );
+            let applied = apply(&emu, dir, &[]);
+            let requests = emu.requests();
+            let limited = requests.iter().filter(|r| r.status == Some(429)).count();
+            let served = requests.len() - limited;
+            // The bucket starts with one second's worth.
+            let ideal = (served as f64 - rate) / rate;
+            println!(
+                "   {rate:>2}/s, {ms:>2} ms: {:.1} s, ideal {ideal:.1} s ({:+.1}%); {served} served, {limited} 429s ({:.1}% of requests); {}",
+                applied.seconds,
+                (applied.seconds / ideal - 1.0) * 100.0,
+                limited as f64 * 100.0 / requests.len() as f64,
+                applied.pace
+            );
+        }
+    }
+}
+
+/// p50 and p99 of the emulator's answer times, in ms.
+fn percentiles(emu: &periscope_emulator::Emulator) -> (f64, f64) {
+    let mut ms: Vec<f64> = emu
+        .requests()
         .iter()
-        .filter(|r| r.method != "GET" && r.status != Some(429))
-        .count();
-    let ideal = (users + roles) as f64 / 50.0;
+        .filter(|r| r.method == "POST")
+        .map(|r| r.duration.as_secs_f64() * 1e3)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q) as usize];
+    (at(0.5), at(0.99))
+}
+
+fn capacity(users: usize, capacity: usize, dir: &std::path::Path) {
     println!(
-        "rate limited to 50/s: {} operations in {applied:.1} s, ideal {ideal:.1} s ({:+.0}%), {limited} 429s received, {} requests in all",
-        users + roles,
-        (applied / ideal - 1.0) * 100.0,
-        requests.len()
+        "3. {users} user creates, 20 ms latency, a server of capacity {capacity} (latency x in flight / {capacity} beyond it)"
     );
-    let _ = writes;
+    std::fs::write(dir.join("rolecall.yaml"), config(users, 1)).unwrap();
+    let faults = Faults {
+        latency: latency(20),
+        capacity: Some(capacity),
+        ..Faults::default()
+    };
+    let fixed = capacity.to_string();
+    for (label, flags) in [
+        ("no flag", vec![]),
+        ("--parallelism C", vec!["--parallelism", fixed.as_str()]),
+    ] {
+        let emu = emulator(1, faults.clone());
+        let applied = apply(&emu, dir, &flags);
+        let (p50, p99) = percentiles(&emu);
+        println!(
+            "   {label:<16} {:.1} s, p50 {p50:.0} ms, p99 {p99:.0} ms; {}",
+            applied.seconds, applied.pace
+        );
+    }
 }

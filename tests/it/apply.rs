@@ -531,3 +531,48 @@ fn apply_killed_halfway_converges_on_rerun() {
         assert_converged(&emu, &org(), &format!("kill point {point}"));
     }
 }
+
+/// Against a token bucket, one `429` does not become many: the whole client
+/// waits out `Retry-After` and paces itself to the rate the site serves, so
+/// few requests are refused, and the report says what the pace settled on.
+#[test]
+fn a_rate_limited_site_gets_few_429s() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "site: globex\nactor: platform-bot@globex.io\nusers:\n  platform-bot@globex.io:\n    roles: [Admin]\n",
+    );
+    for u in 0..300 {
+        yaml.push_str(&format!(
+            "  new{u}@globex.io:\n    first_name: New\n    last_name: \"{u}\"\n    roles: [Viewer]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("rolecall.yaml"), yaml).unwrap();
+    let emu = emulator(
+        Faults {
+            rate_limit: Some(100.0),
+            precise_retry_after: true,
+            ..Faults::default()
+        },
+        7,
+    );
+    let out = rolecall(&emu, dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let log = emu.requests();
+    let refused = log.iter().filter(|r| r.status == Some(429)).count();
+    assert!(refused > 0, "the bucket ran dry: the test tests something");
+    // Those sent before the first 429 came back are refused too (the
+    // bucket ran dry under them); after it, few are. Retried one by one, a
+    // third of the requests were 429.
+    assert!(
+        refused * 5 < log.len(),
+        "{refused} of {} requests were 429",
+        log.len()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{refused} answers were 429 (rate limited), paced at"
+        )),
+        "{stderr}"
+    );
+}

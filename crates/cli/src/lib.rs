@@ -114,9 +114,10 @@ pub struct LimitArgs {
     /// Items of one listing.
     #[arg(long, global = true, value_name = "N", default_value_t = 1_000_000)]
     pub max_items: usize,
-    /// Requests per second to the API, at most (all calls together).
-    #[arg(long, global = true, value_name = "N", default_value_t = 500.0, value_parser = settings::rate)]
-    pub rate_limit: f64,
+    /// Requests per second to the API, at most (all calls together). Without it there
+    /// is no fixed ceiling: after a `429` the client paces itself to what the site serves.
+    #[arg(long, global = true, value_name = "N", value_parser = settings::rate)]
+    pub rate_limit: Option<f64>,
     /// Bytes of one config file (K, M, G suffixes).
     #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = settings::size)]
     pub max_config_size: usize,

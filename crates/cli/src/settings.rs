@@ -40,8 +40,8 @@ pub struct Settings {
     pub read_limits: ReadLimits,
     /// Bytes of one config file.
     pub max_config_size: usize,
-    /// Requests per second, at most.
-    pub rate_limit: f64,
+    /// Requests per second, at most (`None`: only the adaptive pace).
+    pub rate_limit: Option<f64>,
 }
 
 /// A positive number of requests per second.
@@ -142,7 +142,7 @@ impl Settings {
         config.connect_timeout = self.timeout.min(config.connect_timeout);
         config.retry.max_elapsed = self.retry_budget;
         config.limits = self.read_limits;
-        config.rate_limit = Some(self.rate_limit);
+        config.rate_limit = self.rate_limit;
         config
     }
 
@@ -211,7 +211,7 @@ mod tests {
             retry_budget: Duration::from_secs(120),
             read_limits: ReadLimits::default(),
             max_config_size: 64 << 20,
-            rate_limit: 500.0,
+            rate_limit: None,
         }
     }
 

@@ -100,6 +100,7 @@ pub fn shared(options: &Options) -> Result<Arc<Shared>, Error> {
         log_capacity: options.log_capacity.max(1),
         seq: AtomicU64::new(0),
         writes: AtomicU64::new(0),
+        in_flight: std::sync::atomic::AtomicUsize::new(0),
         hook: options.on_request.clone(),
     }))
 }

@@ -41,6 +41,10 @@ pub struct Faults {
     pub echo_key_on_writes: bool,
     /// Reads answered the same way.
     pub echo_key_on_reads: bool,
+    /// A server with this many workers: with more requests in flight than
+    /// that, each waits its turn, and `latency` grows in proportion
+    /// (`latency × in flight / capacity`). Without `latency`, 10 ms.
+    pub capacity: Option<usize>,
 }
 
 /// Deviations of the wire format that `docs/periscope-api.md` tells the client to

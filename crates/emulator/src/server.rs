@@ -70,7 +70,39 @@ pub struct Shared {
     pub(crate) seq: std::sync::atomic::AtomicU64,
     /// Writes that reached the handlers (for `revoke_key_after_writes`).
     pub(crate) writes: std::sync::atomic::AtomicU64,
+    /// Requests being handled now (for `Faults::capacity`).
+    pub(crate) in_flight: std::sync::atomic::AtomicUsize,
     pub(crate) hook: Option<RequestHook>,
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The latency of one answer: the configured one, grown by the load beyond
+/// the capacity.
+fn loaded_latency(
+    latency: Option<Duration>,
+    capacity: Option<usize>,
+    in_flight: usize,
+) -> Option<Duration> {
+    match capacity {
+        Some(c) => {
+            let base = latency.unwrap_or(Duration::from_millis(10));
+            let c = c.max(1);
+            Some(if in_flight > c {
+                base.mul_f64(in_flight as f64 / c as f64)
+            } else {
+                base
+            })
+        }
+        None => latency,
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -528,6 +560,11 @@ pub(crate) async fn handle(
         .as_deref()
         .is_some_and(|q| q.split('&').any(|kv| kv == "test_mode=true"));
     let faults = lock(&shared.faults).clone();
+    let now_in_flight = shared
+        .in_flight
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
+    let _counted = InFlight(&shared.in_flight);
 
     let (latency, drop_now, fail_now, lose_now) = {
         let mut rng = lock(&shared.rng);
@@ -544,7 +581,7 @@ pub(crate) async fn handle(
         let lose_now = write && roll(&mut rng, faults.lost_response_rate);
         (latency, drop_now, fail_now, lose_now)
     };
-    if let Some(latency) = latency {
+    if let Some(latency) = loaded_latency(latency, faults.capacity, now_in_flight) {
         tokio::time::sleep(latency).await;
     }
     let record = |status: Option<u16>, outcome: Outcome| {

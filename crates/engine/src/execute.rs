@@ -12,7 +12,6 @@ use periscope_client::{
 use rolecall_core::live::{Live, LiveRole};
 use rolecall_core::plan::{Change, Phase, Plan, RoleRef, RoleState, Step};
 use rolecall_core::vocab::{EVERYONE, key};
-use tokio::sync::Semaphore;
 
 /// Why a change failed: the server's answer, or why no answer came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,8 +100,6 @@ impl Stop {
 
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
-    /// Calls at once within a phase (at least 1).
-    pub parallelism: usize,
     /// Checked before each change starts.
     pub stop: Stop,
 }
@@ -391,8 +388,9 @@ impl Run<'_> {
     }
 }
 
-/// Carries out `plan`: [`Phase::ALL`] in order, up to
-/// `options.parallelism` calls at once within a phase. A user change that
+/// Carries out `plan`: [`Phase::ALL`] in order, as many changes at once
+/// within a phase as the writer's [`periscope_client::Pace`] allows (it
+/// adapts to the server, up to the client's `max_in_flight`). A user change that
 /// needs a role whose create failed is skipped, not tried. After a stop, or
 /// a `401`/`403` on any call, nothing more starts; calls in flight finish.
 pub async fn execute(
@@ -419,7 +417,7 @@ pub async fn execute(
         roles: Vec::new(),
     };
     let refused = Arc::new(AtomicBool::new(false));
-    let semaphore = Arc::new(Semaphore::new(options.parallelism.max(1)));
+    let pace = template.writer.reader().pace().clone();
     for phase in Phase::ALL {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, step) in plan.changes.iter().enumerate() {
@@ -435,10 +433,10 @@ pub async fn execute(
                     continue;
                 }
             };
-            let (semaphore, change) = (semaphore.clone(), step.change.clone());
+            let (pace, change) = (pace.clone(), step.change.clone());
             let (stop, refused) = (options.stop.clone(), refused.clone());
             tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await.expect("never closed");
+                let _slot = pace.acquire().await;
                 // Checked again once a slot is free: a stop while waiting counts.
                 if let Some(skip) = gate(&stop, &refused) {
                     return (i, Err(skip));

@@ -86,10 +86,7 @@ async fn a_plan_is_carried_out_and_the_site_then_matches() {
         &planned,
         writer,
         &live,
-        ExecuteOptions {
-            parallelism: 4,
-            stop: Stop::new(),
-        },
+        ExecuteOptions { stop: Stop::new() },
         hook,
     )
     .await;
@@ -133,10 +130,7 @@ async fn a_failed_create_skips_what_needs_it_and_keeps_the_status() {
         &planned,
         writer,
         &live,
-        ExecuteOptions {
-            parallelism: 2,
-            stop: Stop::new(),
-        },
+        ExecuteOptions { stop: Stop::new() },
         Arc::new(|_: &rolecall_core::plan::Step, _: &Outcome| {}),
     )
     .await;

@@ -199,7 +199,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
-            rate_limit: Some(500.0),
+            rate_limit: None,
             burst: 25,
             max_in_flight: 64,
             on_call: None,

@@ -13,8 +13,10 @@
 //! Both tolerate what the API is allowed to do (ids as strings or numbers,
 //! wrapped single objects, `DELETE` with `204` or `200`, lists with or
 //! without cursors, extra fields), retry `429`, `5xx` and lost connections
-//! with backoff (see [`RetryPolicy`]), share one rate limit and one bound on
-//! calls in flight, and never put the API key in `Debug`, errors or logs.
+//! with backoff (see [`RetryPolicy`]), share one rate limit, one bound on
+//! calls in flight and one adaptive [`Pace`] (operations at once, requests a
+//! second, `Retry-After` for the whole client), and never put the API key in
+//! `Debug`, errors or logs.
 //!
 //! The read-only client cannot express a write:
 //!
@@ -40,6 +42,7 @@
 
 mod config;
 mod error;
+mod pace;
 mod read;
 mod transport;
 mod types;
@@ -50,6 +53,7 @@ pub use config::{
     RetryPolicy,
 };
 pub use error::Error;
+pub use pace::{DEFAULT_CEILING, INITIAL_CONCURRENCY, Pace, PacePermit, PaceStats, Signal};
 pub use read::{Listing, ProgressHook, ReadClient};
 pub use types::{
     Dashboard, Id, LiveSite, NewRole, NewUser, Permission, Privilege, Role, RoleUpdate, User,

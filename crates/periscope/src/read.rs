@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::config::{ClientConfig, Limit};
 use crate::error::{Error, body_start};
+use crate::pace::Pace;
 use crate::transport::{Answer, Transport};
 use crate::types::{Dashboard, Id, ListedUser, LiveSite, Role, User};
 
@@ -75,6 +76,11 @@ impl ReadClient {
         &self.transport.site
     }
 
+    /// How fast this client (and every clone, and its writer) goes.
+    pub fn pace(&self) -> &Arc<Pace> {
+        &self.transport.pace
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str, wrapper: &str) -> Result<T, Error> {
         let (answer, _) = self.transport.idempotent(Method::GET, path, None).await?;
         answer.ok(self.site())?.json(Some(wrapper))
@@ -87,7 +93,7 @@ impl ReadClient {
     }
 
     /// Every user, membership included. A listed user without `roles` is
-    /// fetched alone.
+    /// fetched alone, concurrently under the client's [`Pace`].
     pub async fn list_users(&self) -> Result<Vec<User>, Error> {
         self.users().await.map_err(|e| self.transport.scrub(e))
     }
@@ -95,20 +101,39 @@ impl ReadClient {
     async fn users(&self) -> Result<Vec<User>, Error> {
         let listed: Vec<ListedUser> = self.list_all("/api/v2/users", Listing::Users).await?;
         let mut users = Vec::with_capacity(listed.len());
-        for u in listed {
-            let user = match u.roles {
-                Some(roles) => User {
+        let mut alone = tokio::task::JoinSet::new();
+        for (i, u) in listed.into_iter().enumerate() {
+            match u.roles {
+                Some(roles) => users.push(Some(User {
                     id: u.id,
                     email: u.email,
                     first_name: u.first_name,
                     last_name: u.last_name,
                     roles,
-                },
-                None => self.get_user(&u.id).await?,
-            };
-            users.push(user);
+                })),
+                None => {
+                    users.push(None);
+                    let reader = self.clone();
+                    alone.spawn(async move {
+                        let _slot = reader.pace().acquire().await;
+                        (
+                            i,
+                            reader
+                                .get(&format!("/api/v2/users/{}", encode(&u.id.0)), "user")
+                                .await,
+                        )
+                    });
+                }
+            }
         }
-        Ok(users)
+        while let Some(joined) = alone.join_next().await {
+            let (i, user) = joined.expect("a user read panicked");
+            users[i] = Some(user?);
+        }
+        Ok(users
+            .into_iter()
+            .map(|u| u.expect("every user read"))
+            .collect())
     }
 
     pub async fn list_roles(&self) -> Result<Vec<Role>, Error> {

@@ -16,6 +16,7 @@ use crate::config::{
     CallHook, CallRecord, ClientConfig, Limit, ReadLimits, RetryPolicy, check_endpoint,
 };
 use crate::error::{Error, body_start};
+use crate::pace::{Pace, Signal};
 
 const AUTH_HEADER: &str = "HTTP-X-PARTNER-AUTH";
 
@@ -102,6 +103,8 @@ pub(crate) struct Transport {
     auth: HeaderValue,
     limiter: Option<DefaultDirectRateLimiter>,
     in_flight: Semaphore,
+    /// Adaptive concurrency and rate, shared by every clone of the client.
+    pub pace: Arc<Pace>,
     pub retry: RetryPolicy,
     on_call: Option<CallHook>,
     /// Writes carry `test_mode=true` (set by the writer that owns it).
@@ -201,6 +204,7 @@ impl Transport {
             auth,
             limiter,
             in_flight: Semaphore::new(config.max_in_flight.max(1)),
+            pace: Pace::new(config.max_in_flight),
             retry: config.retry,
             on_call: config.on_call.clone(),
             test_mode,
@@ -262,6 +266,7 @@ impl Transport {
         if let Some(limiter) = &self.limiter {
             limiter.until_ready().await;
         }
+        self.pace.before_send().await;
         let _permit = self.in_flight.acquire().await.expect("never closed");
         let url = self.url(path);
         let started = Instant::now();
@@ -306,6 +311,15 @@ impl Transport {
             Attempt::Answer(a, _) => Some(a.status.as_u16()),
             Attempt::NoAnswer(..) | Attempt::TooLarge => None,
         };
+        let signal = match &result {
+            Attempt::Answer(a, after) if a.status == StatusCode::TOO_MANY_REQUESTS => {
+                Signal::Throttled(*after)
+            }
+            Attempt::Answer(a, _) if a.status.is_server_error() => Signal::Overloaded,
+            Attempt::Answer(..) | Attempt::TooLarge => Signal::Answered,
+            Attempt::NoAnswer(..) => Signal::Overloaded,
+        };
+        self.pace.record(started, started.elapsed(), signal);
         tracing::debug!(%method, path, ?status, attempt, elapsed_ms = started.elapsed().as_millis() as u64, "periscope call");
         if let Some(hook) = &self.on_call {
             hook(&CallRecord {

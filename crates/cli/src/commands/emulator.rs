@@ -42,6 +42,10 @@ pub struct EmulatorArgs {
     /// Requests per second above which the answer is `429` with `Retry-After`.
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<f64>,
+    /// Workers of the server: beyond N requests in flight, latency grows in
+    /// proportion to the load (`--latency` × in flight / N; 10 ms without `--latency`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub capacity: Option<u32>,
     /// Probability of closing the connection before handling the request.
     #[arg(long, default_value_t = 0.0, value_name = "P", value_parser = parse_probability)]
     pub drop_rate: f64,
@@ -124,6 +128,7 @@ impl EmulatorArgs {
                 rate_limit: self.rate_limit,
                 drop_rate: self.drop_rate,
                 lost_response_rate: self.lost_response_rate,
+                capacity: self.capacity.map(|n| n as usize),
                 ..Faults::default()
             },
             quirks: Quirks {

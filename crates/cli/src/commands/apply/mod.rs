@@ -14,7 +14,7 @@ use rolecall_core::load::Loaded;
 use rolecall_core::plan::{Plan, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
 
-use self::progress::{Audit, progress};
+use self::progress::{Audit, pace_summary, progress};
 use super::site::{self, Connection, SelectArgs, SiteArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit;
@@ -46,9 +46,11 @@ pub struct ApplyArgs {
     /// Send every write with `test_mode=true`: the site checks and answers, nothing changes.
     #[arg(long)]
     pub test_mode: bool,
-    /// Calls at once within a phase.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub parallelism: u32,
+    /// The most calls at once. Without it, rolecall starts at 8 and adapts to the
+    /// server (more while latency stays flat, fewer as it rises or on `429`/`5xx`),
+    /// up to 64; with it, N is the ceiling of that range.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub parallelism: Option<u32>,
     /// Allow what `limits` blocks: deletes beyond `max_deletes` and revokes beyond
     /// `max_revokes`. Never lifts the other rules (Admin, Everyone, the actor, `protect`).
     #[arg(long)]
@@ -199,23 +201,32 @@ async fn run_until_done(
 fn execute(prepared: &Prepared, args: &ApplyArgs, settings: &Settings) -> CliResult<Report> {
     let audit = args.audit_log.as_deref().map(Audit::open).transpose()?;
     let mut config = prepared.conn.config.clone();
-    config.max_in_flight = args.parallelism as usize;
+    config.max_in_flight = args
+        .parallelism
+        .map_or(periscope_client::DEFAULT_CEILING, |n| n as usize);
     if let Some(audit) = &audit {
         let audit = audit.clone();
         config.on_call = Some(Arc::new(move |r: &CallRecord| audit.call(r)));
     }
     let writer = Arc::new(Writer::new(&config, args.test_mode)?);
     let plan = &prepared.plan;
-    let (on_outcome, bar) = progress(settings, plan.changes.len(), args.test_mode, audit.clone());
+    let pace = writer.reader().pace().clone();
+    let (on_outcome, bar) = progress(
+        settings,
+        plan.changes.len(),
+        args.test_mode,
+        audit.clone(),
+        pace.clone(),
+    );
     let stop = Stop::new();
-    let options = ExecuteOptions {
-        parallelism: args.parallelism as usize,
-        stop: stop.clone(),
-    };
+    let options = ExecuteOptions { stop: stop.clone() };
     let run = rolecall_engine::execute(plan, writer, &prepared.live, options, on_outcome);
     let report = site::runtime()?.block_on(run_until_done(run, stop, settings));
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if !settings.quiet {
+        let _ = writeln!(std::io::stderr(), "{}", pace_summary(&pace.stats()));
     }
     if report.interrupted
         && let Some(audit) = &audit

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use periscope_client::CallRecord;
+use periscope_client::{CallRecord, Pace, PaceStats};
 use rolecall_core::plan::Step;
 use rolecall_engine::{OnOutcome, Outcome};
 
@@ -77,20 +77,20 @@ impl Audit {
 }
 
 /// Progress of an apply on stderr (a bar on a terminal, a line a second
-/// elsewhere), and each outcome in the audit log.
+/// elsewhere) with the pace ("24 in flight, 180/s"), and each outcome in the
+/// audit log.
 pub fn progress(
     settings: &Settings,
     total: usize,
     test_mode: bool,
     audit: Option<Arc<Audit>>,
+    pace: Arc<Pace>,
 ) -> (OnOutcome, Option<indicatif::ProgressBar>) {
     let bar = (std::io::stderr().is_terminal() && !settings.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} changes  {msg}  {per_sec}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} changes  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
@@ -111,19 +111,37 @@ pub fn progress(
             }
             (c.0, c.1, due)
         };
+        let now = pace.stats();
+        let speed = format!("{} in flight, {:.0}/s", now.in_flight, now.per_second);
         match &shown {
             Some(bar) => {
                 bar.inc(1);
-                bar.set_message(format!("{failed} failed"));
+                bar.set_message(format!("{failed} failed  {speed}"));
             }
             None if due && !quiet => {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "{verb} {done}/{total} changes ({failed} failed or skipped)"
+                    "{verb} {done}/{total} changes ({failed} failed or skipped); {speed}"
                 );
             }
             None => {}
         }
     });
     (hook, bar)
+}
+
+/// How the pace went, in one line: what the controller settled on.
+pub fn pace_summary(stats: &PaceStats) -> String {
+    let mut line = format!(
+        "pace: {} calls at once at the end (settled at {}, peak {})",
+        stats.limit, stats.settled, stats.peak
+    );
+    if stats.throttled > 0 {
+        line.push_str(&format!(
+            "; {} answers were 429 (rate limited), paced at {:.1} requests/s",
+            stats.throttled,
+            stats.rate.unwrap_or(0.0)
+        ));
+    }
+    line
 }
