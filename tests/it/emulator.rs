@@ -191,3 +191,32 @@ fn the_vendor_python_examples_work_against_the_emulator() {
         "5 dashboards, pages of 2"
     );
 }
+
+/// `capacity`: beyond N requests in flight, each waits its turn — latency
+/// grows with the load. (A lower bound on time, which no slow machine
+/// breaks.)
+#[test]
+fn beyond_its_capacity_the_emulator_answers_more_slowly() {
+    let emu = periscope_emulator::spawn(periscope_emulator::Options {
+        api_key: Some("cap-k3y".into()),
+        faults: periscope_emulator::Faults {
+            latency: Some((Duration::from_millis(20), Duration::from_millis(20))),
+            capacity: Some(1),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let auth = format!("{}:cap-k3y", emu.site());
+    let url = emu.url();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| http_get(&url, "/api/v1/roles", &auth));
+        }
+    });
+    let slowest = emu.requests().iter().map(|r| r.duration).max().unwrap();
+    assert!(
+        slowest >= Duration::from_millis(70),
+        "4 requests at capacity 1: the last one's 20 ms grows fourfold ({slowest:?})"
+    );
+}

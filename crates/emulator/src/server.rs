@@ -84,6 +84,20 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// `429` with `Retry-After`: whole seconds, as servers send it, or the
+/// precise wait (for tests).
+fn too_many_requests(wait: f64, precise: bool) -> Response {
+    let mut response = error_response(429, "rate limit exceeded");
+    let retry_after = if precise {
+        format!("{:.3}", wait.max(0.001))
+    } else {
+        format!("{}", wait.ceil().max(1.0) as u64)
+    };
+    let value = HeaderValue::from_str(&retry_after).expect("a number is a header value");
+    response.headers_mut().insert(header::RETRY_AFTER, value);
+    response
+}
+
 /// The latency of one answer: the configured one, grown by the load beyond
 /// the capacity.
 fn loaded_latency(
@@ -607,17 +621,8 @@ pub(crate) async fn handle(
 
     let limited = lock(&shared.bucket).as_mut().map(Bucket::take);
     if let Some(Err(wait)) = limited {
-        let mut response = error_response(429, "rate limit exceeded");
-        // Whole seconds, as servers send it; the precise wait for tests.
-        let retry_after = if faults.precise_retry_after {
-            format!("{:.3}", wait.max(0.001))
-        } else {
-            format!("{}", wait.ceil().max(1.0) as u64)
-        };
-        let value = HeaderValue::from_str(&retry_after).expect("a number is a header value");
-        response.headers_mut().insert(header::RETRY_AFTER, value);
         record(Some(429), Outcome::Answered);
-        return Ok(response);
+        return Ok(too_many_requests(wait, faults.precise_retry_after));
     }
     if drop_now {
         record(None, Outcome::Dropped);
