@@ -15,7 +15,8 @@
 //!
 //! Each line gives the concurrency the controller settled on (its `pace:`
 //! line). Run: `cargo bench --bench apply` (about 10 minutes; `-- --quick`
-//! divides the work by 10; `-- --part N` runs only part N).
+//! divides the work by 10; `-- --part N` runs only part N, `-- --rate R`
+//! only that bucket of part 2).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its numbers")]
 
@@ -216,7 +217,14 @@ fn compare(users: usize, roles: usize, dir: &std::path::Path) {
 fn rate_limited(users: usize, dir: &std::path::Path) {
     println!("2. {users} user creates against a token bucket");
     std::fs::write(dir.join("rolecall.yaml"), config(users, 1)).unwrap();
-    for rate in [50.0, 10.0] {
+    let only: Option<f64> = std::env::args()
+        .skip_while(|a| a != "--rate")
+        .nth(1)
+        .map(|r| r.parse().unwrap());
+    for rate in [50.0, 10.0]
+        .into_iter()
+        .filter(|r| only.is_none_or(|o| o == *r))
+    {
         for ms in [0, 20] {
             let emu = emulator(
                 1,

@@ -20,9 +20,11 @@
 //! later `429`, what was served since an earlier one at least a second
 //! before, over the time since (pauses included, during which the server's
 //! bucket refills), is the server's rate: its bucket was empty at both ends.
-//! The pace is 97% of it, growing by 3% a second below it and by 1% past it. A `429` to a request sent before the
-//! last one was handled says nothing new and changes nothing. The hard
-//! ceiling (`--rate-limit`) is a separate token bucket and stays.
+//! The pace is 99% of it, growing by 3% a second below it and by 0.2% past
+//! it (a bucket of one second's worth then lasts half a minute). (A `429` within a quarter second of the last says only that the pace
+//! is far too high: it halves.) A `429` to a request sent before the last
+//! one was handled says nothing new and changes nothing. The hard ceiling
+//! (`--rate-limit`) is a separate token bucket and stays.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -84,6 +86,8 @@ struct Window {
     rtt_sum: f64,
     busiest: usize,
     congested: bool,
+    /// Calls of the window that got a `5xx` or no answer.
+    failed: usize,
 }
 
 /// What a call came to, as the pace sees it.
@@ -234,7 +238,11 @@ impl Pace {
                     state.window.rtt_sum += rtt.as_secs_f64();
                 }
             }
-            Signal::Overloaded => state.window.congested |= sent >= state.window.opened,
+            Signal::Overloaded if sent >= state.window.opened => {
+                state.window.congested = true;
+                state.window.failed += 1;
+            }
+            Signal::Overloaded => {}
             Signal::Throttled(retry_after) => {
                 state.throttled += 1;
                 if state.episode.is_none_or(|e| sent >= e) {
@@ -252,8 +260,12 @@ impl Pace {
         {
             state.served.pop_front();
         }
-        let enough = state.window.samples >= state.limit.max(16);
-        if enough || (state.window.congested && state.window.samples > 0) {
+        // One decision per window: about a round trip's calls, or half that
+        // when some were overloaded.
+        let calls = state.window.samples + state.window.failed;
+        let enough = calls >= state.limit.max(16)
+            || (state.window.congested && calls >= (state.limit / 2).max(2));
+        if enough {
             let next = state.close_window(self.ceiling);
             self.set_limit(&mut state, next);
         }
@@ -325,6 +337,7 @@ impl Window {
             rtt_sum: 0.0,
             busiest: 0,
             congested: false,
+            failed: 0,
         }
     }
 }
@@ -340,8 +353,8 @@ impl State {
             // it, so that the next `429` is far off.
             let factor = match self.known_rate {
                 None => 1.1,
-                Some(k) if rate < 0.97 * k => 1.03,
-                Some(_) => 1.01,
+                Some(k) if rate < 0.99 * k => 1.03,
+                Some(_) => 1.002,
             };
             self.rate = Some(rate * factor + 0.1);
             self.rate_changed = now;
@@ -372,7 +385,7 @@ impl State {
             .or(self.throttles.first())
             .copied();
         let (since, served_then, factor) = match from {
-            Some((t, n)) => (t, n, 0.97),
+            Some((t, n)) => (t, n, 0.99),
             None => (self.started, 0, 0.9),
         };
         let span = now.duration_since(since).as_secs_f64();
@@ -475,8 +488,10 @@ mod tests {
         answered(&pace, 16, 40);
         assert_eq!(pace.stats().limit, 14, "a tenth less (at least one)");
         pace.record(Instant::now(), Duration::ZERO, Signal::Overloaded);
+        answered(&pace, 5, 20);
+        assert_eq!(pace.stats().limit, 14, "one decision per window");
         answered(&pace, 1, 20);
-        assert_eq!(pace.stats().limit, 9, "30% less");
+        assert_eq!(pace.stats().limit, 9, "30% less, once half a window is in");
     }
 
     #[tokio::test]
