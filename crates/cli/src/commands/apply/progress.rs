@@ -111,17 +111,23 @@ pub fn progress(
             }
             (c.0, c.1, due)
         };
-        let now = pace.stats();
-        let speed = format!("{} in flight, {:.0}/s", now.in_flight, now.per_second);
+        // The pace once a second (or at the end): it takes a lock.
+        let speed = || {
+            let now = pace.stats();
+            format!("{} in flight, {:.0}/s", now.in_flight, now.per_second)
+        };
         match &shown {
             Some(bar) => {
                 bar.inc(1);
-                bar.set_message(format!("{failed} failed  {speed}"));
+                if due {
+                    bar.set_message(format!("{failed} failed  {}", speed()));
+                }
             }
             None if due && !quiet => {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "{verb} {done}/{total} changes ({failed} failed or skipped); {speed}"
+                    "{verb} {done}/{total} changes ({failed} failed or skipped); {}",
+                    speed()
                 );
             }
             None => {}
