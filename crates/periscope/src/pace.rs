@@ -14,7 +14,8 @@
 //! 1 and the ceiling (`--parallelism`, default 64).
 //!
 //! **Rate** is free until the server answers `429`. Then every call of the
-//! client (not only the one that got it) waits out `Retry-After`, and calls
+//! client (not only the one that got it) waits out `Retry-After` (capped at
+//! the retry budget: a hostile hour holds nobody that long), and calls
 //! are paced at 90% of what was served since the first call (the server's
 //! burst is in it, so this is from above), growing by 10% a second. At each
 //! later `429`, what was served since an earlier one at least a second
@@ -41,6 +42,9 @@ pub const DEFAULT_CEILING: usize = 64;
 #[derive(Debug)]
 pub struct Pace {
     ceiling: usize,
+    /// The longest pause a `Retry-After` imposes on everyone (a server, or
+    /// a proxy, may send an hour).
+    max_pause: Duration,
     permits: Arc<Semaphore>,
     state: Mutex<State>,
 }
@@ -142,13 +146,16 @@ impl Drop for PacePermit {
 }
 
 impl Pace {
-    /// A pace with at most `ceiling` operations at once (at least 1).
-    pub fn new(ceiling: usize) -> Arc<Pace> {
+    /// A pace with at most `ceiling` operations at once (at least 1), whose
+    /// `Retry-After` pauses last `max_pause` at most (the client's retry
+    /// budget: a call that must wait longer fails on its own).
+    pub fn new(ceiling: usize, max_pause: Duration) -> Arc<Pace> {
         let ceiling = ceiling.max(1);
         let limit = INITIAL_CONCURRENCY.min(ceiling);
         let now = Instant::now();
         Arc::new(Pace {
             ceiling,
+            max_pause,
             permits: Arc::new(Semaphore::new(limit)),
             state: Mutex::new(State {
                 limit,
@@ -247,7 +254,7 @@ impl Pace {
                 state.throttled += 1;
                 if state.episode.is_none_or(|e| sent >= e) {
                     state.episode = Some(now);
-                    state.throttle(now, retry_after);
+                    state.throttle(now, retry_after.map(|d| d.min(self.max_pause)));
                     let limit = state.limit;
                     self.set_limit(&mut state, limit / 2);
                 }
@@ -469,7 +476,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_limit_grows_while_latency_is_flat_and_busy() {
-        let pace = Pace::new(64);
+        let pace = Pace::new(64, Duration::from_secs(120));
         let permits: Vec<_> = futures_lite(&pace, 8).await;
         answered(&pace, 16, 20);
         assert_eq!(pace.stats().limit, 16, "slow start doubles");
@@ -481,7 +488,7 @@ mod tests {
 
     #[tokio::test]
     async fn rising_latency_and_overload_shrink_the_limit() {
-        let pace = Pace::new(64);
+        let pace = Pace::new(64, Duration::from_secs(120));
         let _permits = futures_lite(&pace, 8).await;
         answered(&pace, 16, 20);
         assert_eq!(pace.stats().limit, 16);
@@ -496,7 +503,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_limit_never_passes_the_ceiling_or_falls_below_one() {
-        let pace = Pace::new(3);
+        let pace = Pace::new(3, Duration::from_secs(120));
         assert_eq!(pace.stats().limit, 3);
         for _ in 0..20 {
             pace.record(Instant::now(), Duration::ZERO, Signal::Overloaded);
@@ -511,7 +518,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_429_pauses_every_call_and_sets_a_pace() {
-        let pace = Pace::new(8);
+        let pace = Pace::new(8, Duration::from_secs(120));
         answered(&pace, 40, 1);
         let sent = Instant::now();
         pace.record(
@@ -528,6 +535,18 @@ mod tests {
         let start = Instant::now();
         pace.before_send().await;
         assert!(start.elapsed() >= Duration::from_millis(150), "paused");
+    }
+
+    #[tokio::test]
+    async fn a_long_retry_after_pauses_no_longer_than_the_budget() {
+        let pace = Pace::new(8, Duration::from_millis(100));
+        pace.record(
+            Instant::now(),
+            Duration::ZERO,
+            Signal::Throttled(Some(Duration::from_secs(3600))),
+        );
+        let until = pace.lock().paused_until.unwrap();
+        assert!(until <= Instant::now() + Duration::from_millis(100));
     }
 
     async fn futures_lite(pace: &Arc<Pace>, n: usize) -> Vec<PacePermit> {

@@ -204,7 +204,7 @@ impl Transport {
             auth,
             limiter,
             in_flight: Semaphore::new(config.max_in_flight.max(1)),
-            pace: Pace::new(config.max_in_flight),
+            pace: Pace::new(config.max_in_flight, config.retry.max_elapsed),
             retry: config.retry,
             on_call: config.on_call.clone(),
             test_mode,
