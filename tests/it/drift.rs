@@ -1,31 +1,9 @@
 //! `drift` for machines: origins in JSON, a baseline from git, unmanaged
 //! objects as drift, the JSON saved beside the text.
 
-use std::path::Path;
 use std::process::Command;
 
-use crate::{rolecall, root, transcript};
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-}
+use crate::{git, rolecall, root, transcript};
 
 /// A repository whose first commit is the site exported (the config as
 /// applied) and whose second adds a user; the site then changed by hand.

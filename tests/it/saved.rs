@@ -12,7 +12,7 @@ use std::time::Duration;
 use periscope_emulator::{Emulator, Faults, Logged, Options, Snapshot, spawn};
 use serde_json::{Value, json};
 
-use crate::{root, transcript};
+use crate::{copy_dir, root, transcript};
 
 const KEY: &str = "saved-k3y-5ecret";
 
@@ -88,19 +88,6 @@ impl Org {
             self.path(),
             &["apply", "-f", ".", plan.to_str().unwrap()],
         )
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -69,14 +69,13 @@ struct State {
     rate_changed: Instant,
     next_slot: Instant,
     paused_until: Option<Instant>,
-    /// A `429` to a request sent before this adds nothing.
-    episode: Option<Instant>,
-    /// Each `429` episode, with `served_total` then.
+    /// Each `429` episode, with `served_total` then. A `429` to a request
+    /// sent before the last one began adds nothing.
     throttles: Vec<(Instant, u64)>,
     served_total: u64,
     /// That long-run rate, as of the last `429`.
     known_rate: Option<f64>,
-    /// When each answered call of the last two seconds completed.
+    /// When each answered call of the last second completed (for the rate shown).
     served: VecDeque<Instant>,
     throttled: u64,
     started: Instant,
@@ -89,7 +88,6 @@ struct Window {
     samples: usize,
     rtt_sum: f64,
     busiest: usize,
-    congested: bool,
     /// Calls of the window that got a `5xx` or no answer.
     failed: usize,
 }
@@ -170,7 +168,6 @@ impl Pace {
                 rate_changed: now,
                 next_slot: now,
                 paused_until: None,
-                episode: None,
                 throttles: Vec::new(),
                 served_total: 0,
                 known_rate: None,
@@ -245,15 +242,11 @@ impl Pace {
                     state.window.rtt_sum += rtt.as_secs_f64();
                 }
             }
-            Signal::Overloaded if sent >= state.window.opened => {
-                state.window.congested = true;
-                state.window.failed += 1;
-            }
+            Signal::Overloaded if sent >= state.window.opened => state.window.failed += 1,
             Signal::Overloaded => {}
             Signal::Throttled(retry_after) => {
                 state.throttled += 1;
-                if state.episode.is_none_or(|e| sent >= e) {
-                    state.episode = Some(now);
+                if state.throttles.last().is_none_or(|(e, _)| sent >= *e) {
                     state.throttle(now, retry_after.map(|d| d.min(self.max_pause)));
                     let limit = state.limit;
                     self.set_limit(&mut state, limit / 2);
@@ -263,7 +256,7 @@ impl Pace {
         while state
             .served
             .front()
-            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(2))
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
         {
             state.served.pop_front();
         }
@@ -271,7 +264,7 @@ impl Pace {
         // when some were overloaded.
         let calls = state.window.samples + state.window.failed;
         let enough = calls >= state.limit.max(16)
-            || (state.window.congested && calls >= (state.limit / 2).max(2));
+            || (state.window.failed > 0 && calls >= (state.limit / 2).max(2));
         if enough {
             let next = state.close_window(self.ceiling);
             self.set_limit(&mut state, next);
@@ -343,7 +336,6 @@ impl Window {
             samples: 0,
             rtt_sum: 0.0,
             busiest: 0,
-            congested: false,
             failed: 0,
         }
     }
@@ -428,7 +420,7 @@ impl State {
         let window = std::mem::replace(&mut self.window, Window::new(Instant::now()));
         let limit = self.limit;
         self.history.push(limit);
-        if window.congested {
+        if window.failed > 0 {
             self.slow_start = false;
             return limit * 7 / 10;
         }
@@ -477,7 +469,7 @@ mod tests {
     #[tokio::test]
     async fn the_limit_grows_while_latency_is_flat_and_busy() {
         let pace = Pace::new(64, Duration::from_secs(120));
-        let permits: Vec<_> = futures_lite(&pace, 8).await;
+        let permits: Vec<_> = hold(&pace, 8).await;
         answered(&pace, 16, 20);
         assert_eq!(pace.stats().limit, 16, "slow start doubles");
         drop(permits);
@@ -489,7 +481,7 @@ mod tests {
     #[tokio::test]
     async fn rising_latency_and_overload_shrink_the_limit() {
         let pace = Pace::new(64, Duration::from_secs(120));
-        let _permits = futures_lite(&pace, 8).await;
+        let _permits = hold(&pace, 8).await;
         answered(&pace, 16, 20);
         assert_eq!(pace.stats().limit, 16);
         answered(&pace, 16, 40);
@@ -549,7 +541,7 @@ mod tests {
         assert!(until <= Instant::now() + Duration::from_millis(100));
     }
 
-    async fn futures_lite(pace: &Arc<Pace>, n: usize) -> Vec<PacePermit> {
+    async fn hold(pace: &Arc<Pace>, n: usize) -> Vec<PacePermit> {
         let mut held = Vec::new();
         for _ in 0..n {
             held.push(pace.acquire().await);

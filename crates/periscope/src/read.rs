@@ -116,12 +116,7 @@ impl ReadClient {
                     let reader = self.clone();
                     alone.spawn(async move {
                         let _slot = reader.pace().acquire().await;
-                        (
-                            i,
-                            reader
-                                .get(&format!("/api/v2/users/{}", encode(&u.id.0)), "user")
-                                .await,
-                        )
+                        (i, reader.get_user(&u.id).await)
                     });
                 }
             }

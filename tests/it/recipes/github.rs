@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::expr::{eval, interpolate, to_text, truthy};
-use super::{GITHUB_TOKEN, JobResult, World, hire, key, unknown_keys, yaml};
+use super::{GITHUB_TOKEN, JobResult, World, key, unknown_keys, yaml};
 
 const REPO: &str = "acme/access";
 
@@ -433,15 +433,14 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
         return;
     }
     let world = World::new();
-    let head = world.commit_on("hire", "hire sam", |repo| {
-        hire(
-            repo,
-            "acme",
-            "teams/analytics.yaml",
-            "sam@acme.com",
-            "Builder",
-        )
-    });
+    let head = world.hire_on(
+        "hire",
+        "hire sam",
+        "acme",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Builder",
+    );
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     assert_eq!(
         job(&results, "Sites changed").outputs["sites"],
@@ -466,15 +465,14 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     assert!(comments[0].contains("`sam@acme.com`"));
 
     // A second push updates the same comment.
-    let head = world.commit_on("hire", "and ines", |repo| {
-        hire(
-            repo,
-            "acme",
-            "teams/finance.yaml",
-            "ines@acme.com",
-            "Viewer, Finance",
-        )
-    });
+    let head = world.hire_on(
+        "hire",
+        "and ines",
+        "acme",
+        "teams/finance.yaml",
+        "ines@acme.com",
+        "Viewer, Finance",
+    );
     let results = world.pull_request("rolecall-plan.yml", 1002, 7, &head);
     assert!(job(&results, "Plan acme").ok);
     let comments = world.comments(7);
@@ -515,15 +513,14 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         return;
     }
     let world = World::new();
-    let head = world.commit_on("hire", "hire sam", |repo| {
-        hire(
-            repo,
-            "acme",
-            "teams/analytics.yaml",
-            "sam@acme.com",
-            "Builder",
-        )
-    });
+    let head = world.hire_on(
+        "hire",
+        "hire sam",
+        "acme",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Builder",
+    );
     assert!(
         job(
             &world.pull_request("rolecall-plan.yml", 1001, 8, &head),
@@ -582,32 +579,25 @@ fn blocked_failed_and_admin_granting_plans_say_so_and_fail_the_check() {
         return;
     }
     let world = World::new();
-    // Blocked: four roles deleted, where the limit is 3.
-    let blocked = world.commit_on("cleanup", "drop every role", |repo| {
-        std::fs::remove_file(repo.join("sites/acme/roles/departments.yaml")).unwrap();
-        std::fs::remove_file(repo.join("sites/acme/roles/access.yaml")).unwrap();
-        std::fs::remove_dir_all(repo.join("sites/acme/teams")).unwrap();
-    });
+    let blocked = world.drop_every_role("cleanup");
     // Failing: a user with a role that exists nowhere.
-    let failing = world.commit_on("typo", "a typo", |repo| {
-        hire(
-            repo,
-            "acme-staging",
-            "teams/analytics.yaml",
-            "sam@acme.com",
-            "Bulider",
-        )
-    });
+    let failing = world.hire_on(
+        "typo",
+        "a typo",
+        "acme-staging",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Bulider",
+    );
     // Admin granted outside admins.yaml.
-    let admin = world.commit_on("sneaky", "make omar an admin", |repo| {
-        hire(
-            repo,
-            "acme",
-            "teams/analytics.yaml",
-            "eve@acme.com",
-            "Admin",
-        )
-    });
+    let admin = world.hire_on(
+        "sneaky",
+        "make omar an admin",
+        "acme",
+        "teams/analytics.yaml",
+        "eve@acme.com",
+        "Admin",
+    );
 
     let results = world.pull_request("rolecall-plan.yml", 1001, 9, &blocked);
     let plan = job(&results, "Plan acme");
@@ -671,19 +661,7 @@ fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
     );
 
     // Someone puts jane's roles back: the issue closes with a comment.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(["apply", "--auto-approve", "-f"])
-        .arg(world.repo.path().join("sites/acme"))
-        .env("ROLECALL_ENDPOINT", world.sites["acme"].url())
-        .env("PERISCOPE_SITE", "acme")
-        .env("PERISCOPE_API_KEY", key("acme"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    world.put_config_back("acme");
     let results = world.schedule(3004);
     assert!(job(&results, "Drift acme").ok);
     let issue = &world.state()["github"]["issues"][0];

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{GITLAB_TOKEN, JobResult, World, hire, key, unknown_keys, yaml};
+use super::{GITLAB_TOKEN, JobResult, World, key, unknown_keys, yaml};
 
 /// Keywords at the top of `.gitlab-ci.yml` that are not jobs.
 const GLOBAL: [&str; 5] = ["stages", "default", "variables", "workflow", "include"];
@@ -356,15 +356,14 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
         return;
     }
     let world = World::new();
-    let head = world.commit_on("hire", "hire sam", |repo| {
-        hire(
-            repo,
-            "acme",
-            "teams/analytics.yaml",
-            "sam@acme.com",
-            "Builder",
-        )
-    });
+    let head = world.hire_on(
+        "hire",
+        "hire sam",
+        "acme",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Builder",
+    );
     let (_, results) = world.merge_request(501, 5, &head);
     assert!(
         job(&results, "plan: [acme]").ok,
@@ -386,15 +385,14 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
     );
     assert!(notes[0].contains("**Plan: 1 to create") && notes[0].contains("`sam@acme.com`"));
 
-    let head = world.commit_on("hire", "and ines", |repo| {
-        hire(
-            repo,
-            "acme",
-            "teams/finance.yaml",
-            "ines@acme.com",
-            "Viewer",
-        )
-    });
+    let head = world.hire_on(
+        "hire",
+        "and ines",
+        "acme",
+        "teams/finance.yaml",
+        "ines@acme.com",
+        "Viewer",
+    );
     let (_, results) = world.merge_request(502, 5, &head);
     assert!(job(&results, "plan: [acme]").ok);
     let notes = world.notes(5);
@@ -441,15 +439,14 @@ fn a_merged_request_applies_its_reviewed_plan() {
         return;
     }
     let world = World::new();
-    let head = world.commit_on("staging", "staging: hire sam", |repo| {
-        hire(
-            repo,
-            "acme-staging",
-            "teams/analytics.yaml",
-            "sam@acme.com",
-            "Builder",
-        )
-    });
+    let head = world.hire_on(
+        "staging",
+        "staging: hire sam",
+        "acme-staging",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Builder",
+    );
     assert!(
         job(
             &world.merge_request(503, 6, &head).1,
@@ -477,11 +474,7 @@ fn blocked_and_failing_merge_requests_fail_with_their_reason_in_the_note() {
         return;
     }
     let world = World::new();
-    let blocked = world.commit_on("cleanup", "drop every role", |repo| {
-        std::fs::remove_file(repo.join("sites/acme/roles/departments.yaml")).unwrap();
-        std::fs::remove_file(repo.join("sites/acme/roles/access.yaml")).unwrap();
-        std::fs::remove_dir_all(repo.join("sites/acme/teams")).unwrap();
-    });
+    let blocked = world.drop_every_role("cleanup");
     let (_, results) = world.merge_request(501, 5, &blocked);
     assert!(!job(&results, "plan: [acme]").ok);
     assert!(
@@ -490,15 +483,14 @@ fn blocked_and_failing_merge_requests_fail_with_their_reason_in_the_note() {
         world.notes(5)[0]
     );
 
-    let failing = world.commit_on("typo", "a typo", |repo| {
-        hire(
-            repo,
-            "acme-staging",
-            "teams/analytics.yaml",
-            "sam@acme.com",
-            "Bulider",
-        )
-    });
+    let failing = world.hire_on(
+        "typo",
+        "a typo",
+        "acme-staging",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Bulider",
+    );
     let (_, results) = world.merge_request(502, 6, &failing);
     assert!(!job(&results, "plan: [acme-staging]").ok);
     let note = &world.notes(6)[0];
@@ -547,15 +539,7 @@ fn scheduled_drift_opens_updates_and_closes_an_issue() {
             .contains("`jane@acme.com`")
     );
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(["apply", "--auto-approve", "-f"])
-        .arg(world.repo.path().join("sites/acme"))
-        .env("ROLECALL_ENDPOINT", world.sites["acme"].url())
-        .env("PERISCOPE_SITE", "acme")
-        .env("PERISCOPE_API_KEY", key("acme"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    world.put_config_back("acme");
     assert!(job(&schedule(704), "drift: [acme]").ok);
     assert_eq!(world.state()["gitlab"]["issues"][0]["state"], "closed");
 }

@@ -16,7 +16,7 @@ use std::process::Command;
 use periscope_emulator::{Emulator, Options, Snapshot, spawn};
 use serde_json::{Value, json};
 
-use crate::root;
+use crate::{copy_dir, git, root};
 
 const GITHUB_TOKEN: &str = "ghs_fake-token";
 const GITLAB_TOKEN: &str = "glpat-fake-token";
@@ -153,6 +153,46 @@ impl World {
         let sha = self.head();
         self.git(&["checkout", "-q", "main"]);
         sha
+    }
+
+    /// Commits a new person in a users file of a site, on `branch`.
+    fn hire_on(
+        &self,
+        branch: &str,
+        message: &str,
+        site: &str,
+        file: &str,
+        email: &str,
+        roles: &str,
+    ) -> String {
+        self.commit_on(branch, message, |repo| hire(repo, site, file, email, roles))
+    }
+
+    /// Commits a config that deletes four roles of acme (its limit is 3) and
+    /// strips everyone: a blocked plan.
+    fn drop_every_role(&self, branch: &str) -> String {
+        self.commit_on(branch, "drop every role", |repo| {
+            std::fs::remove_file(repo.join("sites/acme/roles/departments.yaml")).unwrap();
+            std::fs::remove_file(repo.join("sites/acme/roles/access.yaml")).unwrap();
+            std::fs::remove_dir_all(repo.join("sites/acme/teams")).unwrap();
+        })
+    }
+
+    /// Applies the config of `site` on main by hand: the site matches again.
+    fn put_config_back(&self, site: &str) {
+        let out = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(["apply", "--auto-approve", "-f"])
+            .arg(self.repo.path().join("sites").join(site))
+            .env("ROLECALL_ENDPOINT", self.sites[site].url())
+            .env("PERISCOPE_SITE", site)
+            .env("PERISCOPE_API_KEY", key(site))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Merges `branch` into main with a merge commit; returns (before, after).
@@ -297,43 +337,6 @@ fn http_as(emu: &Emulator, key: &str, method: &str, path: &str, body: &str) -> S
 /// The API key of a site's emulator (and of its secret).
 fn key(site: &str) -> String {
     format!("{site}-k3y-5ecret")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Appends a person to a users file of a site.
