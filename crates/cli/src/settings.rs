@@ -176,7 +176,7 @@ impl Settings {
         };
         if key.is_empty() {
             return Err(CliError::msg("the API key is empty").with_hint(
-                "in CI, a secret that is not set, or a run from a fork, gives an empty PERISCOPE_API_KEY",
+                "put the key in PERISCOPE_API_KEY or the `--api-key-file`; in CI, a secret that is not set, or a run from a fork, leaves it empty",
             ));
         }
         Ok(Credentials::new(site, key))
