@@ -537,16 +537,7 @@ fn apply_killed_halfway_converges_on_rerun() {
 /// few requests are refused, and the report says what the pace settled on.
 #[test]
 fn a_rate_limited_site_gets_few_429s() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut yaml = String::from(
-        "site: globex\nactor: platform-bot@globex.io\nusers:\n  platform-bot@globex.io:\n    roles: [Admin]\n",
-    );
-    for u in 0..300 {
-        yaml.push_str(&format!(
-            "  new{u}@globex.io:\n    first_name: New\n    last_name: \"{u}\"\n    roles: [Viewer]\n"
-        ));
-    }
-    std::fs::write(dir.path().join("rolecall.yaml"), yaml).unwrap();
+    let dir = hires(300);
     let emu = emulator(
         Faults {
             rate_limit: Some(100.0),
@@ -555,9 +546,16 @@ fn a_rate_limited_site_gets_few_429s() {
         },
         7,
     );
+    let started = std::time::Instant::now();
     let out = rolecall(&emu, dir.path(), &["apply", "--auto-approve"]);
+    let took = started.elapsed().as_secs_f64();
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let log = emu.requests();
+    // Throughput: 300 creates past a bucket of 100 (100/s) is 2 s at best.
+    assert!(
+        took < 2.0 * 2.0 + 1.0,
+        "{took:.1} s for 300 creates at 100/s"
+    );
     let refused = log.iter().filter(|r| r.status == Some(429)).count();
     assert!(refused > 0, "the bucket ran dry: the test tests something");
     // Those sent before the first 429 came back are refused too (the
@@ -589,5 +587,73 @@ fn a_rate_limited_site_gets_few_429s() {
     assert!(
         stderr.contains("applied 300/300 changes (0 failed or skipped); 0 in flight, "),
         "{stderr}"
+    );
+}
+
+/// One user file: the actor and `n` new users.
+fn hires(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "site: globex\nactor: platform-bot@globex.io\nusers:\n  platform-bot@globex.io:\n    roles: [Admin]\n",
+    );
+    for u in 0..n {
+        yaml.push_str(&format!(
+            "  new{u}@globex.io:\n    first_name: New\n    last_name: \"{u}\"\n    roles: [Viewer]\n"
+        ));
+    }
+    std::fs::write(dir.path().join("rolecall.yaml"), yaml).unwrap();
+    dir
+}
+
+/// Another job sharing the key: a tenth of all answers are `429`, whatever
+/// the rate. Each costs its call its `Retry-After` and nothing more: apply
+/// and plan (over listings in pages of 5) take little longer than without.
+#[test]
+fn random_429s_cost_each_call_its_retry_after_and_no_more() {
+    let dir = hires(300);
+    let mut seconds = Vec::new();
+    for shed_rate in [0.0, 0.1] {
+        let emu = spawn(Options {
+            seed: Some(org_site()),
+            api_key: Some(KEY.into()),
+            page_size: 5,
+            faults: Faults {
+                latency: Some((Duration::from_millis(5), Duration::from_millis(5))),
+                shed_rate,
+                precise_retry_after: true,
+                ..Faults::default()
+            },
+            rng_seed: 11,
+            ..Options::default()
+        })
+        .unwrap();
+        let timed = |args: &[&str], code: i32| {
+            let started = std::time::Instant::now();
+            let out = rolecall(&emu, dir.path(), args);
+            assert_eq!(out.status.code(), Some(code), "{}", transcript(&out));
+            started.elapsed().as_secs_f64()
+        };
+        let apply = timed(&["apply", "--auto-approve"], 0);
+        let plan = timed(&["plan", "--detailed-exitcode"], 0);
+        let refused = emu
+            .requests()
+            .iter()
+            .filter(|r| r.status == Some(429))
+            .count();
+        assert_eq!(refused > 30, shed_rate > 0.0, "{refused} 429s");
+        seconds.push((apply, plan));
+    }
+    let [(apply, plan), (apply_shed, plan_shed)] = seconds[..] else {
+        unreachable!()
+    };
+    // Each 429 waits 50 ms, its slot lent meanwhile; a pace that took them
+    // for a rate limit would crawl (the old one settled near 1 request/s).
+    assert!(
+        apply_shed < 2.0 * apply + 1.0,
+        "apply: {apply_shed:.2} s with 10% 429s, {apply:.2} s without"
+    );
+    assert!(
+        plan_shed < 2.0 * plan + 1.0,
+        "plan: {plan_shed:.2} s with 10% 429s, {plan:.2} s without"
     );
 }

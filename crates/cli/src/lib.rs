@@ -108,14 +108,14 @@ pub struct LimitArgs {
     /// Bytes of one answer of the API (K, M, G suffixes: KiB, MiB, GiB).
     #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = settings::size)]
     pub max_response_size: usize,
-    /// Pages of one listing (users, roles, dashboards).
-    #[arg(long, global = true, value_name = "N", default_value_t = 10_000)]
-    pub max_pages: usize,
-    /// Items of one listing.
-    #[arg(long, global = true, value_name = "N", default_value_t = 1_000_000)]
-    pub max_items: usize,
-    /// Requests per second to the API, at most (all calls together). Without it there
-    /// is no fixed ceiling: after a `429` the client paces itself to what the site serves.
+    /// Pages of one listing (users, roles, dashboards); 1 or more.
+    #[arg(long, global = true, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=u32::MAX as u64))]
+    pub max_pages: u64,
+    /// Items of one listing; 1 or more.
+    #[arg(long, global = true, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=u32::MAX as u64))]
+    pub max_items: u64,
+    /// Requests per second to the API, at most (all calls together; 0.01 to 100000). Without
+    /// it there is no fixed ceiling: the client paces itself to what the site serves.
     #[arg(long, global = true, value_name = "N", value_parser = settings::rate)]
     pub rate_limit: Option<f64>,
     /// Bytes of one config file (K, M, G suffixes).

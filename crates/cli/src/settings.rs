@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anstream::ColorChoice;
 use std::time::Duration;
 
-use periscope_client::{ApiKey, ClientConfig, Credentials, ReadLimits};
+use periscope_client::{
+    ApiKey, ClientConfig, Credentials, MAX_RATE_LIMIT, MIN_RATE_LIMIT, ReadLimits,
+};
 
 use crate::error::{CliError, CliResult};
 use crate::{ColorWhen, GlobalArgs};
@@ -44,23 +46,34 @@ pub struct Settings {
     pub rate_limit: Option<f64>,
 }
 
-/// A positive number of requests per second.
+/// Requests per second, from [`MIN_RATE_LIMIT`] to [`MAX_RATE_LIMIT`].
 pub fn rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(r) if (MIN_RATE_LIMIT..=MAX_RATE_LIMIT).contains(&r) => Ok(r),
+        Ok(r) if r.is_finite() => Err(format!(
+            "`{text}` is out of range: a rate is {MIN_RATE_LIMIT} to {MAX_RATE_LIMIT} requests per second"
+        )),
         _ => Err(format!(
-            "`{text}` is not a rate: write requests per second, e.g. `50`"
+            "`{text}` is not a rate: write requests per second from {MIN_RATE_LIMIT} to {MAX_RATE_LIMIT}, e.g. `50`"
         )),
     }
 }
 
-/// `30s`, `2m`, `1h30m`.
+/// The longest duration a flag takes: a week (no wait of rolecall's needs
+/// more, and the clock arithmetic stays far from overflow).
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `30s`, `2m`, `1h30m`: more than 0, a week at most.
 pub fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}): write e.g. `30s`, `2m`"))
         .and_then(|d| {
             if d.is_zero() {
                 Err("a duration must be more than 0".to_string())
+            } else if d > MAX_DURATION {
+                Err(format!(
+                    "`{text}` is out of range: a duration is a week (`7d`) at most"
+                ))
             } else {
                 Ok(d)
             }
@@ -118,8 +131,8 @@ impl Settings {
             retry_budget: global.limits.retry_budget,
             read_limits: ReadLimits {
                 max_body_bytes: global.limits.max_response_size,
-                max_pages: global.limits.max_pages,
-                max_items: global.limits.max_items,
+                max_pages: global.limits.max_pages as usize,
+                max_items: global.limits.max_items as usize,
                 read_deadline: global.limits.read_deadline,
             },
             max_config_size: global.limits.max_config_size,

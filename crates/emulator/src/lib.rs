@@ -93,7 +93,7 @@ pub fn shared(options: &Options) -> Result<Arc<Shared>, Error> {
         api_key,
         page_size: options.page_size.max(1),
         quirks: options.quirks,
-        bucket: Mutex::new(options.faults.rate_limit.map(Bucket::new)),
+        bucket: Mutex::new(Bucket::of(&options.faults)),
         faults: Mutex::new(options.faults.clone()),
         rng: Mutex::new(fastrand::Rng::with_seed(options.rng_seed)),
         log: Mutex::new(VecDeque::new()),
@@ -233,7 +233,7 @@ impl Emulator {
     /// Changes the faults of a running emulator (e.g. after seeding it
     /// through the API with none).
     pub fn set_faults(&self, faults: Faults) {
-        *lock(&self.shared.bucket) = faults.rate_limit.map(Bucket::new);
+        *lock(&self.shared.bucket) = Bucket::of(&faults);
         *lock(&self.shared.faults) = faults;
     }
 }

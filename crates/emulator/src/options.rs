@@ -21,6 +21,12 @@ pub struct Faults {
     pub error_rate: f64,
     /// Requests per second above which the answer is `429` with `Retry-After`.
     pub rate_limit: Option<f64>,
+    /// The bucket of `rate_limit`: requests allowed at once above the rate
+    /// (default: one second's worth).
+    pub rate_burst: Option<f64>,
+    /// Probability of answering `429` (`Retry-After: 1`, or `0.05` with
+    /// `precise_retry_after`) whatever the rate: another job sharing the key.
+    pub shed_rate: f64,
     /// Probability of closing the connection before handling the request.
     pub drop_rate: f64,
     /// Probability, for a write, of applying it and then closing the

@@ -134,29 +134,34 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A token bucket: `rate` requests per second, bursts up to one second's worth.
+/// A token bucket: `rate` requests per second, bursts up to `burst` (one
+/// second's worth unless set).
 #[derive(Debug)]
 pub(crate) struct Bucket {
     rate: f64,
+    burst: f64,
     tokens: f64,
     at: Instant,
 }
 
 impl Bucket {
-    pub(crate) fn new(rate: f64) -> Self {
-        Self {
+    /// The bucket of `faults.rate_limit`, if any.
+    pub(crate) fn of(faults: &crate::Faults) -> Option<Self> {
+        let rate = faults.rate_limit?;
+        let burst = faults.rate_burst.unwrap_or(rate).max(1.0);
+        Some(Self {
             rate,
-            tokens: rate.max(1.0),
+            burst,
+            tokens: burst,
             at: Instant::now(),
-        }
+        })
     }
 
     /// Takes a token, or says how many seconds until there is one.
     fn take(&mut self) -> Result<(), f64> {
         let now = Instant::now();
-        let capacity = self.rate.max(1.0);
         self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(capacity);
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -580,7 +585,7 @@ pub(crate) async fn handle(
         + 1;
     let _counted = InFlight(&shared.in_flight);
 
-    let (latency, drop_now, fail_now, lose_now) = {
+    let (latency, drop_now, fail_now, lose_now, shed_now) = {
         let mut rng = lock(&shared.rng);
         let latency = faults.latency.map(|(min, max)| {
             if max <= min {
@@ -593,7 +598,8 @@ pub(crate) async fn handle(
         let drop_now = roll(&mut rng, faults.drop_rate);
         let fail_now = roll(&mut rng, faults.error_rate);
         let lose_now = write && roll(&mut rng, faults.lost_response_rate);
-        (latency, drop_now, fail_now, lose_now)
+        let shed_now = roll(&mut rng, faults.shed_rate);
+        (latency, drop_now, fail_now, lose_now, shed_now)
     };
     if let Some(latency) = loaded_latency(latency, faults.capacity, now_in_flight) {
         tokio::time::sleep(latency).await;
@@ -619,6 +625,16 @@ pub(crate) async fn handle(
         log.push_back(entry);
     };
 
+    // Shed before the bucket: a request refused so takes no token.
+    if shed_now {
+        record(Some(429), Outcome::Answered);
+        let wait = if faults.precise_retry_after {
+            0.05
+        } else {
+            1.0
+        };
+        return Ok(too_many_requests(wait, faults.precise_retry_after));
+    }
     let limited = lock(&shared.bucket).as_mut().map(Bucket::take);
     if let Some(Err(wait)) = limited {
         record(Some(429), Outcome::Answered);

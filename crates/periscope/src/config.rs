@@ -101,6 +101,25 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The wait before attempt `next` of a call refused with `429`, when
+    /// `elapsed` has passed since its first: its `Retry-After` (or the
+    /// backoff), or `None` when that would overrun the time budget.
+    pub fn after_429(
+        &self,
+        next: u32,
+        elapsed: Duration,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        let delay = self.delay(next.min(self.max_attempts), retry_after);
+        (elapsed + delay <= self.max_elapsed).then_some(delay)
+    }
+}
+
+/// The range `--rate-limit` accepts, in requests a second.
+pub const MIN_RATE_LIMIT: f64 = 0.01;
+pub const MAX_RATE_LIMIT: f64 = 100_000.0;
+
 /// One HTTP attempt, for audit logs: never the key, never a body.
 #[derive(Debug, Clone)]
 pub struct CallRecord {

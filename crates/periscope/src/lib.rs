@@ -49,8 +49,8 @@ mod types;
 mod write;
 
 pub use config::{
-    ApiKey, CallHook, CallRecord, ClientConfig, Credentials, DEFAULT_ENDPOINT, Limit, ReadLimits,
-    RetryPolicy,
+    ApiKey, CallHook, CallRecord, ClientConfig, Credentials, DEFAULT_ENDPOINT, Limit,
+    MAX_RATE_LIMIT, MIN_RATE_LIMIT, ReadLimits, RetryPolicy,
 };
 pub use error::Error;
 pub use pace::{DEFAULT_CEILING, INITIAL_CONCURRENCY, Pace, PacePermit, PaceStats, Signal};

@@ -1,19 +1,20 @@
-//! HTTP with authentication, a shared rate limit, a bound on calls in
-//! flight, and retries. Crate-private: the only ways to use it are the
+//! HTTP with authentication, one admission pipeline (a hard rate ceiling,
+//! then the adaptive pace), and retries. Crate-private: the only ways to use it are the
 //! read-only [`crate::ReadClient`] and the [`crate::Writer`].
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, USER_AGENT};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::config::{
-    CallHook, CallRecord, ClientConfig, Limit, ReadLimits, RetryPolicy, check_endpoint,
+    CallHook, CallRecord, ClientConfig, Limit, MAX_RATE_LIMIT, MIN_RATE_LIMIT, ReadLimits,
+    RetryPolicy, check_endpoint,
 };
 use crate::error::{Error, body_start};
 use crate::pace::{Pace, Signal};
@@ -102,7 +103,6 @@ pub(crate) struct Transport {
     pub site: String,
     auth: HeaderValue,
     limiter: Option<DefaultDirectRateLimiter>,
-    in_flight: Semaphore,
     /// Adaptive concurrency and rate, shared by every clone of the client.
     pub pace: Arc<Pace>,
     pub retry: RetryPolicy,
@@ -188,22 +188,16 @@ impl Transport {
             )
         })?;
         auth.set_sensitive(true);
-        let limiter = config.rate_limit.filter(|r| *r > 0.0).map(|rate| {
-            let burst = NonZeroU32::new(config.burst.max(1)).expect("at least 1");
-            let period = Duration::from_secs_f64(1.0 / rate);
-            RateLimiter::direct(
-                Quota::with_period(period)
-                    .expect("a positive period")
-                    .allow_burst(burst),
-            )
-        });
+        let limiter = config
+            .rate_limit
+            .map(|rate| ceiling(rate, config.burst))
+            .transpose()?;
         Ok(Arc::new(Self {
             http,
             base: base.as_str().trim_end_matches('/').to_string(),
             site: config.credentials.site.clone(),
             auth,
             limiter,
-            in_flight: Semaphore::new(config.max_in_flight.max(1)),
             pace: Pace::new(config.max_in_flight, config.retry.max_elapsed),
             retry: config.retry,
             on_call: config.on_call.clone(),
@@ -256,6 +250,24 @@ impl Transport {
         }
     }
 
+    /// Admits one attempt; every request passes here and nowhere else.
+    /// In order:
+    /// 1. the hard ceiling, `--rate-limit` (a token bucket), when set;
+    /// 2. the pace: a pause every call waits out (a shared empty bucket),
+    ///    then a send slot at the paced rate (once this client's `429`s
+    ///    set one).
+    ///
+    /// Concurrency is admitted one level up, per operation: a change of an
+    /// apply, or a per-user read, holds a [`crate::PacePermit`] across its
+    /// calls, so that a stop is checked before an operation starts, never
+    /// between its calls. A call waiting out a `429` lends that permit.
+    async fn admit(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        self.pace.before_send().await;
+    }
+
     async fn attempt(
         &self,
         method: &Method,
@@ -263,11 +275,7 @@ impl Transport {
         body: Option<&[u8]>,
         attempt: u32,
     ) -> Attempt {
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-        }
-        self.pace.before_send().await;
-        let _permit = self.in_flight.acquire().await.expect("never closed");
+        self.admit().await;
         let url = self.url(path);
         let started = Instant::now();
         let time = SystemTime::now();
@@ -360,22 +368,22 @@ impl Transport {
     }
 
     /// A `429` is no failure of the call (the site did not take it): it is
-    /// retried until the time budget is spent, whatever the attempt count, so
-    /// that many callers sharing a tight limit all get through.
+    /// retried after its `Retry-After` until the time budget is spent,
+    /// whatever the attempt count, so that many callers sharing a tight
+    /// limit all get through. The wait lends the operation's slot.
     async fn wait_out_429(
         &self,
         next: u32,
         started: Instant,
         retry_after: Option<Duration>,
     ) -> bool {
-        let delay = self
-            .retry
-            .delay(next.min(self.retry.max_attempts), retry_after);
-        if started.elapsed() + delay > self.retry.max_elapsed {
-            return false;
+        match self.retry.after_429(next, started.elapsed(), retry_after) {
+            Some(delay) => {
+                self.pace.wait_out(delay).await;
+                true
+            }
+            None => false,
         }
-        tokio::time::sleep(delay).await;
-        true
     }
 
     /// An idempotent call (GET, PUT, DELETE), retried on `429`, `5xx` and
@@ -480,6 +488,23 @@ impl Transport {
     pub async fn post_backoff(&self, next: u32, started: Instant) -> bool {
         self.backoff(next, started, None).await
     }
+}
+
+/// The hard ceiling of `--rate-limit`: `rate` requests a second, `burst`
+/// at once. A rate no token bucket can hold is an error, not a panic.
+fn ceiling(rate: f64, burst: u32) -> Result<DefaultDirectRateLimiter, Error> {
+    let invalid = || {
+        Error::Client(format!(
+            "a rate limit of {rate} requests/s is out of range ({MIN_RATE_LIMIT} to {MAX_RATE_LIMIT})"
+        ))
+    };
+    if !(MIN_RATE_LIMIT..=MAX_RATE_LIMIT).contains(&rate) {
+        return Err(invalid());
+    }
+    let period = Duration::try_from_secs_f64(1.0 / rate).map_err(|_| invalid())?;
+    let quota = Quota::with_period(period).ok_or_else(invalid)?;
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Ok(RateLimiter::direct(quota.allow_burst(burst)))
 }
 
 /// `Retry-After` in seconds. Whole seconds are what servers send; a

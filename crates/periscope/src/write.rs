@@ -3,7 +3,7 @@
 //! before it is sent again, so it never makes a duplicate.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;

@@ -620,10 +620,15 @@ async fn the_client_rate_limit_and_in_flight_bound_hold() {
     cfg.max_in_flight = 2;
     let reader = ReadClient::new(&cfg).unwrap();
     let start = Instant::now();
+    // Operations (an apply's changes, per-user reads) hold a slot of the
+    // pace each: at most `max_in_flight` at once.
     let calls: Vec<_> = (0..10)
         .map(|_| {
             let reader = reader.clone();
-            tokio::spawn(async move { reader.list_roles().await })
+            tokio::spawn(async move {
+                let _slot = reader.pace().acquire().await;
+                reader.list_roles().await
+            })
         })
         .collect();
     for call in calls {

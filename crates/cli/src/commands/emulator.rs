@@ -30,18 +30,26 @@ pub struct EmulatorArgs {
     /// API key to accept. Default: the seed's, or a fixed local key (printed).
     #[arg(long, value_name = "KEY")]
     pub api_key: Option<String>,
-    /// Items per page of paginated lists.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub page_size: usize,
-    /// Latency added to each answer, in milliseconds: fixed (`20`) or a range (`10-80`).
+    /// Items per page of paginated lists (1 to 100000).
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub page_size: u32,
+    /// Latency added to each answer, in milliseconds (60000 at most): fixed (`20`) or a range (`10-80`).
     #[arg(long, value_name = "MS[-MS]", value_parser = parse_latency)]
     pub latency: Option<(Duration, Duration)>,
     /// Probability (0 to 1) of answering `500` without handling the request.
     #[arg(long, default_value_t = 0.0, value_name = "P", value_parser = parse_probability)]
     pub error_rate: f64,
-    /// Requests per second above which the answer is `429` with `Retry-After`.
-    #[arg(long, value_name = "PER_SECOND")]
+    /// Requests per second above which the answer is `429` with `Retry-After`
+    /// (a token bucket; 0.01 to 100000).
+    #[arg(long, value_name = "PER_SECOND", value_parser = crate::settings::rate)]
     pub rate_limit: Option<f64>,
+    /// Requests the bucket of `--rate-limit` lets through at once (default: one second's worth).
+    #[arg(long, value_name = "N", requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_burst: Option<u32>,
+    /// Probability (0 to 1) of answering `429` with `Retry-After: 1` whatever the
+    /// rate, as when another job shares the API key.
+    #[arg(long, default_value_t = 0.0, value_name = "P", value_parser = parse_probability)]
+    pub shed_rate: f64,
     /// Workers of the server: beyond N requests in flight, latency grows in
     /// proportion to the load (`--latency` × in flight / N; 10 ms without `--latency`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -91,11 +99,12 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 }
 
 fn parse_latency(s: &str) -> Result<(Duration, Duration), String> {
-    let ms = |t: &str| {
-        t.trim()
-            .parse::<u64>()
-            .map(Duration::from_millis)
-            .map_err(|_| format!("`{s}` is not a latency: write milliseconds, `20` or `10-80`"))
+    let ms = |t: &str| match t.trim().parse::<u64>() {
+        Ok(ms) if ms <= 60_000 => Ok(Duration::from_millis(ms)),
+        Ok(_) => Err(format!("`{s}`: a latency is 60000 ms at most")),
+        Err(_) => Err(format!(
+            "`{s}` is not a latency: write milliseconds, `20` or `10-80`"
+        )),
     };
     match s.split_once('-') {
         Some((min, max)) => {
@@ -121,11 +130,13 @@ impl EmulatorArgs {
             api_key: self.api_key.clone(),
             seed,
             port: self.port,
-            page_size: self.page_size,
+            page_size: self.page_size as usize,
             faults: Faults {
                 latency: self.latency,
                 error_rate: self.error_rate,
                 rate_limit: self.rate_limit,
+                rate_burst: self.rate_burst.map(f64::from),
+                shed_rate: self.shed_rate,
                 drop_rate: self.drop_rate,
                 lost_response_rate: self.lost_response_rate,
                 capacity: self.capacity.map(|n| n as usize),

@@ -10,28 +10,49 @@
 //! busy, the limit grows: doubling per window until the first sign of load,
 //! then by one. When the average exceeds the baseline by 20% (and 1 ms) —
 //! a queue is building on the server — it shrinks by a tenth; a `5xx` or a
-//! call without an answer shrinks it by 30%, a `429` by half. It stays between
-//! 1 and the ceiling (`--parallelism`, default 64).
+//! call without an answer shrinks it by 30%. A `429` does not change it:
+//! that is the rate's business. It stays between 1 and the ceiling
+//! (`--parallelism`, default 64). A call waiting out a `Retry-After` is not
+//! in flight: its operation lends its slot to another while it waits.
 //!
-//! **Rate** is free until the server answers `429`. Then every call of the
-//! client (not only the one that got it) waits out `Retry-After` (capped at
-//! the retry budget: a hostile hour holds nobody that long), and calls
-//! are paced at 90% of what was served since the first call (the server's
-//! burst is in it, so this is from above), growing by 10% a second. At each
-//! later `429`, what was served since an earlier one at least a second
-//! before, over the time since (pauses included, during which the server's
-//! bucket refills), is the server's rate: its bucket was empty at both ends.
-//! The pace is 99% of it, growing by 3% a second below it and by 0.2% past
-//! it (a bucket of one second's worth then lasts half a minute). (A `429` within a quarter second of the last says only that the pace
-//! is far too high: it halves.) A `429` to a request sent before the last
-//! one was handled says nothing new and changes nothing. The hard ceiling
-//! (`--rate-limit`) is a separate token bucket and stays.
+//! **Rate** (requests a second) is free until this client is shown to run
+//! the server's bucket dry. It is judged per epoch (two round trips, at
+//! least 100 ms and 8 answers; sooner when most answers are `429`):
+//! - the send rate is what was sent over the epoch's active time (pauses
+//!   excluded: never divided by a pause);
+//! - a `429` is always retried by the call that got it, after its
+//!   `Retry-After`;
+//! - the rate is cut only when the epoch held more `429`s than the noise
+//!   floor explains (at least 2) *and* the client was pushing (a call
+//!   waited for a send slot or a permit). The cut is to β = 0.75 of the
+//!   send rate, or to what was served over the last second when most
+//!   answers were `429`; never below a floor of a quarter of the highest
+//!   rate served over a second (and 1/s);
+//! - the epoch after a cut judges it: if the share of `429`s did not fall
+//!   (to less than half), they were noise (random shedding, another client
+//!   on the key): the cut is undone, and the share goes into the noise
+//!   floor that later cuts must exceed;
+//! - each clean epoch while pushing grows the rate: halfway back to 97% of
+//!   where the `429`s began, then by 1% of it, the step doubling with each
+//!   clean epoch past it (a probe that finds no limit speeds up);
+//! - every call pauses for a `Retry-After` (capped at the retry budget: a
+//!   hostile hour holds nobody) only on evidence of a shared empty bucket
+//!   this client did not empty: three `429`s to calls sent within one round
+//!   trip while it was not pushing.
+//!
+//! The hard ceiling (`--rate-limit`) is a separate token bucket in the
+//! transport. Times are tokio's, so tests drive the pace in virtual time.
+
+mod rate;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use self::rate::{RateControl, Verdict};
 
 /// The limit operations start at (or the ceiling, if lower).
 pub const INITIAL_CONCURRENCY: usize = 8;
@@ -46,6 +67,8 @@ pub struct Pace {
     /// a proxy, may send an hour).
     max_pause: Duration,
     permits: Arc<Semaphore>,
+    /// Wakes the calls waiting for a send slot when the rate changes.
+    rate_changed: Notify,
     state: Mutex<State>,
 }
 
@@ -53,9 +76,12 @@ pub struct Pace {
 struct State {
     limit: usize,
     /// Permits to forget as they come back (the limit shrank below the
-    /// number held).
+    /// number held, or a lent permit came back).
     debt: usize,
+    /// Permits held.
     in_flight: usize,
+    /// Of those, lent out while their call waits out a `Retry-After`.
+    lent: usize,
     window: Window,
     /// The lowest window average latency, in seconds.
     baseline: Option<f64>,
@@ -64,21 +90,14 @@ struct State {
     slow_start: bool,
     /// The limit at the end of each window, for the settled value.
     history: Vec<usize>,
-    rate: Option<f64>,
-    /// When the rate last changed (probes wait a second after it).
-    rate_changed: Instant,
-    next_slot: Instant,
+    /// Smoothed round trip of answered calls.
+    srtt: Option<Duration>,
+    rate: RateControl,
     paused_until: Option<Instant>,
-    /// Each `429` episode, with `served_total` then. A `429` to a request
-    /// sent before the last one began adds nothing.
-    throttles: Vec<(Instant, u64)>,
-    served_total: u64,
-    /// That long-run rate, as of the last `429`.
-    known_rate: Option<f64>,
-    /// When each answered call of the last second completed (for the rate shown).
+    /// When each answered call of the last second completed, and each `429`.
     served: VecDeque<Instant>,
+    refused: VecDeque<Instant>,
     throttled: u64,
-    started: Instant,
 }
 
 #[derive(Debug)]
@@ -108,14 +127,17 @@ pub enum Signal {
 pub struct PaceStats {
     /// Operations allowed at once.
     pub limit: usize,
-    /// Operations running now.
+    /// Operations running now (not counting those waiting out a `429`).
     pub in_flight: usize,
     /// Answers received over the last second.
     pub per_second: f64,
-    /// The paced rate, once a `429` set one.
+    /// The paced rate, once this client's `429`s set one.
     pub rate: Option<f64>,
     /// `429` answers so far.
     pub throttled: u64,
+    /// Rate cuts that stood, and cuts undone because the `429`s were noise.
+    pub cuts: u32,
+    pub undone: u32,
     /// The limit the controller settled on: the median over the second half
     /// of the run (the current limit early on).
     pub settled: usize,
@@ -155,25 +177,23 @@ impl Pace {
             ceiling,
             max_pause,
             permits: Arc::new(Semaphore::new(limit)),
+            rate_changed: Notify::new(),
             state: Mutex::new(State {
                 limit,
                 debt: 0,
                 in_flight: 0,
+                lent: 0,
                 window: Window::new(now),
                 baseline: None,
                 baseline_at: now,
                 slow_start: true,
                 history: Vec::new(),
-                rate: None,
-                rate_changed: now,
-                next_slot: now,
+                srtt: None,
+                rate: RateControl::new(now),
                 paused_until: None,
-                throttles: Vec::new(),
-                served_total: 0,
-                known_rate: None,
                 served: VecDeque::new(),
+                refused: VecDeque::new(),
                 throttled: 0,
-                started: now,
             }),
         })
     }
@@ -182,17 +202,22 @@ impl Pace {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for a slot for one operation.
+    /// Waits for a slot for one operation (which may make several calls).
     pub async fn acquire(self: &Arc<Self>) -> PacePermit {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // More to do than the limit allows: the client is pushing.
+                self.lock().rate.wait_begins(Instant::now());
+                let permit = self.permits.clone().acquire_owned().await;
+                self.lock().rate.wait_ends(Instant::now());
+                permit.expect("never closed")
+            }
+        };
         let mut state = self.lock();
         state.in_flight += 1;
-        state.window.busiest = state.window.busiest.max(state.in_flight);
+        let busy = state.in_flight - state.lent;
+        state.window.busiest = state.window.busiest.max(busy);
         drop(state);
         PacePermit {
             permit: Some(permit),
@@ -200,32 +225,64 @@ impl Pace {
         }
     }
 
-    /// Waits until a request may go: after any `Retry-After` pause, at the
-    /// paced rate.
+    /// Waits until a request may go: after a pause every call waits out,
+    /// at the paced rate. Returns when it is sent (and counted so).
     pub async fn before_send(&self) {
+        let mut waiting = false;
         loop {
-            let (pause, slot, epoch) = {
+            let changed = self.rate_changed.notified();
+            let (until, generation) = {
                 let mut state = self.lock();
                 let now = Instant::now();
-                let epoch = state.throttles.len();
-                match state.paused_until {
-                    Some(until) if until > now => (Some(until), None, epoch),
-                    _ => (None, state.slot(now), epoch),
+                let generation = state.rate.generation;
+                let until = match state.paused_until {
+                    Some(until) if until > now => Some(until),
+                    _ => state.rate.slot(now),
+                };
+                match until {
+                    None => {
+                        if waiting {
+                            state.rate.wait_ends(now);
+                        }
+                        return;
+                    }
+                    Some(until) if !waiting => {
+                        waiting = true;
+                        state.rate.wait_begins(now);
+                        (until, generation)
+                    }
+                    Some(until) => (until, generation),
                 }
             };
-            if let Some(until) = pause {
-                tokio::time::sleep_until(until.into()).await;
-                continue;
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => {}
+                // The rate changed: a slot at the old rate is given up.
+                () = changed => continue,
             }
-            let Some(slot) = slot else {
-                return;
-            };
-            tokio::time::sleep_until(slot.into()).await;
-            // A `429` meanwhile: this slot was given at the old pace; wait
-            // out the pause and take a new one.
-            if self.lock().throttles.len() == epoch {
+            let mut state = self.lock();
+            let now = Instant::now();
+            if state.rate.generation == generation && state.paused_until.is_none_or(|p| p <= now) {
+                state.rate.sent(now);
+                state.rate.wait_ends(now);
                 return;
             }
+        }
+    }
+
+    /// Waits out a `Retry-After` for one call. Meanwhile the call is not in
+    /// flight: its operation's slot is lent to another.
+    pub async fn wait_out(&self, delay: Duration) {
+        {
+            let mut state = self.lock();
+            state.lent += 1;
+            self.permits.add_permits(1);
+        }
+        tokio::time::sleep(delay).await;
+        let mut state = self.lock();
+        state.lent -= 1;
+        match self.permits.try_acquire() {
+            Ok(free) => free.forget(),
+            Err(_) => state.debt += 1,
         }
     }
 
@@ -233,32 +290,50 @@ impl Pace {
     pub fn record(&self, sent: Instant, rtt: Duration, signal: Signal) {
         let mut state = self.lock();
         let now = Instant::now();
+        let state = &mut *state;
+        for times in [&mut state.served, &mut state.refused] {
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
+            {
+                times.pop_front();
+            }
+        }
+        let srtt = state.srtt.unwrap_or(rtt);
+        let generation = state.rate.generation;
         match signal {
             Signal::Answered => {
                 state.served.push_back(now);
-                state.served_total += 1;
+                state.srtt = Some((srtt * 7 + rtt) / 8);
                 if sent >= state.window.opened {
                     state.window.samples += 1;
                     state.window.rtt_sum += rtt.as_secs_f64();
                 }
+                let last_second = (state.served.len() as f64, state.refused.len() as f64);
+                state.rate.answered(now, sent, false, last_second, srtt);
             }
             Signal::Overloaded if sent >= state.window.opened => state.window.failed += 1,
             Signal::Overloaded => {}
             Signal::Throttled(retry_after) => {
                 state.throttled += 1;
-                if state.throttles.last().is_none_or(|(e, _)| sent >= *e) {
-                    state.throttle(now, retry_after.map(|d| d.min(self.max_pause)));
-                    let limit = state.limit;
-                    self.set_limit(&mut state, limit / 2);
+                state.refused.push_back(now);
+                let last_second = (state.served.len() as f64, state.refused.len() as f64);
+                if state.rate.answered(now, sent, true, last_second, srtt) == Verdict::PauseAll {
+                    let pause = retry_after
+                        .unwrap_or(Duration::from_secs(1))
+                        .min(self.max_pause);
+                    let until = now + pause;
+                    tracing::debug!(
+                        pause_ms = pause.as_millis() as u64,
+                        "429s to calls sent within a round trip: every call waits"
+                    );
+                    state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
+                    state.rate.paused(now, until);
                 }
             }
         }
-        while state
-            .served
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
-        {
-            state.served.pop_front();
+        if state.rate.generation != generation {
+            self.rate_changed.notify_waiters();
         }
         // One decision per window: about a round trip's calls, or half that
         // when some were overloaded.
@@ -267,7 +342,7 @@ impl Pace {
             || (state.window.failed > 0 && calls >= (state.limit / 2).max(2));
         if enough {
             let next = state.close_window(self.ceiling);
-            self.set_limit(&mut state, next);
+            self.set_limit(state, next);
         }
     }
 
@@ -319,10 +394,12 @@ impl Pace {
         };
         PaceStats {
             limit: state.limit,
-            in_flight: state.in_flight,
+            in_flight: state.in_flight - state.lent,
             per_second,
-            rate: state.rate,
+            rate: state.rate.rate(),
             throttled: state.throttled,
+            cuts: state.rate.cuts,
+            undone: state.rate.undone,
             settled,
             peak: state.history.iter().copied().max().unwrap_or(state.limit),
         }
@@ -342,79 +419,6 @@ impl Window {
 }
 
 impl State {
-    /// The next send time at the paced rate (reserved), or `None` when the
-    /// rate is free.
-    fn slot(&mut self, now: Instant) -> Option<Instant> {
-        let rate = self.rate?;
-        if now.duration_since(self.rate_changed) >= Duration::from_secs(1) {
-            // Before the long-run rate is known (one `429` is no measure):
-            // +25% a second. Then +3% up to just below it, and a crawl past
-            // it, so that the next `429` is far off.
-            let factor = match self.known_rate {
-                None => 1.1,
-                Some(k) if rate < 0.99 * k => 1.03,
-                Some(_) => 1.002,
-            };
-            self.rate = Some(rate * factor + 0.1);
-            self.rate_changed = now;
-        }
-        let rate = self.rate.expect("set");
-        let slot = self.next_slot.max(now);
-        self.next_slot = slot + Duration::from_secs_f64(1.0 / rate);
-        (slot > now).then_some(slot)
-    }
-
-    /// A new `429` episode: pause everyone, then pace below what was served.
-    fn throttle(&mut self, now: Instant, retry_after: Option<Duration>) {
-        let pause = retry_after.unwrap_or(Duration::from_secs(1));
-        let until = now + pause;
-        // What was served since an earlier `429` at least a second ago (or
-        // since the first call), over the time since, pauses included: the
-        // server's bucket was empty then and is empty now, so while the
-        // client kept it so this is the server's rate, and a bound from
-        // below otherwise. Since the first call it also holds the server's
-        // initial burst: too high, which the next `429` corrects. Too short a
-        // span measures nothing, but a `429` so soon says the pace is far
-        // too high: it halves.
-        let from = self
-            .throttles
-            .iter()
-            .rev()
-            .find(|(t, _)| now.duration_since(*t) >= Duration::from_secs(1))
-            .or(self.throttles.first())
-            .copied();
-        let (since, served_then, factor) = match from {
-            Some((t, n)) => (t, n, 0.99),
-            None => (self.started, 0, 0.9),
-        };
-        let span = now.duration_since(since).as_secs_f64();
-        let rate = if span >= 0.25 {
-            let served = (self.served_total - served_then) as f64 / span;
-            if from.is_some() {
-                self.known_rate = Some(served);
-            }
-            factor * served
-        } else {
-            0.5 * self
-                .rate
-                .unwrap_or(f64::MAX)
-                .min(self.served_total as f64 / span.max(0.05))
-        }
-        .max(0.5);
-        tracing::debug!(
-            pace = rate,
-            long_run = self.known_rate,
-            pause_ms = pause.as_millis() as u64,
-            "429: every call waits, then goes at the new pace"
-        );
-        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
-        self.throttles.push((now, self.served_total));
-        self.rate = Some(rate);
-        self.rate_changed = until;
-        self.next_slot = until;
-        self.slow_start = false;
-    }
-
     /// Ends a window: the limit it calls for.
     fn close_window(&mut self, ceiling: usize) -> usize {
         let window = std::mem::replace(&mut self.window, Window::new(Instant::now()));
@@ -508,37 +512,81 @@ mod tests {
         drop(one);
     }
 
-    #[tokio::test]
-    async fn a_429_pauses_every_call_and_sets_a_pace() {
-        let pace = Pace::new(8, Duration::from_secs(120));
-        answered(&pace, 40, 1);
-        let sent = Instant::now();
+    fn throttled(pace: &Pace, sent: Instant, after_ms: u64) {
         pace.record(
             sent,
             Duration::ZERO,
-            Signal::Throttled(Some(Duration::from_millis(200))),
+            Signal::Throttled(Some(Duration::from_millis(after_ms))),
         );
-        let stats = pace.stats();
-        assert!(stats.rate.is_some(), "{stats:?}");
-        assert_eq!(stats.throttled, 1);
-        // A 429 to a request sent before that adds nothing.
-        pace.record(sent, Duration::ZERO, Signal::Throttled(None));
-        assert_eq!(pace.stats().rate, stats.rate);
-        let start = Instant::now();
-        pace.before_send().await;
-        assert!(start.elapsed() >= Duration::from_millis(150), "paused");
     }
 
-    #[tokio::test]
-    async fn a_long_retry_after_pauses_no_longer_than_the_budget() {
-        let pace = Pace::new(8, Duration::from_millis(100));
-        pace.record(
-            Instant::now(),
-            Duration::ZERO,
-            Signal::Throttled(Some(Duration::from_secs(3600))),
+    #[tokio::test(start_paused = true)]
+    async fn a_429_to_a_client_that_is_not_pushing_sets_no_rate() {
+        let pace = Pace::new(8, Duration::from_secs(120));
+        let _one = pace.acquire().await;
+        for _ in 0..20 {
+            pace.before_send().await;
+            tokio::time::advance(Duration::from_millis(20)).await;
+            pace.record(
+                Instant::now() - Duration::from_millis(20),
+                Duration::from_millis(20),
+                Signal::Answered,
+            );
+            pace.before_send().await;
+            tokio::time::advance(Duration::from_millis(20)).await;
+            throttled(&pace, Instant::now() - Duration::from_millis(20), 1000);
+        }
+        let stats = pace.stats();
+        assert_eq!((stats.rate, stats.cuts, stats.throttled), (None, 0, 20));
+        // And no pause: one 429 a round trip is no shared empty bucket.
+        let before = Instant::now();
+        pace.before_send().await;
+        assert_eq!(before, Instant::now());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn three_429s_within_a_round_trip_pause_every_call_no_longer_than_the_budget() {
+        let pace = Pace::new(8, Duration::from_millis(300));
+        answered(&pace, 8, 20);
+        let sent = Instant::now();
+        throttled(&pace, sent, 3_600_000);
+        throttled(&pace, sent, 3_600_000);
+        let before = Instant::now();
+        pace.before_send().await;
+        assert_eq!(before, Instant::now(), "two are not yet evidence");
+        throttled(&pace, sent, 3_600_000);
+        pace.before_send().await;
+        assert_eq!(
+            Instant::now() - before,
+            Duration::from_millis(300),
+            "paused for the budget, not an hour"
         );
-        let until = pace.lock().paused_until.unwrap();
-        assert!(until <= Instant::now() + Duration::from_millis(100));
+        assert_eq!(pace.stats().rate, None, "a pause is no cut");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_waiting_out_a_429_lends_its_slot() {
+        let pace = Pace::new(1, Duration::from_secs(120));
+        let held = pace.acquire().await;
+        assert!(pace.permits.try_acquire().is_err());
+        let waiting = {
+            let pace = pace.clone();
+            tokio::spawn(async move { pace.wait_out(Duration::from_secs(1)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Another operation runs meanwhile.
+        let other = pace.acquire().await;
+        assert_eq!(
+            pace.stats().in_flight,
+            1,
+            "the waiting call is not in flight"
+        );
+        waiting.await.unwrap();
+        drop(other);
+        // The lent slot came back: one at once again.
+        assert!(pace.permits.try_acquire().is_err());
+        drop(held);
+        assert!(pace.permits.try_acquire().is_ok());
     }
 
     async fn hold(pace: &Arc<Pace>, n: usize) -> Vec<PacePermit> {
