@@ -20,116 +20,13 @@
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its numbers")]
 
-use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use periscope_client::{ApiKey, ClientConfig, Credentials, Id, NewUser, RoleUpdate, Writer};
-use periscope_emulator::{Faults, Options, Role, Snapshot, User};
+use periscope_emulator::Faults;
 
-fn site(roles: usize) -> Snapshot {
-    let mut all = vec![
-        Role {
-            id: "r-admin".into(),
-            name: "Admin".into(),
-            description: String::new(),
-            privileges: vec![],
-            permissions: vec![],
-        },
-        Role {
-            id: "r-every".into(),
-            name: "Everyone".into(),
-            description: String::new(),
-            privileges: vec![],
-            permissions: vec![],
-        },
-    ];
-    all.extend((0..roles).map(|r| Role {
-        id: periscope_emulator::Id(format!("r{r:04}")),
-        name: format!("Role {r:04}"),
-        description: "old".into(),
-        privileges: vec![],
-        permissions: vec![],
-    }));
-    Snapshot {
-        site: "bench".into(),
-        api_key: Some("bench-key".into()),
-        users: vec![User {
-            id: "u-admin".into(),
-            email: "admin@bench.example".into(),
-            first_name: "A".into(),
-            last_name: "Admin".into(),
-            roles: vec!["r-admin".into()],
-        }],
-        roles: all,
-        dashboards: vec![],
-    }
-}
-
-fn config(users: usize, roles: usize) -> String {
-    let mut yaml = String::from("site: bench\nactor: admin@bench.example\nroles:\n");
-    for r in 0..roles {
-        let _ = writeln!(yaml, "  Role {r:04}:\n    description: new");
-    }
-    yaml.push_str("users:\n  admin@bench.example:\n    roles: [Admin]\n");
-    for u in 0..users {
-        let _ = writeln!(
-            yaml,
-            "  user{u}@bench.example:\n    first_name: U\n    last_name: \"{u}\"\n    roles: [Role {:04}]",
-            u % roles
-        );
-    }
-    yaml
-}
-
-fn emulator(roles: usize, faults: Faults) -> periscope_emulator::Emulator {
-    periscope_emulator::spawn(Options {
-        seed: Some(site(roles)),
-        faults,
-        log_capacity: 1_000_000,
-        ..Options::default()
-    })
-    .unwrap()
-}
-
-/// What one `rolecall apply` run came to.
-struct Applied {
-    seconds: f64,
-    /// The `pace:` line of its report.
-    pace: String,
-}
-
-fn apply(emu: &periscope_emulator::Emulator, dir: &std::path::Path, flags: &[&str]) -> Applied {
-    let start = Instant::now();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(["apply", "--auto-approve"])
-        .args(flags)
-        .arg("-f")
-        .arg(dir.join("rolecall.yaml"))
-        .env("ROLECALL_ENDPOINT", emu.url())
-        .env("PERISCOPE_SITE", "bench")
-        .env("PERISCOPE_API_KEY", "bench-key")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let seconds = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{}\n{stderr}",
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .rev()
-            .take(5)
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
-    let pace = stderr
-        .lines()
-        .find(|l| l.starts_with("pace: "))
-        .unwrap_or("pace: (no report)")
-        .to_string();
-    Applied { seconds, pace }
-}
+mod common;
+use common::{apply, config, emulator, latency};
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -150,10 +47,6 @@ fn main() {
         capacity(2_000 / scale, 16, &dir);
     }
     std::fs::remove_dir_all(&dir).ok();
-}
-
-fn latency(ms: u64) -> Option<(Duration, Duration)> {
-    (ms > 0).then(|| (Duration::from_millis(ms), Duration::from_millis(ms)))
 }
 
 fn compare(users: usize, roles: usize, dir: &std::path::Path) {

@@ -43,6 +43,30 @@ fn global_flags_go_before_or_after_the_command() {
     assert_eq!(before.status.code(), Some(0), "{}", transcript(&before));
 }
 
+/// A number out of range is a usage error naming the range (exit 1), never
+/// a panic (exit 101): each numeric flag is bounded.
+#[test]
+fn numeric_flags_out_of_range_are_usage_errors() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["plan", "--rate-limit", "1e300"], "0.01 to 100000"),
+        (&["plan", "--rate-limit", "1e-300"], "0.01 to 100000"),
+        (&["plan", "--rate-limit", "NaN"], "not a rate"),
+        (&["plan", "--retry-budget", "500000000y"], "a week"),
+        (&["plan", "--max-pages", "0"], "0"),
+        (
+            &["emulator", "--latency", "99999999999"],
+            "60000 ms at most",
+        ),
+        (&["emulator", "--page-size", "0"], "0"),
+    ];
+    for (args, says) in cases {
+        let out = rolecall(&root(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", transcript(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn help_lists_the_commands() {
     let output = rolecall(&root(), &["--help"]);

@@ -704,6 +704,52 @@ async fn fault_errors_are_seeded_and_replayable() {
 }
 
 #[tokio::test]
+async fn fault_shed_rate_refuses_a_share_whatever_the_rate() {
+    let api = Api::new(Options {
+        faults: Faults {
+            shed_rate: 0.5,
+            ..Faults::default()
+        },
+        ..Options::default()
+    });
+    let mut refused = 0;
+    for _ in 0..200 {
+        let resp = api
+            .http
+            .get(format!("{}/api/v1/roles", api.emu.url()))
+            .header("HTTP-X-PARTNER-AUTH", api.emu.auth_header())
+            .send()
+            .await
+            .unwrap();
+        match resp.status().as_u16() {
+            429 => {
+                refused += 1;
+                assert_eq!(resp.headers()["retry-after"], "1");
+            }
+            status => assert_eq!(status, 200),
+        }
+    }
+    assert!((70..=130).contains(&refused), "{refused} of 200");
+}
+
+#[tokio::test]
+async fn fault_rate_burst_sizes_the_bucket() {
+    let api = Api::new(Options {
+        faults: Faults {
+            rate_limit: Some(0.5),
+            rate_burst: Some(3.0),
+            ..Faults::default()
+        },
+        ..Options::default()
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(api.get("/api/v1/roles").await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+}
+
+#[tokio::test]
 async fn fault_rate_limit_answers_429_with_retry_after() {
     let api = Api::new(Options {
         faults: Faults {

@@ -90,10 +90,11 @@ impl RetryPolicy {
             .min(self.max_delay);
         let jittered = exp / 2 + exp.mul_f64(fastrand::f64() / 2.0);
         match retry_after {
-            // Spread the waiters a little so they do not all come back at once.
-            // (A quarter of it at most: a sub-second `Retry-After` stays short.)
+            // Spread the waiters a little so they do not all come back at
+            // once (the pace spaces them too): a tenth, 50 ms at most, so
+            // that the last call of a run waits little past its due.
             Some(after) => {
-                let spread = (after / 4).min(Duration::from_millis(250));
+                let spread = (after / 10).min(Duration::from_millis(50));
                 after + spread.mul_f64(fastrand::f64())
             }
             None => jittered,

@@ -8,11 +8,12 @@ use tokio::time::Instant;
 
 /// A cut goes to this share of the rate sent when the `429`s came.
 const BETA: f64 = 0.75;
-/// Recovery heads back to this share of the rate where `429`s began.
+/// Recovery heads back to this share of the rate where `429`s began (what
+/// the server served then: its rate): just below, where a bucket refills.
 const RECOVER_TO: f64 = 0.97;
 /// Past the recovery point the rate grows by this share of it a second,
-/// doubling each clean second (up to 8 times as much).
-const PROBE: f64 = 0.05;
+/// doubling each clean second (up to 16 times as much).
+const PROBE: f64 = 0.01;
 /// An epoch lasts at least this long (and two round trips) ...
 const MIN_EPOCH: Duration = Duration::from_millis(100);
 /// ... and holds at least this many answers, unless it runs this long.
@@ -20,6 +21,9 @@ const MIN_ANSWERS: u32 = 8;
 const MAX_EPOCH: Duration = Duration::from_secs(2);
 /// The floor: this share of the most answers served within a second.
 const FLOOR_SHARE: f64 = 0.25;
+/// `429`s to a client sending below this share of the most the server
+/// served within a second are not its doing.
+const PEAK_SHARE: f64 = 0.9;
 /// The lowest rate ever paced at, in requests a second.
 const MIN_RATE: f64 = 1.0;
 /// Answers without a `429` assumed before any noise is seen.
@@ -39,6 +43,8 @@ struct Epoch {
     throttled: u32,
     /// The last of those answers, a bit each (1: `429`), newest lowest.
     last: u16,
+    /// When each of the last 12 of those came, oldest first.
+    last_at: std::collections::VecDeque<Instant>,
     /// Answers other than `429` received during the epoch.
     served: u32,
     /// Time of the epoch under a pause every call waited out.
@@ -55,6 +61,7 @@ impl Epoch {
             answers: 0,
             throttled: 0,
             last: 0,
+            last_at: std::collections::VecDeque::with_capacity(12),
             served: 0,
             paused: Duration::ZERO,
             pushing: false,
@@ -118,6 +125,7 @@ pub(super) struct RateControl {
     /// The most answers (not `429`) served within one second, once a
     /// second has passed.
     peak: f64,
+    peak_at: Instant,
     started: Instant,
     /// Send times of recent `429`s, for a burst of them within a round trip.
     recent_429s: Vec<Instant>,
@@ -156,6 +164,7 @@ impl RateControl {
             trial: None,
             noise: (0, 0),
             peak: 0.0,
+            peak_at: now,
             started: now,
             recent_429s: Vec::new(),
             waiting: 0,
@@ -240,6 +249,10 @@ impl RateControl {
             self.epoch.answers += 1;
             self.epoch.throttled += u32::from(throttled);
             self.epoch.last = self.epoch.last << 1 | u16::from(throttled);
+            if self.epoch.last_at.len() == 12 {
+                self.epoch.last_at.pop_front();
+            }
+            self.epoch.last_at.push_back(now);
         }
         self.epoch.served += u32::from(!throttled);
         let mut verdict = Verdict::ThisCall;
@@ -253,7 +266,11 @@ impl RateControl {
             }
         }
         if now.duration_since(self.started) >= BURST_SPAN {
-            self.peak = self.peak.max(per_second);
+            // The peak fades by 1% a second: a server (or a key shared
+            // anew) that now serves less is believed within a minute.
+            let fade = 1.0 - 0.01 * now.duration_since(self.peak_at).as_secs_f64();
+            self.peak = (self.peak * fade.max(0.0)).max(per_second);
+            self.peak_at = now;
         }
         let e = &self.epoch;
         let age = now.duration_since(e.opened);
@@ -317,6 +334,16 @@ impl RateControl {
         // busy); before, over the epoch, if it holds enough to tell.
         let served = if now.duration_since(self.started) >= BURST_SPAN {
             Some(per_second.max(MIN_RATE))
+        } else if flooded {
+            // The epoch's served count holds the burst: the last answers'
+            // is the rate now (counting one at least, it is from above).
+            let span = self
+                .epoch
+                .last_at
+                .front()
+                .map_or(active, |t| now.duration_since(*t).as_secs_f64().max(1e-3));
+            let served = 12 - self.epoch.last_12();
+            Some(f64::from(served.max(1)) / span)
         } else {
             (self.epoch.served >= 4).then(|| f64::from(self.epoch.served) / active)
         };
@@ -324,13 +351,18 @@ impl RateControl {
         // this client ran into: a share below half is retried, not paced.
         // Once paced, `429`s beyond the noise floor cut, unless a cut is
         // still being judged.
+        // A bucket refuses nothing below its rate, and the server has
+        // served `peak` within a second: `429`s to a client sending well
+        // below that are not its doing (another client on the key, random
+        // shedding) and cost only their retries.
+        let below_peak = send_rate < PEAK_SHARE * self.peak;
         let limited = match self.rate {
             None => flooded,
-            Some(_) => self.excess() && !pending,
+            Some(_) => self.excess() && !pending && !below_peak,
         };
         if limited && pushing {
             self.cut(now, active, share, recent_share, send_rate, served);
-        } else if pushing && self.clean() {
+        } else if pushing && self.clean() && !pending {
             self.grow(now, send_rate, active);
         }
         self.epoch = Epoch::new(now);
@@ -357,7 +389,7 @@ impl RateControl {
 
     /// Adds the epoch to the pending cut's trial; judges it once it holds
     /// enough answers to see the share of `429`s (about 8 expected `429`s,
-    /// 8 to 64 answers), or at once when the share doubled (the server's
+    /// 8 to 32 answers; the rate holds meanwhile), or at once when the share doubled (the server's
     /// burst running out under a cut too shallow: no noise). Returns
     /// whether the trial is still pending (`self.trial` is `None` then if
     /// the cut was undone).
@@ -367,7 +399,7 @@ impl RateControl {
         };
         trial.throttled += self.epoch.throttled;
         trial.answers += self.epoch.answers;
-        let needed = (8.0 / trial.share_before.max(0.01)).clamp(8.0, 64.0);
+        let needed = (8.0 / trial.share_before.max(0.01)).clamp(8.0, 32.0);
         let rose = share > 2.0 * trial.share_before && self.epoch.throttled >= 2;
         if f64::from(trial.answers) < needed && !rose {
             return true;
@@ -424,7 +456,7 @@ impl RateControl {
         let target = match served {
             Some(served) => (BETA * send_rate).min(served),
             // Too few served to measure: what was, counting at least one.
-            None => (send_rate / 2.0).min(f64::from(self.epoch.served.max(1)) / active),
+            None => (send_rate / 4.0).min(f64::from(self.epoch.served.max(1)) / active),
         }
         .max(floor);
         let new = self
@@ -453,12 +485,9 @@ impl RateControl {
         // The `429`s began about where what was served ends. Too few served
         // to tell (a burst spent, an epoch of refusals): search again,
         // doubling from the floor.
-        // Where the `429`s began: about what was sent, when few were
-        // refused; what was served, when most were (the server's rate).
-        let began = match served {
-            Some(served) if share >= 0.5 => served,
-            _ => send_rate,
-        };
+        // Where the `429`s began: about what the server served, or what was
+        // sent when that is not known yet.
+        let began = served.unwrap_or(send_rate);
         self.ceiling = Some(began.max(new));
         self.slow_start = served.is_none();
         self.clean = Duration::ZERO;
@@ -468,8 +497,8 @@ impl RateControl {
 
     /// A clean epoch of `span` seconds while pushing: doubling while the
     /// rate is searched for; else halfway back towards where `429`s began,
-    /// then by 5% of that a second, the step doubling each clean second (a
-    /// probe that finds no limit speeds up).
+    /// then by 1% of that a second, the step doubling each clean second (a
+    /// probe that finds no limit speeds up, to 16% a second).
     fn grow(&mut self, now: Instant, send_rate: f64, span: f64) {
         let (Some(rate), Some(ceiling)) = (self.rate, self.ceiling) else {
             return;
@@ -486,7 +515,7 @@ impl RateControl {
             rate + ((recover - rate) / 2.0).max(0.2)
         } else {
             self.clean += Duration::from_secs_f64(span);
-            let doublings = self.clean.as_secs().min(3) as i32;
+            let doublings = self.clean.as_secs().min(4) as i32;
             rate + (PROBE * ceiling * span * 2f64.powi(doublings)).max(0.05)
         };
         self.set(now, Some(next));

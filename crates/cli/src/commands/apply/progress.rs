@@ -144,10 +144,14 @@ pub fn pace_summary(stats: &PaceStats) -> String {
     );
     if stats.throttled > 0 {
         line.push_str(&format!(
-            "; {} answers were 429 (rate limited), paced at {:.1} requests/s",
-            stats.throttled,
-            stats.rate.unwrap_or(0.0)
+            "; {} answers were 429 (rate limited), ",
+            stats.throttled
         ));
+        match stats.rate {
+            Some(rate) => line.push_str(&format!("paced at {rate:.1} requests/s")),
+            // Random refusals: each waited out by its call alone.
+            None => line.push_str("each retried alone (not this client's pace)"),
+        }
     }
     line
 }
