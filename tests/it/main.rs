@@ -9,6 +9,7 @@ mod drift;
 mod emulator;
 mod examples;
 mod hostile;
+mod install;
 mod plan;
 mod properties;
 mod recipes;

@@ -201,7 +201,7 @@ impl Run<'_> {
         let site = context["matrix"]["site"]["name"]
             .as_str()
             .map(str::to_string);
-        let mut env = self.world.base_env(site.as_deref());
+        let mut env = self.world.base_env(site.as_deref(), false);
         env.extend([
             ("GITHUB_ACTIONS".into(), "true".into()),
             ("GITHUB_REPOSITORY".into(), REPO.into()),
@@ -230,16 +230,17 @@ impl Run<'_> {
                 continue;
             }
             if step["name"] == "Install rolecall" {
+                let uses = step["uses"].as_str().unwrap_or_default();
                 assert!(
-                    step["run"]
-                        .as_str()
-                        .unwrap()
-                        .contains("cargo install --locked")
+                    uses.starts_with("rolecall/rolecall@v"),
+                    "rolecall is installed with its action, not compiled: {step}"
                 );
-                continue;
             }
             if let Some(uses) = step["uses"].as_str() {
-                ok &= self.action(uses, &step["with"], context, dir);
+                let (action_ok, action_log) =
+                    self.action(uses, &step["with"], context, dir, &mut env);
+                log.push_str(&action_log);
+                ok &= action_ok;
                 continue;
             }
             let mut step_env = env.clone();
@@ -279,15 +280,31 @@ impl Run<'_> {
         JobResult { ok, log, outputs }
     }
 
-    /// The actions the workflows use, done as GitHub would.
-    fn action(&self, uses: &str, with: &Value, context: &Value, dir: &std::path::Path) -> bool {
-        match uses {
-            "actions/checkout@v4" => true,
-            "actions/upload-artifact@v4" => {
+    /// The actions the workflows use, done as GitHub would; third-party
+    /// ones pinned by commit SHA. rolecall's own runs its `action.yml`.
+    fn action(
+        &self,
+        uses: &str,
+        with: &Value,
+        context: &Value,
+        dir: &std::path::Path,
+        env: &mut Vec<(String, String)>,
+    ) -> (bool, String) {
+        let (name, pin) = uses.split_once('@').expect("an action has a ref");
+        if name == "rolecall/rolecall" {
+            return self.composite(&crate::root(), with, context, dir, env);
+        }
+        assert!(
+            pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{uses}: third-party actions are pinned by commit SHA"
+        );
+        let ok = match name {
+            "actions/checkout" => true,
+            "actions/upload-artifact" => {
                 let name = to_text(&interpolate(with["name"].as_str().unwrap(), context));
                 let path = dir.join(with["path"].as_str().unwrap());
                 if !path.is_file() {
-                    return with["if-no-files-found"] == "ignore";
+                    return (with["if-no-files-found"] == "ignore", String::new());
                 }
                 let target = self
                     .world
@@ -302,7 +319,102 @@ impl Run<'_> {
                 true
             }
             other => panic!("the runner does not know the action {other}"),
+        };
+        (ok, String::new())
+    }
+
+    /// A composite action (`action.yml` in `action_dir`) run as GitHub
+    /// does: inputs from `with` over their defaults, `runner` and `steps`
+    /// contexts, `$GITHUB_ACTION_PATH`, and what its steps add to
+    /// `$GITHUB_PATH` put first on the job's PATH. `actions/cache` misses
+    /// (a fresh runner). Its `download-url` is the test's release server, as
+    /// a mirror would be.
+    fn composite(
+        &self,
+        action_dir: &std::path::Path,
+        with: &Value,
+        context: &Value,
+        dir: &std::path::Path,
+        env: &mut Vec<(String, String)>,
+    ) -> (bool, String) {
+        let action = super::yaml(&action_dir.join("action.yml"));
+        assert_eq!(action["runs"]["using"], "composite");
+        let mut inputs = serde_json::Map::new();
+        for (name, spec) in action["inputs"].as_object().unwrap() {
+            if let Some(default) = spec.get("default") {
+                inputs.insert(name.clone(), default.clone());
+            }
         }
+        for (name, value) in with.as_object().into_iter().flatten() {
+            assert!(
+                action["inputs"].get(name).is_some(),
+                "the action has no input {name}"
+            );
+            inputs.insert(name.clone(), interpolate(&to_text(value), context));
+        }
+        inputs.insert("download-url".into(), json!(self.world.release.url));
+        for (name, spec) in action["inputs"].as_object().unwrap() {
+            if spec["required"] == true {
+                assert!(inputs.contains_key(name), "input {name} is required");
+            }
+        }
+        let tool_cache = dir.join(".tool-cache");
+        let mut ctx = json!({
+            "inputs": inputs,
+            "runner": {"os": "Linux", "arch": "X64", "tool_cache": tool_cache.display().to_string()},
+            "steps": {},
+        });
+        let mut log = String::new();
+        let mut ok = true;
+        for step in action["runs"]["steps"].as_array().unwrap() {
+            if let Some(cond) = step["if"].as_str()
+                && !truthy(&eval(cond, &ctx, ok))
+            {
+                continue;
+            }
+            if let Some(uses) = step["uses"].as_str() {
+                let (name, pin) = uses.split_once('@').unwrap();
+                assert_eq!(name, "actions/cache", "the action uses only the cache");
+                assert!(pin.len() == 40, "{uses}: pinned by commit SHA");
+                if let Some(id) = step["id"].as_str() {
+                    ctx["steps"][id] = json!({"outputs": {"cache-hit": "false"}});
+                }
+                continue;
+            }
+            assert_eq!(step["shell"], "bash", "a composite step names its shell");
+            let mut step_env = env.clone();
+            for (k, v) in step["env"].as_object().into_iter().flatten() {
+                step_env.push((k.clone(), to_text(&interpolate(v.as_str().unwrap(), &ctx))));
+            }
+            let output = dir.join(".action_output");
+            let path = dir.join(".action_path");
+            std::fs::write(&output, "").unwrap();
+            std::fs::write(&path, "").unwrap();
+            step_env.extend([
+                ("GITHUB_OUTPUT".into(), output.display().to_string()),
+                ("GITHUB_PATH".into(), path.display().to_string()),
+                (
+                    "GITHUB_ACTION_PATH".into(),
+                    action_dir.display().to_string(),
+                ),
+            ]);
+            let script = to_text(&interpolate(step["run"].as_str().unwrap(), &ctx));
+            let (step_ok, step_log) = self.world.shell(dir, &script, &step_env);
+            log.push_str(&format!(
+                "--- {}\n{step_log}",
+                to_text(&interpolate(step["name"].as_str().unwrap_or(""), &ctx))
+            ));
+            ok &= step_ok;
+            if let Some(id) = step["id"].as_str() {
+                let outputs = parse_output(&std::fs::read_to_string(&output).unwrap());
+                ctx["steps"][id] = json!({ "outputs": outputs });
+            }
+            for added in std::fs::read_to_string(&path).unwrap().lines().rev() {
+                let at = env.iter().position(|(k, _)| k == "PATH").unwrap();
+                env[at].1 = format!("{added}:{}", env[at].1);
+            }
+        }
+        (ok, log)
     }
 }
 

@@ -37,8 +37,21 @@ fn pipeline_file(world: &World) -> Value {
             "job {name}: the install step is `default: before_script`"
         );
     }
-    let install = doc["default"]["before_script"].to_string();
-    assert!(install.contains("cargo install --locked"), "{install}");
+    // rolecall comes from its component, pinned, never compiled.
+    let install = &doc["default"]["before_script"];
+    assert_eq!(
+        install[1],
+        json!([".rolecall", "before_script"]),
+        "{install}"
+    );
+    assert!(!install.to_string().contains("cargo install"), "{install}");
+    let component = doc["include"][0]["component"].as_str().unwrap();
+    let version = component.rsplit_once('@').unwrap().1;
+    assert!(
+        component.ends_with("/rolecall/rolecall/rolecall@0.1.0")
+            && doc["include"][0]["inputs"]["version"] == version,
+        "{component}"
+    );
     doc
 }
 
@@ -236,7 +249,7 @@ impl World {
         }
         let workspace = self.checkout(&p.sha);
         let dir = workspace.path();
-        let mut env = self.base_env(Some(site));
+        let mut env = self.base_env(Some(site), true);
         env.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         let script: Vec<&str> = job["script"]
             .as_array()

@@ -28,7 +28,7 @@ fn example() -> PathBuf {
 
 /// Whether the tools the recipes run with are here; under CI they must be.
 fn tools_present() -> bool {
-    let missing: Vec<&str> = ["bash", "git", "jq", "python3"]
+    let missing: Vec<&str> = ["bash", "git", "jq", "python3", "tar", "sha256sum", "curl"]
         .into_iter()
         .filter(|tool| {
             Command::new(tool)
@@ -74,8 +74,13 @@ struct World {
     repo: tempfile::TempDir,
     /// The forge's state and artifacts (`$FAKE_FORGE`).
     forge: tempfile::TempDir,
-    /// `gh`, `curl` and `rolecall`.
+    /// `gh` and `curl`.
     bin: tempfile::TempDir,
+    /// `rolecall`, the binary under test, for the GitLab jobs (GitHub's
+    /// install it from `release` with rolecall's action).
+    rolecall: tempfile::TempDir,
+    /// A release of this build served on 127.0.0.1.
+    release: crate::install::Release,
     sites: BTreeMap<String, Emulator>,
 }
 
@@ -95,6 +100,8 @@ impl World {
             repo,
             forge: tempfile::tempdir().unwrap(),
             bin: tempfile::tempdir().unwrap(),
+            rolecall: tempfile::tempdir().unwrap(),
+            release: crate::install::Release::of_this_build(),
             sites: BTreeMap::new(),
         };
         world.git(&["init", "-q", "-b", "main"]);
@@ -106,7 +113,7 @@ impl World {
         }
         std::os::unix::fs::symlink(
             env!("CARGO_BIN_EXE_rolecall"),
-            world.bin.path().join("rolecall"),
+            world.rolecall.path().join("rolecall"),
         )
         .unwrap();
         std::fs::create_dir(world.forge.path().join("artifacts")).unwrap();
@@ -253,12 +260,17 @@ impl World {
     }
 
     /// The environment of every step: the tools, the forge, the site of the job.
-    fn base_env(&self, site: Option<&str>) -> Vec<(String, String)> {
-        let path = format!(
+    /// A job's environment; `rolecall`: the binary under test on PATH
+    /// (else a job installs it).
+    fn base_env(&self, site: Option<&str>, rolecall: bool) -> Vec<(String, String)> {
+        let mut path = format!(
             "{}:{}",
             self.bin.path().display(),
             std::env::var("PATH").unwrap_or_default()
         );
+        if rolecall {
+            path = format!("{}:{path}", self.rolecall.path().display());
+        }
         let mut env = vec![
             ("PATH".to_string(), path),
             ("FAKE_FORGE".into(), self.forge.path().display().to_string()),

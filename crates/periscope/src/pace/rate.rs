@@ -22,8 +22,11 @@ const MAX_EPOCH: Duration = Duration::from_secs(2);
 /// The floor: this share of the most answers served within a second.
 const FLOOR_SHARE: f64 = 0.25;
 /// `429`s to a client sending below this share of the most the server
-/// served within a second are not its doing.
+/// served a second (over `PEAK_SPAN`) are not its doing.
 const PEAK_SHARE: f64 = 0.9;
+/// The span the peak is measured over: long enough that a burst of a
+/// second's worth adds a fifth.
+const PEAK_SPAN: Duration = Duration::from_secs(5);
 /// The lowest rate ever paced at, in requests a second.
 const MIN_RATE: f64 = 1.0;
 /// Answers without a `429` assumed before any noise is seen.
@@ -122,10 +125,12 @@ pub(super) struct RateControl {
     /// its rate): `429`s that cuts do not remove (random shedding, another
     /// client on the key), the noise floor.
     noise: (u64, u64),
-    /// The most answers (not `429`) served within one second, once a
-    /// second has passed.
+    /// The most answers (not `429`) served a second, over 5 seconds (a
+    /// server's burst counts for a fifth of itself), once 5 have passed.
     peak: f64,
     peak_at: Instant,
+    /// When each answer (not `429`) of the last 5 seconds came.
+    served_5s: std::collections::VecDeque<Instant>,
     started: Instant,
     /// Send times of recent `429`s, for a burst of them within a round trip.
     recent_429s: Vec<Instant>,
@@ -165,6 +170,7 @@ impl RateControl {
             noise: (0, 0),
             peak: 0.0,
             peak_at: now,
+            served_5s: std::collections::VecDeque::new(),
             started: now,
             recent_429s: Vec::new(),
             waiting: 0,
@@ -243,7 +249,6 @@ impl RateControl {
         last_second: (f64, f64),
         srtt: Duration,
     ) -> Verdict {
-        let per_second = last_second.0;
         // Sent after the epoch opened (after a cut, at the new rate).
         if sent > self.epoch.opened {
             self.epoch.answers += 1;
@@ -265,11 +270,22 @@ impl RateControl {
                 verdict = Verdict::PauseAll;
             }
         }
-        if now.duration_since(self.started) >= BURST_SPAN {
+        if !throttled {
+            self.served_5s.push_back(now);
+        }
+        while self
+            .served_5s
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > PEAK_SPAN)
+        {
+            self.served_5s.pop_front();
+        }
+        if now.duration_since(self.started) >= PEAK_SPAN {
             // The peak fades by 1% a second: a server (or a key shared
             // anew) that now serves less is believed within a minute.
             let fade = 1.0 - 0.01 * now.duration_since(self.peak_at).as_secs_f64();
-            self.peak = (self.peak * fade.max(0.0)).max(per_second);
+            let sustained = self.served_5s.len() as f64 / PEAK_SPAN.as_secs_f64();
+            self.peak = (self.peak * fade.max(0.0)).max(sustained);
             self.peak_at = now;
         }
         let e = &self.epoch;

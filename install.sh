@@ -1,0 +1,144 @@
+#!/bin/sh
+# Installs a released rolecall binary, verified.
+#
+#   install.sh [--version VERSION] [--to DIR]
+#
+# Picks the archive for this OS and architecture, downloads it and the
+# release's SHA256SUMS, checks the archive's SHA-256 against its line there,
+# and only then installs `rolecall` into DIR (default: $HOME/.local/bin) and
+# prints its version. Anything amiss (no build for this platform, no line
+# for the archive, a checksum that differs, a download that fails) stops it
+# with a message, and nothing is installed.
+#
+# Environment:
+#   ROLECALL_VERSION       the version when --version is not given
+#   ROLECALL_DOWNLOAD_URL  where releases are (default: GitHub's), for
+#                          mirrors and tests: BASE/vVERSION/ARCHIVE
+#
+# For more than a checksum (who built the archive, from which commit), verify
+# its build provenance: `gh attestation verify ARCHIVE --repo rolecall/rolecall`.
+set -eu
+
+version="${ROLECALL_VERSION:-0.1.0}"
+to="${HOME:-}/.local/bin"
+base="${ROLECALL_DOWNLOAD_URL:-https://github.com/rolecall/rolecall/releases/download}"
+
+fail() {
+  echo "install.sh: $*" >&2
+  exit 1
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --version)
+      [ $# -ge 2 ] || fail "--version needs a value, e.g. --version 0.1.0"
+      version="$2"
+      shift 2
+      ;;
+    --to)
+      [ $# -ge 2 ] || fail "--to needs a directory"
+      to="$2"
+      shift 2
+      ;;
+    -h | --help)
+      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) fail "unknown argument '$1' (usage: install.sh [--version VERSION] [--to DIR])" ;;
+  esac
+done
+
+version="${version#v}"
+case "$version" in
+  "" | *[!0-9A-Za-z.+-]*) fail "'$version' is not a version (write e.g. 0.1.0)" ;;
+esac
+[ -n "$to" ] || fail "no directory to install into: give --to DIR (HOME is not set)"
+
+download() {
+  # $1: URL, $2: file. Fails on any HTTP error.
+  if command -v curl > /dev/null 2>&1; then
+    curl --fail --silent --show-error --location --retry 3 --output "$2" "$1"
+  elif command -v wget > /dev/null 2>&1; then
+    wget --quiet --tries=3 --output-document="$2" "$1"
+  else
+    fail "neither curl nor wget is installed"
+  fi
+}
+
+sha256() {
+  if command -v sha256sum > /dev/null 2>&1; then
+    sha256sum "$1" | cut -d ' ' -f 1
+  elif command -v shasum > /dev/null 2>&1; then
+    shasum -a 256 "$1" | cut -d ' ' -f 1
+  else
+    fail "neither sha256sum nor shasum is installed: cannot verify the download"
+  fi
+}
+
+os=$(uname -s)
+arch=$(uname -m)
+case "$arch" in
+  x86_64 | amd64) arch=x86_64 ;;
+  aarch64 | arm64) arch=aarch64 ;;
+  *) fail "no rolecall build for the architecture '$arch' (there are x86_64 and aarch64)" ;;
+esac
+case "$os" in
+  Linux) targets="$arch-unknown-linux-musl $arch-unknown-linux-gnu" ext=tar.gz ;;
+  Darwin) targets="$arch-apple-darwin" ext=tar.gz ;;
+  MINGW* | MSYS* | CYGWIN* | Windows_NT)
+    [ "$arch" = x86_64 ] || fail "no rolecall build for Windows on '$arch'"
+    targets="x86_64-pc-windows-msvc" ext=zip
+    ;;
+  *) fail "no rolecall build for the OS '$os' (there are Linux, macOS and Windows)" ;;
+esac
+
+tmp=$(mktemp -d 2> /dev/null || mktemp -d -t rolecall)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+url="$base/v$version"
+download "$url/SHA256SUMS" "$tmp/SHA256SUMS" ||
+  fail "cannot download $url/SHA256SUMS (is $version a released version?)"
+
+# The first target listed in SHA256SUMS: musl before gnu on Linux.
+archive="" expected=""
+for target in $targets; do
+  name="rolecall-$version-$target.$ext"
+  line=$(awk -v name="$name" '$2 == name || $2 == "*" name { print $1; exit }' "$tmp/SHA256SUMS")
+  if [ -n "$line" ]; then
+    archive="$name" expected="$line" dir="rolecall-$version-$target"
+    break
+  fi
+done
+[ -n "$archive" ] || fail "SHA256SUMS of $version lists no archive for $os $arch (looked for: $targets)"
+case "$expected" in
+  *[!0-9a-f]* | "") fail "SHA256SUMS has no valid checksum for $archive" ;;
+esac
+[ ${#expected} -eq 64 ] || fail "SHA256SUMS has no valid checksum for $archive"
+
+download "$url/$archive" "$tmp/$archive" || fail "cannot download $url/$archive"
+actual=$(sha256 "$tmp/$archive")
+if [ "$actual" != "$expected" ]; then
+  fail "the checksum of $archive is $actual, SHA256SUMS says $expected: not installed"
+fi
+
+mkdir "$tmp/x"
+case "$ext" in
+  tar.gz) tar -xzf "$tmp/$archive" -C "$tmp/x" ;;
+  zip) unzip -q "$tmp/$archive" -d "$tmp/x" ;;
+esac
+bin="rolecall"
+[ "$ext" = zip ] && bin="rolecall.exe"
+[ -f "$tmp/x/$dir/$bin" ] || fail "$archive does not hold $dir/$bin"
+
+mkdir -p "$to"
+# Copied beside, then renamed: a running rolecall is never half-written.
+cp "$tmp/x/$dir/$bin" "$to/.$bin.new"
+chmod 755 "$to/.$bin.new"
+mv -f "$to/.$bin.new" "$to/$bin"
+echo "installed $to/$bin ($archive, sha256 $actual)"
+"$to/$bin" --version
+case ":${PATH:-}:" in
+  *":$to:"*) ;;
+  *) echo "note: $to is not on PATH" ;;
+esac

@@ -1,0 +1,316 @@
+//! Installing a release: `install.sh` and the GitLab component against a
+//! release of this build served on 127.0.0.1 (the host's archive, made from
+//! the binary under test, its `SHA256SUMS`, and `install.sh` itself).
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::{root, transcript};
+
+/// The version the archives carry: this build's.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Whether the tools installing needs are here; under CI they must be.
+pub fn tools_present() -> bool {
+    let missing: Vec<&str> = ["sh", "tar", "curl", "sha256sum", "awk"]
+        .into_iter()
+        .filter(|tool| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the install tests need {missing:?} on PATH"
+    );
+    #[allow(clippy::print_stderr)] // the one word a skipped test can say
+    {
+        eprintln!("skipped: the install tests need {missing:?} on PATH");
+    }
+    false
+}
+
+/// The host's target triple, as rustc names it.
+fn host_target() -> String {
+    let out = Command::new("rustc").arg("-vV").output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_string()
+}
+
+/// A release directory served over HTTP on 127.0.0.1, laid out as GitHub
+/// serves one: `BASE/vVERSION/FILE`.
+pub struct Release {
+    dir: tempfile::TempDir,
+    pub url: String,
+    /// The host's archive's name.
+    pub archive: String,
+}
+
+impl Release {
+    /// The host's archive of the binary under test, `install.sh`, and
+    /// `SHA256SUMS` over both.
+    pub fn of_this_build() -> Release {
+        let dir = tempfile::tempdir().unwrap();
+        let files = dir.path().join(format!("v{VERSION}"));
+        std::fs::create_dir_all(&files).unwrap();
+        let name = format!("rolecall-{VERSION}-{}", host_target());
+        let staging = tempfile::tempdir().unwrap();
+        let folder = staging.path().join(&name);
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_rolecall"), folder.join("rolecall")).unwrap();
+        for file in ["LICENSE-MIT", "LICENSE-APACHE", "README.md"] {
+            std::fs::copy(root().join(file), folder.join(file)).unwrap();
+        }
+        let archive = format!("{name}.tar.gz");
+        let tar = Command::new("tar")
+            .arg("-czf")
+            .arg(files.join(&archive))
+            .arg("-C")
+            .arg(staging.path())
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        std::fs::copy(root().join("install.sh"), files.join("install.sh")).unwrap();
+        let release = Release {
+            url: serve(dir.path()),
+            dir,
+            archive,
+        };
+        release.write_sums(&[&release.archive, "install.sh"]);
+        release
+    }
+
+    /// The directory of this version's files.
+    pub fn files(&self) -> PathBuf {
+        self.dir.path().join(format!("v{VERSION}"))
+    }
+
+    /// `SHA256SUMS` over `names`, as `sha256sum` writes it.
+    pub fn write_sums(&self, names: &[&str]) {
+        let out = Command::new("sha256sum")
+            .args(names)
+            .current_dir(self.files())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::write(self.files().join("SHA256SUMS"), out.stdout).unwrap();
+    }
+}
+
+/// Serves the files under `dir` on 127.0.0.1 until the process ends: `GET`
+/// of a file answers it, anything else `404`. Returns the base URL.
+fn serve(dir: &Path) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/");
+            let file = dir.join(path.trim_start_matches('/'));
+            let safe = !path.contains("..");
+            let _ = match std::fs::read(&file) {
+                Ok(body) if safe && file.is_file() => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream.write_all(&body)
+                }
+                _ => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    url
+}
+
+/// Runs `install.sh --version VERSION --to DIR` against `release`, with
+/// `path` first on PATH if given.
+fn install(release: &Release, to: &Path, path: Option<&Path>) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg(root().join("install.sh"))
+        .args(["--version", VERSION, "--to"])
+        .arg(to)
+        .env("ROLECALL_DOWNLOAD_URL", &release.url);
+    if let Some(first) = path {
+        let rest = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{rest}", first.display()));
+    }
+    cmd.output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn install_sh_installs_the_verified_archive_for_this_platform() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    let to = tempfile::tempdir().unwrap();
+    let out = install(&release, &to.path().join("bin"), None);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let installed = to.path().join("bin/rolecall");
+    let version = Command::new(&installed).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("rolecall {VERSION}")
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&release.archive), "{stdout}");
+    assert!(stdout.contains(&format!("rolecall {VERSION}")), "{stdout}");
+}
+
+#[test]
+fn install_sh_installs_nothing_from_a_tampered_archive() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    let archive = release.files().join(&release.archive);
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.push(0);
+    std::fs::write(&archive, bytes).unwrap();
+    let to = tempfile::tempdir().unwrap();
+    let out = install(&release, to.path(), None);
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains(&format!("the checksum of {}", release.archive)),
+        "{}",
+        transcript(&out)
+    );
+    assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn install_sh_installs_nothing_without_a_checksum_line() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    release.write_sums(&["install.sh"]);
+    let to = tempfile::tempdir().unwrap();
+    let out = install(&release, to.path(), None);
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains(&format!("SHA256SUMS of {VERSION} lists no archive")),
+        "{}",
+        transcript(&out)
+    );
+    assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn install_sh_refuses_a_platform_with_no_build() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    // A `uname` that says SunOS on sparc64.
+    let fake = tempfile::tempdir().unwrap();
+    let uname = fake.path().join("uname");
+    std::fs::write(
+        &uname,
+        "#!/bin/sh\ncase \"$1\" in -s) echo SunOS ;; -m) echo sparc64 ;; esac\n",
+    )
+    .unwrap();
+    let chmod = Command::new("chmod")
+        .arg("755")
+        .arg(&uname)
+        .status()
+        .unwrap();
+    assert!(chmod.success());
+    let to = tempfile::tempdir().unwrap();
+    let out = install(&release, to.path(), Some(fake.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("no rolecall build for the architecture 'sparc64'"),
+        "{}",
+        transcript(&out)
+    );
+    assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
+}
+
+/// The component's hidden job `.rolecall`, its inputs given: its
+/// `before_script` checks `install.sh` against `SHA256SUMS`, runs it, and
+/// rolecall is on PATH after; a tampered `install.sh` is not run.
+#[test]
+fn the_gitlab_component_installs_a_verified_rolecall() {
+    if !tools_present() {
+        return;
+    }
+    let text = std::fs::read_to_string(root().join("templates/rolecall.yml")).unwrap();
+    let (spec, jobs) = text.split_once("\n---\n").expect("spec, then the jobs");
+    let spec = rolecall_core::load::yaml_to_json(spec).unwrap();
+    let inputs = spec["spec"]["inputs"].as_object().unwrap();
+    assert!(
+        inputs["version"].get("default").is_none(),
+        "the version is pinned by each user"
+    );
+    let jobs = rolecall_core::load::yaml_to_json(jobs).unwrap();
+    let job = &jobs[".rolecall"];
+    let script: Vec<&str> = job["before_script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let release = Release::of_this_build();
+    let run = |release: &Release| {
+        let to = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.arg("-ec")
+            .arg(format!("{}\nrolecall --version", script.join("\n")));
+        for (name, value) in job["variables"].as_object().unwrap() {
+            // `$[[ inputs.x ]]` as GitLab fills it in.
+            let value = match value.as_str().unwrap() {
+                "$[[ inputs.version ]]" => VERSION.to_string(),
+                "$[[ inputs.download-url ]]" => release.url.clone(),
+                "$[[ inputs.install-dir ]]" => to.path().join("bin").display().to_string(),
+                other => panic!("{name}: {other}"),
+            };
+            cmd.env(name, value);
+        }
+        (cmd.output().unwrap(), to)
+    };
+    let (out, to) = run(&release);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("rolecall {VERSION}")),
+        "{}",
+        transcript(&out)
+    );
+    assert!(to.path().join("bin/rolecall").is_file());
+
+    let mut script_bytes = std::fs::read(release.files().join("install.sh")).unwrap();
+    script_bytes.extend_from_slice(b"\necho tampered\n");
+    std::fs::write(release.files().join("install.sh"), script_bytes).unwrap();
+    let (out, to) = run(&release);
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("install.sh does not match the release's SHA256SUMS"),
+        "{}",
+        transcript(&out)
+    );
+    assert!(!to.path().join("bin/rolecall").exists());
+}
