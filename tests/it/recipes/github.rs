@@ -288,7 +288,7 @@ impl Run<'_> {
         with: &Value,
         context: &Value,
         dir: &std::path::Path,
-        env: &mut Vec<(String, String)>,
+        env: &mut [(String, String)],
     ) -> (bool, String) {
         let (name, pin) = uses.split_once('@').expect("an action has a ref");
         if name == "rolecall/rolecall" {
@@ -335,7 +335,7 @@ impl Run<'_> {
         with: &Value,
         context: &Value,
         dir: &std::path::Path,
-        env: &mut Vec<(String, String)>,
+        env: &mut [(String, String)],
     ) -> (bool, String) {
         let action = super::yaml(&action_dir.join("action.yml"));
         assert_eq!(action["runs"]["using"], "composite");
@@ -382,7 +382,7 @@ impl Run<'_> {
                 continue;
             }
             assert_eq!(step["shell"], "bash", "a composite step names its shell");
-            let mut step_env = env.clone();
+            let mut step_env = env.to_vec();
             for (k, v) in step["env"].as_object().into_iter().flatten() {
                 step_env.push((k.clone(), to_text(&interpolate(v.as_str().unwrap(), &ctx))));
             }
