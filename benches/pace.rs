@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use periscope_emulator::{Dashboard, Emulator, Faults, Options, User};
 
 mod common;
-use common::{apply, config, latency, site};
+use common::{apply, config, latency, rolecall, site};
 
 const AUTH: &str = "HTTP-X-PARTNER-AUTH";
 const CREATES: usize = 400;
@@ -170,15 +170,7 @@ fn reads(runtime: &tokio::runtime::Runtime, dir: &Path) {
     let polite = started.elapsed().as_secs_f64();
     let emu = emulator_with(faults, seed, 2);
     let started = Instant::now();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(["plan", "--detailed-exitcode", "-f"])
-        .arg(dir.join("rolecall.yaml"))
-        .env("ROLECALL_ENDPOINT", emu.url())
-        .env("PERISCOPE_SITE", "bench")
-        .env("PERISCOPE_API_KEY", "bench-key")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let output = rolecall(&emu, dir, &["plan", "--detailed-exitcode"]);
     let plan = started.elapsed().as_secs_f64();
     assert_eq!(
         output.status.code(),

@@ -81,10 +81,15 @@ pub struct Applied {
     pub pace: String,
 }
 
-pub fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> Applied {
-    let start = Instant::now();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
-        .args(["apply", "--auto-approve"])
+/// `rolecall ARGS -f DIR/rolecall.yaml` against `emu` (site `bench`), with
+/// `ROLECALL_BENCH_FLAGS` added (e.g. `-vv`, to see the pace decide).
+pub fn rolecall(
+    emu: &periscope_emulator::Emulator,
+    dir: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(args)
         .args(
             std::env::var("ROLECALL_BENCH_FLAGS")
                 .ok()
@@ -93,7 +98,6 @@ pub fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> 
                 .into_iter()
                 .flatten(),
         )
-        .args(flags)
         .arg("-f")
         .arg(dir.join("rolecall.yaml"))
         .env("ROLECALL_ENDPOINT", emu.url())
@@ -101,8 +105,18 @@ pub fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> 
         .env("PERISCOPE_API_KEY", "bench-key")
         .env("NO_COLOR", "1")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+pub fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> Applied {
+    let start = Instant::now();
+    let args: Vec<&str> = ["apply", "--auto-approve"]
+        .into_iter()
+        .chain(flags.iter().copied())
+        .collect();
+    let output = rolecall(emu, dir, &args);
     let seconds = start.elapsed().as_secs_f64();
+    // `ROLECALL_BENCH_STDERR=FILE`: what the last apply printed on stderr.
     if let Some(path) = std::env::var_os("ROLECALL_BENCH_STDERR") {
         std::fs::write(path, &output.stderr).unwrap();
     }

@@ -14,27 +14,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Whether the tools installing needs are here; under CI they must be.
 pub fn tools_present() -> bool {
-    let missing: Vec<&str> = ["sh", "tar", "curl", "sha256sum", "awk"]
-        .into_iter()
-        .filter(|tool| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .map_or(true, |o| !o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the install tests need {missing:?} on PATH"
-    );
-    #[allow(clippy::print_stderr)] // the one word a skipped test can say
-    {
-        eprintln!("skipped: the install tests need {missing:?} on PATH");
-    }
-    false
+    crate::tools_present("install", &["sh", "tar", "curl", "sha256sum", "awk"])
 }
 
 /// The host's target triple, as rustc names it.

@@ -39,6 +39,33 @@ pub fn rolecall(dir: &Path, args: &[&str]) -> Output {
         .expect("run rolecall")
 }
 
+/// Whether `tools` are on PATH for the tests of `what`; under CI they must
+/// be, elsewhere a test without them says it skipped.
+pub fn tools_present(what: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .map_or(true, |o| !o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the {what} tests need {missing:?} on PATH"
+    );
+    #[allow(clippy::print_stderr)] // the one word a skipped test can say
+    {
+        eprintln!("skipped: the {what} tests need {missing:?} on PATH");
+    }
+    false
+}
+
 /// Exit code, stdout and stderr in one block, for snapshots.
 pub fn transcript(output: &Output) -> String {
     format!(

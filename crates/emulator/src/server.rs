@@ -98,6 +98,20 @@ fn too_many_requests(wait: f64, precise: bool) -> Response {
     response
 }
 
+/// A `429` for this request, if it is shed (`Faults::shed_rate`, rolled
+/// already) or the bucket has no token. Shed first: a request refused so
+/// takes no token.
+fn throttle(shared: &Shared, faults: &crate::Faults, shed: bool) -> Option<Response> {
+    let precise = faults.precise_retry_after;
+    if shed {
+        return Some(too_many_requests(if precise { 0.05 } else { 1.0 }, precise));
+    }
+    match lock(&shared.bucket).as_mut().map(Bucket::take) {
+        Some(Err(wait)) => Some(too_many_requests(wait, precise)),
+        _ => None,
+    }
+}
+
 /// The latency of one answer: the configured one, grown by the load beyond
 /// the capacity.
 fn loaded_latency(
@@ -625,20 +639,9 @@ pub(crate) async fn handle(
         log.push_back(entry);
     };
 
-    // Shed before the bucket: a request refused so takes no token.
-    if shed_now {
+    if let Some(refused) = throttle(&shared, &faults, shed_now) {
         record(Some(429), Outcome::Answered);
-        let wait = if faults.precise_retry_after {
-            0.05
-        } else {
-            1.0
-        };
-        return Ok(too_many_requests(wait, faults.precise_retry_after));
-    }
-    let limited = lock(&shared.bucket).as_mut().map(Bucket::take);
-    if let Some(Err(wait)) = limited {
-        record(Some(429), Outcome::Answered);
-        return Ok(too_many_requests(wait, faults.precise_retry_after));
+        return Ok(refused);
     }
     if drop_now {
         record(None, Outcome::Dropped);

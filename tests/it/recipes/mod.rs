@@ -28,27 +28,10 @@ fn example() -> PathBuf {
 
 /// Whether the tools the recipes run with are here; under CI they must be.
 fn tools_present() -> bool {
-    let missing: Vec<&str> = ["bash", "git", "jq", "python3", "tar", "sha256sum", "curl"]
-        .into_iter()
-        .filter(|tool| {
-            Command::new(tool)
-                .arg("--version")
-                .output()
-                .map_or(true, |o| !o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "the recipe tests need {missing:?} on PATH"
-    );
-    #[allow(clippy::print_stderr)] // the one word a skipped test can say
-    {
-        eprintln!("skipped: the recipe tests need {missing:?} on PATH");
-    }
-    false
+    crate::tools_present(
+        "recipe",
+        &["bash", "git", "jq", "python3", "tar", "sha256sum", "curl"],
+    )
 }
 
 /// A YAML file of the example repository, as JSON.
