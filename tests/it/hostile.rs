@@ -78,6 +78,44 @@ fn a_nul_byte_is_an_error_at_its_place_not_the_end_of_the_file() {
     );
 }
 
+/// A pull request adds `teams/zz.yaml -> /proc/self/environ` (or a linked
+/// directory): read, its NULs reported and the text around them quoted, the
+/// API key in the environment went into the plan comment. Links are refused,
+/// named, never followed.
+#[test]
+fn a_symlink_to_the_environment_is_refused_and_never_read() {
+    let dir = config("site: acme\nactor: a@acme.com\nusers:\n  a@acme.com:\n    roles: [Admin]\n");
+    let teams = dir.path().join("teams");
+    std::fs::create_dir(&teams).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", teams.join("zz.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+    std::os::unix::fs::symlink("../rolecall.yaml", teams.join("again.yaml")).unwrap();
+    let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &["validate", "-f", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    let text = transcript(&out);
+    assert!(!text.contains(KEY) && !text.contains("PERISCOPE"), "{text}");
+    assert!(
+        text.contains("teams/zz.yaml` is a symbolic link: config files are read only as regular files and directories"),
+        "{text}"
+    );
+    assert!(text.contains("`./etc` is a symbolic link"), "{text}");
+    // A link that stays inside the config says where it points.
+    assert!(
+        text.contains("teams/again.yaml` is a symbolic link (to `rolecall.yaml` in the config)"),
+        "{text}"
+    );
+    // The config root itself as a link is refused too.
+    let link = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(dir.path(), link.path().join("config")).unwrap();
+    let out = rolecall_at(link.path(), "http://127.0.0.1:9", &["validate", "-f", "config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(transcript(&out).contains("`config` is a symbolic link"), "{}", transcript(&out));
+}
+
 #[test]
 fn a_byte_order_mark_is_accepted() {
     let output = validate(&format!("\u{feff}{SMALL}"));

@@ -100,9 +100,9 @@ pub fn load_path(path: &Path) -> Result<Loaded, LoadError> {
 
 /// [`load_path`] with explicit bounds.
 pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    let found = discover(path).map_err(|d| LoadError {
+    let found = discover(path).map_err(|diagnostics| LoadError {
         sources: SourceMap::default(),
-        diagnostics: vec![*d],
+        diagnostics,
     })?;
     let mut texts = Vec::with_capacity(found.files.len());
     let mut diagnostics = Vec::new();
@@ -179,8 +179,15 @@ fn is_config_file(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
 
-fn discover(path: &Path) -> Result<Found, Box<Diagnostic>> {
-    let meta = fs::metadata(path).map_err(|e| Box::new(read_error(path, &e)))?;
+/// The config files under `path`. Only regular files and directories are
+/// read: a symlink (which a pull request can point at `/proc/self/environ`
+/// or anywhere else) or a special file is an error naming it, all of them
+/// together.
+fn discover(path: &Path) -> Result<Found, Vec<Diagnostic>> {
+    let meta = fs::symlink_metadata(path).map_err(|e| vec![read_error(path, &e)])?;
+    if let Some(refused) = not_a_file(path, &meta, path) {
+        return Err(vec![refused]);
+    }
     if !meta.is_dir() {
         return Ok(Found {
             files: vec![path.to_path_buf()],
@@ -189,38 +196,86 @@ fn discover(path: &Path) -> Result<Found, Box<Diagnostic>> {
     }
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    let mut refused = Vec::new();
     let mut dirs = vec![path.to_path_buf()];
     while let Some(dir) = dirs.pop() {
-        let entries = fs::read_dir(&dir).map_err(|e| Box::new(read_error(&dir, &e)))?;
+        let entries = fs::read_dir(&dir).map_err(|e| vec![read_error(&dir, &e)])?;
         for entry in entries {
-            let entry = entry.map_err(|e| Box::new(read_error(&dir, &e)))?;
+            let entry = entry.map_err(|e| vec![read_error(&dir, &e)])?;
             let p = entry.path();
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;
             }
-            let meta = fs::metadata(&p).map_err(|e| Box::new(read_error(&p, &e)))?;
+            let meta = fs::symlink_metadata(&p).map_err(|e| vec![read_error(&p, &e)])?;
             if meta.is_dir() {
                 dirs.push(p);
-            } else if is_config_file(&p) {
-                files.push(p);
-            } else {
+            } else if !is_config_file(&p) && !meta.file_type().is_symlink() {
                 skipped.push(p);
+            } else if let Some(d) = not_a_file(&p, &meta, path) {
+                refused.push(d);
+            } else {
+                files.push(p);
             }
         }
+    }
+    if !refused.is_empty() {
+        refused.sort_by(|a, b| a.message.cmp(&b.message));
+        return Err(refused);
     }
     files.sort();
     skipped.sort();
     if files.is_empty() {
-        return Err(Box::new(
+        return Err(vec![
             Diagnostic::error(format!(
                 "no `*.yaml` or `*.yml` files in `{}`",
                 path.display()
             ))
             .hint("point `-f` at a config file, or at a directory that holds config files"),
-        ));
+        ]);
     }
     Ok(Found { files, skipped })
+}
+
+/// Why `path` (under the config `root`) is not read, if it is a symlink or
+/// neither a regular file nor a directory. Where a link inside the root
+/// points is said; where one outside points is not followed, nor shown.
+fn not_a_file(path: &Path, meta: &fs::Metadata, root: &Path) -> Option<Diagnostic> {
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        let inside = fs::canonicalize(path).ok().and_then(|target| {
+            let root = fs::canonicalize(root).ok()?;
+            let relative = target.strip_prefix(&root).ok()?;
+            Some(relative.display().to_string())
+        });
+        let (message, hint) = match inside {
+            Some(target) if path != root => (
+                format!(
+                    "`{}` is a symbolic link (to `{target}` in the config): config files are read only as regular files",
+                    path.display()
+                ),
+                "replace the link with the file itself, or remove it".to_string(),
+            ),
+            _ => (
+                format!(
+                    "`{}` is a symbolic link: config files are read only as regular files and directories, never through a link",
+                    path.display()
+                ),
+                "a link could make rolecall read any file of the machine it runs on: replace it with the file or directory itself".to_string(),
+            ),
+        };
+        return Some(Diagnostic::error(message).hint(hint));
+    }
+    if kind.is_file() || kind.is_dir() {
+        return None;
+    }
+    Some(
+        Diagnostic::error(format!(
+            "`{}` is not a regular file (a device, socket or pipe)",
+            path.display()
+        ))
+        .hint("a config file is plain text: remove it, or give it another extension than .yaml"),
+    )
 }
 
 /// Any one-document YAML text as JSON (keys as text; `true`, `12`, `~` typed
