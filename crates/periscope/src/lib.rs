@@ -44,6 +44,7 @@ mod config;
 mod error;
 mod pace;
 mod read;
+mod redact;
 mod transport;
 mod types;
 mod write;

@@ -18,6 +18,7 @@ use crate::config::{
 };
 use crate::error::{Error, body_start};
 use crate::pace::{Pace, Signal};
+use crate::redact::Redactor;
 
 const AUTH_HEADER: &str = "HTTP-X-PARTNER-AUTH";
 
@@ -112,9 +113,9 @@ pub(crate) struct Transport {
     pub limits: ReadLimits,
     /// The endpoint is on this machine (a refused connection is final).
     loopback: bool,
-    /// Texts that must never be shown: the key, `site:key`, and their
-    /// percent-encoded forms.
-    secrets: Vec<String>,
+    /// Finds the key (whole, in any case, or any 8 characters of it) in
+    /// what the server sends back.
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for Transport {
@@ -164,19 +165,8 @@ impl Transport {
         }
         let http = builder.build().map_err(|e| Error::Client(e.to_string()))?;
         let key = config.credentials.key.expose();
-        let pair = format!("{}:{key}", config.credentials.site);
-        let mut secrets: Vec<String> = [
-            key.to_string(),
-            pair.clone(),
-            crate::read::encode(key),
-            crate::read::encode(&pair),
-        ]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect();
-        // The longest first, so that `site:key` goes whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        // The key, and its percent-encoded form (a URL may carry it).
+        let redactor = Redactor::new([key, crate::read::encode(key).as_str()]);
         let mut auth = HeaderValue::from_str(&format!(
             "{}:{}",
             config.credentials.site,
@@ -204,7 +194,7 @@ impl Transport {
             test_mode,
             limits: config.limits,
             loopback: is_loopback(&base),
-            secrets,
+            redactor,
         }))
     }
 
@@ -212,15 +202,10 @@ impl Transport {
         format!("{}{path}", self.base)
     }
 
-    /// Server text made safe to show: the key and `site:key` replaced.
+    /// Server text made safe to show: the key replaced, whole or any run
+    /// of 8 of its characters, in any case.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "<redacted>");
-            }
-        }
-        out
+        self.redactor.text(text)
     }
 
     /// An error as it may be shown: server text redacted, URLs without
@@ -301,6 +286,17 @@ impl Transport {
                 let retry_after = header(RETRY_AFTER).as_deref().and_then(retry_after);
                 let location = header(LOCATION);
                 match self.body(response).await {
+                    // An error body becomes a message, cut to a length:
+                    // redacted whole, first.
+                    Ok(body) if !status.is_success() => Attempt::Answer(
+                        Answer {
+                            status,
+                            body: self.redactor.bytes(&body),
+                            url,
+                            location,
+                        },
+                        retry_after,
+                    ),
                     Ok(body) => Attempt::Answer(
                         Answer {
                             status,
