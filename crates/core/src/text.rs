@@ -54,6 +54,21 @@ pub fn clean_lines(s: &str) -> Cow<'_, str> {
     )
 }
 
+/// A CSV cell a spreadsheet will not run: text starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is a formula to Excel, LibreOffice
+/// and Sheets (`=HYPERLINK(…)` in a dashboard name sends data away on a
+/// click), so it gets a leading `'`, as OWASP advises. The cell is also
+/// [`clean`]ed.
+pub fn spreadsheet_cell(s: &str) -> Cow<'_, str> {
+    let formula = ['=', '+', '-', '@', '\t', '\r'];
+    let cleaned = clean(s);
+    if s.starts_with(formula) || cleaned.starts_with(formula) {
+        Cow::Owned(format!("'{cleaned}"))
+    } else {
+        cleaned
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +82,15 @@ mod tests {
         );
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clean_lines("one\ntw\x07o"), "one\ntw\\u{7}o");
+    }
+
+    #[test]
+    fn formulas_are_not_formulas_in_a_spreadsheet() {
+        for formula in ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            let cell = spreadsheet_cell(formula);
+            assert!(cell.starts_with('\''), "{formula:?} -> {cell:?}");
+        }
+        assert_eq!(spreadsheet_cell("Revenue = Sales"), "Revenue = Sales");
+        assert_eq!(spreadsheet_cell("jane@acme.com"), "jane@acme.com");
     }
 }

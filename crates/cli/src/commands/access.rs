@@ -259,13 +259,15 @@ fn csv(rows: &[&Row]) -> CliResult<String> {
             } else {
                 (from(|v| &v.privilege), from(|v| &v.grant))
             };
+            // Names come from the site and the config: never a formula.
+            let cell = |s: &str| rolecall_core::text::spreadsheet_cell(s).into_owned();
             writer.write_record([
-                &row.user,
-                &row.dashboard_id,
-                &row.dashboard,
-                action,
-                &privilege,
-                &grant,
+                cell(&row.user),
+                cell(&row.dashboard_id),
+                cell(&row.dashboard),
+                cell(action),
+                cell(&privilege),
+                cell(&grant),
             ])?;
         }
     }
