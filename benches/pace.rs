@@ -14,6 +14,9 @@
 //!    the ideal, (400 - 10) / 50 = 7.8 s. Goal: within 1.10x.
 //! 4. 400 creates at 50 ms latency, no fault: the polite loop against
 //!    `rolecall apply`. Goal: apply at least 15x faster.
+//! 5. Parts 1 and 3 at once: 400 creates against a bucket of 50/s (burst
+//!    10), 20 ms, and 10% random `429`s: `rolecall apply` against the ideal
+//!    plus the one `Retry-After` a randomly refused last call costs (8.8 s).
 //!
 //! Run: `cargo bench --bench pace` (about 2 minutes; `-- --part N` runs
 //! part N only).
@@ -83,6 +86,30 @@ fn main() {
         );
         println!("   {}", applied.pace);
     }
+    if run(5) {
+        std::fs::write(dir.join("rolecall.yaml"), config(CREATES, 1)).unwrap();
+        let ideal = (CREATES as f64 - 10.0) / 50.0 + 1.0;
+        for seed in [7, 3, 5] {
+            let emu = emulator_seeded(
+                Faults {
+                    latency: latency(20),
+                    shed_rate: 0.1,
+                    rate_limit: Some(50.0),
+                    rate_burst: Some(10.0),
+                    ..Faults::default()
+                },
+                seed,
+            );
+            let applied = apply(&emu, &dir, &[]);
+            println!(
+                "{:<58} {:>8.1}s {:>8.1}s {:>7.2}x  <= 1.25x of ideal",
+                format!("5. bucket 50/s + 10% random 429s, 20 ms (seed {seed})"),
+                ideal,
+                applied.seconds,
+                applied.seconds / ideal
+            );
+        }
+    }
     if run(4) {
         let faults = Faults {
             latency: latency(50),
@@ -101,6 +128,17 @@ fn main() {
 
 fn emulator(faults: Faults) -> Emulator {
     emulator_with(faults, site(1), 100)
+}
+
+fn emulator_seeded(faults: Faults, rng_seed: u64) -> Emulator {
+    periscope_emulator::spawn(Options {
+        seed: Some(site(1)),
+        faults,
+        rng_seed,
+        log_capacity: 1_000_000,
+        ..Options::default()
+    })
+    .unwrap()
 }
 
 fn emulator_with(faults: Faults, seed: periscope_emulator::Snapshot, page_size: usize) -> Emulator {

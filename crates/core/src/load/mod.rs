@@ -141,21 +141,21 @@ fn read_text(file: &Path, options: &LoadOptions) -> Result<String, Box<Diagnosti
         return Err(Box::new(
             Diagnostic::error(format!(
                 "`{}` is larger than {cap} bytes: it was not read",
-                file.display()
+                crate::text::path(file)
             ))
             .hint(format!("a config file is text of a few MB at most{raise}")),
         ));
     }
     String::from_utf8(bytes).map_err(|_| {
         Box::new(
-            Diagnostic::error(format!("`{}` is not UTF-8 text", file.display()))
+            Diagnostic::error(format!("`{}` is not UTF-8 text", crate::text::path(file)))
                 .hint("save the file as UTF-8"),
         )
     })
 }
 
 fn read_error(path: &Path, e: &io::Error) -> Diagnostic {
-    let d = Diagnostic::error(format!("cannot read `{}`: {e}", path.display()));
+    let d = Diagnostic::error(format!("cannot read `{}`: {e}", crate::text::path(path)));
     match e.kind() {
         io::ErrorKind::NotFound => d.hint(
             "pass the config file or directory with `-f PATH`; the default is `./rolecall.yaml`",
@@ -229,7 +229,7 @@ fn discover(path: &Path) -> Result<Found, Vec<Diagnostic>> {
         return Err(vec![
             Diagnostic::error(format!(
                 "no `*.yaml` or `*.yml` files in `{}`",
-                path.display()
+                crate::text::path(path)
             ))
             .hint("point `-f` at a config file, or at a directory that holds config files"),
         ]);
@@ -252,14 +252,14 @@ fn not_a_file(path: &Path, meta: &fs::Metadata, root: &Path) -> Option<Diagnosti
             Some(target) if path != root => (
                 format!(
                     "`{}` is a symbolic link (to `{target}` in the config): config files are read only as regular files",
-                    path.display()
+                    crate::text::path(path)
                 ),
                 "replace the link with the file itself, or remove it".to_string(),
             ),
             _ => (
                 format!(
                     "`{}` is a symbolic link: config files are read only as regular files and directories, never through a link",
-                    path.display()
+                    crate::text::path(path)
                 ),
                 "a link could make rolecall read any file of the machine it runs on: replace it with the file or directory itself".to_string(),
             ),
@@ -272,7 +272,7 @@ fn not_a_file(path: &Path, meta: &fs::Metadata, root: &Path) -> Option<Diagnosti
     Some(
         Diagnostic::error(format!(
             "`{}` is not a regular file (a device, socket or pipe)",
-            path.display()
+            crate::text::path(path)
         ))
         .hint("a config file is plain text: remove it, or give it another extension than .yaml"),
     )

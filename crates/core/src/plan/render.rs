@@ -304,7 +304,7 @@ fn heading(c: &Step) -> String {
 fn change_lines(c: &Step, p: &Palette, o: &Options<'_>) -> Vec<String> {
     let mut head = heading(c);
     if let Some(source) = &c.source {
-        let _ = write!(head, "  ({source})");
+        let _ = write!(head, "  ({})", clean(source));
     }
     if !c.risks.is_empty() {
         let risks: Vec<&str> = c.risks.iter().map(|r| r.as_str()).collect();
@@ -603,7 +603,7 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
             risk_cell.trim(),
             c.source
                 .as_deref()
-                .map_or_else(|| "prune".to_string(), |s| format!("`{s}`"))
+                .map_or_else(|| "prune".to_string(), |s| format!("`{}`", escape(s)))
         );
         let mut block = change_lines(c, &p, o).join("\n");
         block.push_str("\n\n");

@@ -98,6 +98,8 @@ struct Trial {
     rate_before: Option<f64>,
     ceiling_before: Option<f64>,
     share_before: f64,
+    /// The answers (and `429`s among them) that share is of.
+    before: (u32, u32),
     /// `429`s and answers since the cut.
     throttled: u32,
     answers: u32,
@@ -134,6 +136,12 @@ pub(super) struct RateControl {
     started: Instant,
     /// Send times of recent `429`s, for a burst of them within a round trip.
     recent_429s: Vec<Instant>,
+    /// Answers of the last second to requests sent since the last cut (or
+    /// undone cut): when each came, and whether it was a `429`. What
+    /// `429`s are beyond noise is judged over these, not one epoch's few.
+    recent: std::collections::VecDeque<(Instant, bool)>,
+    /// When the last cut (or undone cut) was made.
+    cut_at: Instant,
     /// Calls waiting now for a send slot or a permit.
     waiting: usize,
     /// When a call last waited for one.
@@ -173,6 +181,8 @@ impl RateControl {
             served_5s: std::collections::VecDeque::new(),
             started: now,
             recent_429s: Vec::new(),
+            recent: std::collections::VecDeque::new(),
+            cut_at: now,
             waiting: 0,
             pushed_at: None,
             generation: 0,
@@ -260,6 +270,16 @@ impl RateControl {
             self.epoch.last_at.push_back(now);
         }
         self.epoch.served += u32::from(!throttled);
+        if sent > self.cut_at {
+            self.recent.push_back((now, throttled));
+        }
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
         let mut verdict = Verdict::ThisCall;
         if throttled {
             self.recent_429s
@@ -280,11 +300,17 @@ impl RateControl {
         {
             self.served_5s.pop_front();
         }
-        if now.duration_since(self.started) >= PEAK_SPAN {
-            // The peak fades by 1% a second: a server (or a key shared
-            // anew) that now serves less is believed within a minute.
+        // The peak fades by 1% a second: a server (or a key shared anew)
+        // that now serves less is believed within a minute. It is what was
+        // served over the last second once the first burst is two seconds
+        // gone, and over 5 seconds once those have passed.
+        let age = now.duration_since(self.started);
+        if age >= 2 * BURST_SPAN {
             let fade = 1.0 - 0.01 * now.duration_since(self.peak_at).as_secs_f64();
-            let sustained = self.served_5s.len() as f64 / PEAK_SPAN.as_secs_f64();
+            let mut sustained = last_second.0;
+            if age >= PEAK_SPAN {
+                sustained = sustained.max(self.served_5s.len() as f64 / PEAK_SPAN.as_secs_f64());
+            }
             self.peak = (self.peak * fade.max(0.0)).max(sustained);
             self.peak_at = now;
         }
@@ -309,15 +335,22 @@ impl RateControl {
         self.noise.0 as f64 / (self.noise.1 + NOISE_PRIOR) as f64
     }
 
-    /// Whether the epoch's `429`s are more than the noise floor explains:
-    /// at least 2, and beyond two standard deviations of what it expects.
+    /// Whether the `429`s of the last second (since the last cut) are more
+    /// than the noise floor explains: at least 2, and beyond two standard
+    /// deviations of what it expects.
     fn excess(&self) -> bool {
-        let (t, a) = (self.epoch.throttled, self.epoch.answers);
-        if t < 2 {
+        let a = self.recent.len();
+        let t = self
+            .recent
+            .iter()
+            .filter(|(_, throttled)| *throttled)
+            .count();
+        if t < 2 || a < MIN_ANSWERS as usize {
             return false;
         }
-        let expected = self.noise_share() * f64::from(a);
-        f64::from(t) > expected + 2.0 * expected.sqrt() + 1.0
+        let (t, a) = (t as f64, a as f64);
+        let expected = self.noise_share() * a;
+        t > expected + 2.0 * expected.sqrt() + 1.0
     }
 
     /// Ends an epoch. `last_second`: answers served, and `429`s, over the
@@ -416,7 +449,9 @@ impl RateControl {
         trial.throttled += self.epoch.throttled;
         trial.answers += self.epoch.answers;
         let needed = (8.0 / trial.share_before.max(0.01)).clamp(8.0, 32.0);
-        let rose = share > 2.0 * trial.share_before && self.epoch.throttled >= 2;
+        // A rise that random refusals would seldom make: twice the share
+        // before, and at least 4 or half the epoch.
+        let rose = share > 2.0 * trial.share_before && (self.epoch.throttled >= 4 || share >= 0.5);
         if f64::from(trial.answers) < needed && !rose {
             return true;
         }
@@ -424,10 +459,11 @@ impl RateControl {
         self.judge(now, trial)
     }
 
-    /// The answers after a cut: if the share of `429`s neither fell to half
-    /// nor rose to twice, they are not this client's doing and the cut is
-    /// undone (retries of the calls refused are all it takes), their share
-    /// going into the noise floor. Returns whether it was undone.
+    /// The answers after a cut: if the share of `429`s did not fall (by two
+    /// standard errors), they are not this client's doing and the cut is
+    /// undone (retries of the calls refused are all it takes). What remains
+    /// after a cut goes into the noise floor either way. Returns whether it
+    /// was undone.
     fn judge(&mut self, now: Instant, trial: Trial) -> bool {
         let (t, a) = (trial.throttled, trial.answers);
         let share = f64::from(t) / f64::from(a.max(1));
@@ -435,8 +471,16 @@ impl RateControl {
         // noise, whether or not the cut stands.
         self.noise.0 += u64::from(t);
         self.noise.1 += u64::from(a);
-        let noise = t > 0 && (0.5 * trial.share_before..=2.0 * trial.share_before).contains(&share);
-        if !noise {
+        // Two samples of one share, or a share that fell? The cut stands
+        // only if the share before it was above the share after by more
+        // than two standard errors (a two-proportion test): random refusals
+        // give the same share at any rate.
+        let (t1, a1) = (f64::from(trial.before.0), f64::from(trial.before.1.max(1)));
+        let (t2, a2) = (f64::from(t), f64::from(a.max(1)));
+        let pooled = (t1 + t2) / (a1 + a2);
+        let error = (pooled * (1.0 - pooled) * (1.0 / a1 + 1.0 / a2)).sqrt();
+        let fell = t1 / a1 - t2 / a2 > 2.0 * error;
+        if fell || t == 0 && t1 / a1 > 0.25 {
             return false;
         }
         tracing::debug!(
@@ -449,6 +493,8 @@ impl RateControl {
         self.set(now, trial.rate_before);
         self.cuts -= 1;
         self.undone += 1;
+        self.recent.clear();
+        self.cut_at = now;
         self.epoch = Epoch::new(now);
         true
     }
@@ -495,6 +541,11 @@ impl RateControl {
             rate_before: self.rate,
             ceiling_before: self.ceiling,
             share_before: recent_share,
+            before: {
+                let refused = self.recent.iter().filter(|(_, r)| *r).count();
+                let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+                (n(refused), n(self.recent.len()))
+            },
             throttled: 0,
             answers: 0,
         });
@@ -505,10 +556,14 @@ impl RateControl {
         // sent when that is not known yet.
         let began = served.unwrap_or(send_rate);
         self.ceiling = Some(began.max(new));
-        self.slow_start = served.is_none();
+        // In the first second the server's burst blurs what it served:
+        // the rate is searched for again, doubling, until the next cut.
+        self.slow_start = served.is_none() || early;
         self.clean = Duration::ZERO;
         self.cuts += 1;
         self.set(now, Some(new));
+        self.recent.clear();
+        self.cut_at = now;
     }
 
     /// A clean epoch of `span` seconds while pushing: doubling while the
@@ -524,7 +579,9 @@ impl RateControl {
         if rate > 2.0 * send_rate.max(MIN_RATE) {
             return;
         }
-        let recover = RECOVER_TO * ceiling;
+        // What was served is the server's rate; refusals that are noise
+        // take no token, so serving that much takes sending a bit more.
+        let recover = RECOVER_TO * ceiling / (1.0 - self.noise_share().min(0.5));
         let next = if self.slow_start {
             2.0 * rate
         } else if rate < recover * 0.99 {
