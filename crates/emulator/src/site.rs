@@ -327,6 +327,21 @@ impl Site {
     }
 
     /// A membership list as stored: sorted, once each, always with Everyone.
+    /// An id no object of the site has: a seed exported from another
+    /// emulator holds ids from the same generator, and a new user must never
+    /// take (and replace) a seeded one.
+    fn fresh_id(&mut self) -> Id {
+        loop {
+            let id = self.ids.next();
+            let taken = self.users.contains_key(&id)
+                || self.roles.contains_key(&id)
+                || self.dashboards.contains_key(&id);
+            if !taken {
+                return id;
+            }
+        }
+    }
+
     fn membership(&self, roles: &[Id]) -> Vec<Id> {
         let mut set: BTreeSet<Id> = roles.iter().cloned().collect();
         set.insert(self.everyone.clone());
@@ -476,7 +491,7 @@ impl Site {
             )));
         }
         let user = User {
-            id: self.ids.next(),
+            id: self.fresh_id(),
             email,
             first_name,
             last_name,
@@ -532,7 +547,7 @@ impl Site {
             )));
         }
         let role = Role {
-            id: self.ids.next(),
+            id: self.fresh_id(),
             name,
             description: req.description.unwrap_or_default(),
             privileges,
