@@ -582,6 +582,28 @@ fn an_echoed_key_cut_or_lower_cased_is_redacted() {
     }
 }
 
+/// `Retry-After: 999999999`: not waited out (nor an hour), the call fails
+/// at once and says why, instead of "send fewer calls at once".
+#[test]
+fn a_retry_after_past_the_budget_is_named() {
+    let server = hostile(|_, stream, _| {
+        let _ = stream.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 999999999\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    });
+    let dir = config(SMALL);
+    let started = Instant::now();
+    let output = rolecall_at(dir.path(), &server.url(), &["plan"])
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the site asks to wait 3600 s, longer than the")
+            && stderr.contains("raise `--retry-budget`"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_redirect_names_where_it_points() {
     let server = hostile(|_, stream, _| {

@@ -30,6 +30,17 @@ pub enum Error {
         "still rate limited (429) at {url} after {attempts} attempts: send fewer calls at once or per second, or try later"
     )]
     RateLimited { url: String, attempts: u32 },
+    /// `429` with a `Retry-After` longer than what is left of the retry
+    /// budget: not waited out (a hostile or confused server may ask for a
+    /// year).
+    #[error(
+        "rate limited (429) at {url}: the site asks to wait {wait_s} s, longer than the {budget_s} s left of the retry budget; the call was not sent again (raise `--retry-budget`, or try later)"
+    )]
+    WaitTooLong {
+        url: String,
+        wait_s: u64,
+        budget_s: u64,
+    },
     /// Still `5xx` after every retry.
     #[error("server error ({status}) at {url} after {attempts} attempts: {message}")]
     Server {
@@ -98,6 +109,7 @@ impl Error {
             | Error::Conflict { url, .. }
             | Error::Rejected { url, .. }
             | Error::RateLimited { url, .. }
+            | Error::WaitTooLong { url, .. }
             | Error::Server { url, .. }
             | Error::Network { url, .. }
             | Error::Decode { url, .. }
@@ -143,6 +155,15 @@ impl Error {
             Error::RateLimited { url, attempts } => Error::RateLimited {
                 url: u(url),
                 attempts,
+            },
+            Error::WaitTooLong {
+                url,
+                wait_s,
+                budget_s,
+            } => Error::WaitTooLong {
+                url: u(url),
+                wait_s,
+                budget_s,
             },
             Error::Server {
                 url,
@@ -201,7 +222,7 @@ impl Error {
             Error::Rejected { status, .. }
             | Error::Server { status, .. }
             | Error::Redirect { status, .. } => Some(*status),
-            Error::RateLimited { .. } => Some(429),
+            Error::RateLimited { .. } | Error::WaitTooLong { .. } => Some(429),
             _ => None,
         }
     }

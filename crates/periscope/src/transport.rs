@@ -382,6 +382,26 @@ impl Transport {
         }
     }
 
+    /// Why a `429` ends a call: a `Retry-After` past what is left of the
+    /// budget, or the budget spent on retries.
+    fn rate_limited(
+        &self,
+        url: String,
+        attempts: u32,
+        started: Instant,
+        retry_after: Option<Duration>,
+    ) -> Error {
+        let left = self.retry.max_elapsed.saturating_sub(started.elapsed());
+        match retry_after {
+            Some(wait) if wait > left => Error::WaitTooLong {
+                url,
+                wait_s: wait.as_secs_f64().ceil() as u64,
+                budget_s: left.as_secs(),
+            },
+            _ => Error::RateLimited { url, attempts },
+        }
+    }
+
     /// An idempotent call (GET, PUT, DELETE), retried on `429`, `5xx` and
     /// no answer. Returns the first other answer, with the attempt count.
     pub async fn idempotent(
@@ -399,10 +419,7 @@ impl Transport {
                         attempt += 1;
                         continue;
                     }
-                    Error::RateLimited {
-                        url: a.url,
-                        attempts: attempt,
-                    }
+                    self.rate_limited(a.url, attempt, started, after)
                 }
                 Attempt::Answer(a, after) if a.status.is_server_error() => {
                     if self.backoff(attempt + 1, started, after).await {
@@ -459,10 +476,7 @@ impl Transport {
                         attempt += 1;
                         continue;
                     }
-                    return Err(Error::RateLimited {
-                        url: a.url,
-                        attempts: attempt,
-                    });
+                    return Err(self.rate_limited(a.url, attempt, started, after));
                 }
                 Attempt::Answer(a, _) if a.status.is_server_error() => PostOutcome::Unknown {
                     reason: format!("{} {}", a.status.as_u16(), body_start(&a.body)),
