@@ -1,14 +1,16 @@
 #!/bin/sh
 # Installs a released rolecall binary, verified.
 #
-#   install.sh [--version VERSION] [--to DIR]
+#   install.sh [--version VERSION] [--to DIR] [--cache DIR]
 #
 # Picks the archive for this OS and architecture, downloads it and the
 # release's SHA256SUMS, checks the archive's SHA-256 against its line there,
 # and only then installs `rolecall` into DIR (default: $HOME/.local/bin) and
 # prints its version. Anything amiss (no build for this platform, no line
-# for the archive, a checksum that differs, a download that fails) stops it
-# with a message, and nothing is installed.
+# for the archive, a checksum that differs, a download that fails, a binary
+# that does not run) stops it with a message, and nothing is installed.
+# With --cache DIR, archives are kept in DIR and reused, each checked again
+# against the release's SHA256SUMS, downloaded anew every time.
 #
 # Environment:
 #   ROLECALL_VERSION       the version when --version is not given
@@ -20,7 +22,8 @@
 set -eu
 
 version="${ROLECALL_VERSION:-0.1.0}"
-to="${HOME:-}/.local/bin"
+to="${HOME:+$HOME/.local/bin}"
+cache=""
 base="${ROLECALL_DOWNLOAD_URL:-https://github.com/rolecall/rolecall/releases/download}"
 
 fail() {
@@ -40,11 +43,16 @@ while [ $# -gt 0 ]; do
       to="$2"
       shift 2
       ;;
+    --cache)
+      [ $# -ge 2 ] || fail "--cache needs a directory"
+      cache="$2"
+      shift 2
+      ;;
     -h | --help)
-      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       exit 0
       ;;
-    *) fail "unknown argument '$1' (usage: install.sh [--version VERSION] [--to DIR])" ;;
+    *) fail "unknown argument '$1' (usage: install.sh [--version VERSION] [--to DIR] [--cache DIR])" ;;
   esac
 done
 
@@ -52,7 +60,7 @@ version="${version#v}"
 case "$version" in
   "" | *[!0-9A-Za-z.+-]*) fail "'$version' is not a version (write e.g. 0.1.0)" ;;
 esac
-[ -n "$to" ] || fail "no directory to install into: give --to DIR (HOME is not set)"
+[ -n "$to" ] || fail "no directory to install into: HOME is not set; give --to DIR"
 
 download() {
   # $1: URL, $2: file. Fails on any HTTP error.
@@ -100,13 +108,15 @@ url="$base/v$version"
 download "$url/SHA256SUMS" "$tmp/SHA256SUMS" ||
   fail "cannot download $url/SHA256SUMS (is $version a released version?)"
 
-# The first target listed in SHA256SUMS: musl before gnu on Linux.
+# The first target listed in SHA256SUMS: musl before gnu on Linux. Lines
+# may end in CR; a name listed twice with two checksums is refused.
 archive="" expected=""
 for target in $targets; do
   name="rolecall-$version-$target.$ext"
-  line=$(awk -v name="$name" '$2 == name || $2 == "*" name { print $1; exit }' "$tmp/SHA256SUMS")
-  if [ -n "$line" ]; then
-    archive="$name" expected="$line" dir="rolecall-$version-$target"
+  sums=$(awk -v name="$name" '{ sub(/\r$/, "") } $2 == name || $2 == "*" name { print $1 }' "$tmp/SHA256SUMS" | sort -u)
+  if [ -n "$sums" ]; then
+    [ "$(printf '%s\n' "$sums" | wc -l)" -eq 1 ] || fail "SHA256SUMS gives $name two checksums: not installed"
+    archive="$name" expected="$sums" dir="rolecall-$version-$target"
     break
   fi
 done
@@ -116,10 +126,20 @@ case "$expected" in
 esac
 [ ${#expected} -eq 64 ] || fail "SHA256SUMS has no valid checksum for $archive"
 
-download "$url/$archive" "$tmp/$archive" || fail "cannot download $url/$archive"
+# A cached archive is used only if it still has the checksum of this
+# SHA256SUMS; else it is downloaded again.
+if [ -n "$cache" ] && [ -f "$cache/$archive" ] && [ "$(sha256 "$cache/$archive")" = "$expected" ]; then
+  cp -- "$cache/$archive" "$tmp/$archive"
+else
+  download "$url/$archive" "$tmp/$archive" || fail "cannot download $url/$archive"
+fi
 actual=$(sha256 "$tmp/$archive")
 if [ "$actual" != "$expected" ]; then
   fail "the checksum of $archive is $actual, SHA256SUMS says $expected: not installed"
+fi
+if [ -n "$cache" ]; then
+  mkdir -p -- "$cache" 2> /dev/null && cp -- "$tmp/$archive" "$cache/$archive" 2> /dev/null ||
+    echo "note: cannot keep $archive in $cache" >&2
 fi
 
 mkdir "$tmp/x"
@@ -129,15 +149,21 @@ case "$ext" in
 esac
 bin="rolecall"
 [ "$ext" = zip ] && bin="rolecall.exe"
-[ -f "$tmp/x/$dir/$bin" ] || fail "$archive does not hold $dir/$bin"
+new="$tmp/x/$dir/$bin"
+if [ ! -f "$new" ] || [ -L "$new" ]; then
+  fail "$archive does not hold the file $dir/$bin"
+fi
+# It must run here before it replaces anything.
+chmod 755 "$new"
+installed_version=$("$new" --version 2> /dev/null) || fail "$dir/$bin does not run on this machine: not installed"
 
-mkdir -p "$to"
+mkdir -p -- "$to" 2> /dev/null || fail "cannot create the directory $to (choose another with --to DIR)"
 # Copied beside, then renamed: a running rolecall is never half-written.
-cp "$tmp/x/$dir/$bin" "$to/.$bin.new"
-chmod 755 "$to/.$bin.new"
-mv -f "$to/.$bin.new" "$to/$bin"
+cp -- "$new" "$to/.$bin.new" 2> /dev/null || fail "cannot write into $to (choose another with --to DIR)"
+chmod 755 -- "$to/.$bin.new"
+mv -f -- "$to/.$bin.new" "$to/$bin"
 echo "installed $to/$bin ($archive, sha256 $actual)"
-"$to/$bin" --version
+echo "$installed_version"
 case ":${PATH:-}:" in
   *":$to:"*) ;;
   *) echo "note: $to is not on PATH" ;;

@@ -38,29 +38,15 @@ pub struct Release {
 
 impl Release {
     /// The host's archive of the binary under test, `install.sh`, and
-    /// `SHA256SUMS` over both.
+    /// `SHA256SUMS` over both. The archive is made once per test run (the
+    /// debug binary, stripped when `strip` is here: it is large) and copied.
     pub fn of_this_build() -> Release {
+        let (built, name) = this_build();
         let dir = tempfile::tempdir().unwrap();
         let files = dir.path().join(format!("v{VERSION}"));
         std::fs::create_dir_all(&files).unwrap();
-        let name = format!("rolecall-{VERSION}-{}", host_target());
-        let staging = tempfile::tempdir().unwrap();
-        let folder = staging.path().join(&name);
-        std::fs::create_dir(&folder).unwrap();
-        std::fs::copy(env!("CARGO_BIN_EXE_rolecall"), folder.join("rolecall")).unwrap();
-        for file in ["LICENSE-MIT", "LICENSE-APACHE", "README.md"] {
-            std::fs::copy(root().join(file), folder.join(file)).unwrap();
-        }
         let archive = format!("{name}.tar.gz");
-        let tar = Command::new("tar")
-            .arg("-czf")
-            .arg(files.join(&archive))
-            .arg("-C")
-            .arg(staging.path())
-            .arg(&name)
-            .status()
-            .unwrap();
-        assert!(tar.success());
+        std::fs::copy(built, files.join(&archive)).unwrap();
         std::fs::copy(root().join("install.sh"), files.join("install.sh")).unwrap();
         let release = Release {
             url: serve(dir.path()),
@@ -86,6 +72,39 @@ impl Release {
         assert!(out.status.success());
         std::fs::write(self.files().join("SHA256SUMS"), out.stdout).unwrap();
     }
+}
+
+/// The host's archive of the binary under test, made once: its path and its
+/// name without `.tar.gz`.
+fn this_build() -> &'static (PathBuf, String) {
+    static BUILT: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let name = format!("rolecall-{VERSION}-{}", host_target());
+        // Cargo's directory for test files, made anew on each run.
+        let staging = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("install-release");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).unwrap();
+        let folder = staging.join(&name);
+        std::fs::create_dir(&folder).unwrap();
+        let bin = folder.join("rolecall");
+        std::fs::copy(env!("CARGO_BIN_EXE_rolecall"), &bin).unwrap();
+        // Best effort: a stripped binary makes a small archive, fast.
+        let _ = Command::new("strip").arg(&bin).status();
+        for file in ["LICENSE-MIT", "LICENSE-APACHE", "README.md"] {
+            std::fs::copy(root().join(file), folder.join(file)).unwrap();
+        }
+        let archive = staging.join(format!("{name}.tar.gz"));
+        let tar = Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&staging)
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        (archive, name)
+    })
 }
 
 /// Serves the files under `dir` on 127.0.0.1 until the process ends: `GET`
@@ -180,6 +199,56 @@ fn install_sh_installs_nothing_from_a_tampered_archive() {
         transcript(&out)
     );
     assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
+}
+
+/// `--cache DIR`: an archive found there is used only if it has the
+/// checksum of the release's `SHA256SUMS`, downloaded anew; a poisoned one
+/// is replaced, never installed.
+#[test]
+fn install_sh_checks_a_cached_archive_again() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(cache.path().join(&release.archive), b"not the archive").unwrap();
+    let to = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(root().join("install.sh"))
+        .args(["--version", VERSION, "--to"])
+        .arg(to.path())
+        .arg("--cache")
+        .arg(cache.path())
+        .env("ROLECALL_DOWNLOAD_URL", &release.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let cached = std::fs::read(cache.path().join(&release.archive)).unwrap();
+    let served = std::fs::read(release.files().join(&release.archive)).unwrap();
+    assert_eq!(cached, served, "the poisoned archive was replaced");
+}
+
+/// With no HOME and no `--to`, there is nowhere to install: said, and
+/// nothing written (it installed into `/.local/bin`).
+#[test]
+fn install_sh_needs_somewhere_to_install() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    let out = Command::new("sh")
+        .arg(root().join("install.sh"))
+        .args(["--version", VERSION])
+        .env_remove("HOME")
+        .env("ROLECALL_DOWNLOAD_URL", &release.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("HOME is not set; give --to DIR"),
+        "{}",
+        transcript(&out)
+    );
 }
 
 #[test]

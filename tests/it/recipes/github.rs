@@ -358,10 +358,10 @@ impl Run<'_> {
                 assert!(inputs.contains_key(name), "input {name} is required");
             }
         }
-        let tool_cache = dir.join(".tool-cache");
+        let temp = dir.join(".runner-temp");
         let mut ctx = json!({
             "inputs": inputs,
-            "runner": {"os": "Linux", "arch": "X64", "tool_cache": tool_cache.display().to_string()},
+            "runner": {"os": "Linux", "arch": "X64", "temp": temp.display().to_string()},
             "steps": {},
         });
         let mut log = String::new();
