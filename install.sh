@@ -150,7 +150,8 @@ esac
 bin="rolecall"
 [ "$ext" = zip ] && bin="rolecall.exe"
 new="$tmp/x/$dir/$bin"
-if [ ! -f "$new" ] || [ -L "$new" ]; then
+# The folder and the binary themselves, never links out of the archive.
+if [ ! -d "$tmp/x/$dir" ] || [ -L "$tmp/x/$dir" ] || [ ! -f "$new" ] || [ -L "$new" ]; then
   fail "$archive does not hold the file $dir/$bin"
 fi
 # It must run here before it replaces anything.

@@ -24,23 +24,10 @@ const ROLES: usize = 1_000;
 const DASHBOARDS: usize = 20_000;
 
 /// The site and a config that differs from it in about 1% of users and roles.
+mod common;
+
 fn generate(users: usize) -> (Snapshot, String) {
-    let mut roles = vec![
-        Role {
-            id: "r-admin".into(),
-            name: "Admin".into(),
-            description: String::new(),
-            privileges: vec![],
-            permissions: vec![],
-        },
-        Role {
-            id: "r-every".into(),
-            name: "Everyone".into(),
-            description: String::new(),
-            privileges: vec![],
-            permissions: vec![],
-        },
-    ];
+    let mut roles = common::builtin_roles();
     let mut yaml = String::from(
         "site: bench\nactor: admin@bench.example\nlimits:\n  max_revokes: 100000\nroles:\n",
     );

@@ -9,23 +9,22 @@ use std::time::{Duration, Instant};
 
 use periscope_emulator::{Faults, Options, Role, Snapshot, User};
 
+/// Admin and Everyone, as every site has them.
+pub fn builtin_roles() -> Vec<Role> {
+    ["Admin", "Everyone"]
+        .into_iter()
+        .map(|name| Role {
+            id: periscope_emulator::Id(format!("r-{}", &name.to_lowercase()[..5])),
+            name: name.into(),
+            description: String::new(),
+            privileges: vec![],
+            permissions: vec![],
+        })
+        .collect()
+}
+
 pub fn site(roles: usize) -> Snapshot {
-    let mut all = vec![
-        Role {
-            id: "r-admin".into(),
-            name: "Admin".into(),
-            description: String::new(),
-            privileges: vec![],
-            permissions: vec![],
-        },
-        Role {
-            id: "r-every".into(),
-            name: "Everyone".into(),
-            description: String::new(),
-            privileges: vec![],
-            permissions: vec![],
-        },
-    ];
+    let mut all = builtin_roles();
     all.extend((0..roles).map(|r| Role {
         id: periscope_emulator::Id(format!("r{r:04}")),
         name: format!("Role {r:04}"),

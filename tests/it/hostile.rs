@@ -598,7 +598,7 @@ fn a_retry_after_past_the_budget_is_named() {
     assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("the site asks to wait 3600 s, longer than the")
+        stderr.contains("the site asks to wait 3600 s or more, longer than the")
             && stderr.contains("raise `--retry-budget`"),
         "{stderr}"
     );

@@ -228,6 +228,41 @@ fn install_sh_checks_a_cached_archive_again() {
     assert_eq!(cached, served, "the poisoned archive was replaced");
 }
 
+/// An archive whose folder is a link (to a binary outside it): even with a
+/// matching checksum, what it points to is not installed.
+#[test]
+fn install_sh_installs_nothing_through_a_link_in_the_archive() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    let name = release.archive.trim_end_matches(".tar.gz").to_string();
+    let staging = tempfile::tempdir().unwrap();
+    let outside = staging.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_rolecall"), outside.join("rolecall")).unwrap();
+    std::os::unix::fs::symlink(&outside, staging.path().join(&name)).unwrap();
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(release.files().join(&release.archive))
+        .arg("-C")
+        .arg(staging.path())
+        .arg(&name)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    release.write_sums(&[&release.archive, "install.sh"]);
+    let to = tempfile::tempdir().unwrap();
+    let out = install(&release, to.path(), None);
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("does not hold the file"),
+        "{}",
+        transcript(&out)
+    );
+    assert_eq!(std::fs::read_dir(to.path()).unwrap().count(), 0);
+}
+
 /// With no HOME and no `--to`, there is nowhere to install: said, and
 /// nothing written (it installed into `/.local/bin`).
 #[test]

@@ -34,7 +34,8 @@ pub enum Error {
     /// budget: not waited out (a hostile or confused server may ask for a
     /// year).
     #[error(
-        "rate limited (429) at {url}: the site asks to wait {wait_s} s, longer than the {budget_s} s left of the retry budget; the call was not sent again (raise `--retry-budget`, or try later)"
+        "rate limited (429) at {url}: the site asks to wait {wait_s} s{or_more}, longer than the {budget_s} s left of the retry budget; the call was not sent again (raise `--retry-budget`, or try later)",
+        or_more = if *wait_s >= 3600 { " or more" } else { "" }
     )]
     WaitTooLong {
         url: String,

@@ -15,30 +15,36 @@
 //! (`--parallelism`, default 64). A call waiting out a `Retry-After` is not
 //! in flight: its operation lends its slot to another while it waits.
 //!
-//! **Rate** (requests a second) is free until this client is shown to run
-//! the server's bucket dry. It is judged per epoch (two round trips, at
-//! least 100 ms and 8 answers; sooner when most answers are `429`):
-//! - the send rate is what was sent over the epoch's active time (pauses
-//!   excluded: never divided by a pause);
+//! **Rate** (requests a second) is free until this client floods the
+//! server, then AIMD around what the server serves. It is judged per epoch
+//! (two round trips, at least 100 ms and 8 answers; sooner when most of the
+//! last answers are `429`):
 //! - a `429` is always retried by the call that got it, after its
-//!   `Retry-After`;
-//! - the rate is cut only when the epoch held more `429`s than the noise
-//!   floor explains (at least 2) *and* the client was pushing (a call
-//!   waited for a send slot or a permit). The cut is to β = 0.75 of the
-//!   send rate, or to what was served over the last second when most
-//!   answers were `429`; never below a floor of a quarter of the highest
-//!   rate served over a second (and 1/s);
-//! - the epoch after a cut judges it: if the share of `429`s did not fall
-//!   (to less than half), they were noise (random shedding, another client
-//!   on the key): the cut is undone, and the share goes into the noise
-//!   floor that later cuts must exceed;
+//!   `Retry-After`; what was sent is measured over active time (pauses
+//!   excluded: never divided by a pause);
+//! - from a free rate, only a flood (9 of the last 12 answers `429`) sets
+//!   one; once paced, a cut needs the `429`s of the last second since the
+//!   last cut to exceed the noise floor (at least 2, and two standard
+//!   deviations), the client to be pushing (a call waited for a send slot
+//!   or a permit), and it to send at least 90% of the most the server has
+//!   served a second (a bucket refuses nothing below its rate);
+//! - the cut is to β = 0.75 of the send rate, or to what was served over
+//!   the last second if less; in the first second (the server's burst blurs
+//!   what it serves) the rate is then searched for again by doubling; never
+//!   below a quarter of that peak (and 1/s);
+//! - the answers after a cut judge it (a two-proportion test against the
+//!   last second's share before it): a share that did not fall means the
+//!   `429`s were noise (random shedding, another client on the key), and
+//!   the cut is undone; what remains after every cut makes the noise floor;
 //! - each clean epoch while pushing grows the rate: halfway back to 97% of
-//!   where the `429`s began, then by 1% of it, the step doubling with each
-//!   clean epoch past it (a probe that finds no limit speeds up);
+//!   what was served where the `429`s began (more by the noise share: noise
+//!   takes no token), then by 1% of it a second, doubling each clean second;
 //! - every call pauses for a `Retry-After` (capped at the retry budget: a
 //!   hostile hour holds nobody) only on evidence of a shared empty bucket
 //!   this client did not empty: three `429`s to calls sent within one round
 //!   trip while it was not pushing.
+//!
+//! docs/internals.md says the same with every number.
 //!
 //! The hard ceiling (`--rate-limit`) is a separate token bucket in the
 //! transport. Times are tokio's, so tests drive the pace in virtual time.
