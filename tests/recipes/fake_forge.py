@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 ROOT = os.environ["FAKE_FORGE"]
 STATE = os.path.join(ROOT, "state.json")
+# The user of the project access token the pipeline posts with.
+GITLAB_BOT = "project_7_bot_rolecall"
 
 
 def load():
@@ -51,7 +53,9 @@ def github(state, method, path, query, fields):
     if method == "GET" and (m := re.fullmatch(r"issues/(\d+)/comments", rest)):
         return 200, [c for c in gh["comments"] if c["issue"] == int(m.group(1))]
     if method == "POST" and (m := re.fullmatch(r"issues/(\d+)/comments", rest)):
-        comment = {"id": next_id(state), "issue": int(m.group(1)), "body": fields["body"]}
+        # Written with the workflow's token: by the Actions bot.
+        comment = {"id": next_id(state), "issue": int(m.group(1)), "body": fields["body"],
+                   "user": {"login": "github-actions[bot]"}}
         gh["comments"].append(comment)
         return 201, comment
     if method == "PATCH" and (m := re.fullmatch(r"issues/comments/(\d+)", rest)):
@@ -172,6 +176,8 @@ def gh(args):
 
 
 def gitlab(state, method, path, query, data):
+    if method == "GET" and path == "/api/v4/user":
+        return 200, {"username": GITLAB_BOT}
     m = re.fullmatch(r"/api/v4/projects/[^/]+/(.*)", path)
     if not m:
         return 404, {"message": "404 Not Found"}
@@ -180,7 +186,8 @@ def gitlab(state, method, path, query, data):
     if (m := re.fullmatch(r"merge_requests/(\d+)/notes", rest)):
         if method == "GET":
             return 200, [n for n in gl["notes"] if n["mr"] == int(m.group(1))]
-        note = {"id": next_id(state), "mr": int(m.group(1)), "body": data["body"]}
+        note = {"id": next_id(state), "mr": int(m.group(1)), "body": data["body"],
+                "author": {"username": GITLAB_BOT}}
         gl["notes"].append(note)
         return 201, note
     if method == "PUT" and (m := re.fullmatch(r"merge_requests/(\d+)/notes/(\d+)", rest)):

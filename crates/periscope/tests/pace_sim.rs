@@ -336,7 +336,7 @@ async fn a_slow_token_bucket_behind_latency() {
         64,
         After::Whole,
         0.0,
-        (300, 10.0, 10.0, 20),
+        (2000, 10.0, 10.0, 20),
     )
     .await;
 }

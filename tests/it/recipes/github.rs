@@ -539,6 +539,44 @@ fn the_workflows_keep_to_pull_request_and_least_privilege() {
     }
 }
 
+/// Anyone may comment on a pull request, marker included ("no changes",
+/// or a plan of their own). The sticky comment is the one the workflow's
+/// bot wrote: a forged one is left alone, never taken for the plan.
+#[test]
+fn a_comment_forging_the_marker_is_not_taken_for_the_plan() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let forged = "<!-- rolecall-plan: acme -->\n**`acme`**: no changes";
+    world.update_state(|s| {
+        s["github"]["comments"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": 1, "issue": 7, "body": forged, "user": {"login": "mallory"}}));
+    });
+    let head = world.hire_on(
+        "hire",
+        "hire sam",
+        "acme",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Builder",
+    );
+    let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
+    assert!(
+        job(&results, "Plan acme").ok,
+        "{}",
+        job(&results, "Plan acme").log
+    );
+    let comments = world.comments(7);
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert_eq!(comments[0], forged, "the forged comment is not edited");
+    assert!(comments[1].contains("`sam@acme.com`"), "{}", comments[1]);
+    let methods: Vec<_> = world.writes().iter().map(|w| w["method"].clone()).collect();
+    assert_eq!(methods, [json!("POST")]);
+}
+
 #[test]
 fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     if !super::tools_present() {

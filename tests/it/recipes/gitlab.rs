@@ -363,6 +363,41 @@ fn rules_and_variables_read_as_gitlab_reads_them() {
     assert_eq!(expand("x-$A-${B}/$NOPE", &vars), "x-push-main/");
 }
 
+/// Anyone may post a note with the marker on a merge request. The sticky
+/// note is the one the pipeline's token wrote: a forged one is left alone.
+#[test]
+fn a_note_forging_the_marker_is_not_taken_for_the_plan() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let forged = "<!-- rolecall-plan: acme -->\n**`acme`**: no changes";
+    world.update_state(|s| {
+        s["gitlab"]["notes"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"id": 1, "mr": 5, "body": forged, "author": {"username": "mallory"}}));
+    });
+    let head = world.hire_on(
+        "hire",
+        "hire sam",
+        "acme",
+        "teams/analytics.yaml",
+        "sam@acme.com",
+        "Builder",
+    );
+    let (_, results) = world.merge_request(501, 5, &head);
+    assert!(
+        job(&results, "plan: [acme]").ok,
+        "{}",
+        job(&results, "plan: [acme]").log
+    );
+    let notes = world.notes(5);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert_eq!(notes[0], forged, "the forged note is not edited");
+    assert!(notes[1].contains("`sam@acme.com`"), "{}", notes[1]);
+}
+
 #[test]
 fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_applies() {
     if !super::tools_present() {

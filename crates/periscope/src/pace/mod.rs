@@ -33,9 +33,10 @@
 //!   what it serves) the rate is then searched for again by doubling; never
 //!   below a quarter of that peak (and 1/s);
 //! - the answers after a cut judge it (a two-proportion test against the
-//!   last second's share before it): a share that did not fall means the
-//!   `429`s were noise (random shedding, another client on the key), and
-//!   the cut is undone; what remains after every cut makes the noise floor;
+//!   last second's share before it, unless that was half or more): a share
+//!   that did not fall means the `429`s were noise (random shedding, another
+//!   client on the key); the cut is undone, and what it saw makes the noise
+//!   floor;
 //! - each clean epoch while pushing grows the rate: halfway back to 97% of
 //!   what was served where the `429`s began (more by the noise share: noise
 //!   takes no token), then by 1% of it a second, doubling each clean second;

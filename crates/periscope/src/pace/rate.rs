@@ -123,9 +123,9 @@ pub(super) struct RateControl {
     clean: Duration,
     epoch: Epoch,
     trial: Option<Trial>,
-    /// `429`s and answers after cuts (to what the server served, so below
-    /// its rate): `429`s that cuts do not remove (random shedding, another
-    /// client on the key), the noise floor.
+    /// `429`s and answers after cuts that were undone: `429`s that cuts do
+    /// not remove (random shedding, another client on the key), the noise
+    /// floor.
     noise: (u64, u64),
     /// The most answers (not `429`) served a second, over 5 seconds (a
     /// server's burst counts for a fifth of itself), once 5 have passed.
@@ -301,16 +301,12 @@ impl RateControl {
             self.served_5s.pop_front();
         }
         // The peak fades by 1% a second: a server (or a key shared anew)
-        // that now serves less is believed within a minute. It is what was
-        // served over the last second once the first burst is two seconds
-        // gone, and over 5 seconds once those have passed.
-        let age = now.duration_since(self.started);
-        if age >= 2 * BURST_SPAN {
+        // that now serves less is believed within a minute. It is measured
+        // over 5 seconds, once those have passed: a bucket that refilled
+        // (during a pause, or a cut) adds a fifth of its burst, not all.
+        if now.duration_since(self.started) >= PEAK_SPAN {
             let fade = 1.0 - 0.01 * now.duration_since(self.peak_at).as_secs_f64();
-            let mut sustained = last_second.0;
-            if age >= PEAK_SPAN {
-                sustained = sustained.max(self.served_5s.len() as f64 / PEAK_SPAN.as_secs_f64());
-            }
+            let sustained = self.served_5s.len() as f64 / PEAK_SPAN.as_secs_f64();
             self.peak = (self.peak * fade.max(0.0)).max(sustained);
             self.peak_at = now;
         }
@@ -461,16 +457,11 @@ impl RateControl {
 
     /// The answers after a cut: if the share of `429`s did not fall (by two
     /// standard errors), they are not this client's doing and the cut is
-    /// undone (retries of the calls refused are all it takes). What remains
-    /// after a cut goes into the noise floor either way. Returns whether it
-    /// was undone.
+    /// undone (retries of the calls refused are all it takes), and what it
+    /// saw goes into the noise floor. Returns whether it was undone.
     fn judge(&mut self, now: Instant, trial: Trial) -> bool {
         let (t, a) = (trial.throttled, trial.answers);
         let share = f64::from(t) / f64::from(a.max(1));
-        // After a cut to what the server served, what `429`s remain are
-        // noise, whether or not the cut stands.
-        self.noise.0 += u64::from(t);
-        self.noise.1 += u64::from(a);
         // Two samples of one share, or a share that fell? The cut stands
         // only if the share before it was above the share after by more
         // than two standard errors (a two-proportion test): random refusals
@@ -480,9 +471,15 @@ impl RateControl {
         let pooled = (t1 + t2) / (a1 + a2);
         let error = (pooled * (1.0 - pooled) * (1.0 / a1 + 1.0 / a2)).sqrt();
         let fell = t1 / a1 - t2 / a2 > 2.0 * error;
-        if fell || t == 0 && t1 / a1 > 0.25 {
+        // Most refused before the cut: a flood, no noise.
+        let flood = t1 / a1 >= 0.5 || trial.share_before >= 0.5;
+        if fell || flood || t == 0 && t1 / a1 > 0.25 {
             return false;
         }
+        // Only a cut that changed nothing measures the noise: after one
+        // that stands, what is refused may still be the bucket's doing.
+        self.noise.0 += u64::from(t);
+        self.noise.1 += u64::from(a);
         tracing::debug!(
             t = self.t(now),
             share,
