@@ -215,10 +215,12 @@ impl Pace {
             Ok(permit) => permit,
             Err(_) => {
                 // More to do than the limit allows: the client is pushing.
-                self.lock().rate.wait_begins(Instant::now());
-                let permit = self.permits.clone().acquire_owned().await;
-                self.lock().rate.wait_ends(Instant::now());
-                permit.expect("never closed")
+                let _waiting = Waiting::begin(self);
+                self.permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("never closed")
             }
         };
         let mut state = self.lock();
@@ -235,7 +237,8 @@ impl Pace {
     /// Waits until a request may go: after a pause every call waits out,
     /// at the paced rate. Returns when it is sent (and counted so).
     pub async fn before_send(&self) {
-        let mut waiting = false;
+        // Dropped on return (or if the call is dropped while it waits).
+        let mut waiting: Option<Waiting<'_>> = None;
         loop {
             let changed = self.rate_changed.notified();
             let (until, generation) = {
@@ -247,18 +250,14 @@ impl Pace {
                     _ => state.rate.slot(now),
                 };
                 match until {
-                    None => {
-                        if waiting {
-                            state.rate.wait_ends(now);
+                    None => return,
+                    Some(until) => {
+                        if waiting.is_none() {
+                            state.rate.wait_begins(now);
+                            waiting = Some(Waiting(self));
                         }
-                        return;
-                    }
-                    Some(until) if !waiting => {
-                        waiting = true;
-                        state.rate.wait_begins(now);
                         (until, generation)
                     }
-                    Some(until) => (until, generation),
                 }
             };
             tokio::select! {
@@ -270,7 +269,6 @@ impl Pace {
             let now = Instant::now();
             if state.rate.generation == generation && state.paused_until.is_none_or(|p| p <= now) {
                 state.rate.sent(now);
-                state.rate.wait_ends(now);
                 return;
             }
         }
@@ -279,18 +277,8 @@ impl Pace {
     /// Waits out a `Retry-After` for one call. Meanwhile the call is not in
     /// flight: its operation's slot is lent to another.
     pub async fn wait_out(&self, delay: Duration) {
-        {
-            let mut state = self.lock();
-            state.lent += 1;
-            self.permits.add_permits(1);
-        }
+        let _lent = Lent::begin(self);
         tokio::time::sleep(delay).await;
-        let mut state = self.lock();
-        state.lent -= 1;
-        match self.permits.try_acquire() {
-            Ok(free) => free.forget(),
-            Err(_) => state.debt += 1,
-        }
     }
 
     /// Learns from one completed call, sent at `sent` and taking `rtt`.
@@ -409,6 +397,46 @@ impl Pace {
             undone: state.rate.undone,
             settled,
             peak: state.history.iter().copied().max().unwrap_or(state.limit),
+        }
+    }
+}
+
+/// A call waiting for a send slot or a permit, counted as the client
+/// pushing until it is dropped (sent, or the call dropped while waiting).
+struct Waiting<'a>(&'a Pace);
+
+impl<'a> Waiting<'a> {
+    fn begin(pace: &'a Pace) -> Self {
+        pace.lock().rate.wait_begins(Instant::now());
+        Waiting(pace)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.lock().rate.wait_ends(Instant::now());
+    }
+}
+
+/// A permit lent while its call waits out a `Retry-After`; taken back when
+/// dropped, even if the call is dropped while it waits.
+struct Lent<'a>(&'a Pace);
+
+impl<'a> Lent<'a> {
+    fn begin(pace: &'a Pace) -> Self {
+        pace.lock().lent += 1;
+        pace.permits.add_permits(1);
+        Lent(pace)
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.lent -= 1;
+        match self.0.permits.try_acquire() {
+            Ok(free) => free.forget(),
+            Err(_) => state.debt += 1,
         }
     }
 }
@@ -594,6 +622,34 @@ mod tests {
         assert!(pace.permits.try_acquire().is_err());
         drop(held);
         assert!(pace.permits.try_acquire().is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_dropped_while_it_waits_gives_back_what_it_borrowed() {
+        let pace = Pace::new(1, Duration::from_secs(120));
+        let held = pace.acquire().await;
+        let waiting = {
+            let pace = pace.clone();
+            tokio::spawn(async move { pace.wait_out(Duration::from_secs(60)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(pace.permits.try_acquire().is_ok(), "lent while it waits");
+        waiting.abort();
+        let _ = waiting.await;
+        // Taken back: one permit in all, and it is held.
+        assert!(pace.permits.try_acquire().is_err());
+        assert_eq!(pace.lock().lent, 0);
+        // A call dropped while waiting for a permit stops counting as pushing.
+        let blocked = {
+            let pace = pace.clone();
+            tokio::spawn(async move { pace.acquire().await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(pace.lock().rate.waiting(), 1);
+        blocked.abort();
+        let _ = blocked.await;
+        assert_eq!(pace.lock().rate.waiting(), 0);
+        drop(held);
     }
 
     async fn hold(pace: &Arc<Pace>, n: usize) -> Vec<PacePermit> {

@@ -203,6 +203,12 @@ impl RateControl {
         self.pushed_at = Some(now);
     }
 
+    /// Calls waiting now (for tests).
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.waiting
+    }
+
     pub fn wait_ends(&mut self, now: Instant) {
         self.waiting -= 1;
         self.pushed_at = Some(now);
