@@ -128,12 +128,15 @@ esac
 
 # A cached archive is used only if it still has the checksum of this
 # SHA256SUMS; else it is downloaded again.
-if [ -n "$cache" ] && [ -f "$cache/$archive" ] && [ "$(sha256 "$cache/$archive")" = "$expected" ]; then
+actual=""
+if [ -n "$cache" ] && [ -f "$cache/$archive" ]; then
   cp -- "$cache/$archive" "$tmp/$archive"
-else
-  download "$url/$archive" "$tmp/$archive" || fail "cannot download $url/$archive"
+  actual=$(sha256 "$tmp/$archive")
 fi
-actual=$(sha256 "$tmp/$archive")
+if [ "$actual" != "$expected" ]; then
+  download "$url/$archive" "$tmp/$archive" || fail "cannot download $url/$archive"
+  actual=$(sha256 "$tmp/$archive")
+fi
 if [ "$actual" != "$expected" ]; then
   fail "the checksum of $archive is $actual, SHA256SUMS says $expected: not installed"
 fi

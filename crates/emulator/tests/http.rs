@@ -28,6 +28,16 @@ impl Api {
         Self::new(Options::default())
     }
 
+    /// A `GET` as it came back, headers included.
+    async fn get_raw(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.emu.url()))
+            .header("HTTP-X-PARTNER-AUTH", self.emu.auth_header())
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         self.call_as(&self.emu.auth_header(), method, path, body)
             .await
@@ -714,13 +724,7 @@ async fn fault_shed_rate_refuses_a_share_whatever_the_rate() {
     });
     let mut refused = 0;
     for _ in 0..200 {
-        let resp = api
-            .http
-            .get(format!("{}/api/v1/roles", api.emu.url()))
-            .header("HTTP-X-PARTNER-AUTH", api.emu.auth_header())
-            .send()
-            .await
-            .unwrap();
+        let resp = api.get_raw("/api/v1/roles").await;
         match resp.status().as_u16() {
             429 => {
                 refused += 1;
@@ -760,13 +764,7 @@ async fn fault_rate_limit_answers_429_with_retry_after() {
     });
     let mut limited = None;
     for _ in 0..20 {
-        let resp = api
-            .http
-            .get(format!("{}/api/v1/roles", api.emu.url()))
-            .header("HTTP-X-PARTNER-AUTH", api.emu.auth_header())
-            .send()
-            .await
-            .unwrap();
+        let resp = api.get_raw("/api/v1/roles").await;
         if resp.status() == 429 {
             limited = Some(resp);
             break;

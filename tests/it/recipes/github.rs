@@ -548,21 +548,14 @@ fn a_comment_forging_the_marker_is_not_taken_for_the_plan() {
         return;
     }
     let world = World::new();
-    let forged = "<!-- rolecall-plan: acme -->\n**`acme`**: no changes";
+    let forged = super::FORGED_PLAN;
     world.update_state(|s| {
         s["github"]["comments"]
             .as_array_mut()
             .unwrap()
             .push(json!({"id": 1, "issue": 7, "body": forged, "user": {"login": "mallory"}}));
     });
-    let head = world.hire_on(
-        "hire",
-        "hire sam",
-        "acme",
-        "teams/analytics.yaml",
-        "sam@acme.com",
-        "Builder",
-    );
+    let head = world.hire_sam();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     assert!(
         job(&results, "Plan acme").ok,
@@ -583,14 +576,7 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
         return;
     }
     let world = World::new();
-    let head = world.hire_on(
-        "hire",
-        "hire sam",
-        "acme",
-        "teams/analytics.yaml",
-        "sam@acme.com",
-        "Builder",
-    );
+    let head = world.hire_sam();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     assert_eq!(
         job(&results, "Sites changed").outputs["sites"],
@@ -663,14 +649,7 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         return;
     }
     let world = World::new();
-    let head = world.hire_on(
-        "hire",
-        "hire sam",
-        "acme",
-        "teams/analytics.yaml",
-        "sam@acme.com",
-        "Builder",
-    );
+    let head = world.hire_sam();
     assert!(
         job(
             &world.pull_request("rolecall-plan.yml", 1001, 8, &head),

@@ -371,21 +371,14 @@ fn a_note_forging_the_marker_is_not_taken_for_the_plan() {
         return;
     }
     let world = World::new();
-    let forged = "<!-- rolecall-plan: acme -->\n**`acme`**: no changes";
+    let forged = super::FORGED_PLAN;
     world.update_state(|s| {
         s["gitlab"]["notes"]
             .as_array_mut()
             .unwrap()
             .push(json!({"id": 1, "mr": 5, "body": forged, "author": {"username": "mallory"}}));
     });
-    let head = world.hire_on(
-        "hire",
-        "hire sam",
-        "acme",
-        "teams/analytics.yaml",
-        "sam@acme.com",
-        "Builder",
-    );
+    let head = world.hire_sam();
     let (_, results) = world.merge_request(501, 5, &head);
     assert!(
         job(&results, "plan: [acme]").ok,
@@ -404,14 +397,7 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
         return;
     }
     let world = World::new();
-    let head = world.hire_on(
-        "hire",
-        "hire sam",
-        "acme",
-        "teams/analytics.yaml",
-        "sam@acme.com",
-        "Builder",
-    );
+    let head = world.hire_sam();
     let (_, results) = world.merge_request(501, 5, &head);
     assert!(
         job(&results, "plan: [acme]").ok,

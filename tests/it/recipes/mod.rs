@@ -26,6 +26,10 @@ fn example() -> PathBuf {
     root().join("examples/gitops")
 }
 
+/// A comment someone else posted with the plan's marker: it must never be
+/// taken for (nor edited as) the plan.
+const FORGED_PLAN: &str = "<!-- rolecall-plan: acme -->\n**`acme`**: no changes";
+
 /// Whether the tools the recipes run with are here; under CI they must be.
 fn tools_present() -> bool {
     crate::tools_present(
@@ -156,6 +160,19 @@ impl World {
         roles: &str,
     ) -> String {
         self.commit_on(branch, message, |repo| hire(repo, site, file, email, roles))
+    }
+
+    /// Commits sam@acme.com (a Builder, in acme's analytics team) on the
+    /// branch `hire`.
+    fn hire_sam(&self) -> String {
+        self.hire_on(
+            "hire",
+            "hire sam",
+            "acme",
+            "teams/analytics.yaml",
+            "sam@acme.com",
+            "Builder",
+        )
     }
 
     /// Commits a config that deletes four roles of acme (its limit is 3) and

@@ -326,7 +326,7 @@ impl RateControl {
         let due = (age >= MIN_EPOCH.max(srtt * 2) && e.answers >= enough)
             || (age >= MAX_EPOCH && e.answers > 0);
         if flooded || due {
-            self.close(now, last_second, srtt);
+            self.close(now, last_second, srtt, flooded);
         }
         verdict
     }
@@ -356,8 +356,8 @@ impl RateControl {
     }
 
     /// Ends an epoch. `last_second`: answers served, and `429`s, over the
-    /// last second.
-    fn close(&mut self, now: Instant, last_second: (f64, f64), srtt: Duration) {
+    /// last second; `flooded`: most of the last answers were `429`.
+    fn close(&mut self, now: Instant, last_second: (f64, f64), srtt: Duration, flooded: bool) {
         let (per_second, refused) = last_second;
         let recent_share = refused / (per_second + refused).max(1.0);
         let share = self.epoch.share();
@@ -374,7 +374,6 @@ impl RateControl {
             pushing,
             "epoch"
         );
-        let flooded = self.flooded();
         let pending = self.trial.is_some() && self.try_verdict(now, share);
         if self.trial.is_none() && pending {
             // The cut was undone.
