@@ -187,8 +187,8 @@ fn a_saved_plan_is_applied_as_is_or_refused_when_stale() {
     let stderr =
         String::from_utf8_lossy(&stale.stderr).replace(planfile.to_str().unwrap(), "plan.json");
     insta::assert_snapshot!(stderr, @r#"
-    error: the plan is stale: the site changed since it was made; nothing was written:
-      - user "tomas@globex.io" changed since the plan was made
+    error: the plan is stale: the site or the config changed under its changes since it was made; nothing was written:
+      - user "tomas@globex.io" changed on the site since the plan was made
 
     hint: make the plan again (`rolecall plan --out PLANFILE`), review it, and apply that
     "#);

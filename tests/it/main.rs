@@ -13,6 +13,7 @@ mod install;
 mod plan;
 mod properties;
 mod recipes;
+mod reviewed;
 mod saved;
 mod validate;
 

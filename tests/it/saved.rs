@@ -14,13 +14,16 @@ use serde_json::{Value, json};
 
 use crate::{copy_dir, root, transcript};
 
-const KEY: &str = "saved-k3y-5ecret";
+pub(crate) const KEY: &str = "saved-k3y-5ecret";
 
-fn org_site() -> Snapshot {
+pub(crate) fn org_site() -> Snapshot {
     Snapshot::from_file(&root().join("examples/data-org/sandbox.json")).unwrap()
 }
 
-fn emulator_with(faults: Faults, hook: Option<periscope_emulator::RequestHook>) -> Emulator {
+pub(crate) fn emulator_with(
+    faults: Faults,
+    hook: Option<periscope_emulator::RequestHook>,
+) -> Emulator {
     spawn(Options {
         seed: Some(org_site()),
         api_key: Some(KEY.into()),
@@ -31,11 +34,11 @@ fn emulator_with(faults: Faults, hook: Option<periscope_emulator::RequestHook>) 
     .unwrap()
 }
 
-fn emulator() -> Emulator {
+pub(crate) fn emulator() -> Emulator {
     emulator_with(Faults::default(), None)
 }
 
-fn command(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn command(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rolecall"));
     cmd.current_dir(dir)
         .args(args)
@@ -48,28 +51,28 @@ fn command(emu: &Emulator, dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn rolecall(emu: &Emulator, dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn rolecall(emu: &Emulator, dir: &Path, args: &[&str]) -> Output {
     command(emu, dir, args).output().unwrap()
 }
 
 /// A copy of the org example in a scratch directory (so tests can edit it),
 /// with a place for plan files.
-struct Org {
+pub(crate) struct Org {
     dir: tempfile::TempDir,
 }
 
 impl Org {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&root().join("examples/data-org"), dir.path());
         Self { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn plan_file(&self, emu: &Emulator, name: &str, extra: &[&str]) -> PathBuf {
+    pub(crate) fn plan_file(&self, emu: &Emulator, name: &str, extra: &[&str]) -> PathBuf {
         let file = self.path().join(name);
         let mut args = vec!["plan", "-f", ".", "--out", file.to_str().unwrap()];
         args.extend_from_slice(extra);
@@ -82,7 +85,7 @@ impl Org {
         file
     }
 
-    fn apply(&self, emu: &Emulator, plan: &Path) -> Output {
+    pub(crate) fn apply(&self, emu: &Emulator, plan: &Path) -> Output {
         rolecall(
             emu,
             self.path(),
@@ -91,19 +94,19 @@ impl Org {
     }
 }
 
-fn writes(emu: &Emulator) -> usize {
+pub(crate) fn writes(emu: &Emulator) -> usize {
     emu.requests().iter().filter(|r| r.method != "GET").count()
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn write_json(path: &Path, value: &Value) {
+pub(crate) fn write_json(path: &Path, value: &Value) {
     std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
 }
 
-fn change<'v>(plan: &'v mut Value, key: &str) -> &'v mut Value {
+pub(crate) fn change<'v>(plan: &'v mut Value, key: &str) -> &'v mut Value {
     plan["changes"]
         .as_array_mut()
         .unwrap()
@@ -142,7 +145,7 @@ fn an_edited_plan_is_refused_whatever_it_carries() {
         (
             "a change relabelled with the protected owner's id",
             Box::new(|p: &mut Value| change(p, "old.timer@globex.io")["id"] = json!("11bb")),
-            "not the same in the file as in a plan made now: ~ user \"old.timer@globex.io\"",
+            "in a plan made now, not in the file: ~ user \"old.timer@globex.io\"",
         ),
         (
             "the actor deleted",
@@ -238,6 +241,8 @@ fn unblocking_or_pasting_another_plan_is_refused() {
     let settings = org.path().join("rolecall.yaml");
     let text = std::fs::read_to_string(&settings).unwrap();
     // Only 1 delete allowed: the plan deletes the Read role and is blocked.
+    // Unblocked in the file, it is still blocked: the blocks of a plan made
+    // now are the ones that count.
     std::fs::write(&settings, text.replace("max_deletes: 5", "max_deletes: 0")).unwrap();
     let blocked = org.plan_file(&emu, "blocked.json", &[]);
     let mut plan = read_json(&blocked);
@@ -245,10 +250,10 @@ fn unblocking_or_pasting_another_plan_is_refused() {
     change(&mut plan, "Read")["blocked"] = Value::Null;
     write_json(&blocked, &plan);
     let output = org.apply(&emu, &blocked);
-    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert_eq!(output.status.code(), Some(3), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("not the same in the file as in a plan made now: - role \"Read\""),
+        stderr.contains("a safety rule blocks this plan; nothing was written"),
         "{stderr}"
     );
 
@@ -286,22 +291,29 @@ fn a_saved_plan_needs_its_config_and_its_site() {
     assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was sent to the site"));
 
-    // The config changed: stale, exit 5, the file named.
+    // The config entry behind a change changed: stale, exit 5, the entry
+    // named. A comment alone changes no entry.
     let teams = org.path().join("teams/data.yaml");
     let text = std::fs::read_to_string(&teams).unwrap();
-    std::fs::write(&teams, format!("{text}\n# reviewed\n")).unwrap();
+    std::fs::write(
+        &teams,
+        text.replace("last_name: Novák", "last_name: Novak") + "\n# reviewed\n",
+    )
+    .unwrap();
     let output = org.apply(&emu, &plan);
     assert_eq!(output.status.code(), Some(5), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("the config changed since it was made"),
+        stderr.contains(
+            "the config entry of user \"tomas@globex.io\" changed since the plan was made"
+        ),
         "{stderr}"
     );
-    assert!(stderr.contains("teams/data.yaml (changed)"), "{stderr}");
     std::fs::write(&teams, text).unwrap();
 
-    // The site changed in a way no object of the plan shows: a user added
-    // by hand, whom `prune.users: strip` now strips. Stale, exit 5.
+    // The site changed outside the plan's objects: a user added by hand,
+    // whom `prune.users: strip` now strips, a change not in the reviewed
+    // plan. Stale, exit 5.
     let sandbox_plan = org.plan_file(&emu, "sandboxed.json", &["--sandbox", "sandbox.json"]);
     let answer = crate::http(
         &emu,
@@ -314,7 +326,9 @@ fn a_saved_plan_needs_its_config_and_its_site() {
     let output = org.apply(&emu, &plan);
     assert_eq!(output.status.code(), Some(5), "{}", transcript(&output));
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("the site changed since it was made"),
+        String::from_utf8_lossy(&output.stderr).contains(
+            "not in the reviewed plan, the site changed since: ~ user \"hire@globex.io\""
+        ),
         "{}",
         transcript(&output)
     );

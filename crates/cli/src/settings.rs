@@ -42,6 +42,8 @@ pub struct Settings {
     pub read_limits: ReadLimits,
     /// Bytes of one config file.
     pub max_config_size: usize,
+    /// Bytes of a snapshot file (`plan --from-snapshot`).
+    pub max_snapshot_size: usize,
     /// Requests per second, at most (`None`: only the adaptive pace).
     pub rate_limit: Option<f64>,
 }
@@ -136,6 +138,7 @@ impl Settings {
                 read_deadline: global.limits.read_deadline,
             },
             max_config_size: global.limits.max_config_size,
+            max_snapshot_size: global.limits.max_snapshot_size,
             rate_limit: global.limits.rate_limit,
         }
     }
@@ -224,6 +227,7 @@ mod tests {
             retry_budget: Duration::from_secs(120),
             read_limits: ReadLimits::default(),
             max_config_size: 64 << 20,
+            max_snapshot_size: 256 << 20,
             rate_limit: None,
         }
     }

@@ -85,6 +85,27 @@ impl Live {
 }
 
 impl Live {
+    /// A digest of each user, role (by [`crate::plan::digest_key`]) and
+    /// dashboard (`dashboard:<id>`).
+    pub fn object_digests(&self) -> BTreeMap<String, String> {
+        use crate::plan::{Kind, digest_key};
+        let users = self
+            .users
+            .iter()
+            .map(|u| (digest_key(Kind::User, &u.id), digest(u)));
+        let roles = self
+            .roles
+            .iter()
+            .map(|r| (digest_key(Kind::Role, &r.id), digest(r)));
+        let dashboards = self
+            .dashboards
+            .iter()
+            .map(|d| (format!("dashboard:{}", d.id), digest(d)));
+        users.chain(roles).chain(dashboards).collect()
+    }
+}
+
+impl Live {
     /// The site as it would be once `plan` is carried out, the way the
     /// executor does it: a role the plan creates gets the id `new:<name>`, a
     /// membership without an id names a role the plan creates, every user

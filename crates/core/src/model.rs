@@ -46,6 +46,60 @@ pub struct Desired {
     pub users: BTreeMap<String, User>,
 }
 
+impl Desired {
+    /// The settings as one digest: a change to any of them may change any
+    /// change of a plan.
+    pub fn settings_digest(&self) -> String {
+        crate::live::digest(&(
+            &self.site,
+            &self.actor,
+            &self.prune,
+            &self.protect,
+            &self.ignore,
+            &self.limits,
+        ))
+    }
+
+    /// The key of a config entry in [`Desired::entry_digests`]: `role:<name>`
+    /// or `user:<email>`, case folded.
+    pub fn entry_key(kind: crate::plan::Kind, name: &str) -> String {
+        format!("{kind}:{}", crate::vocab::key(name))
+    }
+
+    /// The digest of one entry as parsed, `None` when the config has none.
+    pub fn entry_digest(&self, entry: &str) -> Option<String> {
+        if entry == SETTINGS {
+            return Some(self.settings_digest());
+        }
+        let (kind, name) = entry.split_once(':')?;
+        match kind {
+            "role" => self.roles.get(name).map(crate::live::digest),
+            "user" => self.users.get(name).map(crate::live::digest),
+            _ => None,
+        }
+    }
+
+    /// A digest of each entry (and of the settings, as `settings`), from the
+    /// parsed config: comments, order and layout change none.
+    pub fn entry_digests(&self) -> BTreeMap<String, String> {
+        let roles = self
+            .roles
+            .iter()
+            .map(|(k, r)| (format!("role:{k}"), crate::live::digest(r)));
+        let users = self
+            .users
+            .iter()
+            .map(|(k, u)| (format!("user:{k}"), crate::live::digest(u)));
+        roles
+            .chain(users)
+            .chain([(SETTINGS.to_string(), self.settings_digest())])
+            .collect()
+    }
+}
+
+/// The key of the settings in [`Desired::entry_digests`].
+pub const SETTINGS: &str = "settings";
+
 /// What happens to live objects the config does not list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Prune {

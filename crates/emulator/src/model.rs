@@ -104,9 +104,34 @@ impl Snapshot {
             path: path.to_path_buf(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|source| crate::Error::ParseSeed {
+        /// A snapshot file: where it was taken (`rolecall export --format
+        /// snapshot`, for `rolecall plan --from-snapshot`) is no seed's.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            site: String,
+            #[serde(default)]
+            api_key: Option<String>,
+            #[serde(default)]
+            #[allow(dead_code)]
+            taken: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            users: Vec<User>,
+            #[serde(default)]
+            roles: Vec<Role>,
+            #[serde(default)]
+            dashboards: Vec<Dashboard>,
+        }
+        let file: File = serde_json::from_str(&text).map_err(|source| crate::Error::ParseSeed {
             path: path.to_path_buf(),
             source,
+        })?;
+        Ok(Snapshot {
+            site: file.site,
+            api_key: file.api_key,
+            users: file.users,
+            roles: file.roles,
+            dashboards: file.dashboards,
         })
     }
 }

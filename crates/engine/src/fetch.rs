@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use periscope_client::{LiveSite, ReadClient, Role};
+use periscope_client::{Dashboard, LiveSite, ReadClient, Role, User};
 use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use rolecall_core::plan::Taken;
+use serde::Deserialize;
 
 /// Reads the whole site: users, roles and dashboards, all of it or an
 /// error (never a failure read as "absent").
@@ -67,9 +69,9 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
     }
 }
 
-/// The site as the API shows it, for an emulator seed
-/// (`{"site", "users", "roles", "dashboards"}`); never with a key.
-pub fn snapshot(site: &str, live: &Live) -> serde_json::Value {
+/// The site as the API shows it, for an emulator seed or a keyless plan
+/// (`{"site", "taken"?, "users", "roles", "dashboards"}`); never with a key.
+pub fn snapshot(site: &str, taken: Option<&Taken>, live: &Live) -> serde_json::Value {
     use serde_json::json;
     let mut users: Vec<&LiveUser> = live.users.iter().collect();
     users.sort_by(|a, b| a.id.cmp(&b.id));
@@ -77,7 +79,7 @@ pub fn snapshot(site: &str, live: &Live) -> serde_json::Value {
     roles.sort_by(|a, b| a.id.cmp(&b.id));
     let mut dashboards: Vec<&LiveDashboard> = live.dashboards.iter().collect();
     dashboards.sort_by(|a, b| a.id.cmp(&b.id));
-    json!({
+    let mut value = json!({
         "site": site,
         "users": users.iter().map(|u| json!({
             "id": u.id, "email": u.email, "first_name": u.first_name,
@@ -89,5 +91,89 @@ pub fn snapshot(site: &str, live: &Live) -> serde_json::Value {
             "permissions": r.grants.iter().map(|(id, a)| json!({"object_type": "Dashboard", "object_id": id, "permissions": a})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "dashboards": dashboards.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+    });
+    if let Some(taken) = taken {
+        value["taken"] = json!(taken);
+    }
+    value
+}
+
+/// A snapshot file as [`read_snapshot`] reads it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotFile {
+    site: String,
+    #[serde(default)]
+    taken: Option<Taken>,
+    #[serde(default)]
+    users: Vec<User>,
+    #[serde(default)]
+    roles: Vec<Role>,
+    #[serde(default)]
+    dashboards: Vec<Dashboard>,
+}
+
+/// A snapshot that says where and when it was taken, read back.
+#[derive(Debug)]
+pub struct Recorded {
+    pub site: String,
+    pub taken: Taken,
+    pub live: Live,
+}
+
+/// Why a snapshot cannot be planned against.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a snapshot: {0}")]
+    Invalid(#[from] serde_json::Error),
+    #[error(
+        "it does not say where it was taken (an emulator seed, or written by an older rolecall)"
+    )]
+    Untaken,
+    #[error(
+        "it was edited after it was taken: its content's digest is {found}, it records {recorded}"
+    )]
+    Edited { recorded: String, found: String },
+}
+
+/// Reads a snapshot written by [`snapshot`] with where it was taken; its
+/// content must still have the digest it records.
+pub fn read_snapshot(text: &str) -> Result<Recorded, SnapshotError> {
+    let file: SnapshotFile = serde_json::from_str(text)?;
+    let taken = file.taken.ok_or(SnapshotError::Untaken)?;
+    let users = file
+        .users
+        .into_iter()
+        .map(|u| LiveUser {
+            id: u.id.0,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            roles: u.roles.into_iter().map(|r| r.0).collect(),
+        })
+        .collect();
+    let live = Live {
+        users,
+        roles: file.roles.into_iter().map(live_role).collect(),
+        dashboards: file
+            .dashboards
+            .into_iter()
+            .map(|d| LiveDashboard {
+                id: d.id.0,
+                name: d.name,
+            })
+            .collect(),
+    };
+    let found = live.digest();
+    if found != taken.digest {
+        return Err(SnapshotError::Edited {
+            recorded: taken.digest,
+            found,
+        });
+    }
+    Ok(Recorded {
+        site: file.site,
+        taken,
+        live,
     })
 }

@@ -3,8 +3,8 @@
 //! - [`fetch`]: read a site into [`Live`] (complete or an error);
 //! - [`execute`]: carry out a [`Plan`] through a [`Writer`], phase by phase,
 //!   calls concurrent within a phase, each change's [`Outcome`] reported;
-//! - [`stale`]: the objects a saved plan touches that changed since;
-//! - [`saved::compare`]: a saved plan against a plan made now;
+//! - [`saved::compare`]: a saved plan against a plan made now, each
+//!   difference judged stale (the site or the config moved) or edited;
 //! - [`verify`]: read the site again after an apply and plan once more;
 //! - [`drift`]: label each difference with where it comes from.
 //!
@@ -16,11 +16,9 @@ pub mod drift;
 mod execute;
 mod fetch;
 pub mod saved;
-mod stale;
 
 pub use execute::{ExecuteOptions, Failure, OnOutcome, Outcome, Report, Skip, Stop, execute};
-pub use fetch::{fetch, snapshot, to_live};
-pub use stale::{Stale, stale};
+pub use fetch::{Recorded, SnapshotError, fetch, read_snapshot, snapshot, to_live};
 
 use periscope_client::ReadClient;
 use rolecall_core::diagnostic::Diagnostic;

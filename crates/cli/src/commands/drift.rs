@@ -44,6 +44,10 @@ pub struct DriftArgs {
     /// List the users and roles the config does not manage, by name.
     #[arg(long)]
     pub show_unmanaged: bool,
+    /// Write the site as read to FILE, as a snapshot for `rolecall plan --from-snapshot`
+    /// (never the key): what the recipes' nightly drift job publishes for plan jobs.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot_out: Option<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -137,6 +141,9 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     };
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
+    if let Some(path) = &args.snapshot_out {
+        site::write_snapshot(path, &conn, &live)?;
+    }
     let mut plan = site::plan(settings, &loaded, &live, &selection)?;
     if let Some(baseline) = &baseline {
         let applied = site::plan(settings, baseline, &live, &Selection::default())?;

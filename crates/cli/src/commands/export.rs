@@ -16,7 +16,8 @@ use crate::settings::Settings;
 pub enum ExportFormat {
     /// A rolecall config (one file, or a directory with `-o DIR/`).
     Yaml,
-    /// An emulator seed, for `--sandbox` and `rolecall emulator --seed` (never the key).
+    /// The site as read, with where and when it was taken (never the key): for
+    /// `rolecall plan --from-snapshot`, `--sandbox` and `rolecall emulator --seed`.
     Snapshot,
 }
 
@@ -82,8 +83,15 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
         live = export::redact(&live);
     }
     if args.format == ExportFormat::Snapshot {
-        let mut text = serde_json::to_string_pretty(&rolecall_engine::snapshot(&site_name, &live))?;
-        text.push('\n');
+        // A redacted copy is for rehearsals: it records no digest to plan by.
+        let text = if args.redact {
+            let mut text =
+                serde_json::to_string_pretty(&rolecall_engine::snapshot(&site_name, None, &live))?;
+            text.push('\n');
+            text
+        } else {
+            site::snapshot_text(&site_name, &conn.config.endpoint, &live)?
+        };
         return match &args.output {
             Some(path) => write(path, &text).map(|()| exit::OK),
             None => Ok(settings

@@ -1,13 +1,14 @@
 //! `rolecall plan`: what would change on the site.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use rolecall_core::plan::{Plan, render};
+use rolecall_core::plan::{MadeFrom, Plan, render};
+use rolecall_engine::Recorded;
 
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
 
@@ -45,6 +46,12 @@ pub struct PlanArgs {
     /// unmanaged Admin members are always listed).
     #[arg(long)]
     pub show_unmanaged: bool,
+    /// Plan against a snapshot of the site instead of reading it: no credentials, no
+    /// network. The snapshot comes from `rolecall export --format snapshot` or from
+    /// `apply`/`drift --snapshot-out`; a plan saved with `--out` is applied with the key by
+    /// `rolecall apply PLANFILE`, which reads the live site and refuses a stale plan.
+    #[arg(long, value_name = "SNAPSHOT.json", conflicts_with = "sandbox")]
+    pub from_snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -60,26 +67,69 @@ pub fn render(plan: &Plan, format: Format, show_unmanaged: bool) -> String {
     }
 }
 
+/// A snapshot to plan against, read within `--max-snapshot-size`.
+fn recorded(path: &Path, settings: &Settings, config_site: &str) -> CliResult<Recorded> {
+    let text = site::read_bounded(path, settings.max_snapshot_size, "`--max-snapshot-size`")?;
+    let recorded = rolecall_engine::read_snapshot(&text).map_err(|e| {
+        CliError::msg(format!(
+            "cannot plan against the snapshot `{}`: {e}; nothing was read or written",
+            rolecall_core::text::path(path)
+        ))
+        .with_hint("take a snapshot with `rolecall export --format snapshot -o FILE` (or `apply`/`drift --snapshot-out FILE`) and do not edit it")
+    })?;
+    if recorded.site != config_site {
+        return Err(CliError::msg(format!(
+            "the config is for the site `{config_site}` but the snapshot is of `{}`",
+            rolecall_core::text::clean(&recorded.site)
+        ))
+        .with_hint("plan against a snapshot of the config's site"));
+    }
+    Ok(recorded)
+}
+
 pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
-    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
+    let (live, mut made_from, taken) = match &args.from_snapshot {
+        Some(path) => {
+            let recorded = recorded(path, settings, &loaded.desired.site)?;
+            let made_from = MadeFrom {
+                endpoint: recorded.taken.endpoint.clone(),
+                ..MadeFrom::default()
+            };
+            (recorded.live, made_from, Some(recorded.taken))
+        }
+        None => {
+            let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+            let live = site::fetch(settings, &conn)?;
+            let made_from = MadeFrom {
+                endpoint: conn.config.endpoint.clone(),
+                sandbox: conn.is_sandbox(),
+                ..MadeFrom::default()
+            };
+            (live, made_from, None)
+        }
+    };
     let mut plan = site::plan(settings, &loaded, &live, &selection)?;
+    site::record(
+        &mut made_from,
+        settings,
+        &loaded,
+        &live,
+        &args.select.targets,
+        &args.select.excludes,
+    );
+    if let Some(taken) = taken {
+        // A plan of a snapshot says so wherever it is shown.
+        made_from.snapshot = Some(taken);
+        plan.made_from = Some(made_from.clone());
+    }
     settings
         .stdout()
         .write_all(render(&plan, args.format, args.show_unmanaged).as_bytes())?;
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and
         // the commit would make printed plans differ from run to run).
-        let made_from = site::made_from(
-            settings,
-            &loaded,
-            &conn,
-            &live,
-            &args.select.targets,
-            &args.select.excludes,
-        );
         plan.made_from = Some(made_from);
         site::write_file(out, &plan.to_json(), "the plan")?;
     }

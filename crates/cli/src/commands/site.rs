@@ -12,7 +12,7 @@ use periscope_emulator::{Emulator, Options, Snapshot};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
 use rolecall_core::load::{self, Loaded};
-use rolecall_core::plan::{MadeFrom, Plan, Selection, Selector, render};
+use rolecall_core::plan::{MadeFrom, Plan, Selection, Selector, Taken, render};
 use rolecall_engine::PlanError;
 
 use crate::error::{CliError, CliResult, Hint as _};
@@ -301,30 +301,46 @@ fn git_commit(path: &Path) -> Option<String> {
     (output.status.success() && commit.len() == 40).then_some(commit)
 }
 
-/// What a plan is made from, recorded so that `apply PLANFILE` can refuse
-/// it against another config or site.
-pub fn made_from(
+/// Records in `made_from` what a saved plan is made from beyond where the
+/// site was read: the config's files and entries, the site's objects, the
+/// selection; `apply PLANFILE` judges the plan by them.
+pub fn record(
+    made_from: &mut MadeFrom,
     settings: &Settings,
     loaded: &Loaded,
-    conn: &Connection,
     live: &Live,
     targets: &[String],
     excludes: &[String],
-) -> MadeFrom {
+) {
     let path = if settings.config.as_os_str().is_empty() {
         Path::new(".")
     } else {
         settings.config.as_path()
     };
-    MadeFrom {
-        endpoint: conn.config.endpoint.clone(),
-        sandbox: conn.is_sandbox(),
-        config: loaded.file_digests(path),
-        git_commit: git_commit(path),
-        site_digest: live.digest(),
-        targets: targets.to_vec(),
-        excludes: excludes.to_vec(),
+    made_from.config = loaded.file_digests(path);
+    made_from.git_commit = git_commit(path);
+    made_from.targets = targets.to_vec();
+    made_from.excludes = excludes.to_vec();
+    rolecall_engine::saved::record(made_from, &loaded.desired, live);
+}
+
+/// A file read whole, no further than `limit` bytes (`flag` raises it).
+pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> {
+    use std::io::Read as _;
+    let shown = rolecall_core::text::path(path);
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::msg(format!("cannot read `{shown}`: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::msg(format!("cannot read `{shown}`: {e}")))?;
+    if bytes.len() > limit {
+        return Err(CliError::msg(format!(
+            "`{shown}` is larger than {limit} bytes; nothing was read"
+        ))
+        .with_hint(format!("if it is really that large, raise {flag}")));
     }
+    String::from_utf8(bytes).map_err(|_| CliError::msg(format!("`{shown}` is not UTF-8 text")))
 }
 
 /// A plan, or its errors shown.
@@ -346,6 +362,32 @@ pub fn plan_or_report(
             )))
         }
     }
+}
+
+/// Where and when a site was read, for a snapshot (never the key).
+pub fn taken(endpoint: &str, live: &Live) -> Taken {
+    Taken {
+        endpoint: endpoint.to_string(),
+        digest: live.digest(),
+        at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    }
+}
+
+/// The site as read, as a snapshot that records where and when it was
+/// taken: what `rolecall plan --from-snapshot` plans against.
+pub fn snapshot_text(site: &str, endpoint: &str, live: &Live) -> CliResult<String> {
+    let taken = taken(endpoint, live);
+    let mut text =
+        serde_json::to_string_pretty(&rolecall_engine::snapshot(site, Some(&taken), live))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// `--snapshot-out FILE` of `apply` and `drift`: the site as read, published
+/// for the plan jobs that hold no key.
+pub fn write_snapshot(path: &Path, conn: &Connection, live: &Live) -> CliResult<()> {
+    let text = snapshot_text(conn.reader.site(), &conn.config.endpoint, live)?;
+    write_file(path, &text, "the snapshot")
 }
 
 /// Writes a file, saying which one could not be written.

@@ -929,3 +929,51 @@ fn user_risks(ctx: &Ctx<'_>, before: &UserState, after: &UserState) -> BTreeSet<
     }
     risks
 }
+
+/// Each live object's state as a plan's `before` shows it, against a config
+/// (membership names with the renames it asks for): what `apply` compares
+/// with a saved change's `before` to tell whether the object changed since.
+pub struct Befores<'a> {
+    ctx: Ctx<'a>,
+    users: HashMap<&'a str, &'a LiveUser>,
+    roles: HashMap<&'a str, &'a LiveRole>,
+}
+
+impl std::fmt::Debug for Befores<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Befores").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Befores<'a> {
+    pub fn new(desired: &'a Desired, sources: &'a SourceMap, live: &'a Live) -> Self {
+        Self {
+            ctx: Ctx::new(desired, sources, live),
+            users: live.users.iter().map(|u| (u.id.as_str(), u)).collect(),
+            roles: live.roles.iter().map(|r| (r.id.as_str(), r)).collect(),
+        }
+    }
+
+    /// The role with this id as it is now; `None` when it is gone.
+    pub fn role(&self, id: &str) -> Option<RoleState> {
+        self.roles.get(id).map(|r| self.ctx.live_role_state(r))
+    }
+
+    /// The user with this id as it is now; `None` when gone.
+    pub fn user(&self, id: &str) -> Option<UserState> {
+        let l = self.users.get(id)?;
+        let (managed, kept) = self.ctx.live_membership(l);
+        Some(user_state(
+            l,
+            self.ctx.live_refs(managed.union(&kept).copied()),
+        ))
+    }
+
+    /// Whether a role or user with this name or email exists now.
+    pub fn exists(&self, kind: Kind, name: &str) -> bool {
+        match kind {
+            Kind::Role => self.ctx.live_roles.contains_key(&key(name)),
+            Kind::User => self.ctx.live_users.contains_key(&key(name)),
+        }
+    }
+}

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use diff::{Selection, Selector, diff};
+pub use diff::{Befores, Selection, Selector, diff};
 pub use safety::{Blocked, Policy, Rule};
 
 /// The version of the JSON plan format. Version 2 made each change a typed
@@ -531,6 +531,33 @@ pub struct MadeFrom {
     pub targets: Vec<String>,
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// A digest of each config entry as parsed (comments and layout left
+    /// out), by [`crate::model::Desired::entry_digests`]'s keys: `apply`
+    /// tells a change whose config entry changed since (stale) from one that
+    /// was edited in the file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entries: BTreeMap<String, String>,
+    /// A digest of each live object as read ([`digest_key`] keys): what
+    /// tells, for a change a plan made now has and the file has not, whether
+    /// the site changed since.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub objects: BTreeMap<String, String>,
+    /// Set when the plan was made from a snapshot, with no credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Taken>,
+}
+
+/// Where and when a snapshot of a site was taken (`rolecall export --format
+/// snapshot`, `apply`/`drift --snapshot-out`); never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taken {
+    /// The API endpoint it was read from.
+    pub endpoint: String,
+    /// [`crate::live::Live::digest`] of what was read.
+    pub digest: String,
+    /// UTC, RFC 3339 (`2026-12-01T09:30:00Z`).
+    pub at: String,
 }
 
 /// A plan of some of the changes (a selection was given).

@@ -483,12 +483,26 @@ fn partial_note(plan: &Plan) -> String {
     })
 }
 
+/// For a plan made from a snapshot: when the site was as planned against.
+fn recorded_note(plan: &Plan) -> Option<String> {
+    let taken = plan.made_from.as_ref()?.snapshot.as_ref()?;
+    Some(format!(
+        "Planned against the site as recorded at {} (a snapshot of {}, digest {}), not read now: `rolecall apply` checks each change against the live site.",
+        clean(&taken.at),
+        clean(&taken.endpoint),
+        clean(&taken.digest)
+    ))
+}
+
 /// The plan as text; with `styled`, ANSI colors (the stream strips them
 /// where color is off).
 pub fn text(plan: &Plan, o: &Options<'_>) -> String {
     let p = Palette::new(o.styled);
     let mut out = String::new();
     let partial = partial_note(plan);
+    if let Some(note) = recorded_note(plan) {
+        let _ = writeln!(out, "{note}\n");
+    }
     if plan.is_empty() {
         let what = if partial.is_empty() {
             "the config"
@@ -543,6 +557,9 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
         plan.site,
         partial_note(plan)
     );
+    if let Some(note) = recorded_note(plan) {
+        let _ = writeln!(out, "{}\n", escape(&note));
+    }
     let unmanaged = |out: &mut String| {
         if let Some(line) = unmanaged_line(plan) {
             let _ = writeln!(out, "{line}");

@@ -58,6 +58,11 @@ pub struct ApplyArgs {
     /// Append one JSON line per HTTP call and per operation to FILE (never the API key).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// Write the site as read to FILE, as a snapshot for `rolecall plan --from-snapshot`
+    /// (never the key): after an apply, the site as verified; when nothing is written
+    /// (a stale or blocked plan), the site as read before.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot_out: Option<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -92,13 +97,14 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         .with_hint("pass the config's file or directory with `-f PATH`"));
     }
     let loaded = site::load_config(settings)?;
-    let made_from = saved::check_config(&saved, &loaded, settings)?;
+    let made_from = saved::check_config(&saved, &loaded)?;
     let conn = site::connect(settings, &args.site, &saved.site)?;
     saved::check_endpoint(made_from, &conn)?;
     let live = site::fetch(settings, &conn)?;
+    snapshot_out(args, &conn, &live)?;
     let selection = site::selection(&made_from.targets, &made_from.excludes)?;
     let fresh = site::plan(settings, &loaded, &live, &selection)?;
-    saved::check_plan(&saved, &fresh, &live)?;
+    saved::check_plan(&saved, &fresh, &loaded, &live)?;
     Ok(Prepared {
         plan: fresh,
         conn,
@@ -114,6 +120,7 @@ fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
     let loaded = site::load_config(settings)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
+    snapshot_out(args, &conn, &live)?;
     let plan = site::plan(settings, &loaded, &live, &selection)?;
     Ok(Prepared {
         plan,
@@ -122,6 +129,14 @@ fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
         loaded,
         selection,
     })
+}
+
+/// `--snapshot-out`: the site as read.
+fn snapshot_out(args: &ApplyArgs, conn: &Connection, live: &Live) -> CliResult<()> {
+    match &args.snapshot_out {
+        Some(path) => site::write_snapshot(path, conn, live),
+        None => Ok(()),
+    }
 }
 
 /// Asks on the terminal; without one, refuses.
@@ -301,16 +316,18 @@ fn incomplete(report: &Report, out: &mut impl std::io::Write) -> CliResult {
 }
 
 /// Reads the site again: a plan of the config (the same selection) must now
-/// be empty.
-fn verify(prepared: &Prepared, settings: &Settings, out: &mut impl std::io::Write) -> CliResult {
+/// be empty. The site as verified goes to `--snapshot-out`.
+fn verify(
+    prepared: &Prepared,
+    args: &ApplyArgs,
+    settings: &Settings,
+    out: &mut impl std::io::Write,
+) -> CliResult {
     let loaded = &prepared.loaded;
-    let result = site::runtime()?.block_on(rolecall_engine::verify(
-        &prepared.conn.reader,
-        &loaded.desired,
-        &loaded.sources,
-        &prepared.selection,
-    ));
-    let again = site::plan_or_report(settings, loaded, result)?;
+    let conn = &prepared.conn;
+    let live = site::fetch(settings, conn)?;
+    snapshot_out(args, conn, &live)?;
+    let again = site::plan(settings, loaded, &live, &prepared.selection)?;
     if again.is_empty() {
         writeln!(out, "The site now matches the config.")?;
         return Ok(exit::OK);
@@ -365,5 +382,5 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
     if args.test_mode {
         return Ok(exit::OK);
     }
-    verify(&prepared, settings, &mut out)
+    verify(&prepared, args, settings, &mut out)
 }

@@ -1,21 +1,19 @@
-//! `apply PLANFILE`: a saved plan is a contract with its config and its
-//! site. It is carried out only if the config is the one it was made from,
-//! the site is the one it was read from, and planning again now gives the
-//! same plan, change for change. Whatever the file says, what runs is what
-//! the config and the site give.
+//! `apply PLANFILE`: a saved plan is carried out only if planning again
+//! now, from the config on disk and the site as it is, gives the reviewed
+//! plan change for change (see `rolecall_engine::saved`). Whatever the file
+//! says, what runs is what the config and the site give.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::Context as _;
+use rolecall_core::live::Live;
 use rolecall_core::load::Loaded;
 use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError};
-use rolecall_engine::saved::{self, Refusal};
+use rolecall_engine::saved::{self, Now, Refusal};
 
 use super::super::site::Connection;
 use crate::error::{CliError, CliResult};
 use crate::exit;
-use crate::settings::Settings;
 
 const REPLAN: &str =
     "make the plan again (`rolecall plan --out PLANFILE`), review it, and apply that";
@@ -43,29 +41,9 @@ pub fn read(path: &Path) -> CliResult<Plan> {
     })
 }
 
-/// The files that differ between the config the plan was made from and the
-/// config now: `a.yaml (changed)`, `b.yaml (added)`, `c.yaml (removed)`.
-fn config_changes(made_from: &MadeFrom, loaded: &Loaded, root: &Path) -> Vec<String> {
-    let now = loaded.file_digests(root);
-    let names: BTreeSet<&String> = made_from.config.keys().chain(now.keys()).collect();
-    names
-        .into_iter()
-        .filter_map(|name| match (made_from.config.get(name), now.get(name)) {
-            (Some(a), Some(b)) if a != b => Some(format!("{name} (changed)")),
-            (None, Some(_)) => Some(format!("{name} (added)")),
-            (Some(_), None) => Some(format!("{name} (removed)")),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The checks that need no site: the plan says what it was made from, the
 /// config is that config, for that site.
-pub fn check_config<'p>(
-    saved: &'p Plan,
-    loaded: &Loaded,
-    settings: &Settings,
-) -> CliResult<&'p MadeFrom> {
+pub fn check_config<'p>(saved: &'p Plan, loaded: &Loaded) -> CliResult<&'p MadeFrom> {
     let Some(made_from) = &saved.made_from else {
         return Err(CliError::msg(
             "the plan file does not say what it was made from; nothing was written",
@@ -78,15 +56,6 @@ pub fn check_config<'p>(
             saved.site, loaded.desired.site
         ))
         .with_hint("point `-f` at the config the plan was made from"));
-    }
-    let changed = config_changes(made_from, loaded, &settings.config);
-    if !changed.is_empty() {
-        let err = CliError::msg(format!(
-            "the plan is stale: the config changed since it was made; nothing was written:\n{}",
-            list(&changed)
-        ))
-        .with_hint(REPLAN);
-        return Err(err.with_code(exit::STALE));
     }
     Ok(made_from)
 }
@@ -112,24 +81,32 @@ pub fn check_endpoint(made_from: &MadeFrom, conn: &Connection) -> CliResult<()> 
     Err(CliError::msg(refusal).with_hint(REPLAN))
 }
 
-/// Compares the saved plan with the plan made now (`fresh`).
-pub fn check_plan(saved: &Plan, fresh: &Plan, live: &rolecall_core::live::Live) -> CliResult<()> {
-    match saved::compare(saved, fresh, live) {
+/// Compares the saved plan with the plan made now (`fresh`): stale (exit
+/// 5) when the site or the config moved under a change, edited (exit 1)
+/// when neither explains a difference.
+pub fn check_plan(saved: &Plan, fresh: &Plan, loaded: &Loaded, live: &Live) -> CliResult<()> {
+    let now = Now {
+        desired: &loaded.desired,
+        sources: &loaded.sources,
+        live,
+    };
+    match saved::compare(saved, fresh, &now) {
         Ok(()) => Ok(()),
-        Err(Refusal::SiteChanged { stale, differences }) => {
-            let mut lines: Vec<String> = stale.iter().map(ToString::to_string).collect();
-            if lines.is_empty() {
-                lines = differences.iter().map(ToString::to_string).collect();
-            }
+        Err(Refusal::Unjudgeable) => Err(CliError::msg(
+            "the plan was made by an older rolecall, which did not record the config entries it was made from; nothing was written",
+        )
+        .with_hint(REPLAN)
+        .with_code(exit::STALE)),
+        Err(Refusal::Stale(stale)) => {
+            let lines: Vec<String> = stale.iter().map(ToString::to_string).collect();
             let err = CliError::msg(format!(
-                "the plan is stale: the site changed since it was made; nothing was written:\n{}",
+                "the plan is stale: the site or the config changed under its changes since it was made; nothing was written:\n{}",
                 list(&lines)
             ))
             .with_hint(REPLAN);
             Err(err.with_code(exit::STALE))
         }
-        Err(Refusal::Edited { differences }) => {
-            let lines: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        Err(Refusal::Edited(lines)) => {
             Err(CliError::msg(format!(
                 "the plan file does not hold the plan of its config and site: it was edited; nothing was written:\n{}",
                 list(&lines)

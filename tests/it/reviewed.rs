@@ -1,0 +1,290 @@
+//! Exactly what was reviewed: a plan made with no key from a snapshot is
+//! applied with the key against the live site; two pull requests merged one
+//! after the other both apply; a change the reviewed plan does not hold, or
+//! an object that moved under one it does, is stale (exit 5); an edit of a
+//! change is an edit (exit 1) whatever digests travel with it.
+
+use std::path::Path;
+use std::process::Output;
+
+use periscope_emulator::Emulator;
+use serde_json::{Value, json};
+
+use crate::saved::{KEY, Org, change, command, emulator, read_json, rolecall, write_json, writes};
+use crate::{copy_dir, transcript};
+
+/// `rolecall` with no key, no site and no endpoint in its environment.
+fn keyless(emu: &Emulator, dir: &Path, args: &[&str]) -> Output {
+    command(emu, dir, args)
+        .env_remove("PERISCOPE_API_KEY")
+        .env_remove("PERISCOPE_SITE")
+        .env_remove("ROLECALL_ENDPOINT")
+        .output()
+        .unwrap()
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn sync(emu: &Emulator, dir: &Path) {
+    let output = rolecall(emu, dir, &["apply", "-f", ".", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+}
+
+fn hire(emu: &Emulator, email: &str) {
+    let body = format!(
+        r#"{{"first_name": "New", "last_name": "Hire", "email": "{email}", "roles": ["d4c3f6b5"], "invited_by_email": "platform-bot@globex.io"}}"#
+    );
+    let answer = crate::http(emu, KEY, "POST", "/api/v2/users", &body);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}
+
+const NEWBIE: &str =
+    "  newbie@globex.io:\n    first_name: New\n    last_name: Bie\n    roles: [Viewer]\n";
+
+#[test]
+fn a_plan_made_from_a_snapshot_with_no_key_applies_with_the_key() {
+    let emu = emulator();
+    let org = Org::new();
+    let dir = org.path();
+    let output = rolecall(
+        &emu,
+        dir,
+        &["export", "--format", "snapshot", "-o", "snap.json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let snapshot = std::fs::read_to_string(dir.join("snap.json")).unwrap();
+    assert!(!snapshot.contains(KEY), "never the key");
+    let taken = &serde_json::from_str::<Value>(&snapshot).unwrap()["taken"];
+    assert_eq!(taken["endpoint"], json!(emu.url()), "{taken}");
+
+    let reads = emu.requests().len();
+    let output = keyless(
+        &emu,
+        dir,
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--from-snapshot",
+            "snap.json",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Planned against the site as recorded at "),
+        "{stdout}"
+    );
+    assert_eq!(emu.requests().len(), reads, "no call to the site");
+    let plan = read_json(&dir.join("plan.json"));
+    assert_eq!(plan["made_from"]["snapshot"], *taken);
+    assert_eq!(plan["made_from"]["endpoint"], json!(emu.url()));
+
+    let output = org.apply(&emu, &dir.join("plan.json"));
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("The site now matches the config."));
+
+    // Again, with a hand change on the site in between: the user the plan
+    // creates was created by hand. Stale, exit 5, nothing written.
+    let output = rolecall(
+        &emu,
+        dir,
+        &["export", "--format", "snapshot", "-o", "snap.json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    edit(
+        &dir.join("teams/data.yaml"),
+        "users:\n",
+        &format!("users:\n{NEWBIE}"),
+    );
+    let output = keyless(
+        &emu,
+        dir,
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--from-snapshot",
+            "snap.json",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    hire(&emu, "newbie@globex.io");
+    let before = (writes(&emu), emu.snapshot());
+    let output = org.apply(&emu, &dir.join("plan.json"));
+    assert_eq!(output.status.code(), Some(5), "{}", transcript(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("user \"newbie@globex.io\" was created on the site since the plan was made"),
+        "{stderr}"
+    );
+    assert_eq!((writes(&emu), emu.snapshot()), before, "nothing written");
+}
+
+#[test]
+fn a_snapshot_edited_or_of_another_site_is_refused() {
+    let emu = emulator();
+    let org = Org::new();
+    let dir = org.path();
+    let output = rolecall(
+        &emu,
+        dir,
+        &["export", "--format", "snapshot", "-o", "snap.json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let mut snapshot = read_json(&dir.join("snap.json"));
+    snapshot["users"][0]["email"] = json!("mallory@globex.io");
+    write_json(&dir.join("edited.json"), &snapshot);
+    let output = keyless(
+        &emu,
+        dir,
+        &["plan", "-f", ".", "--from-snapshot", "edited.json"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("it was edited after it was taken"));
+
+    // A seed that says nothing of where it was taken.
+    let output = keyless(
+        &emu,
+        dir,
+        &["plan", "-f", ".", "--from-snapshot", "sandbox.json"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not say where it was taken"));
+
+    let mut snapshot = read_json(&dir.join("snap.json"));
+    snapshot["site"] = json!("initech");
+    write_json(&dir.join("other.json"), &snapshot);
+    let output = keyless(
+        &emu,
+        dir,
+        &["plan", "-f", ".", "--from-snapshot", "other.json"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the snapshot is of `initech`"));
+}
+
+/// Two pull requests planned from the same `main`, merged one after the
+/// other: each one's reviewed plan applies after the other changed other
+/// files and other users. A change outside the reviewed plan is stale.
+#[test]
+fn two_prs_merged_one_after_the_other_both_apply() {
+    let emu = emulator();
+    let main = Org::new();
+    edit(
+        &main.path().join("rolecall.yaml"),
+        "max_deletes: 5",
+        "max_deletes: 50",
+    );
+    sync(&emu, main.path());
+    let branch = |edit_it: &dyn Fn(&Path)| {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(main.path(), dir.path());
+        edit_it(dir.path());
+        dir
+    };
+    let pr_a = |d: &Path| {
+        edit(
+            &d.join("teams/data.yaml"),
+            "roles: [Builder, Data Team]",
+            "roles: [Builder, Publisher, Data Team]",
+        )
+    };
+    let pr_b = |d: &Path| {
+        edit(
+            &d.join("teams/marketing.yaml"),
+            "users:\n",
+            &format!("users:\n{NEWBIE}"),
+        )
+    };
+    let (a, b) = (branch(&pr_a), branch(&pr_b));
+    let plan = |dir: &Path| {
+        let output = keyless(
+            &emu,
+            dir,
+            &["export", "--format", "snapshot", "-o", "/dev/null"],
+        );
+        assert_eq!(output.status.code(), Some(1), "export needs the key");
+        let output = rolecall(&emu, dir, &["plan", "-f", ".", "--out", "plan.json"]);
+        assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+        dir.join("plan.json")
+    };
+    let (plan_a, plan_b) = (plan(a.path()), plan(b.path()));
+    let apply = |plan: &Path| {
+        rolecall(
+            &emu,
+            main.path(),
+            &["apply", "-f", ".", plan.to_str().unwrap()],
+        )
+    };
+
+    pr_a(main.path());
+    let output = apply(&plan_a);
+    assert_eq!(output.status.code(), Some(0), "A: {}", transcript(&output));
+    pr_b(main.path());
+    let output = apply(&plan_b);
+    assert_eq!(output.status.code(), Some(0), "B: {}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("+ user \"newbie@globex.io\""));
+
+    // C is planned; then someone hires by hand, whom `prune.users: strip`
+    // strips: a change the reviewed plan does not hold. Stale, no write.
+    let c = branch(&|d: &Path| {
+        edit(
+            &d.join("teams/marketing.yaml"),
+            "roles: [Viewer, Marketing]",
+            "roles: [Viewer]",
+        )
+    });
+    let plan_c = plan(c.path());
+    copy_dir(c.path(), main.path());
+    hire(&emu, "walk-in@globex.io");
+    let before = writes(&emu);
+    let output = apply(&plan_c);
+    assert_eq!(output.status.code(), Some(5), "C: {}", transcript(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(
+            "not in the reviewed plan, the site changed since: ~ user \"walk-in@globex.io\""
+        ),
+        "{}",
+        transcript(&output)
+    );
+    assert_eq!(writes(&emu), before);
+}
+
+/// The old attack: a change's `after` edited together with every digest the
+/// file carries. The live object is as the change's `before` says, the
+/// config entry is the one planned from: edited, exit 1, not stale.
+#[test]
+fn editing_a_change_and_its_digests_is_still_edited() {
+    let emu = emulator();
+    let org = Org::new();
+    let file = org.plan_file(&emu, "plan.json", &[]);
+    let mut plan = read_json(&file);
+    change(&mut plan, "tomas@globex.io")["after"]["roles"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "Admin", "id": "a1f0c3e2"}));
+    plan["made_from"]["site_digest"] = json!("0000000000000000");
+    plan["digests"]["user:13dd"] = json!("0000000000000000");
+    plan["made_from"]["objects"]["user:13dd"] = json!("0000000000000000");
+    write_json(&file, &plan);
+    let output = org.apply(&emu, &file);
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("it was edited"), "{stderr}");
+    assert!(
+        stderr
+            .contains("not the same in the file as in a plan made now: ~ user \"tomas@globex.io\""),
+        "{stderr}"
+    );
+    assert_eq!(writes(&emu), 0);
+}
