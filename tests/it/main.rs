@@ -10,6 +10,7 @@ mod emulator;
 mod examples;
 mod hostile;
 mod install;
+mod ownership;
 mod plan;
 mod properties;
 mod recipes;

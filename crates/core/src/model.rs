@@ -40,6 +40,11 @@ pub struct Desired {
     pub protect: Selectors,
     pub ignore: Selectors,
     pub limits: Limits,
+    /// `files:`: which files of a config directory may hold what; `None`
+    /// when the root file does not say (any file may hold entries).
+    pub files: Option<FileRules>,
+    /// `policy:`: rules a plan must keep, whatever the entries say.
+    pub policy: SitePolicy,
     /// Keyed by lower-cased role name.
     pub roles: BTreeMap<String, Role>,
     /// Keyed by lower-cased email.
@@ -57,6 +62,8 @@ impl Desired {
             &self.protect,
             &self.ignore,
             &self.limits,
+            &self.files,
+            &self.policy,
         ))
     }
 
@@ -99,6 +106,98 @@ impl Desired {
 
 /// The key of the settings in [`Desired::entry_digests`].
 pub const SETTINGS: &str = "settings";
+
+/// What a file may hold, by `files:` in the root file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum May {
+    /// Role definitions.
+    Roles,
+    /// User entries.
+    Users,
+    /// Users given the Admin role (with `users`).
+    Admin,
+}
+
+impl May {
+    pub const ALL: [May; 3] = [May::Roles, May::Users, May::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            May::Roles => "roles",
+            May::Users => "users",
+            May::Admin => "admin",
+        }
+    }
+}
+
+/// One `files:` entry: a glob over paths relative to the config root.
+#[derive(Debug, Clone)]
+pub struct FileRule {
+    pub glob: String,
+    matcher: globset::GlobMatcher,
+    pub may: BTreeSet<May>,
+}
+
+impl FileRule {
+    /// The rule; the error is the glob's.
+    pub fn new(glob: &str, may: BTreeSet<May>) -> Result<Self, globset::Error> {
+        let matcher = GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()?
+            .compile_matcher();
+        Ok(Self {
+            glob: glob.to_string(),
+            matcher,
+            may,
+        })
+    }
+
+    pub fn is_match(&self, relative: &str) -> bool {
+        self.matcher.is_match(relative)
+    }
+}
+
+impl PartialEq for FileRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.glob == other.glob && self.may == other.may
+    }
+}
+
+impl Serialize for FileRule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.glob, &self.may).serialize(s)
+    }
+}
+
+/// `files:` of the root file, in the order written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileRules(pub Vec<FileRule>);
+
+impl FileRules {
+    /// What a file (its path relative to the config root, `/`-separated)
+    /// may hold, with the globs that say so; nothing when none matches.
+    pub fn allowed(&self, relative: &str) -> (BTreeSet<May>, Vec<&str>) {
+        let mut may = BTreeSet::new();
+        let mut globs = Vec::new();
+        for rule in self.0.iter().filter(|r| r.is_match(relative)) {
+            may.extend(rule.may.iter().copied());
+            globs.push(rule.glob.as_str());
+        }
+        (may, globs)
+    }
+}
+
+/// `policy:` of the root file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SitePolicy {
+    /// Lower-cased domains; empty: any. A user outside them is blocked.
+    pub email_domains: Vec<String>,
+    /// Actions Everyone may never gain, as a privilege or a grant.
+    pub everyone_never: BTreeSet<String>,
+    /// Risk tags (`everyone-exposure`...) that block the change they tag.
+    pub block_risks: BTreeSet<crate::plan::Risk>,
+}
 
 /// What happens to live objects the config does not list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

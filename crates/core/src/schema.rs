@@ -13,8 +13,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 use crate::vocab;
 
 /// A rolecall config: the users and roles a Periscope Data site should have.
-/// A directory of such files is merged; `site`, `actor`, `prune`, `protect`,
-/// `ignore` and `limits` belong in exactly one of them.
+/// A directory of such files is merged; the settings (`site`, `actor`,
+/// `prune`, `protect`, `ignore`, `limits`, `files`, `policy`) belong in the
+/// root file `rolecall.yaml` only.
 #[derive(Debug, JsonSchema)]
 #[schemars(title = "rolecall config", deny_unknown_fields)]
 pub struct ConfigFile {
@@ -33,6 +34,12 @@ pub struct ConfigFile {
     pub ignore: Option<SelectorSpec>,
     /// Destructive changes beyond these block `apply` unless it is told to allow mass deletes.
     pub limits: Option<LimitsSpec>,
+    /// Which files of the config directory may hold what: path globs relative to the
+    /// config root (`teams/*.yaml`) to lists of `roles`, `users`, `admin` (users given
+    /// the Admin role). A file no glob matches may hold nothing.
+    pub files: Option<BTreeMap<String, Vec<MayHold>>>,
+    /// Rules every plan keeps: a change that breaks one is blocked (exit 3).
+    pub policy: Option<PolicySpec>,
     /// Roles by name (unique, compared case-insensitively). A listed role is
     /// authoritative: an absent field means empty.
     pub roles: Option<BTreeMap<String, Option<RoleSpec>>>,
@@ -103,6 +110,47 @@ impl JsonSchema for LimitValue {
             { "type": "integer", "minimum": 0 },
             { "type": "string", "pattern": "^\\s*(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)\\s*%$" }
         ]})
+    }
+}
+
+/// `roles`, `users` or `admin`.
+#[derive(Debug)]
+pub struct MayHold;
+
+impl JsonSchema for MayHold {
+    fn schema_name() -> Cow<'static, str> {
+        "MayHold".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let words: Vec<&str> = crate::model::May::ALL.iter().map(|m| m.as_str()).collect();
+        json_schema!({ "type": "string", "enum": words })
+    }
+}
+
+#[derive(Debug, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Email domains users must be in (`acme.com`); a user outside them is blocked.
+    pub email_domains: Option<Vec<String>>,
+    /// Actions the Everyone role may never gain, as a privilege or a dashboard grant.
+    pub everyone_never: Option<Vec<Action>>,
+    /// Risk tags that block the change they tag, like a limit that nothing lifts.
+    pub block_risks: Option<Vec<RiskTag>>,
+}
+
+/// A risk tag of a plan's change.
+#[derive(Debug)]
+pub struct RiskTag;
+
+impl JsonSchema for RiskTag {
+    fn schema_name() -> Cow<'static, str> {
+        "Risk".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let words: Vec<&str> = crate::plan::Risk::ALL.iter().map(|r| r.as_str()).collect();
+        json_schema!({ "type": "string", "enum": words })
     }
 }
 
@@ -216,6 +264,10 @@ mod tests {
         assert_eq!(
             keys(&schema, "/definitions/LimitsSpec/properties"),
             sorted(load::LIMIT_KEYS)
+        );
+        assert_eq!(
+            keys(&schema, "/definitions/PolicySpec/properties"),
+            sorted(load::POLICY_KEYS)
         );
         assert_eq!(
             keys(&schema, "/definitions/Privileges/properties"),

@@ -48,7 +48,8 @@ pub fn plan(
     selection: &Selection,
 ) -> Result<Plan, PlanError> {
     let mut plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
-    plan::safety::check(&mut plan, live, &Policy::of(desired));
+    let policy = Policy::of(desired);
+    plan::safety::check(&mut plan, live, &policy);
     let wide = match desired.limits.wide_grant {
         Some(rolecall_core::model::Limit::Count(n)) => usize::try_from(n).unwrap_or(usize::MAX),
         Some(rolecall_core::model::Limit::Percent(p)) => {
@@ -57,6 +58,7 @@ pub fn plan(
         None => 100,
     };
     rolecall_core::access::annotate(&mut plan, live, wide);
+    plan::safety::check_policy(&mut plan, &policy);
     Ok(plan)
 }
 

@@ -7,21 +7,23 @@ use std::sync::Arc;
 use super::yaml::{Node, NodeKind, ScalarType};
 use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
 use crate::model::{
-    DashboardGrant, DashboardRef, Globs, Limit, Limits, Origin, Prune, PruneRoles, PruneUsers,
-    Role, RoleRef, Selectors, User,
+    DashboardGrant, DashboardRef, FileRule, FileRules, Globs, Limit, Limits, May, Origin, Prune,
+    PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
 };
+use crate::plan::Risk;
 use crate::vocab;
 
 /// Keys of each mapping whose keys are fixed by the format. The JSON Schema
 /// is generated from `crate::schema`; a test checks that both agree.
 pub(crate) const TOP_KEYS: &[&str] = &[
-    "site", "actor", "prune", "protect", "ignore", "limits", "roles", "users",
+    "site", "actor", "prune", "protect", "ignore", "limits", "files", "policy", "roles", "users",
 ];
 pub(crate) const ROLE_KEYS: &[&str] = &["description", "privileges", "dashboards", "renamed_from"];
 pub(crate) const USER_KEYS: &[&str] = &["first_name", "last_name", "roles"];
 pub(crate) const PRUNE_KEYS: &[&str] = &["users", "roles"];
 pub(crate) const SELECTOR_KEYS: &[&str] = &["users", "roles"];
 pub(crate) const LIMIT_KEYS: &[&str] = &["max_deletes", "max_revokes", "wide_grant"];
+pub(crate) const POLICY_KEYS: &[&str] = &["email_domains", "everyone_never", "block_risks"];
 
 /// A setting with the position of its key, so that a second file setting it
 /// too can be pointed at.
@@ -40,6 +42,8 @@ pub(crate) struct Fragment {
     pub protect: Option<Setting<Selectors>>,
     pub ignore: Option<Setting<Selectors>>,
     pub limits: Option<Setting<Limits>>,
+    pub files: Option<Setting<FileRules>>,
+    pub policy: Option<Setting<SitePolicy>>,
     /// With the position of each role's key.
     pub roles: Vec<(Pos, Role)>,
     pub users: Vec<(Pos, User)>,
@@ -337,6 +341,8 @@ impl<'a> Converter<'a> {
                     *slot = value.map(|value| Setting { value, pos });
                 }
                 "limits" => frag.limits = self.limits(v).map(|value| Setting { value, pos }),
+                "files" => frag.files = self.files(v).map(|value| Setting { value, pos }),
+                "policy" => frag.policy = self.policy(v).map(|value| Setting { value, pos }),
                 "roles" => self.roles(v, &mut frag),
                 "users" => self.users(v, &mut frag),
                 _ => unreachable!("fields() returns only allowed keys"),
@@ -452,6 +458,145 @@ impl<'a> Converter<'a> {
                 Ok(globs) if name == "users" => out.users = globs,
                 Ok(globs) => out.roles = globs,
                 Err(_) => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// `files:`: glob → what files it matches may hold.
+    fn files(&mut self, v: &Node) -> Option<FileRules> {
+        let fpath = ROOT.field("files");
+        let entries = self.map(v, &fpath, "a mapping of path globs to lists like `[users]`")?;
+        let words: Vec<&str> = May::ALL.iter().map(|m| m.as_str()).collect();
+        let mut rules = Vec::new();
+        let mut ok = true;
+        for (k, v) in entries {
+            let Some(glob) = self.key(k, &fpath, "a path glob") else {
+                ok = false;
+                continue;
+            };
+            let path = fpath.key(&glob);
+            let Some(items) = self.list(v, &path, "a list of `roles`, `users`, `admin`") else {
+                ok = false;
+                continue;
+            };
+            let mut may = BTreeSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let ipath = path.index(i);
+                let word = self.string(item, &ipath, "`roles`, `users` or `admin`");
+                match May::ALL
+                    .iter()
+                    .find(|m| Some(m.as_str()) == word.as_deref())
+                {
+                    Some(m) => {
+                        may.insert(*m);
+                    }
+                    None => {
+                        ok = false;
+                        if let Some(word) = word {
+                            let hint = did_you_mean(&word, words.iter().copied()).map_or_else(
+                                || format!("allowed: {}", backticks(&words)),
+                                |m| format!("did you mean `{m}`?"),
+                            );
+                            self.error(
+                                item,
+                                &ipath,
+                                format!("`{word}` is not something a file may hold"),
+                            )
+                            .hint = Some(hint);
+                        }
+                    }
+                }
+            }
+            if may.contains(&May::Admin) && !may.contains(&May::Users) {
+                self.warning(v, &path, "`admin` without `users` allows nothing: `admin` lets the files that may hold users give the Admin role")
+                    .hint = Some(format!("write `[users, admin]` for `{glob}`"));
+            }
+            match FileRule::new(&glob, may) {
+                Ok(rule) => rules.push(rule),
+                Err(e) => {
+                    ok = false;
+                    let msg = e.kind().to_string();
+                    self.error(k, &path, format!("`{glob}` is not a valid glob: {msg}"))
+                        .hint = Some("paths are relative to the config root, `/`-separated: `teams/*.yaml`, `roles/**/*.yaml`".into());
+                }
+            }
+        }
+        ok.then_some(FileRules(rules))
+    }
+
+    /// `policy:`: rules every plan keeps.
+    fn policy(&mut self, v: &Node) -> Option<SitePolicy> {
+        let ppath = ROOT.field("policy");
+        let entries = self.map(
+            v,
+            &ppath,
+            "a mapping with `email_domains`, `everyone_never`, `block_risks`",
+        )?;
+        let mut out = SitePolicy::default();
+        let mut ok = true;
+        for (name, _, v) in self.fields(entries, POLICY_KEYS, &ppath, |_| None) {
+            let path = ppath.field(name);
+            let Some(items) = self.list(v, &path, "a list") else {
+                ok = false;
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                let ipath = path.index(i);
+                let Some(word) = self.string(item, &ipath, "a string") else {
+                    ok = false;
+                    continue;
+                };
+                let (valid, allowed): (bool, Vec<&str>) = match name {
+                    "email_domains" => {
+                        let domain = word.trim_start_matches('@').to_lowercase();
+                        let valid = vocab::is_email(&format!("x@{domain}"));
+                        if valid {
+                            out.email_domains.push(domain);
+                        }
+                        (valid, Vec::new())
+                    }
+                    "everyone_never" => {
+                        let valid = vocab::is_action(&word);
+                        if valid {
+                            out.everyone_never.insert(word.clone());
+                        }
+                        (valid, vocab::ACTIONS.to_vec())
+                    }
+                    _ => {
+                        let risk = Risk::ALL.iter().find(|r| r.as_str() == word);
+                        if let Some(r) = risk {
+                            out.block_risks.insert(*r);
+                        }
+                        (
+                            risk.is_some(),
+                            Risk::ALL.iter().map(|r| r.as_str()).collect(),
+                        )
+                    }
+                };
+                if valid {
+                    continue;
+                }
+                ok = false;
+                let (what, hint) = if allowed.is_empty() {
+                    (
+                        "an email domain",
+                        "write the part after `@`: `acme.com`".to_string(),
+                    )
+                } else {
+                    let noun = if name == "everyone_never" {
+                        "an action"
+                    } else {
+                        "a risk tag"
+                    };
+                    let hint = did_you_mean(&word, allowed.iter().copied()).map_or_else(
+                        || format!("allowed: {}", backticks(&allowed)),
+                        |m| format!("did you mean `{m}`?"),
+                    );
+                    (noun, hint)
+                };
+                self.error(item, &ipath, format!("`{word}` is not {what}"))
+                    .hint = Some(hint);
             }
         }
         ok.then_some(out)

@@ -5,6 +5,7 @@
 
 mod bytes;
 mod convert;
+mod ownership;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -15,10 +16,13 @@ use std::sync::Arc;
 
 use convert::{Converter, Fragment, Refs, Setting};
 #[cfg(test)]
-pub(crate) use convert::{LIMIT_KEYS, PRUNE_KEYS, ROLE_KEYS, SELECTOR_KEYS, TOP_KEYS, USER_KEYS};
+pub(crate) use convert::{
+    LIMIT_KEYS, POLICY_KEYS, PRUNE_KEYS, ROLE_KEYS, SELECTOR_KEYS, TOP_KEYS, USER_KEYS,
+};
+use ownership::Layout;
 
 use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
-use crate::model::{Desired, Limits, Prune, Role, Selectors, User};
+use crate::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
 use crate::validate;
 
 /// A config that loaded and passed validation, maybe with warnings.
@@ -118,7 +122,8 @@ pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, Load
             diagnostics,
         });
     }
-    let mut loaded = load_texts(texts)?;
+    let dir = path.is_dir().then_some(path);
+    let mut loaded = load_texts_in(texts, dir)?;
     loaded.skipped = found.skipped;
     Ok(loaded)
 }
@@ -290,8 +295,15 @@ pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
 }
 
 /// Loads config texts as if each were a file at its path. The order of the
-/// list does not matter to the result.
+/// list does not matter to the result. The root file (the one that holds
+/// the settings) is the only file, or the `rolecall.yaml` nearest the top.
 pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {
+    load_texts_in(files, None)
+}
+
+/// [`load_texts`] of a config directory `dir`: its root file is
+/// `dir/rolecall.yaml` (or `.yml`).
+fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut fragments = Vec::new();
@@ -328,7 +340,8 @@ pub fn load_texts(files: Vec<(PathBuf, String)>) -> Result<Loaded, LoadError> {
             }
         }
     }
-    let desired = merge(fragments, &sources, &mut diagnostics);
+    let layout = Layout::of(&sources, dir);
+    let desired = merge(fragments, &sources, &layout, &mut diagnostics);
     if let Some((desired, index)) = &desired {
         validate::check(desired, index, &mut diagnostics);
     }
@@ -371,6 +384,8 @@ fn take_once<T>(
     let Some(found) = found else { return };
     match slot {
         None => *slot = Some(found),
+        // Set outside the root file: already an error of its own.
+        Some(_) if diagnostics.iter().any(|d| d.pos == Some(found.pos)) => {}
         Some(first) => diagnostics.push(
             Diagnostic::error(format!("`{name}` is set in two places"))
                 .at(found.pos, name)
@@ -391,6 +406,8 @@ struct Merged {
     protect: Option<Setting<Selectors>>,
     ignore: Option<Setting<Selectors>>,
     limits: Option<Setting<Limits>>,
+    files: Option<Setting<FileRules>>,
+    policy: Option<Setting<SitePolicy>>,
     roles: BTreeMap<String, (Pos, Role)>,
     users: BTreeMap<String, (Pos, User)>,
     refs: Refs,
@@ -441,6 +458,8 @@ impl Merged {
         take_once(&mut self.protect, "protect", frag.protect, diagnostics);
         take_once(&mut self.ignore, "ignore", frag.ignore, diagnostics);
         take_once(&mut self.limits, "limits", frag.limits, diagnostics);
+        take_once(&mut self.files, "files", frag.files, diagnostics);
+        take_once(&mut self.policy, "policy", frag.policy, diagnostics);
         for role in frag.roles {
             insert_once(&mut self.roles, role, |r| &r.name, "role", diagnostics);
         }
@@ -503,6 +522,8 @@ impl Merged {
             protect: value(self.protect),
             ignore: value(self.ignore),
             limits: value(self.limits),
+            files: self.files.map(|s| s.value),
+            policy: value(self.policy),
             roles: self.roles.into_iter().map(|(k, (_, r))| (k, r)).collect(),
             users: self.users.into_iter().map(|(k, (_, u))| (k, u)).collect(),
         };
@@ -521,11 +542,33 @@ fn value<T: Default>(setting: Option<Setting<T>>) -> T {
 fn merge<'s>(
     fragments: Vec<(FileId, Fragment)>,
     sources: &'s SourceMap,
+    layout: &Layout,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(Desired, Index<'s>)> {
     let first_file = fragments.first().map(|(id, _)| *id)?;
+    let rules = fragments
+        .iter()
+        .find(|(id, _)| Some(*id) == layout.root)
+        .and_then(|(_, f)| f.files.as_ref())
+        .map(|s| (s.pos, s.value.clone()));
     let mut merged = Merged::default();
-    for (_, frag) in fragments {
+    let mut fragments = fragments;
+    // The root file first: its settings are the config's.
+    fragments.sort_by_key(|(id, _)| Some(*id) != layout.root);
+    for (id, frag) in fragments {
+        if Some(id) != layout.root {
+            ownership::settings_outside_root(&frag, layout, sources, diagnostics);
+            if let Some((pos, rules)) = &rules {
+                ownership::check(
+                    &frag,
+                    &layout.relative(sources, id),
+                    rules,
+                    *pos,
+                    sources,
+                    diagnostics,
+                );
+            }
+        }
         merged.add(frag, diagnostics);
     }
     merged.check_required(first_file, sources.len(), diagnostics);

@@ -89,6 +89,20 @@ pub enum Risk {
 }
 
 impl Risk {
+    pub const ALL: [Risk; 11] = [
+        Risk::AdminGrant,
+        Risk::AdminRole,
+        Risk::Everyone,
+        Risk::Revoke,
+        Risk::StripUser,
+        Risk::DeleteUser,
+        Risk::DeleteRole,
+        Risk::RenameRole,
+        Risk::UnmanagedAdmin,
+        Risk::EveryoneExposure,
+        Risk::WideGrant,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Risk::AdminGrant => "admin-grant",

@@ -10,11 +10,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change, Kind, Plan, Step, UserState};
+use super::{Action, Change, Kind, Plan, Risk, Step, UserState};
 use crate::live::{Live, LiveRole, LiveUser};
-use crate::model::{Desired, Limit, Limits, Selectors};
+use crate::model::{Desired, Limit, Limits, Selectors, SitePolicy};
 use crate::text::clean;
-use crate::vocab::{ADMIN, is_builtin_role, key};
+use crate::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 
 /// What the rules need to know of a config.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct Policy {
     /// Not counted as live objects for the percentage limits.
     pub ignore: Selectors,
     pub limits: Limits,
+    /// `policy:` of the config.
+    pub site: SitePolicy,
 }
 
 impl Policy {
@@ -36,6 +38,7 @@ impl Policy {
             protect: desired.protect.clone(),
             ignore: desired.ignore.clone(),
             limits: desired.limits,
+            site: desired.policy.clone(),
         }
     }
 }
@@ -80,6 +83,12 @@ pub enum Rule {
     MaxDeletes(Excess),
     /// `limits.max_revokes`.
     MaxRevokes(Excess),
+    /// `policy.email_domains`: a user outside them.
+    EmailDomain { email: String },
+    /// `policy.everyone_never`: Everyone would gain this action.
+    EveryoneNever { action: String },
+    /// `policy.block_risks`: the change carries this risk.
+    BlockedRisk { risk: Risk },
 }
 
 impl Rule {
@@ -105,6 +114,23 @@ impl fmt::Display for Rule {
             Rule::LastAdmin => f.write_str("the site must keep at least one Admin member"),
             Rule::MaxDeletes(e) => excess(f, "max_deletes", "deletes", e),
             Rule::MaxRevokes(e) => excess(f, "max_revokes", "revokes", e),
+            Rule::EmailDomain { email } => write!(
+                f,
+                "policy.email_domains: `{}` is outside the domains the config allows",
+                clean(email)
+            ),
+            Rule::EveryoneNever { action } => write!(
+                f,
+                "policy.everyone_never: Everyone would gain `{}`",
+                clean(action)
+            ),
+            Rule::BlockedRisk { risk } => {
+                write!(
+                    f,
+                    "policy.block_risks: the change is tagged `{}`",
+                    risk.as_str()
+                )
+            }
         }
     }
 }
@@ -394,4 +420,62 @@ fn limit_revokes(limits: Limits, live: &Live, steps: &mut [Step]) {
         None => count(50, true),
     };
     block_where(steps, excess.map(Rule::MaxRevokes), |c| c.revokes() > 0);
+}
+
+/// `policy:`: marks the changes it forbids. Run after the risks are all
+/// known (the access effect adds some); nothing lifts these.
+pub fn check_policy(plan: &mut Plan, policy: &Policy) {
+    let site = &policy.site;
+    for step in plan.changes.iter_mut().filter(|s| s.blocked.is_none()) {
+        let rule = email_domain(site, &step.change)
+            .or_else(|| everyone_never(site, &step.change))
+            .or_else(|| {
+                step.risks
+                    .iter()
+                    .find(|r| site.block_risks.contains(r))
+                    .map(|risk| Rule::BlockedRisk { risk: *risk })
+            });
+        step.blocked = rule.map(Blocked::from);
+    }
+}
+
+/// A user created or updated outside `email_domains`.
+fn email_domain(site: &SitePolicy, change: &Change) -> Option<Rule> {
+    if site.email_domains.is_empty() {
+        return None;
+    }
+    let email = &change.user_after()?.email;
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+    (!site.email_domains.iter().any(|d| key(d) == key(domain))).then(|| Rule::EmailDomain {
+        email: email.clone(),
+    })
+}
+
+/// An action Everyone gains, as a privilege or on a dashboard, that
+/// `everyone_never` forbids.
+fn everyone_never(site: &SitePolicy, change: &Change) -> Option<Rule> {
+    let after = change.role_after()?;
+    let before = change.role_before();
+    let is_everyone =
+        key(&after.name) == key(EVERYONE) || before.is_some_and(|b| key(&b.name) == key(EVERYONE));
+    if !is_everyone || site.everyone_never.is_empty() {
+        return None;
+    }
+    let empty = BTreeSet::new();
+    let privileges = after.privileges.iter().flat_map(|(t, actions)| {
+        let had = before.and_then(|b| b.privileges.get(t)).unwrap_or(&empty);
+        actions.difference(had)
+    });
+    let grants = after.dashboards.iter().flat_map(|(id, g)| {
+        let had = before
+            .and_then(|b| b.dashboards.get(id))
+            .map_or(&empty, |g| &g.actions);
+        g.actions.difference(had)
+    });
+    privileges
+        .chain(grants)
+        .find(|a| site.everyone_never.contains(*a))
+        .map(|action| Rule::EveryoneNever {
+            action: action.clone(),
+        })
 }
