@@ -49,11 +49,6 @@ fn a_team_file_cannot_define_roles_grant_admin_or_set_ignore() {
     assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
     assert_eq!(writes(&emu), 0);
 
-    std::fs::write(
-        dir.join("teams/data.yaml"),
-        data.replace("roles:\n  Power:", ""),
-    )
-    .ok();
     let org = Org::new();
     let dir = org.path();
     append(
