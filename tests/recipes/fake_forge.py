@@ -72,6 +72,7 @@ def github(state, method, path, query, fields):
             for r in gh["runs"]
             if r["workflow"] == m.group(1)
             and all(r.get(k) == v for k, v in query.items() if k in ("head_sha", "event"))
+            and query.get("branch", r.get("head_branch")) == r.get("head_branch")
         ]
         return 200, {"total_count": len(runs), "workflow_runs": sorted(runs, key=lambda r: -r["id"])}
     if method == "GET" and rest == "issues":
@@ -200,6 +201,9 @@ def gitlab(state, method, path, query, data):
         return 200, gl["mrs_by_commit"].get(m.group(1), [])
     if method == "GET" and (m := re.fullmatch(r"merge_requests/(\d+)/pipelines", rest)):
         pipelines = [p for p in gl["pipelines"] if p.get("mr") == int(m.group(1))]
+        return 200, sorted(pipelines, key=lambda p: -p["id"])
+    if method == "GET" and rest == "pipelines":
+        pipelines = [p for p in gl["pipelines"] if p.get("ref") == query.get("ref", p.get("ref"))]
         return 200, sorted(pipelines, key=lambda p: -p["id"])
     if method == "GET" and (m := re.fullmatch(r"pipelines/(\d+)/jobs", rest)):
         retried = query.get("include_retried") == "true"

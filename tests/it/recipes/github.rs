@@ -98,24 +98,61 @@ struct Run<'a> {
     id: u64,
     attempt: u32,
     event: Event,
+    /// Whether a reviewer approves this attempt's jobs that wait on an
+    /// environment with required reviewers.
+    approved: bool,
+}
+
+/// The repository's GitHub Environments, as the example's README says to
+/// make them: `rolecall-SITE` (the key; deployment branch `main`; required
+/// reviewers) and `rolecall-SITE-drift` (the key; `main`; no reviewers).
+/// The repository itself has no secret.
+fn environment(world: &World, name: &str) -> Option<(String, bool)> {
+    world.sites.keys().find_map(|site| {
+        if name == format!("rolecall-{site}") {
+            Some((site.clone(), true))
+        } else if name == format!("rolecall-{site}-drift") {
+            Some((site.clone(), false))
+        } else {
+            None
+        }
+    })
 }
 
 impl Run<'_> {
+    /// The branch a run is of: `main` for pushes, schedules and dispatches.
+    fn branch(&self) -> &str {
+        match self.event.name {
+            "pull_request" => "feature",
+            _ => "main",
+        }
+    }
+
+    /// The secrets a job gets, from its environment, if it may deploy to
+    /// it; `Err` says why the job does not run.
+    fn secrets(&self, job: &Value, context: &Value) -> Result<Value, String> {
+        let Some(name) = job["environment"].as_str() else {
+            return Ok(json!({}));
+        };
+        let name = to_text(&interpolate(name, context));
+        let Some((site, reviewers)) = environment(self.world, &name) else {
+            return Err(format!("no environment {name}"));
+        };
+        if self.branch() != "main" {
+            return Err(format!(
+                "Branch \"{}\" is not allowed to deploy to {name} due to environment protection rules.",
+                self.branch()
+            ));
+        }
+        if reviewers && !self.approved {
+            return Err(format!(
+                "Waiting for review: {name} needs approval to start deploying changes."
+            ));
+        }
+        Ok(json!({ "PERISCOPE_API_KEY": key(&site) }))
+    }
+
     fn context(&self) -> Value {
-        let secrets: serde_json::Map<String, Value> = self
-            .world
-            .sites
-            .keys()
-            .map(|site| {
-                (
-                    format!(
-                        "PERISCOPE_API_KEY_{}",
-                        site.to_uppercase().replace('-', "_")
-                    ),
-                    Value::String(key(site)),
-                )
-            })
-            .collect();
         json!({
             "github": {
                 "event": self.event.payload,
@@ -125,7 +162,7 @@ impl Run<'_> {
                 "run_id": self.id.to_string(),
                 "token": GITHUB_TOKEN,
             },
-            "secrets": secrets,
+            "secrets": {},
             "vars": {},
             "needs": {},
             "matrix": {},
@@ -143,14 +180,18 @@ impl Run<'_> {
             self.file,
             self.event.name
         );
-        if self.event.name == "pull_request" {
-            self.world.update_state(|s| {
-                s["github"]["runs"].as_array_mut().unwrap().push(json!({
-                    "id": self.id, "workflow": self.file, "event": "pull_request",
-                    "head_sha": self.event.payload["pull_request"]["head"]["sha"],
-                }));
-            });
-        }
+        self.world.update_state(|s| {
+            let head_sha = match self.event.name {
+                "pull_request" => self.event.payload["pull_request"]["head"]["sha"].clone(),
+                _ => json!(self.event.sha),
+            };
+            s["github"]["runs"].as_array_mut().unwrap().push(json!({
+                "id": self.id, "workflow": self.file, "event": self.event.name,
+                "head_sha": head_sha, "head_branch": self.branch(),
+                "head_repository": {"full_name": REPO},
+                "created_at": format!("2026-12-01T00:00:{:02}Z", self.id % 60),
+            }));
+        });
         let mut results = BTreeMap::new();
         let mut needs = serde_json::Map::new();
         let jobs = self.workflow["jobs"].as_object().unwrap();
@@ -196,6 +237,16 @@ impl Run<'_> {
     }
 
     fn job(&self, job: &Value, context: &mut Value) -> JobResult {
+        match self.secrets(job, context) {
+            Ok(secrets) => context["secrets"] = secrets,
+            Err(why) => {
+                return JobResult {
+                    ok: false,
+                    log: why,
+                    outputs: BTreeMap::new(),
+                };
+            }
+        }
         let workspace = self.world.checkout(&self.event.sha);
         let dir = workspace.path();
         let site = context["matrix"]["site"]["name"]
@@ -440,6 +491,7 @@ impl World {
             file,
             id,
             attempt: 1,
+            approved: false,
             event: Event {
                 name: "pull_request",
                 sha: head.to_string(),
@@ -459,6 +511,7 @@ impl World {
         (before, after)
     }
 
+    /// The apply workflow of a push, its deployments approved.
     fn push(
         &self,
         id: u64,
@@ -466,12 +519,24 @@ impl World {
         before: &str,
         after: &str,
     ) -> BTreeMap<String, JobResult> {
+        self.push_approved(id, attempt, before, after, true)
+    }
+
+    fn push_approved(
+        &self,
+        id: u64,
+        attempt: u32,
+        before: &str,
+        after: &str,
+        approved: bool,
+    ) -> BTreeMap<String, JobResult> {
         Run {
             world: self,
             workflow: workflow(self, "rolecall-apply.yml"),
             file: "rolecall-apply.yml",
             id,
             attempt,
+            approved,
             event: Event {
                 name: "push",
                 sha: after.to_string(),
@@ -488,6 +553,7 @@ impl World {
             file: "rolecall-drift.yml",
             id,
             attempt: 1,
+            approved: false,
             event: Event {
                 name: "schedule",
                 sha: self.git(&["rev-parse", "main"]),
@@ -537,6 +603,100 @@ fn the_workflows_keep_to_pull_request_and_least_privilege() {
     for doc in [&plan, &apply, &drift] {
         assert_eq!(doc["permissions"], json!({"contents": "read"}));
     }
+    // The key only in environments, only for the jobs of main that use it.
+    let text = std::fs::read_to_string(
+        world
+            .repo
+            .path()
+            .join(".github/workflows/rolecall-plan.yml"),
+    )
+    .unwrap();
+    assert!(!text.contains("secrets"), "no secret in the plan workflow");
+    assert!(plan["jobs"]["plan"].get("environment").is_none());
+    assert_eq!(
+        apply["jobs"]["apply"]["environment"],
+        "rolecall-${{ matrix.site.name }}"
+    );
+    assert_eq!(
+        drift["jobs"]["drift"]["environment"],
+        "rolecall-${{ matrix.site.name }}-drift"
+    );
+}
+
+/// What a branch could upload as the snapshot (a run of an edited workflow
+/// on a pull request, from a fork whose branch is named `main`) is never
+/// planned against: only runs of the apply and drift workflows on main.
+#[test]
+fn a_snapshot_uploaded_by_a_pull_request_run_is_not_planned_against() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    assert!(job(&world.schedule(3000), "Drift acme").ok);
+    // A forged snapshot where sam already exists: planned against, it would
+    // show "No changes".
+    let mut forged: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            world
+                .artifacts("run-3000")
+                .join("rolecall-snapshot-acme/snapshot.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let roles = forged["users"][0]["roles"].clone();
+    forged["users"].as_array_mut().unwrap().push(json!({
+        "id": "666", "email": "sam@acme.com", "first_name": "New", "last_name": "Hire",
+        "roles": roles,
+    }));
+    let dir = world.artifacts("run-3999").join("rolecall-snapshot-acme");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("snapshot.json"), forged.to_string()).unwrap();
+    world.update_state(|s| {
+        s["github"]["runs"].as_array_mut().unwrap().push(json!({
+            "id": 3999, "workflow": "rolecall-drift.yml", "event": "pull_request",
+            "head_sha": "0000", "head_branch": "main",
+            "head_repository": {"full_name": "mallory/access"},
+            "created_at": "2026-12-01T23:59:59Z",
+        }));
+    });
+    let head = world.hire_sam();
+    let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
+    let plan = job(&results, "Plan acme");
+    assert!(plan.ok, "{}", plan.log);
+    assert!(
+        plan.log
+            .contains("planning against the snapshot of run 3000"),
+        "{}",
+        plan.log
+    );
+    let comments = world.comments(7);
+    assert!(
+        comments[0].contains("**Plan: 1 to create"),
+        "{}",
+        comments[0]
+    );
+}
+
+/// Before any apply or drift run published a snapshot, the plan says what
+/// to do, and fails the check; it never asks for a key.
+#[test]
+fn with_no_snapshot_yet_the_plan_says_how_to_make_one() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let head = world.hire_sam();
+    let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
+    let plan = job(&results, "Plan acme");
+    assert!(!plan.ok);
+    let comments = world.comments(7);
+    assert_eq!(comments.len(), 1, "{}", plan.log);
+    assert!(
+        comments[0].contains("**no snapshot** of the site yet: run the *rolecall drift* workflow"),
+        "{}",
+        comments[0]
+    );
 }
 
 /// Anyone may comment on a pull request, marker included ("no changes",
@@ -555,6 +715,7 @@ fn a_comment_forging_the_marker_is_not_taken_for_the_plan() {
             .unwrap()
             .push(json!({"id": 1, "issue": 7, "body": forged, "user": {"login": "mallory"}}));
     });
+    assert!(job(&world.schedule(3000), "Drift acme").ok);
     let head = world.hire_sam();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     assert!(
@@ -576,14 +737,21 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
         return;
     }
     let world = World::new();
+    assert!(job(&world.schedule(3000), "Drift acme").ok);
     let head = world.hire_sam();
+    let reads = world.sites["acme"].requests().len();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     assert_eq!(
         job(&results, "Sites changed").outputs["sites"],
-        r#"[{"name":"acme","secret":"PERISCOPE_API_KEY_ACME"}]"#
+        r#"[{"name":"acme"}]"#
     );
     let plan = job(&results, "Plan acme");
     assert!(plan.ok, "{}", plan.log);
+    assert_eq!(
+        world.sites["acme"].requests().len(),
+        reads,
+        "the plan job has no key and calls no site"
+    );
     assert!(!results.contains_key("Plan acme-staging"));
     let comments = world.comments(7);
     assert_eq!(comments.len(), 1, "{comments:?}");
@@ -649,6 +817,7 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         return;
     }
     let world = World::new();
+    assert!(job(&world.schedule(3000), "Drift acme").ok);
     let head = world.hire_sam();
     assert!(
         job(
@@ -679,8 +848,19 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         comments[1]
     );
 
-    // The person re-runs the failed job: the plan just posted is applied.
-    let results = world.push(2001, 2, &before, &after);
+    // A plain re-run waits for a new approval in the environment: no key,
+    // nothing written.
+    let results = world.push_approved(2001, 2, &before, &after, false);
+    let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("Waiting for review"),
+        "{}",
+        apply.log
+    );
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+
+    // Approved by a reviewer who read the new plan: the plan just posted is applied.
+    let results = world.push(2001, 3, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(apply.ok, "{}", apply.log);
     assert!(
@@ -708,6 +888,7 @@ fn blocked_failed_and_admin_granting_plans_say_so_and_fail_the_check() {
         return;
     }
     let world = World::new();
+    assert!(job(&world.schedule(3000), "Drift acme").ok);
     let blocked = world.drop_every_role("cleanup");
     // Failing: a user with a role that exists nowhere.
     let failing = world.hire_on(
@@ -745,11 +926,13 @@ fn blocked_failed_and_admin_granting_plans_say_so_and_fail_the_check() {
     );
     assert!(comment.contains("Bulider"), "{comment}");
 
+    // `files:` in the site's rolecall.yaml: a team's file may not give Admin.
     let results = world.pull_request("rolecall-plan.yml", 1003, 11, &admin);
     assert!(!job(&results, "Plan acme").ok);
     let comment = &world.comments(11)[0];
+    assert!(comment.contains("**failed** (exit 1)"), "{comment}");
     assert!(
-        comment.contains("**refused**: Admin is granted outside `sites/acme/admins.yaml`"),
+        comment.contains("`teams/analytics.yaml` may not give the Admin role"),
         "{comment}"
     );
     assert_eq!(

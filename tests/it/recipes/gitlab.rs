@@ -116,9 +116,25 @@ struct Pipeline {
     /// commit before the push).
     base: String,
     mr: Option<u64>,
+    /// Whether a reviewer approves the deployments of this pipeline's jobs
+    /// (a retry is a new deployment, approved anew).
+    approved: bool,
 }
 
 impl World {
+    /// A scheduled pipeline on main: drift, and the snapshots plans use.
+    fn nightly(&self, id: u64) {
+        let results = self.pipeline(&Pipeline {
+            id,
+            source: "schedule",
+            sha: self.git(&["rev-parse", "main"]),
+            base: self.git(&["rev-parse", "main"]),
+            mr: None,
+            approved: false,
+        });
+        assert!(results.values().all(|j| j.ok), "{results:?}");
+    }
+
     fn changed(&self, from: &str, to: &str) -> Vec<String> {
         self.git(&["diff", "--name-only", from, to])
             .lines()
@@ -150,14 +166,40 @@ impl World {
                 vars.insert("CI_COMMIT_BEFORE_SHA".into(), p.base.clone());
             }
         }
-        for site in self.sites.keys() {
-            let name = format!(
-                "PERISCOPE_API_KEY_{}",
-                site.to_uppercase().replace('-', "_")
-            );
-            vars.insert(name, key(site));
-        }
         vars
+    }
+
+    /// The key of a job's environment, as the project is set up: the
+    /// variable `PERISCOPE_API_KEY` (protected) scoped to the protected
+    /// environment `rolecall/SITE`, whose deployments need an approval. Not
+    /// in a merge request's pipeline (no protected ref); `Err` when the job
+    /// waits for an approval.
+    fn environment_key(
+        &self,
+        job: &Value,
+        p: &Pipeline,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Option<(String, String)>, String> {
+        let Some(name) = job["environment"]["name"].as_str() else {
+            return Ok(None);
+        };
+        let name = expand(name, vars);
+        let site = self
+            .sites
+            .keys()
+            .find(|s| name == format!("rolecall/{s}"))
+            .unwrap_or_else(|| panic!("no environment {name}"));
+        if p.mr.is_some() {
+            return Ok(None);
+        }
+        let deploys = !matches!(
+            job["environment"]["action"].as_str(),
+            Some("verify" | "prepare" | "access")
+        );
+        if deploys && !p.approved {
+            return Err(format!("waiting for approval: a deployment to {name}"));
+        }
+        Ok(Some(("PERISCOPE_API_KEY".into(), key(site))))
     }
 
     /// Whether a job's rules let it into this pipeline.
@@ -188,7 +230,10 @@ impl World {
             s["gitlab"]["pipelines"]
                 .as_array_mut()
                 .unwrap()
-                .push(json!({"id": p.id, "mr": p.mr, "sha": p.sha}));
+                .push(json!({
+                    "id": p.id, "mr": p.mr, "sha": p.sha, "source": p.source,
+                    "ref": p.mr.map_or("main".to_string(), |mr| format!("refs/merge-requests/{mr}/head")),
+                }));
         });
         let vars = self.variables(p);
         let mut results = BTreeMap::new();
@@ -211,8 +256,17 @@ impl World {
         results
     }
 
-    /// Retries one job of a pipeline, as the button in GitLab does.
-    fn retry(&self, p: &Pipeline, name: &str, site: &str) -> JobResult {
+    /// Retries one job of a pipeline, as the button in GitLab does; its
+    /// deployment approved or not.
+    fn retry(&self, p: &Pipeline, name: &str, site: &str, approved: bool) -> JobResult {
+        let p = &Pipeline {
+            id: p.id,
+            source: p.source,
+            sha: p.sha.clone(),
+            base: p.base.clone(),
+            mr: p.mr,
+            approved,
+        };
         let full = format!("{name}: [{site}]");
         self.update_state(|s| {
             for j in s["gitlab"]["jobs"].as_array_mut().unwrap() {
@@ -246,6 +300,23 @@ impl World {
         for (k, v) in doc["variables"].as_object().into_iter().flatten() {
             let value = expand(v.as_str().unwrap(), &vars);
             vars.insert(k.clone(), value);
+        }
+        match self.environment_key(job, p, &vars) {
+            Ok(key) => vars.extend(key),
+            Err(why) => {
+                self.update_state(|s| {
+                    for j in s["gitlab"]["jobs"].as_array_mut().unwrap() {
+                        if j["id"] == id {
+                            j["status"] = json!("manual");
+                        }
+                    }
+                });
+                return JobResult {
+                    ok: false,
+                    log: why,
+                    outputs: BTreeMap::new(),
+                };
+            }
         }
         let workspace = self.checkout(&p.sha);
         let dir = workspace.path();
@@ -317,6 +388,7 @@ impl World {
             sha: head.to_string(),
             base: self.git(&["merge-base", "main", head]),
             mr: Some(mr),
+            approved: false,
         };
         let results = self.pipeline(&p);
         (p, results)
@@ -339,6 +411,7 @@ impl World {
             sha: after,
             base: before,
             mr: None,
+            approved: true,
         };
         let results = self.pipeline(&p);
         (p, results)
@@ -371,6 +444,7 @@ fn a_note_forging_the_marker_is_not_taken_for_the_plan() {
         return;
     }
     let world = World::new();
+    world.nightly(700);
     let forged = super::FORGED_PLAN;
     world.update_state(|s| {
         s["gitlab"]["notes"]
@@ -397,12 +471,19 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
         return;
     }
     let world = World::new();
+    world.nightly(700);
     let head = world.hire_sam();
+    let reads = world.sites["acme"].requests().len();
     let (_, results) = world.merge_request(501, 5, &head);
     assert!(
         job(&results, "plan: [acme]").ok,
         "{}",
         job(&results, "plan: [acme]").log
+    );
+    assert_eq!(
+        world.sites["acme"].requests().len(),
+        reads,
+        "the plan job has no key and calls no site"
     );
     let staging = job(&results, "plan: [acme-staging]");
     assert!(
@@ -455,7 +536,15 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
         notes[1]
     );
 
-    let retry = world.retry(&push, "apply", "acme");
+    // A retry is a new deployment: without an approval it waits, no key.
+    let retry = world.retry(&push, "apply", "acme", false);
+    assert!(
+        !retry.ok && retry.log.contains("waiting for approval"),
+        "{}",
+        retry.log
+    );
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+    let retry = world.retry(&push, "apply", "acme", true);
     assert!(retry.ok, "{}", retry.log);
     assert!(
         retry.log.contains("applying the new plan posted to !5"),
@@ -473,6 +562,7 @@ fn a_merged_request_applies_its_reviewed_plan() {
         return;
     }
     let world = World::new();
+    world.nightly(700);
     let head = world.hire_on(
         "staging",
         "staging: hire sam",
@@ -508,6 +598,7 @@ fn blocked_and_failing_merge_requests_fail_with_their_reason_in_the_note() {
         return;
     }
     let world = World::new();
+    world.nightly(700);
     let blocked = world.drop_every_role("cleanup");
     let (_, results) = world.merge_request(501, 5, &blocked);
     assert!(!job(&results, "plan: [acme]").ok);
@@ -532,10 +623,46 @@ fn blocked_and_failing_merge_requests_fail_with_their_reason_in_the_note() {
         note.contains("**failed** (exit 1)") && note.contains("Bulider"),
         "{note}"
     );
+    // `files:`: a team's file may not give Admin.
+    let admin = world.hire_on(
+        "sneaky",
+        "make eve an admin",
+        "acme",
+        "teams/analytics.yaml",
+        "eve@acme.com",
+        "Admin",
+    );
+    let (_, results) = world.merge_request(503, 7, &admin);
+    assert!(!job(&results, "plan: [acme]").ok);
+    let note = &world.notes(7)[0];
+    assert!(
+        note.contains("**failed** (exit 1)")
+            && note.contains("`teams/analytics.yaml` may not give the Admin role"),
+        "{note}"
+    );
     assert_eq!(
         world.site_writes("acme") + world.site_writes("acme-staging"),
         0
     );
+}
+
+/// Before any pipeline on the default branch published a snapshot, the
+/// plan says how to make one; a snapshot from a merge request's pipeline is
+/// never planned against.
+#[test]
+fn with_no_snapshot_of_main_the_plan_says_how_to_make_one() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    let head = world.hire_sam();
+    let (_, results) = world.merge_request(501, 5, &head);
+    assert!(!job(&results, "plan: [acme]").ok);
+    let note = &world.notes(5)[0];
+    assert!(note.contains("**no snapshot** of the site yet"), "{note}");
+    // The merge request's own pipeline and jobs are no source of snapshots.
+    let (_, results) = world.merge_request(502, 5, &head);
+    assert!(!job(&results, "plan: [acme]").ok);
 }
 
 #[test]
@@ -551,6 +678,7 @@ fn scheduled_drift_opens_updates_and_closes_an_issue() {
             sha: world.git(&["rev-parse", "main"]),
             base: world.git(&["rev-parse", "main"]),
             mr: None,
+            approved: false,
         })
     };
     assert!(schedule(701).values().all(|j| j.ok));
