@@ -288,3 +288,51 @@ fn editing_a_change_and_its_digests_is_still_edited() {
     );
     assert_eq!(writes(&emu), 0);
 }
+
+/// `apply` and `drift` publish the site as read (`--snapshot-out`): after an
+/// apply, as verified. A plan made from it with no key plans no change.
+#[test]
+fn apply_and_drift_publish_the_site_as_read() {
+    let emu = emulator();
+    let org = Org::new();
+    let dir = org.path();
+    edit(
+        &dir.join("rolecall.yaml"),
+        "max_deletes: 5",
+        "max_deletes: 50",
+    );
+    let output = rolecall(
+        &emu,
+        dir,
+        &[
+            "apply",
+            "-f",
+            ".",
+            "--auto-approve",
+            "--snapshot-out",
+            "applied.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let output = keyless(
+        &emu,
+        dir,
+        &["plan", "-f", ".", "--from-snapshot", "applied.json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("No changes"),
+        "the snapshot is the site as verified: {}",
+        transcript(&output)
+    );
+
+    hire(&emu, "walk-in@globex.io");
+    let output = rolecall(
+        &emu,
+        dir,
+        &["drift", "-f", ".", "--snapshot-out", "drift.json"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    let snapshot = std::fs::read_to_string(dir.join("drift.json")).unwrap();
+    assert!(snapshot.contains("walk-in@globex.io") && !snapshot.contains(KEY));
+}

@@ -343,7 +343,14 @@ impl Run<'_> {
     ) -> (bool, String) {
         let (name, pin) = uses.split_once('@').expect("an action has a ref");
         if name == "rolecall/rolecall" {
-            return self.composite(&crate::root(), with, context, dir, env);
+            if self.world.real_install.get() {
+                return self.composite(&crate::root(), with, context, dir, env);
+            }
+            // The binary under test on PATH, as the action would leave it.
+            assert_eq!(with["version"], "0.1.0", "{with}");
+            let at = env.iter().position(|(k, _)| k == "PATH").unwrap();
+            env[at].1 = format!("{}:{}", self.world.rolecall.path().display(), env[at].1);
+            return (true, String::new());
         }
         assert!(
             pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -563,6 +570,27 @@ impl World {
         .run()
     }
 
+    /// What a nightly drift run on main leaves for plans, without running
+    /// it (the drift test runs it): a run of `rolecall-drift.yml` with each
+    /// site's `rolecall-snapshot-SITE`.
+    fn seed_snapshots(&self, id: u64) {
+        for site in self.sites.keys() {
+            let dir = self.artifacts(&format!("run-{id}"));
+            self.export_snapshot(
+                site,
+                &dir.join(format!("rolecall-snapshot-{site}/snapshot.json")),
+            );
+        }
+        self.update_state(|s| {
+            s["github"]["runs"].as_array_mut().unwrap().push(json!({
+                "id": id, "workflow": "rolecall-drift.yml", "event": "schedule",
+                "head_sha": "0", "head_branch": "main",
+                "head_repository": {"full_name": REPO},
+                "created_at": format!("2026-12-01T00:00:{:02}Z", id % 60),
+            }));
+        });
+    }
+
     fn comments(&self, pr: u64) -> Vec<String> {
         self.state()["github"]["comments"]
             .as_array()
@@ -623,16 +651,28 @@ fn the_workflows_keep_to_pull_request_and_least_privilege() {
     );
 }
 
-/// What a branch could upload as the snapshot (a run of an edited workflow
-/// on a pull request, from a fork whose branch is named `main`) is never
-/// planned against: only runs of the apply and drift workflows on main.
+/// Before any apply or drift run published a snapshot, the plan says how to
+/// make one. What a branch could upload as the snapshot (a run of an edited
+/// workflow on a pull request, from a fork whose branch is named `main`) is
+/// never planned against: only runs of the apply and drift workflows on main.
 #[test]
-fn a_snapshot_uploaded_by_a_pull_request_run_is_not_planned_against() {
+fn without_a_snapshot_the_plan_says_so_and_a_pull_request_run_s_is_never_planned_against() {
     if !super::tools_present() {
         return;
     }
     let world = World::new();
-    assert!(job(&world.schedule(3000), "Drift acme").ok);
+    // No snapshot yet: the plan says how to make one, and fails the check.
+    let head = world.hire_sam();
+    let results = world.pull_request("rolecall-plan.yml", 1000, 6, &head);
+    assert!(!job(&results, "Plan acme").ok);
+    let comments = world.comments(6);
+    assert!(
+        comments[0].contains("**no snapshot** of the site yet: run the *rolecall drift* workflow"),
+        "{}",
+        comments[0]
+    );
+
+    world.seed_snapshots(3000);
     // A forged snapshot where sam already exists: planned against, it would
     // show "No changes".
     let mut forged: Value = serde_json::from_str(
@@ -660,7 +700,6 @@ fn a_snapshot_uploaded_by_a_pull_request_run_is_not_planned_against() {
             "created_at": "2026-12-01T23:59:59Z",
         }));
     });
-    let head = world.hire_sam();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     let plan = job(&results, "Plan acme");
     assert!(plan.ok, "{}", plan.log);
@@ -678,30 +717,6 @@ fn a_snapshot_uploaded_by_a_pull_request_run_is_not_planned_against() {
     );
 }
 
-/// Before any apply or drift run published a snapshot, the plan says what
-/// to do, and fails the check; it never asks for a key.
-#[test]
-fn with_no_snapshot_yet_the_plan_says_how_to_make_one() {
-    if !super::tools_present() {
-        return;
-    }
-    let world = World::new();
-    let head = world.hire_sam();
-    let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
-    let plan = job(&results, "Plan acme");
-    assert!(!plan.ok);
-    let comments = world.comments(7);
-    assert_eq!(comments.len(), 1, "{}", plan.log);
-    assert!(
-        comments[0].contains("**no snapshot** of the site yet: run the *rolecall drift* workflow"),
-        "{}",
-        comments[0]
-    );
-}
-
-/// Anyone may comment on a pull request, marker included ("no changes",
-/// or a plan of their own). The sticky comment is the one the workflow's
-/// bot wrote: a forged one is left alone, never taken for the plan.
 #[test]
 fn a_comment_forging_the_marker_is_not_taken_for_the_plan() {
     if !super::tools_present() {
@@ -715,7 +730,7 @@ fn a_comment_forging_the_marker_is_not_taken_for_the_plan() {
             .unwrap()
             .push(json!({"id": 1, "issue": 7, "body": forged, "user": {"login": "mallory"}}));
     });
-    assert!(job(&world.schedule(3000), "Drift acme").ok);
+    world.seed_snapshots(3000);
     let head = world.hire_sam();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
     assert!(
@@ -737,7 +752,8 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
         return;
     }
     let world = World::new();
-    assert!(job(&world.schedule(3000), "Drift acme").ok);
+    world.real_install.set(true);
+    world.seed_snapshots(3000);
     let head = world.hire_sam();
     let reads = world.sites["acme"].requests().len();
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);
@@ -747,6 +763,11 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     );
     let plan = job(&results, "Plan acme");
     assert!(plan.ok, "{}", plan.log);
+    assert!(
+        plan.log.contains("installed ") && plan.log.contains("sha256 "),
+        "rolecall's action installed a verified release: {}",
+        plan.log
+    );
     assert_eq!(
         world.sites["acme"].requests().len(),
         reads,
@@ -817,7 +838,7 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         return;
     }
     let world = World::new();
-    assert!(job(&world.schedule(3000), "Drift acme").ok);
+    world.seed_snapshots(3000);
     let head = world.hire_sam();
     assert!(
         job(
@@ -833,6 +854,13 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
     let results = world.push(2001, 1, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(!apply.ok, "a stale plan fails the job: {}", apply.log);
+    assert!(
+        world
+            .artifacts("run-2001")
+            .join("rolecall-snapshot-acme/snapshot.json")
+            .is_file(),
+        "the site as read is published even when nothing is applied"
+    );
     assert!(apply.log.contains("stale"), "{}", apply.log);
     assert_eq!(world.site_writes("acme"), writes, "nothing written");
     let comments = world.comments(8);
@@ -888,7 +916,7 @@ fn blocked_failed_and_admin_granting_plans_say_so_and_fail_the_check() {
         return;
     }
     let world = World::new();
-    assert!(job(&world.schedule(3000), "Drift acme").ok);
+    world.seed_snapshots(3000);
     let blocked = world.drop_every_role("cleanup");
     // Failing: a user with a role that exists nowhere.
     let failing = world.hire_on(
@@ -971,6 +999,14 @@ fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
             .join("rolecall-drift-acme/drift.json")
             .is_file()
     );
+    // Each run publishes the site as read, for plans without a key.
+    let snapshot = std::fs::read_to_string(
+        world
+            .artifacts("run-3003")
+            .join("rolecall-snapshot-acme/snapshot.json"),
+    )
+    .unwrap();
+    assert!(snapshot.contains("\"taken\"") && !snapshot.contains(&key("acme")));
 
     // Someone puts jane's roles back: the issue closes with a comment.
     world.put_config_back("acme");

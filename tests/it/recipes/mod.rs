@@ -2,8 +2,10 @@
 //! pipeline file is parsed, and the shell of its steps runs in order, in a
 //! fresh clone of an example repository, against one emulator per site. Fake
 //! `gh` and `curl` (`tests/recipes/fake_forge.py`) answer the forge's API
-//! from a state file and record what would have been posted. The install
-//! step is the one step not run: the built binary is on `PATH` instead.
+//! from a state file and record what would have been posted. GitHub's
+//! install step runs rolecall's action for real where a test asks for it
+//! (`World::real_install`); elsewhere, and on GitLab, the built binary is put
+//! on `PATH` instead (installing is tested on its own, `tests/it/install.rs`).
 
 mod expr;
 mod github;
@@ -38,6 +40,18 @@ fn tools_present() -> bool {
     )
 }
 
+/// The interpreter `python3` on PATH runs, found once.
+fn python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    })
+}
+
 /// A YAML file of the example repository, as JSON.
 fn yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
@@ -66,6 +80,9 @@ struct World {
     /// `rolecall`, the binary under test, for the GitLab jobs (GitHub's
     /// install it from `release` with rolecall's action).
     rolecall: tempfile::TempDir,
+    /// Whether GitHub jobs run rolecall's action (download, verify, unpack)
+    /// or get the built binary on `PATH`.
+    real_install: std::cell::Cell<bool>,
     /// A release of this build served on 127.0.0.1.
     release: crate::install::Release,
     sites: BTreeMap<String, Emulator>,
@@ -88,15 +105,22 @@ impl World {
             forge: tempfile::tempdir().unwrap(),
             bin: tempfile::tempdir().unwrap(),
             rolecall: tempfile::tempdir().unwrap(),
+            real_install: std::cell::Cell::new(false),
             release: crate::install::Release::of_this_build(),
             sites: BTreeMap::new(),
         };
         world.git(&["init", "-q", "-b", "main"]);
         world.git(&["add", "-A"]);
         world.git(&["commit", "-q", "-m", "rolecall config"]);
-        let fake = root().join("tests/recipes/fake_forge.py");
+        // The fake as `gh` and `curl`, run by the real interpreter: a
+        // version manager's `python3` shim costs a dozen processes a call.
+        let fake = std::fs::read_to_string(root().join("tests/recipes/fake_forge.py")).unwrap();
+        let body = fake.split_once('\n').unwrap().1;
         for tool in ["gh", "curl"] {
-            std::os::unix::fs::symlink(&fake, world.bin.path().join(tool)).unwrap();
+            let path = world.bin.path().join(tool);
+            std::fs::write(&path, format!("#!{} -S\n{body}", python())).unwrap();
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         std::os::unix::fs::symlink(
             env!("CARGO_BIN_EXE_rolecall"),
@@ -190,6 +214,25 @@ impl World {
         let out = Command::new(env!("CARGO_BIN_EXE_rolecall"))
             .args(["apply", "--auto-approve", "-f"])
             .arg(self.repo.path().join("sites").join(site))
+            .env("ROLECALL_ENDPOINT", self.sites[site].url())
+            .env("PERISCOPE_SITE", site)
+            .env("PERISCOPE_API_KEY", key(site))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The site as `rolecall export --format snapshot` writes it, as the
+    /// apply and drift jobs publish it.
+    fn export_snapshot(&self, site: &str, to: &Path) {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(["export", "--format", "snapshot", "-o"])
+            .arg(to)
             .env("ROLECALL_ENDPOINT", self.sites[site].url())
             .env("PERISCOPE_SITE", site)
             .env("PERISCOPE_API_KEY", key(site))
