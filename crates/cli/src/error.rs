@@ -60,7 +60,7 @@ impl CliError {
         let mut stderr = settings.stderr();
         let red = anstyle::AnsiColor::Red.on_default().bold();
         // What went wrong may quote a server or a config: shown safe.
-        let safe = |t: String| rolecall_core::text::clean_lines(&t).into_owned();
+        let safe = |t: String| settings.redact(&rolecall_core::text::clean_lines(&t));
         let _ = writeln!(stderr, "{red}error{red:#}: {}", safe(err.to_string()));
         for cause in err.chain().skip(1) {
             let _ = writeln!(stderr, "  Caused by: {}", safe(cause.to_string()));

@@ -31,7 +31,9 @@ pub fn print_diagnostics(settings: &Settings, sources: &SourceMap, diagnostics: 
         .collect();
     let mut stderr = settings.stderr().lock();
     for d in shown.iter().take(MAX_SHOWN) {
-        let _ = writeln!(stderr, "{}", d.render(sources, true));
+        // A config may quote anything, the key included: redacted as server
+        // text is.
+        let _ = writeln!(stderr, "{}", settings.redact(&d.render(sources, true)));
     }
     if shown.len() > MAX_SHOWN {
         let _ = writeln!(

@@ -162,6 +162,22 @@ impl Settings {
         config
     }
 
+    /// `text` with the API key redacted (as server text is), if a key is
+    /// given: every diagnostic and error goes through it before it is shown.
+    pub fn redact(&self, text: &str) -> String {
+        let key = match &self.key {
+            KeySource::Env(Some(key)) => Some(key.clone()),
+            KeySource::File(path) => std::fs::read_to_string(path)
+                .ok()
+                .map(|t| ApiKey::new(t.trim())),
+            KeySource::Env(None) => None,
+        };
+        match key {
+            Some(key) if !key.is_empty() => key.redact(text),
+            _ => text.to_string(),
+        }
+    }
+
     /// The site and its API key (the key file read now, its surrounding
     /// whitespace removed).
     pub fn credentials(&self) -> CliResult<Credentials> {

@@ -30,6 +30,9 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// `false` for a file that fails the control-character check: its
+    /// lines are never quoted (it may be anything, `/proc/self/environ`).
+    quotable: bool,
 }
 
 impl SourceFile {
@@ -41,7 +44,13 @@ impl SourceFile {
             path,
             text,
             line_starts,
+            quotable: true,
         }
+    }
+
+    /// Whether diagnostics may quote its lines.
+    pub fn is_quotable(&self) -> bool {
+        self.quotable
     }
 
     /// The text of a 1-based line, without its line break.
@@ -70,6 +79,11 @@ impl SourceMap {
 
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0]
+    }
+
+    /// Never quote this file's lines.
+    pub fn withhold(&mut self, id: FileId) {
+        self.files[id.0].quotable = false;
     }
 
     pub fn len(&self) -> usize {
@@ -220,7 +234,8 @@ impl Diagnostic {
                 ":::"
             };
             let _ = writeln!(out, "{pad}{g}{arrow}{g:#} {}", sources.location(*pos));
-            let Some(line) = sources.get(pos.file).line(pos.line) else {
+            let file = sources.get(pos.file);
+            let Some(line) = file.line(pos.line).filter(|_| file.quotable) else {
                 continue;
             };
             let (line, col) = window(

@@ -18,6 +18,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("Admin's rights are not managed", admin_rights_not_managed),
     ("names use one script", one_script),
     ("email domains are not lookalikes", no_lookalike_domains),
+    ("emails are as they look", emails_as_they_look),
     (
         "managed entries are not ignored or protected",
         managed_not_ignored,
@@ -362,6 +363,40 @@ fn no_lookalike_domains(desired: &Desired, index: &Index<'_>, diagnostics: &mut 
             ))
             .at(*pos, format!("users[{:?}]", u.email))
             .hint("a lookalike letter makes it another domain: retype it"),
+        );
+    }
+}
+
+/// The first character of `email` that compatibility normalisation (NFKC)
+/// or case folding turns into another (a Kelvin sign into `k`, a fullwidth
+/// `ｊ` into `j`): the address reads as one a reviewer knows, and is not.
+fn unplain(email: &str) -> Option<char> {
+    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+    email.chars().find(|&c| {
+        let mut one = [0u8; 4];
+        let s = c.encode_utf8(&mut one);
+        !c.is_ascii() && (nfkc.normalize(s) != *s || c.to_lowercase().any(|l| l.is_ascii()))
+    })
+}
+
+/// Emails whose NFKC or case-folded form differs from their plain lower
+/// case: a warning naming the character.
+fn emails_as_they_look(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
+    for (key, u) in &desired.users {
+        let (Some(c), Some(pos)) = (unplain(&u.email), index.users.get(key)) else {
+            continue;
+        };
+        diagnostics.push(
+            Diagnostic::warning(format!(
+                "`{}` is a lookalike: `{c}` (U+{:04X}) reads as `{}` but is another character",
+                crate::text::clean(&u.email),
+                c as u32,
+                icu_normalizer::ComposingNormalizerBorrowed::new_nfkc()
+                    .normalize(&c.to_string())
+                    .to_lowercase()
+            ))
+            .at(*pos, format!("users[{:?}]", u.email))
+            .hint("it makes another user than the one it looks like: retype the address in plain letters"),
         );
     }
 }

@@ -28,6 +28,13 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text` with any run of 8 or more characters of this key (or the whole
+    /// of a shorter one), in any case, replaced: the same redaction as the
+    /// text servers send back, for whatever else a program prints.
+    pub fn redact(&self, text: &str) -> String {
+        crate::redact::Redactor::new([self.expose()]).text(text)
+    }
 }
 
 impl fmt::Debug for ApiKey {

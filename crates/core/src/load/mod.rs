@@ -319,6 +319,8 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
         let controls = bytes::control_characters(id, text);
         if !controls.is_empty() {
             // A NUL truncates what a YAML parser reads: never parse past one.
+            // Nor quote the file: it may be anything but a config.
+            sources.withhold(id);
             diagnostics.extend(controls);
             fragments.push((id, Fragment::unreadable()));
             continue;
