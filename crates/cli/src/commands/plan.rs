@@ -25,18 +25,20 @@ pub enum Format {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit codes: 0 success (no changes with --detailed-exitcode), 1 error, \
-2 changes present (with --detailed-exitcode), 3 some change is blocked by a safety rule.
+2 changes present (with --detailed-exitcode), 3 some change is blocked by a safety rule or the policy.
 
 Examples:
   rolecall plan --sandbox examples/data-org/sandbox.json -f examples/data-org
   rolecall plan --format markdown > plan.md
-  rolecall plan --target 'user:*@acme.com' --out plan.json"
+  rolecall plan --target 'user:*@acme.com' --out plan.json
+  rolecall plan --from-snapshot site.json --out plan.json   # no key: apply it with one"
 )]
 pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// Also save the plan to FILE for `rolecall apply FILE` (JSON, with what it was made from: the config's digest, the site's, the endpoint).
+    /// Also save the plan to FILE for `rolecall apply FILE` (JSON, with what it was made from:
+    /// the endpoint, a digest of each config entry and of each live object; never the key).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 2 when there are changes, 0 when there are none.

@@ -25,9 +25,10 @@ use crate::settings::Settings;
     after_help = "Without PLANFILE: reads the site, plans, shows the plan and asks for `yes` \
 (on a terminal; elsewhere --auto-approve is needed).
 
-With PLANFILE (from `rolecall plan --out`): needs the config it was made from (`-f`). Reads the \
-site, plans again, and carries out the saved plan, without asking, only if the config is the same \
-and the new plan is the same, change for change. Every safety rule is checked again.
+With PLANFILE (from `rolecall plan --out`, with or without `--from-snapshot`): needs the config \
+(`-f`). Reads the site, plans again from the config on disk, and carries out the saved plan, \
+without asking, only if each of its changes is in the new plan as reviewed (other files and \
+objects may have changed). Every safety rule and the policy are checked again.
 
 Ctrl-C (or SIGTERM) starts nothing more, lets the calls in flight finish and reports; a second \
 Ctrl-C exits at once.
@@ -35,7 +36,7 @@ Ctrl-C exits at once.
 Exit codes: 0 applied (or nothing to do), 1 error, cancelled or a plan file edited (nothing \
 written), 3 blocked by a safety rule (nothing written), 4 some operations failed or the site \
 refused the credentials midway (the rest were done; rerun), 5 the saved plan is stale: the site or \
-the config changed since it was made (nothing written; plan again), 130 interrupted."
+the config changed under one of its changes (nothing written; plan again), 130 interrupted."
 )]
 pub struct ApplyArgs {
     /// A plan saved by `rolecall plan --out`.
