@@ -336,3 +336,39 @@ fn apply_and_drift_publish_the_site_as_read() {
     let snapshot = std::fs::read_to_string(dir.join("drift.json")).unwrap();
     assert!(snapshot.contains("walk-in@globex.io") && !snapshot.contains(KEY));
 }
+
+/// A snapshot or a plan file that travelled as an artifact is input like
+/// any other: bounded, the flag that raises the bound named.
+#[test]
+fn snapshots_and_plan_files_are_read_within_a_bound() {
+    let emu = emulator();
+    let org = Org::new();
+    let dir = org.path();
+    let output = rolecall(
+        &emu,
+        dir,
+        &["export", "--format", "snapshot", "-o", "snap.json"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let small = ["--max-snapshot-size", "1K"];
+    let output = keyless(
+        &emu,
+        dir,
+        &[
+            &["plan", "-f", ".", "--from-snapshot", "snap.json"][..],
+            &small,
+        ]
+        .concat(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("raise `--max-snapshot-size`"));
+    let file = org.plan_file(&emu, "plan.json", &[]);
+    let output = rolecall(
+        &emu,
+        dir,
+        &[&["apply", "-f", ".", file.to_str().unwrap()][..], &small].concat(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is larger than 1024 bytes"));
+    assert_eq!(writes(&emu), 0);
+}

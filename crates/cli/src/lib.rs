@@ -121,7 +121,8 @@ pub struct LimitArgs {
     /// Bytes of one config file (K, M, G suffixes).
     #[arg(long, global = true, value_name = "SIZE", default_value = "64M", value_parser = settings::size)]
     pub max_config_size: usize,
-    /// Bytes of a snapshot file read by `plan --from-snapshot` (K, M, G suffixes).
+    /// Bytes of a snapshot (`plan --from-snapshot`) or a saved plan (`apply PLANFILE`) file
+    /// (K, M, G suffixes).
     #[arg(long, global = true, value_name = "SIZE", default_value = "256M", value_parser = settings::size)]
     pub max_snapshot_size: usize,
 }

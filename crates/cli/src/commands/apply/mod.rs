@@ -89,7 +89,7 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         )
         .with_hint("select when planning: `rolecall plan --target SEL --out PLANFILE`"));
     }
-    let saved = saved::read(path)?;
+    let saved = saved::read(path, settings.max_snapshot_size)?;
     if !settings.config.exists() {
         return Err(CliError::msg(format!(
             "applying a saved plan needs the config it was made from, and `{}` does not exist; nothing was sent to the site",

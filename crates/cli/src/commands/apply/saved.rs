@@ -5,23 +5,22 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
 use rolecall_core::live::Live;
 use rolecall_core::load::Loaded;
 use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError};
 use rolecall_engine::saved::{self, Now, Refusal};
 
-use super::super::site::Connection;
+use super::super::site::{self, Connection};
 use crate::error::{CliError, CliResult};
 use crate::exit;
 
 const REPLAN: &str =
     "make the plan again (`rolecall plan --out PLANFILE`), review it, and apply that";
 
-/// Reads a plan file strictly.
-pub fn read(path: &Path) -> CliResult<Plan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the plan `{}`", path.display()))?;
+/// Reads a plan file strictly, no further than `limit` bytes (a plan may
+/// have travelled as a CI artifact: it is input like any other).
+pub fn read(path: &Path, limit: usize) -> CliResult<Plan> {
+    let text = site::read_bounded(path, limit, "`--max-snapshot-size`")?;
     Plan::from_json(&text).map_err(|e| {
         let what = match &e {
             PlanFileError::Version { found } => format!(
