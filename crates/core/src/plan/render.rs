@@ -548,10 +548,9 @@ pub fn json(plan: &Plan) -> String {
     plan.to_json()
 }
 
-/// The plan for a pull-request comment: summary table first, risky changes
-/// first, details folded, at most [`MARKDOWN_LIMIT`] characters.
-pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
-    let p = Palette::new(false);
+/// `### rolecall plan for `site``, and for a plan of a snapshot, when the
+/// site was as planned against.
+fn markdown_header(plan: &Plan) -> String {
     let mut out = format!(
         "### rolecall plan for `{}`{}\n\n",
         plan.site,
@@ -560,6 +559,14 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
     if let Some(note) = recorded_note(plan) {
         let _ = writeln!(out, "{}\n", escape(&note));
     }
+    out
+}
+
+/// The plan for a pull-request comment: summary table first, risky changes
+/// first, details folded, at most [`MARKDOWN_LIMIT`] characters.
+pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
+    let p = Palette::new(false);
+    let mut out = markdown_header(plan);
     let unmanaged = |out: &mut String| {
         if let Some(line) = unmanaged_line(plan) {
             let _ = writeln!(out, "{line}");
