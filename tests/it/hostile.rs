@@ -78,23 +78,21 @@ fn a_nul_byte_is_an_error_at_its_place_not_the_end_of_the_file() {
     );
 }
 
-/// A pull request adds `teams/zz.yaml -> /proc/self/environ` (or a linked
 /// A copy of an environment committed as a config file (NULs and all) is
 /// refused for its control characters and never quoted; and whatever a
 /// diagnostic quotes passes through the key's redaction, as server text does.
 #[test]
 fn a_file_failing_the_control_check_is_never_quoted_and_diagnostics_are_redacted() {
     let dir = config("site: acme\nactor: a@acme.com\nusers:\n  a@acme.com:\n    roles: [Admin]\n");
-    std::fs::write(
-        dir.path().join("zz.yaml"),
-        format!("users:\0PERISCOPE_API_KEY={KEY}\0HOME=/root\n"),
-    )
-    .unwrap();
-    let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &["validate", "-f", "."])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
-    let text = transcript(&out);
+    let invalid = |zz: String| {
+        std::fs::write(dir.path().join("zz.yaml"), zz).unwrap();
+        let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &["validate", "-f", "."])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+        transcript(&out)
+    };
+    let text = invalid(format!("users:\0PERISCOPE_API_KEY={KEY}\0HOME=/root\n"));
     assert!(
         text.contains("a control character (NUL) in the config"),
         "{text}"
@@ -107,22 +105,14 @@ fn a_file_failing_the_control_check_is_never_quoted_and_diagnostics_are_redacted
 
     // The key, cut and lower-cased, in a config line a diagnostic quotes.
     let quoted = KEY[2..].to_lowercase();
-    std::fs::write(
-        dir.path().join("zz.yaml"),
-        format!("users:\n  b@acme.com:\n    first_name: [{quoted}]\n    roles: [Admin]\n"),
-    )
-    .unwrap();
-    let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &["validate", "-f", "."])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
-    let text = transcript(&out);
-    assert!(
-        !text.contains(&quoted) && !text.contains(&quoted[..8]),
-        "{text}"
-    );
+    let text = invalid(format!(
+        "users:\n  b@acme.com:\n    first_name: [{quoted}]\n    roles: [Admin]\n"
+    ));
+    assert!(text.contains("first_name: [<redacted>]"), "{text}");
+    assert!(!text.contains(&quoted[..8]), "{text}");
 }
 
+/// A pull request adds `teams/zz.yaml -> /proc/self/environ` (or a linked
 /// directory): read, its NULs reported and the text around them quoted, the
 /// API key in the environment went into the plan comment. Links are refused,
 /// named, never followed.

@@ -23,6 +23,32 @@ fn keyless(emu: &Emulator, dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `rolecall export --format snapshot -o FILE`, with the key.
+fn export_snapshot(emu: &Emulator, dir: &Path, file: &str) {
+    let output = rolecall(emu, dir, &["export", "--format", "snapshot", "-o", file]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+}
+
+/// `rolecall plan --from-snapshot snap.json --out plan.json`, with no key:
+/// exit 0.
+fn plan_keyless(emu: &Emulator, dir: &Path) -> Output {
+    let output = keyless(
+        emu,
+        dir,
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--from-snapshot",
+            "snap.json",
+            "--out",
+            "plan.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    output
+}
+
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{from:?} in {}", path.display());
@@ -50,32 +76,14 @@ fn a_plan_made_from_a_snapshot_with_no_key_applies_with_the_key() {
     let emu = emulator();
     let org = Org::new();
     let dir = org.path();
-    let output = rolecall(
-        &emu,
-        dir,
-        &["export", "--format", "snapshot", "-o", "snap.json"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    export_snapshot(&emu, dir, "snap.json");
     let snapshot = std::fs::read_to_string(dir.join("snap.json")).unwrap();
     assert!(!snapshot.contains(KEY), "never the key");
     let taken = &serde_json::from_str::<Value>(&snapshot).unwrap()["taken"];
     assert_eq!(taken["endpoint"], json!(emu.url()), "{taken}");
 
     let reads = emu.requests().len();
-    let output = keyless(
-        &emu,
-        dir,
-        &[
-            "plan",
-            "-f",
-            ".",
-            "--from-snapshot",
-            "snap.json",
-            "--out",
-            "plan.json",
-        ],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let output = plan_keyless(&emu, dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("Planned against the site as recorded at "),
@@ -92,31 +100,13 @@ fn a_plan_made_from_a_snapshot_with_no_key_applies_with_the_key() {
 
     // Again, with a hand change on the site in between: the user the plan
     // creates was created by hand. Stale, exit 5, nothing written.
-    let output = rolecall(
-        &emu,
-        dir,
-        &["export", "--format", "snapshot", "-o", "snap.json"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    export_snapshot(&emu, dir, "snap.json");
     edit(
         &dir.join("teams/data.yaml"),
         "users:\n",
         &format!("users:\n{NEWBIE}"),
     );
-    let output = keyless(
-        &emu,
-        dir,
-        &[
-            "plan",
-            "-f",
-            ".",
-            "--from-snapshot",
-            "snap.json",
-            "--out",
-            "plan.json",
-        ],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    plan_keyless(&emu, dir);
     hire(&emu, "newbie@globex.io");
     let before = (writes(&emu), emu.snapshot());
     let output = org.apply(&emu, &dir.join("plan.json"));
@@ -135,12 +125,7 @@ fn a_snapshot_edited_or_of_another_site_is_refused() {
     let emu = emulator();
     let org = Org::new();
     let dir = org.path();
-    let output = rolecall(
-        &emu,
-        dir,
-        &["export", "--format", "snapshot", "-o", "snap.json"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    export_snapshot(&emu, dir, "snap.json");
     let mut snapshot = read_json(&dir.join("snap.json"));
     snapshot["users"][0]["email"] = json!("mallory@globex.io");
     write_json(&dir.join("edited.json"), &snapshot);
@@ -344,12 +329,7 @@ fn snapshots_and_plan_files_are_read_within_a_bound() {
     let emu = emulator();
     let org = Org::new();
     let dir = org.path();
-    let output = rolecall(
-        &emu,
-        dir,
-        &["export", "--format", "snapshot", "-o", "snap.json"],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    export_snapshot(&emu, dir, "snap.json");
     let small = ["--max-snapshot-size", "1K"];
     let output = keyless(
         &emu,

@@ -141,29 +141,11 @@ pub enum SnapshotError {
 pub fn read_snapshot(text: &str) -> Result<Recorded, SnapshotError> {
     let file: SnapshotFile = serde_json::from_str(text)?;
     let taken = file.taken.ok_or(SnapshotError::Untaken)?;
-    let users = file
-        .users
-        .into_iter()
-        .map(|u| LiveUser {
-            id: u.id.0,
-            email: u.email,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            roles: u.roles.into_iter().map(|r| r.0).collect(),
-        })
-        .collect();
-    let live = Live {
-        users,
-        roles: file.roles.into_iter().map(live_role).collect(),
-        dashboards: file
-            .dashboards
-            .into_iter()
-            .map(|d| LiveDashboard {
-                id: d.id.0,
-                name: d.name,
-            })
-            .collect(),
-    };
+    let live = to_live(LiveSite {
+        users: file.users,
+        roles: file.roles,
+        dashboards: file.dashboards,
+    });
     let found = live.digest();
     if found != taken.digest {
         return Err(SnapshotError::Edited {

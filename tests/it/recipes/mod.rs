@@ -209,11 +209,10 @@ impl World {
         })
     }
 
-    /// Applies the config of `site` on main by hand: the site matches again.
-    fn put_config_back(&self, site: &str) {
+    /// Runs rolecall with the key of `site`, as a person at a terminal would.
+    fn rolecall_on(&self, site: &str, args: &[&std::ffi::OsStr]) {
         let out = Command::new(env!("CARGO_BIN_EXE_rolecall"))
-            .args(["apply", "--auto-approve", "-f"])
-            .arg(self.repo.path().join("sites").join(site))
+            .args(args)
             .env("ROLECALL_ENDPOINT", self.sites[site].url())
             .env("PERISCOPE_SITE", site)
             .env("PERISCOPE_API_KEY", key(site))
@@ -226,23 +225,19 @@ impl World {
         );
     }
 
+    /// Applies the config of `site` on main by hand: the site matches again.
+    fn put_config_back(&self, site: &str) {
+        let config = self.repo.path().join("sites").join(site);
+        let args = ["apply", "--auto-approve", "-f"].map(std::ffi::OsStr::new);
+        self.rolecall_on(site, &[&args[..], &[config.as_os_str()]].concat());
+    }
+
     /// The site as `rolecall export --format snapshot` writes it, as the
     /// apply and drift jobs publish it.
     fn export_snapshot(&self, site: &str, to: &Path) {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_rolecall"))
-            .args(["export", "--format", "snapshot", "-o"])
-            .arg(to)
-            .env("ROLECALL_ENDPOINT", self.sites[site].url())
-            .env("PERISCOPE_SITE", site)
-            .env("PERISCOPE_API_KEY", key(site))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let args = ["export", "--format", "snapshot", "-o"].map(std::ffi::OsStr::new);
+        self.rolecall_on(site, &[&args[..], &[to.as_os_str()]].concat());
     }
 
     /// Merges `branch` into main with a merge commit; returns (before, after).
