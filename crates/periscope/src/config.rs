@@ -32,8 +32,31 @@ impl ApiKey {
     /// `text` with any run of 8 or more characters of this key (or the whole
     /// of a shorter one), in any case, replaced: the same redaction as the
     /// text servers send back, for whatever else a program prints.
+    ///
+    /// A key shorter than a run (no real key is) is redacted only where it
+    /// stands as a word: every `k` of a message is not a one-letter key.
     pub fn redact(&self, text: &str) -> String {
-        crate::redact::Redactor::new([self.expose()]).text(text)
+        let key = self.expose();
+        if key.len() >= crate::redact::RUN {
+            return crate::redact::Redactor::new([key]).text(text);
+        }
+        let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.to_ascii_lowercase().find(&key.to_ascii_lowercase()) {
+            let end = at + key.len();
+            let before = rest[..at].chars().next_back().is_some_and(word);
+            let after = rest[end..].chars().next().is_some_and(word);
+            out.push_str(&rest[..at]);
+            out.push_str(if before || after {
+                &rest[at..end]
+            } else {
+                crate::redact::REDACTED
+            });
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
     }
 }
 
@@ -291,6 +314,20 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<reqwest::Url, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_redacts_itself_from_any_text() {
+        let key = ApiKey::new("Sup3rS3cretKey-0123456789");
+        assert_eq!(
+            key.redact("echo: sup3rs3cretkey-0123 and S3cretKey-01"),
+            "echo: <redacted> and <redacted>"
+        );
+        let short = ApiKey::new("k");
+        assert_eq!(
+            short.redact("the API key k, or K: kept in words"),
+            "the API key <redacted>, or <redacted>: kept in words"
+        );
+    }
 
     #[test]
     fn plain_http_only_to_loopback() {

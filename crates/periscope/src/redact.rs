@@ -10,7 +10,7 @@ pub const REDACTED: &str = "<redacted>";
 
 /// A run of this many characters of a secret (or more), in any case, is
 /// redacted wherever it appears.
-const RUN: usize = 8;
+pub(crate) const RUN: usize = 8;
 
 /// The secrets to find, as windows of [`RUN`] lower-case bytes, and the
 /// short ones whole.
