@@ -725,3 +725,65 @@ fn control_characters_from_the_site_are_escaped() {
         );
     }
 }
+
+/// An output path that is a symbolic link (committed where a CI job writes
+/// its snapshot or audit log) is refused: nothing is written through it.
+#[test]
+fn outputs_are_never_written_through_a_symbolic_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("elsewhere.txt");
+    std::fs::write(&target, "untouched").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("snapshot.json")).unwrap();
+    let sandbox = crate::root().join("examples/data-org/sandbox.json");
+    let out = rolecall_at(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "export",
+            "--format",
+            "snapshot",
+            "--sandbox",
+            sandbox.to_str().unwrap(),
+            "-o",
+            "snapshot.json",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        transcript(&out).contains("`snapshot.json` is a symbolic link"),
+        "{}",
+        transcript(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+}
+
+/// The key in config data (a name) never reaches a printed plan: plans go
+/// through the same redaction as diagnostics.
+#[test]
+fn the_key_in_config_data_is_redacted_from_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::copy_dir(&crate::root().join("examples/data-org"), dir.path());
+    let data = dir.path().join("teams/data.yaml");
+    let text = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(
+        &data,
+        text.replacen("users:\n", &format!("users:\n  new@globex.io:\n    first_name: New\n    last_name: {KEY}\n    roles: [Viewer]\n"), 1),
+    )
+    .unwrap();
+    let out = rolecall_at(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &["plan", "-f", ".", "--sandbox", "sandbox.json"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let text = transcript(&out);
+    assert!(
+        text.contains("new@globex.io") && text.contains("<redacted>"),
+        "{text}"
+    );
+    assert!(!text.contains(&KEY[..8]), "{text}");
+}

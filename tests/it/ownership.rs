@@ -155,3 +155,40 @@ fn a_policy_blocks_plan_and_saved_plan_whatever_the_flags() {
     );
     assert_eq!(writes(&emu), 0);
 }
+
+/// `admin` guards Admin both ways: a site Admin listed in a team's file
+/// with other roles would lose Admin from a file `files:` does not let
+/// touch it. The plan blocks that change (exit 3), naming the rule.
+#[test]
+fn a_team_file_cannot_take_admin_away_either() {
+    let emu = emulator();
+    let org = Org::new();
+    let dir = org.path();
+    let answer = crate::http(
+        &emu,
+        crate::saved::KEY,
+        "POST",
+        "/api/v2/users",
+        r#"{"first_name": "On", "last_name": "Call", "email": "oncall@globex.io", "roles": ["a1f0c3e2"], "invited_by_email": "platform-bot@globex.io"}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    append(
+        &dir.join("rolecall.yaml"),
+        "\nfiles:\n  \"roles/*.yaml\": [roles]\n  \"teams/*.yaml\": [users]\n",
+    );
+    append(
+        &dir.join("teams/data.yaml"),
+        "  oncall@globex.io:\n    roles: [Viewer]\n",
+    );
+    let before = writes(&emu);
+    let output = rolecall(&emu, dir, &["plan", "-f", "."]);
+    assert_eq!(output.status.code(), Some(3), "{}", transcript(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(
+            "files: the file that lists `oncall@globex.io` may not change who holds Admin"
+        ),
+        "{}",
+        transcript(&output)
+    );
+    assert_eq!(writes(&emu), before);
+}

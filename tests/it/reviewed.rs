@@ -352,3 +352,82 @@ fn snapshots_and_plan_files_are_read_within_a_bound() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("is larger than 1024 bytes"));
     assert_eq!(writes(&emu), 0);
 }
+
+/// A role renamed by hand after the plan was made: the users whose roles
+/// name it are no longer as their `before` says. Stale (the site moved),
+/// never "edited".
+#[test]
+fn a_role_renamed_by_hand_makes_the_plan_stale_not_edited() {
+    let emu = emulator();
+    let org = Org::new();
+    let file = org.plan_file(&emu, "plan.json", &[]);
+    let answer = crate::http(
+        &emu,
+        KEY,
+        "PUT",
+        "/api/v1/roles/e5b4a7c6",
+        r#"{"name": "Builders", "updated_by_email": "platform-bot@globex.io"}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let before = writes(&emu);
+    let output = org.apply(&emu, &file);
+    assert_eq!(output.status.code(), Some(5), "{}", transcript(&output));
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("edited"),
+        "{}",
+        transcript(&output)
+    );
+    assert_eq!(writes(&emu), before);
+}
+
+/// Two pull requests that both add the role `Ops`, the second also giving
+/// it to a new user: once the first created it, the second's reviewed plan
+/// still applies (its create is done; its user names the role by id now).
+#[test]
+fn stacked_prs_creating_the_same_role_both_apply() {
+    let emu = emulator();
+    let main = Org::new();
+    edit(
+        &main.path().join("rolecall.yaml"),
+        "max_deletes: 5",
+        "max_deletes: 50",
+    );
+    sync(&emu, main.path());
+    let ops = "roles:\n  Ops:\n    privileges:\n      Dashboard: [read_dashboards]\n";
+    let pr = |zoe: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(main.path(), dir.path());
+        std::fs::write(dir.path().join("roles/ops.yaml"), ops).unwrap();
+        if zoe {
+            let zoe =
+                "  zoe@globex.io:\n    first_name: Zoe\n    last_name: Ops\n    roles: [Ops]\n";
+            edit(
+                &dir.path().join("teams/data.yaml"),
+                "users:\n",
+                &format!("users:\n{zoe}"),
+            );
+        }
+        let output = rolecall(&emu, dir.path(), &["plan", "-f", ".", "--out", "plan.json"]);
+        assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+        dir
+    };
+    let (first, second) = (pr(false), pr(true));
+    for dir in [&first, &second] {
+        copy_dir(dir.path(), main.path());
+        let plan = dir.path().join("plan.json");
+        let output = rolecall(
+            &emu,
+            main.path(),
+            &["apply", "-f", ".", plan.to_str().unwrap()],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    }
+    let snapshot = emu.snapshot();
+    let ops = snapshot.roles.iter().find(|r| r.name == "Ops").unwrap();
+    let zoe = snapshot
+        .users
+        .iter()
+        .find(|u| u.email == "zoe@globex.io")
+        .unwrap();
+    assert!(zoe.roles.contains(&ops.id));
+}

@@ -468,6 +468,9 @@ fn an_interrupted_apply_reports_and_a_rerun_converges() {
     let emu = emulator_with(faults, Some(hook));
     let org = Org::new();
     let audit = org.path().join("audit.jsonl");
+    // A saved plan, interrupted halfway: applied again, it converges (what
+    // was done is done, the rest is the reviewed rest).
+    let plan = org.plan_file(&emu, "plan.json", &[]);
     let child = command(
         &emu,
         org.path(),
@@ -475,7 +478,7 @@ fn an_interrupted_apply_reports_and_a_rerun_converges() {
             "apply",
             "-f",
             ".",
-            "--auto-approve",
+            plan.to_str().unwrap(),
             "--parallelism",
             "1",
             "--audit-log",
@@ -512,8 +515,13 @@ fn an_interrupted_apply_reports_and_a_rerun_converges() {
             && l.contains(&format!("\"done\":{written}"))),
         "{log}"
     );
-    let rerun = rolecall(&emu, org.path(), &["apply", "-f", ".", "--auto-approve"]);
+    let rerun = org.apply(&emu, &plan);
     assert_eq!(rerun.status.code(), Some(0), "{}", transcript(&rerun));
+    assert!(
+        String::from_utf8_lossy(&rerun.stdout).contains("The site now matches the config."),
+        "{}",
+        transcript(&rerun)
+    );
     crate::assert_no_duplicates(&emu.snapshot(), "after the rerun");
 }
 

@@ -381,6 +381,10 @@ pub struct User {
     pub roles: BTreeMap<String, RoleRef>,
     #[serde(skip)]
     pub origin: Origin,
+    /// Whether its file may change its Admin membership (`files:` gives the
+    /// file `admin`, or there is no `files:`); a plan that would is blocked.
+    #[serde(skip)]
+    pub admin_allowed: bool,
 }
 
 /// A user's reference to a role, by name.

@@ -5,11 +5,20 @@
 use std::borrow::Cow;
 
 /// Whether a character must not reach a terminal or a document as is: C0
-/// and C1 controls, DEL, and bidirectional overrides and isolates. Tab and
-/// line breaks are controls too: in a name they are never meant.
+/// and C1 controls, DEL, bidirectional overrides and isolates, and the
+/// characters that show as nothing ([`is_invisible`]). Tab and line breaks
+/// are controls too: in a name they are never meant.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || is_invisible(c)
+}
+
+/// Characters that show as nothing: zero-width spaces and joiners, the soft
+/// hyphen, word joiners, direction marks, variation selectors, fillers, the
+/// byte-order mark. In a name they make another name that looks the same.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}')
 }
 
 /// `s` with every unsafe character as an escape (`\n`, `\u{1b}`).

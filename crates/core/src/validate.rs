@@ -367,16 +367,36 @@ fn no_lookalike_domains(desired: &Desired, index: &Index<'_>, diagnostics: &mut 
     }
 }
 
-/// The first character of `email` that compatibility normalisation (NFKC)
-/// or case folding turns into another (a Kelvin sign into `k`, a fullwidth
-/// `ｊ` into `j`): the address reads as one a reviewer knows, and is not.
+/// The first character of `email` that shows as nothing, or that
+/// compatibility normalisation (NFKC, of the whole address: a combining
+/// accent joins the letter before it) or case folding turns into another (a
+/// Kelvin sign into `k`, a fullwidth `ｊ` into `j`): the address reads as one
+/// a reviewer knows, and is not.
 fn unplain(email: &str) -> Option<char> {
+    if let Some(c) = email.chars().find(|&c| crate::text::is_invisible(c)) {
+        return Some(c);
+    }
     let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
-    email.chars().find(|&c| {
-        let mut one = [0u8; 4];
-        let s = c.encode_utf8(&mut one);
-        !c.is_ascii() && (nfkc.normalize(s) != *s || c.to_lowercase().any(|l| l.is_ascii()))
-    })
+    let folds = |c: char| !c.is_ascii() && c.to_lowercase().any(|l| l.is_ascii());
+    if let Some(c) = email.chars().find(|&c| folds(c)) {
+        return Some(c);
+    }
+    let normal = nfkc.normalize(email);
+    if normal == email {
+        return None;
+    }
+    // The first character outside ASCII from where the normal form differs
+    // (of `o` + U+0301, the accent).
+    let at = email
+        .chars()
+        .zip(normal.chars())
+        .position(|(a, b)| a != b)
+        .unwrap_or(0);
+    email
+        .chars()
+        .skip(at)
+        .find(|c| !c.is_ascii())
+        .or_else(|| email.chars().last())
 }
 
 /// Emails whose NFKC or case-folded form differs from their plain lower
@@ -388,12 +408,23 @@ fn emails_as_they_look(desired: &Desired, index: &Index<'_>, diagnostics: &mut V
         };
         diagnostics.push(
             Diagnostic::warning(format!(
-                "`{}` is a lookalike: `{c}` (U+{:04X}) reads as `{}` but is another character",
+                "`{}` is a lookalike: {} {}",
                 crate::text::clean(&u.email),
-                c as u32,
-                icu_normalizer::ComposingNormalizerBorrowed::new_nfkc()
-                    .normalize(&c.to_string())
-                    .to_lowercase()
+                match crate::text::is_invisible(c) {
+                    true => format!("U+{:04X}", c as u32),
+                    false => format!("`{c}` (U+{:04X})", c as u32),
+                },
+                {
+                    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+                    let reads = nfkc.normalize(&c.to_string()).to_lowercase();
+                    if crate::text::is_invisible(c) {
+                        "shows as nothing".to_string()
+                    } else if reads == c.to_string() {
+                        "joins the letter before it: the same text has another, composed spelling".to_string()
+                    } else {
+                        format!("reads as `{reads}` but is another character")
+                    }
+                }
             ))
             .at(*pos, format!("users[{:?}]", u.email))
             .hint("it makes another user than the one it looks like: retype the address in plain letters"),

@@ -17,9 +17,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use rolecall_core::SourceMap;
+use rolecall_core::access::{Effect, Gain};
 use rolecall_core::live::Live;
 use rolecall_core::model::{Desired, SETTINGS};
-use rolecall_core::plan::{Befores, Change, Kind, MadeFrom, Plan, Step, digest_key};
+use rolecall_core::plan::{
+    Befores, Change, Kind, MadeFrom, Plan, RoleRef, Step, UserState, digest_key,
+};
 use rolecall_core::vocab::key;
 
 /// Why a change of a saved plan is stale: what moved since it was made.
@@ -41,6 +44,9 @@ pub enum Stale {
     /// The risks or the access effect differ and other objects of the site
     /// changed since (they count in both).
     Elsewhere { what: String },
+    /// A change of the file that differs from the plan made now, and names
+    /// objects (roles of a user, dashboards of a role) changed since.
+    Names { change: String },
 }
 
 impl fmt::Display for Stale {
@@ -63,6 +69,10 @@ impl fmt::Display for Stale {
             Stale::New { change } => write!(
                 f,
                 "not in the reviewed plan, the site changed since: {change}"
+            ),
+            Stale::Names { change } => write!(
+                f,
+                "the roles or dashboards it names changed on the site since: {change}"
             ),
             Stale::Elsewhere { what } => write!(
                 f,
@@ -111,9 +121,97 @@ fn ident(step: &Step) -> (Kind, Ident) {
 type Pair<'p> = (Option<&'p Step>, Option<&'p Step>);
 
 /// What a reviewer saw of a change: the operation, its before and after,
-/// its risks (its source line may move; blocks are checked again).
-fn same(a: &Step, b: &Step) -> bool {
-    a.change == b.change && a.risks == b.risks
+/// its risks (its source line may move; blocks are checked again). A role
+/// the saved plan creates has no id in it; once created (a partial apply, or
+/// an earlier plan that created it too) a plan made now names it by its id.
+fn same(saved: &Step, fresh: &Step, created: &BTreeSet<String>) -> bool {
+    saved.risks == fresh.risks
+        && (saved.change == fresh.change || saved.change == without_ids(&fresh.change, created))
+}
+
+/// `change` with the ids of the roles named in `created` taken out of its
+/// memberships.
+fn without_ids(change: &Change, created: &BTreeSet<String>) -> Change {
+    let strip = |state: &UserState| {
+        let mut state = state.clone();
+        state.roles = state
+            .roles
+            .into_iter()
+            .map(|r| match created.contains(&key(&r.name)) {
+                true => RoleRef::new_role(r.name),
+                false => r,
+            })
+            .collect();
+        state
+    };
+    match change {
+        Change::CreateUser { after } => Change::CreateUser {
+            after: strip(after),
+        },
+        Change::UpdateUser { id, before, after } => Change::UpdateUser {
+            id: id.clone(),
+            before: strip(before),
+            after: strip(after),
+        },
+        Change::StripUser { id, before, after } => Change::StripUser {
+            id: id.clone(),
+            before: strip(before),
+            after: strip(after),
+        },
+        other => other.clone(),
+    }
+}
+
+/// Whether the site already is as a saved change leaves it (an earlier,
+/// partial apply of this plan, or another plan that did the same): nothing
+/// is left to do for it, and nothing to refuse.
+fn done(step: &Step, befores: &Befores<'_>, live: &Live) -> bool {
+    let by_names = |a: &UserState, b: &UserState| {
+        a.email == b.email
+            && a.first_name == b.first_name
+            && a.last_name == b.last_name
+            && a.role_names() == b.role_names()
+    };
+    let user_named = |email: &str| {
+        live.users
+            .iter()
+            .find(|u| key(&u.email) == key(email))
+            .and_then(|u| befores.user(&u.id))
+    };
+    let role_named = |name: &str| {
+        live.roles
+            .iter()
+            .find(|r| key(&r.name) == key(name))
+            .and_then(|r| befores.role(&r.id))
+    };
+    match &step.change {
+        Change::CreateRole { after } => role_named(&after.name).is_some_and(|now| now == *after),
+        Change::UpdateRole { id, after, .. } | Change::RenameRole { id, after, .. } => {
+            befores.role(id).is_some_and(|now| now == *after)
+        }
+        Change::DeleteRole { id, .. } => befores.role(id).is_none(),
+        Change::CreateUser { after } => {
+            user_named(&after.email).is_some_and(|now| by_names(&now, after))
+        }
+        Change::UpdateUser { id, after, .. } | Change::StripUser { id, after, .. } => {
+            befores.user(id).is_some_and(|now| by_names(&now, after))
+        }
+        Change::DeleteUser { id, .. } => befores.user(id).is_none(),
+    }
+}
+
+/// The access effect of a plan made now against the reviewed one: the
+/// same; or, when part of the plan is done already (an earlier, partial
+/// apply), no gain that was not reviewed (what is left of a plan can take
+/// away in passing what its done part gave).
+fn same_effect(fresh: Option<&Effect>, saved: Option<&Effect>, partly_done: bool) -> bool {
+    if !partly_done {
+        return fresh == saved;
+    }
+    let Some(fresh) = fresh else { return true };
+    let empty = Effect::default();
+    let gained: BTreeSet<&Gain> = saved.unwrap_or(&empty).gained.iter().collect();
+    fresh.gained.iter().all(|g| gained.contains(g))
 }
 
 /// Compares a saved plan with a plan made now from the config on disk
@@ -140,12 +238,34 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
     for step in &fresh.changes {
         index.entry(ident(step)).or_default().1 = Some(step);
     }
-    for (s, f) in index.values() {
-        let (s, f) = (*s, *f);
-        if let (Some(s), Some(f)) = (s, f)
-            && same(s, f)
-        {
-            continue;
+    // A create is matched by name; once made, a plan made now has its id.
+    let mut by_name: BTreeMap<(Kind, String), &Step> = BTreeMap::new();
+    for step in &fresh.changes {
+        by_name.insert((step.kind(), key(step.key())), step);
+    }
+    let created: BTreeSet<String> = saved
+        .changes
+        .iter()
+        .filter(|s| matches!(s.change, Change::CreateRole { .. }))
+        .map(|s| key(s.key()))
+        .collect();
+    let mut partly_done = false;
+    for ((kind, ident), (s, f)) in &index {
+        let (s, mut f) = (*s, *f);
+        if f.is_none() && matches!(ident, Ident::New(_)) {
+            f = s.and_then(|s| by_name.get(&(*kind, key(s.key()))).copied());
+        }
+        match (s, f) {
+            (Some(s), Some(f)) if same(s, f, &created) => continue,
+            (Some(s), None) if done(s, &judge.befores, now.live) => {
+                partly_done = true;
+                continue;
+            }
+            // Its create, done, is matched above by the name.
+            (None, Some(f)) if f.change.id().is_some() && fresh_matches_a_create(f, saved) => {
+                continue;
+            }
+            _ => {}
         }
         let why = judge.why(s, f);
         if why.is_empty() {
@@ -153,7 +273,10 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
         }
         stale.extend(why);
     }
-    if edited.is_empty() && stale.is_empty() && saved.access != fresh.access {
+    if edited.is_empty()
+        && stale.is_empty()
+        && !same_effect(fresh.access.as_ref(), saved.access.as_ref(), partly_done)
+    {
         match judge.site_moved() {
             true => stale.push(Stale::Elsewhere {
                 what: "the access effect".into(),
@@ -167,6 +290,14 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
         (true, false) => Err(Refusal::Stale(stale)),
         (false, _) => Err(Refusal::Edited(edited)),
     }
+}
+
+/// A fresh change on an object the saved plan creates (by name): the loop
+/// judges it with that create.
+fn fresh_matches_a_create(fresh: &Step, saved: &Plan) -> bool {
+    saved.changes.iter().any(|s| {
+        s.change.id().is_none() && s.kind() == fresh.kind() && key(s.key()) == key(fresh.key())
+    })
 }
 
 fn dedup(stale: &mut Vec<Stale>) {
@@ -202,12 +333,23 @@ impl Judge<'_> {
         if let Some(s) = saved {
             why.extend(self.site_against_before(s));
         }
-        if saved.is_none()
-            && let Some(f) = fresh
-            && self.object_moved(f)
+        // Else, for a create of the file (it has no `before` to check) or a
+        // change only the plan made now has: an object it names (a role of
+        // a user, a dashboard of a role, its own) is not as the file
+        // recorded it.
+        let create = saved.filter(|s| s.change.id().is_none());
+        if why.is_empty()
+            && (create.is_some_and(|s| self.moved(s))
+                || (saved.is_none() && fresh.is_some_and(|f| self.object_moved(f))))
+            && let Some(step) = fresh.or(saved)
         {
-            why.push(Stale::New {
-                change: f.describe(),
+            why.push(match saved {
+                None => Stale::New {
+                    change: step.describe(),
+                },
+                Some(_) => Stale::Names {
+                    change: step.describe(),
+                },
             });
         }
         for step in saved.into_iter().chain(fresh) {
@@ -229,10 +371,14 @@ impl Judge<'_> {
     fn site_against_before(&self, step: &Step) -> Option<Stale> {
         let (kind, name) = (step.kind(), step.key().to_string());
         let Some(id) = step.change.id() else {
-            return self
-                .befores
-                .exists(kind, &name)
-                .then_some(Stale::Created { kind, key: name });
+            // Created since: it exists now, and was not read when the plan
+            // was made (the file's own record says so).
+            let live_id = self.befores.id_of(kind, &name)?;
+            let recorded = self
+                .made_from
+                .objects
+                .contains_key(&digest_key(kind, &live_id));
+            return (!recorded).then_some(Stale::Created { kind, key: name });
         };
         let matches = match &step.change {
             Change::UpdateRole { before, .. }
@@ -243,11 +389,10 @@ impl Judge<'_> {
             | Change::DeleteUser { before, .. } => self.befores.user(id).map(|now| now == *before),
             Change::CreateRole { .. } | Change::CreateUser { .. } => Some(true),
         };
-        // The file's own record of the object must agree that it moved: a
+        // The file's own record must agree that the object, or one its
+        // state names (a role of a user, a dashboard of a role), moved: a
         // `before` made up in the file is an edit, not a site that changed.
-        let k = digest_key(kind, id);
-        let recorded = self.made_from.objects.get(&k);
-        let moved = recorded.is_some() && recorded != self.objects.get(&k);
+        let moved = self.moved(step);
         match matches {
             None if moved => Some(Stale::Gone { kind, key: name }),
             Some(false) if moved => Some(Stale::Changed { kind, key: name }),
@@ -255,24 +400,50 @@ impl Judge<'_> {
         }
     }
 
-    /// For a change only a plan made now has: whether its object is not as
-    /// it was read when the plan was made (or, for a create, whether an
-    /// object of its kind was deleted since).
-    fn object_moved(&self, step: &Step) -> bool {
-        let kind = step.kind();
-        match step.change.id() {
-            Some(id) => {
-                let k = digest_key(kind, id);
-                self.made_from.objects.get(&k) != self.objects.get(&k)
-            }
-            None => {
-                let prefix = digest_key(kind, "");
-                self.made_from
-                    .objects
-                    .keys()
-                    .any(|k| k.starts_with(&prefix) && !self.objects.contains_key(k))
-            }
+    /// Whether the object a change is on, or an object its states name,
+    /// is not as the file recorded it (gone, new, or changed).
+    fn moved(&self, step: &Step) -> bool {
+        let mut keys = Vec::new();
+        if let Some(id) = step.change.id() {
+            keys.push(digest_key(step.kind(), id));
         }
+        for state in [step.change.user_before(), step.change.user_after()]
+            .into_iter()
+            .flatten()
+        {
+            keys.extend(
+                state
+                    .roles
+                    .iter()
+                    .filter_map(|r| r.id.as_deref())
+                    .map(|id| digest_key(Kind::Role, id)),
+            );
+        }
+        for state in [step.change.role_before(), step.change.role_after()]
+            .into_iter()
+            .flatten()
+        {
+            keys.extend(state.dashboards.keys().map(|id| format!("dashboard:{id}")));
+        }
+        keys.iter()
+            .any(|k| self.made_from.objects.get(k) != self.objects.get(k))
+    }
+
+    /// For a change only a plan made now has: whether its object, or one
+    /// its states name, is not as it was read when the plan was made (for a
+    /// create, whether an object of its kind changed or went since: a role
+    /// renamed away, a user deleted).
+    fn object_moved(&self, step: &Step) -> bool {
+        if step.change.id().is_some() {
+            return self.moved(step);
+        }
+        let prefix = digest_key(step.kind(), "");
+        self.moved(step)
+            || self
+                .made_from
+                .objects
+                .iter()
+                .any(|(k, v)| k.starts_with(&prefix) && self.objects.get(k) != Some(v))
     }
 
     /// The config entries behind a change (its name, and a renamed role's

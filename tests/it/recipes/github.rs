@@ -581,10 +581,11 @@ impl World {
                 &dir.join(format!("rolecall-snapshot-{site}/snapshot.json")),
             );
         }
+        let main = self.git(&["rev-parse", "main"]);
         self.update_state(|s| {
             s["github"]["runs"].as_array_mut().unwrap().push(json!({
                 "id": id, "workflow": "rolecall-drift.yml", "event": "schedule",
-                "head_sha": "0", "head_branch": "main",
+                "head_sha": main, "head_branch": "main",
                 "head_repository": {"full_name": REPO},
                 "created_at": format!("2026-12-01T00:00:{:02}Z", id % 60),
             }));
@@ -689,15 +690,34 @@ fn without_a_snapshot_the_plan_says_so_and_a_pull_request_run_s_is_never_planned
         "id": "666", "email": "sam@acme.com", "first_name": "New", "last_name": "Hire",
         "roles": roles,
     }));
-    let dir = world.artifacts("run-3999").join("rolecall-snapshot-acme");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("snapshot.json"), forged.to_string()).unwrap();
+    // Uploaded by a fork's pull request run whose branch is named `main`,
+    // and by a dispatch of an edited drift workflow on a tag named `main`
+    // (a commit outside main's history).
+    let outside = world.commit_on("evil", "an edited drift workflow", |repo| {
+        let drift = repo.join(".github/workflows/rolecall-drift.yml");
+        let text = std::fs::read_to_string(&drift).unwrap();
+        std::fs::write(drift, format!("{text}# edited\n")).unwrap();
+    });
+    for run in [3998, 3999] {
+        let dir = world
+            .artifacts(&format!("run-{run}"))
+            .join("rolecall-snapshot-acme");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("snapshot.json"), forged.to_string()).unwrap();
+    }
     world.update_state(|s| {
-        s["github"]["runs"].as_array_mut().unwrap().push(json!({
+        let runs = s["github"]["runs"].as_array_mut().unwrap();
+        runs.push(json!({
             "id": 3999, "workflow": "rolecall-drift.yml", "event": "pull_request",
             "head_sha": "0000", "head_branch": "main",
             "head_repository": {"full_name": "mallory/access"},
             "created_at": "2026-12-01T23:59:59Z",
+        }));
+        runs.push(json!({
+            "id": 3998, "workflow": "rolecall-drift.yml", "event": "workflow_dispatch",
+            "head_sha": outside, "head_branch": "main",
+            "head_repository": {"full_name": REPO},
+            "created_at": "2026-12-01T23:59:58Z",
         }));
     });
     let results = world.pull_request("rolecall-plan.yml", 1001, 7, &head);

@@ -152,12 +152,13 @@ impl World {
                 }));
             });
         }
+        let main = self.git(&["rev-parse", "main"]);
         self.update_state(|s| {
             s["gitlab"]["pipelines"]
                 .as_array_mut()
                 .unwrap()
                 .push(json!({
-                    "id": pipeline, "mr": null, "sha": "0", "source": "schedule", "ref": "main",
+                    "id": pipeline, "mr": null, "sha": main, "source": "schedule", "ref": "main",
                 }));
         });
     }

@@ -193,7 +193,9 @@ pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
         AccessFormat::Text => text(&site_name, source, model, &shown, &admins, false),
         AccessFormat::Markdown => text(&site_name, source, model, &shown, &admins, true),
     };
-    settings.stdout().write_all(text.as_bytes())?;
+    settings
+        .stdout()
+        .write_all(settings.redact(&text).as_bytes())?;
     Ok(exit::OK)
 }
 

@@ -149,9 +149,11 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
         let applied = site::plan(settings, baseline, &live, &Selection::default())?;
         drift::label(&mut plan, &applied, &loaded.desired, &baseline.desired);
     }
-    settings
-        .stdout()
-        .write_all(render(&plan, args.format, args.show_unmanaged).as_bytes())?;
+    settings.stdout().write_all(
+        settings
+            .redact(&render(&plan, args.format, args.show_unmanaged))
+            .as_bytes(),
+    )?;
     if let Some(out) = &args.out {
         site::write_file(out, &plan.to_json(), "the drift report")?;
     }

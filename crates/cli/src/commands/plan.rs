@@ -126,9 +126,11 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
         made_from.snapshot = Some(taken);
         plan.made_from = Some(made_from.clone());
     }
-    settings
-        .stdout()
-        .write_all(render(&plan, args.format, args.show_unmanaged).as_bytes())?;
+    settings.stdout().write_all(
+        settings
+            .redact(&render(&plan, args.format, args.show_unmanaged))
+            .as_bytes(),
+    )?;
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and
         // the commit would make printed plans differ from run to run).

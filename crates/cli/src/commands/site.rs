@@ -328,6 +328,11 @@ pub fn record(
 pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> {
     use std::io::Read as _;
     let shown = rolecall_core::text::path(path);
+    // A pipe or a device would be waited on, or read forever.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(CliError::msg(format!("`{shown}` is not a regular file"))
+            .with_hint("give the path of the file itself"));
+    }
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::msg(format!("cannot read `{shown}`: {e}")))?;
     let mut bytes = Vec::new();
@@ -390,8 +395,23 @@ pub fn write_snapshot(path: &Path, conn: &Connection, live: &Live) -> CliResult<
     write_file(path, &text, "the snapshot")
 }
 
-/// Writes a file, saying which one could not be written.
+/// Refuses an output path that is a symbolic link: a link committed where
+/// a CI job writes its outputs would send them anywhere.
+pub fn not_a_link(path: &Path, what: &str) -> CliResult<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(CliError::msg(format!(
+            "`{}` is a symbolic link: {what} is not written through one",
+            rolecall_core::text::path(path)
+        ))
+        .with_hint("remove the link, or write to another path")),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a file (never through a symbolic link), saying which one could
+/// not be written.
 pub fn write_file(path: &Path, text: &str, what: &str) -> CliResult<()> {
+    not_a_link(path, what)?;
     std::fs::write(path, text)
         .map_err(|e| CliError::msg(format!("cannot write {what} to `{}`: {e}", path.display())))
         .hint("check that the directory exists and is writable")

@@ -29,7 +29,11 @@ pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
                     writeln!(stderr, "read {}", path.display())?;
                 }
                 for path in &loaded.skipped {
-                    writeln!(stderr, "skipped {} (not *.yaml or *.yml)", path.display())?;
+                    writeln!(
+                        stderr,
+                        "skipped {} (not *.yaml or *.yml)",
+                        rolecall_core::text::path(path)
+                    )?;
                 }
             }
             print_diagnostics(settings, &loaded.sources, &loaded.warnings);

@@ -1010,6 +1010,7 @@ impl<'a> Converter<'a> {
             last_name: None,
             roles: BTreeMap::new(),
             origin: self.origin(pos),
+            admin_allowed: true,
         };
         let hint = |key: &str| match key {
             "role" | "groups" | "teams" => Some("did you mean `roles`?".to_string()),

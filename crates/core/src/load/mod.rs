@@ -557,12 +557,12 @@ fn merge<'s>(
     let mut fragments = fragments;
     // The root file first: its settings are the config's.
     fragments.sort_by_key(|(id, _)| Some(*id) != layout.root);
-    for (id, frag) in fragments {
+    for (id, mut frag) in fragments {
         if Some(id) != layout.root {
             ownership::settings_outside_root(&frag, layout, sources, diagnostics);
             if let Some((pos, rules)) = &rules {
                 ownership::check(
-                    &frag,
+                    &mut frag,
                     &layout.relative(sources, id),
                     rules,
                     *pos,

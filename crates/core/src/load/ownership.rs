@@ -24,9 +24,9 @@ pub(super) struct Layout {
 
 /// Whether `path` is named like a root file.
 fn is_root_name(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-        n.eq_ignore_ascii_case("rolecall.yaml") || n.eq_ignore_ascii_case("rolecall.yml")
-    })
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "rolecall.yaml" || n == "rolecall.yml")
 }
 
 impl Layout {
@@ -128,7 +128,7 @@ fn words(may: &std::collections::BTreeSet<May>) -> String {
 /// The entries of a file that `files:` does not let it hold: an error at
 /// each, naming the rule and the globs that matched.
 pub(super) fn check(
-    frag: &Fragment,
+    frag: &mut Fragment,
     relative: &str,
     rules: &FileRules,
     files_pos: Pos,
@@ -170,7 +170,9 @@ pub(super) fn check(
             );
         }
     }
-    for (pos, user) in &frag.users {
+    for (pos, user) in &mut frag.users {
+        // Revoking Admin is the site's to tell: `plan` blocks it (exit 3).
+        user.admin_allowed = may.contains(&May::Admin);
         let path = format!("users[{:?}]", user.email);
         if !may.contains(&May::Users) {
             refuse(*pos, path, "hold users", elsewhere("users"));

@@ -969,11 +969,11 @@ impl<'a> Befores<'a> {
         ))
     }
 
-    /// Whether a role or user with this name or email exists now.
-    pub fn exists(&self, kind: Kind, name: &str) -> bool {
+    /// The id of the role or user with this name or email now, if any.
+    pub fn id_of(&self, kind: Kind, name: &str) -> Option<String> {
         match kind {
-            Kind::Role => self.ctx.live_roles.contains_key(&key(name)),
-            Kind::User => self.ctx.live_users.contains_key(&key(name)),
+            Kind::Role => self.ctx.live_roles.get(&key(name)).map(|r| r.id.clone()),
+            Kind::User => self.ctx.live_users.get(&key(name)).map(|u| u.id.clone()),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Policy {
     pub limits: Limits,
     /// `policy:` of the config.
     pub site: SitePolicy,
+    /// Users (keys) whose file `files:` does not let change Admin membership.
+    pub no_admin: BTreeSet<String>,
 }
 
 impl Policy {
@@ -39,6 +41,12 @@ impl Policy {
             ignore: desired.ignore.clone(),
             limits: desired.limits,
             site: desired.policy.clone(),
+            no_admin: desired
+                .users
+                .iter()
+                .filter(|(_, u)| !u.admin_allowed)
+                .map(|(k, _)| k.clone())
+                .collect(),
         }
     }
 }
@@ -89,6 +97,8 @@ pub enum Rule {
     EveryoneNever { action: String },
     /// `policy.block_risks`: the change carries this risk.
     BlockedRisk { risk: Risk },
+    /// `files:` does not let the user's file change Admin membership.
+    AdminOutsideFiles { email: String },
 }
 
 impl Rule {
@@ -123,6 +133,11 @@ impl fmt::Display for Rule {
                 f,
                 "policy.everyone_never: Everyone would gain `{}`",
                 clean(action)
+            ),
+            Rule::AdminOutsideFiles { email } => write!(
+                f,
+                "files: the file that lists `{}` may not change who holds Admin",
+                clean(email)
             ),
             Rule::BlockedRisk { risk } => {
                 write!(
@@ -428,6 +443,7 @@ pub fn check_policy(plan: &mut Plan, policy: &Policy) {
     let site = &policy.site;
     for step in plan.changes.iter_mut().filter(|s| s.blocked.is_none()) {
         let rule = email_domain(site, &step.change)
+            .or_else(|| admin_outside_files(policy, &step.change))
             .or_else(|| everyone_never(site, &step.change))
             .or_else(|| {
                 step.risks
@@ -437,6 +453,21 @@ pub fn check_policy(plan: &mut Plan, policy: &Policy) {
             });
         step.blocked = rule.map(Blocked::from);
     }
+}
+
+/// A change of a user's Admin membership, given or taken, from a file that
+/// `files:` does not give `admin`.
+fn admin_outside_files(policy: &Policy, change: &Change) -> Option<Rule> {
+    let after = change.user_after()?;
+    if !policy.no_admin.contains(&key(&after.email)) {
+        return None;
+    }
+    let admin = |s: Option<&UserState>| {
+        s.is_some_and(|s| s.roles.iter().any(|r| key(&r.name) == key(ADMIN)))
+    };
+    (admin(change.user_before()) != admin(Some(after))).then(|| Rule::AdminOutsideFiles {
+        email: after.email.clone(),
+    })
 }
 
 /// A user created or updated outside `email_domains`.

@@ -353,7 +353,9 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
     }
     let plan = &prepared.plan;
     let text = render::text(plan, &site::render_options(true, false));
-    settings.stdout().write_all(text.as_bytes())?;
+    settings
+        .stdout()
+        .write_all(settings.redact(&text).as_bytes())?;
     if prepared.conn.is_sandbox() {
         writeln!(
             settings.stderr(),
