@@ -245,9 +245,10 @@ fn two_prs_merged_one_after_the_other_both_apply() {
     assert_eq!(writes(&emu), before);
 }
 
-/// The old attack: a change's `after` edited together with every digest the
-/// file carries. The live object is as the change's `before` says, the
-/// config entry is the one planned from: edited, exit 1, not stale.
+/// The old attack: a change's `after` edited together with the site digests
+/// the file carries (and its record of that object). The live object is as
+/// the change's `before` says, the config entry is the one planned from:
+/// edited, exit 1, not stale.
 #[test]
 fn editing_a_change_and_its_digests_is_still_edited() {
     let emu = emulator();
