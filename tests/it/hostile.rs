@@ -757,6 +757,32 @@ fn outputs_are_never_written_through_a_symbolic_link() {
         transcript(&out)
     );
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    // A directory on the way that is a link: refused too.
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("out")).unwrap();
+    let out = rolecall_at(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            "export",
+            "--format",
+            "snapshot",
+            "--sandbox",
+            sandbox.to_str().unwrap(),
+            "-o",
+            "out/snapshot.json",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        transcript(&out).contains("`out` is a symbolic link"),
+        "{}",
+        transcript(&out)
+    );
+    assert_eq!(std::fs::read_dir(&real).unwrap().count(), 0);
 }
 
 /// The key in config data (a name) never reaches a printed plan: plans go
@@ -786,4 +812,48 @@ fn the_key_in_config_data_is_redacted_from_plans() {
         "{text}"
     );
     assert!(!text.contains(&KEY[..8]), "{text}");
+}
+
+/// A key file or a config path that is a pipe is refused, never waited on;
+/// `validate -v` names skipped and read files escaped.
+#[test]
+fn pipes_are_refused_and_listed_paths_are_escaped() {
+    let dir = config("site: acme\nactor: a@acme.com\nusers:\n  a@acme.com:\n    roles: [Admin]\n");
+    let fifo = dir.path().join("key.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = rolecall_at(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &["plan", "-f", ".", "--api-key-file", "key.fifo"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        transcript(&out).contains("is not a regular file"),
+        "{}",
+        transcript(&out)
+    );
+    std::fs::remove_file(&fifo).unwrap();
+
+    std::fs::write(dir.path().join("da\nta\u{202e}.yaml"), "users: {}\n").unwrap();
+    std::fs::write(dir.path().join("note\n## x.txt"), "").unwrap();
+    let out = rolecall_at(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &["validate", "-v", "-f", "."],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let text = transcript(&out);
+    assert!(text.contains("da\\nta\\u{202e}.yaml"), "{text}");
+    assert!(text.contains("note\\n## x.txt"), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text}");
 }

@@ -432,3 +432,68 @@ fn stacked_prs_creating_the_same_role_both_apply() {
         .unwrap();
     assert!(zoe.roles.contains(&ops.id));
 }
+
+/// A dashboard renamed on the site after the plan was made, which a role
+/// update of the plan newly grants: the change names it, so the plan is
+/// stale (exit 5), never "edited".
+#[test]
+fn a_dashboard_renamed_on_the_site_makes_the_plan_stale_not_edited() {
+    let seed = |name: &str| {
+        let mut site = crate::saved::org_site();
+        let board = site
+            .dashboards
+            .iter_mut()
+            .find(|d| d.id.0 == "80412")
+            .unwrap();
+        board.name = name.to_string();
+        site
+    };
+    let spawn = |port: u16, name: &str| {
+        periscope_emulator::spawn(periscope_emulator::Options {
+            seed: Some(seed(name)),
+            api_key: Some(KEY.into()),
+            port,
+            ..periscope_emulator::Options::default()
+        })
+        .unwrap()
+    };
+    let org = Org::new();
+    let dir = org.path();
+    let first = spawn(0, "Board Pack");
+    let port = first.addr().port();
+    // The Marketing role newly granted the board, by id: not in its
+    // `before`, only in its `after`.
+    edit(
+        &dir.join("roles/departments.yaml"),
+        "      Web Traffic: [read_dashboards]\n",
+        "      Web Traffic: [read_dashboards]\n      \"#80412\": [read_dashboards]\n",
+    );
+    let plan = org.plan_file(&first, "plan.json", &[]);
+    drop(first);
+    let second = spawn(port, "Board Pack (old)");
+    let output = org.apply(&second, &plan);
+    assert_eq!(output.status.code(), Some(5), "{}", transcript(&output));
+    assert_eq!(writes(&second), 0);
+}
+
+/// A user given a role the config ignores (managed elsewhere): applied
+/// once, the membership is kept, and the next plan has nothing to do.
+#[test]
+fn an_ignored_role_given_in_the_config_plans_nothing_once_held() {
+    let emu = emulator();
+    let org = Org::new();
+    let dir = org.path();
+    edit(
+        &dir.join("rolecall.yaml"),
+        "max_deletes: 5",
+        "max_deletes: 50",
+    );
+    edit(
+        &dir.join("teams/data.yaml"),
+        "roles: [Builder, Data Team]",
+        "roles: [Builder, Data Team, sso-engineering]",
+    );
+    sync(&emu, dir);
+    let output = rolecall(&emu, dir, &["plan", "-f", ".", "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+}

@@ -188,6 +188,19 @@ fn an_edited_plan_is_refused_whatever_it_carries() {
             "in the file, not in a plan made now: + user \"mallory@globex.io\"",
         ),
         (
+            "a delete of a role that does not exist (nothing to do: no pass for done)",
+            Box::new(|p: &mut Value| {
+                push_change(
+                    p,
+                    json!({"op": "delete-role", "action": "delete", "kind": "role",
+                    "key": "Ghost", "id": "zz99",
+                    "before": {"name": "Ghost", "description": "", "privileges": {}, "dashboards": {}},
+                    "after": null, "risks": ["delete-role"], "source": null, "blocked": null}),
+                );
+            }),
+            "in the file, not in a plan made now: - role \"Ghost\"",
+        ),
+        (
             "a change dropped",
             Box::new(|p: &mut Value| {
                 p["changes"]

@@ -167,8 +167,10 @@ impl Settings {
     pub fn redact(&self, text: &str) -> String {
         let key = match &self.key {
             KeySource::Env(Some(key)) => Some(key.clone()),
-            KeySource::File(path) => std::fs::read_to_string(path)
-                .ok()
+            KeySource::File(path) => std::fs::metadata(path)
+                .is_ok_and(|m| m.is_file())
+                .then(|| std::fs::read_to_string(path).ok())
+                .flatten()
                 .map(|t| ApiKey::new(t.trim())),
             KeySource::Env(None) => None,
         };
@@ -192,6 +194,12 @@ impl Settings {
         }
         let key = match &self.key {
             KeySource::File(path) => {
+                if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+                    return Err(CliError::msg(format!(
+                        "the API key file `{}` is not a regular file",
+                        rolecall_core::text::path(path)
+                    )));
+                }
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     CliError::msg(format!(
                         "cannot read the API key file `{}`: {e}",

@@ -377,8 +377,14 @@ fn unplain(email: &str) -> Option<char> {
         return Some(c);
     }
     let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+    // Case folding to ASCII (a Kelvin sign), a combining mark (an accent or
+    // a line drawn over the letter before it), a dotless or dotted i.
     let folds = |c: char| !c.is_ascii() && c.to_lowercase().any(|l| l.is_ascii());
-    if let Some(c) = email.chars().find(|&c| folds(c)) {
+    let combining = |c: char| matches!(c, '\u{300}'..='\u{36f}' | '\u{1ab0}'..='\u{1aff}' | '\u{1dc0}'..='\u{1dff}' | '\u{20d0}'..='\u{20ff}' | '\u{fe20}'..='\u{fe2f}');
+    if let Some(c) = email
+        .chars()
+        .find(|&c| folds(c) || combining(c) || matches!(c, 'ı' | 'İ'))
+    {
         return Some(c);
     }
     let normal = nfkc.normalize(email);
@@ -399,6 +405,21 @@ fn unplain(email: &str) -> Option<char> {
         .or_else(|| email.chars().last())
 }
 
+/// What a lookalike character does to an address, in words.
+fn lookalike_reason(c: char) -> String {
+    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+    let reads = nfkc.normalize(&c.to_string()).to_lowercase();
+    if crate::text::is_invisible(c) {
+        "shows as nothing".to_string()
+    } else if matches!(c, 'ı' | 'İ') {
+        "reads as `i` but is another character".to_string()
+    } else if reads == c.to_string() {
+        "joins the letter before it: a reader sees another address".to_string()
+    } else {
+        format!("reads as `{reads}` but is another character")
+    }
+}
+
 /// Emails whose NFKC or case-folded form differs from their plain lower
 /// case: a warning naming the character.
 fn emails_as_they_look(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<Diagnostic>) {
@@ -414,17 +435,7 @@ fn emails_as_they_look(desired: &Desired, index: &Index<'_>, diagnostics: &mut V
                     true => format!("U+{:04X}", c as u32),
                     false => format!("`{c}` (U+{:04X})", c as u32),
                 },
-                {
-                    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
-                    let reads = nfkc.normalize(&c.to_string()).to_lowercase();
-                    if crate::text::is_invisible(c) {
-                        "shows as nothing".to_string()
-                    } else if reads == c.to_string() {
-                        "joins the letter before it: the same text has another, composed spelling".to_string()
-                    } else {
-                        format!("reads as `{reads}` but is another character")
-                    }
-                }
+                lookalike_reason(c)
             ))
             .at(*pos, format!("users[{:?}]", u.email))
             .hint("it makes another user than the one it looks like: retype the address in plain letters"),

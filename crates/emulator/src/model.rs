@@ -100,6 +100,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// Reads a snapshot file; the error names the file and the JSON position.
     pub fn from_file(path: &std::path::Path) -> Result<Self, crate::Error> {
+        // A pipe or a device would be waited on, or read forever.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(crate::Error::ReadSeed {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|source| crate::Error::ReadSeed {
             path: path.to_path_buf(),
             source,

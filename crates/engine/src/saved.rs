@@ -162,44 +162,6 @@ fn without_ids(change: &Change, created: &BTreeSet<String>) -> Change {
     }
 }
 
-/// Whether the site already is as a saved change leaves it (an earlier,
-/// partial apply of this plan, or another plan that did the same): nothing
-/// is left to do for it, and nothing to refuse.
-fn done(step: &Step, befores: &Befores<'_>, live: &Live) -> bool {
-    let by_names = |a: &UserState, b: &UserState| {
-        a.email == b.email
-            && a.first_name == b.first_name
-            && a.last_name == b.last_name
-            && a.role_names() == b.role_names()
-    };
-    let user_named = |email: &str| {
-        live.users
-            .iter()
-            .find(|u| key(&u.email) == key(email))
-            .and_then(|u| befores.user(&u.id))
-    };
-    let role_named = |name: &str| {
-        live.roles
-            .iter()
-            .find(|r| key(&r.name) == key(name))
-            .and_then(|r| befores.role(&r.id))
-    };
-    match &step.change {
-        Change::CreateRole { after } => role_named(&after.name).is_some_and(|now| now == *after),
-        Change::UpdateRole { id, after, .. } | Change::RenameRole { id, after, .. } => {
-            befores.role(id).is_some_and(|now| now == *after)
-        }
-        Change::DeleteRole { id, .. } => befores.role(id).is_none(),
-        Change::CreateUser { after } => {
-            user_named(&after.email).is_some_and(|now| by_names(&now, after))
-        }
-        Change::UpdateUser { id, after, .. } | Change::StripUser { id, after, .. } => {
-            befores.user(id).is_some_and(|now| by_names(&now, after))
-        }
-        Change::DeleteUser { id, .. } => befores.user(id).is_none(),
-    }
-}
-
 /// The access effect of a plan made now against the reviewed one: the
 /// same; or, when part of the plan is done already (an earlier, partial
 /// apply), no gain that was not reviewed (what is left of a plan can take
@@ -257,7 +219,7 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
         }
         match (s, f) {
             (Some(s), Some(f)) if same(s, f, &created) => continue,
-            (Some(s), None) if done(s, &judge.befores, now.live) => {
+            (Some(s), None) if judge.done(s) => {
                 partly_done = true;
                 continue;
             }
@@ -326,6 +288,51 @@ struct Judge<'a> {
 }
 
 impl Judge<'_> {
+    /// Whether the site already is as a saved change leaves it (an earlier,
+    /// partial apply of this plan, or another plan that did the same), and
+    /// it got so since the plan was made (the file's record says the object
+    /// was not yet so): nothing is left to do for it, nothing to refuse.
+    fn done(&self, step: &Step) -> bool {
+        let (befores, live) = (&self.befores, self.now.live);
+        let kind = step.kind();
+        let recorded = |id: &str| self.made_from.objects.contains_key(&digest_key(kind, id));
+        let moved = |id: &str| {
+            let k = digest_key(kind, id);
+            self.made_from
+                .objects
+                .get(&k)
+                .is_some_and(|then| self.objects.get(&k) != Some(then))
+        };
+        let by_names = |a: &UserState, b: &UserState| {
+            a.email == b.email
+                && a.first_name == b.first_name
+                && a.last_name == b.last_name
+                && a.role_names() == b.role_names()
+        };
+        match &step.change {
+            Change::CreateRole { after } => live
+                .roles
+                .iter()
+                .find(|r| key(&r.name) == key(&after.name))
+                .is_some_and(|r| !recorded(&r.id) && befores.role(&r.id).as_ref() == Some(after)),
+            Change::CreateUser { after } => live
+                .users
+                .iter()
+                .find(|u| key(&u.email) == key(&after.email))
+                .is_some_and(|u| {
+                    !recorded(&u.id) && befores.user(&u.id).is_some_and(|now| by_names(&now, after))
+                }),
+            Change::UpdateRole { id, after, .. } | Change::RenameRole { id, after, .. } => {
+                moved(id) && befores.role(id).as_ref() == Some(after)
+            }
+            Change::UpdateUser { id, after, .. } | Change::StripUser { id, after, .. } => {
+                moved(id) && befores.user(id).is_some_and(|now| by_names(&now, after))
+            }
+            Change::DeleteRole { id, .. } => recorded(id) && befores.role(id).is_none(),
+            Change::DeleteUser { id, .. } => recorded(id) && befores.user(id).is_none(),
+        }
+    }
+
     /// What moved behind a change the file and a plan made now disagree on;
     /// empty when nothing did.
     fn why(&self, saved: Option<&Step>, fresh: Option<&Step>) -> Vec<Stale> {
@@ -340,6 +347,7 @@ impl Judge<'_> {
         let create = saved.filter(|s| s.change.id().is_none());
         if why.is_empty()
             && (create.is_some_and(|s| self.moved(s))
+                || saved.is_some_and(|s| self.names_moved(s))
                 || (saved.is_none() && fresh.is_some_and(|f| self.object_moved(f))))
             && let Some(step) = fresh.or(saved)
         {
@@ -403,10 +411,16 @@ impl Judge<'_> {
     /// Whether the object a change is on, or an object its states name,
     /// is not as the file recorded it (gone, new, or changed).
     fn moved(&self, step: &Step) -> bool {
+        step.change.id().is_some_and(|id| {
+            let k = digest_key(step.kind(), id);
+            self.made_from.objects.get(&k) != self.objects.get(&k)
+        }) || self.names_moved(step)
+    }
+
+    /// Whether an object a change's states name (a role of a user, a
+    /// dashboard of a role), not its own, is not as the file recorded it.
+    fn names_moved(&self, step: &Step) -> bool {
         let mut keys = Vec::new();
-        if let Some(id) = step.change.id() {
-            keys.push(digest_key(step.kind(), id));
-        }
         for state in [step.change.user_before(), step.change.user_after()]
             .into_iter()
             .flatten()

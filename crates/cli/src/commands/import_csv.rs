@@ -119,12 +119,10 @@ fn merge(path: &Path, users: &[CsvUser]) -> CliResult<String> {
 }
 
 pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| CliError::msg(format!("cannot read `{}`: {e}", args.file.display())))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        CliError::msg(format!("`{}` is not UTF-8 text", args.file.display()))
-            .with_hint("save the CSV as UTF-8")
-    })?;
+    if let Some(path) = &args.output {
+        site::not_a_link(path, "the users")?;
+    }
+    let text = site::read_bounded(&args.file, settings.max_config_size, "`--max-config-size`")?;
     let options = CsvOptions {
         roles: args.roles.clone(),
         last_name_fallback: args.last_name_fallback.clone(),

@@ -397,15 +397,29 @@ pub fn write_snapshot(path: &Path, conn: &Connection, live: &Live) -> CliResult<
 
 /// Refuses an output path that is a symbolic link: a link committed where
 /// a CI job writes its outputs would send them anywhere.
+///
+/// A relative path is checked whole (`out/plan.json` with `out` a link is
+/// refused too): links committed in a checkout are the threat. An absolute
+/// path's directories are the machine's (`/tmp` may be a link): only its
+/// last part is checked.
 pub fn not_a_link(path: &Path, what: &str) -> CliResult<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(CliError::msg(format!(
-            "`{}` is a symbolic link: {what} is not written through one",
-            rolecall_core::text::path(path)
-        ))
-        .with_hint("remove the link, or write to another path")),
-        _ => Ok(()),
+    let parts: Vec<&Path> = if path.is_absolute() {
+        vec![path]
+    } else {
+        path.ancestors()
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    };
+    for part in parts {
+        if std::fs::symlink_metadata(part).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(CliError::msg(format!(
+                "`{}` is a symbolic link: {what} is not written through one",
+                rolecall_core::text::path(part)
+            ))
+            .with_hint("remove the link, or write to another path"));
+        }
     }
+    Ok(())
 }
 
 /// Writes a file (never through a symbolic link), saying which one could

@@ -26,7 +26,7 @@ pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
                 let mut stderr = settings.stderr();
                 for i in 0..loaded.sources.len() {
                     let path = loaded.sources.path(rolecall_core::diagnostic::FileId(i));
-                    writeln!(stderr, "read {}", path.display())?;
+                    writeln!(stderr, "read {}", rolecall_core::text::path(path))?;
                 }
                 for path in &loaded.skipped {
                     writeln!(

@@ -687,6 +687,10 @@ fn update_user<'a>(
         last_name: last.to_string(),
         roles,
     };
+    if before == after {
+        // A membership of an ignored role the config lists too: kept.
+        return None;
+    }
     let risks = user_risks(ctx, &before, &after);
     let change = Change::UpdateUser {
         id: l.id.clone(),
