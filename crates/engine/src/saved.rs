@@ -2,16 +2,20 @@
 //! that was reviewed, change for change (before and after), with the same
 //! risks and the same access effect. Other config entries and other objects
 //! may have changed since: two pull requests merged one after the other both
-//! apply.
+//! apply. A change the site already shows (an interrupted apply of the same
+//! plan, a stacked pull request that made it too) is done, not a difference.
 //!
 //! When a change differs, the question is why. Each change is judged on its
 //! own: the live object against the change's `before` (recomputed from the
-//! site now, never a digest the file asserts), and the config entry behind it
-//! against the one it was planned from. One of them differs: the plan is
-//! stale. Neither does, yet the change does: the file was edited. A `before`
-//! that the file's own record of the object does not back (the object has
-//! not moved since it was read) is an edit too: a change added by hand
-//! cannot pass for a stale one by claiming another past.
+//! site now), the objects it names (a user's roles, a role's dashboards), and
+//! the config entry behind it against the one it was planned from. One of
+//! them moved: the plan is stale. None did, yet the change differs: the file
+//! was edited. Whether an object moved is read from the site now and the
+//! file's record of the objects as they were read; a `before` the record does
+//! not back is an edit, so a change added by hand cannot pass for stale by
+//! claiming another past, unless the record is forged too. That, no check
+//! can tell from an honest plan of that past; what runs is always the plan
+//! made now, and a stale plan only leads to a new one to review.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -36,7 +40,8 @@ pub enum Stale {
     Created { kind: Kind, key: String },
     /// The config entry behind it is not the one planned from.
     Config { entry: String },
-    /// The settings (`prune`, `protect`, `ignore`, `limits`, `actor`) changed.
+    /// The settings (`prune`, `protect`, `ignore`, `limits`, `actor`,
+    /// `files`, `policy`) changed.
     Settings,
     /// A change the plan made now has and the file has not, on an object
     /// that changed on the site since.
@@ -64,7 +69,7 @@ impl fmt::Display for Stale {
                 write!(f, "the config entry of {entry} changed since the plan was made")
             }
             Stale::Settings => f.write_str(
-                "the config's settings (prune, protect, ignore, limits, actor) changed since the plan was made",
+                "the config's settings (actor, prune, protect, ignore, limits, files, policy) changed since the plan was made",
             ),
             Stale::New { change } => write!(
                 f,
