@@ -734,54 +734,35 @@ fn outputs_are_never_written_through_a_symbolic_link() {
     let target = dir.path().join("elsewhere.txt");
     std::fs::write(&target, "untouched").unwrap();
     std::os::unix::fs::symlink(&target, dir.path().join("snapshot.json")).unwrap();
-    let sandbox = crate::root().join("examples/data-org/sandbox.json");
-    let out = rolecall_at(
-        dir.path(),
-        "http://127.0.0.1:9",
-        &[
-            "export",
-            "--format",
-            "snapshot",
-            "--sandbox",
-            sandbox.to_str().unwrap(),
-            "-o",
-            "snapshot.json",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
-    assert!(
-        transcript(&out).contains("`snapshot.json` is a symbolic link"),
-        "{}",
-        transcript(&out)
-    );
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
-    // A directory on the way that is a link: refused too.
     let real = dir.path().join("real");
     std::fs::create_dir(&real).unwrap();
     std::os::unix::fs::symlink(&real, dir.path().join("out")).unwrap();
-    let out = rolecall_at(
-        dir.path(),
-        "http://127.0.0.1:9",
-        &[
+    let sandbox = crate::root().join("examples/data-org/sandbox.json");
+    // The file a link, and a directory on the way a link.
+    for (to, link) in [
+        ("snapshot.json", "snapshot.json"),
+        ("out/snapshot.json", "out"),
+    ] {
+        let args = [
             "export",
             "--format",
             "snapshot",
             "--sandbox",
             sandbox.to_str().unwrap(),
             "-o",
-            "out/snapshot.json",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
-    assert!(
-        transcript(&out).contains("`out` is a symbolic link"),
-        "{}",
-        transcript(&out)
-    );
+            to,
+        ];
+        let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+        let text = transcript(&out);
+        assert!(
+            text.contains(&format!("`{link}` is a symbolic link")),
+            "{text}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
     assert_eq!(std::fs::read_dir(&real).unwrap().count(), 0);
 }
 
