@@ -3,10 +3,9 @@
 //! line per cause, then a blank line and `hint: …`.
 
 use std::fmt::Display;
-use std::io::Write as _;
+use std::io::Write;
 
 use crate::exit;
-use crate::settings::Settings;
 
 /// A command's failure.
 #[derive(Debug)]
@@ -54,20 +53,20 @@ impl CliError {
         self.code
     }
 
-    /// Prints the error on stderr (nothing when it was shown already).
-    pub fn report(&self, settings: &Settings) {
+    /// Prints the error to `out` (stderr; nothing when it was shown
+    /// already), each line through `redact` (the key's redaction).
+    pub fn report(&self, out: &mut impl Write, redact: impl Fn(&str) -> String) {
         let Some(err) = &self.error else { return };
-        let mut stderr = settings.stderr();
         let red = anstyle::AnsiColor::Red.on_default().bold();
         // What went wrong may quote a server or a config: shown safe.
-        let safe = |t: String| settings.redact(&rolecall_core::text::clean_lines(&t));
-        let _ = writeln!(stderr, "{red}error{red:#}: {}", safe(err.to_string()));
+        let safe = |t: String| redact(&rolecall_core::text::clean_lines(&t));
+        let _ = writeln!(out, "{red}error{red:#}: {}", safe(err.to_string()));
         for cause in err.chain().skip(1) {
-            let _ = writeln!(stderr, "  Caused by: {}", safe(cause.to_string()));
+            let _ = writeln!(out, "  Caused by: {}", safe(cause.to_string()));
         }
         if let Some(hint) = &self.hint {
             let cyan = anstyle::AnsiColor::Cyan.on_default().bold();
-            let _ = writeln!(stderr, "\n{cyan}hint{cyan:#}: {hint}");
+            let _ = writeln!(out, "\n{cyan}hint{cyan:#}: {hint}");
         }
     }
 }

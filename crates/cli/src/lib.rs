@@ -192,7 +192,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            err.report(&settings);
+            err.report(&mut settings.stderr(), |t| settings.redact(t));
             ExitCode::from(err.code())
         }
     }

@@ -249,28 +249,7 @@ fn sorted(mut names: Vec<&str>) -> Vec<String> {
     names.into_iter().map(str::to_string).collect()
 }
 
-/// A change of one user's access, for a plan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct Gain {
-    pub user: String,
-    pub dashboard_id: String,
-    pub dashboard: String,
-    pub action: String,
-}
-
-/// What a plan does to people: actions gained and lost on dashboards.
-/// Admins are left out (the `admin-grant` risk shows those changes).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Effect {
-    pub gained: Vec<Gain>,
-    pub lost: Vec<Gain>,
-}
-
-impl Effect {
-    pub fn is_empty(&self) -> bool {
-        self.gained.is_empty() && self.lost.is_empty()
-    }
-}
+pub use crate::plan::{Effect, Gain};
 
 /// Users whose access a plan may change: their memberships change, or a
 /// role of theirs (before or after) does.
@@ -311,7 +290,7 @@ fn touched(live: &Live, after: &Live, plan: &crate::plan::Plan) -> BTreeSet<Stri
 
 /// The access a plan gains and loses, cross-role.
 pub fn effect(live: &Live, plan: &crate::plan::Plan) -> Effect {
-    let after = live.after(plan);
+    let after = crate::plan::simulate(live, plan);
     let (old, new) = (
         Evaluator::new(live, Model::CrossRole),
         Evaluator::new(&after, Model::CrossRole),

@@ -8,6 +8,7 @@ pub mod access;
 pub mod diagnostic;
 pub mod export;
 pub mod import_csv;
+pub mod kinds;
 pub mod live;
 pub mod load;
 pub mod model;

@@ -69,7 +69,7 @@ impl Desired {
 
     /// The key of a config entry in [`Desired::entry_digests`]: `role:<name>`
     /// or `user:<email>`, case folded.
-    pub fn entry_key(kind: crate::plan::Kind, name: &str) -> String {
+    pub fn entry_key(kind: crate::kinds::Kind, name: &str) -> String {
         format!("{kind}:{}", crate::vocab::key(name))
     }
 
@@ -196,7 +196,7 @@ pub struct SitePolicy {
     /// Actions Everyone may never gain, as a privilege or a grant.
     pub everyone_never: BTreeSet<String>,
     /// Risk tags (`everyone-exposure`...) that block the change they tag.
-    pub block_risks: BTreeSet<crate::plan::Risk>,
+    pub block_risks: BTreeSet<crate::kinds::Risk>,
 }
 
 /// What happens to live objects the config does not list.

@@ -149,7 +149,7 @@ impl JsonSchema for RiskTag {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let words: Vec<&str> = crate::plan::Risk::ALL.iter().map(|r| r.as_str()).collect();
+        let words: Vec<&str> = crate::kinds::Risk::ALL.iter().map(|r| r.as_str()).collect();
         json_schema!({ "type": "string", "enum": words })
     }
 }

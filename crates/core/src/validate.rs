@@ -3,10 +3,24 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::diagnostic::{Diagnostic, Pos, did_you_mean};
-use crate::load::Index;
+use crate::diagnostic::{Diagnostic, Pos, SourceMap, did_you_mean};
+use crate::load::convert::Refs;
 use crate::model::Desired;
 use crate::vocab;
+
+/// Where the entries of a merged config were written, for the checks that
+/// look at the whole config.
+#[derive(Debug)]
+pub(crate) struct Index<'s> {
+    pub sources: &'s SourceMap,
+    /// Position of each role's key, by role key.
+    pub roles: BTreeMap<String, Pos>,
+    /// Position of each user's key, by user key.
+    pub users: BTreeMap<String, Pos>,
+    pub refs: Refs,
+    /// Some role could not be read: "not defined" would be a guess.
+    pub roles_incomplete: bool,
+}
 
 type Check = fn(&Desired, &Index<'_>, &mut Vec<Diagnostic>);
 

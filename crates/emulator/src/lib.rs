@@ -22,8 +22,10 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
 pub use model::{Dashboard, Id, Permission, Privilege, Role, Snapshot, User};
-pub use options::{DEFAULT_SITE, Faults, LOCAL_API_KEY, Options, Quirks};
-pub use server::{AUTH_HEADER, Logged, Outcome, RequestHook, Shared, router};
+pub use options::{
+    DEFAULT_SITE, Faults, LOCAL_API_KEY, Logged, Options, Outcome, Quirks, RequestHook,
+};
+pub use server::{AUTH_HEADER, Shared, router};
 pub use site::{ACTIONS, ApiError, Site, is_email};
 
 use server::{Bucket, lock};

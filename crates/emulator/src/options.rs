@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use crate::model::Snapshot;
-use crate::server::RequestHook;
 
 /// The key the emulator accepts when neither the options nor the seed give one.
 pub const LOCAL_API_KEY: &str = "rolecall-local-key";
@@ -131,3 +130,32 @@ impl std::fmt::Debug for Options {
             .finish_non_exhaustive()
     }
 }
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered with a status.
+    Answered,
+    /// The connection was closed before the request was handled.
+    Dropped,
+    /// The request was handled (a write applied), then the connection was
+    /// closed before the answer.
+    Lost,
+}
+
+/// One request, as the emulator saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// The status answered, or (for [`Outcome::Lost`]) the one that was lost.
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    pub test_mode: bool,
+    pub duration: Duration,
+}
+
+/// Called for every request (the `rolecall emulator` command logs with it).
+pub type RequestHook = std::sync::Arc<dyn Fn(&Logged) + Send + Sync>;

@@ -20,40 +20,11 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 use crate::model::{Dashboard, Role, User};
-use crate::options::{Faults, Quirks};
+use crate::options::{Faults, Logged, Outcome, Quirks, RequestHook};
 use crate::site::{ApiError, CreateUser, Page, RoleFields, Site, UpdateUser};
 
 /// The header that carries `<site>:<api-key>` (names are case-insensitive).
 pub const AUTH_HEADER: &str = "http-x-partner-auth";
-
-/// How a request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Answered with a status.
-    Answered,
-    /// The connection was closed before the request was handled.
-    Dropped,
-    /// The request was handled (a write applied), then the connection was
-    /// closed before the answer.
-    Lost,
-}
-
-/// One request, as the emulator saw it.
-#[derive(Debug, Clone)]
-pub struct Logged {
-    pub seq: u64,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// The status answered, or (for [`Outcome::Lost`]) the one that was lost.
-    pub status: Option<u16>,
-    pub outcome: Outcome,
-    pub test_mode: bool,
-    pub duration: Duration,
-}
-
-/// Called for every request (the `rolecall emulator` command logs with it).
-pub type RequestHook = Arc<dyn Fn(&Logged) + Send + Sync>;
 
 /// State shared by every connection.
 pub struct Shared {

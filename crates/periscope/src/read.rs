@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::config::{ClientConfig, Limit};
 use crate::error::{Error, body_start};
 use crate::pace::Pace;
-use crate::transport::{Answer, Transport};
+use crate::transport::{Answer, Transport, encode};
 use crate::types::{Dashboard, Id, ListedUser, LiveSite, Role, User};
 
 /// Reads a site. Cheap to clone; clones share the connection pool, the rate
@@ -293,20 +293,6 @@ fn id_text(v: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// Percent-encodes a path segment or query value.
-pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The decoders fed anything a server or a proxy could send: random JSON

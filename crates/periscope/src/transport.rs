@@ -166,7 +166,7 @@ impl Transport {
         let http = builder.build().map_err(|e| Error::Client(e.to_string()))?;
         let key = config.credentials.key.expose();
         // The key, and its percent-encoded form (a URL may carry it).
-        let redactor = Redactor::new([key, crate::read::encode(key).as_str()]);
+        let redactor = Redactor::new([key, encode(key).as_str()]);
         let mut auth = HeaderValue::from_str(&format!(
             "{}:{}",
             config.credentials.site,
@@ -572,4 +572,17 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     out
+}
+
+/// What a path segment or a query value may hold as is (RFC 3986's
+/// unreserved characters); everything else is percent-encoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a path segment or query value.
+pub(crate) fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }

@@ -11,8 +11,9 @@ use tokio::sync::Mutex;
 
 use crate::config::ClientConfig;
 use crate::error::Error;
-use crate::read::{ReadClient, encode};
+use crate::read::ReadClient;
 use crate::transport::PostOutcome;
+use crate::transport::encode;
 use crate::types::{Id, NewRole, NewUser, Role, RoleUpdate, User, UserUpdate};
 
 /// Lower-cased key -> object, and when the listing behind it started.

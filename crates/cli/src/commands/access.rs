@@ -84,7 +84,10 @@ fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live)> {
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
     let plan = site::plan(settings, &loaded, &live, &Selection::default())?;
-    Ok((loaded.desired.site.clone(), live.after(&plan)))
+    Ok((
+        loaded.desired.site.clone(),
+        rolecall_core::plan::simulate(&live, &plan),
+    ))
 }
 
 /// The dashboard ids `--dashboard` names.

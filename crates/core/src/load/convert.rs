@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::yaml::{Node, NodeKind, ScalarType};
 use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
+use crate::kinds::Risk;
 use crate::model::{
     DashboardGrant, DashboardRef, FileRule, FileRules, Globs, Limit, Limits, May, Origin, Prune,
     PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
 };
-use crate::plan::Risk;
 use crate::vocab;
 
 /// Keys of each mapping whose keys are fixed by the format. The JSON Schema

@@ -4,7 +4,7 @@
 //! can be swapped without touching the rest.
 
 mod bytes;
-mod convert;
+pub(crate) mod convert;
 mod ownership;
 mod yaml;
 
@@ -23,7 +23,7 @@ use ownership::Layout;
 
 use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
 use crate::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
-use crate::validate;
+use crate::validate::{self, Index};
 
 /// A config that loaded and passed validation, maybe with warnings.
 #[derive(Debug)]
@@ -360,20 +360,6 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
             diagnostics,
         }),
     }
-}
-
-/// Where the entries of a merged config were written, for the checks that
-/// look at the whole config.
-#[derive(Debug)]
-pub(crate) struct Index<'s> {
-    pub sources: &'s SourceMap,
-    /// Position of each role's key, by role key.
-    pub roles: BTreeMap<String, Pos>,
-    /// Position of each user's key, by user key.
-    pub users: BTreeMap<String, Pos>,
-    pub refs: Refs,
-    /// Some role could not be read: "not defined" would be a guess.
-    pub roles_incomplete: bool,
 }
 
 /// Takes a setting that must appear in exactly one file.

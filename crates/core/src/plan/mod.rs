@@ -7,16 +7,21 @@
 //! [`Step`] is a change with what the reviewer needs to know about it.
 
 mod diff;
+pub mod effect;
 pub mod render;
 pub mod safety;
+mod simulate;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::kinds::{Kind, Risk, digest_key};
 pub use diff::{Befores, Selection, Selector, diff};
+pub use effect::{Effect, Gain};
 pub use safety::{Blocked, Policy, Rule};
+pub use simulate::simulate;
 
 /// The version of the JSON plan format. Version 2 made each change a typed
 /// operation (`op`) and memberships role references (`{"name", "id"}`).
@@ -40,82 +45,6 @@ impl Action {
             Action::Update => "~",
             Action::Delete => "-",
             Action::Rename => ">",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Role,
-    User,
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Kind::Role => "role",
-            Kind::User => "user",
-        })
-    }
-}
-
-/// Why a change deserves a reviewer's attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Risk {
-    /// A user gains the Admin role.
-    AdminGrant,
-    /// The Admin role's own rights change.
-    AdminRole,
-    /// The Everyone role changes: it applies to every user.
-    Everyone,
-    /// A membership, privilege or dashboard grant is taken away.
-    Revoke,
-    /// A user keeps the account but loses every role (`prune.users: strip`).
-    StripUser,
-    /// A user account is deleted.
-    DeleteUser,
-    /// A role is deleted; its members lose it.
-    DeleteRole,
-    /// A role gets a new name.
-    RenameRole,
-    /// An Admin member that the config neither lists nor protects.
-    UnmanagedAdmin,
-    /// A change to Everyone that gives a new action: it reaches every user.
-    EveryoneExposure,
-    /// One change gives many users (more than `limits.wide_grant`) a new action.
-    WideGrant,
-}
-
-impl Risk {
-    pub const ALL: [Risk; 11] = [
-        Risk::AdminGrant,
-        Risk::AdminRole,
-        Risk::Everyone,
-        Risk::Revoke,
-        Risk::StripUser,
-        Risk::DeleteUser,
-        Risk::DeleteRole,
-        Risk::RenameRole,
-        Risk::UnmanagedAdmin,
-        Risk::EveryoneExposure,
-        Risk::WideGrant,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Risk::AdminGrant => "admin-grant",
-            Risk::AdminRole => "admin-role",
-            Risk::Everyone => "everyone",
-            Risk::Revoke => "revoke",
-            Risk::StripUser => "strip-user",
-            Risk::DeleteUser => "delete-user",
-            Risk::DeleteRole => "delete-role",
-            Risk::RenameRole => "rename-role",
-            Risk::UnmanagedAdmin => "unmanaged-admin",
-            Risk::EveryoneExposure => "everyone-exposure",
-            Risk::WideGrant => "wide-grant",
         }
     }
 }
@@ -597,13 +526,8 @@ pub struct Plan {
     pub partial: Option<Partial>,
     /// Set on a plan made to be saved.
     pub made_from: Option<MadeFrom>,
-    /// What the plan does to people's access (set by [`crate::access::annotate`]).
-    pub access: Option<crate::access::Effect>,
-}
-
-/// The key of a live object's digest in [`Plan::digests`]: `user:<id>`.
-pub fn digest_key(kind: Kind, id: &str) -> String {
-    format!("{kind}:{id}")
+    /// What the plan does to people's access (set by `access::annotate`).
+    pub access: Option<Effect>,
 }
 
 /// Why a saved plan cannot be read.

@@ -430,7 +430,7 @@ fn access_lines(plan: &Plan) -> Vec<String> {
     let Some(effect) = plan.access.as_ref().filter(|e| !e.is_empty()) else {
         return Vec::new();
     };
-    let group = |gains: &[crate::access::Gain], verb: (&str, &str)| -> Vec<String> {
+    let group = |gains: &[super::Gain], verb: (&str, &str)| -> Vec<String> {
         let mut by_action: std::collections::BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> =
             std::collections::BTreeMap::new();
         for g in gains {
@@ -459,8 +459,8 @@ fn access_lines(plan: &Plan) -> Vec<String> {
 
 /// `Access (cross-role, admins left out): 140 users gain actions on
 /// dashboards, 3 users lose some.`
-fn access_summary(effect: &crate::access::Effect) -> String {
-    let users = |g: &[crate::access::Gain]| {
+fn access_summary(effect: &super::Effect) -> String {
+    let users = |g: &[super::Gain]| {
         g.iter()
             .map(|x| x.user.as_str())
             .collect::<BTreeSet<_>>()

@@ -745,7 +745,7 @@ fn markdown_stays_under_the_limit_and_says_what_it_cut() {
 /// Applies a plan to a live model in memory, the way `apply` does through
 /// the API.
 fn simulate(live: &Live, plan: &Plan) -> Live {
-    live.after(plan)
+    crate::plan::simulate(live, plan)
 }
 
 mod property {

@@ -30,7 +30,7 @@ pub(super) struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     made_from: Option<MadeFrom>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    access: Option<crate::access::Effect>,
+    access: Option<super::Effect>,
 }
 
 impl Plan {

@@ -1,0 +1,25 @@
+//! What a plan does to people's access, as plans carry it (computed by
+//! `access`, which knows how access is evaluated).
+
+/// A change of one user's access, for a plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Gain {
+    pub user: String,
+    pub dashboard_id: String,
+    pub dashboard: String,
+    pub action: String,
+}
+
+/// What a plan does to people: actions gained and lost on dashboards.
+/// Admins are left out (the `admin-grant` risk shows those changes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Effect {
+    pub gained: Vec<Gain>,
+    pub lost: Vec<Gain>,
+}
+
+impl Effect {
+    pub fn is_empty(&self) -> bool {
+        self.gained.is_empty() && self.lost.is_empty()
+    }
+}

@@ -1,0 +1,118 @@
+//! The site as a plan leaves it, the way the executor carries it out: what
+//! the access effect of a plan and the property tests compare against.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Change, Plan, RoleState};
+use crate::live::{Live, LiveRole, LiveUser};
+use crate::vocab::{EVERYONE, key};
+
+impl LiveRole {
+    /// Whether this role gives exactly the privileges and dashboard grants
+    /// `state` says (lists of no action count as absent).
+    pub fn same_rights(&self, state: &RoleState) -> bool {
+        fn non_empty(
+            m: &BTreeMap<String, BTreeSet<String>>,
+        ) -> BTreeMap<&String, &BTreeSet<String>> {
+            m.iter().filter(|(_, a)| !a.is_empty()).collect()
+        }
+        let wanted = LiveRole::from_state(self.id.clone(), state);
+        non_empty(&self.privileges) == non_empty(&wanted.privileges)
+            && non_empty(&self.grants) == non_empty(&wanted.grants)
+    }
+
+    /// The live role a plan's role state describes, under `id`.
+    pub fn from_state(id: String, state: &RoleState) -> Self {
+        Self {
+            id,
+            name: state.name.clone(),
+            description: state.description.clone(),
+            privileges: state.privileges.clone(),
+            grants: state
+                .dashboards
+                .iter()
+                .map(|(d, g)| (d.clone(), g.actions.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// The site as it would be once `plan` is carried out, the way the
+/// executor does it: a role the plan creates gets the id `new:<name>`, a
+/// membership without an id names a role the plan creates, every user
+/// stays in Everyone.
+pub fn simulate(live: &Live, plan: &Plan) -> Live {
+    // By id, so that each change is one lookup (a plan may touch
+    // thousands of users of a site of hundreds of thousands).
+    let mut users: BTreeMap<String, LiveUser> = live
+        .users
+        .iter()
+        .map(|u| (u.id.clone(), u.clone()))
+        .collect();
+    let mut roles: BTreeMap<String, LiveRole> = live
+        .roles
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    let everyone = live
+        .roles
+        .iter()
+        .find(|r| key(&r.name) == key(EVERYONE))
+        .map(|r| r.id.clone());
+    let mut created: BTreeMap<String, String> = BTreeMap::new();
+    let mut deleted_roles = BTreeSet::new();
+    for step in &plan.changes {
+        match &step.change {
+            Change::DeleteRole { id, .. } => {
+                roles.remove(id);
+                deleted_roles.insert(id.clone());
+            }
+            Change::DeleteUser { id, .. } => {
+                users.remove(id);
+            }
+            Change::CreateRole { after }
+            | Change::UpdateRole { after, .. }
+            | Change::RenameRole { after, .. } => {
+                let id = step
+                    .change
+                    .id()
+                    .map_or_else(|| format!("new:{}", after.name), str::to_string);
+                created.insert(key(&after.name), id.clone());
+                roles.insert(id.clone(), LiveRole::from_state(id, after));
+            }
+            Change::CreateUser { after }
+            | Change::UpdateUser { after, .. }
+            | Change::StripUser { after, .. } => {
+                let mut member: BTreeSet<String> = after
+                    .roles
+                    .iter()
+                    .filter_map(|r| r.id.clone().or_else(|| created.get(&key(&r.name)).cloned()))
+                    .collect();
+                member.extend(everyone.clone());
+                let id = step
+                    .change
+                    .id()
+                    .map_or_else(|| format!("new:{}", after.email), str::to_string);
+                let user = LiveUser {
+                    id: id.clone(),
+                    email: after.email.clone(),
+                    first_name: after.first_name.clone(),
+                    last_name: after.last_name.clone(),
+                    roles: member,
+                };
+                users.insert(id, user);
+            }
+        }
+    }
+    let mut users: Vec<LiveUser> = users.into_values().collect();
+    if !deleted_roles.is_empty() {
+        for u in &mut users {
+            u.roles.retain(|r| !deleted_roles.contains(r));
+        }
+    }
+    Live {
+        users,
+        roles: roles.into_values().collect(),
+        dashboards: live.dashboards.clone(),
+    }
+}
