@@ -71,8 +71,22 @@ fn numeric_flags_out_of_range_are_usage_errors() {
 fn help_lists_the_commands() {
     let output = rolecall(&root(), &["--help"]);
     let help = String::from_utf8_lossy(&output.stdout);
-    for command in ["validate", "schema", "completions"] {
-        assert!(help.contains(command), "{command} in --help");
+    for command in [
+        "validate",
+        "schema",
+        "completions",
+        "plan",
+        "apply",
+        "drift",
+        "access",
+        "export",
+        "import-csv",
+        "emulator",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {command} ")),
+            "{command} in --help"
+        );
     }
 }
 

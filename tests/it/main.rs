@@ -14,6 +14,7 @@ mod ownership;
 mod plan;
 mod properties;
 mod recipes;
+mod reference;
 mod reviewed;
 mod saved;
 mod validate;

@@ -44,7 +44,7 @@ pub mod exit {
 files kept in git.\n\nThe config is `./rolecall.yaml`, or the file or directory given with `-f`.",
     after_help = "Exit codes: 0 success (no changes with --detailed-exitcode and drift), 1 error \
 (usage errors included), 2 changes present (--detailed-exitcode, drift), 3 blocked by a safety \
-rule, 4 apply finished with some operations failed, 5 the saved plan is stale (plan again), \
+rule or the policy, 4 apply finished with some operations failed, 5 the saved plan is stale (plan again), \
 130 interrupted.\n\
 Quick start: rolecall plan --sandbox examples/data-org/sandbox.json -f examples/data-org",
     propagate_version = true
@@ -150,7 +150,7 @@ pub enum Command {
     Drift(commands::drift::DriftArgs),
     /// Who can do what on which dashboard, and through which roles.
     Access(commands::access::AccessArgs),
-    /// Write the live site as a config that plans to no changes (or as an emulator snapshot).
+    /// Write the live site as a config that plans to no changes (or as a snapshot).
     Export(commands::export::ExportArgs),
     /// Turn a CSV of people (the vendor's bulk-user format) into `users:` YAML.
     ImportCsv(commands::import_csv::ImportCsvArgs),

@@ -1,5 +1,5 @@
 //! `rolecall export`: the live site as a config that plans to no changes,
-//! or as an emulator snapshot.
+//! or as a snapshot (where and when it was taken, for plans without a key).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
