@@ -28,10 +28,10 @@ fn spelling(arg: &Arg) -> String {
             .clone()
             .unwrap_or_else(|| arg.get_id().to_string().to_uppercase()),
     };
-    if arg.get_long().is_some() || arg.get_short().is_some() {
-        if let Some(v) = value {
-            let _ = write!(out, " {v}");
-        }
+    if (arg.get_long().is_some() || arg.get_short().is_some())
+        && let Some(v) = value
+    {
+        let _ = write!(out, " {v}");
     }
     out
 }
