@@ -67,22 +67,25 @@ fn numeric_flags_out_of_range_are_usage_errors() {
     }
 }
 
+/// Every command of the command line.
+const COMMANDS: [&str; 10] = [
+    "validate",
+    "schema",
+    "completions",
+    "plan",
+    "apply",
+    "drift",
+    "access",
+    "export",
+    "import-csv",
+    "emulator",
+];
+
 #[test]
 fn help_lists_the_commands() {
     let output = rolecall(&root(), &["--help"]);
     let help = String::from_utf8_lossy(&output.stdout);
-    for command in [
-        "validate",
-        "schema",
-        "completions",
-        "plan",
-        "apply",
-        "drift",
-        "access",
-        "export",
-        "import-csv",
-        "emulator",
-    ] {
+    for command in COMMANDS {
         assert!(
             help.contains(&format!("\n  {command} ")),
             "{command} in --help"
@@ -95,19 +98,7 @@ fn help_lists_the_commands() {
 /// prints to stdout; `--version` exits 0.
 #[test]
 fn usage_errors_exit_1_and_help_and_version_exit_0() {
-    let commands = [
-        "validate",
-        "schema",
-        "completions",
-        "plan",
-        "apply",
-        "drift",
-        "access",
-        "export",
-        "import-csv",
-        "emulator",
-    ];
-    for command in commands {
+    for command in COMMANDS {
         let bad = rolecall(&root(), &[command, "--no-such-flag"]);
         assert_eq!(
             bad.status.code(),
