@@ -46,6 +46,8 @@ pub struct Settings {
     pub max_snapshot_size: usize,
     /// Requests per second, at most (`None`: only the adaptive pace).
     pub rate_limit: Option<f64>,
+    /// The key to redact from output, read once (from the key file too).
+    redact_key: std::sync::OnceLock<Option<ApiKey>>,
 }
 
 /// Requests per second, from [`MIN_RATE_LIMIT`] to [`MAX_RATE_LIMIT`].
@@ -140,6 +142,7 @@ impl Settings {
             max_config_size: global.limits.max_config_size,
             max_snapshot_size: global.limits.max_snapshot_size,
             rate_limit: global.limits.rate_limit,
+            redact_key: std::sync::OnceLock::new(),
         }
     }
 
@@ -165,18 +168,20 @@ impl Settings {
     /// `text` with the API key redacted (as server text is), if a key is
     /// given: every diagnostic and error goes through it before it is shown.
     pub fn redact(&self, text: &str) -> String {
-        let key = match &self.key {
-            KeySource::Env(Some(key)) => Some(key.clone()),
-            KeySource::File(path) => std::fs::metadata(path)
-                .is_ok_and(|m| m.is_file())
-                .then(|| std::fs::read_to_string(path).ok())
-                .flatten()
-                .map(|t| ApiKey::new(t.trim())),
-            KeySource::Env(None) => None,
-        };
+        let key = self.redact_key.get_or_init(|| {
+            let key = match &self.key {
+                KeySource::Env(key) => key.clone(),
+                KeySource::File(path) => std::fs::metadata(path)
+                    .is_ok_and(|m| m.is_file())
+                    .then(|| std::fs::read_to_string(path).ok())
+                    .flatten()
+                    .map(|t| ApiKey::new(t.trim())),
+            };
+            key.filter(|k| !k.is_empty())
+        });
         match key {
-            Some(key) if !key.is_empty() => key.redact(text),
-            _ => text.to_string(),
+            Some(key) => key.redact(text),
+            None => text.to_string(),
         }
     }
 
@@ -253,6 +258,7 @@ mod tests {
             max_config_size: 64 << 20,
             max_snapshot_size: 256 << 20,
             rate_limit: None,
+            redact_key: std::sync::OnceLock::new(),
         }
     }
 

@@ -9,9 +9,8 @@ use std::borrow::Cow;
 /// characters that show as nothing ([`is_invisible`]). Tab and line breaks
 /// are controls too: in a name they are never meant.
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        || is_invisible(c)
+    // The invisible ones take in the direction marks, overrides and isolates.
+    c.is_control() || is_invisible(c)
 }
 
 /// Characters that show as nothing: zero-width spaces and joiners, the soft

@@ -5,7 +5,6 @@
 //!   calls concurrent within a phase, each change's [`Outcome`] reported;
 //! - [`saved::compare`]: a saved plan against a plan made now, each
 //!   difference judged stale (the site or the config moved) or edited;
-//! - [`verify`]: read the site again after an apply and plan once more;
 //! - [`drift`]: label each difference with where it comes from.
 //!
 //! It knows nothing of clap, terminals or environment variables: the
@@ -20,7 +19,6 @@ pub mod saved;
 pub use execute::{ExecuteOptions, Failure, OnOutcome, Outcome, Report, Skip, Stop, execute};
 pub use fetch::{Recorded, SnapshotError, fetch, read_snapshot, snapshot, to_live};
 
-use periscope_client::ReadClient;
 use rolecall_core::diagnostic::Diagnostic;
 use rolecall_core::live::Live;
 use rolecall_core::plan::{self, Plan, Policy, Selection};
@@ -60,16 +58,4 @@ pub fn plan(
     rolecall_core::access::annotate(&mut plan, live, wide);
     plan::safety::check_policy(&mut plan, &policy);
     Ok(plan)
-}
-
-/// Reads the site again and plans the config (the same selection): after a
-/// successful apply, the plan is empty; what is left is reported.
-pub async fn verify(
-    reader: &ReadClient,
-    desired: &Desired,
-    sources: &SourceMap,
-    selection: &Selection,
-) -> Result<Plan, PlanError> {
-    let live = fetch(reader).await?;
-    plan(desired, sources, &live, selection)
 }

@@ -187,12 +187,7 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
     let Some(made_from) = saved.made_from.as_ref().filter(|m| !m.entries.is_empty()) else {
         return Err(Refusal::Unjudgeable);
     };
-    let judge = Judge {
-        made_from,
-        now,
-        befores: Befores::new(now.desired, now.sources, now.live),
-        objects: now.live.object_digests(),
-    };
+    let judge = Judge::new(made_from, now);
     let mut stale: Vec<Stale> = Vec::new();
     let mut edited: Vec<String> = Vec::new();
     let mut index: BTreeMap<(Kind, Ident), Pair<'_>> = BTreeMap::new();
@@ -216,6 +211,12 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
         .filter(|s| matches!(s.change, Change::CreateRole { .. }))
         .map(|s| key(s.key()))
         .collect();
+    let creates: BTreeSet<(Kind, String)> = saved
+        .changes
+        .iter()
+        .filter(|s| s.change.id().is_none())
+        .map(|s| (s.kind(), key(s.key())))
+        .collect();
     let mut partly_done = false;
     for ((kind, ident), (s, f)) in &index {
         let (s, mut f) = (*s, *f);
@@ -228,8 +229,10 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
                 partly_done = true;
                 continue;
             }
-            // Its create, done, is matched above by the name.
-            (None, Some(f)) if f.change.id().is_some() && fresh_matches_a_create(f, saved) => {
+            // On an object the file creates: judged above, with that create.
+            (None, Some(f))
+                if f.change.id().is_some() && creates.contains(&(f.kind(), key(f.key()))) =>
+            {
                 continue;
             }
             _ => {}
@@ -259,14 +262,6 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
     }
 }
 
-/// A fresh change on an object the saved plan creates (by name): the loop
-/// judges it with that create.
-fn fresh_matches_a_create(fresh: &Step, saved: &Plan) -> bool {
-    saved.changes.iter().any(|s| {
-        s.change.id().is_none() && s.kind() == fresh.kind() && key(s.key()) == key(fresh.key())
-    })
-}
-
 fn dedup(stale: &mut Vec<Stale>) {
     let mut seen = BTreeSet::new();
     stale.retain(|s| seen.insert(s.to_string()));
@@ -290,6 +285,31 @@ struct Judge<'a> {
     now: &'a Now<'a>,
     befores: Befores<'a>,
     objects: BTreeMap<String, String>,
+    /// The kinds of which some recorded object changed or went since.
+    kinds_moved: BTreeSet<Kind>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(made_from: &'a MadeFrom, now: &'a Now<'a>) -> Self {
+        let objects = now.live.object_digests();
+        let kinds_moved = [Kind::Role, Kind::User]
+            .into_iter()
+            .filter(|&kind| {
+                let prefix = digest_key(kind, "");
+                made_from
+                    .objects
+                    .iter()
+                    .any(|(k, v)| k.starts_with(&prefix) && objects.get(k) != Some(v))
+            })
+            .collect();
+        Self {
+            made_from,
+            now,
+            befores: Befores::new(now.desired, now.sources, now.live),
+            objects,
+            kinds_moved,
+        }
+    }
 }
 
 impl Judge<'_> {
@@ -298,7 +318,7 @@ impl Judge<'_> {
     /// it got so since the plan was made (the file's record says the object
     /// was not yet so): nothing is left to do for it, nothing to refuse.
     fn done(&self, step: &Step) -> bool {
-        let (befores, live) = (&self.befores, self.now.live);
+        let befores = &self.befores;
         let kind = step.kind();
         let recorded = |id: &str| self.made_from.objects.contains_key(&digest_key(kind, id));
         let moved = |id: &str| {
@@ -315,18 +335,12 @@ impl Judge<'_> {
                 && a.role_names() == b.role_names()
         };
         match &step.change {
-            Change::CreateRole { after } => live
-                .roles
-                .iter()
-                .find(|r| key(&r.name) == key(&after.name))
-                .is_some_and(|r| !recorded(&r.id) && befores.role(&r.id).as_ref() == Some(after)),
-            Change::CreateUser { after } => live
-                .users
-                .iter()
-                .find(|u| key(&u.email) == key(&after.email))
-                .is_some_and(|u| {
-                    !recorded(&u.id) && befores.user(&u.id).is_some_and(|now| by_names(&now, after))
-                }),
+            Change::CreateRole { after } => befores
+                .id_of(kind, &after.name)
+                .is_some_and(|id| !recorded(&id) && befores.role(&id).as_ref() == Some(after)),
+            Change::CreateUser { after } => befores.id_of(kind, &after.email).is_some_and(|id| {
+                !recorded(&id) && befores.user(&id).is_some_and(|now| by_names(&now, after))
+            }),
             Change::UpdateRole { id, after, .. } | Change::RenameRole { id, after, .. } => {
                 moved(id) && befores.role(id).as_ref() == Some(after)
             }
@@ -456,13 +470,7 @@ impl Judge<'_> {
         if step.change.id().is_some() {
             return self.moved(step);
         }
-        let prefix = digest_key(step.kind(), "");
-        self.moved(step)
-            || self
-                .made_from
-                .objects
-                .iter()
-                .any(|(k, v)| k.starts_with(&prefix) && self.objects.get(k) != Some(v))
+        self.moved(step) || self.kinds_moved.contains(&step.kind())
     }
 
     /// The config entries behind a change (its name, and a renamed role's

@@ -8,7 +8,7 @@ use periscope_emulator::{Emulator, Options, spawn};
 use rolecall_core::live::Live;
 use rolecall_core::load::{Loaded, load_texts};
 use rolecall_core::plan::{Change, Plan, Selection};
-use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch, plan, verify};
+use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch, plan};
 
 const CONFIG: &str = "\
 site: acme
@@ -92,13 +92,13 @@ async fn a_plan_is_carried_out_and_the_site_then_matches() {
     .await;
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(seen.lock().unwrap().len(), planned.changes.len());
-    let again = verify(
-        &reader,
+    let after = fetch(&reader).await.unwrap();
+    let again = plan(
         &loaded.desired,
         &loaded.sources,
+        &after,
         &Selection::default(),
     )
-    .await
     .unwrap();
     assert!(again.is_empty(), "{again:?}");
     let state = emu.snapshot();

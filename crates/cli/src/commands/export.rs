@@ -84,14 +84,8 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     }
     if args.format == ExportFormat::Snapshot {
         // A redacted copy is for rehearsals: it records no digest to plan by.
-        let text = if args.redact {
-            let mut text =
-                serde_json::to_string_pretty(&rolecall_engine::snapshot(&site_name, None, &live))?;
-            text.push('\n');
-            text
-        } else {
-            site::snapshot_text(&site_name, &conn.config.endpoint, &live)?
-        };
+        let taken = (!args.redact).then(|| site::taken(&conn.config.endpoint, &live));
+        let text = site::snapshot_text(&site_name, taken.as_ref(), &live)?;
         return match &args.output {
             Some(path) => write(path, &text).map(|()| exit::OK),
             None => Ok(settings

@@ -378,12 +378,10 @@ pub fn taken(endpoint: &str, live: &Live) -> Taken {
     }
 }
 
-/// The site as read, as a snapshot that records where and when it was
-/// taken: what `rolecall plan --from-snapshot` plans against.
-pub fn snapshot_text(site: &str, endpoint: &str, live: &Live) -> CliResult<String> {
-    let taken = taken(endpoint, live);
-    let mut text =
-        serde_json::to_string_pretty(&rolecall_engine::snapshot(site, Some(&taken), live))?;
+/// The site as read, as a snapshot: with where and when it was taken, what
+/// `rolecall plan --from-snapshot` plans against.
+pub fn snapshot_text(site: &str, taken: Option<&Taken>, live: &Live) -> CliResult<String> {
+    let mut text = serde_json::to_string_pretty(&rolecall_engine::snapshot(site, taken, live))?;
     text.push('\n');
     Ok(text)
 }
@@ -391,7 +389,8 @@ pub fn snapshot_text(site: &str, endpoint: &str, live: &Live) -> CliResult<Strin
 /// `--snapshot-out FILE` of `apply` and `drift`: the site as read, published
 /// for the plan jobs that hold no key.
 pub fn write_snapshot(path: &Path, conn: &Connection, live: &Live) -> CliResult<()> {
-    let text = snapshot_text(conn.reader.site(), &conn.config.endpoint, live)?;
+    let taken = taken(&conn.config.endpoint, live);
+    let text = snapshot_text(conn.reader.site(), Some(&taken), live)?;
     write_file(path, &text, "the snapshot")
 }
 
