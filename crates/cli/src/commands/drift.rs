@@ -149,14 +149,15 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
         let applied = site::plan(settings, baseline, &live, &Selection::default())?;
         drift::label(&mut plan, &applied, &loaded.desired, &baseline.desired);
     }
+    // The file first: a reader that stops early (`| head`) loses no report.
+    if let Some(out) = &args.out {
+        site::write_file(out, &plan.to_json(), "the drift report")?;
+    }
     settings.stdout().write_all(
         settings
             .redact(&render(&plan, args.format, args.show_unmanaged))
             .as_bytes(),
     )?;
-    if let Some(out) = &args.out {
-        site::write_file(out, &plan.to_json(), "the drift report")?;
-    }
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
     // An Admin member the config does not list is always drift.
     let drift = !plan.is_empty()

@@ -126,17 +126,17 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
         made_from.snapshot = Some(taken);
         plan.made_from = Some(made_from.clone());
     }
-    settings.stdout().write_all(
-        settings
-            .redact(&render(&plan, args.format, args.show_unmanaged))
-            .as_bytes(),
-    )?;
+    let shown = render(&plan, args.format, args.show_unmanaged);
+    // The file first: a reader that stops early (`| head`) loses no plan.
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and
         // the commit would make printed plans differ from run to run).
         plan.made_from = Some(made_from);
         site::write_file(out, &plan.to_json(), "the plan")?;
     }
+    settings
+        .stdout()
+        .write_all(settings.redact(&shown).as_bytes())?;
     Ok(if plan.is_blocked() {
         exit::BLOCKED
     } else if args.detailed_exitcode && !plan.is_empty() {

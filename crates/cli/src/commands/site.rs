@@ -333,8 +333,10 @@ pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> 
         return Err(CliError::msg(format!("`{shown}` is not a regular file"))
             .with_hint("give the path of the file itself"));
     }
-    let file = std::fs::File::open(path)
-        .map_err(|e| CliError::msg(format!("cannot read `{shown}`: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| {
+        CliError::msg(format!("cannot read `{shown}`: {e}"))
+            .with_hint("check the path: a relative one is from the directory rolecall runs in")
+    })?;
     let mut bytes = Vec::new();
     file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
