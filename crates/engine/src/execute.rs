@@ -10,7 +10,9 @@ use periscope_client::{
     Id, NewRole, NewUser, Permission, Privilege, RoleUpdate, UserUpdate, Writer,
 };
 use rolecall_core::live::{Live, LiveRole};
-use rolecall_core::plan::{Change, Phase, Plan, RoleRef, RoleState, Step};
+use rolecall_core::plan::{
+    Action, Change, Edit, Phase, Plan, RoleChange, RoleRef, RoleState, Step, UserChange,
+};
 use rolecall_core::vocab::{EVERYONE, key};
 
 /// Why a change failed: the server's answer, or why no answer came.
@@ -202,10 +204,7 @@ async fn run_settled(
     call: &Call,
 ) -> Result<Option<(String, String)>, periscope_client::Error> {
     use periscope_client::Error;
-    let creates = matches!(
-        change,
-        Change::CreateUser { .. } | Change::CreateRole { .. }
-    );
+    let creates = change.action() == Action::Create;
     match run(change, call).await {
         Err(conflict @ Error::Conflict { .. }) if creates => {
             match settle_conflict(change, call).await? {
@@ -219,12 +218,7 @@ async fn run_settled(
                 None => Err(conflict),
             }
         }
-        Err(Error::NotFound { .. })
-            if matches!(
-                change,
-                Change::DeleteUser { .. } | Change::DeleteRole { .. }
-            ) =>
-        {
+        Err(Error::NotFound { .. }) if change.action() == Action::Delete => {
             tracing::info!(key = change.key(), "already deleted (404): done");
             Ok(None)
         }
@@ -240,7 +234,7 @@ async fn settle_conflict(
 ) -> Result<Option<Option<(String, String)>>, periscope_client::Error> {
     let reader = call.writer.reader();
     match change {
-        Change::CreateUser { after } => {
+        Change::User(UserChange::Create(after)) => {
             let users = reader.list_users().await?;
             let wanted: BTreeSet<&str> = call.roles.iter().map(|r| r.0.as_str()).collect();
             let as_wanted = users
@@ -259,7 +253,7 @@ async fn settle_conflict(
                 });
             Ok(as_wanted.then_some(None))
         }
-        Change::CreateRole { after } => {
+        Change::Role(RoleChange::Create(after)) => {
             let roles = reader.list_roles().await?;
             let found = roles
                 .into_iter()
@@ -268,7 +262,7 @@ async fn settle_conflict(
                 .filter(|r| role_as_wanted(r, after));
             Ok(found.map(|r| Some((key(&after.name), r.id))))
         }
-        _ => Ok(None),
+        Change::Role(_) | Change::User(_) => Ok(None),
     }
 }
 
@@ -289,7 +283,7 @@ async fn run(
     let w = &call.writer;
     let actor = call.actor.clone();
     match change {
-        Change::CreateRole { after } => {
+        Change::Role(RoleChange::Create(after)) => {
             let role = w
                 .create_role(&NewRole {
                     name: after.name.clone(),
@@ -306,8 +300,11 @@ async fn run(
             };
             return Ok(Some((key(&after.name), id)));
         }
-        Change::UpdateRole { id, after, .. } | Change::RenameRole { id, after, .. } => {
-            let rename = matches!(change, Change::RenameRole { .. });
+        Change::Role(
+            edit @ (RoleChange::Update(Edit { id, after, .. })
+            | RoleChange::Rename(Edit { id, after, .. })),
+        ) => {
+            let rename = matches!(edit, RoleChange::Rename(_));
             let update = RoleUpdate {
                 updated_by_email: actor,
                 name: rename.then(|| after.name.clone()),
@@ -317,7 +314,7 @@ async fn run(
             };
             w.update_role(&Id(id.clone()), &update).await?;
         }
-        Change::CreateUser { after } => {
+        Change::User(UserChange::Create(after)) => {
             let user = NewUser {
                 first_name: after.first_name.clone(),
                 last_name: after.last_name.clone(),
@@ -327,7 +324,10 @@ async fn run(
             };
             w.create_user(&user).await?;
         }
-        Change::UpdateUser { id, before, after } | Change::StripUser { id, before, after } => {
+        Change::User(
+            UserChange::Update(Edit { id, before, after })
+            | UserChange::Strip(Edit { id, before, after }),
+        ) => {
             let roles = (before.roles != after.roles).then(|| {
                 let mut roles = call.roles.clone();
                 roles.extend(call.everyone.clone().map(Id));
@@ -341,8 +341,8 @@ async fn run(
             };
             w.update_user(&Id(id.clone()), &update).await?;
         }
-        Change::DeleteUser { id, .. } => w.delete_user(&Id(id.clone())).await?,
-        Change::DeleteRole { id, .. } => w.delete_role(&Id(id.clone())).await?,
+        Change::User(UserChange::Delete(r)) => w.delete_user(&Id(r.id.clone())).await?,
+        Change::Role(RoleChange::Delete(r)) => w.delete_role(&Id(r.id.clone())).await?,
     }
     Ok(None)
 }

@@ -25,7 +25,8 @@ use rolecall_core::access::{Effect, Gain};
 use rolecall_core::live::Live;
 use rolecall_core::model::{Desired, SETTINGS};
 use rolecall_core::plan::{
-    Befores, Change, Kind, MadeFrom, Plan, RoleRef, Step, UserState, digest_key,
+    Befores, Change, Edit, Kind, MadeFrom, Plan, RoleChange, RoleRef, Step, UserChange, UserState,
+    digest_key,
 };
 use rolecall_core::vocab::key;
 
@@ -149,21 +150,16 @@ fn without_ids(change: &Change, created: &BTreeSet<String>) -> Change {
             .collect();
         state
     };
+    let edit = |e: &Edit<UserState>| Edit {
+        id: e.id.clone(),
+        before: strip(&e.before),
+        after: strip(&e.after),
+    };
     match change {
-        Change::CreateUser { after } => Change::CreateUser {
-            after: strip(after),
-        },
-        Change::UpdateUser { id, before, after } => Change::UpdateUser {
-            id: id.clone(),
-            before: strip(before),
-            after: strip(after),
-        },
-        Change::StripUser { id, before, after } => Change::StripUser {
-            id: id.clone(),
-            before: strip(before),
-            after: strip(after),
-        },
-        other => other.clone(),
+        Change::User(UserChange::Create(after)) => Change::User(UserChange::Create(strip(after))),
+        Change::User(UserChange::Update(e)) => Change::User(UserChange::Update(edit(e))),
+        Change::User(UserChange::Strip(e)) => Change::User(UserChange::Strip(edit(e))),
+        Change::User(UserChange::Delete(_)) | Change::Role(_) => change.clone(),
     }
 }
 
@@ -208,7 +204,7 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
     let created: BTreeSet<String> = saved
         .changes
         .iter()
-        .filter(|s| matches!(s.change, Change::CreateRole { .. }))
+        .filter(|s| matches!(s.change, Change::Role(RoleChange::Create(_))))
         .map(|s| key(s.key()))
         .collect();
     let creates: BTreeSet<(Kind, String)> = saved
@@ -335,20 +331,25 @@ impl Judge<'_> {
                 && a.role_names() == b.role_names()
         };
         match &step.change {
-            Change::CreateRole { after } => befores
+            Change::Role(RoleChange::Create(after)) => befores
                 .id_of(kind, &after.name)
                 .is_some_and(|id| !recorded(&id) && befores.role(&id).as_ref() == Some(after)),
-            Change::CreateUser { after } => befores.id_of(kind, &after.email).is_some_and(|id| {
-                !recorded(&id) && befores.user(&id).is_some_and(|now| by_names(&now, after))
-            }),
-            Change::UpdateRole { id, after, .. } | Change::RenameRole { id, after, .. } => {
-                moved(id) && befores.role(id).as_ref() == Some(after)
+            Change::User(UserChange::Create(after)) => {
+                befores.id_of(kind, &after.email).is_some_and(|id| {
+                    !recorded(&id) && befores.user(&id).is_some_and(|now| by_names(&now, after))
+                })
             }
-            Change::UpdateUser { id, after, .. } | Change::StripUser { id, after, .. } => {
-                moved(id) && befores.user(id).is_some_and(|now| by_names(&now, after))
+            Change::Role(RoleChange::Update(e) | RoleChange::Rename(e)) => {
+                moved(&e.id) && befores.role(&e.id).as_ref() == Some(&e.after)
             }
-            Change::DeleteRole { id, .. } => recorded(id) && befores.role(id).is_none(),
-            Change::DeleteUser { id, .. } => recorded(id) && befores.user(id).is_none(),
+            Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
+                moved(&e.id)
+                    && befores
+                        .user(&e.id)
+                        .is_some_and(|now| by_names(&now, &e.after))
+            }
+            Change::Role(RoleChange::Delete(r)) => recorded(&r.id) && befores.role(&r.id).is_none(),
+            Change::User(UserChange::Delete(r)) => recorded(&r.id) && befores.user(&r.id).is_none(),
         }
     }
 
@@ -408,13 +409,12 @@ impl Judge<'_> {
             return (!recorded).then_some(Stale::Created { kind, key: name });
         };
         let matches = match &step.change {
-            Change::UpdateRole { before, .. }
-            | Change::RenameRole { before, .. }
-            | Change::DeleteRole { before, .. } => self.befores.role(id).map(|now| now == *before),
-            Change::UpdateUser { before, .. }
-            | Change::StripUser { before, .. }
-            | Change::DeleteUser { before, .. } => self.befores.user(id).map(|now| now == *before),
-            Change::CreateRole { .. } | Change::CreateUser { .. } => Some(true),
+            Change::Role(r) => r.before().map_or(Some(true), |before| {
+                self.befores.role(id).map(|now| now == *before)
+            }),
+            Change::User(u) => u.before().map_or(Some(true), |before| {
+                self.befores.user(id).map(|now| now == *before)
+            }),
         };
         // The file's own record must agree that the object, or one its
         // state names (a role of a user, a dashboard of a role), moved: a

@@ -7,7 +7,7 @@ use periscope_client::{ApiKey, ClientConfig, Credentials, ReadClient, Writer};
 use periscope_emulator::{Emulator, Options, spawn};
 use rolecall_core::live::Live;
 use rolecall_core::load::{Loaded, load_texts};
-use rolecall_core::plan::{Change, Plan, Selection};
+use rolecall_core::plan::{Change, Plan, RoleChange, Selection, UserChange};
 use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch, plan};
 
 const CONFIG: &str = "\
@@ -64,7 +64,7 @@ async fn a_plan_is_carried_out_and_the_site_then_matches() {
         .changes
         .iter()
         .find_map(|s| match &s.change {
-            Change::CreateUser { after } => Some(after),
+            Change::User(UserChange::Create(after)) => Some(after),
             _ => None,
         })
         .unwrap();
@@ -119,7 +119,7 @@ async fn a_failed_create_skips_what_needs_it_and_keeps_the_status() {
     let (emu, _, _, live, mut planned) = planned().await;
     // The site refuses an action it does not know: the create fails.
     for step in &mut planned.changes {
-        if let Change::CreateRole { after } = &mut step.change {
+        if let Change::Role(RoleChange::Create(after)) = &mut step.change {
             after
                 .privileges
                 .insert("Dashboard".into(), ["fly_dashboards".to_string()].into());

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use globset::{GlobBuilder, GlobMatcher};
 
 use super::{
-    Change, Grant, Kind, Label, Partial, Plan, Risk, RoleRef, RoleState, Step, Unmanaged,
-    UnmanagedUser, UserState, digest_key,
+    Change, Grant, Kind, Label, Partial, Plan, Risk, RoleChange, RoleRef, RoleState, Step,
+    Unmanaged, UnmanagedUser, UserState, digest_key,
 };
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, digest};
@@ -499,7 +499,7 @@ fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
         let source = Some(role.origin.to_string());
         let Target::Live(l) = ctx.targets[k] else {
             let risks = role_risks(&role.name, None, &after);
-            steps.push(Step::new(Change::CreateRole { after }, risks, source));
+            steps.push(Step::new(Change::create_role(after), risks, source));
             continue;
         };
         let before = ctx.live_role_state(l);
@@ -518,12 +518,10 @@ fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
         }
         let mut risks = role_risks(&l.name, Some(&before), &after);
         let id = l.id.clone();
-        let change = if renamed {
+        if renamed {
             risks.insert(Risk::RenameRole);
-            Change::RenameRole { id, before, after }
-        } else {
-            Change::UpdateRole { id, before, after }
-        };
+        }
+        let change = Change::edit_role(id, before, after);
         steps.push(Step::new(change, risks, source));
     }
     steps
@@ -542,10 +540,7 @@ fn prune_roles(ctx: &Ctx<'_>) -> (Vec<Step>, Vec<String>) {
             continue;
         }
         if ctx.desired.prune.roles == PruneRoles::Delete && !ctx.role_protected(&l.name) {
-            let change = Change::DeleteRole {
-                id: l.id.clone(),
-                before: ctx.live_role_state(l),
-            };
+            let change = Change::delete_role(l.id.clone(), ctx.live_role_state(l));
             steps.push(Step::new(change, BTreeSet::from([Risk::DeleteRole]), None));
         } else {
             unmanaged.push(l.name.clone());
@@ -659,7 +654,7 @@ fn create_user(
         risks.insert(Risk::AdminGrant);
     }
     let source = Some(user.origin.to_string());
-    Some(Step::new(Change::CreateUser { after }, risks, source))
+    Some(Step::new(Change::create_user(after), risks, source))
 }
 
 fn update_user<'a>(
@@ -692,11 +687,7 @@ fn update_user<'a>(
         return None;
     }
     let risks = user_risks(ctx, &before, &after);
-    let change = Change::UpdateUser {
-        id: l.id.clone(),
-        before,
-        after,
-    };
+    let change = Change::update_user(l.id.clone(), before, after);
     Some(Step::new(change, risks, Some(user.origin.to_string())))
 }
 
@@ -721,20 +712,16 @@ fn prune_users(ctx: &Ctx<'_>) -> (Vec<Step>, Vec<UnmanagedUser>) {
         let before = user_state(l, ctx.live_refs(managed.union(&kept).copied()));
         let id = l.id.clone();
         if ctx.desired.prune.users == PruneUsers::Delete {
-            let change = Change::DeleteUser { id, before };
+            let change = Change::delete_user(id, before);
             steps.push(Step::new(change, BTreeSet::from([Risk::DeleteUser]), None));
         } else if !managed.is_empty() {
-            let after = UserState {
-                roles: ctx.live_refs(kept),
-                ..before.clone()
+            let change = Change::strip_user(id, before, &ctx.live_refs(kept));
+            let (Some(before), Some(after)) = (change.user_before(), change.user_after()) else {
+                unreachable!("a strip has a before and an after")
             };
-            let mut risks = user_risks(ctx, &before, &after);
+            let mut risks = user_risks(ctx, before, after);
             risks.insert(Risk::StripUser);
-            steps.push(Step::new(
-                Change::StripUser { id, before, after },
-                risks,
-                None,
-            ));
+            steps.push(Step::new(change, risks, None));
         }
     }
     unmanaged.sort_by_key(|u| key(&u.email));
@@ -793,8 +780,8 @@ fn check_selectors(ctx: &Ctx<'_>, selection: &Selection, errors: &mut Vec<Diagno
 /// role the membership names, or the rename of the role it points at.
 fn provides(step: &Step, r: &RoleRef) -> bool {
     match (&step.change, &r.id) {
-        (Change::CreateRole { after }, None) => key(&after.name) == key(&r.name),
-        (Change::RenameRole { id, .. }, Some(rid)) => id == rid,
+        (Change::Role(RoleChange::Create(after)), None) => key(&after.name) == key(&r.name),
+        (Change::Role(RoleChange::Rename(e)), Some(rid)) => e.id == *rid,
         _ => false,
     }
 }

@@ -3,9 +3,11 @@
 //! rule blocks it. A plan is a value: serialised (a saved plan), rendered
 //! ([`render`]), applied by one function (the engine's `execute`).
 //!
-//! [`Change`] has one variant per operation the API can carry out; a
-//! [`Step`] is a change with what the reviewer needs to know about it.
+//! A [`Change`] is one operation the API can carry out, nested per
+//! resource ([`RoleChange`], [`UserChange`]); a [`Step`] is a change with what the reviewer
+//! needs to know about it.
 
+mod change;
 mod diff;
 pub mod effect;
 pub mod render;
@@ -18,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use crate::kinds::{Kind, Risk, digest_key};
+pub use change::{Change, Edit, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
 pub use effect::{Effect, Gain};
 pub use safety::{Blocked, Policy, Rule};
@@ -144,47 +147,6 @@ impl UserState {
     }
 }
 
-/// One operation on the site.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    CreateRole {
-        after: RoleState,
-    },
-    UpdateRole {
-        id: String,
-        before: RoleState,
-        after: RoleState,
-    },
-    /// A rename, with whatever else changes in the same call.
-    RenameRole {
-        id: String,
-        before: RoleState,
-        after: RoleState,
-    },
-    DeleteRole {
-        id: String,
-        before: RoleState,
-    },
-    CreateUser {
-        after: UserState,
-    },
-    UpdateUser {
-        id: String,
-        before: UserState,
-        after: UserState,
-    },
-    /// `prune.users: strip`: the account stays, its managed roles go.
-    StripUser {
-        id: String,
-        before: UserState,
-        after: UserState,
-    },
-    DeleteUser {
-        id: String,
-        before: UserState,
-    },
-}
-
 /// When a change runs: roles created, renamed, updated; users created,
 /// updated; users deleted; roles deleted. A phase starts when the one before
 /// it has ended.
@@ -203,140 +165,6 @@ impl Phase {
         Phase::UserDeletes,
         Phase::RoleDeletes,
     ];
-}
-
-impl Change {
-    pub fn kind(&self) -> Kind {
-        match self {
-            Change::CreateRole { .. }
-            | Change::UpdateRole { .. }
-            | Change::RenameRole { .. }
-            | Change::DeleteRole { .. } => Kind::Role,
-            _ => Kind::User,
-        }
-    }
-
-    pub fn action(&self) -> Action {
-        match self {
-            Change::CreateRole { .. } | Change::CreateUser { .. } => Action::Create,
-            Change::UpdateRole { .. } | Change::UpdateUser { .. } | Change::StripUser { .. } => {
-                Action::Update
-            }
-            Change::RenameRole { .. } => Action::Rename,
-            Change::DeleteRole { .. } | Change::DeleteUser { .. } => Action::Delete,
-        }
-    }
-
-    /// The operation's name in the JSON plan: `create-role`, `strip-user`...
-    pub fn op(&self) -> &'static str {
-        match self {
-            Change::CreateRole { .. } => "create-role",
-            Change::UpdateRole { .. } => "update-role",
-            Change::RenameRole { .. } => "rename-role",
-            Change::DeleteRole { .. } => "delete-role",
-            Change::CreateUser { .. } => "create-user",
-            Change::UpdateUser { .. } => "update-user",
-            Change::StripUser { .. } => "strip-user",
-            Change::DeleteUser { .. } => "delete-user",
-        }
-    }
-
-    pub fn phase(&self) -> Phase {
-        match self {
-            Change::CreateRole { .. } | Change::UpdateRole { .. } | Change::RenameRole { .. } => {
-                Phase::RoleWrites
-            }
-            Change::CreateUser { .. } | Change::UpdateUser { .. } | Change::StripUser { .. } => {
-                Phase::UserWrites
-            }
-            Change::DeleteUser { .. } => Phase::UserDeletes,
-            Change::DeleteRole { .. } => Phase::RoleDeletes,
-        }
-    }
-
-    /// Email, or role name (the new one for a rename).
-    pub fn key(&self) -> &str {
-        match self {
-            Change::CreateRole { after }
-            | Change::UpdateRole { after, .. }
-            | Change::RenameRole { after, .. } => &after.name,
-            Change::DeleteRole { before, .. } => &before.name,
-            Change::CreateUser { after }
-            | Change::UpdateUser { after, .. }
-            | Change::StripUser { after, .. } => &after.email,
-            Change::DeleteUser { before, .. } => &before.email,
-        }
-    }
-
-    /// The live object's id; `None` for a create.
-    pub fn id(&self) -> Option<&str> {
-        match self {
-            Change::CreateRole { .. } | Change::CreateUser { .. } => None,
-            Change::UpdateRole { id, .. }
-            | Change::RenameRole { id, .. }
-            | Change::DeleteRole { id, .. }
-            | Change::UpdateUser { id, .. }
-            | Change::StripUser { id, .. }
-            | Change::DeleteUser { id, .. } => Some(id),
-        }
-    }
-
-    pub fn role_before(&self) -> Option<&RoleState> {
-        match self {
-            Change::UpdateRole { before, .. }
-            | Change::RenameRole { before, .. }
-            | Change::DeleteRole { before, .. } => Some(before),
-            _ => None,
-        }
-    }
-
-    pub fn role_after(&self) -> Option<&RoleState> {
-        match self {
-            Change::CreateRole { after }
-            | Change::UpdateRole { after, .. }
-            | Change::RenameRole { after, .. } => Some(after),
-            _ => None,
-        }
-    }
-
-    pub fn user_before(&self) -> Option<&UserState> {
-        match self {
-            Change::UpdateUser { before, .. }
-            | Change::StripUser { before, .. }
-            | Change::DeleteUser { before, .. } => Some(before),
-            _ => None,
-        }
-    }
-
-    pub fn user_after(&self) -> Option<&UserState> {
-        match self {
-            Change::CreateUser { after }
-            | Change::UpdateUser { after, .. }
-            | Change::StripUser { after, .. } => Some(after),
-            _ => None,
-        }
-    }
-
-    /// The old name of a renamed role.
-    pub fn renamed_from(&self) -> Option<&str> {
-        match self {
-            Change::RenameRole { before, .. } => Some(&before.name),
-            _ => None,
-        }
-    }
-
-    /// Memberships, privileges and grants this change takes away.
-    pub fn revokes(&self) -> usize {
-        match self {
-            Change::UpdateRole { before, after, .. } | Change::RenameRole { before, after, .. } => {
-                revoked_in_role(before, after)
-            }
-            Change::UpdateUser { before, after, .. } | Change::StripUser { before, after, .. } => {
-                removed(&before.role_names(), &after.role_names())
-            }
-            _ => 0,
-        }
-    }
 }
 
 fn removed<T: Ord>(before: &BTreeSet<T>, after: &BTreeSet<T>) -> usize {

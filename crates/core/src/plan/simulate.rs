@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Change, Plan, RoleState};
+use super::{Change, Plan, RoleChange, RoleState, UserChange};
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::vocab::{EVERYONE, key};
 
@@ -63,34 +63,34 @@ pub fn simulate(live: &Live, plan: &Plan) -> Live {
     let mut deleted_roles = BTreeSet::new();
     for step in &plan.changes {
         match &step.change {
-            Change::DeleteRole { id, .. } => {
-                roles.remove(id);
-                deleted_roles.insert(id.clone());
+            Change::Role(RoleChange::Delete(r)) => {
+                roles.remove(&r.id);
+                deleted_roles.insert(r.id.clone());
             }
-            Change::DeleteUser { id, .. } => {
-                users.remove(id);
+            Change::User(UserChange::Delete(r)) => {
+                users.remove(&r.id);
             }
-            Change::CreateRole { after }
-            | Change::UpdateRole { after, .. }
-            | Change::RenameRole { after, .. } => {
-                let id = step
-                    .change
+            Change::Role(
+                change @ (RoleChange::Create(_) | RoleChange::Update(_) | RoleChange::Rename(_)),
+            ) => {
+                let after = change.shown();
+                let id = change
                     .id()
                     .map_or_else(|| format!("new:{}", after.name), str::to_string);
                 created.insert(key(&after.name), id.clone());
                 roles.insert(id.clone(), LiveRole::from_state(id, after));
             }
-            Change::CreateUser { after }
-            | Change::UpdateUser { after, .. }
-            | Change::StripUser { after, .. } => {
+            Change::User(
+                change @ (UserChange::Create(_) | UserChange::Update(_) | UserChange::Strip(_)),
+            ) => {
+                let after = change.shown();
                 let mut member: BTreeSet<String> = after
                     .roles
                     .iter()
                     .filter_map(|r| r.id.clone().or_else(|| created.get(&key(&r.name)).cloned()))
                     .collect();
                 member.extend(everyone.clone());
-                let id = step
-                    .change
+                let id = change
                     .id()
                     .map_or_else(|| format!("new:{}", after.email), str::to_string);
                 let user = LiveUser {

@@ -1096,6 +1096,19 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
     insta::assert_snapshot!(refused("\"action\": \"rename\"", "\"action\": \"update\""), @"not a plan saved by rolecall: `Data Analyst`: `action`, `kind` or `key` do not fit the operation");
     // A key that is not the object's.
     insta::assert_snapshot!(refused("\"key\": \"li@acme.com\"", "\"key\": \"boss@acme.com\""), @"not a plan saved by rolecall: `boss@acme.com`: `action`, `kind` or `key` do not fit the operation");
+    // A rename relabelled as an update (op and action both): an update
+    // keeps the name.
+    let relabelled = json
+        .replacen("\"op\": \"rename-role\"", "\"op\": \"update-role\"", 1)
+        .replacen("\"action\": \"rename\"", "\"action\": \"update\"", 1);
+    insta::assert_snapshot!(Plan::from_json(&relabelled).unwrap_err(), @"not a plan saved by rolecall: `Data Analyst`: an update keeps the role's name and a rename changes it");
+    // A strip that gives a role (its fields are public: only the file
+    // reader can refuse it).
+    let mut plan = busy_world().plan();
+    let strip = plan.changes.iter_mut().find(|s| s.change.op() == "strip-user").unwrap();
+    let Change::User(UserChange::Strip(edit)) = &mut strip.change else { unreachable!() };
+    edit.after.roles.insert(RoleRef::live("Admin", "r-admin"));
+    insta::assert_snapshot!(Plan::from_json(&plan.to_json()).unwrap_err(), @"not a plan saved by rolecall: `old@acme.com`: an update keeps the user's email and a strip only takes roles away");
     // Fields no plan has.
     assert!(refused("\"risks\"", "\"allow\": true, \"risks\"").contains("unknown field `allow`"));
     // Another format version.
@@ -1134,22 +1147,12 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
             .map_or("not blocked".to_string(), |b| b.rule.to_string())
     };
     // A delete relabelled with a harmless name but the protected user's id.
-    let relabelled = Change::DeleteUser {
-        id: "u-jane".into(),
-        before: state("old.timer@acme.com", &[]),
-    };
+    let relabelled = Change::delete_user("u-jane".into(), state("old.timer@acme.com", &[]));
     insta::assert_snapshot!(check(relabelled), @"`protect: jane@*`");
     // The actor deleted, or stripped of Admin.
-    let actor_deleted = Change::DeleteUser {
-        id: "u-admin".into(),
-        before: state("someone@acme.com", &[]),
-    };
+    let actor_deleted = Change::delete_user("u-admin".into(), state("someone@acme.com", &[]));
     insta::assert_snapshot!(check(actor_deleted), @"the actor `admin@acme.com` must keep the Admin role");
-    let stripped = Change::UpdateUser {
-        id: "u-admin".into(),
-        before: state("admin@acme.com", std::slice::from_ref(&admin)),
-        after: state("admin@acme.com", &[]),
-    };
+    let stripped = Change::update_user("u-admin".into(), state("admin@acme.com", std::slice::from_ref(&admin)), state("admin@acme.com", &[]));
     insta::assert_snapshot!(check(stripped), @"the actor `admin@acme.com` must keep the Admin role");
     // Admin and Everyone are never deleted or renamed.
     let role = |name: &str| RoleState {
@@ -1158,23 +1161,12 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         privileges: BTreeMap::new(),
         dashboards: BTreeMap::new(),
     };
-    let admin_deleted = Change::DeleteRole {
-        id: "r-admin".into(),
-        before: role("Unused"),
-    };
+    let admin_deleted = Change::delete_role("r-admin".into(), role("Unused"));
     insta::assert_snapshot!(check(admin_deleted), @"the role `Admin` is never deleted or renamed");
-    let everyone_renamed = Change::RenameRole {
-        id: "r-every".into(),
-        before: role("Everyone"),
-        after: role("All Staff"),
-    };
+    let everyone_renamed = Change::edit_role("r-every".into(), role("Everyone"), role("All Staff"));
     insta::assert_snapshot!(check(everyone_renamed), @"the role `Everyone` is never deleted or renamed");
     // A role renamed to "Admin" is not a rename of Admin.
-    let to_admin_name = Change::RenameRole {
-        id: "r-finance".into(),
-        before: role("Finance"),
-        after: role("Finance Team"),
-    };
+    let to_admin_name = Change::edit_role("r-finance".into(), role("Finance"), role("Finance Team"));
     assert_eq!(check(to_admin_name), "not blocked");
     // The last Admin member: jane is the only other user; with the actor
     // rule out of the way (another actor), removing the only admin is
@@ -1185,11 +1177,7 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         site: "acme".into(),
         actor: "nobody@acme.com".into(),
         changes: vec![Step::new(
-            Change::UpdateUser {
-                id: "u-admin".into(),
-                before: state("admin@acme.com", std::slice::from_ref(&admin)),
-                after: state("admin@acme.com", &[]),
-            },
+            Change::update_user("u-admin".into(), state("admin@acme.com", std::slice::from_ref(&admin)), state("admin@acme.com", &[])),
             BTreeSet::new(),
             None,
         )],
@@ -1247,7 +1235,7 @@ fn admin_is_listed_for_its_description_only() {
     ");
     // A plan that would change them anyway (edited by hand) is blocked.
     let mut plan = w.plan();
-    if let Change::UpdateRole { after, .. } = &mut plan.changes[0].change {
+    if let Change::Role(RoleChange::Update(Edit { after, .. })) = &mut plan.changes[0].change {
         after.privileges.clear();
     }
     plan.changes[0].blocked = None;

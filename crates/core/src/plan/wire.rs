@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Action, Blocked, Change, FORMAT_VERSION, Kind, Label, MadeFrom, Partial, Risk, RoleState, Step,
-    Summary, Unmanaged, UserState,
+    Action, Blocked, Change, Edit, FORMAT_VERSION, Kind, Label, MadeFrom, Partial, Removal, Risk,
+    RoleChange, RoleState, Step, Summary, Unmanaged, UserChange, UserState,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -94,14 +94,14 @@ fn origin(labels: &[Label]) -> Option<String> {
 
 fn op(change: &Change) -> Op {
     match change {
-        Change::CreateRole { .. } => Op::CreateRole,
-        Change::UpdateRole { .. } => Op::UpdateRole,
-        Change::RenameRole { .. } => Op::RenameRole,
-        Change::DeleteRole { .. } => Op::DeleteRole,
-        Change::CreateUser { .. } => Op::CreateUser,
-        Change::UpdateUser { .. } => Op::UpdateUser,
-        Change::StripUser { .. } => Op::StripUser,
-        Change::DeleteUser { .. } => Op::DeleteUser,
+        Change::Role(RoleChange::Create(_)) => Op::CreateRole,
+        Change::Role(RoleChange::Update(_)) => Op::UpdateRole,
+        Change::Role(RoleChange::Rename(_)) => Op::RenameRole,
+        Change::Role(RoleChange::Delete(_)) => Op::DeleteRole,
+        Change::User(UserChange::Create(_)) => Op::CreateUser,
+        Change::User(UserChange::Update(_)) => Op::UpdateUser,
+        Change::User(UserChange::Strip(_)) => Op::StripUser,
+        Change::User(UserChange::Delete(_)) => Op::DeleteUser,
     }
 }
 
@@ -161,43 +161,34 @@ fn change(w: WireStep) -> Result<(Change, WireMeta), String> {
     };
     let id = w.id.clone();
     let needs_id = || id.clone().ok_or_else(|| format!("`{}`: no `id`", w.key));
+    fn edit<S>(id: String, before: S, after: S) -> Edit<S> {
+        Edit { id, before, after }
+    }
+    fn removal<S>(id: String, before: S) -> Removal<S> {
+        Removal { id, before }
+    }
+    use State::{Role, User};
     let change = match (w.op, w.before, w.after) {
-        (Op::CreateRole, None, Some(State::Role(after))) => Change::CreateRole { after },
-        (Op::UpdateRole, Some(State::Role(before)), Some(State::Role(after))) => {
-            Change::UpdateRole {
-                id: needs_id()?,
-                before,
-                after,
-            }
+        (Op::CreateRole, None, Some(Role(after))) => Change::Role(RoleChange::Create(after)),
+        (Op::UpdateRole, Some(Role(b)), Some(Role(a))) => {
+            Change::Role(RoleChange::Update(edit(needs_id()?, b, a)))
         }
-        (Op::RenameRole, Some(State::Role(before)), Some(State::Role(after))) => {
-            Change::RenameRole {
-                id: needs_id()?,
-                before,
-                after,
-            }
+        (Op::RenameRole, Some(Role(b)), Some(Role(a))) => {
+            Change::Role(RoleChange::Rename(edit(needs_id()?, b, a)))
         }
-        (Op::DeleteRole, Some(State::Role(before)), None) => Change::DeleteRole {
-            id: needs_id()?,
-            before,
-        },
-        (Op::CreateUser, None, Some(State::User(after))) => Change::CreateUser { after },
-        (Op::UpdateUser, Some(State::User(before)), Some(State::User(after))) => {
-            Change::UpdateUser {
-                id: needs_id()?,
-                before,
-                after,
-            }
+        (Op::DeleteRole, Some(Role(b)), None) => {
+            Change::Role(RoleChange::Delete(removal(needs_id()?, b)))
         }
-        (Op::StripUser, Some(State::User(before)), Some(State::User(after))) => Change::StripUser {
-            id: needs_id()?,
-            before,
-            after,
-        },
-        (Op::DeleteUser, Some(State::User(before)), None) => Change::DeleteUser {
-            id: needs_id()?,
-            before,
-        },
+        (Op::CreateUser, None, Some(User(after))) => Change::User(UserChange::Create(after)),
+        (Op::UpdateUser, Some(User(b)), Some(User(a))) => {
+            Change::User(UserChange::Update(edit(needs_id()?, b, a)))
+        }
+        (Op::StripUser, Some(User(b)), Some(User(a))) => {
+            Change::User(UserChange::Strip(edit(needs_id()?, b, a)))
+        }
+        (Op::DeleteUser, Some(User(b)), None) => {
+            Change::User(UserChange::Delete(removal(needs_id()?, b)))
+        }
         _ => {
             return Err(format!(
                 "`{}`: `before` and `after` do not fit the operation",
@@ -205,6 +196,9 @@ fn change(w: WireStep) -> Result<(Change, WireMeta), String> {
             ));
         }
     };
+    change
+        .check()
+        .map_err(|why| format!("`{}`: {why}", w.key))?;
     if change.action() != w.action || change.kind() != w.kind || change.key() != w.key {
         return Err(format!(
             "`{}`: `action`, `kind` or `key` do not fit the operation",
