@@ -194,7 +194,7 @@ fn diff_alone(label: &str, snapshot: &Snapshot, yaml: &str) {
     .unwrap_or_else(|e| panic!("{}", e.len()));
     let start = Instant::now();
     rolecall_core::access::annotate(&mut plan, &live, 100);
-    let effect = plan.access.as_ref().expect("annotated");
+    let effect = &rolecall_core::access::effect(&live, &plan);
     println!(
         "access section of that plan, {label}: {:.0} ms ({} gained, {} lost)",
         start.elapsed().as_secs_f64() * 1e3,

@@ -348,10 +348,9 @@ fn adds_rights(change: &crate::plan::Change) -> bool {
 
 /// Tags the role changes of `plan` that expose a new action to every user
 /// (`everyone-exposure`) or give one to more than `wide` users
-/// (`wide-grant`), and sets the plan's access effect.
+/// (`wide-grant`). What the plan does to access is [`effect`], beside it.
 pub fn annotate(plan: &mut crate::plan::Plan, live: &Live, wide: usize) {
     use crate::plan::{Kind, Risk};
-    plan.access = Some(effect(live, plan));
     let old = Evaluator::new(live, Model::CrossRole);
     for i in 0..plan.changes.len() {
         let step = &plan.changes[i];

@@ -82,9 +82,73 @@ impl Risk {
     }
 }
 
-/// The key of a live object's digest in a plan's `digests` and `made_from.objects`: `user:<id>`.
-pub fn digest_key(kind: Kind, id: &str) -> String {
-    format!("{kind}:{id}")
+/// The key of a live object's digest in a plan's `digests` and
+/// `made_from.objects`: written `role:<id>`, `user:<id>` or
+/// `dashboard:<id>`. Ordered as written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DigestKey {
+    Dashboard(String),
+    Role(String),
+    User(String),
+}
+
+impl DigestKey {
+    /// The key of the user or role a change is on.
+    pub fn of(kind: Kind, id: impl Into<String>) -> Self {
+        match kind {
+            Kind::Role => DigestKey::Role(id.into()),
+            Kind::User => DigestKey::User(id.into()),
+        }
+    }
+
+    /// The kind of a user's or a role's key.
+    pub fn kind(&self) -> Option<Kind> {
+        match self {
+            DigestKey::Role(_) => Some(Kind::Role),
+            DigestKey::User(_) => Some(Kind::User),
+            DigestKey::Dashboard(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DigestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, id) = match self {
+            DigestKey::Dashboard(id) => ("dashboard", id),
+            DigestKey::Role(id) => ("role", id),
+            DigestKey::User(id) => ("user", id),
+        };
+        write!(f, "{kind}:{id}")
+    }
+}
+
+impl std::str::FromStr for DigestKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once(':') {
+            Some(("dashboard", id)) => Ok(DigestKey::Dashboard(id.into())),
+            Some(("role", id)) => Ok(DigestKey::Role(id.into())),
+            Some(("user", id)) => Ok(DigestKey::User(id.into())),
+            _ => Err(format!(
+                "`{s}` is not a digest key (`role:ID`, `user:ID` or `dashboard:ID`)"
+            )),
+        }
+    }
+}
+
+impl Serialize for DigestKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DigestKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A stable digest of a live object (FNV-1a over its canonical JSON), so a

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::kinds::DigestKey;
+
 pub use crate::kinds::digest;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -57,22 +59,20 @@ impl Live {
 }
 
 impl Live {
-    /// A digest of each user, role (by [`crate::kinds::digest_key`]) and
-    /// dashboard (`dashboard:<id>`).
-    pub fn object_digests(&self) -> BTreeMap<String, String> {
-        use crate::kinds::{Kind, digest_key};
+    /// A digest of each user, role and dashboard.
+    pub fn object_digests(&self) -> BTreeMap<DigestKey, String> {
         let users = self
             .users
             .iter()
-            .map(|u| (digest_key(Kind::User, &u.id), digest(u)));
+            .map(|u| (DigestKey::User(u.id.clone()), digest(u)));
         let roles = self
             .roles
             .iter()
-            .map(|r| (digest_key(Kind::Role, &r.id), digest(r)));
+            .map(|r| (DigestKey::Role(r.id.clone()), digest(r)));
         let dashboards = self
             .dashboards
             .iter()
-            .map(|d| (format!("dashboard:{}", d.id), digest(d)));
+            .map(|d| (DigestKey::Dashboard(d.id.clone()), digest(d)));
         users.chain(roles).chain(dashboards).collect()
     }
 }

@@ -4,23 +4,30 @@
 use std::collections::BTreeSet;
 
 use rolecall_core::Desired;
-use rolecall_core::plan::{Kind, Label, Plan};
+use rolecall_core::plan::{Kind, Label, Plan, Review};
 use rolecall_core::vocab::key;
 
-/// Labels every change of `plan` (the config against the site):
+/// Labels, in `review`, every change of `plan` (the config against the site):
 /// [`Label::ChangedOnSite`] when `applied` (the baseline against the site)
 /// has a change to the same object, [`Label::PendingInConfig`] when the
 /// config's entry differs from the baseline's.
-pub fn label(plan: &mut Plan, applied: &Plan, desired: &Desired, baseline: &Desired) {
+pub fn label(
+    plan: &Plan,
+    review: &mut Review,
+    applied: &Plan,
+    desired: &Desired,
+    baseline: &Desired,
+) {
     let on_site: BTreeSet<(Kind, String)> = applied
         .changes
         .iter()
         .map(|c| (c.kind(), key(c.key())))
         .collect();
-    for step in &mut plan.changes {
+    for (i, step) in plan.changes.iter().enumerate() {
+        let mut labels = Vec::new();
         let k = key(step.key());
         if on_site.contains(&(step.kind(), k.clone())) {
-            step.labels.push(Label::ChangedOnSite);
+            labels.push(Label::ChangedOnSite);
         }
         // Compared as written, wherever written: origins are not part of it.
         let entry = |d: &Desired| {
@@ -32,7 +39,10 @@ pub fn label(plan: &mut Plan, applied: &Plan, desired: &Desired, baseline: &Desi
         };
         let differs = entry(desired) != entry(baseline);
         if differs {
-            step.labels.push(Label::PendingInConfig);
+            labels.push(Label::PendingInConfig);
+        }
+        if !labels.is_empty() {
+            review.labels.insert(i, labels);
         }
     }
 }

@@ -21,7 +21,7 @@ pub use fetch::{Recorded, SnapshotError, fetch, read_snapshot, snapshot, to_live
 
 use rolecall_core::diagnostic::Diagnostic;
 use rolecall_core::live::Live;
-use rolecall_core::plan::{self, Plan, Policy, Selection};
+use rolecall_core::plan::{self, Plan, Policy, Review, Selection};
 use rolecall_core::{Desired, SourceMap};
 
 #[cfg(doc)]
@@ -38,13 +38,14 @@ pub enum PlanError {
     Config(Vec<Diagnostic>),
 }
 
-/// The plan for `desired` against `live`, with every safety rule checked.
+/// The plan for `desired` against `live`, with every safety rule checked,
+/// and beside it what it does to people's access.
 pub fn plan(
     desired: &Desired,
     sources: &SourceMap,
     live: &Live,
     selection: &Selection,
-) -> Result<Plan, PlanError> {
+) -> Result<(Plan, Review), PlanError> {
     let mut plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
     let policy = Policy::of(desired);
     plan::safety::check(&mut plan, live, &policy);
@@ -57,5 +58,9 @@ pub fn plan(
     };
     rolecall_core::access::annotate(&mut plan, live, wide);
     plan::safety::check_policy(&mut plan, &policy);
-    Ok(plan)
+    let review = Review {
+        access: Some(rolecall_core::access::effect(live, &plan)),
+        labels: Default::default(),
+    };
+    Ok((plan, review))
 }

@@ -25,8 +25,8 @@ use rolecall_core::access::{Effect, Gain};
 use rolecall_core::live::Live;
 use rolecall_core::model::{Desired, SETTINGS};
 use rolecall_core::plan::{
-    Befores, Change, Edit, Kind, MadeFrom, Plan, RoleChange, RoleRef, Step, UserChange, UserState,
-    digest_key,
+    Befores, Change, DigestKey, Edit, Kind, MadeFrom, Plan, Review, RoleChange, RoleRef, Step,
+    UserChange, UserState,
 };
 use rolecall_core::vocab::key;
 
@@ -178,8 +178,13 @@ fn same_effect(fresh: Option<&Effect>, saved: Option<&Effect>, partly_done: bool
 }
 
 /// Compares a saved plan with a plan made now from the config on disk
-/// (`fresh`, its safety rules and access effect computed against `now`).
-pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal> {
+/// (`fresh`, its safety rules and access effect computed against `now`);
+/// each with the review that travelled beside it.
+pub fn compare(
+    (saved, saved_review): (&Plan, &Review),
+    (fresh, fresh_review): (&Plan, &Review),
+    now: &Now<'_>,
+) -> Result<(), Refusal> {
     let Some(made_from) = saved.made_from.as_ref().filter(|m| !m.entries.is_empty()) else {
         return Err(Refusal::Unjudgeable);
     };
@@ -241,7 +246,11 @@ pub fn compare(saved: &Plan, fresh: &Plan, now: &Now<'_>) -> Result<(), Refusal>
     }
     if edited.is_empty()
         && stale.is_empty()
-        && !same_effect(fresh.access.as_ref(), saved.access.as_ref(), partly_done)
+        && !same_effect(
+            fresh_review.access.as_ref(),
+            saved_review.access.as_ref(),
+            partly_done,
+        )
     {
         match judge.site_moved() {
             true => stale.push(Stale::Elsewhere {
@@ -280,7 +289,7 @@ struct Judge<'a> {
     made_from: &'a MadeFrom,
     now: &'a Now<'a>,
     befores: Befores<'a>,
-    objects: BTreeMap<String, String>,
+    objects: BTreeMap<DigestKey, String>,
     /// The kinds of which some recorded object changed or went since.
     kinds_moved: BTreeSet<Kind>,
 }
@@ -291,11 +300,10 @@ impl<'a> Judge<'a> {
         let kinds_moved = [Kind::Role, Kind::User]
             .into_iter()
             .filter(|&kind| {
-                let prefix = digest_key(kind, "");
                 made_from
                     .objects
                     .iter()
-                    .any(|(k, v)| k.starts_with(&prefix) && objects.get(k) != Some(v))
+                    .any(|(k, v)| k.kind() == Some(kind) && objects.get(k) != Some(v))
             })
             .collect();
         Self {
@@ -316,9 +324,13 @@ impl Judge<'_> {
     fn done(&self, step: &Step) -> bool {
         let befores = &self.befores;
         let kind = step.kind();
-        let recorded = |id: &str| self.made_from.objects.contains_key(&digest_key(kind, id));
+        let recorded = |id: &str| {
+            self.made_from
+                .objects
+                .contains_key(&DigestKey::of(kind, id))
+        };
         let moved = |id: &str| {
-            let k = digest_key(kind, id);
+            let k = DigestKey::of(kind, id);
             self.made_from
                 .objects
                 .get(&k)
@@ -405,7 +417,7 @@ impl Judge<'_> {
             let recorded = self
                 .made_from
                 .objects
-                .contains_key(&digest_key(kind, &live_id));
+                .contains_key(&DigestKey::of(kind, &live_id));
             return (!recorded).then_some(Stale::Created { kind, key: name });
         };
         let matches = match &step.change {
@@ -431,7 +443,7 @@ impl Judge<'_> {
     /// is not as the file recorded it (gone, new, or changed).
     fn moved(&self, step: &Step) -> bool {
         step.change.id().is_some_and(|id| {
-            let k = digest_key(step.kind(), id);
+            let k = DigestKey::of(step.kind(), id);
             self.made_from.objects.get(&k) != self.objects.get(&k)
         }) || self.names_moved(step)
     }
@@ -449,14 +461,14 @@ impl Judge<'_> {
                     .roles
                     .iter()
                     .filter_map(|r| r.id.as_deref())
-                    .map(|id| digest_key(Kind::Role, id)),
+                    .map(|id| DigestKey::of(Kind::Role, id)),
             );
         }
         for state in [step.change.role_before(), step.change.role_after()]
             .into_iter()
             .flatten()
         {
-            keys.extend(state.dashboards.keys().map(|id| format!("dashboard:{id}")));
+            keys.extend(state.dashboards.keys().cloned().map(DigestKey::Dashboard));
         }
         keys.iter()
             .any(|k| self.made_from.objects.get(k) != self.objects.get(k))

@@ -53,7 +53,7 @@ async fn planned() -> (Emulator, ReadClient, Loaded, Live, Plan) {
     let loaded = loaded(CONFIG);
     let live = fetch(&reader).await.unwrap();
     let all = Selection::default();
-    let planned = plan(&loaded.desired, &loaded.sources, &live, &all).unwrap();
+    let (planned, _) = plan(&loaded.desired, &loaded.sources, &live, &all).unwrap();
     (emu, reader, loaded, live, planned)
 }
 
@@ -93,7 +93,7 @@ async fn a_plan_is_carried_out_and_the_site_then_matches() {
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(seen.lock().unwrap().len(), planned.changes.len());
     let after = fetch(&reader).await.unwrap();
-    let again = plan(
+    let (again, _) = plan(
         &loaded.desired,
         &loaded.sources,
         &after,

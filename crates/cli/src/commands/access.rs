@@ -83,7 +83,7 @@ fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live)> {
     let loaded = site::load_config(settings)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
-    let plan = site::plan(settings, &loaded, &live, &Selection::default())?;
+    let (plan, _) = site::plan(settings, &loaded, &live, &Selection::default())?;
     Ok((
         loaded.desired.site.clone(),
         rolecall_core::plan::simulate(&live, &plan),

@@ -144,18 +144,24 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     if let Some(path) = &args.snapshot_out {
         site::write_snapshot(path, &conn, &live)?;
     }
-    let mut plan = site::plan(settings, &loaded, &live, &selection)?;
+    let (plan, mut review) = site::plan(settings, &loaded, &live, &selection)?;
     if let Some(baseline) = &baseline {
-        let applied = site::plan(settings, baseline, &live, &Selection::default())?;
-        drift::label(&mut plan, &applied, &loaded.desired, &baseline.desired);
+        let (applied, _) = site::plan(settings, baseline, &live, &Selection::default())?;
+        drift::label(
+            &plan,
+            &mut review,
+            &applied,
+            &loaded.desired,
+            &baseline.desired,
+        );
     }
     // The file first: a reader that stops early (`| head`) loses no report.
     if let Some(out) = &args.out {
-        site::write_file(out, &plan.to_json(), "the drift report")?;
+        site::write_file(out, &plan.to_json(&review), "the drift report")?;
     }
     settings.stdout().write_all(
         settings
-            .redact(&render(&plan, args.format, args.show_unmanaged))
+            .redact(&render(&plan, &review, args.format, args.show_unmanaged))
             .as_bytes(),
     )?;
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use rolecall_core::plan::{MadeFrom, Plan, render};
+use rolecall_core::plan::{MadeFrom, Plan, Review, render};
 use rolecall_engine::Recorded;
 
 use super::site::{self, SelectArgs, SiteArgs};
@@ -60,12 +60,12 @@ pub struct PlanArgs {
     pub site: SiteArgs,
 }
 
-pub fn render(plan: &Plan, format: Format, show_unmanaged: bool) -> String {
+pub fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
     let options = site::render_options(true, show_unmanaged);
     match format {
-        Format::Text => render::text(plan, &options),
-        Format::Json => plan.to_json(),
-        Format::Markdown => render::markdown(plan, &options),
+        Format::Text => render::text(plan, review, &options),
+        Format::Json => render::json(plan, review),
+        Format::Markdown => render::markdown(plan, review, &options),
     }
 }
 
@@ -112,7 +112,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
             (live, made_from, None)
         }
     };
-    let mut plan = site::plan(settings, &loaded, &live, &selection)?;
+    let (mut plan, review) = site::plan(settings, &loaded, &live, &selection)?;
     site::record(
         &mut made_from,
         settings,
@@ -126,13 +126,13 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
         made_from.snapshot = Some(taken);
         plan.made_from = Some(made_from.clone());
     }
-    let shown = render(&plan, args.format, args.show_unmanaged);
+    let shown = render(&plan, &review, args.format, args.show_unmanaged);
     // The file first: a reader that stops early (`| head`) loses no plan.
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and
         // the commit would make printed plans differ from run to run).
         plan.made_from = Some(made_from);
-        site::write_file(out, &plan.to_json(), "the plan")?;
+        site::write_file(out, &plan.to_json(&review), "the plan")?;
     }
     settings
         .stdout()

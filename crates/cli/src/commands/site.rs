@@ -12,7 +12,7 @@ use periscope_emulator::{Emulator, Options, Snapshot};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
 use rolecall_core::load::{self, Loaded};
-use rolecall_core::plan::{MadeFrom, Plan, Selection, Selector, Taken, render};
+use rolecall_core::plan::{MadeFrom, Plan, Review, Selection, Selector, Taken, render};
 use rolecall_engine::PlanError;
 
 use crate::error::{CliError, CliResult, Hint as _};
@@ -277,7 +277,7 @@ pub fn plan(
     loaded: &Loaded,
     live: &Live,
     selection: &Selection,
-) -> CliResult<Plan> {
+) -> CliResult<(Plan, Review)> {
     let result = rolecall_engine::plan(&loaded.desired, &loaded.sources, live, selection);
     plan_or_report(settings, loaded, result)
 }
@@ -354,10 +354,10 @@ pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> 
 pub fn plan_or_report(
     settings: &Settings,
     loaded: &Loaded,
-    result: Result<Plan, PlanError>,
-) -> CliResult<Plan> {
+    result: Result<(Plan, Review), PlanError>,
+) -> CliResult<(Plan, Review)> {
     match result {
-        Ok(plan) => Ok(plan),
+        Ok(planned) => Ok(planned),
         Err(PlanError::Fetch(e)) => Err(read_error(&loaded.desired.site, e)),
         Err(PlanError::Config(errors)) => {
             print_diagnostics(settings, &loaded.sources, &errors);

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use globset::{GlobBuilder, GlobMatcher};
 
 use super::{
-    Change, Grant, Kind, Label, Partial, Plan, Risk, RoleChange, RoleRef, RoleState, Step,
-    Unmanaged, UnmanagedUser, UserState, digest_key,
+    Change, DigestKey, Grant, Kind, Partial, Plan, Risk, RoleChange, RoleRef, RoleState, Step,
+    Unmanaged, UnmanagedUser, UserState,
 };
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, digest};
@@ -476,7 +476,6 @@ pub fn diff(
     Ok(Plan {
         partial,
         made_from: None,
-        access: None,
         site: desired.site.clone(),
         actor: desired.actor.clone(),
         digests: digests(&steps, live),
@@ -496,7 +495,7 @@ fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
             continue;
         }
         let mut after = ctx.desired_role_state(role, errors);
-        let source = Some(role.origin.to_string());
+        let source = Some(role.origin.clone());
         let Target::Live(l) = ctx.targets[k] else {
             let risks = role_risks(&role.name, None, &after);
             steps.push(Step::new(Change::create_role(after), risks, source));
@@ -653,7 +652,7 @@ fn create_user(
     if ctx.is_admin(&after) {
         risks.insert(Risk::AdminGrant);
     }
-    let source = Some(user.origin.to_string());
+    let source = Some(user.origin.clone());
     Some(Step::new(Change::create_user(after), risks, source))
 }
 
@@ -688,7 +687,7 @@ fn update_user<'a>(
     }
     let risks = user_risks(ctx, &before, &after);
     let change = Change::update_user(l.id.clone(), before, after);
-    Some(Step::new(change, risks, Some(user.origin.to_string())))
+    Some(Step::new(change, risks, Some(user.origin.clone())))
 }
 
 /// Live users the config does not list: deleted or stripped as `prune.users`
@@ -839,9 +838,7 @@ fn select(
         .enumerate()
         .filter(|(i, _)| keep[*i] || pulled[*i])
         .map(|(i, mut s)| {
-            if pulled[i] {
-                s.labels.push(Label::Prerequisite);
-            }
+            s.prerequisite = pulled[i];
             s
         })
         .collect();
@@ -853,7 +850,7 @@ fn select(
 }
 
 /// The digest of each live object a change touches.
-fn digests(steps: &[Step], live: &Live) -> BTreeMap<String, String> {
+fn digests(steps: &[Step], live: &Live) -> BTreeMap<DigestKey, String> {
     let users: HashMap<&str, &LiveUser> = live.users.iter().map(|u| (u.id.as_str(), u)).collect();
     let roles: HashMap<&str, &LiveRole> = live.roles.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut digests = BTreeMap::new();
@@ -864,7 +861,7 @@ fn digests(steps: &[Step], live: &Live) -> BTreeMap<String, String> {
             Kind::Role => roles.get(id).map(digest),
         };
         if let Some(d) = d {
-            digests.insert(digest_key(step.kind(), id), d);
+            digests.insert(DigestKey::of(step.kind(), id), d);
         }
     }
     digests

@@ -19,7 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::kinds::{Kind, Risk, digest_key};
+use crate::model::Origin;
+
+pub use crate::kinds::{DigestKey, Kind, Risk};
 pub use change::{Change, Edit, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
 pub use effect::{Effect, Gain};
@@ -197,22 +199,24 @@ pub(crate) fn revoked_in_role(before: &RoleState, after: &RoleState) -> usize {
 pub struct Step {
     pub change: Change,
     pub risks: BTreeSet<Risk>,
-    /// `file:line` of the config entry behind it; `None` for a prune.
-    pub source: Option<String>,
+    /// The config entry behind it; `None` for a prune. A plan file keeps
+    /// its `file:line` (read back with column 0).
+    pub source: Option<Origin>,
     /// Set when a safety rule stops it ([`safety::check`]).
     pub blocked: Option<Blocked>,
-    /// Notes for the reader, such as `drift`'s "changed on the site".
-    pub labels: Vec<Label>,
+    /// Not selected itself: a selected change needs it (written as the
+    /// label [`Label::Prerequisite`]).
+    pub prerequisite: bool,
 }
 
 impl Step {
-    pub fn new(change: Change, risks: BTreeSet<Risk>, source: Option<String>) -> Self {
+    pub fn new(change: Change, risks: BTreeSet<Risk>, source: Option<Origin>) -> Self {
         Self {
             change,
             risks,
             source,
             blocked: None,
-            labels: Vec::new(),
+            prerequisite: false,
         }
     }
 
@@ -308,11 +312,11 @@ pub struct MadeFrom {
     /// was edited in the file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub entries: BTreeMap<String, String>,
-    /// A digest of each live object as read ([`digest_key`] keys): what
+    /// A digest of each live object as read: what
     /// tells, for a change a plan made now has and the file has not, whether
     /// the site changed since.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub objects: BTreeMap<String, String>,
+    pub objects: BTreeMap<DigestKey, String>,
     /// Set when the plan was made from a snapshot, with no credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Taken>,
@@ -347,15 +351,38 @@ pub struct Plan {
     pub actor: String,
     pub changes: Vec<Step>,
     pub unmanaged: Unmanaged,
-    /// Digest of each live object the plan touches ([`digest_key`]), to
+    /// Digest of each live object the plan touches, to
     /// refuse applying a stale plan.
-    pub digests: BTreeMap<String, String>,
+    pub digests: BTreeMap<DigestKey, String>,
     /// Set when the plan is of a selection of the changes.
     pub partial: Option<Partial>,
     /// Set on a plan made to be saved.
     pub made_from: Option<MadeFrom>,
-    /// What the plan does to people's access (set by `access::annotate`).
+}
+
+/// What a reviewer reads beside a plan: what it does to people's access,
+/// and where each difference comes from. Made after the plan (by
+/// `access::effect` and the engine's `drift::label`) and passed with it to
+/// the renderers; a saved plan keeps it for its reader and for `apply`'s
+/// comparison. The executor never reads it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Review {
     pub access: Option<Effect>,
+    /// Drift's notes, per change (by its index in [`Plan::changes`]).
+    pub labels: BTreeMap<usize, Vec<Label>>,
+}
+
+impl Review {
+    /// The notes on the change at `index`, a prerequisite's first.
+    pub fn labels_of(&self, plan: &Plan, index: usize) -> Vec<Label> {
+        let prerequisite = plan.changes[index]
+            .prerequisite
+            .then_some(Label::Prerequisite);
+        prerequisite
+            .into_iter()
+            .chain(self.labels.get(&index).into_iter().flatten().copied())
+            .collect()
+    }
 }
 
 /// Why a saved plan cannot be read.
@@ -404,10 +431,10 @@ impl Plan {
         }
     }
 
-    /// The plan as versioned, stable JSON.
-    pub fn to_json(&self) -> String {
-        let mut s =
-            serde_json::to_string_pretty(&wire::Plan::from(self)).expect("a plan serializes");
+    /// The plan and its review as versioned, stable JSON.
+    pub fn to_json(&self, review: &Review) -> String {
+        let mut s = serde_json::to_string_pretty(&wire::Plan::new(self, review))
+            .expect("a plan serializes");
         s.push('\n');
         s
     }
@@ -415,7 +442,7 @@ impl Plan {
     /// A plan saved with [`Plan::to_json`]: the version checked first, then
     /// every change read as one of the operations (an `op` whose fields do
     /// not fit is refused).
-    pub fn from_json(text: &str) -> Result<Plan, PlanFileError> {
+    pub fn from_json(text: &str) -> Result<(Plan, Review), PlanFileError> {
         #[derive(Deserialize)]
         struct Version {
             format_version: u64,
@@ -428,7 +455,8 @@ impl Plan {
         }
         let plan: wire::Plan = serde_json::from_str(text)?;
         let written = plan.summary();
-        let plan = Plan::try_from(plan)
+        let (plan, review) = plan
+            .read()
             .map_err(|reason| PlanFileError::Invalid(serde::de::Error::custom(reason)))?;
         if let Some(written) = written
             && written != plan.summary()
@@ -439,7 +467,7 @@ impl Plan {
                 s.create, s.update, s.delete, s.rename
             )));
         }
-        Ok(plan)
+        Ok((plan, review))
     }
 }
 

@@ -10,7 +10,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::diagnostic::plural;
 use crate::text::clean;
 
-use super::{Action, Grant, Kind, Plan, Risk, RoleState, Step, UserState};
+use super::{Action, Grant, Kind, Label, Plan, Review, Risk, RoleState, Step, UserState};
 
 /// The longest a markdown plan may be (GitHub comments stop at 65,536).
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -301,17 +301,17 @@ fn heading(c: &Step) -> String {
 }
 
 /// The lines of one change, without indentation.
-fn change_lines(c: &Step, p: &Palette, o: &Options<'_>) -> Vec<String> {
+fn change_lines(c: &Step, labels: &[Label], p: &Palette, o: &Options<'_>) -> Vec<String> {
     let mut head = heading(c);
     if let Some(source) = &c.source {
-        let _ = write!(head, "  ({})", clean(source));
+        let _ = write!(head, "  ({source})");
     }
     if !c.risks.is_empty() {
         let risks: Vec<&str> = c.risks.iter().map(|r| r.as_str()).collect();
         let _ = write!(head, "  [{}]", risks.join(", "));
     }
     let mut lines = vec![format!("{}{head}{:#}", p.note, p.note)];
-    for label in &c.labels {
+    for label in labels {
         lines.push(format!("{}# {label}{:#}", p.note, p.note));
     }
     let style = match c.action() {
@@ -426,8 +426,8 @@ fn blocked_line(plan: &Plan, o: &Options<'_>) -> Option<String> {
 
 /// Access gained and lost, grouped by action: `Access: 140 users gain
 /// download_pdf on 12 dashboards.`
-fn access_lines(plan: &Plan) -> Vec<String> {
-    let Some(effect) = plan.access.as_ref().filter(|e| !e.is_empty()) else {
+fn access_lines(review: &Review) -> Vec<String> {
+    let Some(effect) = review.access.as_ref().filter(|e| !e.is_empty()) else {
         return Vec::new();
     };
     let group = |gains: &[super::Gain], verb: (&str, &str)| -> Vec<String> {
@@ -496,7 +496,7 @@ fn recorded_note(plan: &Plan) -> Option<String> {
 
 /// The plan as text; with `styled`, ANSI colors (the stream strips them
 /// where color is off).
-pub fn text(plan: &Plan, o: &Options<'_>) -> String {
+pub fn text(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     let p = Palette::new(o.styled);
     let mut out = String::new();
     let partial = partial_note(plan);
@@ -520,15 +520,15 @@ pub fn text(plan: &Plan, o: &Options<'_>) -> String {
             "rolecall will make these changes to the site `{}`{partial}:\n",
             plan.site
         );
-        for c in &plan.changes {
-            for line in change_lines(c, &p, o) {
+        for (i, c) in plan.changes.iter().enumerate() {
+            for line in change_lines(c, &review.labels_of(plan, i), &p, o) {
                 let _ = writeln!(out, "  {line}");
             }
             out.push('\n');
         }
         let _ = writeln!(out, "{}{}{:#}", p.bold, summary_line(plan), p.bold);
     }
-    for line in access_lines(plan) {
+    for line in access_lines(review) {
         let _ = writeln!(out, "{line}");
     }
     if let Some(line) = unmanaged_line(plan) {
@@ -543,9 +543,9 @@ pub fn text(plan: &Plan, o: &Options<'_>) -> String {
     out
 }
 
-/// The plan as versioned, stable JSON.
-pub fn json(plan: &Plan) -> String {
-    plan.to_json()
+/// The plan and its review as versioned, stable JSON.
+pub fn json(plan: &Plan, review: &Review) -> String {
+    plan.to_json(review)
 }
 
 /// `### rolecall plan for `site``, and for a plan of a snapshot, when the
@@ -564,7 +564,7 @@ fn markdown_header(plan: &Plan) -> String {
 
 /// The plan for a pull-request comment: summary table first, risky changes
 /// first, details folded, at most [`MARKDOWN_LIMIT`] characters.
-pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
+pub fn markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     let p = Palette::new(false);
     let mut out = markdown_header(plan);
     let unmanaged = |out: &mut String| {
@@ -581,7 +581,7 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
         return out;
     }
     let _ = writeln!(out, "**{}**", summary_line(plan));
-    for line in access_lines(plan) {
+    for line in access_lines(review) {
         let line = line.trim_start();
         let bullet = if line.starts_with("Access") { "" } else { "- " };
         let _ = writeln!(out, "{bullet}{}", escape(line));
@@ -590,16 +590,16 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
     if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "\n> [!CAUTION]\n> {line}");
     }
-    let mut order: Vec<&Step> = plan.changes.iter().collect();
+    let mut order: Vec<(usize, &Step)> = plan.changes.iter().enumerate().collect();
     // Blocked first, then risky, then the rest; plan order within each.
-    order.sort_by_key(|c| (c.blocked.is_none(), !c.is_risky()));
+    order.sort_by_key(|(_, c)| (c.blocked.is_none(), !c.is_risky()));
 
     let footer_budget = 400;
     let mut table = String::from("\n| | change | risks | source |\n|---|---|---|---|\n");
     let mut details = String::from("\n<details><summary>Details</summary>\n\n```diff\n");
     let details_end = "```\n\n</details>\n";
     let mut shown = 0;
-    for c in &order {
+    for &(i, c) in &order {
         let risks: Vec<String> = c
             .risks
             .iter()
@@ -625,11 +625,12 @@ pub fn markdown(plan: &Plan, o: &Options<'_>) -> String {
             c.kind(),
             escape(c.key()),
             risk_cell.trim(),
-            c.source
-                .as_deref()
-                .map_or_else(|| "prune".to_string(), |s| format!("`{}`", escape(s)))
+            c.source.as_ref().map_or_else(
+                || "prune".to_string(),
+                |s| format!("`{}`", escape(&s.to_string()))
+            )
         );
-        let mut block = change_lines(c, &p, o).join("\n");
+        let mut block = change_lines(c, &review.labels_of(plan, i), &p, o).join("\n");
         block.push_str("\n\n");
         let block = block.replace("```", "'''");
         if out.len()

@@ -197,7 +197,7 @@ impl World {
     }
 
     fn text(&self) -> String {
-        render::text(&self.plan(), &OPTIONS)
+        render::text(&self.plan(), &Review::default(), &OPTIONS)
     }
 
     fn errors(&self) -> String {
@@ -726,7 +726,7 @@ fn markdown_stays_under_the_limit_and_says_what_it_cut() {
     for i in 0..3000 {
         w.yaml.push_str(&format!("  new{i}@acme.com:\n    first_name: New\n    last_name: User{i}\n    roles: [Analyst, Finance]\n"));
     }
-    let markdown = render::markdown(&w.plan(), &OPTIONS);
+    let markdown = render::markdown(&w.plan(), &Review::default(), &OPTIONS);
     assert!(
         markdown.len() <= render::MARKDOWN_LIMIT,
         "{}",
@@ -989,7 +989,7 @@ mod property {
                     unreachable!()
                 }
             };
-            prop_assert!(!plan.is_blocked(), "{}", render::text(&plan, &OPTIONS));
+            prop_assert!(!plan.is_blocked(), "{}", render::text(&plan, &Review::default(), &OPTIONS));
             for c in &plan.changes {
                 prop_assert!(!c.key().starts_with("boss@") && !c.key().ends_with("@ext.io") && c.key() != "Ops", "a protected or ignored object changed: {}", c.key());
                 prop_assert!(!(c.kind() == Kind::Role && c.action() == Action::Delete && (c.key() == "Admin" || c.key() == "Everyone")));
@@ -1018,7 +1018,7 @@ mod property {
                 prop_assert_eq!(&live_role.unwrap().privileges.iter().filter(|(_, a)| !a.is_empty()).map(|(t, a)| (t.clone(), a.clone())).collect::<BTreeMap<_, _>>(), &privileges);
             }
             let again = World { yaml: w.yaml.clone(), live: after, selection: Selection::default() }.plan();
-            prop_assert!(again.is_empty(), "a second plan after applying the first:\n{}\nconfig:\n{}", render::text(&again, &OPTIONS), w.yaml);
+            prop_assert!(again.is_empty(), "a second plan after applying the first:\n{}\nconfig:\n{}", render::text(&again, &Review::default(), &OPTIONS), w.yaml);
         }
     }
 }
@@ -1061,8 +1061,18 @@ fn a_saved_plan_reads_back_as_the_same_plan() {
         ],
         "by phase, then by name"
     );
-    let json = plan.to_json();
-    assert_eq!(Plan::from_json(&json).unwrap(), plan);
+    let json = plan.to_json(&Review::default());
+    let (read, review) = Plan::from_json(&json).unwrap();
+    assert_eq!(review, Review::default());
+    assert_eq!(read.to_json(&review), json);
+    // A file keeps each source's `file:line`, not its column.
+    let mut at_lines = plan.clone();
+    for step in &mut at_lines.changes {
+        if let Some(origin) = &mut step.source {
+            origin.col = 0;
+        }
+    }
+    assert_eq!(read, at_lines);
     // A membership names a live role by id, a role the plan creates by name.
     let jane = plan
         .changes
@@ -1081,7 +1091,7 @@ fn a_saved_plan_reads_back_as_the_same_plan() {
 
 #[test]
 fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
-    let json = busy_world().plan().to_json();
+    let json = busy_world().plan().to_json(&Review::default());
     let refused = |from: &str, to: &str| {
         assert!(json.contains(from), "{from}");
         let edited = json.replacen(from, to, 1);
@@ -1105,10 +1115,21 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
     // A strip that gives a role (its fields are public: only the file
     // reader can refuse it).
     let mut plan = busy_world().plan();
-    let strip = plan.changes.iter_mut().find(|s| s.change.op() == "strip-user").unwrap();
-    let Change::User(UserChange::Strip(edit)) = &mut strip.change else { unreachable!() };
+    let strip = plan
+        .changes
+        .iter_mut()
+        .find(|s| s.change.op() == "strip-user")
+        .unwrap();
+    let Change::User(UserChange::Strip(edit)) = &mut strip.change else {
+        unreachable!()
+    };
     edit.after.roles.insert(RoleRef::live("Admin", "r-admin"));
-    insta::assert_snapshot!(Plan::from_json(&plan.to_json()).unwrap_err(), @"not a plan saved by rolecall: `old@acme.com`: an update keeps the user's email and a strip only takes roles away");
+    insta::assert_snapshot!(Plan::from_json(&plan.to_json(&Review::default())).unwrap_err(), @"not a plan saved by rolecall: `old@acme.com`: an update keeps the user's email and a strip only takes roles away");
+    // A digest of something no plan reads, and a source that is no line.
+    assert!(refused("\"role:r-analyst\"", "\"group:r-analyst\"").contains("not a digest key"));
+    assert!(
+        refused("\"rolecall.yaml:6\"", "\"rolecall.yaml\"").contains("`source` is `file:line`")
+    );
     // Fields no plan has.
     assert!(refused("\"risks\"", "\"allow\": true, \"risks\"").contains("unknown field `allow`"));
     // Another format version.
@@ -1138,7 +1159,6 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
             digests: BTreeMap::new(),
             partial: None,
             made_from: None,
-            access: None,
         };
         safety::check(&mut plan, &w.live, &policy);
         plan.changes[0]
@@ -1152,7 +1172,11 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
     // The actor deleted, or stripped of Admin.
     let actor_deleted = Change::delete_user("u-admin".into(), state("someone@acme.com", &[]));
     insta::assert_snapshot!(check(actor_deleted), @"the actor `admin@acme.com` must keep the Admin role");
-    let stripped = Change::update_user("u-admin".into(), state("admin@acme.com", std::slice::from_ref(&admin)), state("admin@acme.com", &[]));
+    let stripped = Change::update_user(
+        "u-admin".into(),
+        state("admin@acme.com", std::slice::from_ref(&admin)),
+        state("admin@acme.com", &[]),
+    );
     insta::assert_snapshot!(check(stripped), @"the actor `admin@acme.com` must keep the Admin role");
     // Admin and Everyone are never deleted or renamed.
     let role = |name: &str| RoleState {
@@ -1166,7 +1190,8 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
     let everyone_renamed = Change::edit_role("r-every".into(), role("Everyone"), role("All Staff"));
     insta::assert_snapshot!(check(everyone_renamed), @"the role `Everyone` is never deleted or renamed");
     // A role renamed to "Admin" is not a rename of Admin.
-    let to_admin_name = Change::edit_role("r-finance".into(), role("Finance"), role("Finance Team"));
+    let to_admin_name =
+        Change::edit_role("r-finance".into(), role("Finance"), role("Finance Team"));
     assert_eq!(check(to_admin_name), "not blocked");
     // The last Admin member: jane is the only other user; with the actor
     // rule out of the way (another actor), removing the only admin is
@@ -1177,7 +1202,11 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         site: "acme".into(),
         actor: "nobody@acme.com".into(),
         changes: vec![Step::new(
-            Change::update_user("u-admin".into(), state("admin@acme.com", std::slice::from_ref(&admin)), state("admin@acme.com", &[])),
+            Change::update_user(
+                "u-admin".into(),
+                state("admin@acme.com", std::slice::from_ref(&admin)),
+                state("admin@acme.com", &[]),
+            ),
             BTreeSet::new(),
             None,
         )],
@@ -1185,7 +1214,6 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         digests: BTreeMap::new(),
         partial: None,
         made_from: None,
-        access: None,
     };
     safety::check(&mut plan, &w.live, &lone);
     insta::assert_snapshot!(plan.changes[0].blocked.as_ref().unwrap().rule.to_string(), @"the site must keep at least one Admin member");

@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Origin;
+
 use super::{
-    Action, Blocked, Change, Edit, FORMAT_VERSION, Kind, Label, MadeFrom, Partial, Removal, Risk,
-    RoleChange, RoleState, Step, Summary, Unmanaged, UserChange, UserState,
+    Action, Blocked, Change, DigestKey, Edit, FORMAT_VERSION, Kind, Label, MadeFrom, Partial,
+    Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged, UserChange, UserState,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -24,7 +26,7 @@ pub(super) struct Plan {
     #[serde(default)]
     summary: Option<Summary>,
     unmanaged: Unmanaged,
-    digests: BTreeMap<String, String>,
+    digests: BTreeMap<DigestKey, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     partial: Option<Partial>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,8 +107,8 @@ fn op(change: &Change) -> Op {
     }
 }
 
-impl From<&Step> for WireStep {
-    fn from(step: &Step) -> Self {
+impl WireStep {
+    fn new(step: &Step, labels: Vec<Label>) -> Self {
         let c = &step.change;
         let before = c
             .role_before()
@@ -127,35 +129,51 @@ impl From<&Step> for WireStep {
             before,
             after,
             risks: step.risks.clone(),
-            source: step.source.clone(),
+            source: step.source.as_ref().map(ToString::to_string),
             blocked: step.blocked.clone(),
-            labels: step.labels.clone(),
-            origin: origin(&step.labels),
+            origin: origin(&labels),
+            labels,
         }
     }
 }
 
-impl From<&super::Plan> for Plan {
-    fn from(plan: &super::Plan) -> Self {
+impl Plan {
+    pub(super) fn new(plan: &super::Plan, review: &Review) -> Self {
         Plan {
             format_version: FORMAT_VERSION,
             site: plan.site.clone(),
             actor: plan.actor.clone(),
-            changes: plan.changes.iter().map(WireStep::from).collect(),
+            changes: (plan.changes.iter().enumerate())
+                .map(|(i, step)| WireStep::new(step, review.labels_of(plan, i)))
+                .collect(),
             summary: Some(plan.summary()),
             unmanaged: plan.unmanaged.clone(),
             digests: plan.digests.clone(),
             partial: plan.partial,
             made_from: plan.made_from.clone(),
-            access: plan.access.clone(),
+            access: review.access.clone(),
         }
     }
+}
+
+/// A step's `file:line` as written (the file's name escaped as shown).
+fn origin_of(source: &str) -> Result<Origin, String> {
+    source
+        .rsplit_once(':')
+        .and_then(|(file, line)| {
+            Some(Origin {
+                file: file.into(),
+                line: line.parse().ok()?,
+                col: 0,
+            })
+        })
+        .ok_or_else(|| format!("`source` is `file:line`, not `{source}`"))
 }
 
 fn change(w: WireStep) -> Result<(Change, WireMeta), String> {
     let meta = WireMeta {
         risks: w.risks,
-        source: w.source,
+        source: w.source.as_deref().map(origin_of).transpose()?,
         blocked: w.blocked,
         labels: w.labels,
     };
@@ -213,38 +231,45 @@ fn change(w: WireStep) -> Result<(Change, WireMeta), String> {
 
 struct WireMeta {
     risks: BTreeSet<Risk>,
-    source: Option<String>,
+    source: Option<Origin>,
     blocked: Option<Blocked>,
     labels: Vec<Label>,
 }
 
-impl TryFrom<Plan> for super::Plan {
-    type Error = String;
-
-    fn try_from(plan: Plan) -> Result<Self, String> {
-        let changes = plan
-            .changes
-            .into_iter()
-            .map(|w| {
-                let (change, meta) = change(w)?;
-                Ok(Step {
-                    change,
-                    risks: meta.risks,
-                    source: meta.source,
-                    blocked: meta.blocked,
-                    labels: meta.labels,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        Ok(super::Plan {
-            site: plan.site,
-            actor: plan.actor,
+impl Plan {
+    /// The plan and its review; every change read as one of the
+    /// operations.
+    pub(super) fn read(self) -> Result<(super::Plan, Review), String> {
+        let mut labels = BTreeMap::new();
+        let mut changes = Vec::with_capacity(self.changes.len());
+        for (i, w) in self.changes.into_iter().enumerate() {
+            let (change, mut meta) = change(w)?;
+            let prerequisite = meta.labels.contains(&Label::Prerequisite);
+            meta.labels.retain(|l| *l != Label::Prerequisite);
+            if !meta.labels.is_empty() {
+                labels.insert(i, meta.labels);
+            }
+            changes.push(Step {
+                change,
+                risks: meta.risks,
+                source: meta.source,
+                blocked: meta.blocked,
+                prerequisite,
+            });
+        }
+        let plan = super::Plan {
+            site: self.site,
+            actor: self.actor,
             changes,
-            unmanaged: plan.unmanaged,
-            digests: plan.digests,
-            partial: plan.partial,
-            made_from: plan.made_from,
-            access: plan.access,
-        })
+            unmanaged: self.unmanaged,
+            digests: self.digests,
+            partial: self.partial,
+            made_from: self.made_from,
+        };
+        let review = Review {
+            access: self.access,
+            labels,
+        };
+        Ok((plan, review))
     }
 }

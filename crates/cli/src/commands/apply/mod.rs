@@ -11,7 +11,7 @@ use clap::Args;
 use periscope_client::{CallRecord, Writer};
 use rolecall_core::live::Live;
 use rolecall_core::load::Loaded;
-use rolecall_core::plan::{Plan, Selection, render};
+use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
 
 use self::progress::{Audit, pace_summary, progress};
@@ -73,6 +73,7 @@ pub struct ApplyArgs {
 /// A plan ready to apply, with what it was made from.
 struct Prepared {
     plan: Plan,
+    review: Review,
     conn: Connection,
     live: Live,
     loaded: Loaded,
@@ -89,7 +90,7 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         )
         .with_hint("select when planning: `rolecall plan --target SEL --out PLANFILE`"));
     }
-    let saved = saved::read(path, settings.max_snapshot_size)?;
+    let (saved, saved_review) = saved::read(path, settings.max_snapshot_size)?;
     if !settings.config.exists() {
         return Err(CliError::msg(format!(
             "applying a saved plan needs the config it was made from, and `{}` does not exist; nothing was sent to the site",
@@ -104,10 +105,11 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     let live = site::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
     let selection = site::selection(&made_from.targets, &made_from.excludes)?;
-    let fresh = site::plan(settings, &loaded, &live, &selection)?;
-    saved::check_plan(&saved, &fresh, &loaded, &live)?;
+    let (fresh, review) = site::plan(settings, &loaded, &live, &selection)?;
+    saved::check_plan((&saved, &saved_review), (&fresh, &review), &loaded, &live)?;
     Ok(Prepared {
         plan: fresh,
+        review,
         conn,
         live,
         loaded,
@@ -122,9 +124,10 @@ fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
-    let plan = site::plan(settings, &loaded, &live, &selection)?;
+    let (plan, review) = site::plan(settings, &loaded, &live, &selection)?;
     Ok(Prepared {
         plan,
+        review,
         conn,
         live,
         loaded,
@@ -328,7 +331,7 @@ fn verify(
     let conn = &prepared.conn;
     let live = site::fetch(settings, conn)?;
     snapshot_out(args, conn, &live)?;
-    let again = site::plan(settings, loaded, &live, &prepared.selection)?;
+    let (again, _) = site::plan(settings, loaded, &live, &prepared.selection)?;
     if again.is_empty() {
         writeln!(out, "The site now matches the config.")?;
         return Ok(exit::OK);
@@ -352,7 +355,7 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
         prepared.plan.lift_limits();
     }
     let plan = &prepared.plan;
-    let text = render::text(plan, &site::render_options(true, false));
+    let text = render::text(plan, &prepared.review, &site::render_options(true, false));
     settings
         .stdout()
         .write_all(settings.redact(&text).as_bytes())?;

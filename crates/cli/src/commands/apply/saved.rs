@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rolecall_core::live::Live;
 use rolecall_core::load::Loaded;
-use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError};
+use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError, Review};
 use rolecall_engine::saved::{self, Now, Refusal};
 
 use super::super::site::{self, Connection};
@@ -19,7 +19,7 @@ const REPLAN: &str =
 
 /// Reads a plan file strictly, no further than `limit` bytes (a plan may
 /// have travelled as a CI artifact: it is input like any other).
-pub fn read(path: &Path, limit: usize) -> CliResult<Plan> {
+pub fn read(path: &Path, limit: usize) -> CliResult<(Plan, Review)> {
     let text = site::read_bounded(path, limit, "`--max-snapshot-size`")?;
     Plan::from_json(&text).map_err(|e| {
         let what = match &e {
@@ -83,7 +83,12 @@ pub fn check_endpoint(made_from: &MadeFrom, conn: &Connection) -> CliResult<()> 
 /// Compares the saved plan with the plan made now (`fresh`): stale (exit
 /// 5) when the site or the config moved under a change, edited (exit 1)
 /// when neither explains a difference.
-pub fn check_plan(saved: &Plan, fresh: &Plan, loaded: &Loaded, live: &Live) -> CliResult<()> {
+pub fn check_plan(
+    saved: (&Plan, &Review),
+    fresh: (&Plan, &Review),
+    loaded: &Loaded,
+    live: &Live,
+) -> CliResult<()> {
     let now = Now {
         desired: &loaded.desired,
         sources: &loaded.sources,
