@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use rolecall_core::export::{ExportOptions, Layout, SplitUsers, export};
-use rolecall_core::import_csv::{CsvOptions, read, yaml};
+use rolecall_core::adopt::export::{ExportOptions, Layout, SplitUsers, export};
+use rolecall_core::adopt::import_csv::{CsvOptions, read, yaml};
 use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
 
 const USERS: usize = 50_000;

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rolecall_core::vocab::ACTIONS;
+use rolecall_core::config::vocab::ACTIONS;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -15,7 +15,7 @@ fn the_committed_schema_is_what_rolecall_schema_prints() {
     let actions = &schema["definitions"]["Action"]["enum"];
     assert_eq!(
         actions.as_array().unwrap().len(),
-        rolecall_core::vocab::ACTIONS.len()
+        rolecall_core::config::vocab::ACTIONS.len()
     );
 }
 
@@ -136,7 +136,10 @@ fn usage_errors_exit_1_and_help_and_version_exit_0() {
 /// drift apart.
 #[test]
 fn the_emulator_and_rolecall_agree_on_actions_and_emails() {
-    assert_eq!(periscope_emulator::ACTIONS, rolecall_core::vocab::ACTIONS);
+    assert_eq!(
+        periscope_emulator::ACTIONS,
+        rolecall_core::config::vocab::ACTIONS
+    );
     let emails = [
         "jane@acme.com",
         "J.Doe+x@sub.acme.co.uk",
@@ -159,7 +162,7 @@ fn the_emulator_and_rolecall_agree_on_actions_and_emails() {
     for email in emails {
         assert_eq!(
             periscope_emulator::is_email(email),
-            rolecall_core::vocab::is_email(email),
+            rolecall_core::config::vocab::is_email(email),
             "{email:?}"
         );
     }

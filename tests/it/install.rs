@@ -345,13 +345,13 @@ fn the_gitlab_component_installs_a_verified_rolecall() {
     }
     let text = std::fs::read_to_string(root().join("templates/rolecall.yml")).unwrap();
     let (spec, jobs) = text.split_once("\n---\n").expect("spec, then the jobs");
-    let spec = rolecall_core::load::yaml_to_json(spec).unwrap();
+    let spec = rolecall_core::config::load::yaml_to_json(spec).unwrap();
     let inputs = spec["spec"]["inputs"].as_object().unwrap();
     assert!(
         inputs["version"].get("default").is_none(),
         "the version is pinned by each user"
     );
-    let jobs = rolecall_core::load::yaml_to_json(jobs).unwrap();
+    let jobs = rolecall_core::config::load::yaml_to_json(jobs).unwrap();
     let job = &jobs[".rolecall"];
     let script: Vec<&str> = job["before_script"]
         .as_array()

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use rolecall_core::load::{LoadError, load_path, load_texts};
-use rolecall_core::vocab::ACTIONS;
+use rolecall_core::config::load::{LoadError, load_path, load_texts};
+use rolecall_core::config::vocab::ACTIONS;
 
 use crate::root;
 

@@ -3,8 +3,8 @@
 use std::io::Write as _;
 use std::path::Path;
 
+use rolecall_core::config::load::{self, LoadError};
 use rolecall_core::diagnostic::{Diagnostic, SourceMap, UNDEFINED_ROLE};
-use rolecall_core::load::{self, LoadError};
 
 use crate::settings::Settings;
 

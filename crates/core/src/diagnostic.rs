@@ -98,8 +98,8 @@ impl SourceMap {
         &self.get(id).path
     }
 
-    /// The position of an [`crate::model::Origin`], found by its file's path.
-    pub fn pos_of(&self, origin: &crate::model::Origin, len: usize) -> Option<Pos> {
+    /// The position of an [`crate::config::model::Origin`], found by its file's path.
+    pub fn pos_of(&self, origin: &crate::config::model::Origin, len: usize) -> Option<Pos> {
         let file = (0..self.files.len())
             .find(|i| self.files[*i].path.display().to_string() == *origin.file)?;
         Some(Pos {

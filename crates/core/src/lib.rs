@@ -5,19 +5,14 @@
 //! [`load`].
 
 pub mod access;
+pub mod adopt;
+pub mod config;
 pub mod diagnostic;
-pub mod export;
-pub mod import_csv;
 pub mod kinds;
 pub mod live;
-pub mod load;
-pub mod model;
 pub mod plan;
-pub mod schema;
 pub mod text;
-mod validate;
-pub mod vocab;
 
+pub use config::load::{LoadError, LoadOptions, Loaded, load_path, load_path_with, load_texts};
+pub use config::model::Desired;
 pub use diagnostic::{Diagnostic, Severity, SourceMap, plural};
-pub use load::{LoadError, LoadOptions, Loaded, load_path, load_path_with, load_texts};
-pub use model::Desired;

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use rolecall_core::Desired;
+use rolecall_core::config::vocab::key;
 use rolecall_core::plan::{Kind, Label, Plan, Review};
-use rolecall_core::vocab::key;
 
 /// Labels, in `review`, every change of `plan` (the config against the site):
 /// [`Label::ChangedOnSite`] when `applied` (the baseline against the site)

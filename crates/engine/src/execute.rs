@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use periscope_client::{
     Id, NewRole, NewUser, Permission, Privilege, RoleUpdate, UserUpdate, Writer,
 };
+use rolecall_core::config::vocab::{EVERYONE, key};
 use rolecall_core::live::{Live, LiveRole};
 use rolecall_core::plan::{
     Action, Change, Edit, Phase, Plan, RoleChange, RoleRef, RoleState, Step, UserChange,
 };
-use rolecall_core::vocab::{EVERYONE, key};
 
 /// Why a change failed: the server's answer, or why no answer came.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -50,8 +50,10 @@ pub fn plan(
     let policy = Policy::of(desired);
     plan::safety::check(&mut plan, live, &policy);
     let wide = match desired.limits.wide_grant {
-        Some(rolecall_core::model::Limit::Count(n)) => usize::try_from(n).unwrap_or(usize::MAX),
-        Some(rolecall_core::model::Limit::Percent(p)) => {
+        Some(rolecall_core::config::model::Limit::Count(n)) => {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
+        Some(rolecall_core::config::model::Limit::Percent(p)) => {
             (live.users.len() as f64 * p / 100.0).floor() as usize
         }
         None => 100,

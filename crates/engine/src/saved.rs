@@ -22,13 +22,13 @@ use std::fmt;
 
 use rolecall_core::SourceMap;
 use rolecall_core::access::{Effect, Gain};
+use rolecall_core::config::model::{Desired, SETTINGS};
+use rolecall_core::config::vocab::key;
 use rolecall_core::live::Live;
-use rolecall_core::model::{Desired, SETTINGS};
 use rolecall_core::plan::{
     Befores, Change, DigestKey, Edit, Kind, MadeFrom, Plan, Review, RoleChange, RoleRef, Step,
     UserChange, UserState,
 };
-use rolecall_core::vocab::key;
 
 /// Why a change of a saved plan is stale: what moved since it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use periscope_client::{ApiKey, ClientConfig, Credentials, ReadClient, Writer};
 use periscope_emulator::{Emulator, Options, spawn};
+use rolecall_core::config::load::{Loaded, load_texts};
 use rolecall_core::live::Live;
-use rolecall_core::load::{Loaded, load_texts};
 use rolecall_core::plan::{Change, Plan, RoleChange, Selection, UserChange};
 use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch, plan};
 

@@ -55,7 +55,8 @@ fn python() -> &'static str {
 /// A YAML file of the example repository, as JSON.
 fn yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
-    rolecall_core::load::yaml_to_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    rolecall_core::config::load::yaml_to_json(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Keys of a mapping that are not in `allowed`.

@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 
 use clap::{Args, ValueEnum};
-use rolecall_core::access::{Entry, Evaluator, Model, Row, rows};
+use rolecall_core::access::{Entry, Evaluator, Format, Model, Report, Row, rows};
+use rolecall_core::config::vocab::key;
 use rolecall_core::live::{Live, LiveUser};
 use rolecall_core::plan::Selection;
-use rolecall_core::text::clean;
-use rolecall_core::vocab::key;
 
 use super::site::{self, SiteArgs};
 use crate::error::{CliError, CliResult};
@@ -189,172 +188,21 @@ pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
                     && matches!(args.format, AccessFormat::Json | AccessFormat::Csv))
         })
         .collect();
-    let source = if args.desired { "desired" } else { "live" };
-    let text = match args.format {
-        AccessFormat::Json => json(&site_name, source, model, &shown, &admins)?,
-        AccessFormat::Csv => csv(&shown)?,
-        AccessFormat::Text => text(&site_name, source, model, &shown, &admins, false),
-        AccessFormat::Markdown => text(&site_name, source, model, &shown, &admins, true),
+    let report = Report {
+        site: &site_name,
+        source: if args.desired { "desired" } else { "live" },
+        model,
+        rows: shown,
+        admins,
     };
+    let text = report.render(match args.format {
+        AccessFormat::Json => Format::Json,
+        AccessFormat::Csv => Format::Csv,
+        AccessFormat::Text => Format::Text,
+        AccessFormat::Markdown => Format::Markdown,
+    });
     settings
         .stdout()
         .write_all(settings.redact(&text).as_bytes())?;
     Ok(exit::OK)
-}
-
-fn via_text(row: &Row) -> String {
-    row.via
-        .iter()
-        .map(|v| {
-            let mut parts = Vec::new();
-            if !v.privilege.is_empty() {
-                parts.push(format!("privilege {}", v.privilege.join(", ")));
-            }
-            if !v.grant.is_empty() {
-                parts.push(format!("grant {}", v.grant.join(", ")));
-            }
-            format!("{} ({})", clean(&v.role), parts.join("; "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn json(
-    site: &str,
-    source: &str,
-    model: Model,
-    rows: &[&Row],
-    admins: &BTreeSet<String>,
-) -> CliResult<String> {
-    let value = serde_json::json!({
-        "format_version": 1,
-        "site": site,
-        "source": source,
-        "model": model.as_str(),
-        "admins": admins,
-        "grants": rows,
-    });
-    let mut text = serde_json::to_string_pretty(&value)?;
-    text.push('\n');
-    Ok(text)
-}
-
-fn csv(rows: &[&Row]) -> CliResult<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
-        "user",
-        "dashboard_id",
-        "dashboard",
-        "action",
-        "privilege_from",
-        "grant_from",
-    ])?;
-    for row in rows {
-        for action in &row.actions {
-            let from = |pick: fn(&rolecall_core::access::RoleGives) -> &Vec<String>| {
-                row.via
-                    .iter()
-                    .filter(|v| pick(v).contains(action))
-                    .map(|v| v.role.as_str())
-                    .collect::<Vec<_>>()
-                    .join(";")
-            };
-            let (privilege, grant) = if row.admin {
-                ("Admin".to_string(), "Admin".to_string())
-            } else {
-                (from(|v| &v.privilege), from(|v| &v.grant))
-            };
-            // Names come from the site and the config: never a formula.
-            let cell = |s: &str| rolecall_core::text::spreadsheet_cell(s).into_owned();
-            writer.write_record([
-                cell(&row.user),
-                cell(&row.dashboard_id),
-                cell(&row.dashboard),
-                cell(action),
-                cell(&privilege),
-                cell(&grant),
-            ])?;
-        }
-    }
-    Ok(String::from_utf8(
-        writer
-            .into_inner()
-            .map_err(|e| CliError::msg(e.to_string()))?,
-    )
-    .unwrap_or_default())
-}
-
-fn text(
-    site: &str,
-    source: &str,
-    model: Model,
-    rows: &[&Row],
-    admins: &BTreeSet<String>,
-    markdown: bool,
-) -> String {
-    let mut out = String::new();
-    let head = format!(
-        "Access on the site `{site}` ({source}, model {})",
-        model.as_str()
-    );
-    if markdown {
-        out.push_str(&format!(
-            "### {head}\n\n| user | dashboard | actions | via |\n|---|---|---|---|\n"
-        ));
-    } else {
-        out.push_str(&format!("{head}:\n"));
-    }
-    let cell = |s: &str| {
-        clean(s)
-            .replace('|', "\\|")
-            .replace('`', "'")
-            .replace('<', "&lt;")
-    };
-    let mut last_user = "";
-    for row in rows {
-        if markdown {
-            out.push_str(&format!(
-                "| {} | {} (#{}) | {} | {} |\n",
-                cell(&row.user),
-                cell(&row.dashboard),
-                cell(&row.dashboard_id),
-                row.actions.join(", "),
-                cell(&via_text(row))
-            ));
-            continue;
-        }
-        if row.user != last_user {
-            out.push_str(&format!("\n{}\n", clean(&row.user)));
-            last_user = &row.user;
-        }
-        out.push_str(&format!(
-            "  {:?} (#{}): {}  via {}\n",
-            row.dashboard,
-            row.dashboard_id,
-            row.actions.join(", "),
-            via_text(row)
-        ));
-    }
-    if rows.is_empty() {
-        out.push_str(if markdown {
-            "\n_No access matches._\n"
-        } else {
-            "\nNo access matches.\n"
-        });
-    }
-    for admin in admins {
-        let line = format!(
-            "{}: every action on every dashboard, via Admin",
-            clean(admin)
-        );
-        if markdown {
-            out.push_str(&format!("\n- {}", cell(&line)));
-        } else {
-            out.push_str(&format!("\n{line}"));
-        }
-    }
-    if !admins.is_empty() {
-        out.push('\n');
-    }
-    out
 }

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use rolecall_core::export::{self, ExportOptions, Layout, SplitUsers};
+use rolecall_core::adopt::export::{self, ExportOptions, Layout, SplitUsers};
 
 use super::site::{self, SiteArgs};
 use crate::error::{CliError, CliResult};

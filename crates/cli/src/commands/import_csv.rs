@@ -4,10 +4,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use rolecall_core::Desired;
-use rolecall_core::import_csv::{self, CsvImport, CsvOptions, CsvUser};
+use rolecall_core::adopt::import_csv::{self, CsvOptions, CsvUser};
 use rolecall_core::text::clean;
-use rolecall_core::vocab::{self, key};
 
 use super::site;
 use crate::error::{CliError, CliResult};
@@ -45,77 +43,14 @@ pub struct ImportCsvArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Checks the rows against a config: roles it knows, users it has.
-fn check_against(import: &mut CsvImport, desired: &Desired) {
-    let mut kept = Vec::new();
-    for user in std::mem::take(&mut import.users) {
-        for role in &user.roles {
-            let known = desired.roles.contains_key(&key(role))
-                || vocab::DEFAULT_ROLES.iter().any(|d| key(d) == key(role));
-            if !known {
-                import.error(
-                    user.line,
-                    format!("role `{role}` is defined neither in the config nor as a default role"),
-                );
-            }
-        }
-        match desired.users.get(&key(&user.email)) {
-            None => kept.push(user),
-            Some(existing) => {
-                let roles: std::collections::BTreeSet<String> =
-                    existing.roles.keys().cloned().collect();
-                let wanted: std::collections::BTreeSet<String> =
-                    user.roles.iter().map(|r| key(r)).collect();
-                let same = existing
-                    .first_name
-                    .as_deref()
-                    .is_none_or(|f| f == user.first_name)
-                    && existing
-                        .last_name
-                        .as_deref()
-                        .is_none_or(|l| l == user.last_name)
-                    && roles == wanted;
-                let message = if same {
-                    format!("`{}` is in the config already; skipped", user.email)
-                } else {
-                    format!(
-                        "`{}` is in the config already, with another name or roles",
-                        user.email
-                    )
-                };
-                if same {
-                    import.warning(user.line, message);
-                } else {
-                    import.error(user.line, message);
-                }
-            }
-        }
-    }
-    import.users = kept;
-}
-
-/// Appends users to an existing users file: only when `users:` is its last
-/// top-level key, so that the entries land under it.
+/// Appends users to an existing users file (see [`import_csv::merge`]).
 fn merge(path: &Path, users: &[CsvUser]) -> CliResult<String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::msg(format!("cannot read `{}`: {e}", path.display())))?;
-    let last_key = text
-        .lines()
-        .rfind(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty())
-        .unwrap_or_default();
-    if last_key.trim_end() != "users:" {
-        return Err(CliError::msg(format!(
-            "cannot add users to `{}`: `users:` is not its last section",
-            path.display()
-        ))
-        .with_hint("write to a new file in the config directory instead (`-o users/new.yaml`)"));
-    }
-    let mut merged = text;
-    if !merged.ends_with('\n') {
-        merged.push('\n');
-    }
-    merged.push_str(&import_csv::yaml(users, false));
-    Ok(merged)
+    import_csv::merge(&text, users).map_err(|e| {
+        CliError::msg(format!("cannot add users to `{}`: {e}", path.display()))
+            .with_hint("write to a new file in the config directory instead (`-o users/new.yaml`)")
+    })
 }
 
 pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
@@ -130,7 +65,7 @@ pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
     let mut import = import_csv::read(&text, &options);
     if settings.config.exists() {
         let loaded = site::load_config(settings)?;
-        check_against(&mut import, &loaded.desired);
+        import.check_against(&loaded.desired);
     }
     import.problems.sort_by_key(|p| (p.line, !p.error));
     let mut stderr = settings.stderr();

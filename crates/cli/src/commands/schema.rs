@@ -18,6 +18,6 @@ pub struct SchemaArgs {}
 pub fn run(_: &SchemaArgs, settings: &Settings) -> CliResult {
     settings
         .stdout()
-        .write_all(rolecall_core::schema::json().as_bytes())?;
+        .write_all(rolecall_core::config::schema::json().as_bytes())?;
     Ok(exit::OK)
 }

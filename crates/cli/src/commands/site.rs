@@ -9,9 +9,9 @@ use clap::Args;
 use periscope_client::{ClientConfig, Limit, Listing, ReadClient};
 #[cfg(feature = "sandbox")]
 use periscope_emulator::{Emulator, Options, Snapshot};
+use rolecall_core::config::load::{self, Loaded};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
-use rolecall_core::load::{self, Loaded};
 use rolecall_core::plan::{MadeFrom, Plan, Review, Selection, Selector, Taken, render};
 use rolecall_engine::PlanError;
 

@@ -3,7 +3,8 @@
 use std::io::Write as _;
 
 use clap::Args;
-use rolecall_core::{load, plural};
+use rolecall_core::config::load;
+use rolecall_core::plural;
 
 use crate::error::CliResult;
 use crate::exit;

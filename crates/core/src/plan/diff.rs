@@ -13,10 +13,10 @@ use super::{
     Change, DigestKey, Grant, Kind, Partial, Plan, Risk, RoleChange, RoleRef, RoleState, Step,
     Unmanaged, UnmanagedUser, UserState,
 };
+use crate::config::model::{DashboardRef, Desired, Origin, PruneRoles, PruneUsers, Role, User};
+use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, digest};
-use crate::model::{DashboardRef, Desired, Origin, PruneRoles, PruneUsers, Role, User};
-use crate::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 
 /// Selects changes by kind and name: `user:GLOB` or `role:GLOB`.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Origin;
+use crate::config::model::Origin;
 
 pub use crate::kinds::{DigestKey, Kind, Risk};
 pub use change::{Change, Edit, Removal, RoleChange, UserChange};
@@ -307,7 +307,7 @@ pub struct MadeFrom {
     #[serde(default)]
     pub excludes: Vec<String>,
     /// A digest of each config entry as parsed (comments and layout left
-    /// out), by [`crate::model::Desired::entry_digests`]'s keys: `apply`
+    /// out), by [`crate::config::model::Desired::entry_digests`]'s keys: `apply`
     /// tells a change whose config entry changed since (stale) from one that
     /// was edited in the file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

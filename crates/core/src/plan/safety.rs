@@ -11,10 +11,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Kind, Plan, Risk, Step, UserState};
+use crate::config::model::{Desired, Limit, Limits, Selectors, SitePolicy};
+use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::live::{Live, LiveRole, LiveUser};
-use crate::model::{Desired, Limit, Limits, Selectors, SitePolicy};
 use crate::text::clean;
-use crate::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 
 /// What the rules need to know of a config.
 #[derive(Debug, Clone)]

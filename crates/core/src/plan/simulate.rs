@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Change, Plan, RoleChange, RoleState, UserChange};
+use crate::config::vocab::{EVERYONE, key};
 use crate::live::{Live, LiveRole, LiveUser};
-use crate::vocab::{EVERYONE, key};
 
 impl LiveRole {
     /// Whether this role gives exactly the privileges and dashboard grants

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::render;
 use super::*;
+use crate::config::load::load_texts;
 use crate::live::{Live, LiveDashboard, LiveRole, LiveUser};
-use crate::load::load_texts;
 
 /// How the command line words the flag that lifts limits.
 const OPTIONS: render::Options<'static> = render::Options {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Origin;
+use crate::config::model::Origin;
 
 use super::{
     Action, Blocked, Change, DigestKey, Edit, FORMAT_VERSION, Kind, Label, MadeFrom, Partial,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use clap::Args;
 use periscope_client::{CallRecord, Writer};
+use rolecall_core::config::load::Loaded;
 use rolecall_core::live::Live;
-use rolecall_core::load::Loaded;
 use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
 

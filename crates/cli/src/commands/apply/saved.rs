@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use rolecall_core::config::load::Loaded;
 use rolecall_core::live::Live;
-use rolecall_core::load::Loaded;
 use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError, Review};
 use rolecall_engine::saved::{self, Now, Refusal};
 

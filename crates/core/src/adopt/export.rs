@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use crate::config::vocab::{ADMIN, EVERYONE, key};
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::text::clean;
-use crate::vocab::{ADMIN, EVERYONE, key};
 
 /// Words YAML (1.1 or 1.2) reads as something else than text.
 const SPECIAL: &[&str] = &[
@@ -410,8 +410,8 @@ mod tests {
         use proptest::prelude::*;
 
         use super::super::*;
+        use crate::config::load::load_texts;
         use crate::live::LiveDashboard;
-        use crate::load::load_texts;
         use crate::plan::{Selection, diff};
 
         const ROLE_NAMES: &[&str] = &[

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use super::convert::Fragment;
+use crate::config::model::{FileRules, May};
+use crate::config::vocab::{ADMIN, key};
 use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap};
-use crate::model::{FileRules, May};
-use crate::vocab::{ADMIN, key};
 
 /// Where a config's root file and root directory are.
 #[derive(Debug)]

@@ -5,16 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::yaml::{Node, NodeKind, ScalarType};
-use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
-use crate::kinds::Risk;
-use crate::model::{
+use crate::config::model::{
     DashboardGrant, DashboardRef, FileRule, FileRules, Globs, Limit, Limits, May, Origin, Prune,
     PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
 };
-use crate::vocab;
+use crate::config::vocab;
+use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
+use crate::kinds::Risk;
 
 /// Keys of each mapping whose keys are fixed by the format. The JSON Schema
-/// is generated from `crate::schema`; a test checks that both agree.
+/// is generated from `crate::config::schema`; a test checks that both agree.
 pub(crate) const TOP_KEYS: &[&str] = &[
     "site", "actor", "prune", "protect", "ignore", "limits", "files", "policy", "roles", "users",
 ];

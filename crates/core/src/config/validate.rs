@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::config::load::convert::Refs;
+use crate::config::model::Desired;
+use crate::config::vocab;
 use crate::diagnostic::{Diagnostic, Pos, SourceMap, did_you_mean};
-use crate::load::convert::Refs;
-use crate::model::Desired;
-use crate::vocab;
 
 /// Where the entries of a merged config were written, for the checks that
 /// look at the whole config.

@@ -414,7 +414,7 @@ impl Node {
 
 #[cfg(test)]
 mod json_tests {
-    use crate::load::yaml_to_json;
+    use crate::config::load::yaml_to_json;
 
     #[test]
     fn yaml_reads_as_json_with_core_schema_types() {

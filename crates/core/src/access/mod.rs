@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::config::vocab::{ACTIONS, ADMIN, EVERYONE, key};
 use crate::live::{Live, LiveRole, LiveUser};
-use crate::vocab::{ACTIONS, ADMIN, EVERYONE, key};
 
 /// How privileges and grants combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -249,209 +249,12 @@ fn sorted(mut names: Vec<&str>) -> Vec<String> {
     names.into_iter().map(str::to_string).collect()
 }
 
+mod effect;
+mod render;
+
 pub use crate::plan::{Effect, Gain};
-
-/// Users whose access a plan may change: their memberships change, or a
-/// role of theirs (before or after) does.
-fn touched(live: &Live, after: &Live, plan: &crate::plan::Plan) -> BTreeSet<String> {
-    let role_ids: BTreeSet<&str> = plan
-        .changes
-        .iter()
-        .filter(|s| s.kind() == crate::plan::Kind::Role)
-        .filter_map(|s| s.change.id())
-        .collect();
-    let everyone = live
-        .roles
-        .iter()
-        .any(|r| role_ids.contains(r.id.as_str()) && key(&r.name) == key(EVERYONE));
-    let mut users: BTreeSet<String> = plan
-        .changes
-        .iter()
-        .filter(|s| s.kind() == crate::plan::Kind::User)
-        .map(|s| key(s.key()))
-        .collect();
-    let created: BTreeSet<&str> = after
-        .roles
-        .iter()
-        .filter(|r| !live.roles.iter().any(|l| l.id == r.id))
-        .map(|r| r.id.as_str())
-        .collect();
-    for u in live.users.iter().chain(&after.users) {
-        if everyone
-            || u.roles
-                .iter()
-                .any(|r| role_ids.contains(r.as_str()) || created.contains(r.as_str()))
-        {
-            users.insert(key(&u.email));
-        }
-    }
-    users
-}
-
-/// The access a plan gains and loses, cross-role.
-pub fn effect(live: &Live, plan: &crate::plan::Plan) -> Effect {
-    let after = crate::plan::simulate(live, plan);
-    let (old, new) = (
-        Evaluator::new(live, Model::CrossRole),
-        Evaluator::new(&after, Model::CrossRole),
-    );
-    fn by_key(l: &Live) -> HashMap<String, &LiveUser> {
-        l.users.iter().map(|u| (key(&u.email), u)).collect()
-    }
-    let (was, is) = (by_key(live), by_key(&after));
-    let mut out = Effect::default();
-    for k in touched(live, &after, plan) {
-        let before = was.get(&k).copied();
-        let now = is.get(&k).copied();
-        if before.is_some_and(|u| old.is_admin(u)) || now.is_some_and(|u| new.is_admin(u)) {
-            continue;
-        }
-        let pairs =
-            |e: &Evaluator<'_>, u: Option<&LiveUser>| u.map(|u| e.pairs(u)).unwrap_or_default();
-        let (a, b) = (pairs(&old, before), pairs(&new, now));
-        let email = now.or(before).map(|u| u.email.clone()).unwrap_or_default();
-        let gain = |(d, action): &(String, String), e: &Evaluator<'_>| Gain {
-            user: email.clone(),
-            dashboard_id: d.clone(),
-            dashboard: e.dashboard_name(d),
-            action: action.clone(),
-        };
-        out.gained.extend(b.difference(&a).map(|p| gain(p, &new)));
-        out.lost.extend(a.difference(&b).map(|p| gain(p, &old)));
-    }
-    out
-}
-
-/// Whether a role change gives something its role did not give before.
-fn adds_rights(change: &crate::plan::Change) -> bool {
-    let Some(after) = change.role_after() else {
-        return false;
-    };
-    let empty = crate::plan::RoleState {
-        name: String::new(),
-        description: String::new(),
-        privileges: BTreeMap::new(),
-        dashboards: BTreeMap::new(),
-    };
-    let before = change.role_before().unwrap_or(&empty);
-    after
-        .privileges
-        .iter()
-        .any(|(t, a)| !before.privileges.get(t).is_some_and(|b| a.is_subset(b)))
-        || after.dashboards.iter().any(|(d, g)| {
-            !before
-                .dashboards
-                .get(d)
-                .is_some_and(|b| g.actions.is_subset(&b.actions))
-        })
-}
-
-/// Tags the role changes of `plan` that expose a new action to every user
-/// (`everyone-exposure`) or give one to more than `wide` users
-/// (`wide-grant`). What the plan does to access is [`effect`], beside it.
-pub fn annotate(plan: &mut crate::plan::Plan, live: &Live, wide: usize) {
-    use crate::plan::{Kind, Risk};
-    let old = Evaluator::new(live, Model::CrossRole);
-    for i in 0..plan.changes.len() {
-        let step = &plan.changes[i];
-        if step.kind() != Kind::Role || !adds_rights(&step.change) {
-            continue;
-        }
-        let (Some(id), Some(after)) = (step.change.id(), step.change.role_after()) else {
-            continue; // a role created alone has no members yet
-        };
-        let everyone = old.everyone_id == Some(id);
-        // The change alone, against the site as it is: its members gain?
-        let changed = old.with_role(LiveRole::from_state(id.to_string(), after));
-        let gainers = live
-            .users
-            .iter()
-            .filter(|u| (everyone || u.roles.contains(id)) && !old.is_admin(u))
-            .filter(|u| !old.pairs(u).is_superset(&changed.pairs(u)))
-            .count();
-        let risks = &mut plan.changes[i].risks;
-        if everyone {
-            risks.insert(Risk::EveryoneExposure);
-        }
-        if gainers > wide {
-            risks.insert(Risk::WideGrant);
-        }
-    }
-}
-
-/// The actions of one user on one dashboard, with what each role gives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
-    pub user: String,
-    pub dashboard_id: String,
-    pub dashboard: String,
-    pub actions: Vec<String>,
-    /// Per role: the actions it gives as privileges and as grants here.
-    pub via: Vec<RoleGives>,
-    pub admin: bool,
-}
-
-/// What one role contributes to a row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RoleGives {
-    pub role: String,
-    pub privilege: Vec<String>,
-    pub grant: Vec<String>,
-}
-
-/// Entries grouped by (user, dashboard), sorted by user then dashboard name.
-pub fn rows(entries: &[Entry]) -> Vec<Row> {
-    let mut groups: BTreeMap<(String, String, String), Vec<&Entry>> = BTreeMap::new();
-    for e in entries {
-        groups
-            .entry((key(&e.user), e.dashboard.clone(), e.dashboard_id.clone()))
-            .or_default()
-            .push(e);
-    }
-    groups
-        .into_values()
-        .map(|es| {
-            let mut by_role: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> =
-                BTreeMap::new();
-            for e in &es {
-                for r in &e.via.privilege {
-                    by_role
-                        .entry(r.clone())
-                        .or_default()
-                        .0
-                        .insert(e.action.clone());
-                }
-                for r in &e.via.grant {
-                    by_role
-                        .entry(r.clone())
-                        .or_default()
-                        .1
-                        .insert(e.action.clone());
-                }
-            }
-            Row {
-                user: es[0].user.clone(),
-                dashboard_id: es[0].dashboard_id.clone(),
-                dashboard: es[0].dashboard.clone(),
-                actions: es
-                    .iter()
-                    .map(|e| e.action.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                via: by_role
-                    .into_iter()
-                    .map(|(role, (p, g))| RoleGives {
-                        role,
-                        privilege: p.into_iter().collect(),
-                        grant: g.into_iter().collect(),
-                    })
-                    .collect(),
-                admin: es[0].via.admin,
-            }
-        })
-        .collect()
-}
+pub use effect::{annotate, effect};
+pub use render::{Format, Report, RoleGives, Row, rows};
 
 #[cfg(test)]
 mod tests {
@@ -526,6 +329,33 @@ mod tests {
                 },
             ],
         }
+    }
+
+    /// Every format of a report, from one evaluation: the Admin member
+    /// named once, a name that starts like a formula kept as text in CSV,
+    /// a pipe escaped in markdown.
+    #[test]
+    fn a_report_renders_in_every_format() {
+        let mut live = site();
+        live.dashboards[0].name = "=HYPERLINK(\"x\")|Pipeline".into();
+        let e = Evaluator::new(&live, Model::CrossRole);
+        let entries: Vec<Entry> = live.users.iter().flat_map(|u| e.user(u, None)).collect();
+        let all = rows(&entries);
+        let report = Report {
+            site: "acme",
+            source: "live",
+            model: Model::CrossRole,
+            rows: all.iter().filter(|r| !r.admin).collect(),
+            admins: all
+                .iter()
+                .filter(|r| r.admin)
+                .map(|r| r.user.clone())
+                .collect(),
+        };
+        insta::assert_snapshot!("text", report.render(Format::Text));
+        insta::assert_snapshot!("markdown", report.render(Format::Markdown));
+        insta::assert_snapshot!("json", report.render(Format::Json));
+        insta::assert_snapshot!("csv", report.render(Format::Csv));
     }
 
     fn access(model: Model, email: &str) -> Vec<String> {

@@ -21,9 +21,9 @@ pub(crate) use convert::{
 };
 use ownership::Layout;
 
+use crate::config::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
+use crate::config::validate::{self, Index};
 use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
-use crate::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
-use crate::validate::{self, Index};
 
 /// A config that loaded and passed validation, maybe with warnings.
 #[derive(Debug)]
@@ -413,7 +413,7 @@ fn insert_once<T>(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let written = name(&entry).to_string();
-    let key = crate::vocab::key(&written);
+    let key = crate::config::vocab::key(&written);
     let Some((first, first_entry)) = map.get(&key) else {
         map.insert(key, (pos, entry));
         return;

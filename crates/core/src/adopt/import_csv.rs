@@ -7,8 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::export::scalar;
-use crate::vocab::{self, key};
+use crate::Desired;
+use crate::adopt::export::scalar;
+use crate::config::vocab::{self, key};
 
 /// How to read a CSV.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +69,77 @@ impl CsvImport {
             message,
         });
     }
+
+    /// Checks the rows against a config: every role must be one it defines
+    /// or a default role; a user it has already is skipped when the same
+    /// (a warning), an error when its name or roles differ.
+    pub fn check_against(&mut self, desired: &Desired) {
+        let mut kept = Vec::new();
+        for user in std::mem::take(&mut self.users) {
+            for role in &user.roles {
+                let known = desired.roles.contains_key(&key(role))
+                    || vocab::DEFAULT_ROLES.iter().any(|d| key(d) == key(role));
+                if !known {
+                    self.error(
+                        user.line,
+                        format!(
+                            "role `{role}` is defined neither in the config nor as a default role"
+                        ),
+                    );
+                }
+            }
+            let Some(existing) = desired.users.get(&key(&user.email)) else {
+                kept.push(user);
+                continue;
+            };
+            let roles: BTreeSet<&String> = existing.roles.keys().collect();
+            let wanted: BTreeSet<String> = user.roles.iter().map(|r| key(r)).collect();
+            let same = existing
+                .first_name
+                .as_deref()
+                .is_none_or(|f| f == user.first_name)
+                && existing
+                    .last_name
+                    .as_deref()
+                    .is_none_or(|l| l == user.last_name)
+                && roles == wanted.iter().collect();
+            if same {
+                let message = format!("`{}` is in the config already; skipped", user.email);
+                self.warning(user.line, message);
+            } else {
+                let message = format!(
+                    "`{}` is in the config already, with another name or roles",
+                    user.email
+                );
+                self.error(user.line, message);
+            }
+        }
+        self.users = kept;
+    }
+}
+
+/// Why users cannot be added to an existing file.
+#[derive(Debug, thiserror::Error)]
+#[error("`users:` is not its last section")]
+pub struct NotLastSection;
+
+/// `text` (a config file) with `users` appended under its `users:`: only
+/// when `users:` is its last top-level key, so that the entries land under
+/// it and every byte before them is kept.
+pub fn merge(text: &str, users: &[CsvUser]) -> Result<String, NotLastSection> {
+    let last_key = text
+        .lines()
+        .rfind(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty())
+        .unwrap_or_default();
+    if last_key.trim_end() != "users:" {
+        return Err(NotLastSection);
+    }
+    let mut merged = text.to_string();
+    if !merged.ends_with('\n') {
+        merged.push('\n');
+    }
+    merged.push_str(&yaml(users, false));
+    Ok(merged)
 }
 
 /// Which column holds what.
@@ -270,4 +342,61 @@ pub fn yaml(users: &[CsvUser], header: bool) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load_texts;
+
+    const CONFIG: &str = "site: acme\nactor: admin@acme.com\nroles:\n  Finance: {}\nusers:\n  admin@acme.com: {roles: [Admin]}\n  jane@acme.com: {first_name: Jane, last_name: Doe, roles: [Finance]}\n";
+
+    /// Rows checked against a config: an unknown role, a user already
+    /// there the same (skipped) and different (an error), a new user kept.
+    #[test]
+    fn rows_are_checked_against_the_config() {
+        let desired = load_texts(vec![("rolecall.yaml".into(), CONFIG.into())])
+            .unwrap()
+            .desired;
+        let csv = "Name,Email,Roles\nJane Doe,jane@acme.com,Finance\nAd Min,ADMIN@acme.com,Finance\nSam Lee,sam@acme.com,Finanse\nLi Wei,li@acme.com,Finance\n";
+        let mut import = read(csv, &CsvOptions::default());
+        import.check_against(&desired);
+        let problems: Vec<String> = import
+            .problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}: {}",
+                    p.line,
+                    if p.error { "error" } else { "warning" },
+                    p.message
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(problems.join("\n"), @r"
+        2 warning: `jane@acme.com` is in the config already; skipped
+        3 error: `ADMIN@acme.com` is in the config already, with another name or roles
+        4 error: role `Finanse` is defined neither in the config nor as a default role
+        ");
+        let kept: Vec<&str> = import.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(kept, ["sam@acme.com", "li@acme.com"]);
+    }
+
+    /// Users land under `users:` when it is the last section, every byte
+    /// before kept; anywhere else, nothing is merged.
+    #[test]
+    fn users_are_merged_only_under_a_last_users_section() {
+        let users = read("Name,Email\nLi Wei,li@acme.com\n", &CsvOptions::default()).users;
+        let existing = "# team file\nusers:\n  jane@acme.com: {roles: [Finance]}  # keep me";
+        let merged = merge(existing, &users).unwrap();
+        assert!(merged.starts_with(existing), "{merged}");
+        insta::assert_snapshot!(&merged[existing.len()..], @r"
+
+          li@acme.com:
+            first_name: Li
+            last_name: Wei
+        ");
+        let roles_last = "users:\n  jane@acme.com: {}\nroles:\n  Finance: {}\n";
+        assert!(merge(roles_last, &users).is_err());
+    }
 }

@@ -1,7 +1,7 @@
 //! The desired state: what a config says the site should be.
 //!
 //! Role names and emails are identities compared case-insensitively: maps are
-//! keyed by [`crate::vocab::key`], and each value keeps the name as written
+//! keyed by [`crate::config::vocab::key`], and each value keeps the name as written
 //! for display. Every entry remembers where it was written ([`Origin`]) so a
 //! plan can say which line of which file a change comes from.
 
@@ -70,7 +70,7 @@ impl Desired {
     /// The key of a config entry in [`Desired::entry_digests`]: `role:<name>`
     /// or `user:<email>`, case folded.
     pub fn entry_key(kind: crate::kinds::Kind, name: &str) -> String {
-        format!("{kind}:{}", crate::vocab::key(name))
+        format!("{kind}:{}", crate::config::vocab::key(name))
     }
 
     /// The digest of one entry as parsed, `None` when the config has none.
