@@ -94,25 +94,36 @@ fn a_baseline_from_git_tells_where_each_difference_comes_from() {
     };
     assert_eq!(origin("new@acme.com"), "config");
     assert_eq!(origin("sam@acme.com"), "site");
-    let bad = rolecall(
-        d,
-        &[
-            "drift",
-            "-f",
-            "config/rolecall.yaml",
-            "--sandbox",
-            "site.json",
-            "--baseline-rev",
-            "no-such-rev",
-        ],
-    );
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&bad.stderr)
-            .contains("hint: --baseline-rev takes a revision git knows"),
-        "{}",
-        transcript(&bad)
-    );
+    // A revision git does not know, and one that git would read as an
+    // option (`--output=FILE` writes a file): refused, nothing written.
+    for rev in ["no-such-rev", "--output=written.txt"] {
+        let bad = rolecall(
+            d,
+            &[
+                "drift",
+                "-f",
+                "config/rolecall.yaml",
+                "--sandbox",
+                "site.json",
+                &format!("--baseline-rev={rev}"),
+            ],
+        );
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&bad.stderr)
+                .contains("hint: --baseline-rev takes a revision git knows"),
+            "{}",
+            transcript(&bad)
+        );
+        if rev.starts_with('-') {
+            assert!(
+                String::from_utf8_lossy(&bad.stderr).contains("is not a revision"),
+                "never given to git: {}",
+                transcript(&bad)
+            );
+        }
+    }
+    assert!(!d.join("written.txt").exists() && !d.join("config/written.txt").exists());
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod commands;
 mod error;
+mod git;
 mod output;
 mod settings;
 

@@ -1,8 +1,7 @@
 //! `rolecall drift`: the plan as a report for cron; exit 2 on drift.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use clap::Args;
 use rolecall_core::plan::Selection;
@@ -10,9 +9,9 @@ use rolecall_engine::drift;
 
 use super::plan::{Format, render};
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::{CliError, CliResult};
-use crate::exit;
+use crate::error::CliResult;
 use crate::settings::Settings;
+use crate::{exit, git};
 
 #[derive(Debug, Args)]
 #[command(
@@ -54,74 +53,6 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
-/// Runs git in `dir`; its output, or an error naming the command.
-fn git(dir: &Path, args: &[&str]) -> CliResult<Vec<u8>> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| CliError::msg(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        return Err(CliError::msg(format!(
-            "`git {}` failed: {}",
-            args.join(" "),
-            rolecall_core::text::clean(String::from_utf8_lossy(&output.stderr).trim())
-        )));
-    }
-    Ok(output.stdout)
-}
-
-/// The config at `rev`, written out into `into`: the same files, from the
-/// repository that holds the config. Returns the path to load.
-fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf> {
-    let abs = std::fs::canonicalize(config)
-        .map_err(|e| CliError::msg(format!("cannot find `{}`: {e}", config.display())))?;
-    let dir = if abs.is_dir() {
-        abs.clone()
-    } else {
-        abs.parent().unwrap_or(&abs).to_path_buf()
-    };
-    let root = String::from_utf8_lossy(&git(&dir, &["rev-parse", "--show-toplevel"])?)
-        .trim()
-        .to_string();
-    let relative = abs
-        .strip_prefix(&root)
-        .map_err(|_| CliError::msg("the config is not inside its git repository"))?
-        .to_string_lossy()
-        .replace('\\', "/");
-    let spec = if relative.is_empty() {
-        ".".to_string()
-    } else {
-        relative.clone()
-    };
-    let listed = git(
-        Path::new(&root),
-        &["ls-tree", "-r", "--name-only", rev, "--", &spec],
-    )
-    .map_err(|e| {
-        e.with_hint("--baseline-rev takes a revision git knows, such as `HEAD~1` or `origin/main`")
-    })?;
-    let files: Vec<String> = String::from_utf8_lossy(&listed)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    if files.is_empty() {
-        return Err(CliError::msg(format!(
-            "`{relative}` does not exist at `{rev}`"
-        )));
-    }
-    for file in &files {
-        let text = git(Path::new(&root), &["show", &format!("{rev}:{file}")])?;
-        let target = into.join(file);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&target, text)?;
-    }
-    Ok(into.join(if relative.is_empty() { "." } else { &relative }))
-}
-
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
@@ -132,7 +63,9 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     };
     let baseline_path = match (&args.baseline, &args.baseline_rev, &scratch) {
         (Some(path), _, _) => Some(path.clone()),
-        (None, Some(rev), Some(dir)) => Some(config_at_rev(&settings.config, rev, dir.path())?),
+        (None, Some(rev), Some(dir)) => {
+            Some(git::config_at_rev(&settings.config, rev, dir.path())?)
+        }
         _ => None,
     };
     let baseline = match &baseline_path {

@@ -282,25 +282,6 @@ pub fn plan(
     plan_or_report(settings, loaded, result)
 }
 
-/// The commit of the git work tree holding `path`, if any (for the reader of
-/// a saved plan; nothing depends on it).
-fn git_commit(path: &Path) -> Option<String> {
-    let dir = if path.is_dir() {
-        path
-    } else {
-        path.parent().filter(|p| !p.as_os_str().is_empty())?
-    };
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--verify", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let commit = String::from_utf8(output.stdout).ok()?.trim().to_string();
-    (output.status.success() && commit.len() == 40).then_some(commit)
-}
-
 /// Records in `made_from` what a saved plan is made from beyond where the
 /// site was read: the config's files and entries, the site's objects, the
 /// selection; `apply PLANFILE` judges the plan by them.
@@ -318,7 +299,7 @@ pub fn record(
         settings.config.as_path()
     };
     made_from.config = loaded.file_digests(path);
-    made_from.git_commit = git_commit(path);
+    made_from.git_commit = crate::git::head_commit(path);
     made_from.targets = targets.to_vec();
     made_from.excludes = excludes.to_vec();
     rolecall_engine::saved::record(made_from, &loaded.desired, live);
