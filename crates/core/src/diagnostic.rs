@@ -243,17 +243,7 @@ impl Diagnostic {
                 usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0),
             );
             let line = line.as_str();
-            let line_chars = line.chars().count();
-            let len = usize::try_from(pos.len)
-                .unwrap_or(1)
-                .min(line_chars.saturating_sub(col))
-                .max(1);
-            // Keep tabs as tabs so that the caret lines up under them.
-            let lead: String = line
-                .chars()
-                .take(col)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
+            let (lead, marks) = underline(line, col, usize::try_from(pos.len).unwrap_or(1));
             let (mark, style) = if *primary {
                 ("^", head)
             } else {
@@ -269,7 +259,7 @@ impl Diagnostic {
             let _ = writeln!(
                 out,
                 "{pad} {g}|{g:#} {lead}{style}{}{label}{style:#}",
-                mark.repeat(len)
+                mark.repeat(marks)
             );
         }
         if let Some(hint) = &self.hint {
@@ -295,6 +285,51 @@ const MAX_LINE: usize = 120;
 
 /// A source line as shown (unsafe characters escaped, a long line cut
 /// around `col`), and the column within what is shown.
+/// What goes before the marks under `line` and how many marks, for a span
+/// of `len` characters from character `col`: both by display width (a CJK
+/// character or an emoji takes two columns, a combining mark none), tabs
+/// kept as tabs. A span that starts on a quote covers the quoted scalar as
+/// written, up to its closing quote: its escapes (`\u00e9`) are longer in
+/// the source than in the value.
+fn underline(line: &str, col: usize, len: usize) -> (String, usize) {
+    use unicode_width::UnicodeWidthChar as _;
+    let chars: Vec<char> = line.chars().collect();
+    let col = col.min(chars.len());
+    let len = match chars.get(col) {
+        Some(&q @ ('"' | '\'')) => quoted_len(&chars[col..], q).unwrap_or(len),
+        _ => len,
+    };
+    let end = (col + len.max(1)).min(chars.len());
+    let lead = chars[..col]
+        .iter()
+        .map(|&c| match c {
+            '\t' => "\t".to_string(),
+            c => " ".repeat(c.width().unwrap_or(0)),
+        })
+        .collect();
+    let marks = chars[col..end]
+        .iter()
+        .map(|c| c.width().unwrap_or(0))
+        .sum::<usize>()
+        .max(1);
+    (lead, marks)
+}
+
+/// The length in characters of the quoted scalar `chars` starts with,
+/// quotes included, when it ends on this line.
+fn quoted_len(chars: &[char], quote: char) -> Option<usize> {
+    let mut i = 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if quote == '"' => i += 2,
+            c if c == quote && quote == '\'' && chars.get(i + 1) == Some(&'\'') => i += 2,
+            c if c == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 fn window(line: &str, col: usize) -> (String, usize) {
     let chars: Vec<char> = line.chars().collect();
     let show = |cs: &[char]| -> String {
@@ -418,6 +453,25 @@ mod tests {
           |
           = hint: did you mean `description`?
         "#);
+    }
+
+    /// Carets by display width; a quoted scalar underlined as written.
+    #[test]
+    fn underlines_count_columns_not_characters() {
+        // Two CJK characters (two columns each), then a plain word.
+        assert_eq!(underline("財務: x", 4, 1), ("      ".to_string(), 1));
+        // An emoji under the span counts two.
+        assert_eq!(underline("a: 🚀b", 3, 2), ("   ".to_string(), 3));
+        // A double-quoted scalar with an escape: the value is 4 characters,
+        // the source 10 with its quotes.
+        assert_eq!(
+            underline(r#"k: "\u0061bc" x"#, 3, 6),
+            ("   ".to_string(), 10)
+        );
+        // A single-quoted one with a doubled quote.
+        assert_eq!(underline("k: 'it''s' x", 3, 6), ("   ".to_string(), 7));
+        // Tabs stay tabs.
+        assert_eq!(underline("\tk", 1, 1), ("\t".to_string(), 1));
     }
 
     #[test]
