@@ -93,6 +93,36 @@ fn help_lists_the_commands() {
     }
 }
 
+/// The `--help` of rolecall and of every command, as a user reads it:
+/// a changed flag, default or example shows up in review.
+#[test]
+fn every_help_is_snapshotted() {
+    for command in [""].into_iter().chain(COMMANDS) {
+        let args: Vec<&str> = [command, "--help"]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect();
+        let help = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .args(&args)
+            // No ROLECALL_* value of this machine shows in `[env: ...]`.
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .output()
+            .unwrap();
+        assert_eq!(help.status.code(), Some(0), "{command} --help");
+        let name = if command.is_empty() {
+            "rolecall"
+        } else {
+            command
+        };
+        insta::assert_snapshot!(
+            format!("help_{name}"),
+            String::from_utf8_lossy(&help.stdout)
+        );
+    }
+}
+
 /// Every subcommand: an unknown flag is a usage error, exit 1 (a cron job
 /// must not read it as `drift`'s 2, "changes found"); `--help` exits 0 and
 /// prints to stdout; `--version` exits 0.
