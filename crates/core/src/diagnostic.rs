@@ -98,14 +98,15 @@ impl SourceMap {
         &self.get(id).path
     }
 
-    /// The position of an [`crate::config::model::Origin`], found by its file's path.
-    pub fn pos_of(&self, origin: &crate::config::model::Origin, len: usize) -> Option<Pos> {
-        let file = (0..self.files.len())
-            .find(|i| self.files[*i].path.display().to_string() == *origin.file)?;
+    /// The position `line:col`, `len` characters long, in the file shown
+    /// as `path` (a config entry's origin).
+    pub fn pos_in(&self, path: &str, line: u32, col: u32, len: usize) -> Option<Pos> {
+        let file =
+            (0..self.files.len()).find(|i| self.files[*i].path.display().to_string() == path)?;
         Some(Pos {
             file: FileId(file),
-            line: origin.line,
-            col: origin.col,
+            line,
+            col,
             len: u32::try_from(len).unwrap_or(u32::MAX),
         })
     }

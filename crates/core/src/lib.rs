@@ -2,7 +2,9 @@
 //! done with it without a network: load, validate, diff, render.
 //!
 //! Pure by design: no tokio, no reqwest. The YAML crate is used only in
-//! [`load`].
+//! [`config::load`]. Layers, each using only those before it: the leaves
+//! ([`kinds`], [`text`], [`diagnostic`], [`live`]); [`config`]; [`plan`];
+//! [`access`]; [`adopt`].
 
 pub mod access;
 pub mod adopt;

@@ -12,12 +12,21 @@ use std::sync::Arc;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Serialize, Serializer};
 
+use crate::diagnostic::{Pos, SourceMap};
+
 /// Where an entry was written: `file:line:col`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Origin {
     pub file: Arc<str>,
     pub line: u32,
     pub col: u32,
+}
+
+impl Origin {
+    /// Where this is in `sources`, `len` characters long.
+    pub fn pos(&self, sources: &SourceMap, len: usize) -> Option<Pos> {
+        sources.pos_in(&self.file, self.line, self.col, len)
+    }
 }
 
 /// `file:line`, the file's name with any control or bidirectional
@@ -55,7 +64,7 @@ impl Desired {
     /// The settings as one digest: a change to any of them may change any
     /// change of a plan.
     pub fn settings_digest(&self) -> String {
-        crate::live::digest(&(
+        crate::kinds::digest(&(
             &self.site,
             &self.actor,
             &self.prune,
@@ -80,8 +89,8 @@ impl Desired {
         }
         let (kind, name) = entry.split_once(':')?;
         match kind {
-            "role" => self.roles.get(name).map(crate::live::digest),
-            "user" => self.users.get(name).map(crate::live::digest),
+            "role" => self.roles.get(name).map(crate::kinds::digest),
+            "user" => self.users.get(name).map(crate::kinds::digest),
             _ => None,
         }
     }
@@ -92,11 +101,11 @@ impl Desired {
         let roles = self
             .roles
             .iter()
-            .map(|(k, r)| (format!("role:{k}"), crate::live::digest(r)));
+            .map(|(k, r)| (format!("role:{k}"), crate::kinds::digest(r)));
         let users = self
             .users
             .iter()
-            .map(|(k, u)| (format!("user:{k}"), crate::live::digest(u)));
+            .map(|(k, u)| (format!("user:{k}"), crate::kinds::digest(u)));
         roles
             .chain(users)
             .chain([(SETTINGS.to_string(), self.settings_digest())])

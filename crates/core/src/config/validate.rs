@@ -77,10 +77,7 @@ fn user_roles_exist(desired: &Desired, index: &Index<'_>, diagnostics: &mut Vec<
             if renamed_to.is_none() && (default || index.roles_incomplete) {
                 continue;
             }
-            let Some(pos) = index
-                .sources
-                .pos_of(&role.origin, role.name.chars().count())
-            else {
+            let Some(pos) = role.origin.pos(index.sources, role.name.chars().count()) else {
                 continue;
             };
             let path = format!("users[{:?}].roles[{}]", user.email, role.index);

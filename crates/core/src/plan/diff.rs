@@ -220,7 +220,7 @@ impl<'a> Ctx<'a> {
 
     fn error(&self, origin: &Origin, len: usize, message: String, hint: String) -> Diagnostic {
         let d = Diagnostic::error(message).hint(hint);
-        match self.sources.pos_of(origin, len) {
+        match origin.pos(self.sources, len) {
             Some(pos) => d.at(pos, String::new()),
             None => d,
         }

@@ -52,7 +52,7 @@ impl Loaded {
                     .or_else(|| file.path.file_name().map(Path::new))
                     .unwrap_or(&file.path);
                 let name = relative.to_string_lossy().replace('\\', "/");
-                (name, crate::live::digest(&file.text))
+                (name, crate::kinds::digest(&file.text))
             })
             .collect()
     }

@@ -182,8 +182,9 @@ pub(super) fn check(
             continue;
         }
         if let Some(r) = user.roles.get(&key(ADMIN)) {
-            let at = sources
-                .pos_of(&r.origin, r.name.chars().count())
+            let at = r
+                .origin
+                .pos(sources, r.name.chars().count())
                 .unwrap_or(*pos);
             refuse(
                 at,
