@@ -550,7 +550,7 @@ fn a_silent_server_fails_within_the_timeouts() {
     let server = hostile(|_, _, _| std::thread::sleep(Duration::from_secs(120)));
     let dir = config(SMALL);
     let started = Instant::now();
-    let output = rolecall_at(dir.path(), &server.url(), &["plan", "--timeout", "2s"])
+    let output = rolecall_at(dir.path(), &server.url(), &["plan", "--timeout", "500ms"])
         .output()
         .unwrap();
     let took = started.elapsed();
