@@ -158,6 +158,24 @@ fn access_in_every_format() {
     );
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean `Cash Flow`?"));
+    // An action that does not exist is an error too, not "No access matches."
+    let bad = run(
+        &root(),
+        &[
+            "access",
+            "--sandbox",
+            "examples/data-org/sandbox.json",
+            "--action",
+            "read_dashbords",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1), "{}", transcript(&bad));
+    assert!(bad.stdout.is_empty());
+    insta::assert_snapshot!(String::from_utf8_lossy(&bad.stderr), @r"
+    error: `read_dashbords` is not an action
+
+    hint: did you mean `read_dashboards`?
+    ");
 }
 
 /// A role change that reaches many users shows its effect on people, and a

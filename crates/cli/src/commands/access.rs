@@ -6,9 +6,10 @@ use std::io::Write as _;
 
 use clap::{Args, ValueEnum};
 use rolecall_core::access::{Entry, Evaluator, Format, Model, Report, Row, rows};
-use rolecall_core::config::vocab::key;
+use rolecall_core::config::vocab::{self, key};
 use rolecall_core::live::{Live, LiveUser};
 use rolecall_core::plan::Selection;
+use rolecall_core::text::clean;
 
 use super::site::{self, SiteArgs};
 use crate::error::{CliError, CliResult};
@@ -167,7 +168,24 @@ fn entries(args: &AccessArgs, live: &Live, evaluator: &Evaluator<'_>) -> CliResu
     Ok(out)
 }
 
+/// `--action` names an action of the API, checked before the site is read.
+fn check_action(args: &AccessArgs) -> CliResult<()> {
+    let Some(action) = &args.action else {
+        return Ok(());
+    };
+    if vocab::ACTIONS.contains(&action.as_str()) {
+        return Ok(());
+    }
+    let hint = rolecall_core::diagnostic::did_you_mean(action, vocab::ACTIONS.iter().copied())
+        .map_or_else(
+            || format!("the actions are: {}", vocab::ACTIONS.join(", ")),
+            |m| format!("did you mean `{m}`?"),
+        );
+    Err(CliError::msg(format!("`{}` is not an action", clean(action))).with_hint(hint))
+}
+
 pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
+    check_action(args)?;
     let (site_name, live) = source(args, settings)?;
     let model = match args.model {
         ModelArg::CrossRole => Model::CrossRole,
