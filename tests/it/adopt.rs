@@ -243,6 +243,20 @@ fn import_csv_reports_every_problem_by_line() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("last_name: \"(none)\""));
+    // A config named with `-f` that does not exist: its checks are not
+    // skipped in silence.
+    let output = import(
+        dir.path(),
+        "Name,Email\nLi Wei,li@acme.com\n",
+        &["-f", "missing/"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(output.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("the config `missing/` does not exist"),
+        "{}",
+        transcript(&output)
+    );
 }
 
 /// With the config: unknown roles are errors, users it has are skipped or

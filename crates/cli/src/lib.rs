@@ -12,7 +12,7 @@ mod settings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 pub use error::{CliError, CliResult};
 pub use settings::Settings;
@@ -163,8 +163,11 @@ pub enum Command {
 /// usage error exits 1 (never 2, which `drift` and `--detailed-exitcode`
 /// use for "changes found"); `--help` and `--version` exit 0.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -174,7 +177,14 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    let settings = Settings::resolve(&cli.global);
+    let mut settings = Settings::resolve(&cli.global);
+    // `-f` (or ROLECALL_CONFIG) given, not the default: a command that
+    // reads a config only if there is one must not skip a missing one.
+    let given = |m: &clap::ArgMatches| {
+        m.value_source("config")
+            .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
+    };
+    settings.config_given = given(&matches) || matches.subcommand().is_some_and(|(_, m)| given(m));
     if settings.verbose > 0 {
         init_logging(settings.verbose);
     }

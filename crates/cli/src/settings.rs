@@ -26,6 +26,9 @@ enum KeySource {
 pub struct Settings {
     /// The config file or directory.
     pub config: PathBuf,
+    /// Whether the config was named (`-f`, `ROLECALL_CONFIG`), not the
+    /// default.
+    pub config_given: bool,
     pub endpoint: String,
     /// `--site` as given (the emulator serves that site).
     pub site_flag: Option<String>,
@@ -117,6 +120,7 @@ impl Settings {
         let env = |name: &str| std::env::var(name).ok();
         Self {
             config: global.config.clone(),
+            config_given: false,
             endpoint: global.endpoint.clone(),
             site_flag: global.site.clone(),
             site: global.site.clone().or_else(|| env("PERISCOPE_SITE")),
@@ -245,6 +249,7 @@ mod tests {
     fn settings(key: KeySource) -> Settings {
         Settings {
             config: "rolecall.yaml".into(),
+            config_given: false,
             endpoint: String::new(),
             site_flag: None,
             site: Some("acme".into()),

@@ -62,6 +62,15 @@ pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
         roles: args.roles.clone(),
         last_name_fallback: args.last_name_fallback.clone(),
     };
+    if settings.config_given && !settings.config.exists() {
+        return Err(CliError::msg(format!(
+            "the config `{}` does not exist; nothing was written",
+            rolecall_core::text::path(&settings.config)
+        ))
+        .with_hint(
+            "name the config the rows are checked against, or leave out `-f` to check nothing",
+        ));
+    }
     let mut import = import_csv::read(&text, &options);
     if settings.config.exists() {
         let loaded = site::load_config(settings)?;

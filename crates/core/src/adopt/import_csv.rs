@@ -75,17 +75,17 @@ impl CsvImport {
     /// (a warning), an error when its name or roles differ.
     pub fn check_against(&mut self, desired: &Desired) {
         let mut kept = Vec::new();
+        // One error per unknown role, at its first line, listing every line.
+        let mut unknown: BTreeMap<String, (String, Vec<u64>)> = BTreeMap::new();
         for user in std::mem::take(&mut self.users) {
             for role in &user.roles {
                 let known = desired.roles.contains_key(&key(role))
                     || vocab::DEFAULT_ROLES.iter().any(|d| key(d) == key(role));
                 if !known {
-                    self.error(
-                        user.line,
-                        format!(
-                            "role `{role}` is defined neither in the config nor as a default role"
-                        ),
-                    );
+                    let entry = unknown
+                        .entry(key(role))
+                        .or_insert_with(|| (role.clone(), Vec::new()));
+                    entry.1.push(user.line);
                 }
             }
             let Some(existing) = desired.users.get(&key(&user.email)) else {
@@ -115,6 +115,25 @@ impl CsvImport {
             }
         }
         self.users = kept;
+        for (role, lines) in unknown.into_values() {
+            let also = match &lines[1..] {
+                [] => String::new(),
+                rest => format!(
+                    " (also on {} {})",
+                    if rest.len() == 1 { "line" } else { "lines" },
+                    rest.iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.error(
+                lines[0],
+                format!(
+                    "role `{role}` is defined neither in the config nor as a default role{also}"
+                ),
+            );
+        }
     }
 }
 
@@ -358,7 +377,7 @@ mod tests {
         let desired = load_texts(vec![("rolecall.yaml".into(), CONFIG.into())])
             .unwrap()
             .desired;
-        let csv = "Name,Email,Roles\nJane Doe,jane@acme.com,Finance\nAd Min,ADMIN@acme.com,Finance\nSam Lee,sam@acme.com,Finanse\nLi Wei,li@acme.com,Finance\n";
+        let csv = "Name,Email,Roles\nJane Doe,jane@acme.com,Finance\nAd Min,ADMIN@acme.com,Finance\nSam Lee,sam@acme.com,Finanse\nLi Wei,li@acme.com,Finance\nBo Lu,bo@acme.com,finanse\nAl Ko,al@acme.com,Finanse\n";
         let mut import = read(csv, &CsvOptions::default());
         import.check_against(&desired);
         let problems: Vec<String> = import
@@ -376,10 +395,13 @@ mod tests {
         insta::assert_snapshot!(problems.join("\n"), @r"
         2 warning: `jane@acme.com` is in the config already; skipped
         3 error: `ADMIN@acme.com` is in the config already, with another name or roles
-        4 error: role `Finanse` is defined neither in the config nor as a default role
+        4 error: role `Finanse` is defined neither in the config nor as a default role (also on lines 6, 7)
         ");
         let kept: Vec<&str> = import.users.iter().map(|u| u.email.as_str()).collect();
-        assert_eq!(kept, ["sam@acme.com", "li@acme.com"]);
+        assert_eq!(
+            kept,
+            ["sam@acme.com", "li@acme.com", "bo@acme.com", "al@acme.com"]
+        );
     }
 
     /// Users land under `users:` when it is the last section, every byte
