@@ -105,6 +105,77 @@ fn an_export_plans_to_no_changes_whatever_the_wire() {
         "{}",
         transcript(&output)
     );
+    // An actor that is not an Admin member would write a config that cannot
+    // plan: refused, naming the admins.
+    let output = rolecall(
+        &emu,
+        dir.path(),
+        &["export", "--actor", "priya@globex.io", "-o", "priya.yaml"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(
+            "`priya@globex.io` is not an Admin member of the site: its Admin members are `ceo@globex.io`, `platform-bot@globex.io`"
+        ),
+        "{}",
+        transcript(&output)
+    );
+    assert!(!dir.path().join("priya.yaml").exists());
+}
+
+/// An export never writes over a config without `--force`: not over a
+/// file, not into a directory that holds anything (comments, `prune`, an
+/// uncommitted edit would be lost); with `--force`, it does.
+#[test]
+fn an_export_over_a_config_needs_force() {
+    let emu = quirky();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let actor = ["--actor", "ceo@globex.io"];
+    std::fs::write(d.join("rolecall.yaml"), "# ours\nprune: {users: delete}\n").unwrap();
+    std::fs::create_dir(d.join("config")).unwrap();
+    std::fs::write(d.join("config/notes.txt"), "keep").unwrap();
+    for target in ["rolecall.yaml", "config/", "config"] {
+        let output = rolecall(&emu, d, &[&["export", "-o", target][..], &actor].concat());
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{target}: {}",
+            transcript(&output)
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("--force"),
+            "{}",
+            transcript(&output)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.join("rolecall.yaml")).unwrap(),
+        "# ours\nprune: {users: delete}\n"
+    );
+    assert_eq!(std::fs::read_dir(d.join("config")).unwrap().count(), 1);
+    // An empty directory, a new file: no --force needed.
+    std::fs::create_dir(d.join("empty")).unwrap();
+    for target in ["empty/", "new.yaml"] {
+        let output = rolecall(&emu, d, &[&["export", "-o", target][..], &actor].concat());
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{target}: {}",
+            transcript(&output)
+        );
+    }
+    let forced = rolecall(
+        &emu,
+        d,
+        &[&["export", "-o", "rolecall.yaml", "--force"][..], &actor].concat(),
+    );
+    assert_eq!(forced.status.code(), Some(0), "{}", transcript(&forced));
+    assert!(
+        std::fs::read_to_string(d.join("rolecall.yaml"))
+            .unwrap()
+            .contains("\nsite: globex\n")
+    );
 }
 
 /// An exported snapshot stands in for the site: a changed config plans the

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use rolecall_core::adopt::export::{self, ExportOptions, Layout, SplitUsers};
+use rolecall_core::config::vocab::key;
+use rolecall_core::text::clean;
 
 use super::site::{self, SiteArgs};
 use crate::error::{CliError, CliResult};
@@ -55,6 +57,10 @@ pub struct ExportArgs {
     /// In a directory layout, users in one file or one file per email domain.
     #[arg(long, value_enum, default_value = "one", value_name = "HOW")]
     pub split_users: SplitArg,
+    /// Write a config over an existing file, or into a directory that is not empty
+    /// (a snapshot is always replaced).
+    #[arg(long)]
+    pub force: bool,
     /// Replace emails and names with stable pseudonyms (the same input gives the same
     /// output), to share a copy of a site for a rehearsal.
     #[arg(long)]
@@ -75,7 +81,68 @@ fn write(path: &Path, text: &str) -> CliResult<()> {
     site::write_file(path, text, "the export")
 }
 
+/// `--actor`, which must be an Admin member (every write names it), or
+/// the site's only Admin member.
+fn actor(args: &ExportArgs, live: &rolecall_core::live::Live) -> CliResult<String> {
+    let admins = export::admins(live);
+    let listed = || {
+        if admins.is_empty() {
+            "the site has no Admin member".to_string()
+        } else {
+            let names: Vec<String> = admins.iter().map(|a| format!("`{}`", clean(a))).collect();
+            format!("its Admin members are {}", names.join(", "))
+        }
+    };
+    match &args.actor {
+        Some(actor) if admins.iter().any(|a| key(a) == key(actor)) => Ok(actor.clone()),
+        Some(actor) => Err(CliError::msg(format!(
+            "`{}` is not an Admin member of the site: {}; nothing was written",
+            clean(actor),
+            listed()
+        ))
+        .with_hint("the actor must be an Admin: pass `--actor` with one of them")),
+        None => export::default_actor(live).map_err(|_| {
+            CliError::msg(format!("cannot choose the actor: {}", listed()))
+                .with_hint("pass `--actor EMAIL` with the admin rolecall should act as")
+        }),
+    }
+}
+
+/// Without `--force`, a config export never replaces a file nor writes
+/// into a directory that holds anything (a config's comments, its prune
+/// settings, an uncommitted edit would be lost). A snapshot is data, made
+/// again and again: it is replaced.
+fn check_target(args: &ExportArgs) -> CliResult<()> {
+    let Some(path) = &args.output else {
+        return Ok(());
+    };
+    if args.force || args.format == ExportFormat::Snapshot {
+        return Ok(());
+    }
+    let occupied = if path.is_dir() {
+        std::fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_some())
+    } else {
+        path.exists()
+    };
+    if !occupied {
+        return Ok(());
+    }
+    let what = if path.is_dir() {
+        "is a directory that is not empty"
+    } else {
+        "exists"
+    };
+    Err(CliError::msg(format!(
+        "`{}` {what}; nothing was read or written",
+        rolecall_core::text::path(path)
+    ))
+    .with_hint(
+        "export to a new path and compare, or pass `--force` to overwrite (files the export does not write are left as they are)",
+    ))
+}
+
 pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
+    check_target(args)?;
     let conn = site::connect_any(settings, &args.site)?;
     let site_name = conn.reader.site().to_string();
     let mut live = site::fetch(settings, &conn)?;
@@ -94,25 +161,7 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
                 .map(|()| exit::OK)?),
         };
     }
-    let actor = match &args.actor {
-        Some(actor) => actor.clone(),
-        None => export::default_actor(&live).map_err(|admins| {
-            let listed = if admins.is_empty() {
-                "the site has no Admin member".to_string()
-            } else {
-                format!(
-                    "its Admin members are {}",
-                    admins
-                        .iter()
-                        .map(|a| format!("`{a}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            CliError::msg(format!("cannot choose the actor: {listed}"))
-                .with_hint("pass `--actor EMAIL` with the admin rolecall should act as")
-        })?,
-    };
+    let actor = actor(args, &live)?;
     let layout = match &args.output {
         Some(path) if is_dir_target(path) => Layout::Dir(match args.split_users {
             SplitArg::One => SplitUsers::OneFile,

@@ -105,11 +105,10 @@ pub struct ExportOptions {
     pub layout: Layout,
 }
 
-/// The actor when none is given: the only Admin member. Otherwise the
-/// Admin members (none or several), sorted, for the error.
-pub fn default_actor(live: &Live) -> Result<String, Vec<String>> {
+/// The Admin members of the site, sorted.
+pub fn admins(live: &Live) -> Vec<String> {
     let Some(admin) = live.roles.iter().find(|r| key(&r.name) == key(ADMIN)) else {
-        return Err(Vec::new());
+        return Vec::new();
     };
     let mut admins: Vec<String> = live
         .users
@@ -118,6 +117,13 @@ pub fn default_actor(live: &Live) -> Result<String, Vec<String>> {
         .map(|u| u.email.clone())
         .collect();
     admins.sort_by_key(|e| key(e));
+    admins
+}
+
+/// The actor when none is given: the only Admin member. Otherwise the
+/// Admin members (none or several), sorted, for the error.
+pub fn default_actor(live: &Live) -> Result<String, Vec<String>> {
+    let admins = admins(live);
     match admins.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(admins),
