@@ -68,12 +68,13 @@ fn numeric_flags_out_of_range_are_usage_errors() {
 }
 
 /// Every command of the command line.
-const COMMANDS: [&str; 10] = [
+const COMMANDS: [&str; 11] = [
     "validate",
     "schema",
     "completions",
     "plan",
     "apply",
+    "show",
     "drift",
     "access",
     "export",

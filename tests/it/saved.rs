@@ -640,3 +640,65 @@ fn a_revoked_key_stops_the_apply() {
         .count();
     assert!(after <= 2, "{after} writes after the first 401");
 }
+
+/// `rolecall show PLANFILE` renders a saved plan again, exactly as `plan`
+/// printed it, with no config, no key and no site; a file edited out of
+/// shape is refused as `apply` refuses it.
+#[test]
+fn show_renders_a_saved_plan_again_and_needs_nothing_else() {
+    let emu = emulator();
+    let org = Org::new();
+    let file = org.path().join("plan.json");
+    let printed = rolecall(
+        &emu,
+        org.path(),
+        &[
+            "plan",
+            "-f",
+            ".",
+            "--out",
+            file.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+    );
+    assert_eq!(printed.status.code(), Some(0), "{}", transcript(&printed));
+    let reads = emu.requests().len();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let show = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .current_dir(elsewhere.path())
+            .arg("show")
+            .arg(&file)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("PERISCOPE_API_KEY")
+            .env_remove("ROLECALL_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let shown = show(&["--format", "markdown"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", transcript(&shown));
+    assert_eq!(shown.stdout, printed.stdout);
+    assert_eq!(emu.requests().len(), reads, "show reads no site");
+    let json = show(&["--format", "json"]);
+    assert_eq!(json.stdout, std::fs::read(&file).unwrap());
+    // Edited: a rename relabelled as an update.
+    let mut plan = read_json(&file);
+    let rename = plan["changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["op"] == "rename-role")
+        .expect("the example renames a role");
+    rename["op"] = json!("update-role");
+    rename["action"] = json!("update");
+    write_json(&file, &plan);
+    let edited = show(&[]);
+    assert_eq!(edited.status.code(), Some(1), "{}", transcript(&edited));
+    assert!(
+        String::from_utf8_lossy(&edited.stderr).contains("an update keeps the role's name"),
+        "{}",
+        transcript(&edited)
+    );
+}

@@ -147,6 +147,8 @@ pub enum Command {
     Plan(commands::plan::PlanArgs),
     /// Make the site equal the config (or carry out a saved plan).
     Apply(commands::apply::ApplyArgs),
+    /// Show a saved plan again (text, JSON or markdown): no config, no key, no network.
+    Show(commands::show::ShowArgs),
     /// Check the site against the config, for cron: exit 2 on drift.
     Drift(commands::drift::DriftArgs),
     /// Who can do what on which dashboard, and through which roles.
@@ -196,6 +198,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, &settings),
         Command::Drift(args) => commands::drift::run(args, &settings),
         Command::Apply(args) => commands::apply::run(args, &settings),
+        Command::Show(args) => commands::show::run(args, &settings),
         Command::Export(args) => commands::export::run(args, &settings),
         Command::Access(args) => commands::access::run(args, &settings),
         Command::ImportCsv(args) => commands::import_csv::run(args, &settings),

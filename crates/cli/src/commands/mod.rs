@@ -14,5 +14,6 @@ pub mod export;
 pub mod import_csv;
 pub mod plan;
 pub mod schema;
+pub mod show;
 pub mod site;
 pub mod validate;

@@ -1,7 +1,7 @@
 //! `rolecall apply`: make the site equal the config, or carry out a saved plan.
 
 mod progress;
-mod saved;
+pub mod saved;
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
