@@ -457,6 +457,19 @@ fn targets_pull_in_their_prerequisites() {
             .any(|u| u.email == "old.timer@globex.io" && u.roles.len() > 1),
         "what was not selected was left alone"
     );
+    // It says what it covered and what is left, never that the site matches.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("The selected changes are done (3 changes); 7 changes")
+            && stdout.contains(
+                " of the config remain outside the selection (`rolecall plan` shows them)."
+            ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("The site now matches the config."),
+        "{stdout}"
+    );
 }
 
 /// SIGINT on the 3rd write: the apply starts nothing more, reports, records

@@ -332,8 +332,40 @@ fn verify(
     let live = site::fetch(settings, conn)?;
     snapshot_out(args, conn, &live)?;
     let (again, _) = site::plan(settings, loaded, &live, &prepared.selection)?;
-    if again.is_empty() {
+    if again.is_empty() && prepared.selection.is_empty() {
         writeln!(out, "The site now matches the config.")?;
+        return Ok(exit::OK);
+    }
+    if again.is_empty() {
+        // A selection: say what it covered and what is left outside it.
+        let all = rolecall_engine::plan(
+            &loaded.desired,
+            &loaded.sources,
+            &live,
+            &Selection::default(),
+        );
+        let left = match all {
+            Ok((all, _)) if all.is_empty() => "the site now matches the whole config".to_string(),
+            Ok((all, _)) => format!(
+                "{} of the config {} outside the selection (`rolecall plan` shows {})",
+                rolecall_core::plural(all.changes.len(), "change"),
+                if all.changes.len() == 1 {
+                    "remains"
+                } else {
+                    "remain"
+                },
+                if all.changes.len() == 1 { "it" } else { "them" },
+            ),
+            Err(_) => {
+                "the rest of the config does not plan against the site (`rolecall plan` says why)"
+                    .to_string()
+            }
+        };
+        writeln!(
+            out,
+            "The selected changes are done ({}); {left}.",
+            rolecall_core::plural(prepared.plan.changes.len(), "change")
+        )?;
         return Ok(exit::OK);
     }
     writeln!(
