@@ -519,3 +519,28 @@ fn undefined_roles_are_grouped() {
         30
     );
 }
+
+/// The emulator's own key (what `rolecall emulator` prints to export) holds
+/// no word: rolecall redacts runs of its key from its output, and a key
+/// with `rolecall` in it hid every "rolecall" in the config it wrote.
+#[test]
+fn the_emulators_printed_key_hides_no_word() {
+    let emu = spawn(Options {
+        seed: Some(org_site()),
+        ..Options::default()
+    })
+    .unwrap();
+    assert_eq!(emu.api_key(), periscope_emulator::LOCAL_API_KEY);
+    let output = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .args(["export", "--actor", "ceo@globex.io"])
+        .env("NO_COLOR", "1")
+        .env("ROLECALL_ENDPOINT", emu.url())
+        .env("PERISCOPE_SITE", "globex")
+        .env("PERISCOPE_API_KEY", periscope_emulator::LOCAL_API_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Written by `rolecall export`"), "{text}");
+    assert!(!text.contains("<redacted>"), "{text}");
+}

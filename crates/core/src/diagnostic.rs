@@ -244,7 +244,8 @@ impl Diagnostic {
                 usize::try_from(pos.col.saturating_sub(1)).unwrap_or(0),
             );
             let line = line.as_str();
-            let (lead, marks) = underline(line, col, usize::try_from(pos.len).unwrap_or(1));
+            let (lead, marks) =
+                underline(line, col, usize::try_from(pos.len).unwrap_or(1), width + 3);
             let (mark, style) = if *primary {
                 ("^", head)
             } else {
@@ -289,10 +290,12 @@ const MAX_LINE: usize = 120;
 /// What goes before the marks under `line` and how many marks, for a span
 /// of `len` characters from character `col`: both by display width (a CJK
 /// character or an emoji takes two columns, a combining mark none), tabs
-/// kept as tabs. A span that starts on a quote covers the quoted scalar as
-/// written, up to its closing quote: its escapes (`\u00e9`) are longer in
-/// the source than in the value.
-fn underline(line: &str, col: usize, len: usize) -> (String, usize) {
+/// kept as tabs before the span and counted to the next tab stop (every 8
+/// columns of the terminal line, which starts `indent` columns before
+/// `line`) within it. A span that starts on a quote covers the quoted
+/// scalar as written, up to its closing quote: its escapes (`\u00e9`) are
+/// longer in the source than in the value.
+fn underline(line: &str, col: usize, len: usize, indent: usize) -> (String, usize) {
     use unicode_width::UnicodeWidthChar as _;
     let chars: Vec<char> = line.chars().collect();
     let col = col.min(chars.len());
@@ -301,19 +304,24 @@ fn underline(line: &str, col: usize, len: usize) -> (String, usize) {
         _ => len,
     };
     let end = (col + len.max(1)).min(chars.len());
-    let lead = chars[..col]
-        .iter()
-        .map(|&c| match c {
-            '\t' => "\t".to_string(),
-            c => " ".repeat(c.width().unwrap_or(0)),
-        })
-        .collect();
-    let marks = chars[col..end]
-        .iter()
-        .map(|c| c.width().unwrap_or(0))
-        .sum::<usize>()
-        .max(1);
-    (lead, marks)
+    let advance = |at: usize, c: char| match c {
+        '\t' => at + 8 - at % 8,
+        c => at + c.width().unwrap_or(0),
+    };
+    let mut at = indent;
+    let mut lead = String::new();
+    for &c in &chars[..col] {
+        let next = advance(at, c);
+        lead.push_str(&if c == '\t' {
+            "\t".to_string()
+        } else {
+            " ".repeat(next - at)
+        });
+        at = next;
+    }
+    let start = at;
+    let end_at = chars[col..end].iter().fold(at, |at, &c| advance(at, c));
+    (lead, (end_at - start).max(1))
 }
 
 /// The length in characters of the quoted scalar `chars` starts with,
@@ -460,19 +468,25 @@ mod tests {
     #[test]
     fn underlines_count_columns_not_characters() {
         // Two CJK characters (two columns each), then a plain word.
-        assert_eq!(underline("財務: x", 4, 1), ("      ".to_string(), 1));
+        assert_eq!(underline("財務: x", 4, 1, 4), ("      ".to_string(), 1));
         // An emoji under the span counts two.
-        assert_eq!(underline("a: 🚀b", 3, 2), ("   ".to_string(), 3));
+        assert_eq!(underline("a: 🚀b", 3, 2, 4), ("   ".to_string(), 3));
         // A double-quoted scalar with an escape: the value is 4 characters,
         // the source 10 with its quotes.
         assert_eq!(
-            underline(r#"k: "\u0061bc" x"#, 3, 6),
+            underline(r#"k: "\u0061bc" x"#, 3, 6, 4),
             ("   ".to_string(), 10)
         );
         // A single-quoted one with a doubled quote.
-        assert_eq!(underline("k: 'it''s' x", 3, 6), ("   ".to_string(), 7));
-        // Tabs stay tabs.
-        assert_eq!(underline("\tk", 1, 1), ("\t".to_string(), 1));
+        assert_eq!(underline("k: 'it''s' x", 3, 6, 4), ("   ".to_string(), 7));
+        // Tabs stay tabs before the span; within it, a tab reaches the next
+        // tab stop of the terminal line (the gutter is 4 columns here).
+        assert_eq!(underline("\tk", 1, 1, 4), ("\t".to_string(), 1));
+        // `k: "a` ends at column 4 + 5 = 9: the tab takes 7 columns.
+        assert_eq!(
+            underline("k: \"a\tb\"", 3, 5, 4),
+            ("   ".to_string(), 2 + 7 + 2)
+        );
     }
 
     #[test]

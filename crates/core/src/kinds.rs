@@ -126,7 +126,7 @@ impl std::str::FromStr for DigestKey {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.split_once(':') {
+        match s.split_once(':').filter(|(_, id)| !id.is_empty()) {
             Some(("dashboard", id)) => Ok(DigestKey::Dashboard(id.into())),
             Some(("role", id)) => Ok(DigestKey::Role(id.into())),
             Some(("user", id)) => Ok(DigestKey::User(id.into())),

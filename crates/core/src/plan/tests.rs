@@ -1127,9 +1127,20 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
     insta::assert_snapshot!(Plan::from_json(&plan.to_json(&Review::default())).unwrap_err(), @"not a plan saved by rolecall: `old@acme.com`: an update keeps the user's email and a strip only takes roles away");
     // A digest of something no plan reads, and a source that is no line.
     assert!(refused("\"role:r-analyst\"", "\"group:r-analyst\"").contains("not a digest key"));
-    assert!(
-        refused("\"rolecall.yaml:6\"", "\"rolecall.yaml\"").contains("`source` is `file:line`")
-    );
+    for bad in [
+        "rolecall.yaml",
+        ":6",
+        "rolecall.yaml:0",
+        "rolecall.yaml:+6",
+        "x\\u001b]0;t\\u0007:6",
+    ] {
+        let message = refused("\"rolecall.yaml:6\"", &format!("\"{bad}\""));
+        assert!(
+            message.contains("`source` is `file:line`"),
+            "{bad}: {message}"
+        );
+    }
+    assert!(refused("\"role:r-analyst\"", "\"role:\"").contains("not a digest key"));
     // Fields no plan has.
     assert!(refused("\"risks\"", "\"allow\": true, \"risks\"").contains("unknown field `allow`"));
     // Another format version.

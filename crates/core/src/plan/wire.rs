@@ -156,18 +156,30 @@ impl Plan {
     }
 }
 
-/// A step's `file:line` as written (the file's name escaped as shown).
+/// A step's `file:line` as written: a file's name (escaped as shown: no
+/// control character) and a line number from 1.
 fn origin_of(source: &str) -> Result<Origin, String> {
     source
         .rsplit_once(':')
+        .filter(|(file, line)| {
+            !file.is_empty()
+                && !file.chars().any(crate::text::is_unsafe)
+                && !line.is_empty()
+                && line.bytes().all(|b| b.is_ascii_digit())
+        })
         .and_then(|(file, line)| {
             Some(Origin {
                 file: file.into(),
-                line: line.parse().ok()?,
+                line: line.parse().ok().filter(|l| *l > 0)?,
                 col: 0,
             })
         })
-        .ok_or_else(|| format!("`source` is `file:line`, not `{source}`"))
+        .ok_or_else(|| {
+            format!(
+                "`source` is `file:line`, not `{}`",
+                crate::text::clean(source)
+            )
+        })
 }
 
 fn change(w: WireStep) -> Result<(Change, WireMeta), String> {
