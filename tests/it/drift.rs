@@ -124,6 +124,41 @@ fn a_baseline_from_git_tells_where_each_difference_comes_from() {
         }
     }
     assert!(!d.join("written.txt").exists() && !d.join("config/written.txt").exists());
+    // A baseline of another site, and one that does not exist: refused
+    // before the site is read, each saying what --baseline takes.
+    let other = std::fs::read_to_string(d.join("config/rolecall.yaml"))
+        .unwrap()
+        .replace("site: acme", "site: other");
+    std::fs::write(d.join("other.yaml"), other).unwrap();
+    for (baseline, says) in [
+        (
+            "other.yaml",
+            "the baseline is a config of the site `other`, not `acme`",
+        ),
+        (
+            "missing.yaml",
+            "hint: --baseline takes the config as last applied",
+        ),
+    ] {
+        let bad = rolecall(
+            d,
+            &[
+                "drift",
+                "-f",
+                "config/rolecall.yaml",
+                "--sandbox",
+                "site.json",
+                "--baseline",
+                baseline,
+            ],
+        );
+        assert_eq!(bad.status.code(), Some(1), "{}", transcript(&bad));
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains(says),
+            "{}",
+            transcript(&bad)
+        );
+    }
 }
 
 #[test]

@@ -1,15 +1,16 @@
 //! `rolecall drift`: the plan as a report for cron; exit 2 on drift.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
+use rolecall_core::config::load::Loaded;
 use rolecall_core::plan::Selection;
 use rolecall_engine::drift;
 
 use super::plan::{Format, render};
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::settings::Settings;
 use crate::{exit, git};
 
@@ -53,6 +54,26 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
+/// The config as last applied: it must exist and be of the same site.
+fn load_baseline(settings: &Settings, path: &Path, site: &str) -> CliResult<Loaded> {
+    if !path.exists() {
+        return Err(CliError::msg(format!(
+            "the baseline `{}` does not exist; nothing was read",
+            rolecall_core::text::path(path)
+        ))
+        .with_hint("--baseline takes the config as last applied (a file or directory), or use --baseline-rev REV for a git revision"));
+    }
+    let baseline = site::load_config_at(settings, path)?;
+    if baseline.desired.site != site {
+        return Err(CliError::msg(format!(
+            "the baseline is a config of the site `{}`, not `{site}`; nothing was read",
+            rolecall_core::text::clean(&baseline.desired.site)
+        ))
+        .with_hint("give the baseline of this config: the same files as last applied"));
+    }
+    Ok(baseline)
+}
+
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
@@ -69,7 +90,7 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
         _ => None,
     };
     let baseline = match &baseline_path {
-        Some(path) => Some(site::load_config_at(settings, path)?),
+        Some(path) => Some(load_baseline(settings, path, &loaded.desired.site)?),
         None => None,
     };
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;

@@ -139,25 +139,69 @@ impl CsvImport {
 
 /// Why users cannot be added to an existing file.
 #[derive(Debug, thiserror::Error)]
-#[error("`users:` is not its last section")]
-pub struct NotLastSection;
+pub enum MergeError {
+    #[error("`users:` is not its last section")]
+    NotLastSection,
+    #[error("it is not YAML rolecall can read ({0})")]
+    Invalid(String),
+    #[error("`{email}` is in it already (line {line})")]
+    Duplicate { email: String, line: u32 },
+    #[error("its users are indented with tabs")]
+    Tabs,
+}
 
 /// `text` (a config file) with `users` appended under its `users:`: only
 /// when `users:` is its last top-level key, so that the entries land under
-/// it and every byte before them is kept.
-pub fn merge(text: &str, users: &[CsvUser]) -> Result<String, NotLastSection> {
-    let last_key = text
-        .lines()
-        .rfind(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty())
-        .unwrap_or_default();
-    if last_key.trim_end() != "users:" {
-        return Err(NotLastSection);
+/// it and every byte before them is kept. The entries take the file's
+/// indentation; a user the file has already is an error, and so is a
+/// result that would not read back with every user.
+pub fn merge(text: &str, users: &[CsvUser]) -> Result<String, MergeError> {
+    let top_level = |l: &&str| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty();
+    let last_key = text.lines().rfind(top_level).unwrap_or_default();
+    // `users:`, perhaps with a comment after it.
+    let last_key = last_key.split(" #").next().unwrap_or_default().trim_end();
+    if last_key != "users:" {
+        return Err(MergeError::NotLastSection);
     }
+    let existing = crate::config::load::section_keys(text, "users").map_err(MergeError::Invalid)?;
+    for user in users {
+        if let Some((_, line)) = existing.iter().find(|(e, _)| key(e) == key(&user.email)) {
+            return Err(MergeError::Duplicate {
+                email: user.email.clone(),
+                line: *line,
+            });
+        }
+    }
+    // The indentation of the entries under `users:`: its first entry's.
+    let after = text
+        .lines()
+        .skip_while(|l| !l.starts_with("users:"))
+        .skip(1);
+    let mut after = after;
+    let entry = after.find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let indent = match entry {
+        Some(l) if l.starts_with('\t') => return Err(MergeError::Tabs),
+        Some(l) => l.len() - l.trim_start_matches(' ').len(),
+        None => 2,
+    }
+    .max(1);
     let mut merged = text.to_string();
     if !merged.ends_with('\n') {
         merged.push('\n');
     }
-    merged.push_str(&yaml(users, false));
+    // The generated entries are indented by 2 per level: by `indent` now.
+    for line in yaml(users, false).lines() {
+        let depth = (line.len() - line.trim_start_matches(' ').len()) / 2;
+        merged.push_str(&" ".repeat(depth * indent));
+        merged.push_str(line.trim_start_matches(' '));
+        merged.push('\n');
+    }
+    let read = crate::config::load::section_keys(&merged, "users").map_err(MergeError::Invalid)?;
+    if read.len() != existing.len() + users.len() {
+        return Err(MergeError::Invalid(
+            "the users would not read back as written".into(),
+        ));
+    }
     Ok(merged)
 }
 
@@ -419,6 +463,33 @@ mod tests {
             last_name: Wei
         ");
         let roles_last = "users:\n  jane@acme.com: {}\nroles:\n  Finance: {}\n";
-        assert!(merge(roles_last, &users).is_err());
+        assert!(matches!(
+            merge(roles_last, &users),
+            Err(MergeError::NotLastSection)
+        ));
+        // The file's own indentation, and a comment after `users:`.
+        let four = "users: # people\n    jane@acme.com:\n        roles: [Finance]\n";
+        let merged = merge(four, &users).unwrap();
+        assert_eq!(
+            &merged[four.len()..],
+            "    li@acme.com:\n        first_name: Li\n        last_name: Wei\n"
+        );
+        let keys = crate::config::load::section_keys(&merged, "users").unwrap();
+        assert_eq!(keys.len(), 2);
+        // A user the file has already (in any case) is not written twice.
+        let has_li = "users:\n  LI@acme.com: {roles: [Finance]}\n";
+        assert!(matches!(
+            merge(has_li, &users),
+            Err(MergeError::Duplicate { line: 2, .. })
+        ));
+        // Tabs, and a file that is not YAML, are refused.
+        assert!(matches!(
+            merge("users:\n\tjane@acme.com: {}\n", &users),
+            Err(MergeError::Invalid(_) | MergeError::Tabs)
+        ));
+        assert!(matches!(
+            merge("a: [\nusers:\n", &users),
+            Err(MergeError::Invalid(_))
+        ));
     }
 }

@@ -294,6 +294,35 @@ pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
     }
 }
 
+/// The keys of the mapping under the top-level key `section` of a
+/// one-document YAML text, with their lines, in file order (none when the
+/// section is absent or empty). The error is `line:col: message`.
+pub fn section_keys(text: &str, section: &str) -> Result<Vec<(String, u32)>, String> {
+    let node = yaml::parse(FileId(0), text)
+        .map_err(|e| format!("{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+    let Some(yaml::Node {
+        kind: yaml::NodeKind::Map(top),
+        ..
+    }) = node
+    else {
+        return Ok(Vec::new());
+    };
+    let entries = top.iter().find_map(|(k, v)| match (&k.kind, &v.kind) {
+        (yaml::NodeKind::Scalar(k), yaml::NodeKind::Map(entries)) if k.text == section => {
+            Some(entries)
+        }
+        _ => None,
+    });
+    Ok(entries
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| match &k.kind {
+            yaml::NodeKind::Scalar(s) => Some((s.text.clone(), k.pos.line)),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Loads config texts as if each were a file at its path. The order of the
 /// list does not matter to the result. The root file (the one that holds
 /// the settings) is the only file, or the `rolecall.yaml` nearest the top.
