@@ -68,7 +68,7 @@ fn numeric_flags_out_of_range_are_usage_errors() {
 }
 
 /// Every command of the command line.
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 12] = [
     "validate",
     "schema",
     "completions",
@@ -77,6 +77,7 @@ const COMMANDS: [&str; 11] = [
     "show",
     "drift",
     "access",
+    "lock",
     "export",
     "import-csv",
     "emulator",

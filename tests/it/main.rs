@@ -10,6 +10,7 @@ mod emulator;
 mod examples;
 mod hostile;
 mod install;
+mod lock;
 mod ownership;
 mod plan;
 mod properties;

@@ -131,6 +131,7 @@ fn verbose_lists_the_files_read_in_order() {
     read examples/data-org/teams/finance.yaml
     read examples/data-org/teams/marketing.yaml
     skipped examples/data-org/README.md (not *.yaml or *.yml)
+    read examples/data-org/rolecall.lock (the dashboard pins)
     skipped examples/data-org/sandbox.json (not *.yaml or *.yml)
     ");
 }

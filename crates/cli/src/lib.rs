@@ -153,6 +153,8 @@ pub enum Command {
     Drift(commands::drift::DriftArgs),
     /// Who can do what on which dashboard, and through which roles.
     Access(commands::access::AccessArgs),
+    /// Check or update `rolecall.lock`: the dashboard each name of the config is pinned to.
+    Lock(commands::lock::LockArgs),
     /// Write the live site as a config that plans to no changes (or as a snapshot).
     Export(commands::export::ExportArgs),
     /// Turn a CSV of people (the vendor's bulk-user format) into `users:` YAML.
@@ -200,6 +202,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(args, &settings),
         Command::Show(args) => commands::show::run(args, &settings),
         Command::Export(args) => commands::export::run(args, &settings),
+        Command::Lock(args) => commands::lock::run(args, &settings),
         Command::Access(args) => commands::access::run(args, &settings),
         Command::ImportCsv(args) => commands::import_csv::run(args, &settings),
     };

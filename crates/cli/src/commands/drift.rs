@@ -17,7 +17,8 @@ use crate::{exit, git};
 #[derive(Debug, Args)]
 #[command(
     after_help = "Exit codes: 0 the site matches the config, 1 error, 2 drift. An Admin member the \
-config neither lists nor protects is always drift; with --fail-on-unmanaged, so is every user or role \
+config neither lists nor protects is always drift, and so is a dashboard the config names that was \
+renamed or duplicated on the site (`rolecall.lock` keeps its grants); with --fail-on-unmanaged, so is every user or role \
 the config does not manage.
 
 With a baseline (the config as last applied: a path with --baseline, or a git revision of the \
@@ -120,7 +121,10 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     )?;
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
     // An Admin member the config does not list is always drift.
+    // A dashboard renamed or duplicated on the site (the lock kept its
+    // grants) is drift too: the config should follow.
     let drift = !plan.is_empty()
+        || !plan.dashboards.is_empty()
         || plan.unmanaged.admins().next().is_some()
         || (args.fail_on_unmanaged && unmanaged);
     Ok(if drift { exit::CHANGES } else { exit::OK })

@@ -141,6 +141,32 @@ fn check_target(args: &ExportArgs) -> CliResult<()> {
     ))
 }
 
+/// `rolecall.lock` beside the exported root file: each dashboard written
+/// by name pinned to its id. An existing lock (of another config in the
+/// same directory) is kept without `--force`.
+fn write_lock(
+    args: &ExportArgs,
+    settings: &Settings,
+    config: &Path,
+    live: &rolecall_core::live::Live,
+) -> CliResult<()> {
+    let lock = export::lock(live);
+    let path = rolecall_core::config::lock::path_for(config);
+    if lock.is_empty() {
+        return Ok(());
+    }
+    if path.exists() && !args.force {
+        writeln!(
+            settings.stderr(),
+            "note: `{}` exists and was kept: `rolecall lock --update -f {}` pins this config's dashboards",
+            rolecall_core::text::path(&path),
+            rolecall_core::text::path(config)
+        )?;
+        return Ok(());
+    }
+    write(&path, &lock.to_text())
+}
+
 pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     check_target(args)?;
     let conn = site::connect_any(settings, &args.site)?;
@@ -179,11 +205,15 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     );
     match (&args.output, layout) {
         (None, _) => settings.stdout().write_all(files[0].1.as_bytes())?,
-        (Some(path), Layout::File) => write(path, &files[0].1)?,
+        (Some(path), Layout::File) => {
+            write(path, &files[0].1)?;
+            write_lock(args, settings, path, &live)?;
+        }
         (Some(dir), Layout::Dir(_)) => {
             for (relative, text) in &files {
                 write(&dir.join(relative), text)?;
             }
+            write_lock(args, settings, dir, &live)?;
             if !settings.quiet {
                 writeln!(
                     settings.stderr(),

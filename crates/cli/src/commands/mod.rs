@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod emulator;
 pub mod export;
 pub mod import_csv;
+pub mod lock;
 pub mod plan;
 pub mod schema;
 pub mod show;

@@ -131,8 +131,13 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and
         // the commit would make printed plans differ from run to run).
+        let sandbox = made_from.sandbox;
         plan.made_from = Some(made_from);
         site::write_file(out, &plan.to_json(&review), "the plan")?;
+        // A sandbox is no site to pin dashboards of.
+        if !sandbox {
+            super::lock::add_new_pins(settings, &loaded.desired, &live)?;
+        }
     }
     settings
         .stdout()

@@ -29,7 +29,16 @@ pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
                     let path = loaded.sources.path(rolecall_core::diagnostic::FileId(i));
                     writeln!(stderr, "read {}", rolecall_core::text::path(path))?;
                 }
+                let lock = rolecall_core::config::lock::path_for(&settings.config);
                 for path in &loaded.skipped {
+                    if *path == lock {
+                        writeln!(
+                            stderr,
+                            "read {} (the dashboard pins)",
+                            rolecall_core::text::path(path)
+                        )?;
+                        continue;
+                    }
                     writeln!(
                         stderr,
                         "skipped {} (not *.yaml or *.yml)",

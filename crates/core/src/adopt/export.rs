@@ -167,6 +167,24 @@ pub fn export(live: &Live, options: &ExportOptions) -> Vec<(PathBuf, String)> {
     }
 }
 
+/// The lock of an export: each dashboard a grant is written under by name,
+/// pinned to its id.
+pub fn lock(live: &Live) -> crate::config::lock::Lock {
+    let names = Names::new(live);
+    let pins = live
+        .roles
+        .iter()
+        .filter(|r| exported(r))
+        .flat_map(|r| r.grants.keys())
+        .filter_map(|id| {
+            let (written, _) = names.dashboard_key(id);
+            let name = names.dashboards.get(id.as_str())?;
+            (written == scalar(name)).then(|| (name.to_string(), id.clone()))
+        })
+        .collect();
+    crate::config::lock::Lock::new(pins)
+}
+
 /// Everyone is implied; it is listed only when it grants something or has
 /// a description (then the config manages it).
 fn exported(role: &LiveRole) -> bool {

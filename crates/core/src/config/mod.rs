@@ -5,6 +5,7 @@
 //! [`crate::diagnostic`] and [`crate::text`].
 
 pub mod load;
+pub mod lock;
 pub mod model;
 pub mod schema;
 mod validate;

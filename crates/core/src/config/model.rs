@@ -58,13 +58,16 @@ pub struct Desired {
     pub roles: BTreeMap<String, Role>,
     /// Keyed by lower-cased email.
     pub users: BTreeMap<String, User>,
+    /// `rolecall.lock` beside the root file: dashboard names pinned to ids.
+    #[serde(skip)]
+    pub lock: crate::config::lock::Lock,
 }
 
 impl Desired {
     /// The settings as one digest: a change to any of them may change any
     /// change of a plan.
     pub fn settings_digest(&self) -> String {
-        crate::kinds::digest(&(
+        let settings = (
             &self.site,
             &self.actor,
             &self.prune,
@@ -73,7 +76,13 @@ impl Desired {
             &self.limits,
             &self.files,
             &self.policy,
-        ))
+        );
+        // The lock decides which dashboard a name grants on: a setting too
+        // (left out when empty, so configs without one digest as before).
+        match self.lock.is_empty() {
+            true => crate::kinds::digest(&settings),
+            false => crate::kinds::digest(&(settings, &self.lock.dashboards)),
+        }
     }
 
     /// The key of a config entry in [`Desired::entry_digests`]: `role:<name>`

@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use globset::{GlobBuilder, GlobMatcher};
 
+use super::pins::{Dashboards, Resolution};
 use super::{
-    Change, DigestKey, Grant, Kind, Partial, Plan, Risk, RoleChange, RoleRef, RoleState, Step,
-    Unmanaged, UnmanagedUser, UserState,
+    Change, DashboardNote, DigestKey, Grant, Kind, Partial, Plan, Risk, RoleChange, RoleRef,
+    RoleState, Step, Unmanaged, UnmanagedUser, UserState,
 };
 use crate::config::model::{DashboardRef, Desired, Origin, PruneRoles, PruneUsers, Role, User};
 use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
@@ -104,8 +105,6 @@ struct Ctx<'a> {
     live: &'a Live,
     live_roles: HashMap<String, &'a LiveRole>,
     live_users: HashMap<String, &'a LiveUser>,
-    dashboards: HashMap<&'a str, &'a str>,
-    dashboard_names: HashMap<&'a str, Vec<&'a str>>,
     admin_id: Option<&'a str>,
     everyone_id: Option<&'a str>,
     ignored_role_ids: HashSet<&'a str>,
@@ -115,6 +114,10 @@ struct Ctx<'a> {
     claimed: HashSet<&'a str>,
     /// Live role id -> the name it has after the plan (renames applied).
     effective_name: HashMap<&'a str, String>,
+    /// What the lock kept in place that the site moved.
+    notes: std::cell::RefCell<BTreeSet<DashboardNote>>,
+    /// Dashboards by id and by name, for names through the lock.
+    pins: Dashboards<'a>,
 }
 
 /// A membership a config asks for, borrowed until a change needs it.
@@ -138,13 +141,6 @@ impl<'a> Ctx<'a> {
     fn new(desired: &'a Desired, sources: &'a SourceMap, live: &'a Live) -> Self {
         let live_roles: HashMap<String, &LiveRole> =
             live.roles.iter().map(|r| (key(&r.name), r)).collect();
-        let mut dashboard_names: HashMap<&str, Vec<&str>> = HashMap::new();
-        for d in &live.dashboards {
-            dashboard_names
-                .entry(d.name.as_str())
-                .or_default()
-                .push(d.id.as_str());
-        }
         let mut ctx = Ctx {
             desired,
             sources,
@@ -153,12 +149,6 @@ impl<'a> Ctx<'a> {
             everyone_id: live_roles.get(&key(EVERYONE)).map(|r| r.id.as_str()),
             live_roles,
             live_users: live.users.iter().map(|u| (key(&u.email), u)).collect(),
-            dashboards: live
-                .dashboards
-                .iter()
-                .map(|d| (d.id.as_str(), d.name.as_str()))
-                .collect(),
-            dashboard_names,
             ignored_role_ids: live
                 .roles
                 .iter()
@@ -168,6 +158,8 @@ impl<'a> Ctx<'a> {
             targets: BTreeMap::new(),
             claimed: HashSet::new(),
             effective_name: HashMap::new(),
+            notes: Default::default(),
+            pins: Dashboards::new(live),
         };
         ctx.match_roles();
         ctx
@@ -243,7 +235,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn dashboard_name(&self, id: &str) -> String {
-        self.dashboards
+        self.pins
+            .by_id
             .get(id)
             .map_or_else(|| format!("#{id}"), |n| n.to_string())
     }
@@ -304,8 +297,13 @@ impl<'a> Ctx<'a> {
     ) -> Option<String> {
         let written = dref.to_string().chars().count();
         let name = match dref {
-            DashboardRef::Id(id) if self.dashboards.contains_key(id.as_str()) => {
+            DashboardRef::Id(id) if self.pins.by_id.contains_key(id.as_str()) => {
                 return Some(id.clone());
+            }
+            // `"#1"` with no dashboard #1: a dashboard named `#1`, if any.
+            DashboardRef::Id(_) if self.pins.name_of(dref).is_some() => {
+                let name = self.pins.name_of(dref).unwrap_or_default();
+                return self.resolve_name(&name, origin, written, errors);
             }
             DashboardRef::Id(id) => {
                 errors.push(self.error(
@@ -318,38 +316,71 @@ impl<'a> Ctx<'a> {
             }
             DashboardRef::Name(name) => name,
         };
-        match self.dashboard_names.get(name.as_str()).map(Vec::as_slice) {
-            Some([id]) => Some(id.to_string()),
-            Some(ids) => {
+        self.resolve_name(name, origin, written, errors)
+    }
+
+    /// A dashboard by name ([`Dashboards::resolve`]): a pin the site moved
+    /// gets a note for the reader; what resolves to nothing, an error.
+    fn resolve_name(
+        &self,
+        name: &str,
+        origin: &Origin,
+        written: usize,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<String> {
+        let (message, hint) = match self.pins.resolve(name, &self.desired.lock) {
+            Resolution::Unique(id) => return Some(id),
+            Resolution::Pinned { id, now, others } => {
+                let mut notes = self.notes.borrow_mut();
+                if now != name {
+                    notes.insert(DashboardNote::Renamed {
+                        id: id.clone(),
+                        name: name.to_string(),
+                        now,
+                    });
+                }
+                if !others.is_empty() {
+                    notes.insert(DashboardNote::Ambiguous {
+                        id: id.clone(),
+                        name: name.to_string(),
+                        others,
+                    });
+                }
+                return Some(id);
+            }
+            Resolution::Gone { pinned, now } => (
+                format!(
+                    "the dashboard #{pinned} the lock pins `{name}` to is gone from the site{}",
+                    now.map_or_else(String::new, |id| format!("; `{name}` is now #{id}"))
+                ),
+                "to grant on the dashboard of that name now, pin it: `rolecall lock --update`"
+                    .to_string(),
+            ),
+            Resolution::Ambiguous(ids) => {
                 let ids: Vec<String> = ids.iter().map(|i| format!("`\"#{i}\"`")).collect();
-                errors.push(self.error(
-                    origin,
-                    written,
+                (
                     format!("{} dashboards on the site are named `{name}`", ids.len()),
                     format!(
                         "name the one you mean by its id instead: {}",
                         ids.join(" or ")
                     ),
-                ));
-                None
+                )
             }
-            None => {
-                errors.push(self.error(
-                    origin,
-                    written,
-                    format!("no dashboard on the site is named `{name}`"),
-                    self.dashboard_hint(name),
-                ));
-                None
-            }
-        }
+            Resolution::Missing => (
+                format!("no dashboard on the site is named `{name}`"),
+                self.dashboard_hint(name),
+            ),
+        };
+        errors.push(self.error(origin, written, message, hint));
+        None
     }
 
     /// Up to five dashboard names close to `name`, with their ids.
     fn dashboard_hint(&self, name: &str) -> String {
         let lower = name.to_lowercase();
         let mut close: Vec<(f64, &str)> = self
-            .dashboard_names
+            .pins
+            .by_name
             .keys()
             .map(|c| (strsim::jaro_winkler(&lower, &c.to_lowercase()), *c))
             .filter(|(s, _)| *s > 0.75)
@@ -358,7 +389,7 @@ impl<'a> Ctx<'a> {
         let listed: Vec<String> = close
             .iter()
             .take(5)
-            .map(|(_, c)| format!("`{c}` (#{})", self.dashboard_names[c].join(", #")))
+            .map(|(_, c)| format!("`{c}` (#{})", self.pins.by_name[c].join(", #")))
             .collect();
         if listed.is_empty() {
             "check the name on the site, or name the dashboard by id: `\"#<id>\"` (the number in its URL)".to_string()
@@ -474,6 +505,7 @@ pub fn diff(
     });
     let (steps, partial) = select(steps, selection)?;
     Ok(Plan {
+        dashboards: ctx.notes.take().into_iter().collect(),
         partial,
         made_from: None,
         site: desired.site.clone(),

@@ -10,6 +10,7 @@
 mod change;
 mod diff;
 pub mod effect;
+pub mod pins;
 pub mod render;
 pub mod safety;
 mod simulate;
@@ -358,6 +359,51 @@ pub struct Plan {
     pub partial: Option<Partial>,
     /// Set on a plan made to be saved.
     pub made_from: Option<MadeFrom>,
+    /// Dashboards the site moved that the lock kept the grants on.
+    pub dashboards: Vec<DashboardNote>,
+}
+
+/// A dashboard the config names that the site moved, kept in place by the
+/// lock (`rolecall.lock`): the grants stay on the dashboard they were
+/// written for. `drift` reports each; the config should follow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "note", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DashboardNote {
+    /// The pinned dashboard has another name now.
+    Renamed {
+        id: String,
+        /// As the config writes it.
+        name: String,
+        /// As the site shows it now.
+        now: String,
+    },
+    /// Other dashboards have the name too.
+    Ambiguous {
+        id: String,
+        name: String,
+        others: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for DashboardNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::text::clean;
+        match self {
+            DashboardNote::Renamed { id, name, now } => write!(
+                f,
+                "dashboard #{id} was renamed on the site from `{}` to `{}`: the lock keeps its grants; update the config",
+                clean(name),
+                clean(now)
+            ),
+            DashboardNote::Ambiguous { id, name, others } => write!(
+                f,
+                "{} dashboards are named `{}` now (#{} too): the lock keeps the grants on #{id}",
+                others.len() + 1,
+                clean(name),
+                others.join(", #")
+            ),
+        }
+    }
 }
 
 /// What a reviewer reads beside a plan: what it does to people's access,

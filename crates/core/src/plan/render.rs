@@ -503,6 +503,12 @@ pub fn text(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     if let Some(note) = recorded_note(plan) {
         let _ = writeln!(out, "{note}\n");
     }
+    for note in &plan.dashboards {
+        let _ = writeln!(out, "{}warning{:#}: {note}", p.blocked, p.blocked);
+    }
+    if !plan.dashboards.is_empty() {
+        out.push('\n');
+    }
     if plan.is_empty() {
         let what = if partial.is_empty() {
             "the config"
@@ -567,6 +573,13 @@ fn markdown_header(plan: &Plan) -> String {
 pub fn markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     let p = Palette::new(false);
     let mut out = markdown_header(plan);
+    if !plan.dashboards.is_empty() {
+        out.push_str("> [!WARNING]\n");
+        for note in &plan.dashboards {
+            let _ = writeln!(out, "> {}", escape(&note.to_string()));
+        }
+        out.push('\n');
+    }
     let unmanaged = |out: &mut String| {
         if let Some(line) = unmanaged_line(plan) {
             let _ = writeln!(out, "{line}");

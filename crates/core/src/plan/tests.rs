@@ -1170,6 +1170,7 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
             digests: BTreeMap::new(),
             partial: None,
             made_from: None,
+            dashboards: Vec::new(),
         };
         safety::check(&mut plan, &w.live, &policy);
         plan.changes[0]
@@ -1225,6 +1226,7 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         digests: BTreeMap::new(),
         partial: None,
         made_from: None,
+        dashboards: Vec::new(),
     };
     safety::check(&mut plan, &w.live, &lone);
     insta::assert_snapshot!(plan.changes[0].blocked.as_ref().unwrap().rule.to_string(), @"the site must keep at least one Admin member");

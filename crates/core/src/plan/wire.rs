@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::model::Origin;
 
 use super::{
-    Action, Blocked, Change, DigestKey, Edit, FORMAT_VERSION, Kind, Label, MadeFrom, Partial,
-    Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged, UserChange, UserState,
+    Action, Blocked, Change, DashboardNote, DigestKey, Edit, FORMAT_VERSION, Kind, Label, MadeFrom,
+    Partial, Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged, UserChange,
+    UserState,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -33,6 +34,9 @@ pub(super) struct Plan {
     made_from: Option<MadeFrom>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access: Option<super::Effect>,
+    /// Dashboards the site moved and the lock kept in place.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    dashboards: Vec<DashboardNote>,
 }
 
 impl Plan {
@@ -152,6 +156,7 @@ impl Plan {
             partial: plan.partial,
             made_from: plan.made_from.clone(),
             access: review.access.clone(),
+            dashboards: plan.dashboards.clone(),
         }
     }
 }
@@ -277,6 +282,7 @@ impl Plan {
             digests: self.digests,
             partial: self.partial,
             made_from: self.made_from,
+            dashboards: self.dashboards,
         };
         let review = Review {
             access: self.access,

@@ -404,6 +404,10 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
         )?;
         return Ok(exit::BLOCKED);
     }
+    // The names this plan resolved, pinned (not on a throw-away sandbox).
+    if !prepared.conn.is_sandbox() && !args.test_mode {
+        super::lock::add_new_pins(settings, &prepared.loaded.desired, &prepared.live)?;
+    }
     if plan.is_empty() {
         return Ok(exit::OK);
     }

@@ -871,17 +871,16 @@ impl<'a> Converter<'a> {
             return None;
         }
         if let Some(id) = text.strip_prefix('#') {
-            let id = id.trim();
-            if id.is_empty()
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
+            // `"#4711"` is an id; `"#1 Priorities"` is a name that starts
+            // with `#` (resolved by name when no dashboard has that id).
+            if crate::config::lock::is_id(id) {
+                return Some(DashboardRef::Id(id.to_string()));
+            }
+            if id.trim().is_empty() {
                 self.error(k, &kpath, format!("`{text}` is not a dashboard id"))
                     .hint = Some("a dashboard id is written `\"#4711\"`: `#` and the id, quoted (unquoted, `#` starts a comment)".into());
                 return None;
             }
-            return Some(DashboardRef::Id(id.to_string()));
         }
         if text.trim().is_empty() {
             self.error(k, &kpath, "a dashboard name cannot be empty")

@@ -21,6 +21,7 @@ pub(crate) use convert::{
 };
 use ownership::Layout;
 
+use crate::config::lock::{LOCK_FILE, Lock};
 use crate::config::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
 use crate::config::validate::{self, Index};
 use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
@@ -123,6 +124,29 @@ pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, Load
         });
     }
     let dir = path.is_dir().then_some(path);
+    // The lock beside the root file, if there is one.
+    let lock_path = crate::config::lock::path_for(path);
+    if let Ok(meta) = fs::symlink_metadata(&lock_path) {
+        if !meta.is_file() {
+            return Err(LoadError {
+                sources: SourceMap::default(),
+                diagnostics: vec![Diagnostic::error(format!(
+                    "`{}` is not a regular file",
+                    crate::text::path(&lock_path)
+                ))
+                .hint("the lock is a plain file beside the root file: `rolecall lock --update` writes it")],
+            });
+        }
+        match read_text(&lock_path, options) {
+            Ok(text) => texts.push((lock_path, text)),
+            Err(d) => {
+                return Err(LoadError {
+                    sources: SourceMap::default(),
+                    diagnostics: vec![*d],
+                });
+            }
+        }
+    }
     let mut loaded = load_texts_in(texts, dir)?;
     loaded.skipped = found.skipped;
     Ok(loaded)
@@ -336,6 +360,27 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut fragments = Vec::new();
+    let (locks, files): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|(path, _)| path.file_name().is_some_and(|n| n == LOCK_FILE));
+    let mut lock = Lock::default();
+    for (path, text) in locks {
+        match Lock::parse(&text) {
+            Ok(read) if lock.is_empty() => lock = read,
+            Ok(_) => diagnostics.push(Diagnostic::error(format!(
+                "`{}`: a config has one lock",
+                crate::text::path(&path)
+            ))),
+            Err(why) => diagnostics.push(
+                Diagnostic::error(format!(
+                    "`{}` is not a lock rolecall can read: {}",
+                    crate::text::path(&path),
+                    crate::text::clean(&why)
+                ))
+                .hint("write it again with `rolecall lock --update` (it pins each dashboard name of the config to its id)"),
+            ),
+        }
+    }
     for (path, text) in files {
         let display: Arc<str> = path.display().to_string().into();
         // A byte-order mark (Windows editors) is not part of the text.
@@ -372,7 +417,10 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
         }
     }
     let layout = Layout::of(&sources, dir);
-    let desired = merge(fragments, &sources, &layout, &mut diagnostics);
+    let mut desired = merge(fragments, &sources, &layout, &mut diagnostics);
+    if let Some((desired, _)) = &mut desired {
+        desired.lock = lock;
+    }
     if let Some((desired, index)) = &desired {
         validate::check(desired, index, &mut diagnostics);
     }
@@ -543,6 +591,7 @@ impl Merged {
             policy: value(self.policy),
             roles: self.roles.into_iter().map(|(k, (_, r))| (k, r)).collect(),
             users: self.users.into_iter().map(|(k, (_, u))| (k, u)).collect(),
+            lock: Lock::default(),
         };
         (desired, index)
     }
