@@ -18,6 +18,7 @@ mod recipes;
 mod reference;
 mod reviewed;
 mod saved;
+mod until;
 mod validate;
 
 use std::collections::BTreeMap;

@@ -29,6 +29,9 @@ pub struct Settings {
     /// Whether the config was named (`-f`, `ROLECALL_CONFIG`), not the
     /// default.
     pub config_given: bool,
+    /// `ROLECALL_TODAY` (`YYYY-MM-DD`): the day memberships end against,
+    /// for reproducible runs; else the clock's UTC day.
+    pub today: Option<String>,
     pub endpoint: String,
     /// `--site` as given (the emulator serves that site).
     pub site_flag: Option<String>,
@@ -121,6 +124,7 @@ impl Settings {
         Self {
             config: global.config.clone(),
             config_given: false,
+            today: env("ROLECALL_TODAY"),
             endpoint: global.endpoint.clone(),
             site_flag: global.site.clone(),
             site: global.site.clone().or_else(|| env("PERISCOPE_SITE")),
@@ -147,6 +151,17 @@ impl Settings {
             max_snapshot_size: global.limits.max_snapshot_size,
             rate_limit: global.limits.rate_limit,
             redact_key: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The day memberships end against: `ROLECALL_TODAY`, or the clock.
+    pub fn today(&self) -> Result<rolecall_core::config::date::Date, String> {
+        match &self.today {
+            Some(text) => rolecall_core::config::date::Date::parse(text.trim())
+                .map_err(|why| format!("ROLECALL_TODAY: {why}")),
+            None => Ok(rolecall_core::config::date::Date::of(
+                std::time::SystemTime::now(),
+            )),
         }
     }
 
@@ -250,6 +265,7 @@ mod tests {
         Settings {
             config: "rolecall.yaml".into(),
             config_given: false,
+            today: None,
             endpoint: String::new(),
             site_flag: None,
             site: Some("acme".into()),

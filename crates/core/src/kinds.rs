@@ -48,10 +48,12 @@ pub enum Risk {
     EveryoneExposure,
     /// One change gives many users (more than `limits.wide_grant`) a new action.
     WideGrant,
+    /// A membership past its `until` is taken away.
+    Expired,
 }
 
 impl Risk {
-    pub const ALL: [Risk; 11] = [
+    pub const ALL: [Risk; 12] = [
         Risk::AdminGrant,
         Risk::AdminRole,
         Risk::Everyone,
@@ -63,6 +65,7 @@ impl Risk {
         Risk::UnmanagedAdmin,
         Risk::EveryoneExposure,
         Risk::WideGrant,
+        Risk::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Risk {
             Risk::UnmanagedAdmin => "unmanaged-admin",
             Risk::EveryoneExposure => "everyone-exposure",
             Risk::WideGrant => "wide-grant",
+            Risk::Expired => "expired",
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 
 use clap::{Args, ValueEnum};
+use rolecall_core::Desired;
 use rolecall_core::access::{Entry, Evaluator, Format, Model, Report, Row, rows};
 use rolecall_core::config::vocab::{self, key};
 use rolecall_core::live::{Live, LiveUser};
@@ -73,12 +74,13 @@ pub struct AccessArgs {
     pub site: SiteArgs,
 }
 
-/// The live site, or the site as the config would make it.
-fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live)> {
+/// The live site, or the site as the config would make it (with the
+/// config, for the memberships' ends).
+fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live, Option<Desired>)> {
     if !args.desired {
         let conn = site::connect_any(settings, &args.site)?;
         let live = site::fetch(settings, &conn)?;
-        return Ok((conn.reader.site().to_string(), live));
+        return Ok((conn.reader.site().to_string(), live, None));
     }
     let loaded = site::load_config(settings)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
@@ -87,7 +89,24 @@ fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live)> {
     Ok((
         loaded.desired.site.clone(),
         rolecall_core::plan::simulate(&live, &plan),
+        Some(loaded.desired),
     ))
+}
+
+/// Each role's `until` for the row's user, as the config gives it.
+fn ends(rows: &mut [Row], desired: &Desired) {
+    for row in rows {
+        let Some(user) = desired.users.get(&key(&row.user)) else {
+            continue;
+        };
+        for via in &mut row.via {
+            via.until = user
+                .roles
+                .get(&key(&via.role))
+                .and_then(|r| r.until)
+                .map(|d| d.to_string());
+        }
+    }
 }
 
 /// The dashboard ids `--dashboard` names.
@@ -186,13 +205,16 @@ fn check_action(args: &AccessArgs) -> CliResult<()> {
 
 pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
     check_action(args)?;
-    let (site_name, live) = source(args, settings)?;
+    let (site_name, live, desired) = source(args, settings)?;
     let model = match args.model {
         ModelArg::CrossRole => Model::CrossRole,
         ModelArg::SameRole => Model::SameRole,
     };
     let evaluator = Evaluator::new(&live, model);
-    let all = rows(&entries(args, &live, &evaluator)?);
+    let mut all = rows(&entries(args, &live, &evaluator)?);
+    if let Some(desired) = &desired {
+        ends(&mut all, desired);
+    }
     let admins: BTreeSet<String> = all
         .iter()
         .filter(|r| r.admin)

@@ -92,8 +92,14 @@ pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
 /// settles (a role defined only there) are left to the diff, which fails on
 /// the ones the site does not settle.
 pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
+    let today = settings.today().map_err(|why| {
+        CliError::msg(why)
+            .with_hint("write the day as `YYYY-MM-DD`, or unset ROLECALL_TODAY to use the clock")
+    })?;
     match load::load_path_with(path, &settings.load_options()) {
-        Ok(loaded) => {
+        Ok(mut loaded) => {
+            // Memberships past their `until` are not wanted any more.
+            loaded.desired.expire(today);
             let warnings: Vec<Diagnostic> = loaded
                 .warnings
                 .iter()

@@ -28,6 +28,10 @@ pub struct RoleGives {
     pub role: String,
     pub privilege: Vec<String>,
     pub grant: Vec<String>,
+    /// The last day of the user's membership of the role, when the config
+    /// gives one (`access --desired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// Entries grouped by (user, dashboard), sorted by user then dashboard name.
@@ -76,6 +80,7 @@ pub fn rows(entries: &[Entry]) -> Vec<Row> {
                         role,
                         privilege: p.into_iter().collect(),
                         grant: g.into_iter().collect(),
+                        until: None,
                     })
                     .collect(),
                 admin: es[0].via.admin,
@@ -259,6 +264,9 @@ fn via_text(row: &Row) -> String {
             }
             if !v.grant.is_empty() {
                 parts.push(format!("grant {}", v.grant.join(", ")));
+            }
+            if let Some(until) = &v.until {
+                parts.push(format!("until {until}"));
             }
             format!("{} ({})", clean(&v.role), parts.join("; "))
         })

@@ -4,6 +4,7 @@
 //! API ([`vocab`]). Depends on nothing of the crate but [`crate::kinds`],
 //! [`crate::diagnostic`] and [`crate::text`].
 
+pub mod date;
 pub mod load;
 pub mod lock;
 pub mod model;

@@ -61,9 +61,82 @@ pub struct Desired {
     /// `rolecall.lock` beside the root file: dashboard names pinned to ids.
     #[serde(skip)]
     pub lock: crate::config::lock::Lock,
+    /// Memberships past their `until` ([`Desired::expire`]): user key ->
+    /// role keys. They are not in `users`; a plan tags their revocation.
+    #[serde(skip)]
+    pub expired: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Desired {
+    /// Takes out every membership whose `until` is before `today`: the
+    /// config no longer wants it. Call once, before planning.
+    pub fn expire(&mut self, today: crate::config::date::Date) {
+        for (user_key, user) in &mut self.users {
+            let gone: Vec<String> = user
+                .roles
+                .iter()
+                .filter(|(_, r)| r.until.is_some_and(|until| until < today))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for role in gone {
+                user.roles.remove(&role);
+                self.expired
+                    .entry(user_key.clone())
+                    .or_default()
+                    .insert(role);
+            }
+        }
+    }
+
+    /// A warning for each membership that ended before `today` (a plan
+    /// revokes it) or ends within `days` of it: what `validate` says.
+    pub fn endings(
+        &self,
+        today: crate::config::date::Date,
+        days: i64,
+        sources: &SourceMap,
+    ) -> Vec<crate::diagnostic::Diagnostic> {
+        use crate::diagnostic::Diagnostic;
+        let mut out = Vec::new();
+        for user in self.users.values() {
+            for r in user.roles.values() {
+                let Some(until) = r.until else { continue };
+                let left = today.days_to(until);
+                let (message, hint) = if left < 0 {
+                    (
+                        format!(
+                            "`{}`'s membership of `{}` ended on {until}",
+                            user.email, r.name
+                        ),
+                        "a plan revokes it (tagged `expired`): remove it from the config, or move `until` to keep it",
+                    )
+                } else if left <= days {
+                    (
+                        format!(
+                            "`{}`'s membership of `{}` ends on {until} ({})",
+                            user.email,
+                            r.name,
+                            match left {
+                                0 => "today is its last day".to_string(),
+                                1 => "in 1 day".to_string(),
+                                n => format!("in {n} days"),
+                            }
+                        ),
+                        "after that day a plan revokes it; move `until` to keep it longer",
+                    )
+                } else {
+                    continue;
+                };
+                let mut d = Diagnostic::warning(message).hint(hint);
+                if let Some(pos) = r.origin.pos(sources, r.name.chars().count()) {
+                    d = d.at(pos, String::new());
+                }
+                out.push(d);
+            }
+        }
+        out
+    }
+
     /// The settings as one digest: a change to any of them may change any
     /// change of a plan.
     pub fn settings_digest(&self) -> String {
@@ -405,10 +478,17 @@ pub struct User {
     pub admin_allowed: bool,
 }
 
-/// A user's reference to a role, by name.
+/// A user's reference to a role, by name; a membership may end.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleRef {
     pub name: String,
+    /// The last day of the membership (`{role: Auditor, until: 2027-01-31}`):
+    /// past it, the membership is not wanted and a plan revokes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<crate::config::date::Date>,
+    /// Why the membership is there, for reviewers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Where in the user's list it was written, for messages.
     #[serde(skip)]
     pub index: usize,

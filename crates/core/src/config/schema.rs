@@ -174,8 +174,29 @@ pub struct RoleSpec {
 pub struct UserSpec {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// Role names; Everyone is implied.
-    pub roles: Option<Vec<String>>,
+    /// Role names, or memberships that end; Everyone is implied.
+    pub roles: Option<Vec<Membership>>,
+}
+
+/// A role name, or a membership with an end.
+#[derive(Debug, JsonSchema)]
+#[serde(untagged)]
+pub enum Membership {
+    Role(String),
+    Ending(EndingMembership),
+}
+
+/// `{role: Auditor, until: 2027-01-31, reason: "SOX audit"}`: past `until`
+/// (UTC), a plan revokes it.
+#[derive(Debug, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EndingMembership {
+    pub role: String,
+    /// The last day, `YYYY-MM-DD`.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub until: Option<String>,
+    /// Why, for reviewers.
+    pub reason: Option<String>,
 }
 
 /// Actions per object type.

@@ -717,7 +717,18 @@ fn update_user<'a>(
         // A membership of an ignored role the config lists too: kept.
         return None;
     }
-    let risks = user_risks(ctx, &before, &after);
+    let mut risks = user_risks(ctx, &before, &after);
+    // A membership past its `until`, taken away: say why.
+    if let Some(expired) = ctx.desired.expired.get(&key(&user.email)) {
+        let kept = after.role_names();
+        let ended = before
+            .roles
+            .iter()
+            .any(|r| !kept.contains(r.name.as_str()) && expired.contains(&key(&r.name)));
+        if ended {
+            risks.insert(Risk::Expired);
+        }
+    }
     let change = Change::update_user(l.id.clone(), before, after);
     Some(Step::new(change, risks, Some(user.origin.clone())))
 }

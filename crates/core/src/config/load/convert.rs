@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::yaml::{Node, NodeKind, ScalarType};
+use crate::config::date::Date;
 use crate::config::model::{
     DashboardGrant, DashboardRef, FileRule, FileRules, Globs, Limit, Limits, May, Origin, Prune,
     PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
@@ -20,6 +21,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
 ];
 pub(crate) const ROLE_KEYS: &[&str] = &["description", "privileges", "dashboards", "renamed_from"];
 pub(crate) const USER_KEYS: &[&str] = &["first_name", "last_name", "roles"];
+pub(crate) const MEMBERSHIP_KEYS: &[&str] = &["role", "until", "reason"];
 pub(crate) const PRUNE_KEYS: &[&str] = &["users", "roles"];
 pub(crate) const SELECTOR_KEYS: &[&str] = &["users", "roles"];
 pub(crate) const LIMIT_KEYS: &[&str] = &["max_deletes", "max_revokes", "wide_grant"];
@@ -971,7 +973,7 @@ impl<'a> Converter<'a> {
         };
         for (i, item) in items.iter().enumerate() {
             let ipath = fpath.index(i);
-            let Some(role) = self.string(item, &ipath, "a role name") else {
+            let Some((role, until, reason, at)) = self.membership(item, &ipath) else {
                 continue;
             };
             let key = vocab::key(&role);
@@ -984,15 +986,65 @@ impl<'a> Converter<'a> {
                     .hint = Some("role names are compared case-insensitively; remove one".into());
                 continue;
             }
-            let origin = self.origin(item.pos);
+            let origin = self.origin(at);
             let rref = RoleRef {
                 name: role,
+                until,
+                reason,
                 index: i,
                 origin,
             };
             roles.insert(key, rref);
         }
         roles
+    }
+
+    /// One item of a user's `roles:`: a role name, or a membership that
+    /// ends, `{role: Auditor, until: 2027-01-31, reason: "SOX audit"}`.
+    fn membership(
+        &mut self,
+        item: &Node,
+        ipath: &YPath<'_>,
+    ) -> Option<(String, Option<Date>, Option<String>, Pos)> {
+        let NodeKind::Map(entries) = &item.kind else {
+            let role = self.string(
+                item,
+                ipath,
+                "a role name, or `{role: NAME, until: YYYY-MM-DD}`",
+            )?;
+            return Some((role, None, None, item.pos));
+        };
+        let (mut role, mut until, mut reason, mut at) = (None, None, None, item.pos);
+        for (field, _, v) in self.fields(entries, MEMBERSHIP_KEYS, ipath, |_| None) {
+            let fpath = ipath.field(field);
+            match field {
+                "role" => {
+                    role = self.string(v, &fpath, "a role name");
+                    at = v.pos;
+                }
+                "until" => {
+                    let text = self.string(v, &fpath, "a date, `YYYY-MM-DD`")?;
+                    match Date::parse(&text) {
+                        Ok(date) => until = Some(date),
+                        Err(why) => {
+                            self.error(v, &fpath, why).hint = Some(
+                                "the membership ends after this day (UTC): `until: 2027-01-31`"
+                                    .into(),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                "reason" => reason = self.string(v, &fpath, "a reason (text)"),
+                _ => unreachable!("fields() returns only allowed keys"),
+            }
+        }
+        let Some(role) = role else {
+            self.error(item, ipath, "a membership needs its `role`")
+                .hint = Some("write `{role: Auditor, until: 2027-01-31}`".into());
+            return None;
+        };
+        Some((role, until, reason, at))
     }
 
     fn user(&mut self, email: &str, pos: Pos, v: &Node, path: &YPath<'_>) -> Option<User> {

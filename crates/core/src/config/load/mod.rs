@@ -592,6 +592,7 @@ impl Merged {
             roles: self.roles.into_iter().map(|(k, (_, r))| (k, r)).collect(),
             users: self.users.into_iter().map(|(k, (_, u))| (k, u)).collect(),
             lock: Lock::default(),
+            expired: BTreeMap::new(),
         };
         (desired, index)
     }
