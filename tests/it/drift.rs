@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+use serde_json::json;
+
 use crate::{git, rolecall, root, transcript};
 
 /// A repository whose first commit is the site exported (the config as
@@ -273,4 +275,94 @@ fn a_hand_added_admin_is_drift_in_every_format() {
         };
         assert!(tagged, "{format}: {stdout}");
     }
+}
+
+/// Drift with a baseline says who moved and how much it matters: an Admin
+/// granted by hand is `critical` and told as a site change, a config change
+/// not applied yet is pending; `--fail-on` decides what fails the job.
+#[test]
+fn drift_tells_what_happened_most_severe_first() {
+    let dir = repo();
+    let d = dir.path();
+    // By hand on the site, too: jane made an Admin.
+    let mut site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
+    let jane = site["users"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["email"] == "jane@acme.com")
+        .unwrap();
+    jane["roles"]
+        .as_array_mut()
+        .unwrap()
+        .push("0a1b2c3d".into());
+    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    let drift = |extra: &[&str]| {
+        let mut args = vec![
+            "drift",
+            "-f",
+            "config/rolecall.yaml",
+            "--sandbox",
+            "site.json",
+            "--baseline-rev",
+            "HEAD~1",
+        ];
+        args.extend_from_slice(extra);
+        rolecall(d, &args)
+    };
+    let text = drift(&[]);
+    assert_eq!(text.status.code(), Some(2), "{}", transcript(&text));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  [")).collect();
+    assert_eq!(
+        lines,
+        [
+            "  [critical] `jane@acme.com` was given Admin on the site",
+            "  [normal] pending in the config: `new@acme.com` is new",
+            "  [normal] `sam@acme.com` was given Data Analyst on the site",
+        ],
+        "{stdout}"
+    );
+    assert!(stdout.starts_with("Drift on the site `acme`: 3 differences (1 critical, 2 normal)."));
+    let json = drift(&["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let severity = |key: &str| {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .map(|c| (c["severity"].clone(), c["origin"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        severity("jane@acme.com"),
+        (json!("critical"), json!("site"))
+    );
+    assert_eq!(severity("new@acme.com"), (json!("normal"), json!("config")));
+    // The issue is in the markdown's first line of findings.
+    let md = drift(&["--format", "markdown"]);
+    assert!(
+        String::from_utf8_lossy(&md.stdout)
+            .contains("**3 differences (1 critical, 2 normal)**\n\n- **critical** `jane@acme.com` was given Admin on the site\n"),
+        "{}",
+        transcript(&md)
+    );
+    // --fail-on: critical fails the job; without jane's Admin, only `any` does.
+    assert_eq!(drift(&["--fail-on", "critical"]).status.code(), Some(2));
+    let mut site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
+    for u in site["users"].as_array_mut().unwrap() {
+        if u["email"] == "jane@acme.com" {
+            u["roles"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|r| r != "0a1b2c3d");
+        }
+    }
+    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    assert_eq!(drift(&["--fail-on", "critical"]).status.code(), Some(0));
+    assert_eq!(drift(&["--fail-on", "high"]).status.code(), Some(0));
+    assert_eq!(drift(&[]).status.code(), Some(2));
 }

@@ -371,19 +371,24 @@ fn drift_exits_2_and_tells_site_changes_from_config_changes() {
     insta::assert_snapshot!(transcript(&output), @r#"
     exit: 2
     --- stdout
-    rolecall will make these changes to the site `globex`:
+    Drift on the site `globex`: 3 differences (1 critical, 2 normal).
 
-      # user "ines@globex.io" will be updated  (config/rolecall.yaml:8)
-      # pending in config (the config changed since the baseline)
-      ~ user "ines@globex.io"
-          ~ roles: + Builder
+      [critical] `ceo@globex.io` is an Admin member of the site that the config neither lists nor protects
 
-      # user "ruth@globex.io" will be updated  (config/rolecall.yaml:6)
-      # changed on the site (it no longer matches the baseline)
-      ~ user "ruth@globex.io"
-          ~ roles: + Builder
+      [normal] pending in the config: `ines@globex.io` gets Builder
+        `rolecall apply` would make it:
+        # user "ines@globex.io" will be updated  (config/rolecall.yaml:8)
+        # pending in config (the config changed since the baseline)
+        ~ user "ines@globex.io"
+            ~ roles: + Builder
 
-    Plan: 0 to create, 2 to update, 0 to delete, 0 to rename.
+      [normal] `ruth@globex.io` lost Builder on the site
+        `rolecall apply` would undo it:
+        # user "ruth@globex.io" will be updated  (config/rolecall.yaml:6)
+        # changed on the site (it no longer matches the baseline)
+        ~ user "ruth@globex.io"
+            ~ roles: + Builder
+
     Not managed by this config (left alone): 5 users, 7 roles.
       user "ceo@globex.io" (roles: Admin)  [unmanaged-admin]
     --- stderr

@@ -88,8 +88,9 @@ fn a_membership_ends_after_its_day() {
     );
     assert_eq!(access.status.code(), Some(0), "{}", transcript(&access));
     assert!(
-        String::from_utf8_lossy(&access.stdout)
-            .contains("via Data Analyst (privilege read_dashboards; grant read_dashboards; until 2027-01-31)"),
+        String::from_utf8_lossy(&access.stdout).contains(
+            "via Data Analyst (privilege read_dashboards; grant read_dashboards; until 2027-01-31)"
+        ),
         "{}",
         transcript(&access)
     );

@@ -5,14 +5,26 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use rolecall_core::config::load::Loaded;
-use rolecall_core::plan::Selection;
+use rolecall_core::plan::severity::Severity;
+use rolecall_core::plan::{Selection, render};
 use rolecall_engine::drift;
 
-use super::plan::{Format, render};
+use super::plan::Format;
 use super::site::{self, SelectArgs, SiteArgs};
 use crate::error::{CliError, CliResult};
 use crate::settings::Settings;
 use crate::{exit, git};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// An Admin gained outside the config, a site-made change exposing Everyone, an
+    /// unmanaged Admin.
+    Critical,
+    /// Critical, and deletes, wide grants, Admin given or taken.
+    High,
+    /// Every difference.
+    Any,
+}
 
 #[derive(Debug, Args)]
 #[command(
@@ -36,6 +48,10 @@ pub struct DriftArgs {
     /// The config as it was at this git revision (of the repository holding the config).
     #[arg(long, value_name = "REV")]
     pub baseline_rev: Option<String>,
+    /// Exit 2 only for findings this severe or worse: `critical`, `high`, or `any` (the
+    /// default: every difference is drift).
+    #[arg(long, value_enum, default_value = "any", value_name = "LEVEL")]
+    pub fail_on: FailOn,
     /// Every user or role the config does not manage is drift too.
     #[arg(long)]
     pub fail_on_unmanaged: bool,
@@ -114,18 +130,23 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     if let Some(out) = &args.out {
         site::write_file(out, &plan.to_json(&review), "the drift report")?;
     }
-    settings.stdout().write_all(
-        settings
-            .redact(&render(&plan, &review, args.format, args.show_unmanaged))
-            .as_bytes(),
-    )?;
+    let options = site::render_options(true, args.show_unmanaged);
+    let shown = match args.format {
+        Format::Text => render::drift_text(&plan, &review, &options),
+        Format::Markdown => render::drift_markdown(&plan, &review, &options),
+        Format::Json => render::json(&plan, &review),
+    };
+    settings
+        .stdout()
+        .write_all(settings.redact(&shown).as_bytes())?;
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
-    // An Admin member the config does not list is always drift.
-    // A dashboard renamed or duplicated on the site (the lock kept its
-    // grants) is drift too: the config should follow.
-    let drift = !plan.is_empty()
-        || !plan.dashboards.is_empty()
-        || plan.unmanaged.admins().next().is_some()
-        || (args.fail_on_unmanaged && unmanaged);
+    // Every finding: changes, an Admin member the config does not list, a
+    // dashboard the site renamed or duplicated (the lock kept its grants).
+    let worst = render::worst(&plan, &review);
+    let drift = match args.fail_on {
+        FailOn::Critical => worst.is_some_and(|w| w <= Severity::Critical),
+        FailOn::High => worst.is_some_and(|w| w <= Severity::High),
+        FailOn::Any => worst.is_some() || (args.fail_on_unmanaged && unmanaged),
+    };
     Ok(if drift { exit::CHANGES } else { exit::OK })
 }

@@ -13,6 +13,7 @@ pub mod effect;
 pub mod pins;
 pub mod render;
 pub mod safety;
+pub mod severity;
 mod simulate;
 mod wire;
 

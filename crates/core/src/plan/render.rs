@@ -10,6 +10,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::diagnostic::plural;
 use crate::text::clean;
 
+use super::severity::{self, Severity};
 use super::{Action, Grant, Kind, Label, Plan, Review, Risk, RoleState, Step, UserState};
 
 /// The longest a markdown plan may be (GitHub comments stop at 65,536).
@@ -554,6 +555,187 @@ pub fn json(plan: &Plan, review: &Review) -> String {
     plan.to_json(review)
 }
 
+/// A finding of a drift report: a change (by index), an unmanaged Admin
+/// member, or a dashboard the lock kept in place; with its severity.
+enum Finding<'p> {
+    Change(usize),
+    Admin(&'p super::UnmanagedUser),
+    Dashboard(&'p super::DashboardNote),
+}
+
+/// Every finding of a drift report, most severe first.
+fn findings<'p>(plan: &'p Plan, review: &Review) -> Vec<(Severity, Finding<'p>)> {
+    let mut out: Vec<(Severity, Finding<'_>)> =
+        severity::order(&plan.changes, |i| review.labels_of(plan, i))
+            .into_iter()
+            .map(|(i, s)| (s, Finding::Change(i)))
+            .collect();
+    out.extend(
+        plan.unmanaged
+            .admins()
+            .map(|u| (Severity::Critical, Finding::Admin(u))),
+    );
+    out.extend(
+        plan.dashboards
+            .iter()
+            .map(|n| (Severity::Low, Finding::Dashboard(n))),
+    );
+    out.sort_by_key(|(s, _)| *s);
+    out
+}
+
+/// The most severe finding of a drift report, if any.
+pub fn worst(plan: &Plan, review: &Review) -> Option<Severity> {
+    findings(plan, review).first().map(|(s, _)| *s)
+}
+
+/// `3 differences (1 critical, 2 normal)`.
+fn drift_count(findings: &[(Severity, Finding<'_>)]) -> String {
+    let mut counts: Vec<String> = Vec::new();
+    for level in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Normal,
+        Severity::Low,
+    ] {
+        let n = findings.iter().filter(|(s, _)| *s == level).count();
+        if n > 0 {
+            counts.push(format!("{n} {}", level.as_str()));
+        }
+    }
+    format!(
+        "{} ({})",
+        plural(findings.len(), "difference"),
+        counts.join(", ")
+    )
+}
+
+/// The line a finding opens with.
+fn finding_line(plan: &Plan, review: &Review, f: &Finding<'_>) -> String {
+    match f {
+        Finding::Change(i) => severity::story(&plan.changes[*i], &review.labels_of(plan, *i)),
+        Finding::Admin(u) => format!(
+            "`{}` is an Admin member of the site that the config neither lists nor protects",
+            clean(&u.email)
+        ),
+        Finding::Dashboard(n) => n.to_string(),
+    }
+}
+
+/// A drift report as text: what happened, most severe first, each with the
+/// change rolecall would make to undo it.
+pub fn drift_text(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
+    let p = Palette::new(o.styled);
+    let found = findings(plan, review);
+    let mut out = if found.is_empty() {
+        format!(
+            "No drift: the site `{}` matches the config{}.\n",
+            plan.site,
+            partial_note(plan)
+        )
+    } else {
+        format!(
+            "Drift on the site `{}`{}: {}.\n\n",
+            plan.site,
+            partial_note(plan),
+            drift_count(&found)
+        )
+    };
+    for (level, f) in &found {
+        let style = if *level <= Severity::High {
+            &p.blocked
+        } else {
+            &p.bold
+        };
+        let _ = writeln!(
+            out,
+            "  {style}[{}]{style:#} {}",
+            level.as_str(),
+            finding_line(plan, review, f)
+        );
+        if let Finding::Change(i) = f {
+            let c = &plan.changes[*i];
+            let labels = review.labels_of(plan, *i);
+            let what = match (
+                labels.contains(&Label::ChangedOnSite),
+                labels.contains(&Label::PendingInConfig),
+            ) {
+                (true, false) => "`rolecall apply` would undo it:",
+                (false, true) => "`rolecall apply` would make it:",
+                _ => "`rolecall apply` would:",
+            };
+            let _ = writeln!(out, "    {}{what}{:#}", p.note, p.note);
+            for line in change_lines(c, &review.labels_of(plan, *i), &p, o) {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        out.push('\n');
+    }
+    if let Some(line) = unmanaged_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
+    for item in unmanaged_items(plan, o) {
+        let _ = writeln!(out, "  {item}");
+    }
+    out
+}
+
+/// A drift report for an issue: the findings as a list, most severe first,
+/// the changes that would undo them folded.
+pub fn drift_markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
+    let p = Palette::new(false);
+    let found = findings(plan, review);
+    let mut out = format!(
+        "### rolecall drift for `{}`{}\n\n",
+        plan.site,
+        partial_note(plan)
+    );
+    let unmanaged = |out: &mut String| {
+        if let Some(line) = unmanaged_line(plan) {
+            let _ = writeln!(out, "\n{line}");
+        }
+        for item in unmanaged_items(plan, o) {
+            let _ = writeln!(out, "- {}", escape(&item));
+        }
+    };
+    if found.is_empty() {
+        out.push_str("**No drift.** The site matches the config.\n");
+        unmanaged(&mut out);
+        return out;
+    }
+    let _ = writeln!(out, "**{}**\n", drift_count(&found));
+    let mut details = String::new();
+    for (level, f) in &found {
+        let line = format!(
+            "- **{}** {}\n",
+            level.as_str(),
+            with_code_spans(&finding_line(plan, review, f))
+        );
+        if out.len() + line.len() + details.len() + 400 > MARKDOWN_LIMIT {
+            out.push_str("- _more findings are not shown here: run `rolecall drift`_\n");
+            break;
+        }
+        out.push_str(&line);
+        if let Finding::Change(i) = f {
+            let block = change_lines(&plan.changes[*i], &review.labels_of(plan, *i), &p, o)
+                .join("\n")
+                .replace("```", "'''");
+            if out.len() + details.len() + block.len() + 400 < MARKDOWN_LIMIT {
+                details.push_str(&block);
+                details.push_str("\n\n");
+            }
+        }
+    }
+    unmanaged(&mut out);
+    if !details.is_empty() {
+        let _ = write!(
+            out,
+            "\n<details><summary>What <code>rolecall apply</code> would do</summary>\n\n```diff\n{details}```\n\n</details>\n"
+        );
+    }
+    out
+}
+
 /// `### rolecall plan for `site``, and for a plan of a snapshot, when the
 /// site was as planned against.
 fn markdown_header(plan: &Plan) -> String {
@@ -604,8 +786,11 @@ pub fn markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
         let _ = writeln!(out, "\n> [!CAUTION]\n> {line}");
     }
     let mut order: Vec<(usize, &Step)> = plan.changes.iter().enumerate().collect();
-    // Blocked first, then risky, then the rest; plan order within each.
-    order.sort_by_key(|(_, c)| (c.blocked.is_none(), !c.is_risky()));
+    // Blocked first, then by severity, risky first; plan order within.
+    order.sort_by_key(|(i, c)| {
+        let level = severity::severity(c, &review.labels_of(plan, *i));
+        (c.blocked.is_none(), level, !c.is_risky())
+    });
 
     let footer_budget = 400;
     let mut table = String::from("\n| | change | risks | source |\n|---|---|---|---|\n");
@@ -672,6 +857,18 @@ pub fn markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
         );
     }
     out
+}
+
+/// Markdown for a line whose names are in backticks: each piece escaped
+/// ([`escape`]), the names kept as code spans.
+fn with_code_spans(line: &str) -> String {
+    line.split('`')
+        .enumerate()
+        .map(|(i, piece)| match i % 2 {
+            1 => format!("`{}`", escape(piece)),
+            _ => escape(piece),
+        })
+        .collect()
 }
 
 /// Text for a markdown table cell: unsafe characters as escapes, and

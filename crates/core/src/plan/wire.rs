@@ -84,6 +84,10 @@ struct WireStep {
     /// as nothing: it follows from the labels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     origin: Option<String>,
+    /// `critical`, `high`, `normal` or `low` (read back as nothing: it
+    /// follows from the change and its labels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    severity: Option<super::severity::Severity>,
 }
 
 /// Where a drift comes from, by its labels.
@@ -136,6 +140,7 @@ impl WireStep {
             source: step.source.as_ref().map(ToString::to_string),
             blocked: step.blocked.clone(),
             origin: origin(&labels),
+            severity: Some(super::severity::severity(step, &labels)),
             labels,
         }
     }
