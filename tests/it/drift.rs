@@ -366,3 +366,106 @@ fn drift_tells_what_happened_most_severe_first() {
     assert_eq!(drift(&["--fail-on", "high"]).status.code(), Some(0));
     assert_eq!(drift(&[]).status.code(), Some(2));
 }
+
+/// `apply --only-origin site` undoes what was done on the site since the
+/// baseline, and only that: the hand-made Admin and membership go, the new
+/// hire pending in the config is not created; drift then shows only it.
+#[test]
+fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
+    let dir = repo();
+    let d = dir.path();
+    let mut site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
+    for u in site["users"].as_array_mut().unwrap() {
+        if u["email"] == "jane@acme.com" {
+            u["roles"].as_array_mut().unwrap().push("0a1b2c3d".into());
+        }
+    }
+    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    let emu = periscope_emulator::spawn(periscope_emulator::Options {
+        seed: Some(periscope_emulator::Snapshot::from_file(&d.join("site.json")).unwrap()),
+        api_key: Some("0r1g1n-k3y".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .current_dir(d)
+            .args(args)
+            .args(["-f", "config/rolecall.yaml", "--baseline-rev", "HEAD~1"])
+            .env("NO_COLOR", "1")
+            .env("ROLECALL_ENDPOINT", emu.url())
+            .env("PERISCOPE_SITE", "acme")
+            .env("PERISCOPE_API_KEY", "0r1g1n-k3y")
+            .env_remove("ROLECALL_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let applied = run(&["apply", "--only-origin", "site", "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", transcript(&applied));
+    let stdout = String::from_utf8_lossy(&applied.stdout);
+    assert!(
+        stdout.contains("(partial plan: 2 of 3 changes)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The changes made on the site are undone (2 changes); 1 change pending in the config remains"),
+        "{stdout}"
+    );
+    let state = emu.snapshot();
+    let roles_of = |email: &str| {
+        state
+            .users
+            .iter()
+            .find(|u| u.email == email)
+            .map(|u| u.roles.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+    };
+    assert!(
+        !roles_of("jane@acme.com")
+            .unwrap()
+            .contains(&"0a1b2c3d".to_string())
+    );
+    assert!(
+        !roles_of("sam@acme.com")
+            .unwrap()
+            .contains(&"5f607182".to_string())
+    );
+    assert_eq!(
+        roles_of("new@acme.com"),
+        None,
+        "the pending hire is not created"
+    );
+    // What is left is the config's own change.
+    let drift = run(&["drift", "--format", "json"]);
+    assert_eq!(drift.status.code(), Some(2), "{}", transcript(&drift));
+    let report: serde_json::Value = serde_json::from_slice(&drift.stdout).unwrap();
+    let keys: Vec<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["new@acme.com"]);
+    assert_eq!(report["changes"][0]["origin"], "config");
+    // Without a baseline it is refused before anything is read.
+    let bare = Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .current_dir(d)
+        .args([
+            "apply",
+            "--only-origin",
+            "site",
+            "-f",
+            "config/rolecall.yaml",
+            "--auto-approve",
+        ])
+        .env("ROLECALL_ENDPOINT", emu.url())
+        .env("PERISCOPE_SITE", "acme")
+        .env("PERISCOPE_API_KEY", "0r1g1n-k3y")
+        .output()
+        .unwrap();
+    assert_eq!(bare.status.code(), Some(1), "{}", transcript(&bare));
+    assert!(
+        String::from_utf8_lossy(&bare.stderr)
+            .contains("--only-origin site needs the config as last applied")
+    );
+}

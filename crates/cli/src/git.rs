@@ -94,6 +94,14 @@ pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf
         }
         std::fs::write(&target, text)?;
     }
+    // A one-file config: its lock beside it, if the revision has one.
+    if !abs.is_dir() {
+        let lock = Path::new(&relative).with_file_name(rolecall_core::config::lock::LOCK_FILE);
+        let spec = lock.to_string_lossy().replace('\\', "/");
+        if let Ok(text) = run(Path::new(&root), &["show", &format!("{rev}:{spec}")]) {
+            std::fs::write(into.join(&lock), text)?;
+        }
+    }
     Ok(into.join(if relative.is_empty() { "." } else { &relative }))
 }
 

@@ -1,19 +1,19 @@
 //! `rolecall drift`: the plan as a report for cron; exit 2 on drift.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
-use rolecall_core::config::load::Loaded;
 use rolecall_core::plan::severity::Severity;
 use rolecall_core::plan::{Selection, render};
 use rolecall_engine::drift;
 
+use super::baseline::BaselineArgs;
 use super::plan::Format;
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
+use crate::exit;
 use crate::settings::Settings;
-use crate::{exit, git};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
@@ -42,12 +42,8 @@ pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
-    /// The config as last applied: tells changes made on the site apart from changes pending in the config.
-    #[arg(long, value_name = "PATH", conflicts_with = "baseline_rev")]
-    pub baseline: Option<PathBuf>,
-    /// The config as it was at this git revision (of the repository holding the config).
-    #[arg(long, value_name = "REV")]
-    pub baseline_rev: Option<String>,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
     /// Exit 2 only for findings this severe or worse: `critical`, `high`, or `any` (the
     /// default: every difference is drift).
     #[arg(long, value_enum, default_value = "any", value_name = "LEVEL")]
@@ -71,45 +67,10 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
-/// The config as last applied: it must exist and be of the same site.
-fn load_baseline(settings: &Settings, path: &Path, site: &str) -> CliResult<Loaded> {
-    if !path.exists() {
-        return Err(CliError::msg(format!(
-            "the baseline `{}` does not exist; nothing was read",
-            rolecall_core::text::path(path)
-        ))
-        .with_hint("--baseline takes the config as last applied (a file or directory), or use --baseline-rev REV for a git revision"));
-    }
-    let baseline = site::load_config_at(settings, path)?;
-    if baseline.desired.site != site {
-        return Err(CliError::msg(format!(
-            "the baseline is a config of the site `{}`, not `{site}`; nothing was read",
-            rolecall_core::text::clean(&baseline.desired.site)
-        ))
-        .with_hint("give the baseline of this config: the same files as last applied"));
-    }
-    Ok(baseline)
-}
-
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
-    // A baseline from git is written out into a scratch directory.
-    let scratch = match &args.baseline_rev {
-        Some(_) => Some(tempfile::tempdir()?),
-        None => None,
-    };
-    let baseline_path = match (&args.baseline, &args.baseline_rev, &scratch) {
-        (Some(path), _, _) => Some(path.clone()),
-        (None, Some(rev), Some(dir)) => {
-            Some(git::config_at_rev(&settings.config, rev, dir.path())?)
-        }
-        _ => None,
-    };
-    let baseline = match &baseline_path {
-        Some(path) => Some(load_baseline(settings, path, &loaded.desired.site)?),
-        None => None,
-    };
+    let baseline = args.baseline.load(settings, &loaded.desired.site)?;
     let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
     let live = site::fetch(settings, &conn)?;
     if let Some(path) = &args.snapshot_out {

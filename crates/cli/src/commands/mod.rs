@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod baseline;
 pub mod completions;
 pub mod drift;
 #[cfg(feature = "sandbox")]

@@ -15,6 +15,7 @@ use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
 
 use self::progress::{Audit, pace_summary, progress};
+use super::baseline::BaselineArgs;
 use super::site::{self, Connection, SelectArgs, SiteArgs};
 use crate::error::{CliError, CliResult};
 use crate::exit;
@@ -64,10 +65,23 @@ pub struct ApplyArgs {
     /// (a stale or blocked plan), the site as read before.
     #[arg(long, value_name = "FILE")]
     pub snapshot_out: Option<PathBuf>,
+    /// Undo only what was changed on the site since the baseline (`site`): the site is
+    /// made equal to the baseline, the config as last applied; changes pending in the
+    /// config stay pending. Needs `--baseline` or `--baseline-rev`.
+    #[arg(long, value_enum, value_name = "ORIGIN", conflicts_with = "planfile")]
+    pub only_origin: Option<OnlyOrigin>,
+    #[command(flatten)]
+    pub baseline: BaselineArgs,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnlyOrigin {
+    /// What was changed on the site.
+    Site,
 }
 
 /// A plan ready to apply, with what it was made from.
@@ -79,6 +93,9 @@ struct Prepared {
     loaded: Loaded,
     /// The selection the plan was made with (verification uses it too).
     selection: Selection,
+    /// With `--only-origin site`: the config, whose pending changes are
+    /// left for another apply (`loaded` is then the baseline).
+    pending: Option<Loaded>,
 }
 
 /// A saved plan, carried out only if it is the plan of its config and site
@@ -114,6 +131,37 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         live,
         loaded,
         selection,
+        pending: None,
+    })
+}
+
+/// `--only-origin site`: the plan that makes the site equal to the
+/// baseline (every change in it was made on the site: the config as last
+/// applied did not ask for it), shown as a partial plan of the config's.
+fn site_undo_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
+    let selection = args.select.selection()?;
+    let config = site::load_config(settings)?;
+    let Some(baseline) = args.baseline.load(settings, &config.desired.site)? else {
+        return Err(CliError::msg("--only-origin site needs the config as last applied")
+            .with_hint("pass `--baseline PATH` or `--baseline-rev REV` (the commit the last apply was made from)"));
+    };
+    let conn = site::connect(settings, &args.site, &config.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    snapshot_out(args, &conn, &live)?;
+    let (mut plan, review) = site::plan(settings, &baseline, &live, &selection)?;
+    let (all, _) = site::plan(settings, &config, &live, &Selection::default())?;
+    plan.partial = Some(rolecall_core::plan::Partial {
+        changes: plan.changes.len(),
+        of: all.changes.len().max(plan.changes.len()),
+    });
+    Ok(Prepared {
+        plan,
+        review,
+        conn,
+        live,
+        loaded: baseline,
+        selection,
+        pending: Some(config),
     })
 }
 
@@ -132,6 +180,7 @@ fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
         live,
         loaded,
         selection,
+        pending: None,
     })
 }
 
@@ -332,6 +381,26 @@ fn verify(
     let live = site::fetch(settings, conn)?;
     snapshot_out(args, conn, &live)?;
     let (again, _) = site::plan(settings, loaded, &live, &prepared.selection)?;
+    if let (true, Some(config)) = (again.is_empty(), &prepared.pending) {
+        let (left, _) = site::plan(settings, config, &live, &Selection::default())?;
+        writeln!(
+            out,
+            "The changes made on the site are undone ({}); {} pending in the config {} (review and apply {}).",
+            rolecall_core::plural(prepared.plan.changes.len(), "change"),
+            rolecall_core::plural(left.changes.len(), "change"),
+            if left.changes.len() == 1 {
+                "remains"
+            } else {
+                "remain"
+            },
+            if left.changes.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        )?;
+        return Ok(exit::OK);
+    }
     if again.is_empty() && prepared.selection.is_empty() {
         writeln!(out, "The site now matches the config.")?;
         return Ok(exit::OK);
@@ -379,9 +448,10 @@ fn verify(
 }
 
 pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
-    let mut prepared = match &args.planfile {
-        Some(path) => saved_plan(path, args, settings)?,
-        None => fresh_plan(args, settings)?,
+    let mut prepared = match (&args.planfile, args.only_origin) {
+        (Some(path), _) => saved_plan(path, args, settings)?,
+        (None, Some(OnlyOrigin::Site)) => site_undo_plan(args, settings)?,
+        (None, None) => fresh_plan(args, settings)?,
     };
     if args.allow_mass_delete {
         prepared.plan.lift_limits();
@@ -404,8 +474,9 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
         )?;
         return Ok(exit::BLOCKED);
     }
-    // The names this plan resolved, pinned (not on a throw-away sandbox).
-    if !prepared.conn.is_sandbox() && !args.test_mode {
+    // The names this plan resolved, pinned (not on a throw-away sandbox,
+    // nor from a baseline).
+    if !prepared.conn.is_sandbox() && !args.test_mode && prepared.pending.is_none() {
         super::lock::add_new_pins(settings, &prepared.loaded.desired, &prepared.live)?;
     }
     if plan.is_empty() {
