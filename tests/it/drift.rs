@@ -469,3 +469,72 @@ fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
             .contains("--only-origin site needs the config as last applied")
     );
 }
+
+/// `drift --write-config` accepts what was changed on the site and nothing
+/// else: the entry's line is rewritten, every other byte kept; a plan then
+/// shows only the change pending in the config.
+#[test]
+fn write_config_accepts_the_site_changes_at_their_lines() {
+    let dir = repo();
+    let d = dir.path();
+    let drift = rolecall(
+        d,
+        &[
+            "drift",
+            "-f",
+            "config/rolecall.yaml",
+            "--sandbox",
+            "site.json",
+            "--baseline-rev",
+            "HEAD~1",
+            "--write-config",
+        ],
+    );
+    assert_eq!(drift.status.code(), Some(2), "{}", transcript(&drift));
+    assert!(
+        String::from_utf8_lossy(&drift.stderr)
+            .contains("accepted: ~ user \"sam@acme.com\": as the site has it"),
+        "{}",
+        transcript(&drift)
+    );
+    // Only sam's roles line changed.
+    let diff = git(d, &["diff", "-U0", "--", "config/rolecall.yaml"]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "-    roles: [Analyst]",
+            "+    roles: [Analyst, Data Analyst]"
+        ],
+        "{diff}"
+    );
+    // The site's change no longer plans; the config's does.
+    let plan = rolecall(
+        d,
+        &[
+            "plan",
+            "-f",
+            "config/rolecall.yaml",
+            "--sandbox",
+            "site.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", transcript(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let keys: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["new@acme.com"]);
+}

@@ -4,14 +4,18 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
+use rolecall_core::adopt::accept;
+use rolecall_core::config::load::Loaded;
+use rolecall_core::diagnostic::FileId;
+use rolecall_core::live::Live;
 use rolecall_core::plan::severity::Severity;
-use rolecall_core::plan::{Selection, render};
+use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::drift;
 
 use super::baseline::BaselineArgs;
 use super::plan::Format;
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
 
@@ -48,6 +52,15 @@ pub struct DriftArgs {
     /// default: every difference is drift).
     #[arg(long, value_enum, default_value = "any", value_name = "LEVEL")]
     pub fail_on: FailOn,
+    /// Edit the config to accept what was changed on the site (with a baseline; without
+    /// one, every difference): each entry at its file and line, every other byte kept.
+    /// The drift found is still reported and still decides the exit code.
+    #[arg(long)]
+    pub write_config: bool,
+    /// With --write-config, the file users added on the site go to (default: the file
+    /// holding most users of their email domain).
+    #[arg(long, value_name = "FILE", requires = "write_config")]
+    pub into: Option<PathBuf>,
     /// Every user or role the config does not manage is drift too.
     #[arg(long)]
     pub fail_on_unmanaged: bool,
@@ -65,6 +78,111 @@ pub struct DriftArgs {
     pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+/// `--write-config`: the config edited to accept the site's changes,
+/// checked before anything is written: it loads, and those changes no
+/// longer plan.
+fn write_config(
+    args: &DriftArgs,
+    settings: &Settings,
+    loaded: &Loaded,
+    live: &Live,
+    plan: &Plan,
+    review: &Review,
+    baseline: bool,
+) -> CliResult<()> {
+    let into = args.into.as_deref();
+    if let Some(into) = into
+        && !(0..loaded.sources.len()).any(|i| loaded.sources.path(FileId(i)) == into)
+        && into.exists()
+    {
+        return Err(CliError::msg(format!(
+            "`{}` is not a file of the config",
+            rolecall_core::text::path(into)
+        ))
+        .with_hint("--into takes a users file of the config, as `validate -v` lists it, or a new file in its directory"));
+    }
+    let accepted = accept::accept(
+        &loaded.desired,
+        &loaded.sources,
+        plan,
+        review,
+        baseline,
+        into,
+    );
+    let mut err = settings.stderr();
+    for line in &accepted.left {
+        writeln!(err, "not accepted: {line}")?;
+    }
+    if accepted.files.is_empty() {
+        writeln!(err, "--write-config: nothing to accept")?;
+        return Ok(());
+    }
+    // The whole config as it would be, loaded and planned again.
+    let mut texts: Vec<(std::path::PathBuf, String)> = (0..loaded.sources.len())
+        .map(|i| {
+            let f = loaded.sources.get(FileId(i));
+            let text = accepted
+                .files
+                .get(&f.path)
+                .cloned()
+                .unwrap_or_else(|| f.text.clone());
+            (f.path.clone(), text)
+        })
+        .collect();
+    for (path, text) in &accepted.files {
+        if !texts.iter().any(|(p, _)| p == path) {
+            texts.push((path.clone(), text.clone()));
+        }
+    }
+    let lock = rolecall_core::config::lock::path_for(&settings.config);
+    if let Ok(text) = std::fs::read_to_string(&lock) {
+        texts.push((lock, text));
+    }
+    let mut edited = rolecall_core::load_texts(texts).map_err(|e| {
+        CliError::msg(format!(
+            "--write-config would leave a config that does not load ({}); nothing was written",
+            rolecall_core::config::load::summary(&e.diagnostics)
+        ))
+        .with_hint("accept these changes by hand")
+    })?;
+    edited
+        .desired
+        .expire(settings.today().map_err(CliError::msg)?);
+    let still: Vec<String> = match rolecall_engine::plan(
+        &edited.desired,
+        &edited.sources,
+        live,
+        &Selection::default(),
+    ) {
+        Ok((again, _)) => accepted
+            .accepted
+            .iter()
+            .filter(|a| again.changes.iter().any(|c| a.starts_with(&c.describe())))
+            .cloned()
+            .collect(),
+        Err(_) => vec!["the edited config does not plan against the site".to_string()],
+    };
+    if !still.is_empty() {
+        return Err(CliError::msg(format!(
+            "--write-config could not accept every change ({}); nothing was written",
+            still.join("; ")
+        ))
+        .with_hint("accept these changes by hand"));
+    }
+    for (path, text) in &accepted.files {
+        site::write_file(path, text, "the config")?;
+    }
+    for line in &accepted.accepted {
+        writeln!(err, "accepted: {line}")?;
+    }
+    writeln!(
+        err,
+        "wrote {} (review the diff and commit it)",
+        rolecall_core::plural(accepted.files.len(), "config file")
+    )?;
+    Ok(())
 }
 
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
@@ -100,6 +218,17 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     settings
         .stdout()
         .write_all(settings.redact(&shown).as_bytes())?;
+    if args.write_config {
+        write_config(
+            args,
+            settings,
+            &loaded,
+            &live,
+            &plan,
+            &review,
+            baseline.is_some(),
+        )?;
+    }
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
     // Every finding: changes, an Admin member the config does not list, a
     // dashboard the site renamed or duplicated (the lock kept its grants).

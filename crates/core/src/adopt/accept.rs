@@ -1,0 +1,455 @@
+//! `drift --write-config`: the smallest edits of a config that accept what
+//! was changed on the site, so that those changes no longer plan. Each edit
+//! is made at the entry it is about (its file and line); every other byte of
+//! every file is kept, comments included.
+//!
+//! Accepted: a user's roles and names changed on the site (the entry's
+//! `roles:` and name lines), a user added on the site (an entry appended to
+//! the file that holds users of that domain, or `into`), a user deleted on
+//! the site (its entry removed). Role changes, and memberships written with
+//! `until`, are left for a person: each is listed with why.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::adopt::export::scalar;
+use crate::adopt::import_csv::{self, CsvUser};
+use crate::config::model::{Desired, User};
+use crate::config::vocab::key;
+use crate::diagnostic::{FileId, SourceMap};
+use crate::plan::{Change, Label, Plan, Review, RoleChange, UserChange, UserState};
+
+/// What `accept` did.
+#[derive(Debug, Default)]
+pub struct Accepted {
+    /// Each file changed, by its path as loaded, with its new text.
+    pub files: BTreeMap<PathBuf, String>,
+    /// What was accepted, one line each.
+    pub accepted: Vec<String>,
+    /// What was not, with why.
+    pub left: Vec<String>,
+}
+
+/// One edit at an entry.
+enum Edit {
+    /// The entry's roles (and names, when the config sets them) as the site
+    /// has them.
+    User {
+        roles: Vec<String>,
+        first: Option<String>,
+        last: Option<String>,
+    },
+    /// The entry goes.
+    Remove,
+}
+
+/// Config edits accepting the site's changes: with a baseline, the changes
+/// made on the site only (one pending in the config too is a conflict for
+/// a person); without one, every difference. `into`: the file new users go
+/// to (a path as loaded); else the file holding most users of their domain,
+/// else the root file.
+pub fn accept(
+    desired: &Desired,
+    sources: &SourceMap,
+    plan: &Plan,
+    review: &Review,
+    baseline: bool,
+    into: Option<&Path>,
+) -> Accepted {
+    let mut out = Accepted::default();
+    let mut edits: Vec<(PathBuf, u32, Edit)> = Vec::new();
+    let mut added: BTreeMap<PathBuf, Vec<CsvUser>> = BTreeMap::new();
+    for (i, step) in plan.changes.iter().enumerate() {
+        let labels = review.labels_of(plan, i);
+        let site_only =
+            labels.contains(&Label::ChangedOnSite) && !labels.contains(&Label::PendingInConfig);
+        if baseline && !site_only {
+            continue;
+        }
+        let what = step.describe();
+        match &step.change {
+            Change::User(UserChange::Update(e)) => {
+                let Some((user, path)) = entry(desired, sources, &e.after.email) else {
+                    continue;
+                };
+                if user
+                    .roles
+                    .values()
+                    .any(|r| r.until.is_some() || r.reason.is_some())
+                {
+                    out.left.push(format!(
+                        "{what}: its roles are written with `until`; accept it by hand"
+                    ));
+                    continue;
+                }
+                let edit = Edit::User {
+                    roles: site_roles(desired, user, &e.before),
+                    first: user
+                        .first_name
+                        .as_ref()
+                        .map(|_| e.before.first_name.clone()),
+                    last: user.last_name.as_ref().map(|_| e.before.last_name.clone()),
+                };
+                edits.push((path, user.origin.line, edit));
+                out.accepted.push(format!("{what}: as the site has it"));
+            }
+            Change::User(UserChange::Create(after)) => {
+                let Some((user, path)) = entry(desired, sources, &after.email) else {
+                    continue;
+                };
+                edits.push((path, user.origin.line, Edit::Remove));
+                out.accepted
+                    .push(format!("{what}: not on the site, removed from the config"));
+            }
+            Change::User(UserChange::Delete(r)) => {
+                let state = &r.before;
+                let user = CsvUser {
+                    line: 0,
+                    email: state.email.clone(),
+                    first_name: state.first_name.clone(),
+                    last_name: state.last_name.clone(),
+                    roles: site_roles_of(desired, state).into_iter().collect(),
+                };
+                let path = into.map_or_else(
+                    || file_for(desired, sources, &state.email),
+                    Path::to_path_buf,
+                );
+                added.entry(path).or_default().push(user);
+                out.accepted
+                    .push(format!("{what}: added on the site, added to the config"));
+            }
+            Change::User(UserChange::Strip(e)) => {
+                let user = CsvUser {
+                    line: 0,
+                    email: e.before.email.clone(),
+                    first_name: e.before.first_name.clone(),
+                    last_name: e.before.last_name.clone(),
+                    roles: site_roles_of(desired, &e.before).into_iter().collect(),
+                };
+                let path = into.map_or_else(
+                    || file_for(desired, sources, &e.before.email),
+                    Path::to_path_buf,
+                );
+                added.entry(path).or_default().push(user);
+                out.accepted.push(format!(
+                    "{what}: given roles on the site, added to the config"
+                ));
+            }
+            Change::Role(
+                RoleChange::Create(_)
+                | RoleChange::Update(_)
+                | RoleChange::Rename(_)
+                | RoleChange::Delete(_),
+            ) => {
+                out.left.push(format!(
+                    "{what}: a role changed on the site; accept it by hand"
+                ));
+            }
+        }
+    }
+    let mut texts: BTreeMap<PathBuf, String> = (0..sources.len())
+        .map(|i| {
+            let f = sources.get(FileId(i));
+            (f.path.clone(), f.text.clone())
+        })
+        .collect();
+    // Bottom-up within a file, so that earlier lines keep their numbers.
+    edits.sort_by(|a, b| (&a.0, b.1).cmp(&(&b.0, a.1)));
+    for (path, line, edit) in edits {
+        let Some(text) = texts.get_mut(&path) else {
+            continue;
+        };
+        *text = apply(text, line as usize, &edit);
+        out.files.insert(path, text.clone());
+    }
+    for (path, users) in added {
+        let text = texts
+            .get(&path)
+            .cloned()
+            .unwrap_or_else(|| "users:\n".to_string());
+        match import_csv::merge(&text, &users) {
+            Ok(merged) => {
+                texts.insert(path.clone(), merged.clone());
+                out.files.insert(path, merged);
+            }
+            Err(e) => {
+                for u in &users {
+                    out.left.push(format!(
+                        "+ user {:?}: cannot add to `{}` ({e}); pass `--into FILE`",
+                        u.email,
+                        crate::text::path(&path)
+                    ));
+                }
+                out.accepted
+                    .retain(|a| !users.iter().any(|u| a.contains(&format!("{:?}", u.email))));
+            }
+        }
+    }
+    out
+}
+
+/// The config's entry of a user, and the file that holds it.
+fn entry<'d>(
+    desired: &'d Desired,
+    sources: &SourceMap,
+    email: &str,
+) -> Option<(&'d User, PathBuf)> {
+    let user = desired.users.get(&key(email))?;
+    let pos = user.origin.pos(sources, 1)?;
+    Some((user, sources.path(pos.file).to_path_buf()))
+}
+
+/// The roles a site's user state has that the config manages (memberships
+/// of ignored roles stay out), in the config's spelling where it has one.
+fn site_roles_of(desired: &Desired, state: &UserState) -> Vec<String> {
+    state
+        .roles
+        .iter()
+        .filter(|r| !desired.ignore.roles.is_match(&r.name))
+        .map(|r| {
+            desired
+                .roles
+                .get(&key(&r.name))
+                .map_or_else(|| r.name.clone(), |role| role.name.clone())
+        })
+        .collect()
+}
+
+/// [`site_roles_of`], keeping the order the entry wrote its roles in.
+fn site_roles(desired: &Desired, user: &User, site: &UserState) -> Vec<String> {
+    let wanted = site_roles_of(desired, site);
+    let mut written: Vec<(usize, &str)> = user
+        .roles
+        .values()
+        .filter(|r| wanted.iter().any(|w| key(w) == key(&r.name)))
+        .map(|r| (r.index, r.name.as_str()))
+        .collect();
+    written.sort();
+    let mut out: Vec<String> = written.into_iter().map(|(_, n)| n.to_string()).collect();
+    for w in wanted {
+        if !out.iter().any(|o| key(o) == key(&w)) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// The file a new user goes to: the one holding most users of its domain,
+/// else the one holding most users, else the first.
+fn file_for(desired: &Desired, sources: &SourceMap, email: &str) -> PathBuf {
+    let domain = |e: &str| e.rsplit_once('@').map(|(_, d)| key(d)).unwrap_or_default();
+    let mut by_file: BTreeMap<PathBuf, (usize, usize)> = BTreeMap::new();
+    for user in desired.users.values() {
+        let Some(pos) = user.origin.pos(sources, 1) else {
+            continue;
+        };
+        let slot = by_file
+            .entry(sources.path(pos.file).to_path_buf())
+            .or_default();
+        slot.1 += 1;
+        if domain(&user.email) == domain(email) {
+            slot.0 += 1;
+        }
+    }
+    by_file
+        .into_iter()
+        .max_by_key(|(path, counts)| (*counts, std::cmp::Reverse(path.clone())))
+        .map(|(path, _)| path)
+        .unwrap_or_else(|| sources.path(FileId(0)).to_path_buf())
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// Whether a line is blank or a comment.
+fn blank(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// `text` with `edit` made to the entry whose key is on `line` (1-based).
+fn apply(text: &str, line: usize, edit: &Edit) -> String {
+    let ends_nl = text.ends_with('\n');
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = line - 1;
+    let Some(head) = lines.get(at).cloned() else {
+        return text.to_string();
+    };
+    let k = indent(&head);
+    let end = entry_end(&lines, at, k);
+    match edit {
+        Edit::Remove => {
+            lines.drain(at..end);
+        }
+        Edit::User { roles, first, last } => {
+            let list = format!(
+                "[{}]",
+                roles
+                    .iter()
+                    .map(|r| scalar(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if head.contains('{') {
+                // A flow mapping on one line: `jane@acme.com: {roles: [A]}`.
+                lines[at] = flow_set(&head, "roles", &list);
+                if let Some(f) = first {
+                    lines[at] = flow_set(&lines[at], "first_name", &scalar(f));
+                }
+                if let Some(l) = last {
+                    lines[at] = flow_set(&lines[at], "last_name", &scalar(l));
+                }
+            } else {
+                block_set(&mut lines, at, end, k, "roles", &list);
+                if let Some(f) = first {
+                    let end = entry_end(&lines, at, k);
+                    block_set(&mut lines, at, end, k, "first_name", &scalar(f));
+                }
+                if let Some(l) = last {
+                    let end = entry_end(&lines, at, k);
+                    block_set(&mut lines, at, end, k, "last_name", &scalar(l));
+                }
+            }
+        }
+    }
+    let mut out = lines.join("\n");
+    if ends_nl {
+        out.push('\n');
+    }
+    out
+}
+
+/// The end of the entry whose key (indented `k`) is on line `at`: every
+/// deeper line after it; blank lines and comments at its own depth or less
+/// belong to what follows.
+fn entry_end(lines: &[String], at: usize, k: usize) -> usize {
+    let mut end = at + 1;
+    while end < lines.len() && (lines[end].trim().is_empty() || indent(&lines[end]) > k) {
+        end += 1;
+    }
+    while end > at + 1 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    end
+}
+
+/// Sets `field: value` in a one-line flow mapping, keeping everything else.
+fn flow_set(line: &str, field: &str, value: &str) -> String {
+    let needle = format!("{field}:");
+    if let Some(start) = line.find(&needle) {
+        let rest = &line[start + needle.len()..];
+        // The value runs to the `,` or `}` that closes it, past a `[...]`.
+        let trimmed = rest.trim_start();
+        let lead = rest.len() - trimmed.len();
+        let len = if trimmed.starts_with('[') {
+            trimmed.find(']').map_or(trimmed.len(), |i| i + 1)
+        } else {
+            trimmed.find([',', '}']).unwrap_or(trimmed.len())
+        };
+        let value_end = start + needle.len() + lead + len;
+        return format!("{}{needle} {value}{}", &line[..start], &line[value_end..]);
+    }
+    match line.rfind('}') {
+        Some(close) => {
+            let inner = line[..close].trim_end();
+            let sep = if inner.ends_with('{') { "" } else { ", " };
+            format!("{inner}{sep}{field}: {value}{}", &line[close..])
+        }
+        None => line.to_string(),
+    }
+}
+
+/// Sets `field: value` in a block entry (`lines[at..end]`, key indent `k`):
+/// the field's line rewritten (a block list under it folded into the flow
+/// value), or a line added after the key.
+fn block_set(lines: &mut Vec<String>, at: usize, end: usize, k: usize, field: &str, value: &str) {
+    let prefix = format!("{field}:");
+    let found = (at + 1..end).find(|&i| {
+        let l = &lines[i];
+        l.trim_start().starts_with(&prefix) && indent(l) > k
+    });
+    match found {
+        Some(i) => {
+            let ind = indent(&lines[i]);
+            let after = &lines[i][ind + prefix.len()..];
+            // A comment after the value is kept.
+            let comment = after
+                .find(" #")
+                .filter(|_| !after.trim_start().starts_with('"'))
+                .map(|c| {
+                    let start = after[..c].trim_end().len();
+                    after[start..].to_string()
+                })
+                .unwrap_or_default();
+            let was_block = after.trim().is_empty() || after.trim().starts_with('#');
+            lines[i] = format!("{}{prefix} {value}{comment}", " ".repeat(ind));
+            if was_block {
+                // The `- item` lines under it go.
+                let mut j = i + 1;
+                while j < end
+                    && (lines[j].trim().is_empty()
+                        || indent(&lines[j]) > ind
+                        || lines[j].trim_start().starts_with("- "))
+                {
+                    if blank(&lines[j]) && lines[j].trim().is_empty() {
+                        break;
+                    }
+                    j += 1;
+                }
+                lines.drain(i + 1..j);
+            }
+        }
+        None => {
+            let child = (at + 1..end)
+                .find(|&i| !blank(&lines[i]))
+                .map_or(k + 2, |i| indent(&lines[i]));
+            lines.insert(at + 1, format!("{}{prefix} {value}", " ".repeat(child)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(roles: &[&str]) -> Edit {
+        Edit::User {
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            first: None,
+            last: None,
+        }
+    }
+
+    /// Each layout of an entry: only its roles change, comments and the
+    /// lines around stay.
+    #[test]
+    fn entries_are_edited_in_place() {
+        let flow_line = "users:\n  jane@acme.com:  # lead\n    first_name: Jane\n    roles: [A]  # why\n  li@acme.com: {}\n";
+        assert_eq!(
+            apply(flow_line, 2, &user(&["A", "Data Analyst"])),
+            "users:\n  jane@acme.com:  # lead\n    first_name: Jane\n    roles: [A, Data Analyst]  # why\n  li@acme.com: {}\n"
+        );
+        let block_list =
+            "users:\n  jane@acme.com:\n    roles:\n      - A\n      - B\n\n  li@acme.com: {}\n";
+        assert_eq!(
+            apply(block_list, 2, &user(&["B"])),
+            "users:\n  jane@acme.com:\n    roles: [B]\n\n  li@acme.com: {}\n"
+        );
+        let flow_map = "users:\n  jane@acme.com: {first_name: Jane, roles: [A], last_name: Doe}\n";
+        assert_eq!(
+            apply(flow_map, 2, &user(&[])),
+            "users:\n  jane@acme.com: {first_name: Jane, roles: [], last_name: Doe}\n"
+        );
+        let no_roles = "users:\n  jane@acme.com: {first_name: Jane}\n";
+        assert_eq!(
+            apply(no_roles, 2, &user(&["A"])),
+            "users:\n  jane@acme.com: {first_name: Jane, roles: [A]}\n"
+        );
+        let removed = "users:\n  jane@acme.com:\n    roles: [A]\n  # next\n  li@acme.com: {}\n";
+        assert_eq!(
+            apply(removed, 2, &Edit::Remove),
+            "users:\n  # next\n  li@acme.com: {}\n"
+        );
+    }
+}
