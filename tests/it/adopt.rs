@@ -544,3 +544,70 @@ fn the_emulators_printed_key_hides_no_word() {
     assert!(text.contains("Written by `rolecall export`"), "{text}");
     assert!(!text.contains("<redacted>"), "{text}");
 }
+
+/// `export --only-unmanaged` writes what the config leaves alone, as a file
+/// of entries the config's directory takes: once added, nothing is left
+/// unmanaged and the plan is the same as before.
+#[test]
+fn only_unmanaged_adopts_what_the_config_leaves_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("team")).unwrap();
+    crate::copy_dir(&root().join("examples/small-team"), &d.join("team"));
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-f", "team/rolecall.yaml", "--sandbox", "team/sandbox.json"]);
+        crate::rolecall(d, &all)
+    };
+    let before = run(&["plan", "--format", "json"]);
+    let before: serde_json::Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(before["unmanaged"]["users"].as_array().unwrap().len(), 2);
+    // Only sam, by --target, into a file of its own.
+    let out = run(&[
+        "export",
+        "--only-unmanaged",
+        "--target",
+        "user:sam*",
+        "--target",
+        "role:Analyst",
+        "-o",
+        "team/adopted.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let adopted = std::fs::read_to_string(d.join("team/adopted.yaml")).unwrap();
+    assert!(
+        adopted.contains("  sam@acme.com:\n") && adopted.contains("  Analyst:\n"),
+        "{adopted}"
+    );
+    assert!(
+        !adopted.contains("owner@acme.com") && !adopted.contains("site:"),
+        "{adopted}"
+    );
+    // A one-file config becomes a directory with the adopted file in it.
+    std::fs::rename(d.join("team/sandbox.json"), d.join("sandbox.json")).unwrap();
+    let after = crate::rolecall(
+        d,
+        &[
+            "plan",
+            "-f",
+            "team",
+            "--sandbox",
+            "sandbox.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(after.status.code(), Some(0), "{}", transcript(&after));
+    let after: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
+    let unmanaged: Vec<&str> = after["unmanaged"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(unmanaged, ["owner@acme.com"]);
+    assert_eq!(
+        after["changes"], before["changes"],
+        "adopting changes nothing on the site"
+    );
+}

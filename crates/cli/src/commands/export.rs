@@ -1,12 +1,15 @@
 //! `rolecall export`: the live site as a config that plans to no changes,
 //! or as a snapshot (where and when it was taken, for plans without a key).
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use rolecall_core::adopt::export::{self, ExportOptions, Layout, SplitUsers};
 use rolecall_core::config::vocab::key;
+use rolecall_core::kinds::Kind;
+use rolecall_core::plan::Selection;
 use rolecall_core::text::clean;
 
 use super::site::{self, SiteArgs};
@@ -57,6 +60,13 @@ pub struct ExportArgs {
     /// In a directory layout, users in one file or one file per email domain.
     #[arg(long, value_enum, default_value = "one", value_name = "HOW")]
     pub split_users: SplitArg,
+    /// Only what the config (`-f`) does not manage: its unmanaged users and roles, as
+    /// one file of entries (no settings) to add to the config's directory.
+    #[arg(long, conflicts_with_all = ["format", "redact", "split_users"])]
+    pub only_unmanaged: bool,
+    /// With --only-unmanaged, only these (`user:GLOB`, `role:GLOB`; repeatable).
+    #[arg(long, value_name = "SEL", requires = "only_unmanaged")]
+    pub target: Vec<String>,
     /// Write a config over an existing file, or into a directory that is not empty
     /// (a snapshot is always replaced).
     #[arg(long)]
@@ -167,8 +177,52 @@ fn write_lock(
     write(&path, &lock.to_text())
 }
 
+/// `--only-unmanaged`: the users and roles the config leaves alone (as
+/// plans name them), selected by `--target`, as a file of entries.
+fn only_unmanaged(args: &ExportArgs, settings: &Settings) -> CliResult {
+    if args.output.as_deref().is_some_and(is_dir_target) {
+        return Err(
+            CliError::msg("--only-unmanaged writes one file, not a directory")
+                .with_hint("write it into the config's directory: `-o config/users/adopted.yaml`"),
+        );
+    }
+    let selectors = site::selection(&args.target, &[])?.targets;
+    let loaded = site::load_config(settings)?;
+    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = site::fetch(settings, &conn)?;
+    let (plan, _) = site::plan(settings, &loaded, &live, &Selection::default())?;
+    let picked = |kind: Kind, name: &str| {
+        selectors.is_empty() || selectors.iter().any(|s| s.matches_name(kind, name))
+    };
+    let users: BTreeSet<String> = (plan.unmanaged.users.iter())
+        .filter(|u| picked(Kind::User, &u.email))
+        .map(|u| key(&u.email))
+        .collect();
+    let roles: BTreeSet<String> = (plan.unmanaged.roles.iter())
+        .filter(|r| picked(Kind::Role, r))
+        .map(|r| key(r))
+        .collect();
+    let text = export::export_unmanaged(&live, &users, &roles);
+    match &args.output {
+        Some(path) => write(path, &text)?,
+        None => settings.stdout().write_all(text.as_bytes())?,
+    }
+    if !settings.quiet {
+        writeln!(
+            settings.stderr(),
+            "{} and {} the config does not manage",
+            rolecall_core::plural(users.len(), "user"),
+            rolecall_core::plural(roles.len(), "role")
+        )?;
+    }
+    Ok(exit::OK)
+}
+
 pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     check_target(args)?;
+    if args.only_unmanaged {
+        return only_unmanaged(args, settings);
+    }
     let conn = site::connect_any(settings, &args.site)?;
     let site_name = conn.reader.site().to_string();
     let mut live = site::fetch(settings, &conn)?;

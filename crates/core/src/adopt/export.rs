@@ -130,6 +130,46 @@ pub fn default_actor(live: &Live) -> Result<String, Vec<String>> {
     }
 }
 
+/// What a config does not manage, to adopt into it: the users and roles
+/// named (by case-folded email and role name), as one file of entries
+/// without settings (a file of the config directory may hold no settings).
+pub fn export_unmanaged(
+    live: &Live,
+    users: &std::collections::BTreeSet<String>,
+    roles: &std::collections::BTreeSet<String>,
+) -> String {
+    let names = Names::new(live);
+    let mut picked_roles: Vec<&LiveRole> = live
+        .roles
+        .iter()
+        .filter(|r| exported(r) && roles.contains(&key(&r.name)))
+        .collect();
+    picked_roles.sort_by_key(|r| key(&r.name));
+    let mut picked_users: Vec<&LiveUser> = live
+        .users
+        .iter()
+        .filter(|u| users.contains(&key(&u.email)))
+        .collect();
+    picked_users.sort_by_key(|u| key(&u.email));
+    let mut text = String::from(
+        "# Written by `rolecall export --only-unmanaged`: users and roles of the site\n\
+         # that the config did not manage, as they are. Review, then commit.\n",
+    );
+    if !picked_roles.is_empty() {
+        text.push_str("\nroles:\n");
+        picked_roles
+            .iter()
+            .for_each(|r| text.push_str(&role_block(r, &names)));
+    }
+    if !picked_users.is_empty() {
+        text.push_str("\nusers:\n");
+        picked_users
+            .iter()
+            .for_each(|u| text.push_str(&user_block(u, &names)));
+    }
+    text
+}
+
 /// The site as config files: relative path and text, sorted by path.
 pub fn export(live: &Live, options: &ExportOptions) -> Vec<(PathBuf, String)> {
     let names = Names::new(live);

@@ -50,6 +50,11 @@ impl Selector {
         })
     }
 
+    /// Whether a user (by email) or a role (by name) is selected.
+    pub fn matches_name(&self, kind: Kind, name: &str) -> bool {
+        self.kind == kind && self.matcher.is_match(name)
+    }
+
     fn matches(&self, change: &Change) -> bool {
         // A rename is selected by its new or its old name.
         self.kind == change.kind()
