@@ -89,6 +89,32 @@ def github(state, method, path, query, fields):
                  "labels": fields.get("labels", []), "state": "open", "comments": []}
         gh["issues"].append(issue)
         return 201, issue
+    if method == "GET" and rest == "pulls":
+        wanted = query.get("state", "open")
+        head = query.get("head")
+        return 200, [
+            p for p in gh["pulls"]
+            if (wanted == "all" or p["state"] == wanted)
+            and (head is None or f"{p['owner']}:{p['head']['ref']}" == head)
+        ]
+    if method == "POST" and rest == "pulls":
+        # A pull request needs its head branch pushed first.
+        branches = subprocess.run(["git", "-C", os.environ["FAKE_REPO"], "branch", "--list", fields["head"]],
+                                  capture_output=True, text=True, check=True).stdout
+        if not branches.strip():
+            return 422, {"message": f"head {fields['head']} does not exist"}
+        owner = path.split("/")[1]
+        pull = {"number": next_id(state), "title": fields["title"], "body": fields.get("body", ""),
+                "head": {"ref": fields["head"]}, "base": {"ref": fields["base"]}, "owner": owner,
+                "state": "open"}
+        gh["pulls"].append(pull)
+        return 201, pull
+    if (m := re.fullmatch(r"pulls/(\d+)", rest)) and method == "PATCH":
+        for p in gh["pulls"]:
+            if p["number"] == int(m.group(1)):
+                p.update({k: v for k, v in fields.items() if k in ("body", "state", "title")})
+                return 200, p
+        return 404, {"message": "Not Found"}
     if (m := re.fullmatch(r"issues/(\d+)", rest)) and method == "PATCH":
         for i in gh["issues"]:
             if i["number"] == int(m.group(1)):

@@ -200,8 +200,14 @@ impl Run<'_> {
             let (id, job) = jobs
                 .iter()
                 .find(|(id, job)| {
-                    !done.contains(&id.as_str())
-                        && job["needs"].as_str().is_none_or(|n| done.contains(&n))
+                    let needs_done = match &job["needs"] {
+                        Value::String(n) => done.contains(&n.as_str()),
+                        Value::Array(ns) => ns
+                            .iter()
+                            .all(|n| done.contains(&n.as_str().unwrap_or_default())),
+                        _ => true,
+                    };
+                    !done.contains(&id.as_str()) && needs_done
                 })
                 .expect("jobs form a chain of needs");
             done.push(id);
@@ -361,7 +367,20 @@ impl Run<'_> {
             "actions/upload-artifact" => {
                 let name = to_text(&interpolate(with["name"].as_str().unwrap(), context));
                 let path = dir.join(with["path"].as_str().unwrap());
-                if !path.is_file() {
+                // A file, or a directory's files (uploaded without the
+                // directory's name, as upload-artifact does).
+                let files: Vec<std::path::PathBuf> = if path.is_dir() {
+                    std::fs::read_dir(&path)
+                        .unwrap()
+                        .map(|e| e.unwrap().path())
+                        .filter(|p| p.is_file())
+                        .collect()
+                } else if path.is_file() {
+                    vec![path.clone()]
+                } else {
+                    Vec::new()
+                };
+                if files.is_empty() {
                     return (with["if-no-files-found"] == "ignore", String::new());
                 }
                 let target = self
@@ -373,7 +392,9 @@ impl Run<'_> {
                     "artifact {name} exists: upload-artifact@v4 fails without `overwrite: true`"
                 );
                 std::fs::create_dir_all(&target).unwrap();
-                std::fs::copy(&path, target.join(path.file_name().unwrap())).unwrap();
+                for file in files {
+                    std::fs::copy(&file, target.join(file.file_name().unwrap())).unwrap();
+                }
                 true
             }
             other => panic!("the runner does not know the action {other}"),
@@ -585,6 +606,28 @@ impl World {
         self.update_state(|s| {
             s["github"]["runs"].as_array_mut().unwrap().push(json!({
                 "id": id, "workflow": "rolecall-drift.yml", "event": "schedule",
+                "head_sha": main, "head_branch": "main",
+                "head_repository": {"full_name": REPO},
+                "created_at": format!("2026-12-01T00:00:{:02}Z", id % 60),
+            }));
+        });
+    }
+
+    /// What an apply run on main leaves for drift: a run of
+    /// `rolecall-apply.yml` with each site's `rolecall-applied-SITE`, the
+    /// commit it applied (main, which the sites match).
+    fn seed_applied(&self, id: u64) {
+        let main = self.git(&["rev-parse", "main"]);
+        for site in self.sites.keys() {
+            let dir = self
+                .artifacts(&format!("run-{id}"))
+                .join(format!("rolecall-applied-{site}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("applied.txt"), format!("{main}\n")).unwrap();
+        }
+        self.update_state(|s| {
+            s["github"]["runs"].as_array_mut().unwrap().push(json!({
+                "id": id, "workflow": "rolecall-apply.yml", "event": "push",
                 "head_sha": main, "head_branch": "main",
                 "head_repository": {"full_name": REPO},
                 "created_at": format!("2026-12-01T00:00:{:02}Z", id % 60),
@@ -1048,5 +1091,78 @@ fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
             .as_str()
             .unwrap()
             .starts_with("No drift any more")
+    );
+}
+
+/// With the commit last applied as the baseline, a change made by hand on
+/// the site becomes one pull request "Accept site changes" (opened, then
+/// updated, never duplicated) made with `--write-config` by a job with no
+/// key; a critical one (an Admin made by hand) is an issue that names the
+/// owners of `admins.yaml`.
+#[test]
+fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    world.seed_applied(2900);
+    world.strip_jane_by_hand("acme");
+    let results = world.schedule(3002);
+    let drift = job(&results, "Drift acme");
+    assert!(
+        !drift.ok,
+        "drift still fails the nightly job: {}",
+        drift.log
+    );
+    let accept = job(&results, "Accept acme");
+    assert!(accept.ok, "{}", accept.log);
+    assert!(job(&results, "Accept acme-staging").ok);
+    let state = world.state();
+    assert_eq!(
+        state["github"]["issues"],
+        json!([]),
+        "a change to accept needs no issue"
+    );
+    let pulls = state["github"]["pulls"].as_array().unwrap().clone();
+    assert_eq!(pulls.len(), 1, "{pulls:?}\n{}\n{}", drift.log, accept.log);
+    assert_eq!(pulls[0]["title"], "Accept site changes: acme");
+    assert_eq!(pulls[0]["head"]["ref"], "rolecall/accept-acme");
+    assert!(pulls[0]["body"].as_str().unwrap().contains("runs/3002"));
+    // The branch holds the config as the site has it, and only that change.
+    let diff = world.git(&["diff", "main", "rolecall/accept-acme", "--stat"]);
+    assert!(
+        diff.contains("sites/acme/teams/analytics.yaml") && diff.contains("1 file changed"),
+        "{diff}"
+    );
+    // The next night: the same pull request, updated.
+    let results = world.schedule(3003);
+    assert!(job(&results, "Accept acme").ok);
+    let pulls = world.state()["github"]["pulls"].as_array().unwrap().clone();
+    assert_eq!(pulls.len(), 1, "never a second one: {pulls:?}");
+    assert!(pulls[0]["body"].as_str().unwrap().contains("runs/3003"));
+
+    // An Admin made by hand: critical, an issue for the owners of admins.yaml.
+    world.make_jane_admin_by_hand("acme");
+    let results = world.schedule(3004);
+    let drift = job(&results, "Drift acme");
+    assert!(!drift.ok);
+    let issues = world.state()["github"]["issues"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(issues.len(), 1, "{issues:?}\n{}", drift.log);
+    let body = issues[0]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("**Critical:**")
+            && body.contains("@acme/security (owners of `sites/acme/admins.yaml`)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("**critical** `jane@acme.com` was given Admin"),
+        "{body}"
+    );
+    assert_eq!(
+        world.state()["github"]["pulls"].as_array().unwrap().len(),
+        1
     );
 }

@@ -132,8 +132,8 @@ impl World {
         world.save_state(&json!({
             "next_id": 100,
             "writes": [],
-            "github": {"token": GITHUB_TOKEN, "comments": [], "issues": [], "pulls_by_commit": {}, "runs": []},
-            "gitlab": {"token": GITLAB_TOKEN, "notes": [], "issues": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
+            "github": {"token": GITHUB_TOKEN, "comments": [], "issues": [], "pulls": [], "pulls_by_commit": {}, "runs": []},
+            "gitlab": {"token": GITLAB_TOKEN, "notes": [], "issues": [], "mrs": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
         }));
         let mut world = world;
         for site in ["acme", "acme-staging"] {
@@ -313,6 +313,8 @@ impl World {
         let mut env = vec![
             ("PATH".to_string(), path),
             ("FAKE_FORGE".into(), self.forge.path().display().to_string()),
+            // The repository branches are pushed to (a pull request's head must exist).
+            ("FAKE_REPO".into(), self.repo.path().display().to_string()),
             ("NO_COLOR".into(), "1".into()),
             ("CI".into(), "true".into()),
         ];
@@ -376,6 +378,28 @@ impl World {
             "PUT",
             &format!("/api/v2/users/{}", jane.id),
             r#"{"roles":[]}"#,
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    /// A change made by hand on the site: `jane@acme.com` made an Admin too.
+    fn make_jane_admin_by_hand(&self, site: &str) {
+        let emu = &self.sites[site];
+        let state = emu.snapshot();
+        let jane = state
+            .users
+            .iter()
+            .find(|u| u.email == "jane@acme.com")
+            .unwrap();
+        let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
+        let mut roles: Vec<String> = jane.roles.iter().map(|r| format!("\"{}\"", r.0)).collect();
+        roles.push(format!("\"{}\"", admin.id.0));
+        let answer = http_as(
+            emu,
+            &key(site),
+            "PUT",
+            &format!("/api/v2/users/{}", jane.id),
+            &format!(r#"{{"roles":[{}]}}"#, roles.join(",")),
         );
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }

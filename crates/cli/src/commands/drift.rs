@@ -218,8 +218,10 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     settings
         .stdout()
         .write_all(settings.redact(&shown).as_bytes())?;
+    // A config edit that cannot be made is said; the drift is still
+    // reported and still decides the exit code.
     if args.write_config {
-        write_config(
+        let written = write_config(
             args,
             settings,
             &loaded,
@@ -227,7 +229,10 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
             &plan,
             &review,
             baseline.is_some(),
-        )?;
+        );
+        if let Err(e) = written {
+            e.report(&mut settings.stderr(), |t| settings.redact(t));
+        }
     }
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
     // Every finding: changes, an Admin member the config does not list, a
