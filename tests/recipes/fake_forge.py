@@ -19,6 +19,8 @@ ROOT = os.environ["FAKE_FORGE"]
 STATE = os.path.join(ROOT, "state.json")
 # The user of the project access token the pipeline posts with.
 GITLAB_BOT = "project_7_bot_rolecall"
+# The headers of the request being served (curl).
+HEADERS = []
 
 
 def load():
@@ -241,6 +243,29 @@ def gitlab(state, method, path, query, data):
             return 404, {"message": "404 Not Found"}
         with open(file, encoding="utf-8") as f:
             return 200, f.read()
+    if rest == "merge_requests" and method == "GET":
+        return 200, [mr for mr in gl["mrs"]
+                     if mr["state"] == query.get("state", "opened")
+                     and mr["source_branch"] == query.get("source_branch", mr["source_branch"])]
+    if rest == "merge_requests" and method == "POST":
+        # A merge request needs its source branch pushed first, with a token that may write.
+        if f"PRIVATE-TOKEN: {gl.get('push_token')}" not in HEADERS:
+            return 403, {"message": "403 Forbidden: the token cannot write"}
+        branches = subprocess.run(["git", "-C", os.environ["FAKE_REPO"], "branch", "--list", data["source_branch"]],
+                                  capture_output=True, text=True, check=True).stdout
+        if not branches.strip():
+            return 422, {"message": f"source branch {data['source_branch']} does not exist"}
+        mr = {"iid": next_id(state), "title": data["title"], "description": data.get("description", ""),
+              "source_branch": data["source_branch"], "target_branch": data["target_branch"], "state": "opened"}
+        gl["mrs"].append(mr)
+        return 201, mr
+    if (m := re.fullmatch(r"merge_requests/(\d+)", rest)) and method == "PUT":
+        for mr in gl["mrs"]:
+            if mr["iid"] == int(m.group(1)):
+                if "description" in data:
+                    mr["description"] = data["description"]
+                return 200, mr
+        return 404, {"message": "404 Not found"}
     if rest == "issues" and method == "GET":
         labels = set(filter(None, query.get("labels", "").split(",")))
         return 200, [i for i in gl["issues"] if i["state"] == query.get("state", "opened") and labels <= set(i["labels"])]
@@ -304,8 +329,11 @@ def curl(args):
         else:
             url = a
     method = method or ("POST" if data else "GET")
+    global HEADERS
+    HEADERS = headers
     state = load()
-    if f"PRIVATE-TOKEN: {state['gitlab']['token']}" not in headers:
+    tokens = [state["gitlab"]["token"], state["gitlab"].get("push_token")]
+    if not any(f"PRIVATE-TOKEN: {t}" in headers for t in tokens if t):
         status, body = 401, {"message": "401 Unauthorized"}
     else:
         split = urlsplit(url)

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{GITLAB_TOKEN, JobResult, World, key, unknown_keys, yaml};
+use super::{GITLAB_PUSH_TOKEN, GITLAB_TOKEN, JobResult, World, key, unknown_keys, yaml};
 
 /// Keywords at the top of `.gitlab-ci.yml` that are not jobs.
 const GLOBAL: [&str; 5] = ["stages", "default", "variables", "workflow", "include"];
@@ -26,6 +26,7 @@ fn pipeline_file(world: &World) -> Value {
         "needs",
         "environment",
         "interruptible",
+        "when",
     ];
     for (name, j) in doc.as_object().unwrap() {
         if GLOBAL.contains(&name.as_str()) {
@@ -163,6 +164,33 @@ impl World {
         });
     }
 
+    /// What an apply pipeline on main leaves for drift: an `apply: [SITE]`
+    /// job with each site's `applied-SITE.txt`, the commit applied (main,
+    /// which the sites match).
+    fn seed_applied_pipeline(&self, pipeline: u64) {
+        let main = self.git(&["rev-parse", "main"]);
+        for (i, site) in self.sites.keys().enumerate() {
+            let job = pipeline * 10 + i as u64;
+            let dir = self.artifacts(&format!("job-{job}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(format!("applied-{site}.txt")), format!("{main}\n")).unwrap();
+            self.update_state(|s| {
+                s["gitlab"]["jobs"].as_array_mut().unwrap().push(json!({
+                    "id": job, "name": format!("apply: [{site}]"), "pipeline": pipeline,
+                    "status": "success", "retried": false,
+                }));
+            });
+        }
+        self.update_state(|s| {
+            s["gitlab"]["pipelines"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({
+                    "id": pipeline, "mr": null, "sha": main, "source": "push", "ref": "main",
+                }));
+        });
+    }
+
     fn changed(&self, from: &str, to: &str) -> Vec<String> {
         self.git(&["diff", "--name-only", from, to])
             .lines()
@@ -180,6 +208,8 @@ impl World {
             ("CI_API_V4_URL", "https://gitlab.example.com/api/v4".into()),
             ("CI_PROJECT_ID", "42".into()),
             ("ROLECALL_GITLAB_TOKEN", GITLAB_TOKEN.into()),
+            ("CI_SERVER_HOST", "gitlab.example.com".into()),
+            ("CI_PROJECT_PATH", "acme/access".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -192,6 +222,11 @@ impl World {
             None => {
                 vars.insert("CI_COMMIT_BRANCH".into(), "main".into());
                 vars.insert("CI_COMMIT_BEFORE_SHA".into(), p.base.clone());
+                // Protected: only pipelines of the default branch see it.
+                vars.insert(
+                    "ROLECALL_GITLAB_PUSH_TOKEN".into(),
+                    GITLAB_PUSH_TOKEN.into(),
+                );
             }
         }
         vars
@@ -264,12 +299,15 @@ impl World {
                 }));
         });
         let vars = self.variables(p);
-        let mut results = BTreeMap::new();
+        let mut results: BTreeMap<String, JobResult> = BTreeMap::new();
         for stage in doc["stages"].as_array().unwrap() {
+            // A stage runs when every earlier job succeeded, or with `when: always`.
+            let failed = results.values().any(|r| !r.ok);
             for (name, job) in doc.as_object().unwrap() {
                 if GLOBAL.contains(&name.as_str())
                     || job["stage"] != *stage
                     || !self.rules_admit(job, p, &vars)
+                    || (failed && job["when"] != "always")
                 {
                     continue;
                 }
@@ -350,6 +388,18 @@ impl World {
         let dir = workspace.path();
         let mut env = self.base_env(Some(site), true);
         env.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // The project's URL, with the push token, is this test's repository.
+        env.extend([
+            ("GIT_CONFIG_COUNT".to_string(), "1".to_string()),
+            (
+                "GIT_CONFIG_KEY_0".to_string(),
+                format!("url.{}.insteadOf", self.repo.path().display()),
+            ),
+            (
+                "GIT_CONFIG_VALUE_0".to_string(),
+                format!("https://rolecall:{GITLAB_PUSH_TOKEN}@gitlab.example.com/acme/access.git"),
+            ),
+        ]);
         let script: Vec<&str> = job["script"]
             .as_array()
             .unwrap()
@@ -720,4 +770,75 @@ fn scheduled_drift_opens_updates_and_closes_an_issue() {
     world.put_config_back("acme");
     assert!(job(&schedule(704), "drift: [acme]").ok);
     assert_eq!(world.state()["gitlab"]["issues"][0]["state"], "closed");
+}
+
+/// With the commit last applied as the baseline, a change made by hand on
+/// the site becomes one merge request "Accept site changes" (opened, then
+/// updated, never duplicated), made by a job with no key; a critical one is
+/// an issue that names the owners of `admins.yaml`.
+#[test]
+fn site_changes_become_one_accept_merge_request_and_critical_ones_an_issue() {
+    if !super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    world.seed_applied_pipeline(690);
+    let schedule = |id| {
+        world.pipeline(&Pipeline {
+            id,
+            source: "schedule",
+            sha: world.git(&["rev-parse", "main"]),
+            base: world.git(&["rev-parse", "main"]),
+            mr: None,
+            approved: false,
+        })
+    };
+    world.strip_jane_by_hand("acme");
+    let results = schedule(702);
+    let drift = job(&results, "drift: [acme]");
+    assert!(!drift.ok, "{}", drift.log);
+    let accept = job(&results, "accept: [acme]");
+    assert!(accept.ok, "{}\n{}", accept.log, drift.log);
+    let state = world.state();
+    assert_eq!(
+        state["gitlab"]["issues"],
+        json!([]),
+        "a change to accept needs no issue"
+    );
+    let mrs = state["gitlab"]["mrs"].as_array().unwrap().clone();
+    assert_eq!(mrs.len(), 1, "{mrs:?}\n{}", accept.log);
+    assert_eq!(mrs[0]["title"], "Accept site changes: acme");
+    assert_eq!(mrs[0]["source_branch"], "rolecall/accept-acme");
+    let diff = world.git(&["diff", "main", "rolecall/accept-acme", "--stat"]);
+    assert!(
+        diff.contains("sites/acme/teams/analytics.yaml") && diff.contains("1 file changed"),
+        "{diff}"
+    );
+    let results = schedule(703);
+    assert!(job(&results, "accept: [acme]").ok);
+    let mrs = world.state()["gitlab"]["mrs"].as_array().unwrap().clone();
+    assert_eq!(mrs.len(), 1, "never a second one: {mrs:?}");
+    assert!(
+        mrs[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Made by https://gitlab.example.com/acme/access/-/jobs/")
+    );
+
+    world.make_jane_admin_by_hand("acme");
+    let results = schedule(704);
+    let drift = job(&results, "drift: [acme]");
+    assert!(!drift.ok);
+    let issues = world.state()["gitlab"]["issues"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(issues.len(), 1, "{issues:?}\n{}", drift.log);
+    let body = issues[0]["description"].as_str().unwrap();
+    assert!(
+        body.starts_with("**Critical:**")
+            && body.contains("@acme/security (owners of `sites/acme/admins.yaml`)"),
+        "{body}"
+    );
+    assert_eq!(world.state()["gitlab"]["mrs"].as_array().unwrap().len(), 1);
 }

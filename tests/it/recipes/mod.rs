@@ -22,6 +22,8 @@ use crate::{copy_dir, git, root};
 
 const GITHUB_TOKEN: &str = "ghs_fake-token";
 const GITLAB_TOKEN: &str = "glpat-fake-token";
+/// The protected token of the `accept` job (branch and merge request).
+const GITLAB_PUSH_TOKEN: &str = "glpat-fake-push-token";
 
 /// The example repository: what a team copies.
 fn example() -> PathBuf {
@@ -133,7 +135,7 @@ impl World {
             "next_id": 100,
             "writes": [],
             "github": {"token": GITHUB_TOKEN, "comments": [], "issues": [], "pulls": [], "pulls_by_commit": {}, "runs": []},
-            "gitlab": {"token": GITLAB_TOKEN, "notes": [], "issues": [], "mrs": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
+            "gitlab": {"token": GITLAB_TOKEN, "push_token": GITLAB_PUSH_TOKEN, "notes": [], "issues": [], "mrs": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
         }));
         let mut world = world;
         for site in ["acme", "acme-staging"] {
