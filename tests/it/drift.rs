@@ -477,6 +477,15 @@ fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
 fn write_config_accepts_the_site_changes_at_their_lines() {
     let dir = repo();
     let d = dir.path();
+    // Also by hand on the site: a role's description.
+    let mut site: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
+    for role in site["roles"].as_array_mut().unwrap() {
+        if role["name"] == "Data Analyst" {
+            role["description"] = json!("Writes SQL and Python");
+        }
+    }
+    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
     let drift = rolecall(
         d,
         &[
@@ -510,8 +519,10 @@ fn write_config_accepts_the_site_changes_at_their_lines() {
     assert_eq!(
         changed,
         [
+            "-    description: Writes SQL",
+            "+    description: Writes SQL and Python",
             "-    roles: [Analyst]",
-            "+    roles: [Analyst, Data Analyst]"
+            "+    roles: [Analyst, Data Analyst]",
         ],
         "{diff}"
     );

@@ -6,8 +6,10 @@
 //! Accepted: a user's roles and names changed on the site (the entry's
 //! `roles:` and name lines), a user added on the site (an entry appended to
 //! the file that holds users of that domain, or `into`), a user deleted on
-//! the site (its entry removed). Role changes, and memberships written with
-//! `until`, are left for a person: each is listed with why.
+//! the site (its entry removed), a role's description, privileges and
+//! grants changed on the site (its entry written again). Roles created,
+//! renamed or deleted on the site, and memberships written with `until`,
+//! are left for a person: each is listed with why.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,9 @@ enum Edit {
     },
     /// The entry goes.
     Remove,
+    /// The entry written again, as these lines by depth (indented by the
+    /// entry's own indentation and step).
+    Replace(Vec<(usize, String)>),
 }
 
 /// Config edits accepting the site's changes: with a baseline, the changes
@@ -135,14 +140,24 @@ pub fn accept(
                     "{what}: given roles on the site, added to the config"
                 ));
             }
-            Change::Role(
-                RoleChange::Create(_)
-                | RoleChange::Update(_)
-                | RoleChange::Rename(_)
-                | RoleChange::Delete(_),
-            ) => {
+            Change::Role(RoleChange::Update(e)) => {
+                let Some(role) = desired.roles.get(&key(&e.after.name)) else {
+                    continue;
+                };
+                let Some(pos) = role.origin.pos(sources, 1) else {
+                    continue;
+                };
+                let path = sources.path(pos.file).to_path_buf();
+                edits.push((
+                    path,
+                    role.origin.line,
+                    Edit::Replace(role_lines(role, &e.before)),
+                ));
+                out.accepted.push(format!("{what}: as the site has it"));
+            }
+            Change::Role(RoleChange::Create(_) | RoleChange::Rename(_) | RoleChange::Delete(_)) => {
                 out.left.push(format!(
-                    "{what}: a role changed on the site; accept it by hand"
+                    "{what}: a role created, renamed or deleted on the site; accept it by hand"
                 ));
             }
         }
@@ -184,6 +199,53 @@ pub fn accept(
                     .retain(|a| !users.iter().any(|u| a.contains(&format!("{:?}", u.email))));
             }
         }
+    }
+    out
+}
+
+/// A role entry as the site has it, by depth: its description, privileges
+/// and grants (each dashboard by id where the config names it by id, else
+/// by its name on the site), and the config's `renamed_from`.
+fn role_lines(
+    role: &crate::config::model::Role,
+    site: &crate::plan::RoleState,
+) -> Vec<(usize, String)> {
+    use crate::config::model::DashboardRef;
+    let list = |items: &std::collections::BTreeSet<String>| {
+        let items: Vec<String> = items.iter().map(|a| scalar(a)).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let mut out = vec![(0, format!("{}:", scalar(&role.name)))];
+    if !site.description.is_empty() {
+        out.push((1, format!("description: {}", scalar(&site.description))));
+    }
+    let privileges: Vec<_> = (site.privileges.iter())
+        .filter(|(_, a)| !a.is_empty())
+        .collect();
+    if !privileges.is_empty() {
+        out.push((1, "privileges:".to_string()));
+        for (ty, actions) in privileges {
+            out.push((2, format!("{}: {}", scalar(ty), list(actions))));
+        }
+    }
+    let grants: Vec<_> = (site.dashboards.iter())
+        .filter(|(_, g)| !g.actions.is_empty())
+        .collect();
+    if !grants.is_empty() {
+        out.push((1, "dashboards:".to_string()));
+        for (id, grant) in grants {
+            let by_id = role.dashboards.contains_key(&DashboardRef::Id(id.clone()));
+            let written = if by_id || grant.name.starts_with('#') {
+                format!("\"#{id}\"")
+            } else {
+                scalar(&grant.name)
+            };
+            out.push((2, format!("{written}: {}", list(&grant.actions))));
+        }
+    }
+    if !role.renamed_from.is_empty() {
+        let names: Vec<String> = role.renamed_from.iter().map(|n| scalar(n)).collect();
+        out.push((1, format!("renamed_from: [{}]", names.join(", "))));
     }
     out
 }
@@ -281,6 +343,18 @@ fn apply(text: &str, line: usize, edit: &Edit) -> String {
     match edit {
         Edit::Remove => {
             lines.drain(at..end);
+        }
+        Edit::Replace(new) => {
+            // The entry's own step of indentation, else two spaces.
+            let step = (at + 1..end)
+                .find(|&i| !blank(&lines[i]))
+                .map_or(2, |i| indent(&lines[i]).saturating_sub(k))
+                .max(1);
+            let written: Vec<String> = new
+                .iter()
+                .map(|(depth, text)| format!("{}{text}", " ".repeat(k + depth * step)))
+                .collect();
+            lines.splice(at..end, written);
         }
         Edit::User { roles, first, last } => {
             let list = format!(
