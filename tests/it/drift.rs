@@ -7,30 +7,24 @@ use serde_json::json;
 
 use crate::{git, rolecall, root, transcript};
 
+/// `rolecall drift` of the repository's config against its site file.
+fn drift_of(d: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "drift",
+        "-f",
+        "config/rolecall.yaml",
+        "--sandbox",
+        "site.json",
+    ];
+    args.extend_from_slice(extra);
+    rolecall(d, &args)
+}
+
 /// A repository whose first commit is the site exported (the config as
 /// applied) and whose second adds a user; the site then changed by hand.
 fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::exported("small-team", "admin@acme.com", "config/rolecall.yaml");
     let d = dir.path();
-    std::fs::copy(
-        root().join("examples/small-team/sandbox.json"),
-        d.join("site.json"),
-    )
-    .unwrap();
-    std::fs::create_dir(d.join("config")).unwrap();
-    let export = rolecall(
-        d,
-        &[
-            "export",
-            "--sandbox",
-            "site.json",
-            "--actor",
-            "admin@acme.com",
-            "-o",
-            "config/rolecall.yaml",
-        ],
-    );
-    assert_eq!(export.status.code(), Some(0), "{}", transcript(&export));
     git(d, &["init", "-q"]);
     git(d, &["add", "config"]);
     git(d, &["commit", "-q", "-m", "as applied"]);
@@ -42,16 +36,15 @@ fn repo() -> tempfile::TempDir {
     std::fs::write(&config, text).unwrap();
     git(d, &["commit", "-q", "-am", "a new hire"]);
     // By hand on the site: sam becomes a Data Analyst too.
-    let mut site: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
-    let sam = site["users"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|u| u["email"] == "sam@acme.com")
-        .unwrap();
-    sam["roles"].as_array_mut().unwrap().push("5f607182".into());
-    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    crate::edit_json(&d.join("site.json"), |site| {
+        let sam = site["users"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|u| u["email"] == "sam@acme.com")
+            .unwrap();
+        sam["roles"].as_array_mut().unwrap().push("5f607182".into());
+    });
     dir
 }
 
@@ -59,20 +52,7 @@ fn repo() -> tempfile::TempDir {
 fn a_baseline_from_git_tells_where_each_difference_comes_from() {
     let dir = repo();
     let d = dir.path();
-    let output = rolecall(
-        d,
-        &[
-            "drift",
-            "-f",
-            "config/rolecall.yaml",
-            "--sandbox",
-            "site.json",
-            "--baseline-rev",
-            "HEAD~1",
-            "--out",
-            "drift.json",
-        ],
-    );
+    let output = drift_of(d, &["--baseline-rev", "HEAD~1", "--out", "drift.json"]);
     assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -99,17 +79,7 @@ fn a_baseline_from_git_tells_where_each_difference_comes_from() {
     // A revision git does not know, and one that git would read as an
     // option (`--output=FILE` writes a file): refused, nothing written.
     for rev in ["no-such-rev", "--output=written.txt"] {
-        let bad = rolecall(
-            d,
-            &[
-                "drift",
-                "-f",
-                "config/rolecall.yaml",
-                "--sandbox",
-                "site.json",
-                &format!("--baseline-rev={rev}"),
-            ],
-        );
+        let bad = drift_of(d, &[&format!("--baseline-rev={rev}")]);
         assert_eq!(bad.status.code(), Some(1));
         assert!(
             String::from_utf8_lossy(&bad.stderr)
@@ -142,18 +112,7 @@ fn a_baseline_from_git_tells_where_each_difference_comes_from() {
             "hint: --baseline takes the config as last applied",
         ),
     ] {
-        let bad = rolecall(
-            d,
-            &[
-                "drift",
-                "-f",
-                "config/rolecall.yaml",
-                "--sandbox",
-                "site.json",
-                "--baseline",
-                baseline,
-            ],
-        );
+        let bad = drift_of(d, &["--baseline", baseline]);
         assert_eq!(bad.status.code(), Some(1), "{}", transcript(&bad));
         assert!(
             String::from_utf8_lossy(&bad.stderr).contains(says),
@@ -165,26 +124,8 @@ fn a_baseline_from_git_tells_where_each_difference_comes_from() {
 
 #[test]
 fn unmanaged_objects_are_drift_when_asked() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = crate::exported("small-team", "admin@acme.com", "rolecall.yaml");
     let d = dir.path();
-    std::fs::copy(
-        root().join("examples/small-team/sandbox.json"),
-        d.join("site.json"),
-    )
-    .unwrap();
-    let export = rolecall(
-        d,
-        &[
-            "export",
-            "--sandbox",
-            "site.json",
-            "--actor",
-            "admin@acme.com",
-            "-o",
-            "rolecall.yaml",
-        ],
-    );
-    assert_eq!(export.status.code(), Some(0));
     // Drop omar from the config: with prune off he is left alone, unmanaged.
     let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
     let without: String = text
@@ -285,19 +226,18 @@ fn drift_tells_what_happened_most_severe_first() {
     let dir = repo();
     let d = dir.path();
     // By hand on the site, too: jane made an Admin.
-    let mut site: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
-    let jane = site["users"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|u| u["email"] == "jane@acme.com")
-        .unwrap();
-    jane["roles"]
-        .as_array_mut()
-        .unwrap()
-        .push("0a1b2c3d".into());
-    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    crate::edit_json(&d.join("site.json"), |site| {
+        let jane = site["users"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|u| u["email"] == "jane@acme.com")
+            .unwrap();
+        jane["roles"]
+            .as_array_mut()
+            .unwrap()
+            .push("0a1b2c3d".into());
+    });
     let drift = |extra: &[&str]| {
         let mut args = vec![
             "drift",
@@ -351,17 +291,16 @@ fn drift_tells_what_happened_most_severe_first() {
     );
     // --fail-on: critical fails the job; without jane's Admin, only `any` does.
     assert_eq!(drift(&["--fail-on", "critical"]).status.code(), Some(2));
-    let mut site: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
-    for u in site["users"].as_array_mut().unwrap() {
-        if u["email"] == "jane@acme.com" {
-            u["roles"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|r| r != "0a1b2c3d");
+    crate::edit_json(&d.join("site.json"), |site| {
+        for u in site["users"].as_array_mut().unwrap() {
+            if u["email"] == "jane@acme.com" {
+                u["roles"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|r| r != "0a1b2c3d");
+            }
         }
-    }
-    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    });
     assert_eq!(drift(&["--fail-on", "critical"]).status.code(), Some(0));
     assert_eq!(drift(&["--fail-on", "high"]).status.code(), Some(0));
     assert_eq!(drift(&[]).status.code(), Some(2));
@@ -374,14 +313,13 @@ fn drift_tells_what_happened_most_severe_first() {
 fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
     let dir = repo();
     let d = dir.path();
-    let mut site: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
-    for u in site["users"].as_array_mut().unwrap() {
-        if u["email"] == "jane@acme.com" {
-            u["roles"].as_array_mut().unwrap().push("0a1b2c3d".into());
+    crate::edit_json(&d.join("site.json"), |site| {
+        for u in site["users"].as_array_mut().unwrap() {
+            if u["email"] == "jane@acme.com" {
+                u["roles"].as_array_mut().unwrap().push("0a1b2c3d".into());
+            }
         }
-    }
-    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    });
     let emu = periscope_emulator::spawn(periscope_emulator::Options {
         seed: Some(periscope_emulator::Snapshot::from_file(&d.join("site.json")).unwrap()),
         api_key: Some("0r1g1n-k3y".into()),
@@ -439,13 +377,7 @@ fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
     let drift = run(&["drift", "--format", "json"]);
     assert_eq!(drift.status.code(), Some(2), "{}", transcript(&drift));
     let report: serde_json::Value = serde_json::from_slice(&drift.stdout).unwrap();
-    let keys: Vec<&str> = report["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["key"].as_str().unwrap())
-        .collect();
-    assert_eq!(keys, ["new@acme.com"]);
+    assert_eq!(crate::change_keys(&report), ["new@acme.com"]);
     assert_eq!(report["changes"][0]["origin"], "config");
     // Without a baseline it is refused before anything is read.
     let bare = Command::new(env!("CARGO_BIN_EXE_rolecall"))
@@ -478,27 +410,14 @@ fn write_config_accepts_the_site_changes_at_their_lines() {
     let dir = repo();
     let d = dir.path();
     // Also by hand on the site: a role's description.
-    let mut site: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
-    for role in site["roles"].as_array_mut().unwrap() {
-        if role["name"] == "Data Analyst" {
-            role["description"] = json!("Writes SQL and Python");
+    crate::edit_json(&d.join("site.json"), |site| {
+        for role in site["roles"].as_array_mut().unwrap() {
+            if role["name"] == "Data Analyst" {
+                role["description"] = json!("Writes SQL and Python");
+            }
         }
-    }
-    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
-    let drift = rolecall(
-        d,
-        &[
-            "drift",
-            "-f",
-            "config/rolecall.yaml",
-            "--sandbox",
-            "site.json",
-            "--baseline-rev",
-            "HEAD~1",
-            "--write-config",
-        ],
-    );
+    });
+    let drift = drift_of(d, &["--baseline-rev", "HEAD~1", "--write-config"]);
     assert_eq!(drift.status.code(), Some(2), "{}", transcript(&drift));
     assert!(
         String::from_utf8_lossy(&drift.stderr)
@@ -541,11 +460,5 @@ fn write_config_accepts_the_site_changes_at_their_lines() {
     );
     assert_eq!(plan.status.code(), Some(0), "{}", transcript(&plan));
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
-    let keys: Vec<&str> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["key"].as_str().unwrap())
-        .collect();
-    assert_eq!(keys, ["new@acme.com"]);
+    assert_eq!(crate::change_keys(&plan), ["new@acme.com"]);
 }

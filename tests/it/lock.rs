@@ -6,32 +6,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::{rolecall, root, transcript};
+use crate::{rolecall, transcript};
 
 /// The org site as a sandbox file, exported into `config/` (a config that
 /// plans to no changes, with the lock the export writes).
 fn exported() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::copy(
-        root().join("examples/data-org/sandbox.json"),
-        d.join("site.json"),
-    )
-    .unwrap();
-    let export = rolecall(
-        d,
-        &[
-            "export",
-            "--sandbox",
-            "site.json",
-            "--actor",
-            "ceo@globex.io",
-            "-o",
-            "config/",
-        ],
-    );
-    assert_eq!(export.status.code(), Some(0), "{}", transcript(&export));
-    dir
+    crate::exported("data-org", "ceo@globex.io", "config/")
 }
 
 fn lock(d: &Path) -> Value {
@@ -40,10 +20,7 @@ fn lock(d: &Path) -> Value {
 
 /// Edits the site file.
 fn edit_site(d: &Path, edit: impl FnOnce(&mut Value)) {
-    let mut site: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("site.json")).unwrap()).unwrap();
-    edit(&mut site);
-    std::fs::write(d.join("site.json"), site.to_string()).unwrap();
+    crate::edit_json(&d.join("site.json"), edit);
 }
 
 /// Replaces text in the config file that holds it.

@@ -185,3 +185,51 @@ pub fn assert_no_duplicates(state: &periscope_emulator::Snapshot, context: &str)
         "{context}: duplicates: {seen:?}"
     );
 }
+
+/// A scratch directory with an example's site as `site.json` and that site
+/// exported (`--actor`) to `to` (a file, or a directory ending in `/`): a
+/// config that plans to no changes against it.
+pub fn exported(example: &str, actor: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(
+        root().join(format!("examples/{example}/sandbox.json")),
+        d.join("site.json"),
+    )
+    .unwrap();
+    if let Some(parent) = Path::new(to).parent() {
+        std::fs::create_dir_all(d.join(parent)).unwrap();
+    }
+    let export = rolecall(
+        d,
+        &[
+            "export",
+            "--sandbox",
+            "site.json",
+            "--actor",
+            actor,
+            "-o",
+            to,
+        ],
+    );
+    assert_eq!(export.status.code(), Some(0), "{}", transcript(&export));
+    dir
+}
+
+/// A JSON file edited in place.
+pub fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(path, value.to_string()).unwrap();
+}
+
+/// The keys of a JSON plan's changes, in order.
+pub fn change_keys(plan: &serde_json::Value) -> Vec<String> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap().to_string())
+        .collect()
+}

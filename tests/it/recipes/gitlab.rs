@@ -125,15 +125,21 @@ struct Pipeline {
 impl World {
     /// A scheduled pipeline on main: drift, and the snapshots plans use.
     fn nightly(&self, id: u64) {
-        let results = self.pipeline(&Pipeline {
+        let results = self.scheduled(id);
+        assert!(results.values().all(|j| j.ok), "{results:?}");
+    }
+
+    /// A scheduled pipeline on main; its jobs' results.
+    fn scheduled(&self, id: u64) -> BTreeMap<String, JobResult> {
+        let main = self.git(&["rev-parse", "main"]);
+        self.pipeline(&Pipeline {
             id,
             source: "schedule",
-            sha: self.git(&["rev-parse", "main"]),
-            base: self.git(&["rev-parse", "main"]),
+            sha: main.clone(),
+            base: main,
             mr: None,
             approved: false,
-        });
-        assert!(results.values().all(|j| j.ok), "{results:?}");
+        })
     }
 
     /// What a scheduled pipeline on main leaves for plans, without running
@@ -737,16 +743,7 @@ fn scheduled_drift_opens_updates_and_closes_an_issue() {
         return;
     }
     let world = World::new();
-    let schedule = |id| {
-        world.pipeline(&Pipeline {
-            id,
-            source: "schedule",
-            sha: world.git(&["rev-parse", "main"]),
-            base: world.git(&["rev-parse", "main"]),
-            mr: None,
-            approved: false,
-        })
-    };
+    let schedule = |id| world.scheduled(id);
     assert!(schedule(701).values().all(|j| j.ok));
     assert!(world.writes().is_empty());
 
@@ -783,16 +780,7 @@ fn site_changes_become_one_accept_merge_request_and_critical_ones_an_issue() {
     }
     let world = World::new();
     world.seed_applied_pipeline(690);
-    let schedule = |id| {
-        world.pipeline(&Pipeline {
-            id,
-            source: "schedule",
-            sha: world.git(&["rev-parse", "main"]),
-            base: world.git(&["rev-parse", "main"]),
-            mr: None,
-            approved: false,
-        })
-    };
+    let schedule = |id| world.scheduled(id);
     world.strip_jane_by_hand("acme");
     let results = schedule(702);
     let drift = job(&results, "drift: [acme]");

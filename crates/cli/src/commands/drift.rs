@@ -80,45 +80,14 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
-/// `--write-config`: the config edited to accept the site's changes,
-/// checked before anything is written: it loads, and those changes no
-/// longer plan.
-fn write_config(
-    args: &DriftArgs,
+/// The whole config as `accepted` leaves it, loaded and planned again:
+/// it must load, and what was accepted must no longer plan.
+fn check_accepted(
     settings: &Settings,
     loaded: &Loaded,
     live: &Live,
-    plan: &Plan,
-    review: &Review,
-    baseline: bool,
+    accepted: &accept::Accepted,
 ) -> CliResult<()> {
-    let into = args.into.as_deref();
-    if let Some(into) = into
-        && !(0..loaded.sources.len()).any(|i| loaded.sources.path(FileId(i)) == into)
-        && into.exists()
-    {
-        return Err(CliError::msg(format!(
-            "`{}` is not a file of the config",
-            rolecall_core::text::path(into)
-        ))
-        .with_hint("--into takes a users file of the config, as `validate -v` lists it, or a new file in its directory"));
-    }
-    let accepted = accept::accept(
-        &loaded.desired,
-        &loaded.sources,
-        plan,
-        review,
-        baseline,
-        into,
-    );
-    let mut err = settings.stderr();
-    for line in &accepted.left {
-        writeln!(err, "not accepted: {line}")?;
-    }
-    if accepted.files.is_empty() {
-        writeln!(err, "--write-config: nothing to accept")?;
-        return Ok(());
-    }
     // The whole config as it would be, loaded and planned again.
     let mut texts: Vec<(std::path::PathBuf, String)> = (0..loaded.sources.len())
         .map(|i| {
@@ -171,6 +140,49 @@ fn write_config(
         ))
         .with_hint("accept these changes by hand"));
     }
+    Ok(())
+}
+
+/// `--write-config`: the config edited to accept the site's changes,
+/// checked before anything is written: it loads, and those changes no
+/// longer plan.
+fn write_config(
+    args: &DriftArgs,
+    settings: &Settings,
+    loaded: &Loaded,
+    live: &Live,
+    plan: &Plan,
+    review: &Review,
+    baseline: bool,
+) -> CliResult<()> {
+    let into = args.into.as_deref();
+    if let Some(into) = into
+        && !(0..loaded.sources.len()).any(|i| loaded.sources.path(FileId(i)) == into)
+        && into.exists()
+    {
+        return Err(CliError::msg(format!(
+            "`{}` is not a file of the config",
+            rolecall_core::text::path(into)
+        ))
+        .with_hint("--into takes a users file of the config, as `validate -v` lists it, or a new file in its directory"));
+    }
+    let accepted = accept::accept(
+        &loaded.desired,
+        &loaded.sources,
+        plan,
+        review,
+        baseline,
+        into,
+    );
+    let mut err = settings.stderr();
+    for line in &accepted.left {
+        writeln!(err, "not accepted: {line}")?;
+    }
+    if accepted.files.is_empty() {
+        writeln!(err, "--write-config: nothing to accept")?;
+        return Ok(());
+    }
+    check_accepted(settings, loaded, live, &accepted)?;
     for (path, text) in &accepted.files {
         site::write_file(path, text, "the config")?;
     }

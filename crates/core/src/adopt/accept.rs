@@ -48,6 +48,147 @@ enum Edit {
     Replace(Vec<(usize, String)>),
 }
 
+/// The edits being gathered: per entry, and users to add per file.
+struct Gather<'a> {
+    desired: &'a Desired,
+    sources: &'a SourceMap,
+    into: Option<&'a Path>,
+    edits: Vec<(PathBuf, u32, Edit)>,
+    added: BTreeMap<PathBuf, Vec<CsvUser>>,
+    out: Accepted,
+}
+
+impl Gather<'_> {
+    /// One change of the plan, accepted or left with why.
+    fn change(&mut self, step: &crate::plan::Step) {
+        let what = step.describe();
+        match &step.change {
+            Change::User(UserChange::Update(e)) => self.user_update(&what, &e.before),
+            Change::User(UserChange::Create(after)) => {
+                let Some((user, path)) = entry(self.desired, self.sources, &after.email) else {
+                    return;
+                };
+                self.edits.push((path, user.origin.line, Edit::Remove));
+                let line = format!("{what}: not on the site, removed from the config");
+                self.out.accepted.push(line);
+            }
+            Change::User(UserChange::Delete(r)) => {
+                self.add_user(&r.before);
+                let line = format!("{what}: added on the site, added to the config");
+                self.out.accepted.push(line);
+            }
+            Change::User(UserChange::Strip(e)) => {
+                self.add_user(&e.before);
+                let line = format!("{what}: given roles on the site, added to the config");
+                self.out.accepted.push(line);
+            }
+            Change::Role(RoleChange::Update(e)) => {
+                let Some(role) = self.desired.roles.get(&key(&e.after.name)) else {
+                    return;
+                };
+                let Some(pos) = role.origin.pos(self.sources, 1) else {
+                    return;
+                };
+                let path = self.sources.path(pos.file).to_path_buf();
+                let edit = Edit::Replace(role_lines(role, &e.before));
+                self.edits.push((path, role.origin.line, edit));
+                self.out
+                    .accepted
+                    .push(format!("{what}: as the site has it"));
+            }
+            Change::Role(RoleChange::Create(_) | RoleChange::Rename(_) | RoleChange::Delete(_)) => {
+                self.out.left.push(format!(
+                    "{what}: a role created, renamed or deleted on the site; accept it by hand"
+                ));
+            }
+        }
+    }
+
+    /// A user whose roles or names changed on the site: its entry as the
+    /// site has it (not one written with `until`: that is for a person).
+    fn user_update(&mut self, what: &str, site: &UserState) {
+        let Some((user, path)) = entry(self.desired, self.sources, &site.email) else {
+            return;
+        };
+        if user
+            .roles
+            .values()
+            .any(|r| r.until.is_some() || r.reason.is_some())
+        {
+            self.out.left.push(format!(
+                "{what}: its roles are written with `until`; accept it by hand"
+            ));
+            return;
+        }
+        let edit = Edit::User {
+            roles: site_roles(self.desired, user, site),
+            first: user.first_name.as_ref().map(|_| site.first_name.clone()),
+            last: user.last_name.as_ref().map(|_| site.last_name.clone()),
+        };
+        self.edits.push((path, user.origin.line, edit));
+        self.out
+            .accepted
+            .push(format!("{what}: as the site has it"));
+    }
+
+    /// A user the site has and the config does not: added to `into`, else
+    /// to the file of its domain.
+    fn add_user(&mut self, site: &UserState) {
+        let user = CsvUser {
+            line: 0,
+            email: site.email.clone(),
+            first_name: site.first_name.clone(),
+            last_name: site.last_name.clone(),
+            roles: site_roles_of(self.desired, site).into_iter().collect(),
+        };
+        let path = self.into.map_or_else(
+            || file_for(self.desired, self.sources, &site.email),
+            Path::to_path_buf,
+        );
+        self.added.entry(path).or_default().push(user);
+    }
+
+    /// The edits made to the files' texts.
+    fn finish(mut self) -> Accepted {
+        let mut texts: BTreeMap<PathBuf, String> = (0..self.sources.len())
+            .map(|i| {
+                let f = self.sources.get(FileId(i));
+                (f.path.clone(), f.text.clone())
+            })
+            .collect();
+        // Bottom-up within a file, so that earlier lines keep their numbers.
+        self.edits.sort_by(|a, b| (&a.0, b.1).cmp(&(&b.0, a.1)));
+        for (path, line, edit) in &self.edits {
+            let Some(text) = texts.get_mut(path) else {
+                continue;
+            };
+            *text = apply(text, *line as usize, edit);
+            self.out.files.insert(path.clone(), text.clone());
+        }
+        for (path, users) in std::mem::take(&mut self.added) {
+            let text = (texts.get(&path).cloned()).unwrap_or_else(|| "users:\n".to_string());
+            match import_csv::merge(&text, &users) {
+                Ok(merged) => {
+                    texts.insert(path.clone(), merged.clone());
+                    self.out.files.insert(path, merged);
+                }
+                Err(e) => {
+                    for u in &users {
+                        self.out.left.push(format!(
+                            "+ user {:?}: cannot add to `{}` ({e}); pass `--into FILE`",
+                            u.email,
+                            crate::text::path(&path)
+                        ));
+                        let email = format!("{:?}", u.email);
+                        self.out.accepted.retain(|a| !a.contains(&email));
+                    }
+                }
+            }
+        }
+        self.out
+    }
+}
+
 /// Config edits accepting the site's changes: with a baseline, the changes
 /// made on the site only (one pending in the config too is a conflict for
 /// a person); without one, every difference. `into`: the file new users go
@@ -61,146 +202,23 @@ pub fn accept(
     baseline: bool,
     into: Option<&Path>,
 ) -> Accepted {
-    let mut out = Accepted::default();
-    let mut edits: Vec<(PathBuf, u32, Edit)> = Vec::new();
-    let mut added: BTreeMap<PathBuf, Vec<CsvUser>> = BTreeMap::new();
+    let mut gather = Gather {
+        desired,
+        sources,
+        into,
+        edits: Vec::new(),
+        added: BTreeMap::new(),
+        out: Accepted::default(),
+    };
     for (i, step) in plan.changes.iter().enumerate() {
         let labels = review.labels_of(plan, i);
         let site_only =
             labels.contains(&Label::ChangedOnSite) && !labels.contains(&Label::PendingInConfig);
-        if baseline && !site_only {
-            continue;
-        }
-        let what = step.describe();
-        match &step.change {
-            Change::User(UserChange::Update(e)) => {
-                let Some((user, path)) = entry(desired, sources, &e.after.email) else {
-                    continue;
-                };
-                if user
-                    .roles
-                    .values()
-                    .any(|r| r.until.is_some() || r.reason.is_some())
-                {
-                    out.left.push(format!(
-                        "{what}: its roles are written with `until`; accept it by hand"
-                    ));
-                    continue;
-                }
-                let edit = Edit::User {
-                    roles: site_roles(desired, user, &e.before),
-                    first: user
-                        .first_name
-                        .as_ref()
-                        .map(|_| e.before.first_name.clone()),
-                    last: user.last_name.as_ref().map(|_| e.before.last_name.clone()),
-                };
-                edits.push((path, user.origin.line, edit));
-                out.accepted.push(format!("{what}: as the site has it"));
-            }
-            Change::User(UserChange::Create(after)) => {
-                let Some((user, path)) = entry(desired, sources, &after.email) else {
-                    continue;
-                };
-                edits.push((path, user.origin.line, Edit::Remove));
-                out.accepted
-                    .push(format!("{what}: not on the site, removed from the config"));
-            }
-            Change::User(UserChange::Delete(r)) => {
-                let state = &r.before;
-                let user = CsvUser {
-                    line: 0,
-                    email: state.email.clone(),
-                    first_name: state.first_name.clone(),
-                    last_name: state.last_name.clone(),
-                    roles: site_roles_of(desired, state).into_iter().collect(),
-                };
-                let path = into.map_or_else(
-                    || file_for(desired, sources, &state.email),
-                    Path::to_path_buf,
-                );
-                added.entry(path).or_default().push(user);
-                out.accepted
-                    .push(format!("{what}: added on the site, added to the config"));
-            }
-            Change::User(UserChange::Strip(e)) => {
-                let user = CsvUser {
-                    line: 0,
-                    email: e.before.email.clone(),
-                    first_name: e.before.first_name.clone(),
-                    last_name: e.before.last_name.clone(),
-                    roles: site_roles_of(desired, &e.before).into_iter().collect(),
-                };
-                let path = into.map_or_else(
-                    || file_for(desired, sources, &e.before.email),
-                    Path::to_path_buf,
-                );
-                added.entry(path).or_default().push(user);
-                out.accepted.push(format!(
-                    "{what}: given roles on the site, added to the config"
-                ));
-            }
-            Change::Role(RoleChange::Update(e)) => {
-                let Some(role) = desired.roles.get(&key(&e.after.name)) else {
-                    continue;
-                };
-                let Some(pos) = role.origin.pos(sources, 1) else {
-                    continue;
-                };
-                let path = sources.path(pos.file).to_path_buf();
-                edits.push((
-                    path,
-                    role.origin.line,
-                    Edit::Replace(role_lines(role, &e.before)),
-                ));
-                out.accepted.push(format!("{what}: as the site has it"));
-            }
-            Change::Role(RoleChange::Create(_) | RoleChange::Rename(_) | RoleChange::Delete(_)) => {
-                out.left.push(format!(
-                    "{what}: a role created, renamed or deleted on the site; accept it by hand"
-                ));
-            }
+        if !baseline || site_only {
+            gather.change(step);
         }
     }
-    let mut texts: BTreeMap<PathBuf, String> = (0..sources.len())
-        .map(|i| {
-            let f = sources.get(FileId(i));
-            (f.path.clone(), f.text.clone())
-        })
-        .collect();
-    // Bottom-up within a file, so that earlier lines keep their numbers.
-    edits.sort_by(|a, b| (&a.0, b.1).cmp(&(&b.0, a.1)));
-    for (path, line, edit) in edits {
-        let Some(text) = texts.get_mut(&path) else {
-            continue;
-        };
-        *text = apply(text, line as usize, &edit);
-        out.files.insert(path, text.clone());
-    }
-    for (path, users) in added {
-        let text = texts
-            .get(&path)
-            .cloned()
-            .unwrap_or_else(|| "users:\n".to_string());
-        match import_csv::merge(&text, &users) {
-            Ok(merged) => {
-                texts.insert(path.clone(), merged.clone());
-                out.files.insert(path, merged);
-            }
-            Err(e) => {
-                for u in &users {
-                    out.left.push(format!(
-                        "+ user {:?}: cannot add to `{}` ({e}); pass `--into FILE`",
-                        u.email,
-                        crate::text::path(&path)
-                    ));
-                }
-                out.accepted
-                    .retain(|a| !users.iter().any(|u| a.contains(&format!("{:?}", u.email))));
-            }
-        }
-    }
-    out
+    gather.finish()
 }
 
 /// A role entry as the site has it, by depth: its description, privileges
@@ -356,42 +374,45 @@ fn apply(text: &str, line: usize, edit: &Edit) -> String {
                 .collect();
             lines.splice(at..end, written);
         }
-        Edit::User { roles, first, last } => {
-            let list = format!(
-                "[{}]",
-                roles
-                    .iter()
-                    .map(|r| scalar(r))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            if head.contains('{') {
-                // A flow mapping on one line: `jane@acme.com: {roles: [A]}`.
-                lines[at] = flow_set(&head, "roles", &list);
-                if let Some(f) = first {
-                    lines[at] = flow_set(&lines[at], "first_name", &scalar(f));
-                }
-                if let Some(l) = last {
-                    lines[at] = flow_set(&lines[at], "last_name", &scalar(l));
-                }
-            } else {
-                block_set(&mut lines, at, end, k, "roles", &list);
-                if let Some(f) = first {
-                    let end = entry_end(&lines, at, k);
-                    block_set(&mut lines, at, end, k, "first_name", &scalar(f));
-                }
-                if let Some(l) = last {
-                    let end = entry_end(&lines, at, k);
-                    block_set(&mut lines, at, end, k, "last_name", &scalar(l));
-                }
-            }
-        }
+        Edit::User { roles, first, last } => edit_user(&mut lines, at, k, roles, first, last),
     }
     let mut out = lines.join("\n");
     if ends_nl {
         out.push('\n');
     }
     out
+}
+
+/// A user entry's roles and names set, in its flow or block form.
+fn edit_user(
+    lines: &mut Vec<String>,
+    at: usize,
+    k: usize,
+    roles: &[String],
+    first: &Option<String>,
+    last: &Option<String>,
+) {
+    let names: Vec<String> = roles.iter().map(|r| scalar(r)).collect();
+    let list = format!("[{}]", names.join(", "));
+    let head = lines[at].clone();
+    if head.contains('{') {
+        // A flow mapping on one line: `jane@acme.com: {roles: [A]}`.
+        lines[at] = flow_set(&head, "roles", &list);
+        for (field, value) in [("first_name", first), ("last_name", last)] {
+            if let Some(v) = value {
+                lines[at] = flow_set(&lines[at], field, &scalar(v));
+            }
+        }
+        return;
+    }
+    let end = entry_end(lines, at, k);
+    block_set(lines, at, end, k, "roles", &list);
+    for (field, value) in [("first_name", first), ("last_name", last)] {
+        if let Some(v) = value {
+            let end = entry_end(lines, at, k);
+            block_set(lines, at, end, k, field, &scalar(v));
+        }
+    }
 }
 
 /// The end of the entry whose key (indented `k`) is on line `at`: every

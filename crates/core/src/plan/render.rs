@@ -737,7 +737,7 @@ pub fn drift_markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
 }
 
 /// `### rolecall plan for `site``, and for a plan of a snapshot, when the
-/// site was as planned against.
+/// site was as planned against; the dashboards the lock kept in place.
 fn markdown_header(plan: &Plan) -> String {
     let mut out = format!(
         "### rolecall plan for `{}`{}\n\n",
@@ -747,6 +747,13 @@ fn markdown_header(plan: &Plan) -> String {
     if let Some(note) = recorded_note(plan) {
         let _ = writeln!(out, "{}\n", escape(&note));
     }
+    if !plan.dashboards.is_empty() {
+        out.push_str("> [!WARNING]\n");
+        for note in &plan.dashboards {
+            let _ = writeln!(out, "> {}", escape(&note.to_string()));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -755,13 +762,6 @@ fn markdown_header(plan: &Plan) -> String {
 pub fn markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     let p = Palette::new(false);
     let mut out = markdown_header(plan);
-    if !plan.dashboards.is_empty() {
-        out.push_str("> [!WARNING]\n");
-        for note in &plan.dashboards {
-            let _ = writeln!(out, "> {}", escape(&note.to_string()));
-        }
-        out.push('\n');
-    }
     let unmanaged = |out: &mut String| {
         if let Some(line) = unmanaged_line(plan) {
             let _ = writeln!(out, "{line}");
