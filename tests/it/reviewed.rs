@@ -438,29 +438,9 @@ fn stacked_prs_creating_the_same_role_both_apply() {
 /// stale (exit 5), never "edited".
 #[test]
 fn a_dashboard_renamed_on_the_site_makes_the_plan_stale_not_edited() {
-    let seed = |name: &str| {
-        let mut site = crate::saved::org_site();
-        let board = site
-            .dashboards
-            .iter_mut()
-            .find(|d| d.id.0 == "80412")
-            .unwrap();
-        board.name = name.to_string();
-        site
-    };
-    let spawn = |port: u16, name: &str| {
-        periscope_emulator::spawn(periscope_emulator::Options {
-            seed: Some(seed(name)),
-            api_key: Some(KEY.into()),
-            port,
-            ..periscope_emulator::Options::default()
-        })
-        .unwrap()
-    };
+    let first = emulator();
     let org = Org::new();
     let dir = org.path();
-    let first = spawn(0, "Board Pack");
-    let port = first.addr().port();
     // The Marketing role newly granted the board, by id: not in its
     // `before`, only in its `after`.
     edit(
@@ -469,11 +449,11 @@ fn a_dashboard_renamed_on_the_site_makes_the_plan_stale_not_edited() {
         "      Web Traffic: [read_dashboards]\n      \"#80412\": [read_dashboards]\n",
     );
     let plan = org.plan_file(&first, "plan.json", &[]);
-    drop(first);
-    let second = spawn(port, "Board Pack (old)");
-    let output = org.apply(&second, &plan);
+    // Renamed in the web UI (the same site, at the same address).
+    assert!(first.rename_dashboard("80412", "Board Pack (old)"));
+    let output = org.apply(&first, &plan);
     assert_eq!(output.status.code(), Some(5), "{}", transcript(&output));
-    assert_eq!(writes(&second), 0);
+    assert_eq!(writes(&first), 0);
 }
 
 /// A user given a role the config ignores (managed elsewhere): applied

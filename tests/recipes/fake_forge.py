@@ -233,6 +233,13 @@ def gitlab(state, method, path, query, data):
     if method == "GET" and rest == "pipelines":
         pipelines = [p for p in gl["pipelines"] if p.get("ref") == query.get("ref", p.get("ref"))]
         return 200, sorted(pipelines, key=lambda p: -p["id"])
+    if method == "GET" and rest == "jobs":
+        # The project's jobs, newest first, with their pipeline's ref.
+        refs = {p["id"]: p.get("ref") for p in gl["pipelines"]}
+        wanted = query.get("scope[]")
+        jobs = [dict(j, ref=refs.get(j["pipeline"]), tag=False) for j in gl["jobs"]
+                if wanted is None or j["status"] == wanted]
+        return 200, sorted(jobs, key=lambda j: -j["id"])
     if method == "GET" and (m := re.fullmatch(r"pipelines/(\d+)/jobs", rest)):
         retried = query.get("include_retried") == "true"
         jobs = [j for j in gl["jobs"] if j["pipeline"] == int(m.group(1)) and (retried or not j["retried"])]

@@ -232,6 +232,12 @@ impl Emulator {
         lock(&self.shared.log).clear();
     }
 
+    /// Renames a dashboard of the running site, as a BI user does in the
+    /// web UI (the API has no call for it); `false` when there is none.
+    pub fn rename_dashboard(&self, id: &str, name: &str) -> bool {
+        lock(&self.shared.site).rename_dashboard(id, name)
+    }
+
     /// Changes the faults of a running emulator (e.g. after seeding it
     /// through the API with none).
     pub fn set_faults(&self, faults: Faults) {

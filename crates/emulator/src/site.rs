@@ -348,6 +348,18 @@ impl Site {
         set.into_iter().collect()
     }
 
+    /// Renames a dashboard, as a BI user does in the web UI (the API has
+    /// no call for it); `false` when there is no such dashboard.
+    pub fn rename_dashboard(&mut self, id: &str, name: &str) -> bool {
+        match self.dashboards.get_mut(&Id(id.to_string())) {
+            Some(d) => {
+                d.name = name.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             site: self.name.clone(),
