@@ -318,8 +318,21 @@ fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
             if u["email"] == "jane@acme.com" {
                 u["roles"].as_array_mut().unwrap().push("0a1b2c3d".into());
             }
+            // Both the site and the config drop omar's Data Analyst.
+            if u["email"] == "omar@acme.com" {
+                u["roles"] = json!([]);
+            }
         }
     });
+    let config = d.join("config/rolecall.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let dropped = text.replacen(
+        "    last_name: Haddad\n    roles: [Data Analyst]",
+        "    last_name: Haddad\n    roles: []",
+        1,
+    );
+    assert_ne!(dropped, text);
+    std::fs::write(&config, dropped).unwrap();
     let emu = periscope_emulator::spawn(periscope_emulator::Options {
         seed: Some(periscope_emulator::Snapshot::from_file(&d.join("site.json")).unwrap()),
         api_key: Some("0r1g1n-k3y".into()),
@@ -372,6 +385,11 @@ fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
         roles_of("new@acme.com"),
         None,
         "the pending hire is not created"
+    );
+    assert_eq!(
+        roles_of("omar@acme.com").unwrap(),
+        ["1b2c3d4e"],
+        "what both the site and the config dropped is not given back"
     );
     // What is left is the config's own change.
     let drift = run(&["drift", "--format", "json"]);

@@ -156,7 +156,7 @@ impl Settings {
 
     /// The day memberships end against: `ROLECALL_TODAY`, or the clock.
     pub fn today(&self) -> Result<rolecall_core::config::date::Date, String> {
-        match &self.today {
+        match self.today.as_deref().filter(|t| !t.trim().is_empty()) {
             Some(text) => rolecall_core::config::date::Date::parse(text.trim())
                 .map_err(|why| format!("ROLECALL_TODAY: {why}")),
             None => Ok(rolecall_core::config::date::Date::of(

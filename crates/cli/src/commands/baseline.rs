@@ -35,7 +35,16 @@ impl BaselineArgs {
                 // Written out of git into a scratch directory, read, dropped.
                 let scratch = tempfile::tempdir()?;
                 let path = git::config_at_rev(&settings.config, rev, scratch.path())?;
-                return load_baseline(settings, &path, site).map(Some);
+                let mut loaded = load_baseline(settings, &path, site)?;
+                // Shown as `REV:path`, not the scratch directory's path.
+                let prefix = format!("{}/", scratch.path().display());
+                loaded
+                    .desired
+                    .rename_files(|file| match file.strip_prefix(&prefix) {
+                        Some(relative) => format!("{rev}:{relative}"),
+                        None => file.to_string(),
+                    });
+                return Ok(Some(loaded));
             }
             (None, None) => return Ok(None),
         };

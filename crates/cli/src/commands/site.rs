@@ -85,21 +85,24 @@ impl Connection {
 
 /// Loads the config, or shows why it is invalid.
 pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
-    load_config_at(settings, &settings.config)
+    let mut loaded = load_config_at(settings, &settings.config)?;
+    // Memberships past their `until` are not wanted any more.
+    let today = settings.today().map_err(|why| {
+        CliError::msg(why)
+            .with_hint("write the day as `YYYY-MM-DD`, or unset ROLECALL_TODAY to use the clock")
+    })?;
+    loaded.desired.expire(today);
+    Ok(loaded)
 }
 
 /// Loads a config for a command that reads the site. Warnings that the site
 /// settles (a role defined only there) are left to the diff, which fails on
 /// the ones the site does not settle.
+/// Memberships are not expired here: a baseline is the config as it was
+/// applied, when they held ([`load_config`] expires them).
 pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
-    let today = settings.today().map_err(|why| {
-        CliError::msg(why)
-            .with_hint("write the day as `YYYY-MM-DD`, or unset ROLECALL_TODAY to use the clock")
-    })?;
     match load::load_path_with(path, &settings.load_options()) {
-        Ok(mut loaded) => {
-            // Memberships past their `until` are not wanted any more.
-            loaded.desired.expire(today);
+        Ok(loaded) => {
             let warnings: Vec<Diagnostic> = loaded
                 .warnings
                 .iter()

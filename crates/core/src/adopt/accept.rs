@@ -110,10 +110,13 @@ impl Gather<'_> {
         let Some((user, path)) = entry(self.desired, self.sources, &site.email) else {
             return;
         };
-        if user
-            .roles
-            .values()
-            .any(|r| r.until.is_some() || r.reason.is_some())
+        // A membership that ended is the config's doing, never the site's.
+        let expired = self.desired.expired.contains_key(&key(&site.email));
+        if expired
+            || user
+                .roles
+                .values()
+                .any(|r| r.until.is_some() || r.reason.is_some())
         {
             self.out.left.push(format!(
                 "{what}: its roles are written with `until`; accept it by hand"

@@ -68,6 +68,22 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// Every origin's file renamed by `rename` (a baseline read out of git
+    /// into a scratch directory is shown as `REV:path`).
+    pub fn rename_files(&mut self, rename: impl Fn(&str) -> String) {
+        let renamed = |o: &mut Origin| o.file = rename(&o.file).into();
+        for role in self.roles.values_mut() {
+            renamed(&mut role.origin);
+            role.dashboards
+                .values_mut()
+                .for_each(|g| renamed(&mut g.origin));
+        }
+        for user in self.users.values_mut() {
+            renamed(&mut user.origin);
+            user.roles.values_mut().for_each(|r| renamed(&mut r.origin));
+        }
+    }
+
     /// Takes out every membership whose `until` is before `today`: the
     /// config no longer wants it. Call once, before planning.
     pub fn expire(&mut self, today: crate::config::date::Date) {

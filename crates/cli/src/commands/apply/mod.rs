@@ -10,6 +10,8 @@ use std::sync::Arc;
 use clap::Args;
 use periscope_client::{CallRecord, Writer};
 use rolecall_core::config::load::Loaded;
+use rolecall_core::config::vocab::key;
+use rolecall_core::kinds::Kind;
 use rolecall_core::live::Live;
 use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
@@ -135,6 +137,46 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     })
 }
 
+/// The changes that make the site equal to the baseline where the site
+/// moved and the config did not follow ([`rolecall_core::plan::undo_site_only`]),
+/// with the plan of the config itself.
+fn undo_plan(
+    settings: &Settings,
+    baseline: &Loaded,
+    config: &Loaded,
+    live: &Live,
+    selection: &Selection,
+) -> CliResult<(Plan, Review, Plan)> {
+    let (mut plan, mut review) = site::plan(settings, baseline, live, selection)?;
+    let (all, _) = site::plan(settings, config, live, &Selection::default())?;
+    // Only what the site and the config disagree on: where both moved the
+    // same way (a role both dropped), nothing is undone.
+    let differ: std::collections::BTreeSet<(Kind, String)> = (all.changes.iter())
+        .map(|s| (s.kind(), key(s.key())))
+        .chain(
+            all.changes
+                .iter()
+                .filter_map(|s| s.change.renamed_from().map(|old| (s.kind(), key(old)))),
+        )
+        .collect();
+    plan.changes.retain(|s| {
+        differ.contains(&(s.kind(), key(s.key())))
+            || s.change
+                .renamed_from()
+                .is_some_and(|o| differ.contains(&(s.kind(), key(o))))
+    });
+    // Within a user, each membership on its own: one the config moved the
+    // same way as the site stays as the site has it.
+    plan.changes = plan
+        .changes
+        .into_iter()
+        .filter_map(|step| rolecall_core::plan::undo_site_only(step, &all))
+        .collect();
+    // What the kept changes do to people, not what the whole baseline would.
+    review.access = Some(rolecall_core::access::effect(live, &plan));
+    Ok((plan, review, all))
+}
+
 /// `--only-origin site`: the plan that makes the site equal to the
 /// baseline (every change in it was made on the site: the config as last
 /// applied did not ask for it), shown as a partial plan of the config's.
@@ -148,8 +190,7 @@ fn site_undo_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> 
     let conn = site::connect(settings, &args.site, &config.desired.site)?;
     let live = site::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
-    let (mut plan, review) = site::plan(settings, &baseline, &live, &selection)?;
-    let (all, _) = site::plan(settings, &config, &live, &Selection::default())?;
+    let (mut plan, review, all) = undo_plan(settings, &baseline, &config, &live, &selection)?;
     plan.partial = Some(rolecall_core::plan::Partial {
         changes: plan.changes.len(),
         of: all.changes.len().max(plan.changes.len()),
@@ -380,9 +421,17 @@ fn verify(
     let conn = &prepared.conn;
     let live = site::fetch(settings, conn)?;
     snapshot_out(args, conn, &live)?;
-    let (again, _) = site::plan(settings, loaded, &live, &prepared.selection)?;
+    let (again, _) = match &prepared.pending {
+        // What is left to undo, not the whole baseline.
+        Some(config) => {
+            let (again, review, _) =
+                undo_plan(settings, loaded, config, &live, &prepared.selection)?;
+            (again, review)
+        }
+        None => site::plan(settings, loaded, &live, &prepared.selection)?,
+    };
     if let (true, Some(config)) = (again.is_empty(), &prepared.pending) {
-        let (left, _) = site::plan(settings, config, &live, &Selection::default())?;
+        let (left, _) = site::plan(settings, config, &live, &prepared.selection)?;
         writeln!(
             out,
             "The changes made on the site are undone ({}); {} pending in the config {} (review and apply {}).",
