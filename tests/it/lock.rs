@@ -94,6 +94,33 @@ fn a_renamed_and_a_duplicated_dashboard_keep_their_grants_and_are_drift() {
         ])
     );
     assert_eq!(report["changes"], json!([]));
+    // CI's check says the config should follow the rename.
+    let check = run(d, &["lock", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", transcript(&check));
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains(
+            "! `Revenue Overview` -> #80001, which the site names `Revenue Overview 2024`"
+        ),
+        "{}",
+        transcript(&check)
+    );
+    // A lock of another site (a copied directory) is refused.
+    let lock_path = d.join("config/rolecall.lock");
+    let text = std::fs::read_to_string(&lock_path).unwrap();
+    std::fs::write(
+        &lock_path,
+        text.replace("\"site\": \"globex\"", "\"site\": \"staging\""),
+    )
+    .unwrap();
+    let other = run(d, &["plan"]);
+    assert_eq!(other.status.code(), Some(1), "{}", transcript(&other));
+    assert!(
+        String::from_utf8_lossy(&other.stderr)
+            .contains("the lock beside the config is of the site `staging`, not `globex`"),
+        "{}",
+        transcript(&other)
+    );
+    std::fs::write(&lock_path, text).unwrap();
     // A grant changed in the config lands on the pinned dashboard.
     edit_config(
         d,
@@ -164,13 +191,21 @@ fn hash_names_and_a_deleted_pin() {
                 .retain(|p| p["object_id"] != "80002");
         }
     });
-    let plan = run(d, &["plan"]);
-    assert_eq!(plan.status.code(), Some(1), "{}", transcript(&plan));
-    let stderr = String::from_utf8_lossy(&plan.stderr);
+    // No grant moves to the new one: dropped, said, and drift (exit 2).
+    let plan = run(d, &["plan", "--format", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", transcript(&plan));
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        plan["dashboards"],
+        json!([{"note": "gone", "id": "80002", "name": "Cash Flow", "now": "80200"}])
+    );
+    assert!(!plan["changes"].to_string().contains("\"80200\""), "{plan}");
+    let drift = run(d, &["drift"]);
+    assert_eq!(drift.status.code(), Some(2), "{}", transcript(&drift));
     assert!(
-        stderr.contains("the dashboard #80002 the lock pins `Cash Flow` to is gone from the site; `Cash Flow` is now #80200")
-            && stderr.contains("rolecall lock --update"),
-        "{stderr}"
+        String::from_utf8_lossy(&drift.stdout).contains("[high] dashboard #80002, which the lock pins `Cash Flow` to, is gone from the site: its grants are dropped; `Cash Flow` is now #80200: `rolecall lock --update` pins it"),
+        "{}",
+        transcript(&drift)
     );
     // Pinned again on purpose: the plan grants on the new one.
     let update = run(d, &["lock", "--update"]);
@@ -183,4 +218,35 @@ fn hash_names_and_a_deleted_pin() {
     let plan = run(d, &["plan", "--format", "json"]);
     assert_eq!(plan.status.code(), Some(0), "{}", transcript(&plan));
     assert!(String::from_utf8_lossy(&plan.stdout).contains("\"80200\""));
+
+    // A `#99` pinned as a name holds when a dashboard with the id 99 appears.
+    edit_site(d, |s| {
+        let boards = s["dashboards"].as_array_mut().unwrap();
+        boards.push(json!({"id": "80101", "name": "#99"}));
+    });
+    edit_config(
+        d,
+        "\"#1 Priorities\": [read_dashboards]",
+        "\"#1 Priorities\": [read_dashboards]\n      \"#99\": [read_dashboards]",
+    );
+    assert_eq!(run(d, &["lock", "--update"]).status.code(), Some(0));
+    assert_eq!(lock(d)["dashboards"]["#99"], "80101");
+    edit_site(d, |s| {
+        let boards = s["dashboards"].as_array_mut().unwrap();
+        boards.push(json!({"id": "99", "name": "Other"}));
+    });
+    let plan = run(d, &["plan", "--format", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", transcript(&plan));
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    // The role that grants `#99` (and `#1 Priorities`), on the pinned one.
+    let changes = plan["changes"].as_array().unwrap();
+    let role = changes
+        .iter()
+        .find(|c| c["after"]["dashboards"].get("80100").is_some())
+        .unwrap_or_else(|| panic!("{plan}"));
+    let grants = &role["after"]["dashboards"];
+    assert!(
+        grants.get("80101").is_some() && grants.get("99").is_none(),
+        "{grants}"
+    );
 }

@@ -116,3 +116,43 @@ fn a_membership_ends_after_its_day() {
         String::from_utf8_lossy(&bad.stderr).contains("ROLECALL_TODAY: `2027-02-30` is not a date")
     );
 }
+
+/// A membership that ended is the config's doing: drift with a baseline
+/// tells it as pending in the config, never as a change made on the site,
+/// and `--write-config` does not make it permanent.
+#[test]
+fn an_ended_membership_is_never_a_site_change() {
+    let dir = team();
+    let d = dir.path();
+    crate::git(d, &["init", "-q"]);
+    crate::git(d, &["add", "rolecall.yaml"]);
+    crate::git(d, &["commit", "-q", "-m", "as applied"]);
+    let drift = at(
+        d,
+        Some("2027-02-01"),
+        &[
+            "drift",
+            "--baseline-rev",
+            "HEAD",
+            "--format",
+            "json",
+            "--write-config",
+        ],
+    );
+    assert_eq!(drift.status.code(), Some(2), "{}", transcript(&drift));
+    let report: serde_json::Value = serde_json::from_slice(&drift.stdout).unwrap();
+    let jane = &report["changes"][0];
+    assert_eq!(jane["key"], "jane@acme.com");
+    assert_eq!(jane["origin"], "config", "{jane}");
+    assert!(
+        jane["risks"]
+            .as_array()
+            .unwrap()
+            .contains(&"expired".into())
+    );
+    assert_eq!(
+        crate::git(d, &["diff", "--", "rolecall.yaml"]).trim(),
+        "",
+        "nothing accepted"
+    );
+}

@@ -159,8 +159,9 @@ fn write_lock(
     settings: &Settings,
     config: &Path,
     live: &rolecall_core::live::Live,
+    site: &str,
 ) -> CliResult<()> {
-    let lock = export::lock(live);
+    let lock = export::lock(live, site);
     let path = rolecall_core::config::lock::path_for(config);
     if lock.is_empty() {
         return Ok(());
@@ -252,7 +253,7 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     let files = export::export(
         &live,
         &ExportOptions {
-            site: site_name,
+            site: site_name.clone(),
             actor,
             layout,
         },
@@ -261,13 +262,13 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
         (None, _) => settings.stdout().write_all(files[0].1.as_bytes())?,
         (Some(path), Layout::File) => {
             write(path, &files[0].1)?;
-            write_lock(args, settings, path, &live)?;
+            write_lock(args, settings, path, &live, &site_name)?;
         }
         (Some(dir), Layout::Dir(_)) => {
             for (relative, text) in &files {
                 write(&dir.join(relative), text)?;
             }
-            write_lock(args, settings, dir, &live)?;
+            write_lock(args, settings, dir, &live, &site_name)?;
             if !settings.quiet {
                 writeln!(
                     settings.stderr(),

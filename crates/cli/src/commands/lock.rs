@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use clap::Args;
 use rolecall_core::config::lock;
-use rolecall_core::plan::pins::{self, Pins};
+use rolecall_core::plan::pins::{self, Pins, Resolution};
 use rolecall_core::text::clean;
 
 use super::site::{self, SiteArgs};
@@ -92,6 +92,21 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
             rolecall_core::plural(pins.lock.dashboards.len(), "pin")
         )?;
         return Ok(exit::OK);
+    }
+    // A pin whose dashboard is named otherwise now: the config should
+    // follow (a rename on the site, or a lock edited to point elsewhere).
+    let dashboards = pins::Dashboards::new(&live);
+    let mut lines = lines;
+    for name in loaded.desired.lock.dashboards.keys() {
+        if let Resolution::Pinned { id, now, .. } = dashboards.resolve(name, &loaded.desired.lock)
+            && now != *name
+        {
+            lines.push(format!(
+                "! `{}` -> #{id}, which the site names `{}`: update the config (or the lock)",
+                clean(name),
+                clean(&now)
+            ));
+        }
     }
     if lines.is_empty() {
         return Ok(exit::OK);

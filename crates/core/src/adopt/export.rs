@@ -209,7 +209,7 @@ pub fn export(live: &Live, options: &ExportOptions) -> Vec<(PathBuf, String)> {
 
 /// The lock of an export: each dashboard a grant is written under by name,
 /// pinned to its id.
-pub fn lock(live: &Live) -> crate::config::lock::Lock {
+pub fn lock(live: &Live, site: &str) -> crate::config::lock::Lock {
     let names = Names::new(live);
     let pins = live
         .roles
@@ -222,7 +222,7 @@ pub fn lock(live: &Live) -> crate::config::lock::Lock {
             (written == scalar(name)).then(|| (name.to_string(), id.clone()))
         })
         .collect();
-    crate::config::lock::Lock::new(pins)
+    crate::config::lock::Lock::new(site, pins)
 }
 
 /// Everyone is implied; it is listed only when it grants something or has

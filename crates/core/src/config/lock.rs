@@ -21,14 +21,18 @@ pub const LOCK_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Lock {
     lock_version: u32,
+    /// The site whose dashboards these are: a lock of another site (two
+    /// configs in one directory, a copied directory) is refused.
+    pub site: String,
     /// Dashboard name as the config writes it -> its id on the site.
     pub dashboards: BTreeMap<String, String>,
 }
 
 impl Lock {
-    pub fn new(dashboards: BTreeMap<String, String>) -> Self {
+    pub fn new(site: impl Into<String>, dashboards: BTreeMap<String, String>) -> Self {
         Self {
             lock_version: LOCK_VERSION,
+            site: site.into(),
             dashboards,
         }
     }
@@ -63,8 +67,8 @@ impl Lock {
 
     /// The lock as its file holds it.
     pub fn to_text(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&Lock::new(self.dashboards.clone()))
-            .expect("a lock serializes");
+        let lock = Lock::new(self.site.clone(), self.dashboards.clone());
+        let mut text = serde_json::to_string_pretty(&lock).expect("a lock serializes");
         text.push('\n');
         text
     }

@@ -302,12 +302,20 @@ impl<'a> Ctx<'a> {
     ) -> Option<String> {
         let written = dref.to_string().chars().count();
         let name = match dref {
+            // `"#99"` pinned as the name of a dashboard named `#99`: the pin
+            // holds, even once a dashboard with the id 99 appears.
+            DashboardRef::Id(id) if self.desired.lock.pin(&format!("#{id}")).is_some() => {
+                return self.resolve_name(&format!("#{id}"), origin, written, errors);
+            }
             DashboardRef::Id(id) if self.pins.by_id.contains_key(id.as_str()) => {
                 return Some(id.clone());
             }
             // `"#1"` with no dashboard #1: a dashboard named `#1`, if any.
-            DashboardRef::Id(_) if self.pins.name_of(dref).is_some() => {
-                let name = self.pins.name_of(dref).unwrap_or_default();
+            DashboardRef::Id(_) if self.pins.name_of(dref, &self.desired.lock).is_some() => {
+                let name = self
+                    .pins
+                    .name_of(dref, &self.desired.lock)
+                    .unwrap_or_default();
                 return self.resolve_name(&name, origin, written, errors);
             }
             DashboardRef::Id(id) => {
@@ -353,14 +361,16 @@ impl<'a> Ctx<'a> {
                 }
                 return Some(id);
             }
-            Resolution::Gone { pinned, now } => (
-                format!(
-                    "the dashboard #{pinned} the lock pins `{name}` to is gone from the site{}",
-                    now.map_or_else(String::new, |id| format!("; `{name}` is now #{id}"))
-                ),
-                "to grant on the dashboard of that name now, pin it: `rolecall lock --update`"
-                    .to_string(),
-            ),
+            Resolution::Gone { pinned, now } => {
+                // The grant cannot be on a dashboard that is gone, and is
+                // never moved to another of that name: dropped, and said.
+                self.notes.borrow_mut().insert(DashboardNote::Gone {
+                    id: pinned,
+                    name: name.to_string(),
+                    now,
+                });
+                return None;
+            }
             Resolution::Ambiguous(ids) => {
                 let ids: Vec<String> = ids.iter().map(|i| format!("`\"#{i}\"`")).collect();
                 (

@@ -384,6 +384,13 @@ pub enum DashboardNote {
         name: String,
         others: Vec<String>,
     },
+    /// The pinned dashboard is gone from the site: its grants are dropped
+    /// (never moved to another dashboard of that name, `now`).
+    Gone {
+        id: String,
+        name: String,
+        now: Option<String>,
+    },
 }
 
 impl std::fmt::Display for DashboardNote {
@@ -395,6 +402,18 @@ impl std::fmt::Display for DashboardNote {
                 "dashboard #{id} was renamed on the site from `{}` to `{}`: the lock keeps its grants; update the config",
                 clean(name),
                 clean(now)
+            ),
+            DashboardNote::Gone { id, name, now } => write!(
+                f,
+                "dashboard #{id}, which the lock pins `{}` to, is gone from the site: its grants are dropped{}",
+                clean(name),
+                match now {
+                    Some(now) => format!(
+                        "; `{}` is now #{now}: `rolecall lock --update` pins it",
+                        clean(name)
+                    ),
+                    None => String::new(),
+                }
             ),
             DashboardNote::Ambiguous { id, name, others } => write!(
                 f,

@@ -90,9 +90,16 @@ impl<'a> Dashboards<'a> {
     /// The name a dashboard reference of the config is resolved by, if it
     /// is one: a name, or `"#1"` when no dashboard has the id `1` but one
     /// is named `#1`.
-    pub fn name_of<'r>(&self, dref: &'r DashboardRef) -> Option<std::borrow::Cow<'r, str>> {
+    pub fn name_of<'r>(
+        &self,
+        dref: &'r DashboardRef,
+        lock: &Lock,
+    ) -> Option<std::borrow::Cow<'r, str>> {
         match dref {
             DashboardRef::Name(name) => Some(name.into()),
+            DashboardRef::Id(id) if lock.pin(&format!("#{id}")).is_some() => {
+                Some(format!("#{id}").into())
+            }
             DashboardRef::Id(id) if self.by_id.contains_key(id.as_str()) => None,
             DashboardRef::Id(id) => {
                 let name = format!("#{id}");
@@ -129,7 +136,7 @@ pub fn pins(desired: &Desired, live: &Live) -> Pins {
         .roles
         .values()
         .flat_map(|r| r.dashboards.keys())
-        .filter_map(|d| dashboards.name_of(d).map(|n| n.into_owned()))
+        .filter_map(|d| dashboards.name_of(d, &desired.lock).map(|n| n.into_owned()))
         .collect();
     names.sort();
     names.dedup();
@@ -162,6 +169,6 @@ pub fn pins(desired: &Desired, live: &Live) -> Pins {
         .filter(|n| names.binary_search(n).is_err())
         .cloned()
         .collect();
-    out.lock = Lock::new(kept);
+    out.lock = Lock::new(desired.site.clone(), kept);
     out
 }

@@ -575,11 +575,15 @@ fn findings<'p>(plan: &'p Plan, review: &Review) -> Vec<(Severity, Finding<'p>)>
             .admins()
             .map(|u| (Severity::Critical, Finding::Admin(u))),
     );
-    out.extend(
-        plan.dashboards
-            .iter()
-            .map(|n| (Severity::Low, Finding::Dashboard(n))),
-    );
+    out.extend(plan.dashboards.iter().map(|n| {
+        let level = match n {
+            super::DashboardNote::Gone { .. } => Severity::High,
+            super::DashboardNote::Renamed { .. } | super::DashboardNote::Ambiguous { .. } => {
+                Severity::Low
+            }
+        };
+        (level, Finding::Dashboard(n))
+    }));
     out.sort_by_key(|(s, _)| *s);
     out
 }

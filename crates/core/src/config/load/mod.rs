@@ -377,7 +377,7 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
                     crate::text::path(&path),
                     crate::text::clean(&why)
                 ))
-                .hint("write it again with `rolecall lock --update` (it pins each dashboard name of the config to its id)"),
+                .hint("remove it, then `rolecall lock --update` writes it again (it pins each dashboard name of the config to its id)"),
             ),
         }
     }
@@ -419,6 +419,16 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let layout = Layout::of(&sources, dir);
     let mut desired = merge(fragments, &sources, &layout, &mut diagnostics);
     if let Some((desired, _)) = &mut desired {
+        if !lock.is_empty() && lock.site != desired.site {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "the lock beside the config is of the site `{}`, not `{}`",
+                    crate::text::clean(&lock.site),
+                    crate::text::clean(&desired.site)
+                ))
+                .hint("a directory holds one site's config and its `rolecall.lock`: give each site its own directory, then `rolecall lock --update`"),
+            );
+        }
         desired.lock = lock;
     }
     if let Some((desired, index)) = &desired {
