@@ -427,6 +427,18 @@ fn only_origin_site_undoes_the_site_changes_and_leaves_the_pending_ones() {
 fn write_config_accepts_the_site_changes_at_their_lines() {
     let dir = repo();
     let d = dir.path();
+    // Without a baseline nothing tells a site change from a pending one:
+    // refused, nothing written, the drift still reported.
+    let bare = drift_of(d, &["--write-config"]);
+    assert_eq!(bare.status.code(), Some(2), "{}", transcript(&bare));
+    assert!(
+        String::from_utf8_lossy(&bare.stderr).contains(
+            "--write-config accepts what was changed on the site, which only a baseline tells"
+        ),
+        "{}",
+        transcript(&bare)
+    );
+    assert_eq!(git(d, &["status", "--porcelain", "--", "config"]), "");
     // Also by hand on the site: a role's description.
     crate::edit_json(&d.join("site.json"), |site| {
         for role in site["roles"].as_array_mut().unwrap() {

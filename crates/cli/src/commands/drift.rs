@@ -52,8 +52,8 @@ pub struct DriftArgs {
     /// default: every difference is drift).
     #[arg(long, value_enum, default_value = "any", value_name = "LEVEL")]
     pub fail_on: FailOn,
-    /// Edit the config to accept what was changed on the site (with a baseline; without
-    /// one, every difference): each entry at its file and line, every other byte kept.
+    /// Edit the config to accept what was changed on the site (needs a baseline): each
+    /// entry at its file and line, every other byte kept.
     /// The drift found is still reported and still decides the exit code.
     #[arg(long)]
     pub write_config: bool,
@@ -155,6 +155,12 @@ fn write_config(
     review: &Review,
     baseline: bool,
 ) -> CliResult<()> {
+    if !baseline {
+        return Err(CliError::msg(
+            "--write-config accepts what was changed on the site, which only a baseline tells; nothing was written",
+        )
+        .with_hint("pass `--baseline PATH` or `--baseline-rev REV` (the config as last applied): without one, accepting every difference would undo the config's pending changes"));
+    }
     let into = args.into.as_deref();
     if let Some(into) = into
         && !(0..loaded.sources.len()).any(|i| loaded.sources.path(FileId(i)) == into)

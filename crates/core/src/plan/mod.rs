@@ -395,7 +395,8 @@ pub enum DashboardNote {
 
 impl std::fmt::Display for DashboardNote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::text::clean;
+        // Escaped, and no backtick: it would end a markdown code span.
+        let clean = |s: &str| crate::text::clean(s).replace('`', "'");
         match self {
             DashboardNote::Renamed { id, name, now } => write!(
                 f,
@@ -547,14 +548,11 @@ pub fn undo_site_only(step: Step, config: &Plan) -> Option<Step> {
         return Some(step);
     };
     let site = &e.before;
-    let Some(wanted) = config
+    let wanted = config
         .changes
         .iter()
         .find(|c| c.kind() == Kind::User && c.change.id() == Some(e.id.as_str()))
-        .and_then(|c| c.change.user_after())
-    else {
-        return None;
-    };
+        .and_then(|c| c.change.user_after())?;
     let has = |state: &UserState, name: &str| state.role_names().contains(name);
     let mut roles: BTreeSet<RoleRef> = BTreeSet::new();
     for r in site.roles.iter().chain(&e.after.roles) {

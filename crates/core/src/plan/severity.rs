@@ -112,10 +112,16 @@ fn only_names(change: &Change) -> bool {
     }
 }
 
+/// A name as a story shows it: escaped, and no backtick (it would end the
+/// code span a markdown report puts it in).
+fn name_text(name: &str) -> String {
+    clean(name).replace('`', "'")
+}
+
 fn list(names: &BTreeSet<&str>) -> String {
     names
         .iter()
-        .map(|n| clean(n).into_owned())
+        .map(|n| name_text(n))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -123,7 +129,7 @@ fn list(names: &BTreeSet<&str>) -> String {
 /// What the site shows that the config does not, as something someone did
 /// on the site (the plan's change read backwards).
 fn site_story(step: &Step) -> String {
-    let who = |name: &str| format!("`{}`", clean(name));
+    let who = |name: &str| format!("`{}`", name_text(name));
     match &step.change {
         Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
             let before = e.before.role_names();
@@ -178,7 +184,7 @@ fn site_story(step: &Step) -> String {
 
 /// What the config asks for that the site does not have yet.
 fn config_story(step: &Step) -> String {
-    let who = |name: &str| format!("`{}`", clean(name));
+    let who = |name: &str| format!("`{}`", name_text(name));
     match &step.change {
         Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
             let before = e.before.role_names();
@@ -210,15 +216,51 @@ fn config_story(step: &Step) -> String {
     }
 }
 
+/// What the site shows that the config does not, told with no claim of who
+/// moved (no baseline, or both moved).
+fn neutral_story(step: &Step) -> String {
+    let who = |name: &str| format!("`{}`", name_text(name));
+    match &step.change {
+        Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
+            let site = e.before.role_names();
+            let config = e.after.role_names();
+            let only_site: BTreeSet<&str> = site.difference(&config).copied().collect();
+            let only_config: BTreeSet<&str> = config.difference(&site).copied().collect();
+            let mut parts = Vec::new();
+            if !only_site.is_empty() {
+                parts.push(format!(
+                    "has {} on the site, not in the config",
+                    list(&only_site)
+                ));
+            }
+            if !only_config.is_empty() {
+                parts.push(format!(
+                    "has {} in the config, not on the site",
+                    list(&only_config)
+                ));
+            }
+            if parts.is_empty() {
+                parts.push("has another name on the site".to_string());
+            }
+            format!("{} {}", who(&e.after.email), parts.join(", and "))
+        }
+        _ => site_story(step).replace(" on the site", " on the site, not in the config"),
+    }
+}
+
 /// What a difference is, in words, by where it comes from.
 pub fn story(step: &Step, labels: &[Label]) -> String {
     let site = labels.contains(&Label::ChangedOnSite);
     let config = labels.contains(&Label::PendingInConfig);
     match (site, config) {
-        (true, true) => format!("{}; the config changed too", site_story(step)),
+        (true, true) => format!(
+            "{} (changed on the site and in the config)",
+            neutral_story(step)
+        ),
         (false, true) => format!("pending in the config: {}", config_story(step)),
-        // Site-made, or (no baseline) told as the site shows it.
-        _ => site_story(step),
+        (true, false) => site_story(step),
+        // No baseline: who moved is not known.
+        (false, false) => neutral_story(step),
     }
 }
 
