@@ -228,11 +228,6 @@ impl World {
             None => {
                 vars.insert("CI_COMMIT_BRANCH".into(), "main".into());
                 vars.insert("CI_COMMIT_BEFORE_SHA".into(), p.base.clone());
-                // Protected: only pipelines of the default branch see it.
-                vars.insert(
-                    "ROLECALL_GITLAB_PUSH_TOKEN".into(),
-                    GITLAB_PUSH_TOKEN.into(),
-                );
             }
         }
         vars
@@ -253,6 +248,15 @@ impl World {
             return Ok(None);
         };
         let name = expand(name, vars);
+        // The push token: protected, scoped to this environment only.
+        if name == "rolecall-accept" {
+            return Ok((p.mr.is_none()).then(|| {
+                (
+                    "ROLECALL_GITLAB_PUSH_TOKEN".into(),
+                    GITLAB_PUSH_TOKEN.into(),
+                )
+            }));
+        }
         let site = self
             .sites
             .keys()
