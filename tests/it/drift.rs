@@ -251,8 +251,12 @@ fn drift_tells_what_happened_most_severe_first() {
         args.extend_from_slice(extra);
         rolecall(d, &args)
     };
-    let text = drift(&[]);
+    let text = drift(&["--out", "drift.json"]);
     assert_eq!(text.status.code(), Some(2), "{}", transcript(&text));
+    // The saved report, shown again as the report it was.
+    let shown = rolecall(d, &["show", "drift.json", "--drift"]);
+    assert_eq!(shown.status.code(), Some(0), "{}", transcript(&shown));
+    assert_eq!(shown.stdout, text.stdout);
     let stdout = String::from_utf8_lossy(&text.stdout);
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  [")).collect();
     assert_eq!(

@@ -190,7 +190,14 @@ fn write_config(
     }
     check_accepted(settings, loaded, live, &accepted)?;
     for (path, text) in &accepted.files {
-        site::write_file(path, text, "the config")?;
+        // A byte-order mark the file had (loading drops it) is kept.
+        let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
+        let text = if bom {
+            format!("\u{feff}{text}")
+        } else {
+            text.clone()
+        };
+        site::write_file(path, &text, "the config")?;
     }
     for line in &accepted.accepted {
         writeln!(err, "accepted: {line}")?;

@@ -104,7 +104,10 @@ fn actor(args: &ExportArgs, live: &rolecall_core::live::Live) -> CliResult<Strin
         }
     };
     match &args.actor {
-        Some(actor) if admins.iter().any(|a| key(a) == key(actor)) => Ok(actor.clone()),
+        // Written as the site spells it.
+        Some(actor) if let Some(admin) = admins.iter().find(|a| key(a) == key(actor)) => {
+            Ok(admin.clone())
+        }
         Some(actor) => Err(CliError::msg(format!(
             "`{}` is not an Admin member of the site: {}; nothing was written",
             clean(actor),

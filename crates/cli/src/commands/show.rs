@@ -35,11 +35,22 @@ pub struct ShowArgs {
     /// List the users and roles the config does not manage, by name.
     #[arg(long)]
     pub show_unmanaged: bool,
+    /// Render it as a drift report (what happened, most severe first): for a file saved
+    /// by `drift --out`.
+    #[arg(long)]
+    pub drift: bool,
 }
 
 pub fn run(args: &ShowArgs, settings: &Settings) -> CliResult {
     let (plan, review) = saved::read(&args.planfile, settings.max_snapshot_size)?;
-    let shown = render(&plan, &review, args.format, args.show_unmanaged);
+    let options = super::site::render_options(true, args.show_unmanaged);
+    let shown = match (args.drift, args.format) {
+        (true, Format::Text) => rolecall_core::plan::render::drift_text(&plan, &review, &options),
+        (true, Format::Markdown) => {
+            rolecall_core::plan::render::drift_markdown(&plan, &review, &options)
+        }
+        _ => render(&plan, &review, args.format, args.show_unmanaged),
+    };
     settings
         .stdout()
         .write_all(settings.redact(&shown).as_bytes())?;

@@ -354,6 +354,8 @@ fn blank(line: &str) -> bool {
 /// `text` with `edit` made to the entry whose key is on `line` (1-based).
 fn apply(text: &str, line: usize, edit: &Edit) -> String {
     let ends_nl = text.ends_with('\n');
+    // The file's own line ends (a CRLF file stays CRLF).
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let at = line - 1;
     let Some(head) = lines.get(at).cloned() else {
@@ -379,9 +381,9 @@ fn apply(text: &str, line: usize, edit: &Edit) -> String {
         }
         Edit::User { roles, first, last } => edit_user(&mut lines, at, k, roles, first, last),
     }
-    let mut out = lines.join("\n");
+    let mut out = lines.join(nl);
     if ends_nl {
-        out.push('\n');
+        out.push_str(nl);
     }
     out
 }
@@ -543,6 +545,12 @@ mod tests {
         assert_eq!(
             apply(no_roles, 2, &user(&["A"])),
             "users:\n  jane@acme.com: {first_name: Jane, roles: [A]}\n"
+        );
+        // A CRLF file stays CRLF.
+        let crlf = "users:\r\n  jane@acme.com:\r\n    roles: [A]\r\n";
+        assert_eq!(
+            apply(crlf, 2, &user(&["B"])),
+            "users:\r\n  jane@acme.com:\r\n    roles: [B]\r\n"
         );
         let removed = "users:\n  jane@acme.com:\n    roles: [A]\n  # next\n  li@acme.com: {}\n";
         assert_eq!(

@@ -158,6 +158,18 @@ pub enum MergeError {
 pub fn merge(text: &str, users: &[CsvUser]) -> Result<String, MergeError> {
     let top_level = |l: &&str| !l.starts_with([' ', '\t', '#', '-']) && !l.trim().is_empty();
     let last_key = text.lines().rfind(top_level).unwrap_or_default();
+    // A file with no `users:` at all gets one, at its end.
+    if !text
+        .lines()
+        .any(|l| l.split(" #").next().unwrap_or_default().trim_end() == "users:")
+    {
+        let mut with = text.to_string();
+        if !with.is_empty() && !with.ends_with('\n') {
+            with.push('\n');
+        }
+        with.push_str("users:\n");
+        return merge(&with, users);
+    }
     // `users:`, perhaps with a comment after it.
     let last_key = last_key.split(" #").next().unwrap_or_default().trim_end();
     if last_key != "users:" {
@@ -462,6 +474,12 @@ mod tests {
             first_name: Li
             last_name: Wei
         ");
+        // A file with no users yet gets a `users:` section.
+        let roles_only = "roles:\n  Finance: {}\n";
+        assert_eq!(
+            merge(roles_only, &users).unwrap(),
+            "roles:\n  Finance: {}\nusers:\n  li@acme.com:\n    first_name: Li\n    last_name: Wei\n"
+        );
         let roles_last = "users:\n  jane@acme.com: {}\nroles:\n  Finance: {}\n";
         assert!(matches!(
             merge(roles_last, &users),

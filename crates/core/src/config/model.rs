@@ -143,6 +143,15 @@ impl Desired {
                 } else {
                     continue;
                 };
+                let actor_admin = crate::config::vocab::key(&user.email)
+                    == crate::config::vocab::key(&self.actor)
+                    && crate::config::vocab::key(&r.name)
+                        == crate::config::vocab::key(crate::config::vocab::ADMIN);
+                let hint = if actor_admin {
+                    "the actor must keep Admin: after that day every plan is blocked; give the actor Admin without `until`"
+                } else {
+                    hint
+                };
                 let mut d = Diagnostic::warning(message).hint(hint);
                 if let Some(pos) = r.origin.pos(sources, r.name.chars().count()) {
                     d = d.at(pos, String::new());
