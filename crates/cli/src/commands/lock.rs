@@ -76,6 +76,10 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
         )?;
     }
     if args.update {
+        if pins.lock.dashboards.is_empty() && !path.exists() {
+            writeln!(err, "the config names no dashboard: nothing to pin")?;
+            return Ok(exit::OK);
+        }
         if lines.is_empty() && path.exists() {
             writeln!(err, "`{}` is up to date", rolecall_core::text::path(&path))?;
             return Ok(exit::OK);
