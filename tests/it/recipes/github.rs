@@ -1038,10 +1038,6 @@ fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
         return;
     }
     let world = World::new();
-    let results = world.schedule(3001);
-    assert!(job(&results, "Drift acme").ok && job(&results, "Drift acme-staging").ok);
-    assert!(world.writes().is_empty(), "no drift, no issue");
-
     world.strip_jane_by_hand("acme");
     for run in [3002, 3003] {
         let results = world.schedule(run);
@@ -1049,6 +1045,7 @@ fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
         assert!(!drift.ok, "drift fails the nightly job: {}", drift.log);
         assert!(job(&results, "Drift acme-staging").ok);
     }
+    // One issue, for acme: a site with no drift gets none.
     let issues = world.state()["github"]["issues"].clone();
     assert_eq!(issues.as_array().unwrap().len(), 1, "{issues}");
     assert_eq!(issues[0]["title"], "rolecall drift: acme");

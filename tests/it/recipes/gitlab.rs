@@ -748,9 +748,6 @@ fn scheduled_drift_opens_updates_and_closes_an_issue() {
     }
     let world = World::new();
     let schedule = |id| world.scheduled(id);
-    assert!(schedule(701).values().all(|j| j.ok));
-    assert!(world.writes().is_empty());
-
     world.strip_jane_by_hand("acme");
     for id in [702, 703] {
         let results = schedule(id);
