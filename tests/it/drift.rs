@@ -262,9 +262,9 @@ fn drift_tells_what_happened_most_severe_first() {
     assert_eq!(
         lines,
         [
-            "  [critical] `jane@acme.com` was given Admin on the site",
+            "  [critical] `jane@acme.com` was given `Admin` on the site",
             "  [normal] pending in the config: `new@acme.com` is new",
-            "  [normal] `sam@acme.com` was given Data Analyst on the site",
+            "  [normal] `sam@acme.com` was given `Data Analyst` on the site",
         ],
         "{stdout}"
     );
@@ -289,7 +289,7 @@ fn drift_tells_what_happened_most_severe_first() {
     let md = drift(&["--format", "markdown"]);
     assert!(
         String::from_utf8_lossy(&md.stdout)
-            .contains("**3 differences (1 critical, 2 normal)**\n\n- **critical** `jane@acme.com` was given Admin on the site\n"),
+            .contains("**3 differences (1 critical, 2 normal)**\n\n- **critical** `jane@acme.com` was given `Admin` on the site\n"),
         "{}",
         transcript(&md)
     );
@@ -495,4 +495,33 @@ fn write_config_accepts_the_site_changes_at_their_lines() {
     assert_eq!(plan.status.code(), Some(0), "{}", transcript(&plan));
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(crate::change_keys(&plan), ["new@acme.com"]);
+}
+
+/// A name made on the site stays a name in a drift issue: a role named like
+/// a markdown link and a mention is shown in a code span, inert.
+#[test]
+fn names_from_the_site_are_inert_in_markdown() {
+    let dir = repo();
+    let d = dir.path();
+    crate::edit_json(&d.join("site.json"), |site| {
+        site["roles"].as_array_mut().unwrap().push(json!({
+            "id": "e0e0e0e0",
+            "name": "[Pay](https://evil.example) @acme/security **now**",
+            "description": "",
+            "privileges": [],
+            "permissions": []
+        }));
+        for u in site["users"].as_array_mut().unwrap() {
+            if u["email"] == "jane@acme.com" {
+                u["roles"].as_array_mut().unwrap().push("e0e0e0e0".into());
+            }
+        }
+    });
+    let md = drift_of(d, &["--baseline-rev", "HEAD~1", "--format", "markdown"]);
+    assert_eq!(md.status.code(), Some(2), "{}", transcript(&md));
+    let text = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        text.contains("`jane@acme.com` was given `[Pay](https://evil.example) @acme/security **now**` on the site"),
+        "{text}"
+    );
 }

@@ -375,14 +375,14 @@ fn drift_exits_2_and_tells_site_changes_from_config_changes() {
 
       [critical] `ceo@globex.io` is an Admin member of the site that the config neither lists nor protects
 
-      [normal] pending in the config: `ines@globex.io` gets Builder
+      [normal] pending in the config: `ines@globex.io` gets `Builder`
         `rolecall apply` would make it:
         # user "ines@globex.io" will be updated  (config/rolecall.yaml:8)
         # pending in config (the config changed since the baseline)
         ~ user "ines@globex.io"
             ~ roles: + Builder
 
-      [normal] `ruth@globex.io` lost Builder on the site
+      [normal] `ruth@globex.io` lost `Builder` on the site
         `rolecall apply` would undo it:
         # user "ruth@globex.io" will be updated  (config/rolecall.yaml:6)
         # changed on the site (it no longer matches the baseline)

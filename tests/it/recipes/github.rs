@@ -1155,7 +1155,7 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
         "{body}"
     );
     assert!(
-        body.contains("**critical** `jane@acme.com` was given Admin"),
+        body.contains("**critical** `jane@acme.com` was given `Admin`"),
         "{body}"
     );
     assert_eq!(

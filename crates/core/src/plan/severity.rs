@@ -118,10 +118,12 @@ fn name_text(name: &str) -> String {
     clean(name).replace('`', "'")
 }
 
+/// Names as code spans (a markdown report keeps them inert: no link, no
+/// mention, no emphasis), comma-separated.
 fn list(names: &BTreeSet<&str>) -> String {
     names
         .iter()
-        .map(|n| name_text(n))
+        .map(|n| format!("`{}`", name_text(n)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -244,7 +246,33 @@ fn neutral_story(step: &Step) -> String {
             }
             format!("{} {}", who(&e.after.email), parts.join(", and "))
         }
-        _ => site_story(step).replace(" on the site", " on the site, not in the config"),
+        Change::User(UserChange::Create(after)) => {
+            format!("{} is in the config, not on the site", who(&after.email))
+        }
+        Change::User(UserChange::Delete(r)) => {
+            format!("{} is on the site, not in the config", who(&r.before.email))
+        }
+        Change::Role(RoleChange::Create(after)) => {
+            format!(
+                "role {} is in the config, not on the site",
+                who(&after.name)
+            )
+        }
+        Change::Role(RoleChange::Delete(r)) => {
+            format!(
+                "role {} is on the site, not in the config",
+                who(&r.before.name)
+            )
+        }
+        Change::Role(RoleChange::Rename(e)) => format!(
+            "role {} of the config is named {} on the site",
+            who(&e.after.name),
+            who(&e.before.name)
+        ),
+        Change::Role(RoleChange::Update(e)) => format!(
+            "role {} differs between the site and the config",
+            who(&e.after.name)
+        ),
     }
 }
 

@@ -148,7 +148,7 @@ fn undo_plan(
     selection: &Selection,
 ) -> CliResult<(Plan, Review, Plan)> {
     let (mut plan, mut review) = site::plan(settings, baseline, live, selection)?;
-    let (all, _) = site::plan(settings, config, live, &Selection::default())?;
+    let (all, _) = site::plan(settings, config, live, selection)?;
     // Only what the site and the config disagree on: where both moved the
     // same way (a role both dropped), nothing is undone.
     let differ: std::collections::BTreeSet<(Kind, String)> = (all.changes.iter())

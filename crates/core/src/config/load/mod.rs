@@ -419,7 +419,7 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let layout = Layout::of(&sources, dir);
     let mut desired = merge(fragments, &sources, &layout, &mut diagnostics);
     if let Some((desired, _)) = &mut desired {
-        if !lock.is_empty() && lock.site != desired.site {
+        if !lock.is_empty() && !desired.site.is_empty() && lock.site != desired.site {
             diagnostics.push(
                 Diagnostic::error(format!(
                     "the lock beside the config is of the site `{}`, not `{}`",
