@@ -20,6 +20,19 @@ fn drift_of(d: &std::path::Path, extra: &[&str]) -> std::process::Output {
     rolecall(d, &args)
 }
 
+/// A role given to a user by hand on the site (the site file).
+fn give_on_site(d: &std::path::Path, email: &str, role_id: &str) {
+    crate::edit_json(&d.join("site.json"), |site| {
+        let user = site["users"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|u| u["email"] == email)
+            .unwrap();
+        user["roles"].as_array_mut().unwrap().push(role_id.into());
+    });
+}
+
 /// A repository whose first commit is the site exported (the config as
 /// applied) and whose second adds a user; the site then changed by hand.
 fn repo() -> tempfile::TempDir {
@@ -36,15 +49,7 @@ fn repo() -> tempfile::TempDir {
     std::fs::write(&config, text).unwrap();
     git(d, &["commit", "-q", "-am", "a new hire"]);
     // By hand on the site: sam becomes a Data Analyst too.
-    crate::edit_json(&d.join("site.json"), |site| {
-        let sam = site["users"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|u| u["email"] == "sam@acme.com")
-            .unwrap();
-        sam["roles"].as_array_mut().unwrap().push("5f607182".into());
-    });
+    give_on_site(d, "sam@acme.com", "5f607182");
     dir
 }
 
@@ -226,18 +231,7 @@ fn drift_tells_what_happened_most_severe_first() {
     let dir = repo();
     let d = dir.path();
     // By hand on the site, too: jane made an Admin.
-    crate::edit_json(&d.join("site.json"), |site| {
-        let jane = site["users"]
-            .as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .find(|u| u["email"] == "jane@acme.com")
-            .unwrap();
-        jane["roles"]
-            .as_array_mut()
-            .unwrap()
-            .push("0a1b2c3d".into());
-    });
+    give_on_site(d, "jane@acme.com", "0a1b2c3d");
     let drift = |extra: &[&str]| {
         let mut args = vec![
             "drift",
