@@ -155,10 +155,13 @@ impl Settings {
     }
 
     /// The day memberships end against: `ROLECALL_TODAY`, or the clock.
-    pub fn today(&self) -> Result<rolecall_core::config::date::Date, String> {
+    pub fn today(&self) -> crate::error::CliResult<rolecall_core::config::date::Date> {
         match self.today.as_deref().filter(|t| !t.trim().is_empty()) {
-            Some(text) => rolecall_core::config::date::Date::parse(text.trim())
-                .map_err(|why| format!("ROLECALL_TODAY: {why}")),
+            Some(text) => rolecall_core::config::date::Date::parse(text.trim()).map_err(|why| {
+                crate::error::CliError::msg(format!("ROLECALL_TODAY: {why}")).with_hint(
+                    "write the day as `YYYY-MM-DD`, or unset ROLECALL_TODAY to use the clock",
+                )
+            }),
             None => Ok(rolecall_core::config::date::Date::of(
                 std::time::SystemTime::now(),
             )),

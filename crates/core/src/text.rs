@@ -38,6 +38,12 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A name as a report shows it inside a code span: [`clean`], and no
+/// backtick (it would end the span in markdown).
+pub fn code_text(s: &str) -> String {
+    clean(s).replace('`', "'")
+}
+
 /// A file's path as it may be shown: [`clean`], so that a name with a line
 /// break or a bidirectional override writes no lines of its own.
 pub fn path(p: &std::path::Path) -> String {

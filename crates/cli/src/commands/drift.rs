@@ -116,9 +116,7 @@ fn check_accepted(
         ))
         .with_hint("accept these changes by hand")
     })?;
-    edited
-        .desired
-        .expire(settings.today().map_err(CliError::msg)?);
+    edited.desired.expire(settings.today()?);
     let still: Vec<String> = match rolecall_engine::plan(
         &edited.desired,
         &edited.sources,
@@ -210,6 +208,17 @@ fn write_config(
     Ok(())
 }
 
+/// A drift report in a format: what happened, most severe first (JSON:
+/// the plan with its labels and severities).
+pub fn render_drift(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
+    let options = site::render_options(true, show_unmanaged);
+    match format {
+        Format::Text => render::drift_text(plan, review, &options),
+        Format::Markdown => render::drift_markdown(plan, review, &options),
+        Format::Json => render::json(plan, review),
+    }
+}
+
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
@@ -234,12 +243,7 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     if let Some(out) = &args.out {
         site::write_file(out, &plan.to_json(&review), "the drift report")?;
     }
-    let options = site::render_options(true, args.show_unmanaged);
-    let shown = match args.format {
-        Format::Text => render::drift_text(&plan, &review, &options),
-        Format::Markdown => render::drift_markdown(&plan, &review, &options),
-        Format::Json => render::json(&plan, &review),
-    };
+    let shown = render_drift(&plan, &review, args.format, args.show_unmanaged);
     settings
         .stdout()
         .write_all(settings.redact(&shown).as_bytes())?;

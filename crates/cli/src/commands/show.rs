@@ -43,13 +43,9 @@ pub struct ShowArgs {
 
 pub fn run(args: &ShowArgs, settings: &Settings) -> CliResult {
     let (plan, review) = saved::read(&args.planfile, settings.max_snapshot_size)?;
-    let options = super::site::render_options(true, args.show_unmanaged);
-    let shown = match (args.drift, args.format) {
-        (true, Format::Text) => rolecall_core::plan::render::drift_text(&plan, &review, &options),
-        (true, Format::Markdown) => {
-            rolecall_core::plan::render::drift_markdown(&plan, &review, &options)
-        }
-        _ => render(&plan, &review, args.format, args.show_unmanaged),
+    let shown = match args.drift {
+        true => super::drift::render_drift(&plan, &review, args.format, args.show_unmanaged),
+        false => render(&plan, &review, args.format, args.show_unmanaged),
     };
     settings
         .stdout()

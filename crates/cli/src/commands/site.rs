@@ -87,10 +87,7 @@ impl Connection {
 pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
     let mut loaded = load_config_at(settings, &settings.config)?;
     // Memberships past their `until` are not wanted any more.
-    let today = settings.today().map_err(|why| {
-        CliError::msg(why)
-            .with_hint("write the day as `YYYY-MM-DD`, or unset ROLECALL_TODAY to use the clock")
-    })?;
+    let today = settings.today()?;
     loaded.desired.expire(today);
     Ok(loaded)
 }

@@ -6,7 +6,7 @@ use clap::Args;
 use rolecall_core::config::load;
 use rolecall_core::plural;
 
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::exit;
 use crate::output::{print_diagnostics, report_invalid};
 use crate::settings::Settings;
@@ -46,11 +46,7 @@ pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
                     )?;
                 }
             }
-            let today = settings.today().map_err(|why| {
-                CliError::msg(why).with_hint(
-                    "write the day as `YYYY-MM-DD`, or unset ROLECALL_TODAY to use the clock",
-                )
-            })?;
+            let today = settings.today()?;
             let mut warnings = loaded.warnings.clone();
             warnings.extend(loaded.desired.endings(today, 14, &loaded.sources));
             print_diagnostics(settings, &loaded.sources, &warnings);

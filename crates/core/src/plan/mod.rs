@@ -395,8 +395,7 @@ pub enum DashboardNote {
 
 impl std::fmt::Display for DashboardNote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Escaped, and no backtick: it would end a markdown code span.
-        let clean = |s: &str| crate::text::clean(s).replace('`', "'");
+        let clean = crate::text::code_text;
         match self {
             DashboardNote::Renamed { id, name, now } => write!(
                 f,

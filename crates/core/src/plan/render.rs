@@ -538,12 +538,7 @@ pub fn text(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     for line in access_lines(review) {
         let _ = writeln!(out, "{line}");
     }
-    if let Some(line) = unmanaged_line(plan) {
-        let _ = writeln!(out, "{line}");
-    }
-    for item in unmanaged_items(plan, o) {
-        let _ = writeln!(out, "  {item}");
-    }
+    text_unmanaged(plan, o, &mut out);
     if let Some(line) = blocked_line(plan, o) {
         let _ = writeln!(out, "{}{line}{:#}", p.blocked, p.blocked);
     }
@@ -553,6 +548,27 @@ pub fn text(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
 /// The plan and its review as versioned, stable JSON.
 pub fn json(plan: &Plan, review: &Review) -> String {
     plan.to_json(review)
+}
+
+/// What the config does not manage, as text: the count, then the names.
+fn text_unmanaged(plan: &Plan, o: &Options<'_>, out: &mut String) {
+    if let Some(line) = unmanaged_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
+    for item in unmanaged_items(plan, o) {
+        let _ = writeln!(out, "  {item}");
+    }
+}
+
+/// What the config does not manage, as markdown (after `lead`): the count,
+/// then the names as a list.
+fn markdown_unmanaged(plan: &Plan, o: &Options<'_>, lead: &str, out: &mut String) {
+    if let Some(line) = unmanaged_line(plan) {
+        let _ = writeln!(out, "{lead}{line}");
+    }
+    for item in unmanaged_items(plan, o) {
+        let _ = writeln!(out, "- {}", escape(&item));
+    }
 }
 
 /// A finding of a drift report: a change (by index), an unmanaged Admin
@@ -675,12 +691,7 @@ pub fn drift_text(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
         }
         out.push('\n');
     }
-    if let Some(line) = unmanaged_line(plan) {
-        let _ = writeln!(out, "{line}");
-    }
-    for item in unmanaged_items(plan, o) {
-        let _ = writeln!(out, "  {item}");
-    }
+    text_unmanaged(plan, o, &mut out);
     out
 }
 
@@ -694,14 +705,7 @@ pub fn drift_markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
         plan.site,
         partial_note(plan)
     );
-    let unmanaged = |out: &mut String| {
-        if let Some(line) = unmanaged_line(plan) {
-            let _ = writeln!(out, "\n{line}");
-        }
-        for item in unmanaged_items(plan, o) {
-            let _ = writeln!(out, "- {}", escape(&item));
-        }
-    };
+    let unmanaged = |out: &mut String| markdown_unmanaged(plan, o, "\n", out);
     if found.is_empty() {
         out.push_str("**No drift.** The site matches the config.\n");
         unmanaged(&mut out);
@@ -766,14 +770,7 @@ fn markdown_header(plan: &Plan) -> String {
 pub fn markdown(plan: &Plan, review: &Review, o: &Options<'_>) -> String {
     let p = Palette::new(false);
     let mut out = markdown_header(plan);
-    let unmanaged = |out: &mut String| {
-        if let Some(line) = unmanaged_line(plan) {
-            let _ = writeln!(out, "{line}");
-        }
-        for item in unmanaged_items(plan, o) {
-            let _ = writeln!(out, "- {}", escape(&item));
-        }
-    };
+    let unmanaged = |out: &mut String| markdown_unmanaged(plan, o, "", out);
     if plan.is_empty() {
         out.push_str("**No changes.** The site matches the config.\n\n");
         unmanaged(&mut out);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Label, Risk, RoleChange, Step, UserChange};
 use crate::config::vocab::{ADMIN, EVERYONE, key};
-use crate::text::clean;
+use crate::text::code_text;
 
 /// Ordered most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -112,18 +112,12 @@ fn only_names(change: &Change) -> bool {
     }
 }
 
-/// A name as a story shows it: escaped, and no backtick (it would end the
-/// code span a markdown report puts it in).
-fn name_text(name: &str) -> String {
-    clean(name).replace('`', "'")
-}
-
 /// Names as code spans (a markdown report keeps them inert: no link, no
 /// mention, no emphasis), comma-separated.
 fn list(names: &BTreeSet<&str>) -> String {
     names
         .iter()
-        .map(|n| format!("`{}`", name_text(n)))
+        .map(|n| format!("`{}`", code_text(n)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -131,7 +125,7 @@ fn list(names: &BTreeSet<&str>) -> String {
 /// What the site shows that the config does not, as something someone did
 /// on the site (the plan's change read backwards).
 fn site_story(step: &Step) -> String {
-    let who = |name: &str| format!("`{}`", name_text(name));
+    let who = |name: &str| format!("`{}`", code_text(name));
     match &step.change {
         Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
             let before = e.before.role_names();
@@ -186,7 +180,7 @@ fn site_story(step: &Step) -> String {
 
 /// What the config asks for that the site does not have yet.
 fn config_story(step: &Step) -> String {
-    let who = |name: &str| format!("`{}`", name_text(name));
+    let who = |name: &str| format!("`{}`", code_text(name));
     match &step.change {
         Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
             let before = e.before.role_names();
@@ -221,7 +215,7 @@ fn config_story(step: &Step) -> String {
 /// What the site shows that the config does not, told with no claim of who
 /// moved (no baseline, or both moved).
 fn neutral_story(step: &Step) -> String {
-    let who = |name: &str| format!("`{}`", name_text(name));
+    let who = |name: &str| format!("`{}`", code_text(name));
     match &step.change {
         Change::User(UserChange::Update(e) | UserChange::Strip(e)) => {
             let site = e.before.role_names();
