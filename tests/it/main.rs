@@ -10,6 +10,7 @@ mod emulator;
 mod examples;
 mod hostile;
 mod install;
+mod lifecycle;
 mod lock;
 mod ownership;
 mod plan;

@@ -462,7 +462,7 @@ fn targets_pull_in_their_prerequisites() {
     assert!(
         stdout.contains("The selected changes are done (3 changes); 7 changes")
             && stdout.contains(
-                " of the config remain outside the selection (`rolecall plan` shows them)."
+                " of the config remain outside the selection (`rolecall plan` shows them): the config as a whole is not applied."
             ),
         "{stdout}"
     );

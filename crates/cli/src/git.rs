@@ -95,11 +95,17 @@ pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf
         std::fs::write(&target, text)?;
     }
     // A one-file config: its lock beside it, if the revision has one.
+    // (`NAME.lock`; a revision written by rolecall 0.1 has it as
+    // `rolecall.lock`, read as the config's lock then.)
     if !abs.is_dir() {
-        let lock = Path::new(&relative).with_file_name(rolecall_core::config::lock::LOCK_FILE);
-        let spec = lock.to_string_lossy().replace('\\', "/");
-        if let Ok(text) = run(Path::new(&root), &["show", &format!("{rev}:{spec}")]) {
-            std::fs::write(into.join(&lock), text)?;
+        let lock = rolecall_core::config::lock::path_for_file(Path::new(&relative));
+        let old = Path::new(&relative).with_file_name(rolecall_core::config::lock::LOCK_FILE);
+        for candidate in [&lock, &old] {
+            let spec = candidate.to_string_lossy().replace('\\', "/");
+            if let Ok(text) = run(Path::new(&root), &["show", &format!("{rev}:{spec}")]) {
+                std::fs::write(into.join(&lock), text)?;
+                break;
+            }
         }
     }
     Ok(into.join(if relative.is_empty() { "." } else { &relative }))

@@ -60,7 +60,9 @@ pub struct Cli {
 /// Flags every command takes, before or after the command name.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Config file, or a directory whose `*.yaml`/`*.yml` files are merged.
+    /// Config file, or a directory whose `*.yaml`/`*.yml` files are merged. Without it:
+    /// `./rolecall.yaml`, or the current directory as a whole when `rolecall.yaml` is the
+    /// root of a directory config (other config files or folders beside it).
     #[arg(
         short = 'f',
         long = "config",
@@ -189,6 +191,14 @@ pub fn main() -> ExitCode {
             .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
     };
     settings.config_given = given(&matches) || matches.subcommand().is_some_and(|(_, m)| given(m));
+    if !settings.config_given {
+        // The current directory's config as a whole.
+        let found = rolecall_core::config::load::default_config(std::path::Path::new("."));
+        settings.config = match found.file_name() {
+            Some(name) if found != std::path::Path::new(".") => name.into(),
+            _ => ".".into(),
+        };
+    }
     if settings.verbose > 0 {
         init_logging(settings.verbose);
     }

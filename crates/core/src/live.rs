@@ -35,6 +35,43 @@ pub struct LiveRole {
     pub privileges: BTreeMap<String, BTreeSet<String>>,
     /// Actions per dashboard id.
     pub grants: BTreeMap<String, BTreeSet<String>>,
+    /// Privileges and grants on object types outside rolecall's vocabulary
+    /// (Topics, Spaces): never changed, sent back as read on every write.
+    #[serde(default, skip_serializing_if = "Kept::is_empty")]
+    pub kept: Kept,
+}
+
+/// What a role holds that rolecall cannot express: privileges and grants on
+/// object types outside its vocabulary. A plan shows it as not managed;
+/// every write of the role sends it back unchanged, so it is never removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Kept {
+    /// Actions per object type.
+    pub privileges: BTreeMap<String, BTreeSet<String>>,
+    /// Actions per object: object type -> object id -> actions.
+    pub grants: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl Kept {
+    pub fn is_empty(&self) -> bool {
+        self.privileges.is_empty() && self.grants.is_empty()
+    }
+
+    /// The object types it is on, sorted.
+    pub fn object_types(&self) -> Vec<&str> {
+        let mut types: Vec<&str> = (self.privileges.keys())
+            .chain(self.grants.keys())
+            .map(String::as_str)
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+
+    /// Privileges and grants, one per object type or object.
+    pub fn count(&self) -> usize {
+        self.privileges.len() + self.grants.values().map(BTreeMap::len).sum::<usize>()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

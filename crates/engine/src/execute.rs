@@ -10,9 +10,9 @@ use periscope_client::{
     Id, NewRole, NewUser, Permission, Privilege, RoleUpdate, UserUpdate, Writer,
 };
 use rolecall_core::config::vocab::{EVERYONE, key};
-use rolecall_core::live::{Live, LiveRole};
+use rolecall_core::live::{Kept, Live, LiveRole};
 use rolecall_core::plan::{
-    Action, Change, Edit, Phase, Plan, RoleChange, RoleRef, RoleState, Step, UserChange,
+    Action, Change, Edit, Kind, Phase, Plan, RoleChange, RoleRef, RoleState, Step, UserChange,
 };
 
 /// Why a change failed: the server's answer, or why no answer came.
@@ -166,25 +166,12 @@ fn role_ids(
     }
 }
 
-fn privileges(role: &RoleState) -> Vec<Privilege> {
-    role.privileges
-        .iter()
-        .map(|(t, a)| Privilege {
-            object_type: t.clone(),
-            permissions: a.iter().cloned().collect(),
-        })
-        .collect()
+fn privileges(role: &RoleState, kept: Option<&Kept>) -> Vec<Privilege> {
+    crate::fetch::privileges_with(&role.privileges, kept)
 }
 
-fn permissions(role: &RoleState) -> Vec<Permission> {
-    role.dashboards
-        .iter()
-        .map(|(id, g)| Permission {
-            object_type: "Dashboard".into(),
-            object_id: Id(id.clone()),
-            permissions: g.actions.iter().cloned().collect(),
-        })
-        .collect()
+fn permissions(role: &RoleState, kept: Option<&Kept>) -> Vec<Permission> {
+    crate::fetch::permissions_with(role.dashboards.iter().map(|(id, g)| (id, &g.actions)), kept)
 }
 
 /// What one call needs besides its change.
@@ -194,6 +181,9 @@ struct Call {
     everyone: Option<String>,
     /// The membership's ids, resolved before the call was started.
     roles: Vec<Id>,
+    /// What the live role holds that rolecall does not manage: sent back
+    /// with every write of the role.
+    kept: Option<Kept>,
 }
 
 /// Runs one change and settles what a concurrent apply explains: a create
@@ -289,8 +279,8 @@ async fn run(
                     name: after.name.clone(),
                     description: after.description.clone(),
                     created_by_email: actor,
-                    privileges: privileges(after),
-                    permissions: permissions(after),
+                    privileges: privileges(after, None),
+                    permissions: permissions(after, None),
                 })
                 .await?;
             let id = if w.test_mode() {
@@ -309,8 +299,8 @@ async fn run(
                 updated_by_email: actor,
                 name: rename.then(|| after.name.clone()),
                 description: Some(after.description.clone()),
-                privileges: Some(privileges(after)),
-                permissions: Some(permissions(after)),
+                privileges: Some(privileges(after, call.kept.as_ref())),
+                permissions: Some(permissions(after, call.kept.as_ref())),
             };
             w.update_role(&Id(id.clone()), &update).await?;
         }
@@ -365,6 +355,8 @@ struct Run<'p> {
     outcomes: Vec<Option<Outcome>>,
     created: Created,
     on_outcome: OnOutcome,
+    /// Per live role id, what it holds that rolecall does not manage.
+    kept: HashMap<String, Kept>,
 }
 
 impl Run<'_> {
@@ -384,6 +376,10 @@ impl Run<'_> {
             actor: template.actor.clone(),
             everyone: template.everyone.clone(),
             roles,
+            kept: match step.kind() {
+                Kind::Role => step.change.id().and_then(|id| self.kept.get(id)).cloned(),
+                Kind::User => None,
+            },
         })
     }
 }
@@ -405,6 +401,10 @@ pub async fn execute(
         outcomes: vec![None; plan.changes.len()],
         created: Created::new(),
         on_outcome,
+        kept: (live.roles.iter())
+            .filter(|r| !r.kept.is_empty())
+            .map(|r| (r.id.clone(), r.kept.clone()))
+            .collect(),
     };
     let template = Call {
         writer,
@@ -415,6 +415,7 @@ pub async fn execute(
             .find(|r| key(&r.name) == key(EVERYONE))
             .map(|r| r.id.clone()),
         roles: Vec::new(),
+        kept: None,
     };
     let refused = Arc::new(AtomicBool::new(false));
     let pace = template.writer.reader().pace().clone();

@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use periscope_client::{Dashboard, LiveSite, ReadClient, Role, User};
-use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use periscope_client::{Dashboard, Id, LiveSite, Permission, Privilege, ReadClient, Role, User};
+use rolecall_core::config::vocab::OBJECT_TYPES;
+use rolecall_core::live::{Kept, Live, LiveDashboard, LiveRole, LiveUser};
 use rolecall_core::plan::Taken;
 use serde::Deserialize;
 
@@ -39,26 +40,36 @@ pub fn to_live(site: LiveSite) -> Live {
     }
 }
 
-/// Privileges merged per object type; grants on dashboards per id (grants
-/// on other object types are not rolecall's).
+/// Privileges merged per object type; grants on dashboards per id.
+/// Privileges and grants on object types outside rolecall's vocabulary are
+/// kept apart ([`Kept`]): shown as not managed, sent back on every write.
 pub(crate) fn live_role(r: Role) -> LiveRole {
+    let managed = |t: &str| OBJECT_TYPES.contains(&t);
     let mut privileges = BTreeMap::<String, BTreeSet<String>>::new();
+    let mut kept = Kept::default();
     for p in r.privileges {
-        privileges
-            .entry(p.object_type)
-            .or_default()
-            .extend(p.permissions);
+        let into = if managed(&p.object_type) {
+            &mut privileges
+        } else {
+            &mut kept.privileges
+        };
+        into.entry(p.object_type).or_default().extend(p.permissions);
     }
     let mut grants = BTreeMap::<String, BTreeSet<String>>::new();
-    for p in r
-        .permissions
-        .into_iter()
-        .filter(|p| p.object_type == "Dashboard")
-    {
-        grants
-            .entry(p.object_id.0)
-            .or_default()
-            .extend(p.permissions);
+    for p in r.permissions {
+        if p.object_type == DASHBOARD {
+            grants
+                .entry(p.object_id.0)
+                .or_default()
+                .extend(p.permissions);
+        } else {
+            kept.grants
+                .entry(p.object_type)
+                .or_default()
+                .entry(p.object_id.0)
+                .or_default()
+                .extend(p.permissions);
+        }
     }
     LiveRole {
         id: r.id.0,
@@ -66,7 +77,49 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
         description: r.description,
         privileges,
         grants,
+        kept,
     }
+}
+
+/// The kind of object per-object grants of the config are on.
+const DASHBOARD: &str = "Dashboard";
+
+/// A role's privileges as the API takes them: rolecall's, then what it
+/// keeps.
+pub fn privileges_with(
+    privileges: &BTreeMap<String, BTreeSet<String>>,
+    kept: Option<&Kept>,
+) -> Vec<Privilege> {
+    let kept = kept.map(|k| &k.privileges);
+    privileges
+        .iter()
+        .chain(kept.into_iter().flatten())
+        .map(|(t, a)| Privilege {
+            object_type: t.clone(),
+            permissions: a.iter().cloned().collect(),
+        })
+        .collect()
+}
+
+/// A role's per-object grants as the API takes them: dashboards by id, then
+/// what it keeps.
+pub fn permissions_with<'a>(
+    dashboards: impl Iterator<Item = (&'a String, &'a BTreeSet<String>)>,
+    kept: Option<&Kept>,
+) -> Vec<Permission> {
+    let dashboards = dashboards.map(|(id, a)| Permission {
+        object_type: DASHBOARD.into(),
+        object_id: Id(id.clone()),
+        permissions: a.iter().cloned().collect(),
+    });
+    let kept = (kept.into_iter().flat_map(|k| &k.grants))
+        .flat_map(|(t, objects)| objects.iter().map(move |(id, a)| (t, id, a)))
+        .map(|(t, id, a)| Permission {
+            object_type: t.clone(),
+            object_id: Id(id.clone()),
+            permissions: a.iter().cloned().collect(),
+        });
+    dashboards.chain(kept).collect()
 }
 
 /// The site as the API shows it, for an emulator seed or a keyless plan
@@ -87,8 +140,8 @@ pub fn snapshot(site: &str, taken: Option<&Taken>, live: &Live) -> serde_json::V
         })).collect::<Vec<_>>(),
         "roles": roles.iter().map(|r| json!({
             "id": r.id, "name": r.name, "description": r.description,
-            "privileges": r.privileges.iter().map(|(t, a)| json!({"object_type": t, "permissions": a})).collect::<Vec<_>>(),
-            "permissions": r.grants.iter().map(|(id, a)| json!({"object_type": "Dashboard", "object_id": id, "permissions": a})).collect::<Vec<_>>(),
+            "privileges": privileges_with(&r.privileges, Some(&r.kept)),
+            "permissions": permissions_with(r.grants.iter(), Some(&r.kept)),
         })).collect::<Vec<_>>(),
         "dashboards": dashboards.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
     });

@@ -21,7 +21,7 @@ pub use fetch::{Recorded, SnapshotError, fetch, read_snapshot, snapshot, to_live
 
 use rolecall_core::diagnostic::Diagnostic;
 use rolecall_core::live::Live;
-use rolecall_core::plan::{self, Plan, Policy, Review, Selection};
+use rolecall_core::plan::{self, Plan, Review, Selection};
 use rolecall_core::{Desired, SourceMap};
 
 #[cfg(doc)]
@@ -46,23 +46,6 @@ pub fn plan(
     live: &Live,
     selection: &Selection,
 ) -> Result<(Plan, Review), PlanError> {
-    let mut plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
-    let policy = Policy::of(desired);
-    plan::safety::check(&mut plan, live, &policy);
-    let wide = match desired.limits.wide_grant {
-        Some(rolecall_core::config::model::Limit::Count(n)) => {
-            usize::try_from(n).unwrap_or(usize::MAX)
-        }
-        Some(rolecall_core::config::model::Limit::Percent(p)) => {
-            (live.users.len() as f64 * p / 100.0).floor() as usize
-        }
-        None => 100,
-    };
-    rolecall_core::access::annotate(&mut plan, live, wide);
-    plan::safety::check_policy(&mut plan, &policy);
-    let review = Review {
-        access: Some(rolecall_core::access::effect(live, &plan)),
-        labels: Default::default(),
-    };
-    Ok((plan, review))
+    let plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
+    Ok(plan::judge(plan, live, desired))
 }

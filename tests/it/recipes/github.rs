@@ -1005,7 +1005,10 @@ fn blocked_failed_and_admin_granting_plans_say_so_and_fail_the_check() {
     assert!(!plan.ok);
     let comment = &world.comments(9)[0];
     assert!(comment.contains("**blocked**"), "{comment}");
-    assert!(comment.contains("max_deletes"), "{comment}");
+    assert!(
+        comment.contains("the config lists no roles while 'prune.roles' is on"),
+        "{comment}"
+    );
 
     let results = world.pull_request("rolecall-plan.yml", 1002, 10, &failing);
     assert!(!job(&results, "Plan acme-staging").ok);

@@ -1,10 +1,14 @@
-//! `rolecall lock`: the dashboard pins of `rolecall.lock`, checked against
+//! `rolecall lock`: the dashboard pins of the config's lock, checked against
 //! the config and the site (`--check`, for CI) or written (`--update`).
 
 use std::io::Write as _;
 
+use std::path::PathBuf;
+
 use clap::Args;
+use rolecall_core::Desired;
 use rolecall_core::config::lock;
+use rolecall_core::live::Live;
 use rolecall_core::plan::pins::{self, Pins, Resolution};
 use rolecall_core::text::clean;
 
@@ -15,21 +19,27 @@ use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "`rolecall.lock`, beside the config's root file and committed with it, pins each \
-dashboard name the config uses to the id it meant when it was first resolved: a dashboard renamed \
-or duplicated on the site keeps its grants (plan warns, drift reports it), and never moves a grant \
-to another dashboard. `export` writes it; `plan --out` and `apply` add the pins of names resolved \
-for the first time.
+    after_help = "The lock, committed with the config, pins each dashboard name the config uses \
+to the id it meant when it was first resolved: a dashboard renamed or duplicated on the site keeps \
+its grants (plan warns, drift reports it), and never moves a grant to another dashboard. A directory \
+config has `DIR/rolecall.lock`; a file `NAME.yaml` has `NAME.lock` beside it. `export` writes it; \
+`plan --out` (once the plan is saved) and `apply` (once confirmed) add the pins of names resolved \
+for the first time. A lock records its site.
 
 --update keeps every pin whose dashboard exists, pins new names to the only dashboard of that \
 name, pins again a name whose pinned dashboard is gone, and drops names the config no longer uses. \
+A pin whose dashboard the site renamed is a question for a person: write the new name in the \
+config (then --update pins it), or keep the config's name for the dashboard that has it now with \
+--update --repin NAME. Until then --check and --update both exit 1 and say so.
 --check (the default) changes nothing and exits 1 when --update would change the lock.
 
 Exit codes: 0 the lock is as it should be (or was written), 1 it is not, or an error.
 
 Examples:
-  rolecall lock --check        # in CI
-  rolecall lock --update       # after adding a dashboard to the config"
+  rolecall lock --check                                # in CI
+  rolecall lock --update                               # after adding a dashboard to the config
+  rolecall lock --update --from-snapshot site.json     # no key: from a snapshot of the site
+  rolecall lock --update --repin 'Revenue Overview'    # the name now means another dashboard"
 )]
 pub struct LockArgs {
     /// Exit 1 when the lock is not what --update would write (the default).
@@ -38,17 +48,29 @@ pub struct LockArgs {
     /// Write the lock.
     #[arg(long)]
     pub update: bool,
+    /// With --update: pin NAME again to the only dashboard the site names so now (a pin
+    /// whose dashboard was renamed on the site, when the config's name should follow the
+    /// name rather than the dashboard); repeatable.
+    #[arg(long, value_name = "NAME", requires = "update")]
+    pub repin: Vec<String>,
+    /// Read the dashboards from a snapshot of the site instead (`export --format snapshot`,
+    /// `apply`/`drift --snapshot-out`): no key, no network.
+    #[arg(long, value_name = "SNAPSHOT.json", conflicts_with = "sandbox")]
+    pub from_snapshot: Option<PathBuf>,
     #[command(flatten)]
     pub site: SiteArgs,
 }
 
 /// What --update would change, one line each.
-fn changes(pins: &Pins, old: &lock::Lock) -> Vec<String> {
+fn changes(pins: &Pins, old: &lock::Lock, repin: &[String]) -> Vec<String> {
     let mut lines: Vec<String> = pins
         .added
         .iter()
         .map(|(name, id)| match old.pin(name) {
-            Some(gone) => format!("~ `{}`: #{gone} (gone) -> #{id}", clean(name)),
+            Some(was) if repin.contains(name) => {
+                format!("~ `{}`: #{was} -> #{id} (--repin)", clean(name))
+            }
+            Some(was) => format!("~ `{}`: #{was} (gone) -> #{id}", clean(name)),
             None => format!("+ `{}` -> #{id}", clean(name)),
         })
         .collect();
@@ -57,16 +79,76 @@ fn changes(pins: &Pins, old: &lock::Lock) -> Vec<String> {
             .iter()
             .map(|n| format!("- `{}` (no longer in the config)", clean(n))),
     );
+    if pins.lock.site != old.site && !old.is_empty() && lines.is_empty() {
+        lines.push(format!(
+            "~ the lock records the site `{}`",
+            clean(&pins.lock.site)
+        ));
+    }
     lines
+}
+
+/// Pins whose dashboard the site names otherwise now: the config should
+/// follow, or the pin be made again (`--repin`).
+fn renamed(lock: &lock::Lock, live: &Live) -> Vec<String> {
+    let dashboards = pins::Dashboards::new(live);
+    lock.dashboards
+        .keys()
+        .filter_map(|name| match dashboards.resolve(name, lock) {
+            Resolution::Pinned { id, now, .. } if now != *name => Some(format!(
+                "! `{}` -> #{id}, which the site names `{}` now: write `{}` in the config, or run `rolecall lock --update --repin '{}'` to pin `{}` to the dashboard of that name",
+                clean(name),
+                clean(&now),
+                clean(&now),
+                clean(name),
+                clean(name)
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The config's lock with the names of `--repin` unpinned, so that they
+/// resolve by name again; each must be pinned now.
+fn unpinned(desired: &Desired, live: &Live, repin: &[String]) -> CliResult<Desired> {
+    let mut desired = desired.clone();
+    let dashboards = pins::Dashboards::new(live);
+    for name in repin {
+        if desired.lock.dashboards.remove(name).is_none() {
+            return Err(CliError::msg(format!(
+                "--repin `{}`: the lock has no pin of that name",
+                clean(name)
+            ))
+            .with_hint("--repin takes a name the lock pins, as the config writes it"));
+        }
+        if !matches!(
+            dashboards.resolve(name, &desired.lock),
+            Resolution::Unique(_)
+        ) {
+            return Err(CliError::msg(format!(
+                "--repin `{}`: the site has no one dashboard of that name now; nothing was written",
+                clean(name)
+            ))
+            .with_hint("`rolecall plan` lists the dashboards of a name; write `\"#ID\"` in the config for one of them"));
+        }
+    }
+    Ok(desired)
 }
 
 pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
     let loaded = site::load_config(settings)?;
-    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
-    let pins = pins::pins(&loaded.desired, &live);
+    let live = match &args.from_snapshot {
+        Some(path) => site::recorded(path, settings, &loaded.desired.site)?.live,
+        None => {
+            let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
+            site::fetch(settings, &conn)?
+        }
+    };
+    let desired = unpinned(&loaded.desired, &live, &args.repin)?;
+    let pins = pins::pins(&desired, &live);
     let path = lock::path_for(&settings.config);
-    let lines = changes(&pins, &loaded.desired.lock);
+    let lines = changes(&pins, &loaded.desired.lock, &args.repin);
+    let renamed = renamed(&pins.lock, &live);
     let mut err = settings.stderr();
     for name in &pins.unresolved {
         writeln!(
@@ -75,63 +157,58 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
             clean(name)
         )?;
     }
+    let shown = rolecall_core::text::path(&path);
+    let mut out = settings.stdout();
     if args.update {
         if pins.lock.dashboards.is_empty() && !path.exists() {
             writeln!(err, "the config names no dashboard: nothing to pin")?;
             return Ok(exit::OK);
         }
-        if lines.is_empty() && path.exists() {
-            writeln!(err, "`{}` is up to date", rolecall_core::text::path(&path))?;
-            return Ok(exit::OK);
+        if !lines.is_empty() || !path.exists() {
+            site::write_file(&path, &pins.lock.to_text(), "the lock")?;
+            for line in &lines {
+                writeln!(out, "{line}")?;
+            }
+            writeln!(
+                err,
+                "wrote `{shown}` ({})",
+                rolecall_core::plural(pins.lock.dashboards.len(), "pin")
+            )?;
+        } else if renamed.is_empty() {
+            writeln!(err, "`{shown}` is up to date")?;
         }
-        site::write_file(&path, &pins.lock.to_text(), "the lock")?;
-        let mut out = settings.stdout();
-        for line in &lines {
-            writeln!(out, "{line}")?;
-        }
-        writeln!(
-            err,
-            "wrote `{}` ({})",
-            rolecall_core::text::path(&path),
-            rolecall_core::plural(pins.lock.dashboards.len(), "pin")
-        )?;
+    }
+    if args.update && renamed.is_empty() {
         return Ok(exit::OK);
     }
-    // A pin whose dashboard is named otherwise now: the config should
-    // follow (a rename on the site, or a lock edited to point elsewhere).
-    let dashboards = pins::Dashboards::new(&live);
-    let mut lines = lines;
-    for name in loaded.desired.lock.dashboards.keys() {
-        if let Resolution::Pinned { id, now, .. } = dashboards.resolve(name, &loaded.desired.lock)
-            && now != *name
-        {
-            lines.push(format!(
-                "! `{}` -> #{id}, which the site names `{}`: update the config (or the lock)",
-                clean(name),
-                clean(&now)
-            ));
-        }
-    }
+    let lines: Vec<&String> = if args.update {
+        renamed.iter().collect()
+    } else {
+        lines.iter().chain(&renamed).collect()
+    };
     if lines.is_empty() {
         return Ok(exit::OK);
     }
-    let mut out = settings.stdout();
     for line in &lines {
         writeln!(out, "{line}")?;
     }
+    let hint = if renamed.is_empty() {
+        "run `rolecall lock --update` and commit the lock with the config"
+    } else {
+        "a dashboard renamed on the site: write its new name in the config, or `rolecall lock --update --repin NAME`; then commit the lock with the config"
+    };
     Err(CliError::msg(format!(
-        "`{}` is not up to date: {}",
-        rolecall_core::text::path(&path),
+        "`{shown}` is not up to date: {}",
         rolecall_core::plural(lines.len(), "pin")
     ))
-    .with_hint("run `rolecall lock --update` and commit the lock with the config"))
+    .with_hint(hint))
 }
 
 /// After a plan or an apply: the pins of names resolved for the first time
 /// added to the lock (a pin the site moved is kept; the plan says so).
 pub fn add_new_pins(
     settings: &Settings,
-    desired: &rolecall_core::Desired,
+    desired: &Desired,
     live: &rolecall_core::live::Live,
 ) -> CliResult<()> {
     let pins = pins::pins(desired, live);
@@ -139,6 +216,8 @@ pub fn add_new_pins(
         return Ok(());
     }
     let mut lock = desired.lock.clone();
+    // Always the site it was read from (a first lock has none yet).
+    lock.site.clone_from(&desired.site);
     for (name, id) in &pins.added {
         // Only names never pinned: a gone pin is for `lock --update`.
         if lock.pin(name).is_none() {

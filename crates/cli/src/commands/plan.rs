@@ -1,14 +1,13 @@
 //! `rolecall plan`: what would change on the site.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use rolecall_core::plan::{MadeFrom, Plan, Review, render};
-use rolecall_engine::Recorded;
 
 use super::site::{self, SelectArgs, SiteArgs};
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::exit;
 use crate::settings::Settings;
 
@@ -69,32 +68,12 @@ pub fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool
     }
 }
 
-/// A snapshot to plan against, read within `--max-snapshot-size`.
-fn recorded(path: &Path, settings: &Settings, config_site: &str) -> CliResult<Recorded> {
-    let text = site::read_bounded(path, settings.max_snapshot_size, "`--max-snapshot-size`")?;
-    let recorded = rolecall_engine::read_snapshot(&text).map_err(|e| {
-        CliError::msg(format!(
-            "cannot plan against the snapshot `{}`: {e}; nothing was read or written",
-            rolecall_core::text::path(path)
-        ))
-        .with_hint("take a snapshot with `rolecall export --format snapshot -o FILE` (or `apply`/`drift --snapshot-out FILE`) and do not edit it")
-    })?;
-    if recorded.site != config_site {
-        return Err(CliError::msg(format!(
-            "the config is for the site `{config_site}` but the snapshot is of `{}`",
-            rolecall_core::text::clean(&recorded.site)
-        ))
-        .with_hint("plan against a snapshot of the config's site"));
-    }
-    Ok(recorded)
-}
-
 pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = site::load_config(settings)?;
     let (live, mut made_from, taken) = match &args.from_snapshot {
         Some(path) => {
-            let recorded = recorded(path, settings, &loaded.desired.site)?;
+            let recorded = site::recorded(path, settings, &loaded.desired.site)?;
             let made_from = MadeFrom {
                 endpoint: recorded.taken.endpoint.clone(),
                 ..MadeFrom::default()

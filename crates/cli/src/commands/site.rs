@@ -311,6 +311,30 @@ pub fn record(
     rolecall_engine::saved::record(made_from, &loaded.desired, live);
 }
 
+/// A snapshot to plan against, read within `--max-snapshot-size`.
+pub fn recorded(
+    path: &Path,
+    settings: &Settings,
+    config_site: &str,
+) -> CliResult<rolecall_engine::Recorded> {
+    let text = read_bounded(path, settings.max_snapshot_size, "`--max-snapshot-size`")?;
+    let recorded = rolecall_engine::read_snapshot(&text).map_err(|e| {
+        CliError::msg(format!(
+            "cannot plan against the snapshot `{}`: {e}; nothing was read or written",
+            rolecall_core::text::path(path)
+        ))
+        .with_hint("take a snapshot with `rolecall export --format snapshot -o FILE` (or `apply`/`drift --snapshot-out FILE`) and do not edit it")
+    })?;
+    if recorded.site != config_site {
+        return Err(CliError::msg(format!(
+            "the config is for the site `{config_site}` but the snapshot is of `{}`",
+            rolecall_core::text::clean(&recorded.site)
+        ))
+        .with_hint("plan against a snapshot of the config's site"));
+    }
+    Ok(recorded)
+}
+
 /// A file read whole, no further than `limit` bytes (`flag` raises it).
 pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> {
     use std::io::Read as _;

@@ -279,6 +279,7 @@ mod tests {
                 .iter()
                 .map(|(d, a)| (d.to_string(), set(a)))
                 .collect(),
+            kept: Default::default(),
         }
     }
 

@@ -299,6 +299,18 @@ impl<'a> Names<'a> {
 
 fn role_block(role: &LiveRole, names: &Names<'_>) -> String {
     let mut out = format!("  {}:\n", scalar(&role.name));
+    if !role.kept.is_empty() {
+        // One line, every character escaped: a comment is no way out.
+        let types: Vec<String> = (role.kept.object_types().iter())
+            .map(|t| crate::text::clean(t).into_owned())
+            .collect();
+        let _ = writeln!(
+            out,
+            "    # also holds {} on {} that rolecall does not manage: kept as they are",
+            crate::diagnostic::plural(role.kept.count(), "right"),
+            types.join(", ").replace(['\n', '\r'], " ")
+        );
+    }
     if !role.description.is_empty() {
         let _ = writeln!(out, "    description: {}", scalar(&role.description));
     }
@@ -571,6 +583,7 @@ mod tests {
                             set(&["read_dashboards"]),
                         )]),
                         grants: BTreeMap::new(),
+                        kept: Default::default(),
                     },
                     LiveRole {
                         id: "r-every".into(),
@@ -578,6 +591,7 @@ mod tests {
                         description: "".into(),
                         privileges: BTreeMap::new(),
                         grants: BTreeMap::new(),
+                        kept: Default::default(),
                     },
                 ];
                 for (i, name) in names.iter().enumerate() {
@@ -596,6 +610,7 @@ mod tests {
                             .filter(|(_, a)| !a.is_empty())
                             .map(|(d, a)| (format!("{}", 100 + d), set(a)))
                             .collect(),
+                        kept: Default::default(),
                     });
                 }
                 let emails = [

@@ -1,9 +1,12 @@
-//! `rolecall.lock`: the dashboard each name of a config was pinned to, by
-//! id. Dashboards are renamed and duplicated by BI work every day; a config
+//! The lock: the dashboard each name of a config was pinned to, by id.
+//! Dashboards are renamed and duplicated by BI work every day; a config
 //! names them for people, the lock keeps each grant on the dashboard it was
-//! written for. Committed beside the root file; written by `export`, by
-//! `plan --out` and `apply` when a name is resolved for the first time, and
-//! by `rolecall lock --update`.
+//! written for. A directory config has `DIR/rolecall.lock`; a one-file
+//! config `NAME.yaml` has `NAME.lock` beside it, so that several one-file
+//! configs (one per site) share a folder. Committed with the config;
+//! written by `export`, by `plan --out` (once the plan is saved) and
+//! `apply` (once confirmed) when a name is resolved for the first time,
+//! and by `rolecall lock --update`. It always records its site.
 //!
 //! JSON, sorted, one pin per line: a lock diffs like the config.
 
@@ -11,8 +14,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The lock's file name, beside the root file of a config.
+/// The lock's file name in a config directory.
 pub const LOCK_FILE: &str = "rolecall.lock";
+
+/// The extension of a lock file (`NAME.lock` beside `NAME.yaml`).
+pub const LOCK_EXTENSION: &str = "lock";
 
 /// The version this rolecall reads and writes.
 pub const LOCK_VERSION: u32 = 1;
@@ -46,23 +52,43 @@ impl Lock {
         self.dashboards.get(name).map(String::as_str)
     }
 
-    /// Reads a lock; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Lock, String> {
-        let lock: Lock = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if lock.lock_version != LOCK_VERSION {
-            return Err(format!(
+    /// Reads a lock; the error says what is wrong with it, and where
+    /// when it can (a name pinned twice).
+    pub fn parse(text: &str) -> Result<Lock, LockError> {
+        let file: LockFile = serde_json::from_str(text).map_err(|e| LockError {
+            message: e.to_string(),
+            at: (e.line() > 0).then(|| (e.line(), e.column())),
+        })?;
+        if file.lock_version != LOCK_VERSION {
+            return Err(LockError::new(format!(
                 "a lock of version {}; this rolecall reads version {LOCK_VERSION}",
-                lock.lock_version
-            ));
+                file.lock_version
+            )));
         }
-        if let Some((name, id)) = lock
-            .dashboards
-            .iter()
-            .find(|(n, id)| n.is_empty() || !is_id(id))
-        {
-            return Err(format!("`{name}`: `{id}` is not a dashboard id"));
+        let mut dashboards = BTreeMap::new();
+        for (name, id) in file.dashboards.0 {
+            if name.is_empty() || !is_id(&id) {
+                return Err(LockError::new(format!(
+                    "`{}`: `{}` is not a dashboard id",
+                    crate::text::clean(&name),
+                    crate::text::clean(&id)
+                )));
+            }
+            if dashboards.insert(name.clone(), id).is_some() {
+                return Err(LockError {
+                    message: format!(
+                        "`{}` is pinned twice: a name has one pin",
+                        crate::text::clean(&name)
+                    ),
+                    at: key_position(text, &name),
+                });
+            }
         }
-        Ok(lock)
+        Ok(Lock {
+            lock_version: file.lock_version,
+            site: file.site,
+            dashboards,
+        })
     }
 
     /// The lock as its file holds it.
@@ -74,16 +100,90 @@ impl Lock {
     }
 }
 
+/// Why a lock cannot be read: the message, and the line and column (1-based)
+/// of the entry at fault when it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockError {
+    pub message: String,
+    pub at: Option<(usize, usize)>,
+}
+
+impl LockError {
+    fn new(message: String) -> Self {
+        Self { message, at: None }
+    }
+}
+
+/// A lock as its file holds it: the pins in file order, so that a name
+/// written twice is seen (a map would keep the last one in silence).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockFile {
+    lock_version: u32,
+    site: String,
+    dashboards: Pairs,
+}
+
+struct Pairs(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of dashboard names to ids")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, String>()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// Line and column of the last `"name"` the file writes: the second pin of
+/// a name pinned twice.
+fn key_position(text: &str, name: &str) -> Option<(usize, usize)> {
+    let quoted = serde_json::to_string(name).ok()?;
+    let at = text.rmatch_indices(&quoted).map(|(i, _)| i).next()?;
+    let line = text[..at].matches('\n').count() + 1;
+    let col = text[..at]
+        .rsplit('\n')
+        .next()
+        .map_or(0, |l| l.chars().count())
+        + 1;
+    Some((line, col))
+}
+
 /// Where the lock of the config at `config` (a file or a directory) is:
-/// beside its root file.
+/// `DIR/rolecall.lock` for a directory, `NAME.lock` beside `NAME.yaml`.
 pub fn path_for(config: &std::path::Path) -> std::path::PathBuf {
     if config.is_dir() {
         return config.join(LOCK_FILE);
     }
-    match config.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => dir.join(LOCK_FILE),
-        None => LOCK_FILE.into(),
+    path_for_file(config)
+}
+
+/// The lock beside the one-file config `file` (whether or not it exists):
+/// its name with the extension `.lock`.
+pub fn path_for_file(file: &std::path::Path) -> std::path::PathBuf {
+    if file.file_name().is_none() {
+        return file.join(LOCK_FILE);
     }
+    file.with_extension(LOCK_EXTENSION)
+}
+
+/// Whether `path` names a lock (`*.lock`).
+pub fn is_lock(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e == LOCK_EXTENSION)
 }
 
 /// What an id of the site looks like: letters, digits, `-` and `_`.

@@ -530,6 +530,7 @@ pub fn diff(
         unmanaged: Unmanaged {
             users: unmanaged_users,
             roles: unmanaged_roles,
+            kept: super::KeptRights::of(live),
         },
     })
 }

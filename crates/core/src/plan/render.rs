@@ -363,7 +363,8 @@ fn summary_line(plan: &Plan) -> String {
 fn unmanaged_line(plan: &Plan) -> Option<String> {
     let u = &plan.unmanaged;
     if u.users.is_empty() && u.roles.is_empty() {
-        return None;
+        return (!u.kept.is_empty())
+            .then(|| "Not managed by this config (kept as it is):".to_string());
     }
     Some(format!(
         "Not managed by this config (left alone): {}, {}.",
@@ -399,6 +400,7 @@ fn unmanaged_items(plan: &Plan, o: &Options<'_>) -> Vec<String> {
     if o.show_unmanaged {
         lines.extend(u.roles.iter().map(|r| format!("role {r:?}")));
     }
+    lines.extend(u.kept.iter().map(ToString::to_string));
     lines
 }
 

@@ -10,8 +10,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change, Kind, Plan, Risk, Step, UserState};
-use crate::config::model::{Desired, Limit, Limits, Selectors, SitePolicy};
+use super::{Action, Change, Kind, Plan, Risk, RoleChange, Step, UserChange, UserState};
+use crate::config::model::{
+    Desired, Limit, Limits, Prune, PruneRoles, PruneUsers, Selectors, SitePolicy,
+};
 use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::text::clean;
@@ -30,6 +32,11 @@ pub struct Policy {
     pub site: SitePolicy,
     /// Users (keys) whose file `files:` does not let change Admin membership.
     pub no_admin: BTreeSet<String>,
+    /// `prune:` of the config, and whether it lists any user or role: a
+    /// prune of a config that lists none would take everything.
+    pub prune: Prune,
+    pub lists_users: bool,
+    pub lists_roles: bool,
 }
 
 impl Policy {
@@ -47,9 +54,21 @@ impl Policy {
                 .filter(|(_, u)| !u.admin_allowed)
                 .map(|(k, _)| k.clone())
                 .collect(),
+            prune: desired.prune,
+            lists_users: !desired.users.is_empty(),
+            lists_roles: !desired.roles.is_empty(),
         }
     }
 }
+
+/// The share of a site's users the plan may take access from (delete,
+/// strip, revoke a membership, delete a role they hold) before the
+/// changes that do are blocked, on a site of [`MASS_MIN_USERS`] or more,
+/// as octoDNS refuses to change more than 30% of a zone.
+pub const MASS_SHARE: f64 = 30.0;
+
+/// The size of site from which [`MASS_SHARE`] holds.
+pub const MASS_MIN_USERS: usize = 10;
 
 /// What a count is a share of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,12 +118,20 @@ pub enum Rule {
     BlockedRisk { risk: Risk },
     /// `files:` does not let the user's file change Admin membership.
     AdminOutsideFiles { email: String },
+    /// `prune:` on while the config lists no object of that kind: the
+    /// plan would take every one.
+    PruneEverything { what: Counted },
+    /// More than [`MASS_SHARE`] of the site's users would lose access.
+    MassUsers(Excess),
 }
 
 impl Rule {
     /// Whether a user may lift it (the limits); nothing lifts the others.
     pub fn is_limit(&self) -> bool {
-        matches!(self, Rule::MaxDeletes(_) | Rule::MaxRevokes(_))
+        matches!(
+            self,
+            Rule::MaxDeletes(_) | Rule::MaxRevokes(_) | Rule::MassUsers(_)
+        )
     }
 }
 
@@ -139,6 +166,26 @@ impl fmt::Display for Rule {
                 "files: the file that lists `{}` may not change who holds Admin",
                 clean(email)
             ),
+            Rule::PruneEverything { what } => {
+                let (what, prune) = match what {
+                    Counted::Roles => ("roles", "prune.roles"),
+                    Counted::Users | Counted::Grants => ("users", "prune.users"),
+                };
+                write!(
+                    f,
+                    "the config lists no {what} while `{prune}` is on: it would take every one (the wrong `-f`, or a file not read?)"
+                )
+            }
+            Rule::MassUsers(e) => {
+                let of = e.of.map_or(0, |(of, _)| of);
+                write!(
+                    f,
+                    "{} of {of} users ({:.0}%) would lose access, more than {}% of a site of {MASS_MIN_USERS} or more",
+                    e.count,
+                    percent(e.count, of),
+                    MASS_SHARE
+                )
+            }
             Rule::BlockedRisk { risk } => {
                 write!(
                     f,
@@ -254,8 +301,74 @@ pub fn check(plan: &mut Plan, live: &Live, policy: &Policy) {
             .map(Blocked::from);
     }
     guard_admins(&site, policy, live, &mut plan.changes);
+    prune_everything(policy, &mut plan.changes);
     limit_deletes(policy.limits, policy, live, &mut plan.changes);
     limit_revokes(policy.limits, live, &mut plan.changes);
+    limit_users(policy, live, &mut plan.changes);
+}
+
+/// A prune (a change with no config entry behind it) of a kind the config
+/// lists none of, with `prune` on for that kind.
+fn prune_everything(policy: &Policy, steps: &mut [Step]) {
+    let users = policy.prune.users != PruneUsers::Keep && !policy.lists_users;
+    let roles = policy.prune.roles != PruneRoles::Keep && !policy.lists_roles;
+    for step in steps
+        .iter_mut()
+        .filter(|s| s.blocked.is_none() && s.source.is_none() && !s.prerequisite)
+    {
+        let what = match step.kind() {
+            Kind::User if users => Counted::Users,
+            Kind::Role if roles && step.action() == Action::Delete => Counted::Roles,
+            Kind::User | Kind::Role => continue,
+        };
+        step.blocked = Some(Rule::PruneEverything { what }.into());
+    }
+}
+
+/// The users a change takes access from: deleted, stripped, a membership
+/// revoked, or a member of a deleted role.
+fn users_losing<'a>(live: &'a Live, change: &'a Change) -> Vec<&'a str> {
+    match change {
+        Change::User(UserChange::Delete(r)) => vec![r.id.as_str()],
+        Change::User(UserChange::Update(e) | UserChange::Strip(e)) if change.revokes() > 0 => {
+            vec![e.id.as_str()]
+        }
+        Change::Role(RoleChange::Delete(r)) => live
+            .users
+            .iter()
+            .filter(|u| u.roles.contains(&r.id))
+            .map(|u| u.id.as_str())
+            .collect(),
+        Change::User(_) | Change::Role(_) => Vec::new(),
+    }
+}
+
+/// More than [`MASS_SHARE`] of a site's users (of [`MASS_MIN_USERS`] or
+/// more, ignored ones not counted) losing access blocks every change that
+/// takes some.
+fn limit_users(policy: &Policy, live: &Live, steps: &mut [Step]) {
+    let of = live
+        .users
+        .iter()
+        .filter(|u| !policy.ignore.users.is_match(&u.email))
+        .count();
+    if of < MASS_MIN_USERS {
+        return;
+    }
+    let losing: BTreeSet<&str> = steps
+        .iter()
+        .flat_map(|s| users_losing(live, &s.change))
+        .collect();
+    if percent(losing.len(), of) <= MASS_SHARE {
+        return;
+    }
+    let rule = Rule::MassUsers(Excess {
+        count: losing.len(),
+        of: Some((of, Counted::Users)),
+        limit: Limit::Percent(MASS_SHARE),
+        by_default: true,
+    });
+    block_where(steps, Some(rule), |c| !users_losing(live, c).is_empty());
 }
 
 fn builtin(site: &Site<'_>, change: &Change) -> Option<Rule> {
@@ -441,7 +554,13 @@ fn limit_revokes(limits: Limits, live: &Live, steps: &mut [Step]) {
 /// known (the access effect adds some); nothing lifts these.
 pub fn check_policy(plan: &mut Plan, policy: &Policy) {
     let site = &policy.site;
-    for step in plan.changes.iter_mut().filter(|s| s.blocked.is_none()) {
+    // A change a limit marks is judged too: `--allow-mass-delete` lifts the
+    // limit, never the policy.
+    for step in plan
+        .changes
+        .iter_mut()
+        .filter(|s| s.blocked.as_ref().is_none_or(|b| b.rule.is_limit()))
+    {
         let rule = email_domain(site, &step.change)
             .or_else(|| admin_outside_files(policy, &step.change))
             .or_else(|| everyone_never(site, &step.change))
@@ -451,7 +570,9 @@ pub fn check_policy(plan: &mut Plan, policy: &Policy) {
                     .find(|r| site.block_risks.contains(r))
                     .map(|risk| Rule::BlockedRisk { risk: *risk })
             });
-        step.blocked = rule.map(Blocked::from);
+        if let Some(rule) = rule {
+            step.blocked = Some(rule.into());
+        }
     }
 }
 

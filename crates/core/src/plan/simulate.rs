@@ -33,6 +33,7 @@ impl LiveRole {
                 .iter()
                 .map(|(d, g)| (d.clone(), g.actions.clone()))
                 .collect(),
+            kept: crate::live::Kept::default(),
         }
     }
 }
@@ -78,7 +79,11 @@ pub fn simulate(live: &Live, plan: &Plan) -> Live {
                     .id()
                     .map_or_else(|| format!("new:{}", after.name), str::to_string);
                 created.insert(key(&after.name), id.clone());
-                roles.insert(id.clone(), LiveRole::from_state(id, after));
+                // What rolecall does not manage is sent back as it was.
+                let kept = roles.get(&id).map(|r| r.kept.clone()).unwrap_or_default();
+                let mut role = LiveRole::from_state(id.clone(), after);
+                role.kept = kept;
+                roles.insert(id, role);
             }
             Change::User(
                 change @ (UserChange::Create(_) | UserChange::Update(_) | UserChange::Strip(_)),

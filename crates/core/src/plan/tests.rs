@@ -62,6 +62,7 @@ fn live_role(
             .iter()
             .map(|(d, a)| (d.to_string(), set(a)))
             .collect(),
+        kept: Default::default(),
     }
 }
 

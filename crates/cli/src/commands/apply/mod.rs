@@ -55,10 +55,16 @@ pub struct ApplyArgs {
     /// up to 64; with it, N is the ceiling of that range.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub parallelism: Option<u32>,
-    /// Allow what `limits` blocks: deletes beyond `max_deletes` and revokes beyond
-    /// `max_revokes`. Never lifts the other rules (Admin, Everyone, the actor, `protect`).
+    /// Allow what `limits` blocks: deletes beyond `max_deletes`, revokes beyond
+    /// `max_revokes`, and access taken from more than 30% of a site's users (on a site of
+    /// 10 or more). Never lifts the other rules (Admin, Everyone, the actor, `protect`,
+    /// `policy`, `files`).
     #[arg(long)]
     pub allow_mass_delete: bool,
+    /// Carry out a saved plan made with `--target`/`--exclude`: a part of the reviewed
+    /// config, not all of it (without this flag such a plan is refused).
+    #[arg(long, requires = "planfile")]
+    pub allow_partial: bool,
     /// Append one JSON line per HTTP call and per operation to FILE (never the API key).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
@@ -124,6 +130,24 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     let live = site::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
     let selection = site::selection(&made_from.targets, &made_from.excludes)?;
+    if !selection.is_empty() && !args.allow_partial {
+        return Err(CliError::msg(format!(
+            "the saved plan was made with a selection ({}): it carries out a part of the config, not all of it; nothing was written",
+            made_from
+                .targets
+                .iter()
+                .map(|t| format!("--target {}", rolecall_core::text::clean(t)))
+                .chain(
+                    made_from
+                        .excludes
+                        .iter()
+                        .map(|e| format!("--exclude {}", rolecall_core::text::clean(e)))
+                )
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+        .with_hint("pass --allow-partial to apply it as the part it is, or plan the whole config: `rolecall plan --out PLANFILE`"));
+    }
     let (fresh, review) = site::plan(settings, &loaded, &live, &selection)?;
     saved::check_plan((&saved, &saved_review), (&fresh, &review), &loaded, &live)?;
     Ok(Prepared {
@@ -147,7 +171,7 @@ fn undo_plan(
     live: &Live,
     selection: &Selection,
 ) -> CliResult<(Plan, Review, Plan)> {
-    let (mut plan, mut review) = site::plan(settings, baseline, live, selection)?;
+    let (mut plan, _) = site::plan(settings, baseline, live, selection)?;
     let (all, _) = site::plan(settings, config, live, selection)?;
     // Only what the site and the config disagree on: where both moved the
     // same way (a role both dropped), nothing is undone.
@@ -172,8 +196,10 @@ fn undo_plan(
         .into_iter()
         .filter_map(|step| rolecall_core::plan::undo_site_only(step, &all))
         .collect();
-    // What the kept changes do to people, not what the whole baseline would.
-    review.access = Some(rolecall_core::access::effect(live, &plan));
+    // Judged by the rules of the config in force now, not the baseline's,
+    // and what the kept changes do to people, not what the whole baseline
+    // would.
+    let (plan, review) = rolecall_core::plan::judge(plan, live, &config.desired);
     Ok((plan, review, all))
 }
 
@@ -465,7 +491,7 @@ fn verify(
         let left = match all {
             Ok((all, _)) if all.is_empty() => "the site now matches the whole config".to_string(),
             Ok((all, _)) => format!(
-                "{} of the config {} outside the selection (`rolecall plan` shows {})",
+                "{} of the config {} outside the selection (`rolecall plan` shows {}): the config as a whole is not applied",
                 rolecall_core::plural(all.changes.len(), "change"),
                 if all.changes.len() == 1 {
                     "remains"
@@ -523,17 +549,21 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
         )?;
         return Ok(exit::BLOCKED);
     }
-    // The names this plan resolved, pinned (not on a throw-away sandbox,
-    // nor from a baseline).
+    let confirmed = plan.is_empty()
+        || args.planfile.is_some()
+        || args.auto_approve
+        || confirm(settings, &plan.site)?;
+    if !confirmed {
+        writeln!(settings.stderr(), "Apply cancelled; nothing was written.")?;
+        return Ok(exit::ERROR);
+    }
+    // The names this plan resolved, pinned once the apply is confirmed (not
+    // on a throw-away sandbox, nor from a baseline).
     if !prepared.conn.is_sandbox() && !args.test_mode && prepared.pending.is_none() {
         super::lock::add_new_pins(settings, &prepared.loaded.desired, &prepared.live)?;
     }
     if plan.is_empty() {
         return Ok(exit::OK);
-    }
-    if args.planfile.is_none() && !args.auto_approve && !confirm(settings, &plan.site)? {
-        writeln!(settings.stderr(), "Apply cancelled; nothing was written.")?;
-        return Ok(exit::ERROR);
     }
     let report = execute(&prepared, args, settings)?;
     let mut out = settings.stdout();

@@ -21,6 +21,7 @@ pub(crate) use convert::{
 };
 use ownership::Layout;
 
+use crate::config::lock;
 use crate::config::lock::{LOCK_FILE, Lock};
 use crate::config::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
 use crate::config::validate::{self, Index};
@@ -124,8 +125,28 @@ pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, Load
         });
     }
     let dir = path.is_dir().then_some(path);
-    // The lock beside the root file, if there is one.
+    // The config's lock, if there is one.
     let lock_path = crate::config::lock::path_for(path);
+    let mut moved = None;
+    if dir.is_none() && !lock_path.exists() {
+        // rolecall 0.1 put a one-file config's lock in `rolecall.lock`.
+        let old = path.with_file_name(LOCK_FILE);
+        if old != lock_path && old.is_file() {
+            moved = Some(
+                Diagnostic::warning(format!(
+                    "`{}` is not read for `{}`: a one-file config's lock is `{}`",
+                    crate::text::path(&old),
+                    crate::text::path(path),
+                    crate::text::path(&lock_path)
+                ))
+                .hint(format!(
+                    "if it is this config's lock, rename it: `git mv {} {}`",
+                    crate::text::path(&old),
+                    crate::text::path(&lock_path)
+                )),
+            );
+        }
+    }
     if let Ok(meta) = fs::symlink_metadata(&lock_path) {
         if !meta.is_file() {
             return Err(LoadError {
@@ -149,7 +170,29 @@ pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, Load
     }
     let mut loaded = load_texts_in(texts, dir)?;
     loaded.skipped = found.skipped;
+    loaded.warnings.extend(moved);
     Ok(loaded)
+}
+
+/// The config a command reads when none is named: `dir/rolecall.yaml` (or
+/// `.yml`) alone, or `dir` as a whole when that file is the root of a
+/// directory config (it has sibling config files, or folders that hold
+/// some). Never the root file alone of a directory config: a plan of it
+/// lists no one, and `prune` would strip or delete everyone.
+pub fn default_config(dir: &Path) -> PathBuf {
+    let root = ["rolecall.yaml", "rolecall.yml"]
+        .into_iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file());
+    let Some(root) = root else {
+        return dir.join("rolecall.yaml");
+    };
+    match discover(dir) {
+        Ok(found) if found.files.iter().any(|f| f != &root) => dir.to_path_buf(),
+        // A directory that cannot be read whole: the file, whose load says
+        // what it can.
+        _ => root,
+    }
 }
 
 /// A file's text, read no further than the size limit.
@@ -360,25 +403,41 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let mut sources = SourceMap::default();
     let mut diagnostics = Vec::new();
     let mut fragments = Vec::new();
-    let (locks, files): (Vec<_>, Vec<_>) = files
-        .into_iter()
-        .partition(|(path, _)| path.file_name().is_some_and(|n| n == LOCK_FILE));
+    let (locks, files): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|(path, _)| lock::is_lock(path));
     let mut lock = Lock::default();
+    let mut locks_read = 0;
     for (path, text) in locks {
         match Lock::parse(&text) {
-            Ok(read) if lock.is_empty() => lock = read,
+            Ok(read) if locks_read == 0 => {
+                locks_read += 1;
+                lock = read;
+            }
             Ok(_) => diagnostics.push(Diagnostic::error(format!(
                 "`{}`: a config has one lock",
                 crate::text::path(&path)
             ))),
-            Err(why) => diagnostics.push(
-                Diagnostic::error(format!(
-                    "`{}` is not a lock rolecall can read: {}",
-                    crate::text::path(&path),
-                    crate::text::clean(&why)
+            Err(why) => {
+                let shown = crate::text::path(&path);
+                let mut d = Diagnostic::error(format!(
+                    "`{shown}` is not a lock rolecall can read: {}",
+                    crate::text::clean(&why.message)
                 ))
-                .hint("remove it, then `rolecall lock --update` writes it again (it pins each dashboard name of the config to its id)"),
-            ),
+                .hint("fix that line, or remove the lock and run `rolecall lock --update` (it pins each dashboard name of the config to its id)");
+                if let Some((line, col)) = why.at {
+                    let id = sources.add(path, text);
+                    d = d.at(
+                        Pos {
+                            file: id,
+                            line: u32::try_from(line).unwrap_or(u32::MAX),
+                            col: u32::try_from(col).unwrap_or(u32::MAX),
+                            len: 1,
+                        },
+                        "",
+                    );
+                }
+                diagnostics.push(d);
+            }
         }
     }
     for (path, text) in files {
@@ -419,14 +478,20 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let layout = Layout::of(&sources, dir);
     let mut desired = merge(fragments, &sources, &layout, &mut diagnostics);
     if let Some((desired, _)) = &mut desired {
-        if !lock.is_empty() && !desired.site.is_empty() && lock.site != desired.site {
+        // A lock that records no site (written by rolecall 0.1 before it
+        // recorded one) is this config's: the next write records the site.
+        if !lock.is_empty()
+            && !lock.site.is_empty()
+            && !desired.site.is_empty()
+            && lock.site != desired.site
+        {
             diagnostics.push(
                 Diagnostic::error(format!(
                     "the lock beside the config is of the site `{}`, not `{}`",
                     crate::text::clean(&lock.site),
                     crate::text::clean(&desired.site)
                 ))
-                .hint("a directory holds one site's config and its `rolecall.lock`: give each site its own directory, then `rolecall lock --update`"),
+                .hint("each config has its own lock (`DIR/rolecall.lock` for a directory, `NAME.lock` beside a file `NAME.yaml`): if this lock was copied from another site's config, remove it and run `rolecall lock --update`"),
             );
         }
         desired.lock = lock;
