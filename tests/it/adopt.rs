@@ -235,8 +235,105 @@ fn an_exported_snapshot_stands_in_for_the_site() {
 }
 
 fn import(dir: &Path, csv: &str, args: &[&str]) -> Output {
+    import_bytes(dir, csv.as_bytes(), args)
+}
+
+/// [`import`] of a file that need not be UTF-8.
+fn import_bytes(dir: &Path, csv: &[u8], args: &[&str]) -> Output {
     std::fs::write(dir.join("people.csv"), csv).unwrap();
     crate::rolecall(dir, &[&["import-csv", "people.csv"][..], args].concat())
+}
+
+/// Excel's "CSV (Comma delimited)" on Windows is Windows-1252: refused as
+/// such (with where, and how to save it as UTF-8), and read with
+/// `--encoding windows-1252`; a UTF-8 file read so is refused, not garbled.
+#[test]
+fn import_csv_reads_windows_1252_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cp1252 = b"Name,Email\nRen\xe9 Dupont,rene@acme.com\nZo\xeb \x93Z\x94 Li,zoe@acme.com\n";
+    let output = import_bytes(d, cp1252, &[]);
+    insta::assert_snapshot!(transcript(&output), @r#"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: people.csv:2: not UTF-8 text: byte 0xE9 (`é` in Windows-1252); the file looks like Windows-1252, as Excel on Windows saves "CSV (Comma delimited)"; nothing was read
+
+    hint: save it as UTF-8 (Excel: File > Save As > "CSV UTF-8 (Comma delimited)"), or read it as it is with `--encoding windows-1252`
+    "#);
+    let output = import_bytes(d, cp1252, &["--encoding", "windows-1252"]);
+    insta::assert_snapshot!(transcript(&output), @r#"
+    exit: 0
+    --- stdout
+    users:
+      rene@acme.com:
+        first_name: René
+        last_name: Dupont
+      zoe@acme.com:
+        first_name: Zoë
+        last_name: "“Z” Li"
+    --- stderr
+    2 users read
+    "#);
+    // UTF-8 with a byte-order mark, as Excel's "CSV UTF-8" saves it.
+    let utf8 = "\u{feff}Name,Email\r\nRené Dupont,rene@acme.com\r\n";
+    let output = import(d, utf8, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("first_name: René\n"));
+    let output = import(d, &utf8[3..], &["--encoding", "windows-1252"]);
+    insta::assert_snapshot!(transcript(&output), @r"
+    exit: 1
+    --- stdout
+    --- stderr
+    error: people.csv:2: UTF-8 text, not Windows-1252: `é` would read as `Ã©`; nothing was read
+
+    hint: leave out `--encoding windows-1252`
+    ");
+}
+
+/// One name column splits at the first word, or with `--name-split
+/// last-word` at the last; first and last name columns in any spelling
+/// are taken as they are.
+#[test]
+fn import_csv_splits_a_full_name_where_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = "Name,Email\nMary Ann van Dyke,mary@acme.com\nJean Paul Sartre,jp@acme.com\nCher,cher@acme.com\n";
+    let names = |args: &[&str]| {
+        let output = import(d, csv, args);
+        assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = names(&["--last-name-fallback", "-"]);
+    assert!(
+        first.contains("first_name: Mary\n    last_name: Ann van Dyke")
+            && first.contains("first_name: Jean\n    last_name: Paul Sartre"),
+        "{first}"
+    );
+    let last = names(&["--name-split", "last-word", "--last-name-fallback", "-"]);
+    insta::assert_snapshot!(last, @r#"
+    users:
+      mary@acme.com:
+        first_name: Mary Ann van
+        last_name: Dyke
+      jp@acme.com:
+        first_name: Jean Paul
+        last_name: Sartre
+      cher@acme.com:
+        first_name: Cher
+        last_name: "-"
+    "#);
+    let output = import(
+        d,
+        "first_name,LastName,E-mail\nMary Ann,van Dyke,mary@acme.com\n",
+        &["--name-split", "last-word"],
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("first_name: Mary Ann\n    last_name: van Dyke"),
+        "{}",
+        transcript(&output)
+    );
 }
 
 #[test]
@@ -358,7 +455,7 @@ fn import_csv_into_a_config_then_apply() {
     let users = config.join("users/users.yaml");
     let before = std::fs::read_to_string(&users).unwrap();
 
-    let bad = "Name,Email,Roles\nNew Person,new@globex.io,Nonexistent\nInês Costa,ines@globex.io,Finance\n";
+    let bad = "Name,Email,Roles\nNew Person,new@globex.io,Nonexistent\nInês Costa,ines@globex.io,Finance\nTomas Novak,tomas@globex.io,Viewer\nAl Ko,al@globex.io,Finanse\n";
     let output = import(
         dir.path(),
         bad,
@@ -367,12 +464,15 @@ fn import_csv_into_a_config_then_apply() {
     assert_eq!(output.status.code(), Some(1), "{}", transcript(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("people.csv:2: role `Nonexistent` is defined neither in the config nor as a default role"), "{stderr}");
-    assert!(
-        stderr.contains(
-            "people.csv:3: `ines@globex.io` is in the config already, with another name or roles"
-        ),
-        "{stderr}"
-    );
+    insta::assert_snapshot!(stderr, @r"
+    error: people.csv:2: role `Nonexistent` is defined neither in the config nor as a default role
+    error: people.csv:3: `ines@globex.io` is in the config already (config/users/users.yaml:10), with other roles: `Viewer` in the config, `Finance` in the CSV
+    error: people.csv:4: `tomas@globex.io` is in the config already (config/users/users.yaml:30), with another name: `Tomás Novák` in the config, `Tomas Novak` in the CSV; and other roles: `Builder` in the config, `Viewer` in the CSV
+    error: people.csv:5: role `Finanse` is defined neither in the config nor as a default role; did you mean `Finance`?
+    error: `people.csv` has 4 errors; nothing was written
+
+    hint: fix the lines above and run again (a one-word name can take its last name from `--last-name-fallback TEXT`)
+    ");
     assert_eq!(
         std::fs::read_to_string(&users).unwrap(),
         before,

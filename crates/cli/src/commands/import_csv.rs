@@ -3,8 +3,10 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
-use rolecall_core::adopt::import_csv::{self, CsvOptions, CsvUser};
+use clap::{Args, ValueEnum};
+use rolecall_core::adopt::import_csv::{
+    self, CsvOptions, CsvUser, DecodeError, Encoding, NameSplit,
+};
 use rolecall_core::text::clean;
 
 use super::site;
@@ -12,12 +14,34 @@ use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
 
+/// `--encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    /// With or without a byte-order mark.
+    #[value(name = "utf-8")]
+    Utf8,
+    /// What Excel on Windows saves as "CSV (Comma delimited)".
+    #[value(name = "windows-1252", alias = "cp1252")]
+    Windows1252,
+}
+
+/// `--name-split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NameSplitArg {
+    /// The first word is the first name, the rest the last name (`Mary` `Ann van Dyke`).
+    FirstWord,
+    /// The last word is the last name, the rest the first name (`Mary Ann van` `Dyke`).
+    LastWord,
+}
+
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Columns are matched case-insensitively: `Name` (a full name: the first \
-word is the first name, the rest the last name) or `First Name` and `Last Name`, `Email`, and \
-optionally `Roles` (separated by `;` or `|`). The vendor's `Name,Email` format works as is. \
-Comma or semicolon delimited, UTF-8 with or without a byte-order mark.
+    after_help = "Columns are matched ignoring case, spaces and punctuation: `Name` (a full \
+name, split by `--name-split`; `Doe, Jane` is last name first) or `First Name` and `Last Name` \
+(`first_name`, `FirstName`), `Email`, and optionally `Roles` (separated by `;` or `|`). The \
+vendor's `Name,Email` format works as is. Comma or semicolon delimited, UTF-8 with or without a \
+byte-order mark; a file Excel saved as \"CSV (Comma delimited)\" on Windows needs `--encoding \
+windows-1252` (or save it as \"CSV UTF-8 (Comma delimited)\").
 
 With a config at `-f` (default `./rolecall.yaml`, if it exists), roles are checked against it and \
 rows already in it are skipped when the same, refused when different.
@@ -37,6 +61,12 @@ pub struct ImportCsvArgs {
     /// The last name of rows whose name is one word (else they are errors).
     #[arg(long, value_name = "TEXT")]
     pub last_name_fallback: Option<String>,
+    /// Where a full name (a single `Name` column) splits into first and last name.
+    #[arg(long, value_enum, value_name = "WHERE", default_value = "first-word")]
+    pub name_split: NameSplitArg,
+    /// The text encoding of the file.
+    #[arg(long, value_enum, value_name = "ENCODING", default_value = "utf-8")]
+    pub encoding: EncodingArg,
     /// Write to FILE (a users file of a config directory); an existing file gets the new
     /// users appended under its `users:`. Default: stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -53,14 +83,44 @@ fn merge(path: &Path, users: &[CsvUser]) -> CliResult<String> {
     })
 }
 
+/// Why the file is not read as text: where (`file:line`), and how to make
+/// it UTF-8 or read it as it is.
+fn decode_error(path: &Path, e: &DecodeError) -> CliError {
+    let shown = rolecall_core::text::path(path);
+    let what = match e.line() {
+        Some(line) => format!("{shown}:{line}: {e}"),
+        None => format!("`{shown}` is {e}"),
+    };
+    const EXCEL: &str = "(Excel: File > Save As > \"CSV UTF-8 (Comma delimited)\")";
+    let hint = match e {
+        DecodeError::LooksLikeWindows1252 { .. } => {
+            format!("save it as UTF-8 {EXCEL}, or read it as it is with `--encoding windows-1252`")
+        }
+        DecodeError::NotUtf8 { .. } | DecodeError::Utf16 => format!("save it as UTF-8 {EXCEL}"),
+        DecodeError::Spreadsheet => format!("save it as CSV {EXCEL}"),
+        DecodeError::IsUtf8 { .. } => "leave out `--encoding windows-1252`".to_string(),
+    };
+    CliError::msg(format!("{what}; nothing was read")).with_hint(hint)
+}
+
 pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
     if let Some(path) = &args.output {
         site::not_a_link(path, "the users")?;
     }
-    let text = site::read_bounded(&args.file, settings.max_config_size, "`--max-config-size`")?;
+    let bytes =
+        site::read_bounded_bytes(&args.file, settings.max_config_size, "`--max-config-size`")?;
+    let encoding = match args.encoding {
+        EncodingArg::Utf8 => Encoding::Utf8,
+        EncodingArg::Windows1252 => Encoding::Windows1252,
+    };
+    let text = import_csv::decode(&bytes, encoding).map_err(|e| decode_error(&args.file, &e))?;
     let options = CsvOptions {
         roles: args.roles.clone(),
         last_name_fallback: args.last_name_fallback.clone(),
+        name_split: match args.name_split {
+            NameSplitArg::FirstWord => NameSplit::FirstWord,
+            NameSplitArg::LastWord => NameSplit::LastWord,
+        },
     };
     if settings.config_given && !settings.config.exists() {
         return Err(CliError::msg(format!(

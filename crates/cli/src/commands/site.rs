@@ -337,6 +337,13 @@ pub fn recorded(
 
 /// A file read whole, no further than `limit` bytes (`flag` raises it).
 pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> {
+    let bytes = read_bounded_bytes(path, limit, flag)?;
+    let shown = rolecall_core::text::path(path);
+    String::from_utf8(bytes).map_err(|_| CliError::msg(format!("`{shown}` is not UTF-8 text")))
+}
+
+/// The bytes of a file, refused past `limit` (see [`read_bounded`]).
+pub fn read_bounded_bytes(path: &Path, limit: usize, flag: &str) -> CliResult<Vec<u8>> {
     use std::io::Read as _;
     let shown = rolecall_core::text::path(path);
     // A pipe or a device would be waited on, or read forever.
@@ -358,7 +365,7 @@ pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> 
         ))
         .with_hint(format!("if it is really that large, raise {flag}")));
     }
-    String::from_utf8(bytes).map_err(|_| CliError::msg(format!("`{shown}` is not UTF-8 text")))
+    Ok(bytes)
 }
 
 /// A plan, or its errors shown.

@@ -2,14 +2,17 @@
 //! and last name columns, and roles) turned into `users:` YAML.
 //!
 //! Every problem is found at once, each with its CSV line; a file with any
-//! error gives no YAML.
+//! error gives no YAML. The bytes are UTF-8, or Windows-1252 when asked
+//! ([`decode`]): what Excel on Windows saves as "CSV (Comma delimited)".
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::Desired;
 use crate::adopt::export::scalar;
+use crate::config::model::User;
 use crate::config::vocab::{self, key};
+use crate::diagnostic::did_you_mean;
 
 /// How to read a CSV.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +21,132 @@ pub struct CsvOptions {
     pub roles: Vec<String>,
     /// The last name of a row whose name is one word (else an error).
     pub last_name_fallback: Option<String>,
+    /// Where a full name (one `Name` column) splits into first and last.
+    pub name_split: NameSplit,
+}
+
+/// Where a full name splits. `Doe, Jane` (last name first) and a one-word
+/// name read the same either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NameSplit {
+    /// `Mary Ann van Dyke` -> `Mary` and `Ann van Dyke`.
+    #[default]
+    FirstWord,
+    /// `Mary Ann van Dyke` -> `Mary Ann van` and `Dyke`.
+    LastWord,
+}
+
+/// How the bytes of a CSV are text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// With or without a byte-order mark.
+    #[default]
+    Utf8,
+    /// Excel's "CSV (Comma delimited)" on Windows (a file that starts with
+    /// a UTF-8 byte-order mark is UTF-8 all the same).
+    Windows1252,
+}
+
+/// Why the bytes of a CSV are not text rolecall reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not UTF-8, but every byte is text in Windows-1252.
+    #[error(
+        "not UTF-8 text: byte 0x{byte:02X} (`{as_1252}` in Windows-1252); the file looks like \
+         Windows-1252, as Excel on Windows saves \"CSV (Comma delimited)\""
+    )]
+    LooksLikeWindows1252 { line: u64, byte: u8, as_1252: char },
+    /// Not UTF-8, nor text in Windows-1252 either.
+    #[error("not UTF-8 text: byte 0x{byte:02X}")]
+    NotUtf8 { line: u64, byte: u8 },
+    #[error("UTF-16 text (as Excel saves \"Unicode Text\"), not UTF-8")]
+    Utf16,
+    #[error("a spreadsheet (xlsx), not CSV")]
+    Spreadsheet,
+    /// `--encoding windows-1252` given a UTF-8 file: it would read garbled.
+    #[error("UTF-8 text, not Windows-1252: `{utf8}` would read as `{as_1252}`")]
+    IsUtf8 {
+        line: u64,
+        utf8: String,
+        as_1252: String,
+    },
+}
+
+impl DecodeError {
+    /// The CSV line of the first byte in question, if there is one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            Self::LooksLikeWindows1252 { line, .. }
+            | Self::NotUtf8 { line, .. }
+            | Self::IsUtf8 { line, .. } => Some(*line),
+            Self::Utf16 | Self::Spreadsheet => None,
+        }
+    }
+}
+
+/// The line (from 1) of byte `at`.
+fn line_of(bytes: &[u8], at: usize) -> u64 {
+    bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+}
+
+/// Whether `text` (decoded as Windows-1252) reads as text: no control
+/// characters but tab and line ends, and none of the bytes Windows-1252
+/// leaves undefined (decoded as C1 controls).
+fn reads_as_text(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The text of a CSV's bytes. In UTF-8, a file that is not says what it
+/// looks like instead (Windows-1252, UTF-16, a spreadsheet); in
+/// Windows-1252, a file that is UTF-8 with anything beyond ASCII is
+/// refused rather than read garbled.
+pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, DecodeError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(DecodeError::Utf16);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Err(DecodeError::Spreadsheet);
+    }
+    let utf8 = std::str::from_utf8(bytes);
+    match (encoding, utf8) {
+        (Encoding::Utf8, Ok(text)) => Ok(text.to_string()),
+        (Encoding::Utf8, Err(e)) => {
+            let at = e.valid_up_to();
+            let (line, byte) = (line_of(bytes, at), bytes[at]);
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            // One character per byte in Windows-1252.
+            match text.chars().nth(at) {
+                Some(as_1252) if reads_as_text(&text) => Err(DecodeError::LooksLikeWindows1252 {
+                    line,
+                    byte,
+                    as_1252,
+                }),
+                _ => Err(DecodeError::NotUtf8 { line, byte }),
+            }
+        }
+        // A byte-order mark says UTF-8, whatever was asked.
+        (Encoding::Windows1252, Ok(text)) if text.starts_with('\u{feff}') => Ok(text.to_string()),
+        (Encoding::Windows1252, Ok(text)) => match text.char_indices().find(|(_, c)| !c.is_ascii())
+        {
+            None => Ok(text.to_string()),
+            Some((at, c)) => {
+                let mut buf = [0; 4];
+                let (as_1252, _) = encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(c.encode_utf8(&mut buf).as_bytes());
+                Err(DecodeError::IsUtf8 {
+                    line: line_of(bytes, at),
+                    utf8: c.to_string(),
+                    as_1252: as_1252.into_owned(),
+                })
+            }
+        },
+        (Encoding::Windows1252, Err(_)) => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            Ok(text.into_owned())
+        }
+    }
 }
 
 /// A user read from a row.
@@ -92,26 +221,18 @@ impl CsvImport {
                 kept.push(user);
                 continue;
             };
-            let roles: BTreeSet<&String> = existing.roles.keys().collect();
-            let wanted: BTreeSet<String> = user.roles.iter().map(|r| key(r)).collect();
-            let same = existing
-                .first_name
-                .as_deref()
-                .is_none_or(|f| f == user.first_name)
-                && existing
-                    .last_name
-                    .as_deref()
-                    .is_none_or(|l| l == user.last_name)
-                && roles == wanted.iter().collect();
-            if same {
-                let message = format!("`{}` is in the config already; skipped", user.email);
-                self.warning(user.line, message);
-            } else {
-                let message = format!(
-                    "`{}` is in the config already, with another name or roles",
-                    user.email
-                );
-                self.error(user.line, message);
+            match differences(existing, &user) {
+                None => {
+                    let message = format!("`{}` is in the config already; skipped", user.email);
+                    self.warning(user.line, message);
+                }
+                Some(differ) => {
+                    let message = format!(
+                        "`{}` is in the config already ({}), with {differ}",
+                        user.email, existing.origin
+                    );
+                    self.error(user.line, message);
+                }
             }
         }
         self.users = kept;
@@ -127,13 +248,73 @@ impl CsvImport {
                         .join(", ")
                 ),
             };
+            let known = desired
+                .roles
+                .values()
+                .map(|r| r.name.as_str())
+                .chain(vocab::DEFAULT_ROLES.iter().copied());
+            let hint = did_you_mean(&role, known)
+                .map(|m| format!("; did you mean `{m}`?"))
+                .unwrap_or_default();
             self.error(
                 lines[0],
                 format!(
-                    "role `{role}` is defined neither in the config nor as a default role{also}"
+                    "role `{role}` is defined neither in the config nor as a default role{also}{hint}"
                 ),
             );
         }
+    }
+}
+
+/// How a row differs from the config's entry for the same user: its name
+/// (where the config sets one) and its roles, each as the config has it
+/// and as the CSV does. `None` when the same.
+fn differences(existing: &User, user: &CsvUser) -> Option<String> {
+    let first = existing
+        .first_name
+        .as_deref()
+        .filter(|f| *f != user.first_name);
+    let last = existing
+        .last_name
+        .as_deref()
+        .filter(|l| *l != user.last_name);
+    let name = match (&existing.first_name, &existing.last_name) {
+        _ if first.is_none() && last.is_none() => None,
+        (Some(f), Some(l)) => Some(format!(
+            "another name: `{f} {l}` in the config, `{} {}` in the CSV",
+            user.first_name, user.last_name
+        )),
+        (Some(f), None) => Some(format!(
+            "another first name: `{f}` in the config, `{}` in the CSV",
+            user.first_name
+        )),
+        (None, Some(l)) => Some(format!(
+            "another last name: `{l}` in the config, `{}` in the CSV",
+            user.last_name
+        )),
+        (None, None) => None,
+    };
+    let theirs: BTreeSet<String> = existing.roles.keys().cloned().collect();
+    let ours: BTreeSet<String> = user.roles.iter().map(|r| key(r)).collect();
+    let roles = (theirs != ours).then(|| {
+        let list = |names: Vec<&str>| match names.as_slice() {
+            [] => "no roles".to_string(),
+            names => names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        format!(
+            "other roles: {} in the config, {} in the CSV",
+            list(existing.roles.values().map(|r| r.name.as_str()).collect()),
+            list(user.roles.iter().map(String::as_str).collect())
+        )
+    });
+    match (name, roles) {
+        (None, None) => None,
+        (Some(d), None) | (None, Some(d)) => Some(d),
+        (Some(name), Some(roles)) => Some(format!("{name}; and {roles}")),
     }
 }
 
@@ -283,7 +464,8 @@ pub fn read(text: &str, options: &CsvOptions) -> CsvImport {
             return out;
         }
     };
-    if columns.email.is_none() || (columns.name.is_none() && columns.first.is_none()) {
+    let split = columns.first.is_none() || columns.last.is_none();
+    if columns.email.is_none() || (columns.name.is_none() && split) {
         out.error(1, "the header needs an `Email` column and a `Name` column (or `First Name` and `Last Name`)".into());
         return out;
     }
@@ -355,7 +537,7 @@ fn row(
             cell(columns.first).to_string(),
             cell(columns.last).to_string(),
         ),
-        _ => split_name(cell(columns.name)),
+        _ => split_name(cell(columns.name), options.name_split),
     };
     let last = match (last.is_empty(), &options.last_name_fallback) {
         (true, Some(fallback)) => fallback.clone(),
@@ -385,18 +567,23 @@ fn row(
 }
 
 /// `Mary Ann van Dyke` -> (`Mary`, `Ann van Dyke`): the first word, and the
-/// rest (middle names kept). `Doe, Jane` (last name first) -> (`Jane`, `Doe`).
-fn split_name(name: &str) -> (String, String) {
+/// rest (middle names kept); or with [`NameSplit::LastWord`], (`Mary Ann
+/// van`, `Dyke`). `Doe, Jane` (last name first) -> (`Jane`, `Doe`). One word
+/// is a first name only.
+fn split_name(name: &str, split: NameSplit) -> (String, String) {
     if let Some((last, first)) = name.split_once(',') {
         let (first, last) = (first.trim(), last.trim());
         if !first.is_empty() && !last.is_empty() {
             return (first.to_string(), last.to_string());
         }
     }
-    let mut words = name.split_whitespace();
-    let first = words.next().unwrap_or_default().to_string();
-    let rest: Vec<&str> = words.collect();
-    (first, rest.join(" "))
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let at = match (split, words.len()) {
+        (_, 0 | 1) | (NameSplit::FirstWord, _) => 1,
+        (NameSplit::LastWord, n) => n - 1,
+    }
+    .min(words.len());
+    (words[..at].join(" "), words[at..].join(" "))
 }
 
 /// The users as a `users:` block (or, with `header: false`, only its
@@ -450,13 +637,194 @@ mod tests {
             .collect();
         insta::assert_snapshot!(problems.join("\n"), @r"
         2 warning: `jane@acme.com` is in the config already; skipped
-        3 error: `ADMIN@acme.com` is in the config already, with another name or roles
-        4 error: role `Finanse` is defined neither in the config nor as a default role (also on lines 6, 7)
+        3 error: `ADMIN@acme.com` is in the config already (rolecall.yaml:6), with other roles: `Admin` in the config, `Finance` in the CSV
+        4 error: role `Finanse` is defined neither in the config nor as a default role (also on lines 6, 7); did you mean `Finance`?
         ");
         let kept: Vec<&str> = import.users.iter().map(|u| u.email.as_str()).collect();
         assert_eq!(
             kept,
             ["sam@acme.com", "li@acme.com", "bo@acme.com", "al@acme.com"]
+        );
+    }
+
+    /// A user the config has with another name or roles: the error says
+    /// which, as the config has it and as the CSV does; a name the config
+    /// leaves to the site is not compared. A role far from any gets no
+    /// suggestion.
+    #[test]
+    fn a_differing_user_is_told_by_what() {
+        let config = "site: acme\nactor: admin@acme.com\nroles:\n  Finance: {}\nusers:\n  admin@acme.com: {roles: [Admin]}\n  jane@acme.com: {first_name: Jane, last_name: Doe, roles: [Finance]}\n  bo@acme.com: {first_name: Bo}\n  li@acme.com: {roles: [Finance, Analyst]}\n";
+        let desired = load_texts(vec![("rolecall.yaml".into(), config.into())])
+            .unwrap()
+            .desired;
+        let csv = "Name,Email,Roles\nJane Q Doe,jane@acme.com,Finance\nJane Doe,JANE@acme.com,Finance;Read\nJanet Roe,jane@acme.com,\nBob Lee,bo@acme.com,\nLi Wei,li@acme.com,finance;analyst\nXi Yu,xi@acme.com,Zzyzx\n";
+        // Each row read alone: rows repeating an email are not what this
+        // test is about.
+        let users: Vec<CsvUser> = csv
+            .lines()
+            .skip(1)
+            .zip(2..)
+            .flat_map(|(row, line)| {
+                let one = format!("Name,Email,Roles\n{row}\n");
+                let mut users = read(&one, &CsvOptions::default()).users;
+                users.iter_mut().for_each(|u| u.line = line);
+                users
+            })
+            .collect();
+        let mut import = CsvImport {
+            users,
+            problems: Vec::new(),
+        };
+        import.check_against(&desired);
+        let problems: Vec<String> = import
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.line, p.message))
+            .collect();
+        insta::assert_snapshot!(problems.join("\n"), @r"
+        2: `jane@acme.com` is in the config already (rolecall.yaml:7), with another name: `Jane Doe` in the config, `Jane Q Doe` in the CSV
+        3: `JANE@acme.com` is in the config already (rolecall.yaml:7), with other roles: `Finance` in the config, `Finance`, `Read` in the CSV
+        4: `jane@acme.com` is in the config already (rolecall.yaml:7), with another name: `Jane Doe` in the config, `Janet Roe` in the CSV; and other roles: `Finance` in the config, no roles in the CSV
+        5: `bo@acme.com` is in the config already (rolecall.yaml:8), with another first name: `Bo` in the config, `Bob` in the CSV
+        6: `li@acme.com` is in the config already; skipped
+        7: role `Zzyzx` is defined neither in the config nor as a default role
+        ");
+        assert_eq!(import.users.len(), 1, "only the new user is kept");
+    }
+
+    /// A single name column splits at the first word (the default) or the
+    /// last; `Doe, Jane` and one-word names read the same either way.
+    #[test]
+    fn names_split_at_the_first_or_the_last_word() {
+        let csv = "Name,Email\nMary Ann van Dyke,mary@acme.com\n\"Doe, Jane\",jane@acme.com\nCher,cher@acme.com\n  Li   Wei ,li@acme.com\n";
+        let names = |split| {
+            let options = CsvOptions {
+                last_name_fallback: Some("-".into()),
+                name_split: split,
+                ..CsvOptions::default()
+            };
+            read(csv, &options)
+                .users
+                .into_iter()
+                .map(|u| format!("{}|{}", u.first_name, u.last_name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(NameSplit::FirstWord),
+            ["Mary|Ann van Dyke", "Jane|Doe", "Cher|-", "Li|Wei"]
+        );
+        assert_eq!(
+            names(NameSplit::LastWord),
+            ["Mary Ann van|Dyke", "Jane|Doe", "Cher|-", "Li|Wei"]
+        );
+        // Without the fallback, a one-word name is an error in both.
+        for split in [NameSplit::FirstWord, NameSplit::LastWord] {
+            let options = CsvOptions {
+                name_split: split,
+                ..CsvOptions::default()
+            };
+            let import = read("Name,Email\nCher,cher@acme.com\n", &options);
+            assert!(import.has_errors() && import.users.is_empty());
+        }
+    }
+
+    /// First and last name columns, however the header writes them, win
+    /// over a full name; one of them alone (without `Name`) is a header
+    /// error, not an error on every row.
+    #[test]
+    fn first_and_last_name_columns_in_any_spelling() {
+        for header in [
+            "First Name,Last Name,Email",
+            "first_name,last_name,email",
+            "FirstName,LastName,E-Mail",
+            " FIRST NAME ; last-name ; Email Address",
+        ] {
+            let sep = if header.contains(';') { ";" } else { "," };
+            let csv = format!("{header}\nMary Ann{sep}van Dyke{sep}mary@acme.com\n");
+            let import = read(&csv, &CsvOptions::default());
+            assert!(!import.has_errors(), "{header}: {:?}", import.problems);
+            let u = &import.users[0];
+            assert_eq!(
+                (u.first_name.as_str(), u.last_name.as_str()),
+                ("Mary Ann", "van Dyke"),
+                "{header}"
+            );
+        }
+        let both = read(
+            "Name,First Name,Last Name,Email\nM. A. van Dyke,Mary Ann,van Dyke,mary@acme.com\n",
+            &CsvOptions::default(),
+        );
+        assert_eq!(both.users[0].first_name, "Mary Ann");
+        let half = read(
+            "First Name,Email\nMary,mary@acme.com\n",
+            &CsvOptions::default(),
+        );
+        assert_eq!(half.problems.len(), 1);
+        assert_eq!(half.problems[0].line, 1, "{:?}", half.problems);
+    }
+
+    /// UTF-8 as is (a byte-order mark too); Windows-1252 when asked. A
+    /// file not UTF-8 says what it looks like and where its first odd byte
+    /// is; a UTF-8 file read as Windows-1252 is refused, not garbled.
+    #[test]
+    fn bytes_decode_as_utf8_or_windows_1252() {
+        let cp1252 =
+            b"Name,Email\nRen\xe9 Dupont,rene@acme.com\nZo\xeb \x93Z\x94 Li,zoe@acme.com\n";
+        assert_eq!(
+            decode(cp1252, Encoding::Utf8),
+            Err(DecodeError::LooksLikeWindows1252 {
+                line: 2,
+                byte: 0xE9,
+                as_1252: '\u{e9}'
+            })
+        );
+        let text = decode(cp1252, Encoding::Windows1252).unwrap();
+        assert_eq!(
+            text,
+            "Name,Email\nRen\u{e9} Dupont,rene@acme.com\nZo\u{eb} \u{201c}Z\u{201d} Li,zoe@acme.com\n"
+        );
+        assert_eq!(
+            read(&text, &CsvOptions::default()).users[0].first_name,
+            "Ren\u{e9}"
+        );
+        // A byte Windows-1252 leaves undefined (0x81), or a control
+        // character: not text in Windows-1252 either.
+        for odd in [
+            &b"Name,Email\nA\x81 B,a@acme.com\n"[..],
+            b"Name,Email\n\x01\xe9 B,a@acme.com\n",
+        ] {
+            assert_eq!(
+                decode(odd, Encoding::Utf8),
+                Err(DecodeError::NotUtf8 {
+                    line: 2,
+                    byte: odd[12]
+                })
+            );
+        }
+        let utf8 = "\u{feff}Name,Email\nRen\u{e9} Dupont,rene@acme.com\n";
+        assert_eq!(decode(utf8.as_bytes(), Encoding::Utf8).unwrap(), utf8);
+        // A byte-order mark says UTF-8 whatever was asked; plain ASCII is
+        // the same in both.
+        assert_eq!(
+            decode(utf8.as_bytes(), Encoding::Windows1252).unwrap(),
+            utf8
+        );
+        assert!(decode(b"Name,Email\n", Encoding::Windows1252).is_ok());
+        assert_eq!(
+            decode(&utf8.as_bytes()[3..], Encoding::Windows1252),
+            Err(DecodeError::IsUtf8 {
+                line: 2,
+                utf8: "\u{e9}".into(),
+                as_1252: "\u{c3}\u{a9}".into()
+            })
+        );
+        assert_eq!(
+            decode(b"\xff\xfeN\x00", Encoding::Utf8),
+            Err(DecodeError::Utf16)
+        );
+        assert_eq!(
+            decode(b"PK\x03\x04\x14\x00", Encoding::Windows1252),
+            Err(DecodeError::Spreadsheet)
         );
     }
 
