@@ -15,7 +15,7 @@ use crate::transcript;
 
 /// A site as a seed: Finance holds a grant on a Topic (an object type
 /// rolecall does not manage), and a privilege on Spaces.
-fn seed(site: &str) -> Snapshot {
+pub(crate) fn seed(site: &str) -> Snapshot {
     let value = json!({
         "site": site,
         "dashboards": [
@@ -49,7 +49,7 @@ fn seed(site: &str) -> Snapshot {
 
 /// The emulator as a real site: HTTP on 127.0.0.1, a key, small pages,
 /// every quirk the client must tolerate.
-fn site(name: &str) -> Emulator {
+pub(crate) fn site(name: &str) -> Emulator {
     periscope_emulator::spawn(Options {
         seed: Some(seed(name)),
         api_key: Some(KEY.into()),
@@ -67,11 +67,11 @@ fn site(name: &str) -> Emulator {
     .unwrap()
 }
 
-const KEY: &str = "life-k3y-0123";
+pub(crate) const KEY: &str = "life-k3y-0123";
 
 /// The hand-written config of `site`: a description edited, a dashboard
 /// grant added to the role with the Topic grant, a role and a user created.
-fn config(site: &str) -> String {
+pub(crate) fn config(site: &str) -> String {
     format!(
         "site: {site}
 actor: admin@acme.com
@@ -106,7 +106,12 @@ users:
 
 /// Runs rolecall in `dir` against `emu` as a real site: key and site from
 /// the environment, the endpoint from `--endpoint`.
-fn run<S: AsRef<std::ffi::OsStr>>(dir: &Path, emu: &Emulator, site: &str, args: &[S]) -> Output {
+pub(crate) fn run<S: AsRef<std::ffi::OsStr>>(
+    dir: &Path,
+    emu: &Emulator,
+    site: &str,
+    args: &[S],
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rolecall"))
         .current_dir(dir)
         .args(args)
@@ -120,7 +125,7 @@ fn run<S: AsRef<std::ffi::OsStr>>(dir: &Path, emu: &Emulator, site: &str, args: 
         .expect("run rolecall")
 }
 
-fn expect(output: &Output, code: i32, step: &str) {
+pub(crate) fn expect(output: &Output, code: i32, step: &str) {
     assert_eq!(
         output.status.code(),
         Some(code),
@@ -130,7 +135,7 @@ fn expect(output: &Output, code: i32, step: &str) {
 }
 
 /// The role `name` of the site now.
-fn role(emu: &Emulator, name: &str) -> periscope_emulator::Role {
+pub(crate) fn role(emu: &Emulator, name: &str) -> periscope_emulator::Role {
     emu.snapshot()
         .roles
         .into_iter()
@@ -139,7 +144,7 @@ fn role(emu: &Emulator, name: &str) -> periscope_emulator::Role {
 }
 
 /// The Topic grant and the Space privilege are still on Finance.
-fn kept_intact(emu: &Emulator, step: &str) {
+pub(crate) fn kept_intact(emu: &Emulator, step: &str) {
     let finance = serde_json::to_value(role(emu, "Finance")).unwrap();
     let permissions = finance["permissions"].as_array().unwrap();
     assert!(

@@ -20,6 +20,7 @@ mod reference;
 mod reviewed;
 mod saved;
 mod until;
+mod user_path;
 mod validate;
 
 use std::collections::BTreeMap;

@@ -415,6 +415,9 @@ impl Serialize for Globs {
 pub struct Limits {
     pub max_deletes: Option<Limit>,
     pub max_revokes: Option<Limit>,
+    /// Users who lose access (deleted, stripped, a membership revoked, or
+    /// a member of a deleted role); default 30% of a site of 10 or more.
+    pub max_users_losing_access: Option<Limit>,
     /// A change that gives more users than this a new action on a dashboard
     /// is tagged `wide-grant` (default 100); a percentage is of live users.
     pub wide_grant: Option<Limit>,

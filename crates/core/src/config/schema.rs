@@ -92,6 +92,10 @@ pub struct LimitsSpec {
     pub max_deletes: Option<LimitValue>,
     /// Role memberships, privileges and dashboard grants removed: a count or a percentage.
     pub max_revokes: Option<LimitValue>,
+    /// Users who lose access (deleted, stripped, a membership revoked, a member of a deleted
+    /// role): a count, or a percentage of the site's users. Default: 30% of a site of 10 users
+    /// or more.
+    pub max_users_losing_access: Option<LimitValue>,
     /// A change that gives more users than this a new action is tagged `wide-grant` (default 100).
     pub wide_grant: Option<LimitValue>,
 }

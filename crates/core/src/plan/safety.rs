@@ -121,7 +121,8 @@ pub enum Rule {
     /// `prune:` on while the config lists no object of that kind: the
     /// plan would take every one.
     PruneEverything { what: Counted },
-    /// More than [`MASS_SHARE`] of the site's users would lose access.
+    /// `limits.max_users_losing_access` (default: [`MASS_SHARE`] of a site
+    /// of [`MASS_MIN_USERS`] or more).
     MassUsers(Excess),
 }
 
@@ -177,14 +178,25 @@ impl fmt::Display for Rule {
                 )
             }
             Rule::MassUsers(e) => {
-                let of = e.of.map_or(0, |(of, _)| of);
-                write!(
-                    f,
-                    "{} of {of} users ({:.0}%) would lose access, more than {}% of a site of {MASS_MIN_USERS} or more",
-                    e.count,
-                    percent(e.count, of),
-                    MASS_SHARE
-                )
+                let default = if e.by_default {
+                    format!(" by default on a site of {MASS_MIN_USERS} users or more")
+                } else {
+                    String::new()
+                };
+                match e.of {
+                    Some((of, _)) => write!(
+                        f,
+                        "max_users_losing_access: {} of {of} users ({:.0}%) would lose access, {} allowed{default}",
+                        e.count,
+                        percent(e.count, of),
+                        e.limit
+                    ),
+                    None => write!(
+                        f,
+                        "max_users_losing_access: {} users would lose access, {} allowed",
+                        e.count, e.limit
+                    ),
+                }
             }
             Rule::BlockedRisk { risk } => {
                 write!(
@@ -343,31 +355,37 @@ fn users_losing<'a>(live: &'a Live, change: &'a Change) -> Vec<&'a str> {
     }
 }
 
-/// More than [`MASS_SHARE`] of a site's users (of [`MASS_MIN_USERS`] or
-/// more, ignored ones not counted) losing access blocks every change that
-/// takes some.
+/// `limits.max_users_losing_access`: by default, more than [`MASS_SHARE`]
+/// of a site's users (of [`MASS_MIN_USERS`] or more; ignored ones not
+/// counted) losing access blocks every change that takes some.
 fn limit_users(policy: &Policy, live: &Live, steps: &mut [Step]) {
     let of = live
         .users
         .iter()
         .filter(|u| !policy.ignore.users.is_match(&u.email))
         .count();
-    if of < MASS_MIN_USERS {
-        return;
-    }
     let losing: BTreeSet<&str> = steps
         .iter()
         .flat_map(|s| users_losing(live, &s.change))
         .collect();
-    if percent(losing.len(), of) <= MASS_SHARE {
+    let n = losing.len();
+    let share = |p: f64, by_default: bool| {
+        (percent(n, of) > p).then_some(Excess {
+            count: n,
+            of: Some((of, Counted::Users)),
+            limit: Limit::Percent(p),
+            by_default,
+        })
+    };
+    let excess = match policy.limits.max_users_losing_access {
+        Some(Limit::Count(max)) => over_count(n, max, false),
+        Some(Limit::Percent(p)) => share(p, false),
+        None if of < MASS_MIN_USERS => None,
+        None => share(MASS_SHARE, true),
+    };
+    let Some(rule) = excess.map(Rule::MassUsers) else {
         return;
-    }
-    let rule = Rule::MassUsers(Excess {
-        count: losing.len(),
-        of: Some((of, Counted::Users)),
-        limit: Limit::Percent(MASS_SHARE),
-        by_default: true,
-    });
+    };
     block_where(steps, Some(rule), |c| !users_losing(live, c).is_empty());
 }
 

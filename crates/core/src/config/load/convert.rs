@@ -24,7 +24,12 @@ pub(crate) const USER_KEYS: &[&str] = &["first_name", "last_name", "roles"];
 pub(crate) const MEMBERSHIP_KEYS: &[&str] = &["role", "until", "reason"];
 pub(crate) const PRUNE_KEYS: &[&str] = &["users", "roles"];
 pub(crate) const SELECTOR_KEYS: &[&str] = &["users", "roles"];
-pub(crate) const LIMIT_KEYS: &[&str] = &["max_deletes", "max_revokes", "wide_grant"];
+pub(crate) const LIMIT_KEYS: &[&str] = &[
+    "max_deletes",
+    "max_revokes",
+    "max_users_losing_access",
+    "wide_grant",
+];
 pub(crate) const POLICY_KEYS: &[&str] = &["email_domains", "everyone_never", "block_risks"];
 
 /// A setting with the position of its key, so that a second file setting it
@@ -609,7 +614,7 @@ impl<'a> Converter<'a> {
         let entries = self.map(
             v,
             &lpath,
-            "a mapping with `max_deletes`, `max_revokes`, `wide_grant`",
+            "a mapping with `max_deletes`, `max_revokes`, `max_users_losing_access`, `wide_grant`",
         )?;
         let mut out = Limits::default();
         let mut ok = true;
@@ -618,6 +623,9 @@ impl<'a> Converter<'a> {
             match self.limit(v, &path) {
                 Some(l) if name == "max_deletes" => out.max_deletes = Some(l),
                 Some(l) if name == "wide_grant" => out.wide_grant = Some(l),
+                Some(l) if name == "max_users_losing_access" => {
+                    out.max_users_losing_access = Some(l);
+                }
                 Some(l) => out.max_revokes = Some(l),
                 None => ok = false,
             }

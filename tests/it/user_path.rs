@@ -1,0 +1,425 @@
+//! One test per defect found on the path a team walks (a config written by
+//! hand, the emulator over HTTP): each failed before it was fixed.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::lifecycle::{KEY, config, expect, kept_intact, role, run, site};
+use crate::transcript;
+
+fn hand_written() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rolecall.yaml"), config("acme")).unwrap();
+    dir
+}
+
+fn read_lock(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_first_lock_records_its_site_and_a_cancelled_apply_writes_none() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    let lock = d.join("rolecall.lock");
+    // No terminal to confirm on: refused, and nothing pinned.
+    let apply = run(d, &emu, "acme", &["apply"]);
+    expect(&apply, 1, "apply without confirmation");
+    assert!(!lock.exists(), "a cancelled apply pins nothing");
+    let out = run(d, &emu, "acme", &["plan", "--out", "plan.json"]);
+    expect(&out, 0, "plan --out");
+    assert_eq!(read_lock(&lock)["site"], "acme");
+    // The second run: every command reads that lock.
+    for args in [
+        &["validate"][..],
+        &["plan"],
+        &["drift"],
+        &["lock", "--check"],
+        &["lock", "--update"],
+    ] {
+        let output = run(d, &emu, "acme", args);
+        assert_ne!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            transcript(&output)
+        );
+    }
+}
+
+#[test]
+fn a_lock_that_records_no_site_is_read_and_healed() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    std::fs::write(
+        d.join("rolecall.lock"),
+        "{\n  \"lock_version\": 1,\n  \"site\": \"\",\n  \"dashboards\": {\n    \"Revenue Overview\": \"4700\"\n  }\n}\n",
+    )
+    .unwrap();
+    expect(&run(d, &emu, "acme", &["validate"]), 0, "validate");
+    let check = run(d, &emu, "acme", &["lock", "--check"]);
+    expect(&check, 1, "lock --check of a lock without its site");
+    expect(
+        &run(d, &emu, "acme", &["lock", "--update"]),
+        0,
+        "lock --update",
+    );
+    assert_eq!(read_lock(&d.join("rolecall.lock"))["site"], "acme");
+    expect(
+        &run(d, &emu, "acme", &["lock", "--check"]),
+        0,
+        "lock --check",
+    );
+}
+
+#[test]
+fn a_name_pinned_twice_is_an_error_at_its_line() {
+    let dir = hand_written();
+    let d = dir.path();
+    std::fs::write(
+        d.join("rolecall.lock"),
+        "{\n  \"lock_version\": 1,\n  \"site\": \"acme\",\n  \"dashboards\": {\n    \"Board Pack\": \"4711\",\n    \"Board Pack\": \"4700\"\n  }\n}\n",
+    )
+    .unwrap();
+    let validate = crate::rolecall(d, &["validate"]);
+    assert_eq!(validate.status.code(), Some(1), "{}", transcript(&validate));
+    let stderr = String::from_utf8_lossy(&validate.stderr);
+    assert!(
+        stderr.contains("`Board Pack` is pinned twice") && stderr.contains("rolecall.lock:6:5"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_one_file_config_has_its_own_lock_and_an_old_shared_one_is_named() {
+    let emu = site("acme");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("prod.yaml"), config("acme")).unwrap();
+    std::fs::write(
+        d.join("rolecall.lock"),
+        "{\"lock_version\": 1, \"site\": \"other\", \"dashboards\": {\"Board Pack\": \"4711\"}}",
+    )
+    .unwrap();
+    let plan = run(
+        d,
+        &emu,
+        "acme",
+        &["plan", "-f", "prod.yaml", "--out", "p.json"],
+    );
+    expect(&plan, 0, "plan beside another config's lock");
+    assert!(
+        String::from_utf8_lossy(&plan.stderr).contains(
+            "`rolecall.lock` is not read for `prod.yaml`: a one-file config's lock is `prod.lock`"
+        ),
+        "{}",
+        transcript(&plan)
+    );
+    assert_eq!(read_lock(&d.join("prod.lock"))["site"], "acme");
+}
+
+#[test]
+fn lock_check_and_update_agree_after_a_rename_on_the_site() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    expect(
+        &run(d, &emu, "acme", &["lock", "--update"]),
+        0,
+        "lock --update",
+    );
+    assert!(emu.rename_dashboard("4700", "Revenue"));
+    let check = run(d, &emu, "acme", &["lock", "--check"]);
+    expect(&check, 1, "lock --check after a rename");
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("`Revenue Overview` -> #4700, which the site names `Revenue` now")
+            && said.contains("rolecall lock --update --repin 'Revenue Overview'"),
+        "{said}"
+    );
+    // --update does not call it up to date: the same question, exit 1.
+    let update = run(d, &emu, "acme", &["lock", "--update"]);
+    expect(&update, 1, "lock --update after a rename");
+    assert!(
+        !String::from_utf8_lossy(&update.stderr).contains("is up to date"),
+        "{}",
+        transcript(&update)
+    );
+    // What --check asks: --repin follows the name (no dashboard has it now).
+    let repin = run(
+        d,
+        &emu,
+        "acme",
+        &["lock", "--update", "--repin", "Revenue Overview"],
+    );
+    expect(&repin, 1, "--repin a name no dashboard has");
+    // Or the config follows the dashboard: then both agree, exit 0.
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace("Revenue Overview:", "Revenue:"),
+    )
+    .unwrap();
+    expect(&run(d, &emu, "acme", &["lock", "--update"]), 0, "update");
+    expect(&run(d, &emu, "acme", &["lock", "--check"]), 0, "check");
+    // A key is not needed: a snapshot will do.
+    let snap = run(
+        d,
+        &emu,
+        "acme",
+        &["export", "--format", "snapshot", "-o", "site.json"],
+    );
+    expect(&snap, 0, "snapshot");
+    std::fs::remove_file(d.join("rolecall.lock")).unwrap();
+    let keyless = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
+        .current_dir(d)
+        .args(["lock", "--update", "--from-snapshot", "site.json"])
+        .env_remove("PERISCOPE_API_KEY")
+        .env_remove("PERISCOPE_SITE")
+        .output()
+        .unwrap();
+    assert_eq!(keyless.status.code(), Some(0), "{}", transcript(&keyless));
+    assert_eq!(
+        read_lock(&d.join("rolecall.lock"))["dashboards"]["Revenue"],
+        "4700"
+    );
+}
+
+#[test]
+fn plan_without_f_inside_an_exported_folder_reads_it_whole() {
+    let emu = site("acme");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    expect(
+        &run(
+            d,
+            &emu,
+            "acme",
+            &["export", "--actor", "admin@acme.com", "-o", "site/"],
+        ),
+        0,
+        "export",
+    );
+    let inside = d.join("site");
+    let validate = run(&inside, &emu, "acme", &["validate"]);
+    expect(&validate, 0, "validate");
+    assert!(
+        String::from_utf8_lossy(&validate.stdout).contains("3 roles, 2 users"),
+        "{}",
+        transcript(&validate)
+    );
+    // `-f rolecall.yaml` named on purpose is the file alone: with prune on,
+    // a config that lists no users blocks, whatever the limits.
+    let root = std::fs::read_to_string(inside.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        inside.join("rolecall.yaml"),
+        format!("{root}prune:\n  users: strip\n  roles: delete\nlimits:\n  max_deletes: 100\n  max_revokes: 100\n"),
+    )
+    .unwrap();
+    let alone = run(&inside, &emu, "acme", &["plan", "-f", "rolecall.yaml"]);
+    expect(&alone, 3, "the root file alone with prune on");
+    assert!(
+        String::from_utf8_lossy(&alone.stdout)
+            .contains("the config lists no roles while `prune.roles` is on"),
+        "{}",
+        transcript(&alone)
+    );
+    expect(
+        &run(&inside, &emu, "acme", &["plan", "--detailed-exitcode"]),
+        0,
+        "the folder as a whole",
+    );
+}
+
+#[test]
+fn revoking_from_more_than_30_percent_of_a_sites_users_is_blocked() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply",
+    );
+    // Ten more analysts, then a config that drops four of the thirteen.
+    let mut text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    for i in 0..10 {
+        text.push_str(&format!(
+            "  a{i}@acme.com:\n    first_name: A\n    last_name: N{i}\n    roles: [Analysts]\n"
+        ));
+    }
+    std::fs::write(d.join("rolecall.yaml"), &text).unwrap();
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "hire",
+    );
+    for i in 0..4 {
+        text = text.replace(
+            &format!("last_name: N{i}\n    roles: [Analysts]"),
+            &format!("last_name: N{i}\n    roles: []"),
+        );
+    }
+    std::fs::write(d.join("rolecall.yaml"), &text).unwrap();
+    let blocked = run(d, &emu, "acme", &["apply", "--auto-approve"]);
+    expect(&blocked, 3, "4 of 13 users lose access");
+    assert!(
+        String::from_utf8_lossy(&blocked.stdout).contains(
+            "max_users_losing_access: 4 of 13 users (31%) would lose access, 30% allowed by default"
+        ),
+        "{}",
+        transcript(&blocked)
+    );
+    let allowed = run(
+        d,
+        &emu,
+        "acme",
+        &["apply", "--auto-approve", "--allow-mass-delete"],
+    );
+    expect(&allowed, 0, "--allow-mass-delete");
+}
+
+#[test]
+fn a_topic_grant_survives_a_description_and_a_grant_edit() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply",
+    );
+    kept_intact(&emu, "first apply");
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace("Reads the money", "Reads all the money")
+            .replace("      Revenue Overview: [read_dashboards]\n  Analysts", "      Revenue Overview: [read_dashboards]\n      Board Pack: [read_dashboards]\n  Analysts"),
+    )
+    .unwrap();
+    let plan = run(d, &emu, "acme", &["plan", "--format", "json"]);
+    expect(&plan, 0, "plan");
+    let json: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        json["unmanaged"]["kept"][0]["object_types"],
+        serde_json::json!(["Space", "Topic"]),
+        "{json}"
+    );
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply the edit",
+    );
+    kept_intact(&emu, "after the edit");
+    let finance = serde_json::to_value(role(&emu, "Finance")).unwrap();
+    assert_eq!(finance["description"], "Reads all the money");
+    // An export says what it cannot write.
+    let export = run(
+        d,
+        &emu,
+        "acme",
+        &["export", "--actor", "admin@acme.com", "-o", "out.yaml"],
+    );
+    expect(&export, 0, "export");
+    assert!(
+        std::fs::read_to_string(d.join("out.yaml")).unwrap().contains(
+            "# also holds 2 rights on Space, Topic that rolecall does not manage: kept as they are"
+        )
+    );
+}
+
+#[test]
+fn a_saved_partial_plan_needs_allow_partial() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    let plan = run(
+        d,
+        &emu,
+        "acme",
+        &["plan", "--target", "user:omar*", "--out", "p.json"],
+    );
+    expect(&plan, 0, "plan --target --out");
+    let apply = run(d, &emu, "acme", &["apply", "p.json"]);
+    expect(&apply, 1, "a partial saved plan without --allow-partial");
+    assert!(
+        String::from_utf8_lossy(&apply.stderr).contains("--target user:omar*"),
+        "{}",
+        transcript(&apply)
+    );
+    assert!(
+        !emu.snapshot()
+            .users
+            .iter()
+            .any(|u| u.email == "omar@acme.com")
+    );
+    let apply = run(d, &emu, "acme", &["apply", "p.json", "--allow-partial"]);
+    expect(&apply, 0, "--allow-partial");
+    assert!(
+        String::from_utf8_lossy(&apply.stdout).contains("the config as a whole is not applied"),
+        "{}",
+        transcript(&apply)
+    );
+}
+
+#[test]
+fn the_undo_of_site_changes_is_judged_by_the_current_policy() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    crate::git(d, &["init", "-q"]);
+    crate::git(d, &["add", "rolecall.yaml"]);
+    crate::git(d, &["commit", "-q", "-m", "as applied"]);
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply",
+    );
+    // By hand on the site: jane loses Finance.
+    let answer = crate::http_site(
+        &emu,
+        "acme",
+        KEY,
+        "PUT",
+        "/api/v2/users/u-jane",
+        r#"{"roles":["r-every"]}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Today's policy forbids what the undo would give back.
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace("actor: admin@acme.com", "actor: admin@acme.com\npolicy:\n  block_risks: [everyone-exposure, admin-grant]\n  email_domains: [example.com, acme.org]"),
+    )
+    .unwrap();
+    let undo = run(
+        d,
+        &emu,
+        "acme",
+        &[
+            "apply",
+            "--only-origin",
+            "site",
+            "--baseline-rev",
+            "HEAD",
+            "--auto-approve",
+        ],
+    );
+    expect(&undo, 3, "the undo under today's policy");
+    assert!(
+        String::from_utf8_lossy(&undo.stdout).contains("policy.email_domains"),
+        "{}",
+        transcript(&undo)
+    );
+    let jane = emu
+        .snapshot()
+        .users
+        .into_iter()
+        .find(|u| u.email == "jane@acme.com")
+        .unwrap();
+    assert_eq!(jane.roles.len(), 1, "nothing was written");
+    let _ = KEY;
+}
