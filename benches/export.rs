@@ -47,6 +47,7 @@ fn site() -> Live {
             description: String::new(),
             privileges: BTreeMap::new(),
             grants: BTreeMap::new(),
+            kept: Default::default(),
         },
         LiveRole {
             id: "r-every".into(),
@@ -54,6 +55,7 @@ fn site() -> Live {
             description: String::new(),
             privileges: BTreeMap::new(),
             grants: BTreeMap::new(),
+            kept: Default::default(),
         },
     ];
     let actions = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
@@ -74,6 +76,7 @@ fn site() -> Live {
                     )
                 })
                 .collect(),
+            kept: Default::default(),
         });
     }
     let users = (0..USERS)

@@ -148,6 +148,7 @@ fn to_live(s: &Snapshot) -> Live {
                         )
                     })
                     .collect(),
+                kept: Default::default(),
             })
             .collect(),
         dashboards: s

@@ -79,7 +79,7 @@ fn a_renamed_and_a_duplicated_dashboard_keep_their_grants_and_are_drift() {
         "{text}"
     );
     assert!(
-        text.contains("warning: 2 dashboards are named `Cash Flow` now (#80099 too): the lock keeps the grants on #80002"),
+        text.contains("warning: another dashboard is named `Cash Flow` now (#80099): the lock keeps the grants on #80002"),
         "{text}"
     );
     // Drift reports both as drift (exit 2).

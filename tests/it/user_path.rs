@@ -423,3 +423,230 @@ fn the_undo_of_site_changes_is_judged_by_the_current_policy() {
     assert_eq!(jane.roles.len(), 1, "nothing was written");
     let _ = KEY;
 }
+
+/// A repository with the hand-written config applied and committed: the
+/// baseline of drift is `HEAD`.
+fn applied_repo(emu: &periscope_emulator::Emulator, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("rolecall.yaml"), text).unwrap();
+    expect(
+        &run(d, emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply",
+    );
+    crate::git(d, &["init", "-q"]);
+    crate::git(d, &["add", "."]);
+    crate::git(d, &["commit", "-q", "-m", "as applied"]);
+    dir
+}
+
+fn put(emu: &periscope_emulator::Emulator, path: &str, body: &str) {
+    let answer = crate::http_site(emu, "acme", KEY, "PUT", path, body);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+fn id_of(emu: &periscope_emulator::Emulator, email: &str) -> String {
+    let user = emu.snapshot().users.into_iter().find(|u| u.email == email);
+    serde_json::to_value(user.unwrap()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn role_id(emu: &periscope_emulator::Emulator, name: &str) -> String {
+    serde_json::to_value(role(emu, name)).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn write_config_leaves_an_entry_that_an_alias_shares() {
+    let emu = site("acme");
+    let text = config("acme")
+        .replace("    roles: [Finance]", "    roles: &team [Finance]")
+        .replace("    roles: [Analysts]", "    roles: *team");
+    let dir = applied_repo(&emu, &text);
+    let d = dir.path();
+    // Jane is given Analysts on the site: her entry defines what omar's uses.
+    let (fin, ana) = (role_id(&emu, "Finance"), role_id(&emu, "Analysts"));
+    put(
+        &emu,
+        &format!("/api/v2/users/{}", id_of(&emu, "jane@acme.com")),
+        &format!(r#"{{"roles":["r-every","{fin}","{ana}"]}}"#),
+    );
+    let drift = run(
+        d,
+        &emu,
+        "acme",
+        &["drift", "--baseline-rev", "HEAD", "--write-config"],
+    );
+    expect(&drift, 2, "drift");
+    assert!(
+        String::from_utf8_lossy(&drift.stderr).contains("defines or uses a YAML anchor"),
+        "{}",
+        transcript(&drift)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("rolecall.yaml")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn a_role_renamed_on_the_site_is_told_and_accepted_whole() {
+    let emu = site("acme");
+    let dir = applied_repo(&emu, &config("acme"));
+    let d = dir.path();
+    put(
+        &emu,
+        &format!("/api/v1/roles/{}", role_id(&emu, "Analysts")),
+        r#"{"name":"Analytics","updated_by_email":"admin@acme.com"}"#,
+    );
+    let drift = run(d, &emu, "acme", &["drift", "--baseline-rev", "HEAD"]);
+    expect(&drift, 2, "drift");
+    assert!(
+        String::from_utf8_lossy(&drift.stdout)
+            .contains("role `Analysts` was renamed on the site to `Analytics`"),
+        "{}",
+        transcript(&drift)
+    );
+    let write = run(
+        d,
+        &emu,
+        "acme",
+        &["drift", "--baseline-rev", "HEAD", "--write-config"],
+    );
+    expect(&write, 2, "drift --write-config");
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    assert!(
+        text.contains("  Analytics:\n") && text.contains("roles: [Analytics]"),
+        "{}\n{text}",
+        transcript(&write)
+    );
+    assert!(!text.contains("Analysts"), "{text}");
+    let plan = run(d, &emu, "acme", &["plan", "--detailed-exitcode"]);
+    expect(&plan, 0, "the accepted config plans to nothing");
+}
+
+#[test]
+fn write_config_keeps_the_order_of_untouched_actions() {
+    let emu = site("acme");
+    let text = config("acme").replace(
+        "Dashboard: [read_dashboards, create_sql_charts]",
+        "Dashboard: [read_dashboards, create_sql_charts]  # why",
+    );
+    let dir = applied_repo(&emu, &text);
+    let d = dir.path();
+    put(
+        &emu,
+        &format!("/api/v1/roles/{}", role_id(&emu, "Analysts")),
+        r#"{"privileges":[{"object_type":"Dashboard","permissions":["read_dashboards","create_sql_charts","download_pdf"]}],"updated_by_email":"admin@acme.com"}"#,
+    );
+    let write = run(
+        d,
+        &emu,
+        "acme",
+        &["drift", "--baseline-rev", "HEAD", "--write-config"],
+    );
+    expect(&write, 2, "drift --write-config");
+    let after = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    assert!(
+        after.contains("Dashboard: [read_dashboards, create_sql_charts, download_pdf]"),
+        "{}\n{after}",
+        transcript(&write)
+    );
+    expect(
+        &run(d, &emu, "acme", &["plan", "--detailed-exitcode"]),
+        0,
+        "plan",
+    );
+}
+
+#[test]
+fn names_from_the_site_are_written_with_invisible_characters_escaped() {
+    let emu = site("acme");
+    let dir = applied_repo(&emu, &config("acme"));
+    let d = dir.path();
+    // A user added on the site, with a right-to-left override in the name.
+    let answer = crate::http_site(
+        &emu,
+        "acme",
+        KEY,
+        "POST",
+        "/api/v2/users",
+        "{\"email\":\"eve@acme.com\",\"first_name\":\"Eve\\u202egnp.exe\",\"last_name\":\"Zero\\u200bWidth\",\"roles\":[],\"invited_by_email\":\"admin@acme.com\"}",
+    );
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace(
+            "actor: admin@acme.com",
+            "actor: admin@acme.com\nprune:\n  users: delete",
+        ),
+    )
+    .unwrap();
+    crate::git(d, &["commit", "-qam", "prune"]);
+    let write = run(
+        d,
+        &emu,
+        "acme",
+        &["drift", "--baseline-rev", "HEAD", "--write-config"],
+    );
+    expect(&write, 2, "drift --write-config");
+    let after = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    assert!(
+        after.contains("\"Eve\\u202Egnp.exe\"") && after.contains("\"Zero\\u200BWidth\""),
+        "{}\n{after}",
+        transcript(&write)
+    );
+    assert!(!after.contains('\u{202e}') && !after.contains('\u{200b}'));
+    expect(
+        &run(d, &emu, "acme", &["plan", "--detailed-exitcode"]),
+        0,
+        "plan",
+    );
+    let export = run(
+        d,
+        &emu,
+        "acme",
+        &["export", "--actor", "admin@acme.com", "-o", "out.yaml"],
+    );
+    expect(&export, 0, "export");
+    let exported = std::fs::read_to_string(d.join("out.yaml")).unwrap();
+    assert!(
+        exported.contains("\\u202E") && !exported.contains('\u{202e}'),
+        "{exported}"
+    );
+}
+
+#[test]
+fn an_id_that_is_gone_never_becomes_a_dashboard_of_that_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut seed = serde_json::to_value(crate::lifecycle::seed("acme")).unwrap();
+    // #4799 is gone; a dashboard is named `#4799` now.
+    seed["dashboards"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "5000", "name": "#4799"}));
+    std::fs::write(d.join("site.json"), seed.to_string()).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        config("acme").replace(
+            "      Board Pack: [read_dashboards]",
+            "      \"#4799\": [read_dashboards]",
+        ),
+    )
+    .unwrap();
+    let plan = crate::rolecall(d, &["plan", "--sandbox", "site.json"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", transcript(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stderr)
+            .contains("no dashboard on the site has the id `4799`, and one is named `#4799`"),
+        "{}",
+        transcript(&plan)
+    );
+}

@@ -80,12 +80,14 @@ pub struct DriftArgs {
     pub site: SiteArgs,
 }
 
-/// The whole config as `accepted` leaves it, loaded and planned again:
-/// it must load, and what was accepted must no longer plan.
+/// The whole config as `accepted` leaves it, loaded and planned again: it
+/// must load, and plan to exactly the old plan without the accepted
+/// changes (an edit that reached further is refused).
 fn check_accepted(
     settings: &Settings,
     loaded: &Loaded,
     live: &Live,
+    plan: &Plan,
     accepted: &accept::Accepted,
 ) -> CliResult<()> {
     // The whole config as it would be, loaded and planned again.
@@ -123,17 +125,30 @@ fn check_accepted(
         live,
         &Selection::default(),
     ) {
-        Ok((again, _)) => accepted
-            .accepted
-            .iter()
-            .filter(|a| again.changes.iter().any(|c| a.starts_with(&c.describe())))
-            .cloned()
-            .collect(),
+        Ok((again, _)) => {
+            // What is left must be what was not accepted, change for change.
+            let expected: Vec<&rolecall_core::plan::Change> = (plan.changes.iter().enumerate())
+                .filter(|(i, _)| !accepted.steps.contains(i))
+                .map(|(_, s)| &s.change)
+                .collect();
+            let found: Vec<&rolecall_core::plan::Change> =
+                again.changes.iter().map(|s| &s.change).collect();
+            let mut differ: Vec<String> = (again.changes.iter())
+                .filter(|s| !expected.contains(&&s.change))
+                .map(|s| format!("the edited config would plan {}", s.describe()))
+                .collect();
+            differ.extend(
+                (plan.changes.iter().enumerate())
+                    .filter(|(i, s)| !accepted.steps.contains(i) && !found.contains(&&s.change))
+                    .map(|(_, s)| format!("{} would change too", s.describe())),
+            );
+            differ
+        }
         Err(_) => vec!["the edited config does not plan against the site".to_string()],
     };
     if !still.is_empty() {
         return Err(CliError::msg(format!(
-            "--write-config could not accept every change ({}); nothing was written",
+            "--write-config would write more or less than it accepts ({}); nothing was written",
             still.join("; ")
         ))
         .with_hint("accept these changes by hand"));
@@ -186,7 +201,7 @@ fn write_config(
         writeln!(err, "--write-config: nothing to accept")?;
         return Ok(());
     }
-    check_accepted(settings, loaded, live, &accepted)?;
+    check_accepted(settings, loaded, live, plan, &accepted)?;
     for (path, text) in &accepted.files {
         // A byte-order mark the file had (loading drops it) is kept.
         let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
@@ -238,6 +253,8 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
             &loaded.desired,
             &baseline.desired,
         );
+        review.renamed =
+            rolecall_core::plan::renamed_on_site(&plan, &review, &loaded.desired, &live);
     }
     // The file first: a reader that stops early (`| head`) loses no report.
     if let Some(out) = &args.out {

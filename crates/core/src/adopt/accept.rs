@@ -7,11 +7,15 @@
 //! `roles:` and name lines), a user added on the site (an entry appended to
 //! the file that holds users of that domain, or `into`), a user deleted on
 //! the site (its entry removed), a role's description, privileges and
-//! grants changed on the site (its entry written again). Roles created,
-//! renamed or deleted on the site, and memberships written with `until`,
-//! are left for a person: each is listed with why.
+//! grants changed on the site (its entry written again, the lists in the
+//! order the entry wrote them), a role renamed on the site (its key and
+//! every member, or none of it). Roles created or deleted on the site, the
+//! memberships that name them, memberships written with `until`, and
+//! entries that define or use a YAML anchor, alias or merge key (an edit
+//! there would change other entries too) are left for a person: each is
+//! listed with why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::adopt::export::scalar;
@@ -19,7 +23,7 @@ use crate::adopt::import_csv::{self, CsvUser};
 use crate::config::model::{Desired, User};
 use crate::config::vocab::key;
 use crate::diagnostic::{FileId, SourceMap};
-use crate::plan::{Change, Label, Plan, Review, RoleChange, UserChange, UserState};
+use crate::plan::{Change, Label, Plan, Review, RoleChange, SiteRename, UserChange, UserState};
 
 /// What `accept` did.
 #[derive(Debug, Default)]
@@ -30,6 +34,9 @@ pub struct Accepted {
     pub accepted: Vec<String>,
     /// What was not, with why.
     pub left: Vec<String>,
+    /// The plan's changes accepted (by index): the edited config must plan
+    /// to the plan without exactly these.
+    pub steps: Vec<usize>,
 }
 
 /// One edit at an entry.
@@ -46,69 +53,145 @@ enum Edit {
     /// The entry written again, as these lines by depth (indented by the
     /// entry's own indentation and step).
     Replace(Vec<(usize, String)>),
+    /// The entry's key, written anew (a role renamed on the site).
+    Rekey(String),
 }
 
 /// The edits being gathered: per entry, and users to add per file.
 struct Gather<'a> {
     desired: &'a Desired,
     sources: &'a SourceMap,
+    review: &'a Review,
     into: Option<&'a Path>,
+    /// Roles (keys) whose create or delete is left for a person: a
+    /// membership naming one is left too, never half of it accepted.
+    left_roles: BTreeSet<String>,
     edits: Vec<(PathBuf, u32, Edit)>,
     added: BTreeMap<PathBuf, Vec<CsvUser>>,
     out: Accepted,
 }
 
 impl Gather<'_> {
-    /// One change of the plan, accepted or left with why.
-    fn change(&mut self, step: &crate::plan::Step) {
+    /// One change of the plan (at `index`), accepted or left with why.
+    fn change(&mut self, index: usize, step: &crate::plan::Step) {
         let what = step.describe();
-        match &step.change {
-            Change::User(UserChange::Update(e)) => self.user_update(&what, &e.before),
+        let accepted = match &step.change {
+            Change::User(UserChange::Update(e)) => self.user_update(&what, e),
             Change::User(UserChange::Create(after)) => {
                 let Some((user, path)) = entry(self.desired, self.sources, &after.email) else {
                     return;
                 };
+                if let Some(why) = self.shared(&path, user.origin.line) {
+                    self.out.left.push(format!("{what}: {why}"));
+                    return;
+                }
                 self.edits.push((path, user.origin.line, Edit::Remove));
                 let line = format!("{what}: not on the site, removed from the config");
                 self.out.accepted.push(line);
+                true
             }
             Change::User(UserChange::Delete(r)) => {
                 self.add_user(&r.before);
                 let line = format!("{what}: added on the site, added to the config");
                 self.out.accepted.push(line);
+                true
             }
             Change::User(UserChange::Strip(e)) => {
                 self.add_user(&e.before);
                 let line = format!("{what}: given roles on the site, added to the config");
                 self.out.accepted.push(line);
+                true
             }
-            Change::Role(RoleChange::Update(e)) => {
-                let Some(role) = self.desired.roles.get(&key(&e.after.name)) else {
-                    return;
-                };
-                let Some(pos) = role.origin.pos(self.sources, 1) else {
-                    return;
-                };
-                let path = self.sources.path(pos.file).to_path_buf();
-                let edit = Edit::Replace(role_lines(role, &e.before));
-                self.edits.push((path, role.origin.line, edit));
-                self.out
-                    .accepted
-                    .push(format!("{what}: as the site has it"));
-            }
-            Change::Role(RoleChange::Create(_) | RoleChange::Rename(_) | RoleChange::Delete(_)) => {
+            Change::Role(RoleChange::Update(e)) => self.role_update(&what, e),
+            Change::Role(RoleChange::Create(_)) => match self.renamed(index) {
+                Some(rename) => self.rename(&what, &rename),
+                None => {
+                    self.out.left.push(format!(
+                        "{what}: a role deleted on the site (or renamed there with other changes); accept it by hand"
+                    ));
+                    false
+                }
+            },
+            Change::Role(RoleChange::Rename(_) | RoleChange::Delete(_)) => {
                 self.out.left.push(format!(
-                    "{what}: a role created, renamed or deleted on the site; accept it by hand"
+                    "{what}: a role created or renamed on the site; accept it by hand"
                 ));
+                false
             }
+        };
+        if accepted {
+            self.out.steps.push(index);
         }
+    }
+
+    /// The role renamed on the site whose create is the change at `index`.
+    fn renamed(&self, index: usize) -> Option<SiteRename> {
+        (self.review.renamed.iter())
+            .find(|r| r.create == index)
+            .cloned()
+    }
+
+    /// A role renamed on the site: its key written as the site names it
+    /// (its members follow through their own changes).
+    fn rename(&mut self, what: &str, rename: &SiteRename) -> bool {
+        let Some(role) = self.desired.roles.get(&key(&rename.from)) else {
+            return false;
+        };
+        let Some(pos) = role.origin.pos(self.sources, 1) else {
+            return false;
+        };
+        let path = self.sources.path(pos.file).to_path_buf();
+        if let Some(why) = self.shared(&path, role.origin.line) {
+            self.out.left.push(format!("{what}: {why}"));
+            return false;
+        }
+        self.edits
+            .push((path, role.origin.line, Edit::Rekey(scalar(&rename.to))));
+        self.out.accepted.push(format!(
+            "{what}: {rename}: its entry and {} renamed",
+            crate::diagnostic::plural(rename.members.len(), "member")
+        ));
+        true
+    }
+
+    /// A role whose description, privileges or grants changed on the site:
+    /// its entry written again as the site has it.
+    fn role_update(&mut self, what: &str, e: &crate::plan::Edit<crate::plan::RoleState>) -> bool {
+        let Some(role) = self.desired.roles.get(&key(&e.after.name)) else {
+            return false;
+        };
+        let Some(pos) = role.origin.pos(self.sources, 1) else {
+            return false;
+        };
+        let path = self.sources.path(pos.file).to_path_buf();
+        if let Some(why) = self.shared(&path, role.origin.line) {
+            self.out.left.push(format!("{what}: {why}"));
+            return false;
+        }
+        let written = entry_lines(self.sources, &path, role.origin.line);
+        let edit = Edit::Replace(role_lines(role, &e.before, &written));
+        self.edits.push((path, role.origin.line, edit));
+        self.out
+            .accepted
+            .push(format!("{what}: as the site has it"));
+        true
+    }
+
+    /// Why the entry at `line` of `path` cannot be edited on its own: it
+    /// defines or uses a YAML anchor, alias or merge key.
+    fn shared(&self, path: &Path, line: u32) -> Option<&'static str> {
+        let lines = entry_lines(self.sources, path, line);
+        lines.iter().any(|l| shares(l)).then_some(
+            "its entry defines or uses a YAML anchor, alias or merge key (`&`, `*`, `<<`): an edit there would change other entries too; accept it by hand",
+        )
     }
 
     /// A user whose roles or names changed on the site: its entry as the
     /// site has it (not one written with `until`: that is for a person).
-    fn user_update(&mut self, what: &str, site: &UserState) {
+    fn user_update(&mut self, what: &str, e: &crate::plan::Edit<UserState>) -> bool {
+        let site = &e.before;
         let Some((user, path)) = entry(self.desired, self.sources, &site.email) else {
-            return;
+            return false;
         };
         // A membership that ended is the config's doing, never the site's.
         let expired = self.desired.expired.contains_key(&key(&site.email));
@@ -121,7 +204,21 @@ impl Gather<'_> {
             self.out.left.push(format!(
                 "{what}: its roles are written with `until`; accept it by hand"
             ));
-            return;
+            return false;
+        }
+        if let Some(role) = (e.before.roles.iter())
+            .chain(&e.after.roles)
+            .find(|r| self.left_roles.contains(&key(&r.name)))
+        {
+            self.out.left.push(format!(
+                "{what}: it names the role `{}`, which is left for a person; accept both by hand",
+                crate::text::code_text(&role.name)
+            ));
+            return false;
+        }
+        if let Some(why) = self.shared(&path, user.origin.line) {
+            self.out.left.push(format!("{what}: {why}"));
+            return false;
         }
         let edit = Edit::User {
             roles: site_roles(self.desired, user, site),
@@ -132,6 +229,7 @@ impl Gather<'_> {
         self.out
             .accepted
             .push(format!("{what}: as the site has it"));
+        true
     }
 
     /// A user the site has and the config does not: added to `into`, else
@@ -205,20 +303,44 @@ pub fn accept(
     baseline: bool,
     into: Option<&Path>,
 ) -> Accepted {
+    let taken = |i: usize| {
+        let labels = review.labels_of(plan, i);
+        let site_only =
+            labels.contains(&Label::ChangedOnSite) && !labels.contains(&Label::PendingInConfig);
+        !baseline || site_only
+    };
+    // The roles created, renamed or deleted that are not accepted whole.
+    let left_roles = (plan.changes.iter().enumerate())
+        .filter(|(i, s)| {
+            s.kind() == crate::plan::Kind::Role
+                && s.action() != crate::plan::Action::Update
+                && !review.renamed.iter().any(|r| r.create == *i && taken(*i))
+        })
+        .flat_map(|(_, s)| {
+            let names = [
+                s.change.role_after().map(|r| r.name.clone()),
+                s.change.renamed_from().map(str::to_string),
+                match &s.change {
+                    Change::Role(RoleChange::Delete(r)) => Some(r.before.name.clone()),
+                    _ => None,
+                },
+            ];
+            names.into_iter().flatten().map(|n| key(&n))
+        })
+        .collect();
     let mut gather = Gather {
         desired,
         sources,
+        review,
         into,
+        left_roles,
         edits: Vec::new(),
         added: BTreeMap::new(),
         out: Accepted::default(),
     };
     for (i, step) in plan.changes.iter().enumerate() {
-        let labels = review.labels_of(plan, i);
-        let site_only =
-            labels.contains(&Label::ChangedOnSite) && !labels.contains(&Label::PendingInConfig);
-        if !baseline || site_only {
-            gather.change(step);
+        if taken(i) {
+            gather.change(i, step);
         }
     }
     gather.finish()
@@ -230,9 +352,16 @@ pub fn accept(
 fn role_lines(
     role: &crate::config::model::Role,
     site: &crate::plan::RoleState,
+    written: &[String],
 ) -> Vec<(usize, String)> {
     use crate::config::model::DashboardRef;
-    let list = |items: &std::collections::BTreeSet<String>| {
+    // The entry's own order of keys and of list items is kept; what is
+    // new comes after, sorted.
+    let at = |k: &str| key_line(written, k).unwrap_or(usize::MAX);
+    let list_of = |k: &str, items: &BTreeSet<String>| {
+        let mut items: Vec<&String> = items.iter().collect();
+        let order = written_items(written, k);
+        items.sort_by_key(|a| order.iter().position(|o| o == *a).unwrap_or(usize::MAX));
         let items: Vec<String> = items.iter().map(|a| scalar(a)).collect();
         format!("[{}]", items.join(", "))
     };
@@ -240,28 +369,34 @@ fn role_lines(
     if !site.description.is_empty() {
         out.push((1, format!("description: {}", scalar(&site.description))));
     }
-    let privileges: Vec<_> = (site.privileges.iter())
+    let mut privileges: Vec<_> = (site.privileges.iter())
         .filter(|(_, a)| !a.is_empty())
+        .map(|(ty, actions)| (scalar(ty), actions))
         .collect();
+    privileges.sort_by_key(|(k, _)| at(k));
     if !privileges.is_empty() {
         out.push((1, "privileges:".to_string()));
         for (ty, actions) in privileges {
-            out.push((2, format!("{}: {}", scalar(ty), list(actions))));
+            out.push((2, format!("{ty}: {}", list_of(&ty, actions))));
         }
     }
-    let grants: Vec<_> = (site.dashboards.iter())
+    let mut grants: Vec<_> = (site.dashboards.iter())
         .filter(|(_, g)| !g.actions.is_empty())
-        .collect();
-    if !grants.is_empty() {
-        out.push((1, "dashboards:".to_string()));
-        for (id, grant) in grants {
+        .map(|(id, grant)| {
             let by_id = role.dashboards.contains_key(&DashboardRef::Id(id.clone()));
-            let written = if by_id || grant.name.starts_with('#') {
+            let k = if by_id || grant.name.starts_with('#') {
                 format!("\"#{id}\"")
             } else {
                 scalar(&grant.name)
             };
-            out.push((2, format!("{written}: {}", list(&grant.actions))));
+            (k, &grant.actions)
+        })
+        .collect();
+    grants.sort_by_key(|(k, _)| at(k));
+    if !grants.is_empty() {
+        out.push((1, "dashboards:".to_string()));
+        for (k, actions) in grants {
+            out.push((2, format!("{k}: {}", list_of(&k, actions))));
         }
     }
     if !role.renamed_from.is_empty() {
@@ -269,6 +404,84 @@ fn role_lines(
         out.push((1, format!("renamed_from: [{}]", names.join(", "))));
     }
     out
+}
+
+/// The lines of the entry whose key is on `line` (1-based) of `path`.
+fn entry_lines(sources: &SourceMap, path: &Path, line: u32) -> Vec<String> {
+    let Some(text) = (0..sources.len())
+        .map(|i| sources.get(FileId(i)))
+        .find(|f| f.path == path)
+        .map(|f| &f.text)
+    else {
+        return Vec::new();
+    };
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = (line as usize).saturating_sub(1);
+    let Some(head) = lines.get(at) else {
+        return Vec::new();
+    };
+    let end = entry_end(&lines, at, indent(head));
+    lines[at..end].to_vec()
+}
+
+/// Whether a line defines or uses an anchor or an alias, or holds a merge
+/// key (quoted text and comments left out).
+fn shares(line: &str) -> bool {
+    let mut quote = None;
+    let mut prev = ' ';
+    let chars: Vec<char> = line.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '#' && prev.is_whitespace() => return false,
+            None if (c == '&' || c == '*')
+                && matches!(prev, ' ' | '\t' | '[' | ',' | '{' | ':' | '-')
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_alphanumeric() || *n == '_') =>
+            {
+                return true;
+            }
+            None if c == '<' && chars.get(i + 1) == Some(&'<') => return true,
+            None => {}
+        }
+        prev = c;
+    }
+    false
+}
+
+/// The line (within an entry's lines) where `k` is written as a key.
+fn key_line(lines: &[String], k: &str) -> Option<usize> {
+    let needle = format!("{k}:");
+    lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(&needle))
+}
+
+/// The items of the list written under the key `k` in an entry, in its
+/// order: a flow list `[a, b]` on the key's line, or `- a` lines under it.
+fn written_items(lines: &[String], k: &str) -> Vec<String> {
+    let Some(at) = key_line(lines, k) else {
+        return Vec::new();
+    };
+    let unquote = |s: &str| s.trim().trim_matches(['"', '\'']).to_string();
+    let rest = lines[at].trim_start()[k.len() + 1..].trim();
+    if let Some(inner) = rest.strip_prefix('[') {
+        let inner = inner.split(']').next().unwrap_or_default();
+        return inner
+            .split(',')
+            .map(unquote)
+            .filter(|s| !s.is_empty())
+            .collect();
+    }
+    let depth = indent(&lines[at]);
+    lines[at + 1..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || indent(l) > depth)
+        .filter_map(|l| l.trim_start().strip_prefix("- ").map(unquote))
+        .collect()
 }
 
 /// The config's entry of a user, and the file that holds it.
@@ -380,12 +593,30 @@ fn apply(text: &str, line: usize, edit: &Edit) -> String {
             lines.splice(at..end, written);
         }
         Edit::User { roles, first, last } => edit_user(&mut lines, at, k, roles, first, last),
+        Edit::Rekey(new) => {
+            // `  Old Name:  # comment` -> `  New Name:  # comment`.
+            let line = &lines[at];
+            if let Some(colon) = key_end(line) {
+                lines[at] = format!("{}{new}{}", " ".repeat(k), &line[colon..]);
+            }
+        }
     }
     let mut out = lines.join(nl);
     if ends_nl {
         out.push_str(nl);
     }
     out
+}
+
+/// Where the key of a mapping line ends (its `:`), past a quoted key.
+fn key_end(line: &str) -> Option<usize> {
+    let t = line.trim_start();
+    let lead = line.len() - t.len();
+    let from = match t.chars().next() {
+        Some(q @ ('"' | '\'')) => t[1..].find(q).map(|i| i + 2)?,
+        _ => 0,
+    };
+    t[from..].find(':').map(|i| lead + from + i)
 }
 
 /// A user entry's roles and names set, in its flow or block form.

@@ -64,8 +64,17 @@ fn quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{85}') => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
+            // Invisible and bidi characters are escaped too: a name from the
+            // site reads in the file as it is, never as another one.
+            c if c.is_control()
+                || crate::text::is_invisible(c)
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') =>
+            {
+                if (c as u32) > 0xFFFF {
+                    let _ = write!(out, "\\U{:08X}", c as u32);
+                } else {
+                    let _ = write!(out, "\\u{:04X}", c as u32);
+                }
             }
             c => out.push(c),
         }

@@ -310,13 +310,21 @@ impl<'a> Ctx<'a> {
             DashboardRef::Id(id) if self.pins.by_id.contains_key(id.as_str()) => {
                 return Some(id.clone());
             }
-            // `"#1"` with no dashboard #1: a dashboard named `#1`, if any.
-            DashboardRef::Id(_) if self.pins.name_of(dref, &self.desired.lock).is_some() => {
-                let name = self
-                    .pins
-                    .name_of(dref, &self.desired.lock)
-                    .unwrap_or_default();
-                return self.resolve_name(&name, origin, written, errors);
+            // `"#1"` with no dashboard #1 and no pin, and a dashboard named
+            // `#1`: which one is meant is for a person (the dashboard #1 may
+            // be gone, and a grant never moves in silence).
+            DashboardRef::Id(id) if self.pins.name_of(dref, &self.desired.lock).is_some() => {
+                errors.push(self.error(
+                    origin,
+                    written + 2,
+                    format!(
+                        "no dashboard on the site has the id `{id}`, and one is named `#{id}`"
+                    ),
+                    format!(
+                        "if the config means the dashboard named `#{id}`, pin it with `rolecall lock --update` (the lock keeps the name on that dashboard); if it meant the dashboard #{id}, that one is gone: remove the grant"
+                    ),
+                ));
+                return None;
             }
             DashboardRef::Id(id) => {
                 errors.push(self.error(

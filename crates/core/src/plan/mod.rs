@@ -11,6 +11,7 @@ mod change;
 mod diff;
 pub mod effect;
 pub mod pins;
+mod renamed;
 pub mod render;
 pub mod safety;
 pub mod severity;
@@ -27,6 +28,7 @@ pub use crate::kinds::{DigestKey, Kind, Risk};
 pub use change::{Change, Edit, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
 pub use effect::{Effect, Gain};
+pub use renamed::{SiteRename, renamed_on_site};
 pub use safety::{Blocked, Policy, Rule};
 pub use simulate::simulate;
 
@@ -470,8 +472,12 @@ impl std::fmt::Display for DashboardNote {
             ),
             DashboardNote::Ambiguous { id, name, others } => write!(
                 f,
-                "{} dashboards are named `{}` now (#{} too): the lock keeps the grants on #{id}",
-                others.len() + 1,
+                "{} named `{}` now (#{}): the lock keeps the grants on #{id}",
+                if others.len() == 1 {
+                    "another dashboard is".to_string()
+                } else {
+                    format!("{} other dashboards are", others.len())
+                },
                 clean(name),
                 others.join(", #")
             ),
@@ -489,6 +495,8 @@ pub struct Review {
     pub access: Option<Effect>,
     /// Drift's notes, per change (by its index in [`Plan::changes`]).
     pub labels: BTreeMap<usize, Vec<Label>>,
+    /// Roles of the config renamed on the site ([`renamed_on_site`]).
+    pub renamed: Vec<SiteRename>,
 }
 
 impl Review {
@@ -528,6 +536,7 @@ pub fn judge(mut plan: Plan, live: &crate::live::Live, rules: &crate::Desired) -
     let review = Review {
         access: Some(crate::access::effect(live, &plan)),
         labels: BTreeMap::new(),
+        renamed: Vec::new(),
     };
     (plan, review)
 }

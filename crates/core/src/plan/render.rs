@@ -635,7 +635,10 @@ fn drift_count(findings: &[(Severity, Finding<'_>)]) -> String {
 /// The line a finding opens with.
 fn finding_line(plan: &Plan, review: &Review, f: &Finding<'_>) -> String {
     match f {
-        Finding::Change(i) => severity::story(&plan.changes[*i], &review.labels_of(plan, *i)),
+        Finding::Change(i) => match review.renamed.iter().find(|r| r.create == *i) {
+            Some(rename) => rename.to_string(),
+            None => severity::story(&plan.changes[*i], &review.labels_of(plan, *i)),
+        },
         Finding::Admin(u) => format!(
             "`{}` is an Admin member of the site that the config neither lists nor protects",
             clean(&u.email)

@@ -292,6 +292,7 @@ impl Plan {
         let review = Review {
             access: self.access,
             labels,
+            renamed: Vec::new(),
         };
         Ok((plan, review))
     }

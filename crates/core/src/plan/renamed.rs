@@ -1,0 +1,108 @@
+//! A role renamed on the site: the config still names it as it was, the
+//! site holds it under another name. A plan alone shows a role to create
+//! and a membership change per member; this finds the pair by the role's
+//! id on the site (the role its members hold), so that drift tells it as
+//! what it is and `--write-config` accepts it whole or not at all.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Change, Label, Plan, Review, RoleChange, UserChange};
+use crate::Desired;
+use crate::config::vocab::{is_builtin_role, key};
+use crate::live::Live;
+
+/// A role the config names `from` that the site holds as `to` (id `id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteRename {
+    /// The change that creates `from` (by its index in the plan).
+    pub create: usize,
+    pub from: String,
+    pub to: String,
+    pub id: String,
+    /// The changes that move its members from `to` to `from`.
+    pub members: Vec<usize>,
+}
+
+impl std::fmt::Display for SiteRename {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clean = crate::text::code_text;
+        write!(
+            f,
+            "role `{}` was renamed on the site to `{}`",
+            clean(&self.from),
+            clean(&self.to)
+        )
+    }
+}
+
+/// The roles of the config renamed on the site: a role the plan creates
+/// (changed on the site, by the baseline's labels) and one live role the
+/// config does not list whose rights, description and members are exactly
+/// the config's for it.
+pub fn renamed_on_site(
+    plan: &Plan,
+    review: &Review,
+    desired: &Desired,
+    live: &Live,
+) -> Vec<SiteRename> {
+    let mut out = Vec::new();
+    for (i, step) in plan.changes.iter().enumerate() {
+        let Change::Role(RoleChange::Create(wanted)) = &step.change else {
+            continue;
+        };
+        let labels = review.labels_of(plan, i);
+        if !labels.contains(&Label::ChangedOnSite) || labels.contains(&Label::PendingInConfig) {
+            continue;
+        }
+        let members: BTreeSet<String> = (desired.users.values())
+            .filter(|u| u.roles.contains_key(&key(&wanted.name)))
+            .map(|u| key(&u.email))
+            .collect();
+        let candidates: Vec<_> = (live.roles.iter())
+            .filter(|r| {
+                !desired.roles.contains_key(&key(&r.name))
+                    && !is_builtin_role(&r.name)
+                    && !desired.ignore.roles.is_match(&r.name)
+                    && r.description == wanted.description
+                    && r.same_rights(wanted)
+            })
+            .filter(|r| {
+                let on_site: BTreeSet<String> = (live.users.iter())
+                    .filter(|u| u.roles.contains(&r.id))
+                    .map(|u| key(&u.email))
+                    .collect();
+                on_site == members
+            })
+            .collect();
+        let [role] = candidates.as_slice() else {
+            continue;
+        };
+        let moves = (plan.changes.iter().enumerate())
+            .filter(|(_, s)| match &s.change {
+                Change::User(UserChange::Update(e)) => {
+                    e.before
+                        .roles
+                        .iter()
+                        .any(|r| r.id.as_deref() == Some(&role.id))
+                        && e.after
+                            .roles
+                            .iter()
+                            .any(|r| key(&r.name) == key(&wanted.name))
+                }
+                _ => false,
+            })
+            .map(|(j, _)| j)
+            .collect();
+        out.push(SiteRename {
+            create: i,
+            from: wanted.name.clone(),
+            to: role.name.clone(),
+            id: role.id.clone(),
+            members: moves,
+        });
+    }
+    out
+}
