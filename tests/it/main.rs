@@ -5,6 +5,7 @@ mod access;
 mod adopt;
 mod apply;
 mod cli;
+mod docs;
 mod drift;
 mod emulator;
 mod examples;

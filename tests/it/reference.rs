@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use clap::{Arg, ArgAction, Command, CommandFactory as _};
+use clap::{Arg, ArgAction, Command};
 
 use crate::root;
 
@@ -100,7 +100,7 @@ fn text(s: Option<&clap::builder::StyledStr>) -> String {
 
 /// The reference page.
 fn reference() -> String {
-    let mut cli: Command = rolecall_cli::Cli::command();
+    let mut cli: Command = rolecall_cli::command();
     cli.build();
     let mut out = String::from(
         "# Command-line reference\n\n\

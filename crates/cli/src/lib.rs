@@ -155,7 +155,7 @@ pub enum Command {
     Drift(commands::drift::DriftArgs),
     /// Who can do what on which dashboard, and through which roles.
     Access(commands::access::AccessArgs),
-    /// Check or update `rolecall.lock`: the dashboard each name of the config is pinned to.
+    /// Check or update the config's lock: the dashboard each name of the config is pinned to.
     Lock(commands::lock::LockArgs),
     /// Write the live site as a config that plans to no changes (or as a snapshot).
     Export(commands::export::ExportArgs),
@@ -165,11 +165,43 @@ pub enum Command {
     Emulator(Box<commands::emulator::EmulatorArgs>),
 }
 
+/// The flags every command takes that only a client of the API uses:
+/// hidden from `rolecall emulator --help`, where they would do nothing.
+const CLIENT_FLAGS: &[&str] = &[
+    "config",
+    "endpoint",
+    "api_key_file",
+    "timeout",
+    "retry_budget",
+    "read_deadline",
+    "max_response_size",
+    "max_pages",
+    "max_items",
+    "max_config_size",
+    "max_snapshot_size",
+];
+
+/// The command line as rolecall parses it: [`Cli`], with the client's
+/// global flags hidden from the emulator's help.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd.mut_subcommand("emulator", |sub| {
+        sub.mut_args(|a| {
+            if CLIENT_FLAGS.contains(&a.get_id().as_str()) {
+                a.hide(true)
+            } else {
+                a
+            }
+        })
+    })
+}
+
 /// Runs the CLI with the process's arguments and returns its exit code. A
 /// usage error exits 1 (never 2, which `drift` and `--detailed-exitcode`
 /// use for "changes found"); `--help` and `--version` exit 0.
 pub fn main() -> ExitCode {
-    let parsed = Cli::command()
+    let parsed = command()
         .try_get_matches()
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
     let (cli, matches) = match parsed {
@@ -205,7 +237,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => commands::validate::run(args, &settings),
         Command::Schema(args) => commands::schema::run(args, &settings),
-        Command::Completions(args) => commands::completions::run(args, &mut Cli::command()),
+        Command::Completions(args) => commands::completions::run(args, &mut command()),
         Command::Emulator(args) => commands::emulator::run(args, &settings),
         Command::Plan(args) => commands::plan::run(args, &settings),
         Command::Drift(args) => commands::drift::run(args, &settings),

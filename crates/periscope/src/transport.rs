@@ -339,15 +339,9 @@ impl Transport {
         result
     }
 
-    /// Whether a silence ends the call now: a refused connection to this
-    /// machine is retried once (nothing is listening), a timeout twice (a
-    /// server that does not answer three times in a row is down).
+    /// Whether a silence ends the call now ([`final_silence`]).
     fn final_silence(&self, silence: Silence, attempt: u32) -> bool {
-        match silence {
-            Silence::Connect if self.loopback => attempt >= 2,
-            Silence::Timeout => attempt >= 3,
-            _ => false,
-        }
+        final_silence(self.loopback, silence, attempt)
     }
 
     /// Waits before attempt `next`, or says the budget is spent.
@@ -525,6 +519,18 @@ fn retry_after(value: &str) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(3600.0)))
 }
 
+/// Whether a silence ends a call after `attempt` attempts: a refused
+/// connection to this machine is retried once (nothing is listening); a
+/// server that cannot be reached, or does not answer, three times in a row
+/// is down. A dropped connection is retried as a `5xx` is.
+fn final_silence(loopback: bool, silence: Silence, attempt: u32) -> bool {
+    match silence {
+        Silence::Connect if loopback => attempt >= 2,
+        Silence::Connect | Silence::Timeout => attempt >= 3,
+        Silence::Other => false,
+    }
+}
+
 /// What kind of silence a reqwest error is.
 fn silence(e: &reqwest::Error) -> Silence {
     if e.is_timeout() {
@@ -585,4 +591,22 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 /// Percent-encodes a path segment or query value.
 pub(crate) fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Silence, final_silence};
+
+    /// As the guide says: an endpoint that cannot be reached, or does not
+    /// answer, is tried three times; a refused connection to this machine
+    /// twice; a broken connection until the retry budget ends.
+    #[test]
+    fn silences_end_a_call_as_documented() {
+        let tries = |loopback, silence| (1..=10).find(|&a| final_silence(loopback, silence, a));
+        assert_eq!(tries(false, Silence::Connect), Some(3));
+        assert_eq!(tries(false, Silence::Timeout), Some(3));
+        assert_eq!(tries(true, Silence::Connect), Some(2));
+        assert_eq!(tries(true, Silence::Timeout), Some(3));
+        assert_eq!(tries(false, Silence::Other), None);
+    }
 }

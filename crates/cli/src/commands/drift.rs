@@ -34,7 +34,7 @@ pub enum FailOn {
 #[command(
     after_help = "Exit codes: 0 the site matches the config, 1 error, 2 drift. An Admin member the \
 config neither lists nor protects is always drift, and so is a dashboard the config names that was \
-renamed or duplicated on the site (`rolecall.lock` keeps its grants); with --fail-on-unmanaged, so is every user or role \
+renamed or duplicated on the site (the lock keeps its grants); with --fail-on-unmanaged, so is every user or role \
 the config does not manage.
 
 With a baseline (the config as last applied: a path with --baseline, or a git revision of the \

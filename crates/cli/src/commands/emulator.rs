@@ -78,6 +78,7 @@ pub enum QuirkArg {
     /// Dashboard ids as JSON numbers.
     NumericDashboardIds,
     /// `DELETE` answers `200` with a body.
+    #[value(name = "delete-200", alias = "delete200")]
     Delete200,
     /// The role list is paginated.
     PaginateRoles,
