@@ -225,13 +225,17 @@ fn walk(dir: &Path, emu: &Emulator, site: &str, config: &[&str], lock: &Path) {
         "drift after apply",
     );
     // A third run: every read command, twice, the same bytes.
-    for args in [
-        &["validate"][..],
-        &["plan", "--detailed-exitcode"],
-        &["plan", "--format", "json"],
-        &["drift"],
-        &["lock", "--check"],
-    ] {
+    expect(
+        &run(dir, emu, site, &with(&["validate"])),
+        0,
+        "third run: validate",
+    );
+    expect(
+        &run(dir, emu, site, &with(&["lock", "--check"])),
+        0,
+        "third run: lock",
+    );
+    for args in [&["plan", "--format", "json"][..], &["drift"]] {
         let first = run(dir, emu, site, &with(args));
         let second = run(dir, emu, site, &with(args));
         expect(&first, 0, &format!("third run: {args:?}"));
@@ -348,4 +352,159 @@ fn an_exported_directory_is_planned_whole_from_inside_it() {
     kept_intact(&emu, "exported");
     let again = run(&inside, &emu, "acme", &["plan", "--detailed-exitcode"]);
     expect(&again, 0, "a third run");
+}
+
+/// Generated configs and generated site edits, over HTTP: after `apply`, a
+/// plan is empty and drift is clean; every read command gives the same
+/// bytes twice.
+mod property {
+    use proptest::prelude::*;
+
+    use super::{KEY, expect, run};
+
+    const ROLES: &[&str] = &["Finance", "Sales", "Ops", "Growth"];
+    const ACTIONS: &[&str] = &["read_dashboards", "download_pdf", "create_sql_charts"];
+    const DASHBOARDS: &[&str] = &["Revenue Overview", "Board Pack", "#4700"];
+
+    /// A role of a case: whether the config lists it, its privileges and
+    /// its grants (action by dashboard), by index.
+    type GenRole = (bool, Vec<usize>, Vec<(usize, usize)>);
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        roles: Vec<GenRole>,
+        /// Per user (u0..): the roles the config gives.
+        users: Vec<Vec<usize>>,
+        /// Site edits after the first apply: (user, roles it holds instead).
+        edits: Vec<(usize, Vec<usize>)>,
+        /// A description changed on the site, for this role.
+        described: Option<usize>,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        let role = (
+            any::<bool>(),
+            proptest::collection::vec(0..ACTIONS.len(), 0..3),
+            proptest::collection::vec((0..DASHBOARDS.len(), 0..ACTIONS.len()), 0..3),
+        );
+        (
+            proptest::collection::vec(role, ROLES.len()),
+            proptest::collection::vec(proptest::collection::vec(0..ROLES.len(), 0..3), 1..5),
+        )
+            .prop_flat_map(|(roles, users)| {
+                let n = users.len();
+                (
+                    Just(roles),
+                    Just(users),
+                    proptest::collection::vec(
+                        (0..n, proptest::collection::vec(0..ROLES.len(), 0..3)),
+                        0..3,
+                    ),
+                    proptest::option::of(0..ROLES.len()),
+                )
+            })
+            .prop_map(|(roles, users, edits, described)| Case {
+                roles,
+                users,
+                edits,
+                described,
+            })
+    }
+
+    fn list(items: impl Iterator<Item = String>) -> String {
+        let mut items: Vec<String> = items.collect();
+        items.sort();
+        items.dedup();
+        format!("[{}]", items.join(", "))
+    }
+
+    /// The config a case writes: the roles it lists, users in them (a role
+    /// it does not list is left out of memberships: it is not defined).
+    fn yaml(case: &Case) -> String {
+        let mut out = String::from("site: acme\nactor: admin@acme.com\nroles:\n");
+        for (i, (listed, privileges, grants)) in case.roles.iter().enumerate() {
+            if !listed {
+                continue;
+            }
+            out.push_str(&format!("  {}:\n    description: role {i}\n", ROLES[i]));
+            out.push_str(&format!(
+                "    privileges:\n      Dashboard: {}\n",
+                list(privileges.iter().map(|a| ACTIONS[*a].to_string()))
+            ));
+            if !grants.is_empty() {
+                out.push_str("    dashboards:\n");
+                for (d, dashboard) in DASHBOARDS.iter().enumerate() {
+                    let actions: Vec<String> = grants
+                        .iter()
+                        .filter(|(g, _)| *g == d)
+                        .map(|(_, a)| ACTIONS[*a].to_string())
+                        .collect();
+                    if !actions.is_empty() {
+                        out.push_str(&format!(
+                            "      \"{dashboard}\": {}\n",
+                            list(actions.into_iter())
+                        ));
+                    }
+                }
+            }
+        }
+        out.push_str("users:\n  admin@acme.com:\n    first_name: Ada\n    last_name: Admin\n    roles: [Admin]\n");
+        for (u, roles) in case.users.iter().enumerate() {
+            let roles = roles
+                .iter()
+                .filter(|r| case.roles[**r].0)
+                .map(|r| ROLES[*r].to_string());
+            out.push_str(&format!(
+                "  u{u}@acme.com:\n    first_name: U\n    last_name: Ser{u}\n    roles: {}\n",
+                list(roles)
+            ));
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn apply_then_plan_is_empty_and_reads_repeat(case in case()) {
+            let emu = super::site("acme");
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            std::fs::write(d.join("rolecall.yaml"), yaml(&case)).unwrap();
+            let apply = ["apply", "--auto-approve", "--allow-mass-delete"];
+            expect(&run(d, &emu, "acme", &apply), 0, "apply");
+            expect(&run(d, &emu, "acme", &["plan", "--detailed-exitcode"]), 0, "plan after apply");
+            // Edits by hand on the site, through the API.
+            let snapshot = serde_json::to_value(emu.snapshot()).unwrap();
+            let id_of = |kind: &str, field: &str, value: &str| {
+                snapshot[kind].as_array().unwrap().iter()
+                    .find(|o| o[field] == value)
+                    .map(|o| o["id"].as_str().unwrap().to_string())
+            };
+            for (u, roles) in &case.edits {
+                let Some(user) = id_of("users", "email", &format!("u{u}@acme.com")) else { continue };
+                let mut ids = vec!["r-every".to_string()];
+                ids.extend(roles.iter().filter_map(|r| id_of("roles", "name", ROLES[*r])));
+                let body = serde_json::json!({"roles": ids}).to_string();
+                let answer = crate::http_site(&emu, "acme", KEY, "PUT", &format!("/api/v2/users/{user}"), &body);
+                prop_assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            }
+            if let Some(r) = case.described
+                && let Some(role) = id_of("roles", "name", ROLES[r])
+            {
+                let answer = crate::http_site(&emu, "acme", KEY, "PUT", &format!("/api/v1/roles/{role}"),
+                    r#"{"description":"changed by hand","updated_by_email":"admin@acme.com"}"#);
+                prop_assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            }
+            for args in [&["drift", "--format", "json"][..], &["access", "--format", "csv"]] {
+                let first = run(d, &emu, "acme", args);
+                let second = run(d, &emu, "acme", args);
+                prop_assert_eq!(&first.stdout, &second.stdout, "{:?} twice", args);
+            }
+            expect(&run(d, &emu, "acme", &apply), 0, "apply again");
+            expect(&run(d, &emu, "acme", &["plan", "--detailed-exitcode"]), 0, "plan after the second apply");
+            expect(&run(d, &emu, "acme", &["drift"]), 0, "drift after the second apply");
+            super::kept_intact(&emu, "generated");
+        }
+    }
 }
