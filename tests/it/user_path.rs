@@ -316,6 +316,16 @@ fn a_topic_grant_survives_a_description_and_a_grant_edit() {
     kept_intact(&emu, "after the edit");
     let finance = serde_json::to_value(role(&emu, "Finance")).unwrap();
     assert_eq!(finance["description"], "Reads all the money");
+    // An access report says what it does not cover.
+    let access = run(d, &emu, "acme", &["access"]);
+    expect(&access, 0, "access");
+    assert!(
+        String::from_utf8_lossy(&access.stdout).contains(
+            "Not covered (rights on objects rolecall does not manage):\n  role `Finance` holds 2 rights on `Space`, `Topic`"
+        ),
+        "{}",
+        transcript(&access)
+    );
     // An export says what it cannot write.
     let export = run(
         d,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod kinds;
 pub mod live;
+pub mod pipeline;
 pub mod plan;
 pub mod text;
 

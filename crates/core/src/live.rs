@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::kinds::DigestKey;
 
@@ -111,5 +111,54 @@ impl Live {
             .iter()
             .map(|d| (DigestKey::Dashboard(d.id.clone()), digest(d)));
         users.chain(roles).chain(dashboards).collect()
+    }
+}
+
+/// What a role holds that the config cannot express, in short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeptRights {
+    pub role: String,
+    /// The object types, sorted.
+    pub object_types: Vec<String>,
+    /// Privileges and grants, one per object type or object.
+    pub count: usize,
+}
+
+impl KeptRights {
+    /// The roles of `live` that hold such rights, by name.
+    pub fn of(live: &Live) -> Vec<KeptRights> {
+        let mut kept: Vec<KeptRights> = (live.roles.iter())
+            .filter(|r| !r.kept.is_empty())
+            .map(|r| KeptRights {
+                role: r.name.clone(),
+                object_types: r
+                    .kept
+                    .object_types()
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                count: r.kept.count(),
+            })
+            .collect();
+        kept.sort_by(|a, b| a.role.cmp(&b.role));
+        kept
+    }
+}
+
+impl std::fmt::Display for KeptRights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clean = crate::text::code_text;
+        write!(
+            f,
+            "role `{}` holds {} on {} that rolecall does not manage: kept as they are on every write",
+            clean(&self.role),
+            crate::diagnostic::plural(self.count, "right"),
+            self.object_types
+                .iter()
+                .map(|t| format!("`{}`", clean(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }

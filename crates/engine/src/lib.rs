@@ -47,5 +47,5 @@ pub fn plan(
     selection: &Selection,
 ) -> Result<(Plan, Review), PlanError> {
     let plan = plan::diff(desired, sources, live, selection).map_err(PlanError::Config)?;
-    Ok(plan::judge(plan, live, desired))
+    Ok(rolecall_core::pipeline::judge(plan, live, desired))
 }

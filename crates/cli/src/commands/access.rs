@@ -234,6 +234,7 @@ pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
         model,
         rows: shown,
         admins,
+        kept: rolecall_core::plan::KeptRights::of(&live),
     };
     let text = report.render(match args.format {
         AccessFormat::Json => Format::Json,

@@ -352,6 +352,7 @@ mod tests {
                 .filter(|r| r.admin)
                 .map(|r| r.user.clone())
                 .collect(),
+            kept: Vec::new(),
         };
         insta::assert_snapshot!("text", report.render(Format::Text));
         insta::assert_snapshot!("markdown", report.render(Format::Markdown));

@@ -109,6 +109,9 @@ pub struct Report<'a> {
     pub model: Model,
     pub rows: Vec<&'a Row>,
     pub admins: BTreeSet<String>,
+    /// Roles holding rights on objects rolecall does not manage (Topics,
+    /// Spaces): not covered by this report, and said so.
+    pub kept: Vec<crate::live::KeptRights>,
 }
 
 impl Report<'_> {
@@ -130,6 +133,10 @@ impl Report<'_> {
             "admins": self.admins,
             "grants": self.rows,
         });
+        let mut value = value;
+        if !self.kept.is_empty() {
+            value["not_covered"] = serde_json::json!(self.kept);
+        }
         let mut text = serde_json::to_string_pretty(&value).expect("a report serializes");
         text.push('\n');
         text
@@ -239,6 +246,17 @@ impl Report<'_> {
         }
         if !self.admins.is_empty() {
             out.push('\n');
+        }
+        if !self.kept.is_empty() {
+            out.push_str("\nNot covered (rights on objects rolecall does not manage):\n");
+            for kept in &self.kept {
+                let line = kept.to_string();
+                if markdown {
+                    out.push_str(&format!("- {}\n", line.replace('|', "\\|")));
+                } else {
+                    out.push_str(&format!("  {line}\n"));
+                }
+            }
         }
         out
     }

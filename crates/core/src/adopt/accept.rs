@@ -424,6 +424,10 @@ fn entry_lines(sources: &SourceMap, path: &Path, line: u32) -> Vec<String> {
     lines[at..end].to_vec()
 }
 
+const QUOTE: char = '\u{22}';
+const APOSTROPHE: char = '\u{27}';
+const OPEN_BRACE: char = '\u{7b}';
+
 /// Whether a line defines or uses an anchor or an alias, or holds a merge
 /// key (quoted text and comments left out).
 fn shares(line: &str) -> bool {
@@ -434,10 +438,10 @@ fn shares(line: &str) -> bool {
         match quote {
             Some(q) if c == q => quote = None,
             Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == QUOTE || c == APOSTROPHE => quote = Some(c),
             None if c == '#' && prev.is_whitespace() => return false,
             None if (c == '&' || c == '*')
-                && matches!(prev, ' ' | '\t' | '[' | ',' | '{' | ':' | '-')
+                && matches!(prev, ' ' | '\t' | '[' | ',' | OPEN_BRACE | ':' | '-')
                 && chars
                     .get(i + 1)
                     .is_some_and(|n| n.is_alphanumeric() || *n == '_') =>

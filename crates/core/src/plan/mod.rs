@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::model::Origin;
 
 pub use crate::kinds::{DigestKey, Kind, Risk};
+pub use crate::live::KeptRights;
 pub use change::{Change, Edit, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
 pub use effect::{Effect, Gain};
@@ -272,55 +273,6 @@ pub struct Unmanaged {
     pub kept: Vec<KeptRights>,
 }
 
-/// What a role holds that the config cannot express, in short.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeptRights {
-    pub role: String,
-    /// The object types, sorted.
-    pub object_types: Vec<String>,
-    /// Privileges and grants, one per object type or object.
-    pub count: usize,
-}
-
-impl KeptRights {
-    /// The roles of `live` that hold such rights, by name.
-    pub fn of(live: &crate::live::Live) -> Vec<KeptRights> {
-        let mut kept: Vec<KeptRights> = (live.roles.iter())
-            .filter(|r| !r.kept.is_empty())
-            .map(|r| KeptRights {
-                role: r.name.clone(),
-                object_types: r
-                    .kept
-                    .object_types()
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
-                count: r.kept.count(),
-            })
-            .collect();
-        kept.sort_by(|a, b| a.role.cmp(&b.role));
-        kept
-    }
-}
-
-impl std::fmt::Display for KeptRights {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let clean = crate::text::code_text;
-        write!(
-            f,
-            "role `{}` holds {} on {} that rolecall does not manage: kept as they are on every write",
-            clean(&self.role),
-            crate::diagnostic::plural(self.count, "right"),
-            self.object_types
-                .iter()
-                .map(|t| format!("`{}`", clean(t)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    }
-}
-
 /// A live user the config does not list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmanagedUser {
@@ -510,35 +462,6 @@ impl Review {
             .chain(self.labels.get(&index).into_iter().flatten().copied())
             .collect()
     }
-}
-
-/// Judges a list of changes by the rules of `rules` (the config in force
-/// now): the safety rails, `limits`, the access effect's risks, `policy`
-/// and `files`; with what it does to people. Every plan `apply` carries out
-/// passes here: fresh, saved, an undo of site changes, any selection. Marks
-/// a change already carries are dropped first: a list made from another
-/// config (a baseline) is judged by this one's rules only.
-pub fn judge(mut plan: Plan, live: &crate::live::Live, rules: &crate::Desired) -> (Plan, Review) {
-    for step in &mut plan.changes {
-        step.blocked = None;
-    }
-    let policy = Policy::of(rules);
-    safety::check(&mut plan, live, &policy);
-    let wide = match rules.limits.wide_grant {
-        Some(crate::config::model::Limit::Count(n)) => usize::try_from(n).unwrap_or(usize::MAX),
-        Some(crate::config::model::Limit::Percent(p)) => {
-            (live.users.len() as f64 * p / 100.0).floor() as usize
-        }
-        None => 100,
-    };
-    crate::access::annotate(&mut plan, live, wide);
-    safety::check_policy(&mut plan, &policy);
-    let review = Review {
-        access: Some(crate::access::effect(live, &plan)),
-        labels: BTreeMap::new(),
-        renamed: Vec::new(),
-    };
-    (plan, review)
 }
 
 /// Why a saved plan cannot be read.

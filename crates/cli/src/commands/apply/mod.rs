@@ -199,7 +199,7 @@ fn undo_plan(
     // Judged by the rules of the config in force now, not the baseline's,
     // and what the kept changes do to people, not what the whole baseline
     // would.
-    let (plan, review) = rolecall_core::plan::judge(plan, live, &config.desired);
+    let (plan, review) = rolecall_core::pipeline::judge(plan, live, &config.desired);
     Ok((plan, review, all))
 }
 

@@ -405,41 +405,7 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let mut fragments = Vec::new();
     let (locks, files): (Vec<_>, Vec<_>) =
         files.into_iter().partition(|(path, _)| lock::is_lock(path));
-    let mut lock = Lock::default();
-    let mut locks_read = 0;
-    for (path, text) in locks {
-        match Lock::parse(&text) {
-            Ok(read) if locks_read == 0 => {
-                locks_read += 1;
-                lock = read;
-            }
-            Ok(_) => diagnostics.push(Diagnostic::error(format!(
-                "`{}`: a config has one lock",
-                crate::text::path(&path)
-            ))),
-            Err(why) => {
-                let shown = crate::text::path(&path);
-                let mut d = Diagnostic::error(format!(
-                    "`{shown}` is not a lock rolecall can read: {}",
-                    crate::text::clean(&why.message)
-                ))
-                .hint("fix that line, or remove the lock and run `rolecall lock --update` (it pins each dashboard name of the config to its id)");
-                if let Some((line, col)) = why.at {
-                    let id = sources.add(path, text);
-                    d = d.at(
-                        Pos {
-                            file: id,
-                            line: u32::try_from(line).unwrap_or(u32::MAX),
-                            col: u32::try_from(col).unwrap_or(u32::MAX),
-                            len: 1,
-                        },
-                        "",
-                    );
-                }
-                diagnostics.push(d);
-            }
-        }
-    }
+    let lock = read_locks(locks, &mut sources, &mut diagnostics);
     for (path, text) in files {
         let display: Arc<str> = path.display().to_string().into();
         // A byte-order mark (Windows editors) is not part of the text.
@@ -512,6 +478,51 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
             diagnostics,
         }),
     }
+}
+
+/// The config's lock from the lock files given (one at most): an error
+/// for each that cannot be read, at its line when the fault has one.
+fn read_locks(
+    locks: Vec<(PathBuf, String)>,
+    sources: &mut SourceMap,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Lock {
+    let mut lock = Lock::default();
+    let mut locks_read = 0;
+    for (path, text) in locks {
+        match Lock::parse(&text) {
+            Ok(read) if locks_read == 0 => {
+                locks_read += 1;
+                lock = read;
+            }
+            Ok(_) => diagnostics.push(Diagnostic::error(format!(
+                "`{}`: a config has one lock",
+                crate::text::path(&path)
+            ))),
+            Err(why) => {
+                let shown = crate::text::path(&path);
+                let mut d = Diagnostic::error(format!(
+                    "`{shown}` is not a lock rolecall can read: {}",
+                    crate::text::clean(&why.message)
+                ))
+                .hint("fix that line, or remove the lock and run `rolecall lock --update` (it pins each dashboard name of the config to its id)");
+                if let Some((line, col)) = why.at {
+                    let id = sources.add(path, text);
+                    d = d.at(
+                        Pos {
+                            file: id,
+                            line: u32::try_from(line).unwrap_or(u32::MAX),
+                            col: u32::try_from(col).unwrap_or(u32::MAX),
+                            len: 1,
+                        },
+                        "",
+                    );
+                }
+                diagnostics.push(d);
+            }
+        }
+    }
+    lock
 }
 
 /// Takes a setting that must appear in exactly one file.
