@@ -660,3 +660,31 @@ fn an_id_that_is_gone_never_becomes_a_dashboard_of_that_name() {
         transcript(&plan)
     );
 }
+
+#[test]
+fn other_yaml_beside_a_one_file_config_does_not_make_it_a_directory() {
+    let dir = hand_written();
+    let d = dir.path();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  web:\n    image: x\n",
+    )
+    .unwrap();
+    let validate = crate::rolecall(d, &["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
+    assert!(String::from_utf8_lossy(&validate.stdout).contains("(1 file)"));
+    // A file of entries makes it a directory config.
+    std::fs::write(
+        d.join("more.yaml"),
+        "users:\n  li@acme.com:\n    first_name: Li\n    last_name: Wu\n    roles: [Finance]\n",
+    )
+    .unwrap();
+    std::fs::remove_file(d.join("docker-compose.yml")).unwrap();
+    let validate = crate::rolecall(d, &["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
+    assert!(
+        String::from_utf8_lossy(&validate.stdout).contains("2 roles, 4 users (2 files)"),
+        "{}",
+        transcript(&validate)
+    );
+}

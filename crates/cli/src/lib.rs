@@ -62,7 +62,8 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Config file, or a directory whose `*.yaml`/`*.yml` files are merged. Without it:
     /// `./rolecall.yaml`, or the current directory as a whole when `rolecall.yaml` is the
-    /// root of a directory config (other config files or folders beside it).
+    /// root of a directory config (other files with `roles:` or `users:` beside it or in
+    /// folders under it).
     #[arg(
         short = 'f',
         long = "config",

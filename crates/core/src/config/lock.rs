@@ -120,6 +120,8 @@ impl LockError {
 #[serde(deny_unknown_fields)]
 struct LockFile {
     lock_version: u32,
+    /// Absent in the earliest locks: read as none, healed by the next write.
+    #[serde(default)]
     site: String,
     dashboards: Pairs,
 }

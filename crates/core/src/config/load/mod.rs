@@ -176,9 +176,11 @@ pub fn load_path_with(path: &Path, options: &LoadOptions) -> Result<Loaded, Load
 
 /// The config a command reads when none is named: `dir/rolecall.yaml` (or
 /// `.yml`) alone, or `dir` as a whole when that file is the root of a
-/// directory config (it has sibling config files, or folders that hold
-/// some). Never the root file alone of a directory config: a plan of it
-/// lists no one, and `prune` would strip or delete everyone.
+/// directory config: another config file beside it or in a folder under it
+/// holds `roles:` or `users:`. Never the root file alone of a directory
+/// config: a plan of it lists no one, and `prune` would strip or delete
+/// everyone. (Other YAML files, `docker-compose.yml` beside a one-file
+/// config, do not make it a directory.)
 pub fn default_config(dir: &Path) -> PathBuf {
     let root = ["rolecall.yaml", "rolecall.yml"]
         .into_iter()
@@ -188,11 +190,23 @@ pub fn default_config(dir: &Path) -> PathBuf {
         return dir.join("rolecall.yaml");
     };
     match discover(dir) {
-        Ok(found) if found.files.iter().any(|f| f != &root) => dir.to_path_buf(),
+        Ok(found) if found.files.iter().any(|f| f != &root && is_fragment(f)) => dir.to_path_buf(),
         // A directory that cannot be read whole: the file, whose load says
         // what it can.
         _ => root,
     }
+}
+
+/// Whether a file holds config entries: a `roles:` or `users:` key at the
+/// start of a line, in its first 64 KiB.
+fn is_fragment(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    let read = fs::File::open(path).and_then(|f| f.take(64 << 10).read_to_end(&mut head));
+    read.is_ok()
+        && String::from_utf8_lossy(&head)
+            .lines()
+            .any(|l| l.starts_with("roles:") || l.starts_with("users:"))
 }
 
 /// A file's text, read no further than the size limit.
