@@ -399,7 +399,7 @@ fn import_csv_reports_every_problem_by_line() {
     error: people.csv:2: `cher@acme.com` needs a first and a last name; the site refuses empty names
     error: people.csv:3: `not-an-email` is not an email
     warning: people.csv:5: `jane@acme.com` repeats line 4; kept once
-    error: people.csv:6: `JANE@acme.com` is also on line 4, with another name or roles: keep one
+    error: people.csv:6: `JANE@acme.com` is also on line 4, with another name: `Jane Doe` on line 4, `Jane Q Doe` here: keep one
     error: `people.csv` has 3 errors; nothing was written
 
     hint: fix the lines above and run again (a one-word name can take its last name from `--last-name-fallback TEXT`)

@@ -116,7 +116,7 @@ fn a_renamed_and_a_duplicated_dashboard_keep_their_grants_and_are_drift() {
     assert_eq!(other.status.code(), Some(1), "{}", transcript(&other));
     assert!(
         String::from_utf8_lossy(&other.stderr)
-            .contains("the lock beside the config is of the site `staging`, not `globex`"),
+            .contains("the lock of the config is of the site `staging`, not `globex`"),
         "{}",
         transcript(&other)
     );

@@ -136,9 +136,10 @@ fn lock_check_and_update_agree_after_a_rename_on_the_site() {
     expect(&check, 1, "lock --check after a rename");
     let said = String::from_utf8_lossy(&check.stdout);
     assert!(
-        said.contains("`Revenue Overview` -> #4700, which the site names `Revenue` now")
-            && said.contains("rolecall lock --update --repin 'Revenue Overview'"),
-        "{said}"
+        said.contains(
+            "`Revenue Overview` -> #4700, which the site names `Revenue` now: write `Revenue` in the config"
+        ) && !said.contains("--repin"),
+        "no dashboard has the name now: nothing to repin to: {said}"
     );
     // --update does not call it up to date: the same question, exit 1.
     let update = run(d, &emu, "acme", &["lock", "--update"]);
@@ -148,7 +149,6 @@ fn lock_check_and_update_agree_after_a_rename_on_the_site() {
         "{}",
         transcript(&update)
     );
-    // What --check asks: --repin follows the name (no dashboard has it now).
     let repin = run(
         d,
         &emu,
@@ -156,15 +156,37 @@ fn lock_check_and_update_agree_after_a_rename_on_the_site() {
         &["lock", "--update", "--repin", "Revenue Overview"],
     );
     expect(&repin, 1, "--repin a name no dashboard has");
-    // Or the config follows the dashboard: then both agree, exit 0.
+    // Another dashboard takes the name: --check offers --repin.
+    assert!(emu.rename_dashboard("4711", "Revenue Overview"));
+    let check = run(d, &emu, "acme", &["lock", "--check"]);
+    expect(&check, 1, "lock --check");
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains(
+            "or run `rolecall lock --update --repin 'Revenue Overview'` to pin `Revenue Overview` to #4711, the dashboard of that name now"
+        ),
+        "{}",
+        transcript(&check)
+    );
+    // The config follows #4700 to its new name, and keeps its name for
+    // #4711: --repin does what --check asked, and both agree.
     let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
     std::fs::write(
         d.join("rolecall.yaml"),
-        text.replace("Revenue Overview:", "Revenue:"),
+        text.replace("Revenue Overview:", "Revenue:")
+            .replace("Board Pack:", "Revenue Overview:"),
     )
     .unwrap();
-    expect(&run(d, &emu, "acme", &["lock", "--update"]), 0, "update");
+    let repin = run(
+        d,
+        &emu,
+        "acme",
+        &["lock", "--update", "--repin", "Revenue Overview"],
+    );
+    expect(&repin, 0, "--repin");
     expect(&run(d, &emu, "acme", &["lock", "--check"]), 0, "check");
+    let pins = read_lock(&d.join("rolecall.lock"));
+    assert_eq!(pins["dashboards"]["Revenue Overview"], "4711", "{pins}");
+    assert_eq!(pins["dashboards"]["Revenue"], "4700", "{pins}");
     // A key is not needed: a snapshot will do.
     let snap = run(
         d,
@@ -211,27 +233,71 @@ fn plan_without_f_inside_an_exported_folder_reads_it_whole() {
         "{}",
         transcript(&validate)
     );
-    // `-f rolecall.yaml` named on purpose is the file alone: with prune on,
-    // a config that lists no users blocks, whatever the limits.
+    // Prune on, as a team that adopted its site turns it.
     let root = std::fs::read_to_string(inside.join("rolecall.yaml")).unwrap();
     std::fs::write(
         inside.join("rolecall.yaml"),
-        format!("{root}prune:\n  users: strip\n  roles: delete\nlimits:\n  max_deletes: 100\n  max_revokes: 100\n"),
+        format!("{root}prune:\n  users: delete\n  roles: delete\n"),
     )
     .unwrap();
-    let alone = run(&inside, &emu, "acme", &["plan", "-f", "rolecall.yaml"]);
-    expect(&alone, 3, "the root file alone with prune on");
-    assert!(
-        String::from_utf8_lossy(&alone.stdout)
-            .contains("the config lists no roles while `prune.roles` is on"),
-        "{}",
-        transcript(&alone)
-    );
     expect(
         &run(&inside, &emu, "acme", &["plan", "--detailed-exitcode"]),
         0,
         "the folder as a whole",
     );
+    // `-f rolecall.yaml` names the root file of the folder's config: the
+    // folder is read (its lock is the folder's), and says so.
+    let named = run(
+        &inside,
+        &emu,
+        "acme",
+        &["plan", "-f", "rolecall.yaml", "--detailed-exitcode"],
+    );
+    expect(&named, 0, "-f the root file");
+    assert!(
+        String::from_utf8_lossy(&named.stderr).contains("is the root file of the config in"),
+        "{}",
+        transcript(&named)
+    );
+    let lock = run(
+        d,
+        &emu,
+        "acme",
+        &["lock", "--update", "-f", "site/rolecall.yaml"],
+    );
+    assert!(
+        !String::from_utf8_lossy(&lock.stdout).contains("no longer in the config"),
+        "{}",
+        transcript(&lock)
+    );
+}
+
+#[test]
+fn a_config_that_lists_no_users_with_prune_on_is_blocked() {
+    let emu = site("acme");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        "site: acme\nactor: admin@acme.com\nprune:\n  users: delete\nlimits:\n  max_deletes: 100\n",
+    )
+    .unwrap();
+    let plan = run(d, &emu, "acme", &["plan"]);
+    expect(&plan, 3, "prune with no users listed");
+    assert!(
+        String::from_utf8_lossy(&plan.stdout)
+            .contains("the config lists no users while `prune.users` is on"),
+        "{}",
+        transcript(&plan)
+    );
+    let apply = run(
+        d,
+        &emu,
+        "acme",
+        &["apply", "--auto-approve", "--allow-mass-delete"],
+    );
+    expect(&apply, 3, "no flag lifts it");
+    assert_eq!(emu.snapshot().users.len(), 2, "nothing was written");
 }
 
 #[test]
@@ -684,6 +750,220 @@ fn other_yaml_beside_a_one_file_config_does_not_make_it_a_directory() {
     assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
     assert!(
         String::from_utf8_lossy(&validate.stdout).contains("2 roles, 4 users (2 files)"),
+        "{}",
+        transcript(&validate)
+    );
+}
+
+/// A role renamed on the site with members the config does not list (left
+/// alone): still told as a rename, and never created again beside it — an
+/// undo would move its members off the Topic grant it holds.
+#[test]
+fn a_renamed_role_with_unlisted_members_is_never_created_again() {
+    let emu = site("acme");
+    let dir = applied_repo(&emu, &config("acme"));
+    let d = dir.path();
+    // A member the config does not list, added by hand, then the rename.
+    let fin = role_id(&emu, "Finance");
+    let answer = crate::http_site(
+        &emu,
+        "acme",
+        KEY,
+        "POST",
+        "/api/v2/users",
+        &format!(
+            r#"{{"email":"kim@acme.com","first_name":"Kim","last_name":"Lee","roles":["{fin}"],"invited_by_email":"admin@acme.com"}}"#
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    put(
+        &emu,
+        &format!("/api/v1/roles/{fin}"),
+        r#"{"name":"Finance Team","updated_by_email":"admin@acme.com"}"#,
+    );
+    let drift = run(d, &emu, "acme", &["drift", "--baseline-rev", "HEAD"]);
+    expect(&drift, 2, "drift");
+    assert!(
+        String::from_utf8_lossy(&drift.stdout)
+            .contains("role `Finance` was renamed on the site to `Finance Team`"),
+        "{}",
+        transcript(&drift)
+    );
+    let undo = run(
+        d,
+        &emu,
+        "acme",
+        &[
+            "apply",
+            "--only-origin",
+            "site",
+            "--baseline-rev",
+            "HEAD",
+            "--auto-approve",
+        ],
+    );
+    expect(&undo, 3, "the undo would create Finance again");
+    assert!(
+        String::from_utf8_lossy(&undo.stdout)
+            .contains("the role `Finance` is on the site as `Finance Team` (renamed there)"),
+        "{}",
+        transcript(&undo)
+    );
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        3,
+        "apply",
+    );
+    assert!(emu.snapshot().roles.iter().all(|r| r.name != "Finance"));
+    kept_intact_on(&emu, "Finance Team");
+    // Renamed back on purpose: `renamed_from` keeps the id, the members
+    // and the Topic grant.
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace(
+            "    description: Reads the money\n",
+            "    description: Reads the money\n    renamed_from: [Finance Team]\n",
+        ),
+    )
+    .unwrap();
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "rename back",
+    );
+    kept_intact(&emu, "renamed back");
+}
+
+/// The Topic grant and the Space privilege on the role named `name`.
+fn kept_intact_on(emu: &periscope_emulator::Emulator, name: &str) {
+    let value = serde_json::to_value(role(emu, name)).unwrap();
+    assert!(value.to_string().contains("\"Topic\""), "{value}");
+}
+
+/// Actions the vocabulary does not know, on dashboards: kept like rights
+/// on other object types, and an export plans to nothing.
+#[test]
+fn actions_rolecall_does_not_know_are_kept() {
+    let mut seed = serde_json::to_value(crate::lifecycle::seed("acme")).unwrap();
+    let finance = seed["roles"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["name"] == "Finance")
+        .unwrap();
+    finance["privileges"][0]["permissions"] =
+        serde_json::json!(["read_dashboards", "manage_dashboards"]);
+    finance["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"object_type": "Dashboard", "object_id": "4700", "permissions": ["read_dashboards", "manage_dashboards"]}));
+    let emu = periscope_emulator::spawn(periscope_emulator::Options {
+        seed: Some(serde_json::from_value(seed).unwrap()),
+        api_key: Some(KEY.into()),
+        extra_actions: vec!["manage_dashboards".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = hand_written();
+    let d = dir.path();
+    let plan = run(d, &emu, "acme", &["plan"]);
+    expect(&plan, 0, "plan");
+    assert!(
+        !String::from_utf8_lossy(&plan.stdout).contains("- manage_dashboards"),
+        "{}",
+        transcript(&plan)
+    );
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply",
+    );
+    let finance = serde_json::to_value(role(&emu, "Finance"))
+        .unwrap()
+        .to_string();
+    assert_eq!(finance.matches("manage_dashboards").count(), 2, "{finance}");
+    std::fs::create_dir(d.join("out")).unwrap();
+    let export = run(
+        d,
+        &emu,
+        "acme",
+        &[
+            "export",
+            "--actor",
+            "admin@acme.com",
+            "-o",
+            "out/rolecall.yaml",
+        ],
+    );
+    expect(&export, 0, "export");
+    expect(
+        &run(
+            &d.join("out"),
+            &emu,
+            "acme",
+            &["plan", "--detailed-exitcode"],
+        ),
+        0,
+        "an export plans to nothing",
+    );
+}
+
+/// A lock that cannot be read is that one error: no word about settings in
+/// the wrong file. A lock that records no site reads, with a warning.
+#[test]
+fn a_broken_lock_is_one_error_and_a_siteless_lock_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("prod.yaml"), config("acme")).unwrap();
+    for broken in [
+        "{\"lock_version\": 1, \"site\": \"acme\", \"dashboards\": {\"A\": \"1\", \"A\": \"2\"}}",
+        "{\"lock_version\": 2, \"site\": \"acme\", \"dashboards\": {}}",
+        "",
+    ] {
+        std::fs::write(d.join("prod.lock"), broken).unwrap();
+        let validate = crate::rolecall(d, &["validate", "-f", "prod.yaml"]);
+        assert_eq!(validate.status.code(), Some(1), "{}", transcript(&validate));
+        let stderr = String::from_utf8_lossy(&validate.stderr);
+        assert!(
+            stderr.contains("1 error") && !stderr.contains("settings live only"),
+            "{broken}: {stderr}"
+        );
+    }
+    std::fs::write(
+        d.join("prod.lock"),
+        "{\"lock_version\": 1, \"site\": \"\", \"dashboards\": {\"Board Pack\": \"4711\"}}",
+    )
+    .unwrap();
+    let validate = crate::rolecall(d, &["validate", "-f", "prod.yaml"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
+    assert!(
+        String::from_utf8_lossy(&validate.stderr)
+            .contains("the lock of the config records no site"),
+        "{}",
+        transcript(&validate)
+    );
+}
+
+/// `staging.yaml`, a config of its own (it has `site:`), beside
+/// `rolecall.yaml`: without `-f`, `rolecall.yaml` is read alone.
+#[test]
+fn a_config_of_another_site_beside_rolecall_yaml_is_not_part_of_it() {
+    let dir = hand_written();
+    let d = dir.path();
+    std::fs::write(d.join("staging.yaml"), config("acme-staging")).unwrap();
+    let validate = crate::rolecall(d, &["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
+    assert!(String::from_utf8_lossy(&validate.stdout).contains("(1 file)"));
+    // A stray file of entries makes it a directory, and the error says why.
+    std::fs::create_dir(d.join("scripts")).unwrap();
+    std::fs::write(d.join("scripts/seed.yaml"), "users:\n  x: 1\n").unwrap();
+    std::fs::remove_file(d.join("staging.yaml")).unwrap();
+    let validate = crate::rolecall(d, &["validate"]);
+    assert_eq!(validate.status.code(), Some(1), "{}", transcript(&validate));
+    assert!(
+        String::from_utf8_lossy(&validate.stderr)
+            .contains("was read as one config because files beside its `rolecall.yaml` hold"),
         "{}",
         transcript(&validate)
     );

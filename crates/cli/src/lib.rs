@@ -231,6 +231,22 @@ pub fn main() -> ExitCode {
             Some(name) if found != std::path::Path::new(".") => name.into(),
             _ => ".".into(),
         };
+        settings.config_whole = settings.config == std::path::Path::new(".");
+    } else if let Some(dir) = rolecall_core::config::load::directory_of_root(&settings.config) {
+        // `-f DIR/rolecall.yaml` of a directory config: the directory.
+        if !settings.quiet {
+            let _ = std::io::Write::write_fmt(
+                &mut settings.stderr(),
+                format_args!(
+                    "note: `{}` is the root file of the config in `{}` (files beside it hold roles or users): reading `{}` whole\n",
+                    rolecall_core::text::path(&settings.config),
+                    rolecall_core::text::path(&dir),
+                    rolecall_core::text::path(&dir)
+                ),
+            );
+        }
+        settings.config = dir;
+        settings.config_whole = true;
     }
     if settings.verbose > 0 {
         init_logging(settings.verbose);

@@ -29,6 +29,9 @@ pub struct Settings {
     /// Whether the config was named (`-f`, `ROLECALL_CONFIG`), not the
     /// default.
     pub config_given: bool,
+    /// Whether rolecall chose to read a directory whose `rolecall.yaml` is
+    /// its root file (no `-f`, or `-f DIR/rolecall.yaml`).
+    pub config_whole: bool,
     /// `ROLECALL_TODAY` (`YYYY-MM-DD`): the day memberships end against,
     /// for reproducible runs; else the clock's UTC day.
     pub today: Option<String>,
@@ -124,6 +127,7 @@ impl Settings {
         Self {
             config: global.config.clone(),
             config_given: false,
+            config_whole: false,
             today: env("ROLECALL_TODAY"),
             endpoint: global.endpoint.clone(),
             site_flag: global.site.clone(),
@@ -268,6 +272,7 @@ mod tests {
         Settings {
             config: "rolecall.yaml".into(),
             config_given: false,
+            config_whole: false,
             today: None,
             endpoint: String::new(),
             site_flag: None,

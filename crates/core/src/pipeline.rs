@@ -9,7 +9,7 @@ use crate::Desired;
 use crate::access;
 use crate::config::model::Limit;
 use crate::live::Live;
-use crate::plan::{Plan, Policy, Review};
+use crate::plan::{Plan, Policy, Review, Rule};
 
 /// Judges a list of changes by the rules of `rules` (the config in force
 /// now): the safety rails, `limits`, the access effect's risks, `policy`
@@ -23,6 +23,19 @@ pub fn judge(mut plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
     }
     let policy = Policy::of(rules);
     crate::plan::safety::check(&mut plan, live, &policy);
+    // A role renamed on the site is never created again beside it.
+    for rename in crate::plan::renamed_roles(&plan, rules, live) {
+        let step = &mut plan.changes[rename.create];
+        if step.blocked.is_none() {
+            step.blocked = Some(
+                Rule::RenamedOnSite {
+                    role: rename.from,
+                    now: rename.to,
+                }
+                .into(),
+            );
+        }
+    }
     let wide = match rules.limits.wide_grant {
         Some(Limit::Count(n)) => usize::try_from(n).unwrap_or(usize::MAX),
         Some(Limit::Percent(p)) => (live.users.len() as f64 * p / 100.0).floor() as usize,

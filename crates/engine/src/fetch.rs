@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use periscope_client::{Dashboard, Id, LiveSite, Permission, Privilege, ReadClient, Role, User};
-use rolecall_core::config::vocab::OBJECT_TYPES;
+use rolecall_core::config::vocab::{OBJECT_TYPES, is_action};
 use rolecall_core::live::{Kept, Live, LiveDashboard, LiveRole, LiveUser};
 use rolecall_core::plan::Taken;
 use serde::Deserialize;
@@ -41,35 +41,49 @@ pub fn to_live(site: LiveSite) -> Live {
 }
 
 /// Privileges merged per object type; grants on dashboards per id.
-/// Privileges and grants on object types outside rolecall's vocabulary are
-/// kept apart ([`Kept`]): shown as not managed, sent back on every write.
+/// What rolecall cannot express — privileges and grants on object types
+/// outside its vocabulary, and actions it does not know — is kept apart
+/// ([`Kept`]): shown as not managed, sent back on every write.
 pub(crate) fn live_role(r: Role) -> LiveRole {
     let managed = |t: &str| OBJECT_TYPES.contains(&t);
     let mut privileges = BTreeMap::<String, BTreeSet<String>>::new();
     let mut kept = Kept::default();
     for p in r.privileges {
-        let into = if managed(&p.object_type) {
-            &mut privileges
-        } else {
-            &mut kept.privileges
-        };
-        into.entry(p.object_type).or_default().extend(p.permissions);
+        if !managed(&p.object_type) {
+            (kept.privileges.entry(p.object_type))
+                .or_default()
+                .extend(p.permissions);
+            continue;
+        }
+        let (known, unknown): (Vec<String>, Vec<String>) =
+            p.permissions.into_iter().partition(|a| is_action(a));
+        if !unknown.is_empty() {
+            (kept.privileges.entry(p.object_type.clone()))
+                .or_default()
+                .extend(unknown);
+        }
+        privileges.entry(p.object_type).or_default().extend(known);
     }
     let mut grants = BTreeMap::<String, BTreeSet<String>>::new();
     for p in r.permissions {
-        if p.object_type == DASHBOARD {
-            grants
+        if p.object_type != DASHBOARD {
+            let objects = kept.grants.entry(p.object_type).or_default();
+            objects
                 .entry(p.object_id.0)
                 .or_default()
                 .extend(p.permissions);
-        } else {
-            kept.grants
-                .entry(p.object_type)
-                .or_default()
-                .entry(p.object_id.0)
-                .or_default()
-                .extend(p.permissions);
+            continue;
         }
+        let (known, unknown): (Vec<String>, Vec<String>) =
+            p.permissions.into_iter().partition(|a| is_action(a));
+        if !unknown.is_empty() {
+            let objects = kept.grants.entry(DASHBOARD.to_string()).or_default();
+            objects
+                .entry(p.object_id.0.clone())
+                .or_default()
+                .extend(unknown);
+        }
+        grants.entry(p.object_id.0).or_default().extend(known);
     }
     LiveRole {
         id: r.id.0,
@@ -84,42 +98,50 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
 /// The kind of object per-object grants of the config are on.
 const DASHBOARD: &str = "Dashboard";
 
-/// A role's privileges as the API takes them: rolecall's, then what it
-/// keeps.
+/// A role's privileges as the API takes them: rolecall's and what it keeps,
+/// one entry per object type.
 pub fn privileges_with(
     privileges: &BTreeMap<String, BTreeSet<String>>,
     kept: Option<&Kept>,
 ) -> Vec<Privilege> {
-    let kept = kept.map(|k| &k.privileges);
-    privileges
-        .iter()
-        .chain(kept.into_iter().flatten())
+    let mut all = privileges.clone();
+    for (t, a) in kept.into_iter().flat_map(|k| &k.privileges) {
+        all.entry(t.clone()).or_default().extend(a.iter().cloned());
+    }
+    all.into_iter()
         .map(|(t, a)| Privilege {
-            object_type: t.clone(),
-            permissions: a.iter().cloned().collect(),
+            object_type: t,
+            permissions: a.into_iter().collect(),
         })
         .collect()
 }
 
-/// A role's per-object grants as the API takes them: dashboards by id, then
-/// what it keeps.
+/// A role's per-object grants as the API takes them: dashboards by id and
+/// what it keeps, one entry per object.
 pub fn permissions_with<'a>(
     dashboards: impl Iterator<Item = (&'a String, &'a BTreeSet<String>)>,
     kept: Option<&Kept>,
 ) -> Vec<Permission> {
-    let dashboards = dashboards.map(|(id, a)| Permission {
-        object_type: DASHBOARD.into(),
-        object_id: Id(id.clone()),
-        permissions: a.iter().cloned().collect(),
-    });
-    let kept = (kept.into_iter().flat_map(|k| &k.grants))
-        .flat_map(|(t, objects)| objects.iter().map(move |(id, a)| (t, id, a)))
-        .map(|(t, id, a)| Permission {
-            object_type: t.clone(),
-            object_id: Id(id.clone()),
-            permissions: a.iter().cloned().collect(),
-        });
-    dashboards.chain(kept).collect()
+    let mut all = BTreeMap::<(String, String), BTreeSet<String>>::new();
+    for (id, a) in dashboards {
+        all.entry((DASHBOARD.to_string(), id.clone()))
+            .or_default()
+            .extend(a.iter().cloned());
+    }
+    for (t, objects) in kept.into_iter().flat_map(|k| &k.grants) {
+        for (id, a) in objects {
+            all.entry((t.clone(), id.clone()))
+                .or_default()
+                .extend(a.iter().cloned());
+        }
+    }
+    all.into_iter()
+        .map(|((t, id), a)| Permission {
+            object_type: t,
+            object_id: Id(id),
+            permissions: a.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// The site as the API shows it, for an emulator seed or a keyless plan

@@ -188,6 +188,7 @@ fn write_config(
     let accepted = accept::accept(
         &loaded.desired,
         &loaded.sources,
+        live,
         plan,
         review,
         baseline,

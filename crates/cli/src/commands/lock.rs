@@ -89,23 +89,37 @@ fn changes(pins: &Pins, old: &lock::Lock, repin: &[String]) -> Vec<String> {
 }
 
 /// Pins whose dashboard the site names otherwise now: the config should
-/// follow, or the pin be made again (`--repin`).
+/// follow, or (when one other dashboard has the name now) the pin be made
+/// again (`--repin`).
 fn renamed(lock: &lock::Lock, live: &Live) -> Vec<String> {
     let dashboards = pins::Dashboards::new(live);
     lock.dashboards
         .keys()
         .filter_map(|name| match dashboards.resolve(name, lock) {
-            Resolution::Pinned { id, now, .. } if now != *name => Some(format!(
-                "! `{}` -> #{id}, which the site names `{}` now: write `{}` in the config, or run `rolecall lock --update --repin '{}'` to pin `{}` to the dashboard of that name",
-                clean(name),
-                clean(&now),
-                clean(&now),
-                clean(name),
-                clean(name)
-            )),
+            Resolution::Pinned { id, now, others } if now != *name => {
+                let repin = match others.as_slice() {
+                    [other] => format!(
+                        ", or run `rolecall lock --update --repin {}` to pin `{}` to #{other}, the dashboard of that name now",
+                        shell_quoted(name),
+                        clean(name)
+                    ),
+                    _ => String::new(),
+                };
+                Some(format!(
+                    "! `{}` -> #{id}, which the site names `{}` now: write `{}` in the config{repin}",
+                    clean(name),
+                    clean(&now),
+                    clean(&now),
+                ))
+            }
             _ => None,
         })
         .collect()
+}
+
+/// `name` as one word for a POSIX shell.
+fn shell_quoted(name: &str) -> String {
+    format!("'{}'", clean(name).replace('\'', "'\\''"))
 }
 
 /// The config's lock with the names of `--repin` unpinned, so that they
@@ -195,7 +209,7 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
     let hint = if renamed.is_empty() {
         "run `rolecall lock --update` and commit the lock with the config"
     } else {
-        "a dashboard renamed on the site: write its new name in the config, or `rolecall lock --update --repin NAME`; then commit the lock with the config"
+        "a dashboard renamed on the site: write its new name in the config (or, where said, `rolecall lock --update --repin NAME`); then commit the lock with the config"
     };
     Err(CliError::msg(format!(
         "`{shown}` is not up to date: {}",

@@ -111,9 +111,24 @@ pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
         }
         Err(err) => {
             report_invalid(settings, path, &err, "; nothing was sent to the site");
+            note_default_directory(settings, path);
             Err(CliError::reported(exit::ERROR))
         }
     }
+}
+
+/// After a config that does not load: why rolecall read the directory,
+/// when it chose to (its `rolecall.yaml` has files of entries beside it).
+pub fn note_default_directory(settings: &Settings, path: &Path) {
+    if !settings.config_whole {
+        return;
+    }
+    use std::io::Write as _;
+    let _ = writeln!(
+        settings.stderr(),
+        "note: `{}` was read as one config because files beside its `rolecall.yaml` hold `roles:` or `users:`; a file there that is not part of it (no `site:` of its own) belongs elsewhere",
+        rolecall_core::text::path(path)
+    );
 }
 
 /// Connects to the sandbox or the real site, and refuses a config whose

@@ -298,6 +298,7 @@ impl Gather<'_> {
 pub fn accept(
     desired: &Desired,
     sources: &SourceMap,
+    live: &crate::live::Live,
     plan: &Plan,
     review: &Review,
     baseline: bool,
@@ -309,25 +310,37 @@ pub fn accept(
             labels.contains(&Label::ChangedOnSite) && !labels.contains(&Label::PendingInConfig);
         !baseline || site_only
     };
-    // The roles created, renamed or deleted that are not accepted whole.
-    let left_roles = (plan.changes.iter().enumerate())
-        .filter(|(i, s)| {
-            s.kind() == crate::plan::Kind::Role
-                && s.action() != crate::plan::Action::Update
-                && !review.renamed.iter().any(|r| r.create == *i && taken(*i))
-        })
-        .flat_map(|(_, s)| {
-            let names = [
-                s.change.role_after().map(|r| r.name.clone()),
-                s.change.renamed_from().map(str::to_string),
-                match &s.change {
-                    Change::Role(RoleChange::Delete(r)) => Some(r.before.name.clone()),
-                    _ => None,
-                },
-            ];
-            names.into_iter().flatten().map(|n| key(&n))
-        })
+    // The roles created, renamed or deleted that are not accepted whole,
+    // and the config's roles the site does not have (a protected one has
+    // no change of its own).
+    let on_site: BTreeSet<String> = live.roles.iter().map(|r| key(&r.name)).collect();
+    let accepted_from: BTreeSet<String> = (review.renamed.iter())
+        .filter(|r| taken(r.create))
+        .map(|r| key(&r.from))
         .collect();
+    let mut left_roles: BTreeSet<String> = (desired.roles.keys())
+        .filter(|k| !on_site.contains(*k) && !accepted_from.contains(*k))
+        .cloned()
+        .collect();
+    left_roles.extend(
+        (plan.changes.iter().enumerate())
+            .filter(|(i, s)| {
+                s.kind() == crate::plan::Kind::Role
+                    && s.action() != crate::plan::Action::Update
+                    && !review.renamed.iter().any(|r| r.create == *i && taken(*i))
+            })
+            .flat_map(|(_, s)| {
+                let names = [
+                    s.change.role_after().map(|r| r.name.clone()),
+                    s.change.renamed_from().map(str::to_string),
+                    match &s.change {
+                        Change::Role(RoleChange::Delete(r)) => Some(r.before.name.clone()),
+                        _ => None,
+                    },
+                ];
+                names.into_iter().flatten().map(|n| key(&n))
+            }),
+    );
     let mut gather = Gather {
         desired,
         sources,

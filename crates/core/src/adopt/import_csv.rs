@@ -509,11 +509,36 @@ fn duplicate(out: &mut CsvImport, first: usize, user: CsvUser) {
             format!("`{}` repeats line {at}; kept once", user.email),
         );
     } else {
+        let list = |roles: &BTreeSet<String>| match roles.len() {
+            0 => "no roles".to_string(),
+            _ => (roles.iter())
+                .map(|r| format!("`{}`", crate::text::code_text(r)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut how = Vec::new();
+        if (&earlier.first_name, &earlier.last_name) != (&user.first_name, &user.last_name) {
+            how.push(format!(
+                "another name: `{} {}` on line {at}, `{} {}` here",
+                crate::text::code_text(&earlier.first_name),
+                crate::text::code_text(&earlier.last_name),
+                crate::text::code_text(&user.first_name),
+                crate::text::code_text(&user.last_name)
+            ));
+        }
+        if earlier.roles != user.roles {
+            how.push(format!(
+                "other roles: {} on line {at}, {} here",
+                list(&earlier.roles),
+                list(&user.roles)
+            ));
+        }
         out.error(
             line,
             format!(
-                "`{}` is also on line {at}, with another name or roles: keep one",
-                user.email
+                "`{}` is also on line {at}, with {}: keep one",
+                user.email,
+                how.join("; and ")
             ),
         );
     }

@@ -40,27 +40,39 @@ impl std::fmt::Display for SiteRename {
 
 /// The roles of the config renamed on the site: a role the plan creates
 /// (changed on the site, by the baseline's labels) and one live role the
-/// config does not list whose rights, description and members are exactly
-/// the config's for it.
+/// config does not list whose rights, description and members (those the
+/// config lists) are exactly the config's for it.
 pub fn renamed_on_site(
     plan: &Plan,
     review: &Review,
     desired: &Desired,
     live: &Live,
 ) -> Vec<SiteRename> {
+    renamed_roles(plan, desired, live)
+        .into_iter()
+        .filter(|r| {
+            let labels = review.labels_of(plan, r.create);
+            labels.contains(&Label::ChangedOnSite) && !labels.contains(&Label::PendingInConfig)
+        })
+        .collect()
+}
+
+/// Every role the plan would create that the site holds under another
+/// name, whoever moved: creating it again would split its members from
+/// what the live role holds (rights rolecall does not manage among them).
+pub fn renamed_roles(plan: &Plan, desired: &Desired, live: &Live) -> Vec<SiteRename> {
     let mut out = Vec::new();
     for (i, step) in plan.changes.iter().enumerate() {
         let Change::Role(RoleChange::Create(wanted)) = &step.change else {
             continue;
         };
-        let labels = review.labels_of(plan, i);
-        if !labels.contains(&Label::ChangedOnSite) || labels.contains(&Label::PendingInConfig) {
-            continue;
-        }
         let members: BTreeSet<String> = (desired.users.values())
             .filter(|u| u.roles.contains_key(&key(&wanted.name)))
             .map(|u| key(&u.email))
             .collect();
+        if members.is_empty() {
+            continue;
+        }
         let candidates: Vec<_> = (live.roles.iter())
             .filter(|r| {
                 !desired.roles.contains_key(&key(&r.name))
@@ -70,9 +82,11 @@ pub fn renamed_on_site(
                     && r.same_rights(wanted)
             })
             .filter(|r| {
+                // Its members the config lists (others are left alone).
                 let on_site: BTreeSet<String> = (live.users.iter())
                     .filter(|u| u.roles.contains(&r.id))
                     .map(|u| key(&u.email))
+                    .filter(|e| desired.users.contains_key(e))
                     .collect();
                 on_site == members
             })

@@ -124,6 +124,10 @@ pub enum Rule {
     /// `limits.max_users_losing_access` (default: [`MASS_SHARE`] of a site
     /// of [`MASS_MIN_USERS`] or more).
     MassUsers(Excess),
+    /// The role to create is on the site under another name (renamed
+    /// there): creating it again would move its members off the live role
+    /// and what it holds.
+    RenamedOnSite { role: String, now: String },
 }
 
 impl Rule {
@@ -198,6 +202,14 @@ impl fmt::Display for Rule {
                     ),
                 }
             }
+            Rule::RenamedOnSite { role, now } => write!(
+                f,
+                "the role `{}` is on the site as `{}` (renamed there): creating it again would move its members off what that role holds; rename it back with `renamed_from: [{}]` on `{}`, or accept the new name (`rolecall drift --baseline-rev REV --write-config`)",
+                clean(role),
+                clean(now),
+                clean(now),
+                clean(role)
+            ),
             Rule::BlockedRisk { risk } => {
                 write!(
                     f,

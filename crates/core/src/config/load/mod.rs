@@ -198,15 +198,34 @@ pub fn default_config(dir: &Path) -> PathBuf {
 }
 
 /// Whether a file holds config entries: a `roles:` or `users:` key at the
-/// start of a line, in its first 64 KiB.
+/// start of a line, in its first 64 KiB, and no `site:` (a file with its
+/// own site is another config, `staging.yaml` beside `rolecall.yaml`).
 fn is_fragment(path: &Path) -> bool {
     use std::io::Read as _;
     let mut head = Vec::new();
     let read = fs::File::open(path).and_then(|f| f.take(64 << 10).read_to_end(&mut head));
+    let text = String::from_utf8_lossy(&head);
     read.is_ok()
-        && String::from_utf8_lossy(&head)
+        && text
             .lines()
             .any(|l| l.starts_with("roles:") || l.starts_with("users:"))
+        && !text.lines().any(|l| l.starts_with("site:"))
+}
+
+/// The directory whose config `file` is the root file of, if it is one: a
+/// `rolecall.yaml` (or `.yml`) with files of entries beside or under it.
+/// `-f DIR/rolecall.yaml` means the directory's config: read alone, it
+/// lists no one, and a lock written from it would drop every pin.
+pub fn directory_of_root(file: &Path) -> Option<PathBuf> {
+    let name = file.file_name()?.to_str()?;
+    if !matches!(name, "rolecall.yaml" | "rolecall.yml") || !file.is_file() {
+        return None;
+    }
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    (default_config(&dir) == dir).then_some(dir)
 }
 
 /// A file's text, read no further than the size limit.
@@ -419,7 +438,6 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
     let mut fragments = Vec::new();
     let (locks, files): (Vec<_>, Vec<_>) =
         files.into_iter().partition(|(path, _)| lock::is_lock(path));
-    let lock = read_locks(locks, &mut sources, &mut diagnostics);
     for (path, text) in files {
         let display: Arc<str> = path.display().to_string().into();
         // A byte-order mark (Windows editors) is not part of the text.
@@ -456,6 +474,8 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
         }
     }
     let layout = Layout::of(&sources, dir);
+    // After the layout: a lock is never taken for a config file.
+    let lock = read_locks(locks, &mut sources, &mut diagnostics);
     let mut desired = merge(fragments, &sources, &layout, &mut diagnostics);
     if let Some((desired, _)) = &mut desired {
         // A lock that records no site (written by rolecall 0.1 before it
@@ -467,11 +487,17 @@ fn load_texts_in(files: Vec<(PathBuf, String)>, dir: Option<&Path>) -> Result<Lo
         {
             diagnostics.push(
                 Diagnostic::error(format!(
-                    "the lock beside the config is of the site `{}`, not `{}`",
+                    "the lock of the config is of the site `{}`, not `{}`",
                     crate::text::clean(&lock.site),
                     crate::text::clean(&desired.site)
                 ))
                 .hint("each config has its own lock (`DIR/rolecall.lock` for a directory, `NAME.lock` beside a file `NAME.yaml`): if this lock was copied from another site's config, remove it and run `rolecall lock --update`"),
+            );
+        }
+        if !lock.is_empty() && lock.site.is_empty() {
+            diagnostics.push(
+                Diagnostic::warning("the lock of the config records no site (rolecall 0.1 wrote it so)")
+                    .hint("`rolecall lock --update` writes it again with the site; until then `lock --check` fails"),
             );
         }
         desired.lock = lock;
