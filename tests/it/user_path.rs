@@ -14,6 +14,26 @@ fn hand_written() -> tempfile::TempDir {
     dir
 }
 
+/// Which output a text is looked for in.
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The output holds `text`; else the whole transcript is shown.
+fn says(output: &std::process::Output, stream: Stream, text: &str) {
+    let said = match stream {
+        Stream::Stdout => &output.stdout,
+        Stream::Stderr => &output.stderr,
+    };
+    assert!(
+        String::from_utf8_lossy(said).contains(text),
+        "expected {text:?} in:\n{}",
+        transcript(output)
+    );
+}
+
 fn read_lock(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -111,12 +131,10 @@ fn a_one_file_config_has_its_own_lock_and_an_old_shared_one_is_named() {
         &["plan", "-f", "prod.yaml", "--out", "p.json"],
     );
     expect(&plan, 0, "plan beside another config's lock");
-    assert!(
-        String::from_utf8_lossy(&plan.stderr).contains(
-            "`rolecall.lock` is not read for `prod.yaml`: a one-file config's lock is `prod.lock`"
-        ),
-        "{}",
-        transcript(&plan)
+    says(
+        &plan,
+        Stream::Stderr,
+        "`rolecall.lock` is not read for `prod.yaml`: a one-file config's lock is `prod.lock`",
     );
     assert_eq!(read_lock(&d.join("prod.lock"))["site"], "acme");
 }
@@ -160,12 +178,10 @@ fn lock_check_and_update_agree_after_a_rename_on_the_site() {
     assert!(emu.rename_dashboard("4711", "Revenue Overview"));
     let check = run(d, &emu, "acme", &["lock", "--check"]);
     expect(&check, 1, "lock --check");
-    assert!(
-        String::from_utf8_lossy(&check.stdout).contains(
-            "or run `rolecall lock --update --repin 'Revenue Overview'` to pin `Revenue Overview` to #4711, the dashboard of that name now"
-        ),
-        "{}",
-        transcript(&check)
+    says(
+        &check,
+        Stream::Stdout,
+        "or run `rolecall lock --update --repin 'Revenue Overview'` to pin `Revenue Overview` to #4711, the dashboard of that name now",
     );
     // The config follows #4700 to its new name, and keeps its name for
     // #4711: --repin does what --check asked, and both agree.
@@ -228,11 +244,7 @@ fn plan_without_f_inside_an_exported_folder_reads_it_whole() {
     let inside = d.join("site");
     let validate = run(&inside, &emu, "acme", &["validate"]);
     expect(&validate, 0, "validate");
-    assert!(
-        String::from_utf8_lossy(&validate.stdout).contains("3 roles, 2 users"),
-        "{}",
-        transcript(&validate)
-    );
+    says(&validate, Stream::Stdout, "3 roles, 2 users");
     // Prune on, as a team that adopted its site turns it.
     let root = std::fs::read_to_string(inside.join("rolecall.yaml")).unwrap();
     std::fs::write(
@@ -254,11 +266,7 @@ fn plan_without_f_inside_an_exported_folder_reads_it_whole() {
         &["plan", "-f", "rolecall.yaml", "--detailed-exitcode"],
     );
     expect(&named, 0, "-f the root file");
-    assert!(
-        String::from_utf8_lossy(&named.stderr).contains("is the root file of the config in"),
-        "{}",
-        transcript(&named)
-    );
+    says(&named, Stream::Stderr, "is the root file of the config in");
     let lock = run(
         d,
         &emu,
@@ -284,11 +292,10 @@ fn a_config_that_lists_no_users_with_prune_on_is_blocked() {
     .unwrap();
     let plan = run(d, &emu, "acme", &["plan"]);
     expect(&plan, 3, "prune with no users listed");
-    assert!(
-        String::from_utf8_lossy(&plan.stdout)
-            .contains("the config lists no users while `prune.users` is on"),
-        "{}",
-        transcript(&plan)
+    says(
+        &plan,
+        Stream::Stdout,
+        "the config lists no users while `prune.users` is on",
     );
     let apply = run(
         d,
@@ -332,12 +339,10 @@ fn revoking_from_more_than_30_percent_of_a_sites_users_is_blocked() {
     std::fs::write(d.join("rolecall.yaml"), &text).unwrap();
     let blocked = run(d, &emu, "acme", &["apply", "--auto-approve"]);
     expect(&blocked, 3, "4 of 13 users lose access");
-    assert!(
-        String::from_utf8_lossy(&blocked.stdout).contains(
-            "max_users_losing_access: 4 of 13 users (31%) would lose access, 30% allowed by default"
-        ),
-        "{}",
-        transcript(&blocked)
+    says(
+        &blocked,
+        Stream::Stdout,
+        "max_users_losing_access: 4 of 13 users (31%) would lose access, 30% allowed by default",
     );
     let allowed = run(
         d,
@@ -385,12 +390,10 @@ fn a_topic_grant_survives_a_description_and_a_grant_edit() {
     // An access report says what it does not cover.
     let access = run(d, &emu, "acme", &["access"]);
     expect(&access, 0, "access");
-    assert!(
-        String::from_utf8_lossy(&access.stdout).contains(
-            "Not covered (rights on objects rolecall does not manage):\n  role `Finance` holds 2 rights on `Space`, `Topic`"
-        ),
-        "{}",
-        transcript(&access)
+    says(
+        &access,
+        Stream::Stdout,
+        "Not covered (rights on objects rolecall does not manage):\n  role `Finance` holds 2 rights on `Space`, `Topic`",
     );
     // An export says what it cannot write.
     let export = run(
@@ -421,11 +424,7 @@ fn a_saved_partial_plan_needs_allow_partial() {
     expect(&plan, 0, "plan --target --out");
     let apply = run(d, &emu, "acme", &["apply", "p.json"]);
     expect(&apply, 1, "a partial saved plan without --allow-partial");
-    assert!(
-        String::from_utf8_lossy(&apply.stderr).contains("--target user:omar*"),
-        "{}",
-        transcript(&apply)
-    );
+    says(&apply, Stream::Stderr, "--target user:omar*");
     assert!(
         !emu.snapshot()
             .users
@@ -434,10 +433,10 @@ fn a_saved_partial_plan_needs_allow_partial() {
     );
     let apply = run(d, &emu, "acme", &["apply", "p.json", "--allow-partial"]);
     expect(&apply, 0, "--allow-partial");
-    assert!(
-        String::from_utf8_lossy(&apply.stdout).contains("the config as a whole is not applied"),
-        "{}",
-        transcript(&apply)
+    says(
+        &apply,
+        Stream::Stdout,
+        "the config as a whole is not applied",
     );
 }
 
@@ -485,11 +484,7 @@ fn the_undo_of_site_changes_is_judged_by_the_current_policy() {
         ],
     );
     expect(&undo, 3, "the undo under today's policy");
-    assert!(
-        String::from_utf8_lossy(&undo.stdout).contains("policy.email_domains"),
-        "{}",
-        transcript(&undo)
-    );
+    says(&undo, Stream::Stdout, "policy.email_domains");
     let jane = emu
         .snapshot()
         .users
@@ -559,11 +554,7 @@ fn write_config_leaves_an_entry_that_an_alias_shares() {
         &["drift", "--baseline-rev", "HEAD", "--write-config"],
     );
     expect(&drift, 2, "drift");
-    assert!(
-        String::from_utf8_lossy(&drift.stderr).contains("defines or uses a YAML anchor"),
-        "{}",
-        transcript(&drift)
-    );
+    says(&drift, Stream::Stderr, "defines or uses a YAML anchor");
     assert_eq!(
         std::fs::read_to_string(d.join("rolecall.yaml")).unwrap(),
         text
@@ -582,11 +573,10 @@ fn a_role_renamed_on_the_site_is_told_and_accepted_whole() {
     );
     let drift = run(d, &emu, "acme", &["drift", "--baseline-rev", "HEAD"]);
     expect(&drift, 2, "drift");
-    assert!(
-        String::from_utf8_lossy(&drift.stdout)
-            .contains("role `Analysts` was renamed on the site to `Analytics`"),
-        "{}",
-        transcript(&drift)
+    says(
+        &drift,
+        Stream::Stdout,
+        "role `Analysts` was renamed on the site to `Analytics`",
     );
     let write = run(
         d,
@@ -719,11 +709,10 @@ fn an_id_that_is_gone_never_becomes_a_dashboard_of_that_name() {
     .unwrap();
     let plan = crate::rolecall(d, &["plan", "--sandbox", "site.json"]);
     assert_eq!(plan.status.code(), Some(1), "{}", transcript(&plan));
-    assert!(
-        String::from_utf8_lossy(&plan.stderr)
-            .contains("no dashboard on the site has the id `4799`, and one is named `#4799`"),
-        "{}",
-        transcript(&plan)
+    says(
+        &plan,
+        Stream::Stderr,
+        "no dashboard on the site has the id `4799`, and one is named `#4799`",
     );
 }
 
@@ -748,11 +737,7 @@ fn other_yaml_beside_a_one_file_config_does_not_make_it_a_directory() {
     std::fs::remove_file(d.join("docker-compose.yml")).unwrap();
     let validate = crate::rolecall(d, &["validate"]);
     assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
-    assert!(
-        String::from_utf8_lossy(&validate.stdout).contains("2 roles, 4 users (2 files)"),
-        "{}",
-        transcript(&validate)
-    );
+    says(&validate, Stream::Stdout, "2 roles, 4 users (2 files)");
 }
 
 /// A role renamed on the site with members the config does not list (left
@@ -783,11 +768,10 @@ fn a_renamed_role_with_unlisted_members_is_never_created_again() {
     );
     let drift = run(d, &emu, "acme", &["drift", "--baseline-rev", "HEAD"]);
     expect(&drift, 2, "drift");
-    assert!(
-        String::from_utf8_lossy(&drift.stdout)
-            .contains("role `Finance` was renamed on the site to `Finance Team`"),
-        "{}",
-        transcript(&drift)
+    says(
+        &drift,
+        Stream::Stdout,
+        "role `Finance` was renamed on the site to `Finance Team`",
     );
     let undo = run(
         d,
@@ -803,11 +787,10 @@ fn a_renamed_role_with_unlisted_members_is_never_created_again() {
         ],
     );
     expect(&undo, 3, "the undo would create Finance again");
-    assert!(
-        String::from_utf8_lossy(&undo.stdout)
-            .contains("the role `Finance` is on the site as `Finance Team` (renamed there)"),
-        "{}",
-        transcript(&undo)
+    says(
+        &undo,
+        Stream::Stdout,
+        "the role `Finance` is on the site as `Finance Team` (renamed there)",
     );
     expect(
         &run(d, &emu, "acme", &["apply", "--auto-approve"]),
@@ -937,11 +920,10 @@ fn a_broken_lock_is_one_error_and_a_siteless_lock_a_warning() {
     .unwrap();
     let validate = crate::rolecall(d, &["validate", "-f", "prod.yaml"]);
     assert_eq!(validate.status.code(), Some(0), "{}", transcript(&validate));
-    assert!(
-        String::from_utf8_lossy(&validate.stderr)
-            .contains("the lock of the config records no site"),
-        "{}",
-        transcript(&validate)
+    says(
+        &validate,
+        Stream::Stderr,
+        "the lock of the config records no site",
     );
 }
 
@@ -961,10 +943,9 @@ fn a_config_of_another_site_beside_rolecall_yaml_is_not_part_of_it() {
     std::fs::remove_file(d.join("staging.yaml")).unwrap();
     let validate = crate::rolecall(d, &["validate"]);
     assert_eq!(validate.status.code(), Some(1), "{}", transcript(&validate));
-    assert!(
-        String::from_utf8_lossy(&validate.stderr)
-            .contains("was read as one config because files beside its `rolecall.yaml` hold"),
-        "{}",
-        transcript(&validate)
+    says(
+        &validate,
+        Stream::Stderr,
+        "was read as one config because files beside its `rolecall.yaml` hold",
     );
 }

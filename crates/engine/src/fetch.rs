@@ -55,8 +55,7 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
                 .extend(p.permissions);
             continue;
         }
-        let (known, unknown): (Vec<String>, Vec<String>) =
-            p.permissions.into_iter().partition(|a| is_action(a));
+        let (known, unknown) = known_actions(p.permissions);
         if !unknown.is_empty() {
             (kept.privileges.entry(p.object_type.clone()))
                 .or_default()
@@ -74,8 +73,7 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
                 .extend(p.permissions);
             continue;
         }
-        let (known, unknown): (Vec<String>, Vec<String>) =
-            p.permissions.into_iter().partition(|a| is_action(a));
+        let (known, unknown) = known_actions(p.permissions);
         if !unknown.is_empty() {
             let objects = kept.grants.entry(DASHBOARD.to_string()).or_default();
             objects
@@ -93,6 +91,11 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
         grants,
         kept,
     }
+}
+
+/// The actions rolecall knows, and the others.
+fn known_actions(actions: Vec<String>) -> (Vec<String>, Vec<String>) {
+    actions.into_iter().partition(|a| is_action(a))
 }
 
 /// The kind of object per-object grants of the config are on.

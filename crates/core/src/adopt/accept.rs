@@ -71,7 +71,7 @@ struct Gather<'a> {
     out: Accepted,
 }
 
-impl Gather<'_> {
+impl<'a> Gather<'a> {
     /// One change of the plan (at `index`), accepted or left with why.
     fn change(&mut self, index: usize, step: &crate::plan::Step) {
         let what = step.describe();
@@ -134,17 +134,9 @@ impl Gather<'_> {
     /// A role renamed on the site: its key written as the site names it
     /// (its members follow through their own changes).
     fn rename(&mut self, what: &str, rename: &SiteRename) -> bool {
-        let Some(role) = self.desired.roles.get(&key(&rename.from)) else {
+        let Some((role, path)) = self.role_entry(what, &rename.from) else {
             return false;
         };
-        let Some(pos) = role.origin.pos(self.sources, 1) else {
-            return false;
-        };
-        let path = self.sources.path(pos.file).to_path_buf();
-        if let Some(why) = self.shared(&path, role.origin.line) {
-            self.out.left.push(format!("{what}: {why}"));
-            return false;
-        }
         self.edits
             .push((path, role.origin.line, Edit::Rekey(scalar(&rename.to))));
         self.out.accepted.push(format!(
@@ -157,17 +149,9 @@ impl Gather<'_> {
     /// A role whose description, privileges or grants changed on the site:
     /// its entry written again as the site has it.
     fn role_update(&mut self, what: &str, e: &crate::plan::Edit<crate::plan::RoleState>) -> bool {
-        let Some(role) = self.desired.roles.get(&key(&e.after.name)) else {
+        let Some((role, path)) = self.role_entry(what, &e.after.name) else {
             return false;
         };
-        let Some(pos) = role.origin.pos(self.sources, 1) else {
-            return false;
-        };
-        let path = self.sources.path(pos.file).to_path_buf();
-        if let Some(why) = self.shared(&path, role.origin.line) {
-            self.out.left.push(format!("{what}: {why}"));
-            return false;
-        }
         let written = entry_lines(self.sources, &path, role.origin.line);
         let edit = Edit::Replace(role_lines(role, &e.before, &written));
         self.edits.push((path, role.origin.line, edit));
@@ -175,6 +159,23 @@ impl Gather<'_> {
             .accepted
             .push(format!("{what}: as the site has it"));
         true
+    }
+
+    /// The config's entry of the role `name` and its file, if it can be
+    /// edited on its own (else it is left for a person, with why).
+    fn role_entry(
+        &mut self,
+        what: &str,
+        name: &str,
+    ) -> Option<(&'a crate::config::model::Role, PathBuf)> {
+        let role = self.desired.roles.get(&key(name))?;
+        let pos = role.origin.pos(self.sources, 1)?;
+        let path = self.sources.path(pos.file).to_path_buf();
+        if let Some(why) = self.shared(&path, role.origin.line) {
+            self.out.left.push(format!("{what}: {why}"));
+            return None;
+        }
+        Some((role, path))
     }
 
     /// Why the entry at `line` of `path` cannot be edited on its own: it
