@@ -946,6 +946,173 @@ fn a_config_of_another_site_beside_rolecall_yaml_is_not_part_of_it() {
     says(
         &validate,
         Stream::Stderr,
-        "was read as one config because files beside its `rolecall.yaml` hold",
+        "was read as one config because files beside or under its `rolecall.yaml` hold",
     );
+}
+
+/// Taking a right from a role counts its members among those losing
+/// access: dropping Finance's grant for 4 of 13 users is blocked.
+#[test]
+fn a_role_losing_a_grant_counts_its_members_for_the_30_percent_rule() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    let mut text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    for i in 0..10 {
+        let role = if i < 3 { "Finance" } else { "Analysts" };
+        text.push_str(&format!(
+            "  a{i}@acme.com:\n    first_name: A\n    last_name: N{i}\n    roles: [{role}]\n"
+        ));
+    }
+    std::fs::write(d.join("rolecall.yaml"), &text).unwrap();
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "hire",
+    );
+    // Finance (jane and three more: 4 of 13) loses its dashboard grant.
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace(
+            "    dashboards:\n      Revenue Overview: [read_dashboards]\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let blocked = run(d, &emu, "acme", &["plan"]);
+    expect(&blocked, 3, "a role's members losing a grant");
+    says(
+        &blocked,
+        Stream::Stdout,
+        "max_users_losing_access: 4 of 13 users (31%) would lose access",
+    );
+}
+
+/// Two names of one role pinned to one dashboard (a swap on the site, one
+/// name repinned): never written, never merged into one grant.
+#[test]
+fn two_names_on_one_dashboard_are_never_merged() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    let text = std::fs::read_to_string(d.join("rolecall.yaml"))
+        .unwrap()
+        .replace(
+            "      Revenue Overview: [read_dashboards]\n",
+            "      Revenue Overview: [read_dashboards]\n      Board Pack: [download_pdf]\n",
+        );
+    std::fs::write(d.join("rolecall.yaml"), &text).unwrap();
+    expect(&run(d, &emu, "acme", &["lock", "--update"]), 0, "pin");
+    let before = std::fs::read_to_string(d.join("rolecall.lock")).unwrap();
+    // The site swaps the two names.
+    assert!(emu.rename_dashboard("4700", "tmp"));
+    assert!(emu.rename_dashboard("4711", "Revenue Overview"));
+    assert!(emu.rename_dashboard("4700", "Board Pack"));
+    let repin = run(
+        d,
+        &emu,
+        "acme",
+        &["lock", "--update", "--repin", "Revenue Overview"],
+    );
+    expect(&repin, 1, "one name repinned onto the other's dashboard");
+    says(
+        &repin,
+        Stream::Stderr,
+        "would both be pinned to the dashboard #4711",
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("rolecall.lock")).unwrap(),
+        before
+    );
+    // Both repinned: each name follows its dashboard's new name.
+    let both = run(
+        d,
+        &emu,
+        "acme",
+        &[
+            "lock",
+            "--update",
+            "--repin",
+            "Revenue Overview",
+            "--repin",
+            "Board Pack",
+        ],
+    );
+    expect(&both, 0, "both repinned");
+    // A lock edited to pin both names to one dashboard: an error, no merge.
+    std::fs::write(
+        d.join("rolecall.lock"),
+        "{\"lock_version\": 1, \"site\": \"acme\", \"dashboards\": {\"Board Pack\": \"4711\", \"Revenue Overview\": \"4711\"}}",
+    )
+    .unwrap();
+    let plan = run(d, &emu, "acme", &["plan"]);
+    expect(&plan, 1, "two names, one dashboard");
+    says(&plan, Stream::Stderr, "name the same dashboard #4711");
+}
+
+/// A protected role the site no longer has: the plan says so, rather than
+/// moving its members to a role nothing creates.
+#[test]
+fn a_protected_role_gone_from_the_site_is_an_error() {
+    let emu = site("acme");
+    let dir = applied_repo(&emu, &config("acme"));
+    let d = dir.path();
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace(
+            "actor: admin@acme.com",
+            "actor: admin@acme.com\nprotect:\n  roles: [Analysts]",
+        ),
+    )
+    .unwrap();
+    put(
+        &emu,
+        &format!("/api/v1/roles/{}", role_id(&emu, "Analysts")),
+        r#"{"name":"Analytics","updated_by_email":"admin@acme.com"}"#,
+    );
+    let plan = run(d, &emu, "acme", &["plan"]);
+    expect(&plan, 1, "a protected role gone");
+    says(
+        &plan,
+        Stream::Stderr,
+        "the role `Analysts` is protected and not on the site",
+    );
+}
+
+/// Moving a member off a role that holds a Topic grant is tagged: they
+/// lose what no line of the plan shows.
+#[test]
+fn losing_a_role_with_unmanaged_rights_is_tagged() {
+    let emu = site("acme");
+    let dir = hand_written();
+    let d = dir.path();
+    expect(
+        &run(d, &emu, "acme", &["apply", "--auto-approve"]),
+        0,
+        "apply",
+    );
+    let text = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
+    std::fs::write(
+        d.join("rolecall.yaml"),
+        text.replace("    roles: [Finance]", "    roles: [Analysts]"),
+    )
+    .unwrap();
+    let plan = run(d, &emu, "acme", &["plan", "--format", "json"]);
+    expect(&plan, 0, "plan");
+    let json: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let jane = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "jane@acme.com")
+        .unwrap();
+    assert!(
+        jane["risks"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("unmanaged-rights")),
+        "{jane}"
+    );
+    assert_eq!(jane["severity"], "high");
 }

@@ -103,7 +103,9 @@ pub struct LimitArgs {
     /// Time for one HTTP request, from sending to the end of the answer.
     #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = settings::duration)]
     pub timeout: std::time::Duration,
-    /// Time a call may spend on retries (429, 5xx, no answer) before it fails.
+    /// Time a call may spend on retries before it fails: a 429, a 5xx or a connection closed
+    /// before any answer is retried with backoff, up to 8 attempts; a server that cannot be
+    /// reached or does not answer is tried 3 times, a refused connection to this machine twice.
     #[arg(long, global = true, value_name = "DURATION", default_value = "2m", value_parser = settings::duration)]
     pub retry_budget: std::time::Duration,
     /// Time to read a whole site.

@@ -50,10 +50,13 @@ pub enum Risk {
     WideGrant,
     /// A membership past its `until` is taken away.
     Expired,
+    /// A membership or a role taken away holds rights rolecall does not
+    /// manage (Topics, Spaces): its members lose them too.
+    UnmanagedRights,
 }
 
 impl Risk {
-    pub const ALL: [Risk; 12] = [
+    pub const ALL: [Risk; 13] = [
         Risk::AdminGrant,
         Risk::AdminRole,
         Risk::Everyone,
@@ -66,6 +69,7 @@ impl Risk {
         Risk::EveryoneExposure,
         Risk::WideGrant,
         Risk::Expired,
+        Risk::UnmanagedRights,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +86,7 @@ impl Risk {
             Risk::EveryoneExposure => "everyone-exposure",
             Risk::WideGrant => "wide-grant",
             Risk::Expired => "expired",
+            Risk::UnmanagedRights => "unmanaged-rights",
         }
     }
 }

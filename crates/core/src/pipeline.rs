@@ -23,19 +23,8 @@ pub fn judge(mut plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
     }
     let policy = Policy::of(rules);
     crate::plan::safety::check(&mut plan, live, &policy);
-    // A role renamed on the site is never created again beside it.
-    for rename in crate::plan::renamed_roles(&plan, rules, live) {
-        let step = &mut plan.changes[rename.create];
-        if step.blocked.is_none() {
-            step.blocked = Some(
-                Rule::RenamedOnSite {
-                    role: rename.from,
-                    now: rename.to,
-                }
-                .into(),
-            );
-        }
-    }
+    block_renamed(&mut plan, rules, live, crate::plan::Members::Listed);
+    tag_unmanaged_rights(&mut plan, live);
     let wide = match rules.limits.wide_grant {
         Some(Limit::Count(n)) => usize::try_from(n).unwrap_or(usize::MAX),
         Some(Limit::Percent(p)) => (live.users.len() as f64 * p / 100.0).floor() as usize,
@@ -49,4 +38,53 @@ pub fn judge(mut plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
         renamed: Vec::new(),
     };
     (plan, review)
+}
+
+/// Tags `unmanaged-rights` each change that takes away a membership of a
+/// role holding rights rolecall does not manage, or deletes such a role:
+/// the people concerned lose what no plan shows line by line.
+fn tag_unmanaged_rights(plan: &mut Plan, live: &Live) {
+    use crate::plan::{Change, RoleChange, UserChange};
+    let holding: std::collections::BTreeSet<&str> = (live.roles.iter())
+        .filter(|r| !r.kept.is_empty())
+        .map(|r| r.id.as_str())
+        .collect();
+    if holding.is_empty() {
+        return;
+    }
+    for step in &mut plan.changes {
+        let loses = match &step.change {
+            Change::User(UserChange::Update(e) | UserChange::Strip(e)) => (e.before.roles.iter())
+                .filter_map(|r| r.id.as_deref())
+                .filter(|id| holding.contains(id))
+                .any(|id| !e.after.roles.iter().any(|a| a.id.as_deref() == Some(id))),
+            Change::User(UserChange::Delete(r)) => (r.before.roles.iter())
+                .any(|x| x.id.as_deref().is_some_and(|id| holding.contains(id))),
+            Change::Role(RoleChange::Delete(r)) => holding.contains(r.id.as_str()),
+            Change::User(UserChange::Create(_))
+            | Change::Role(RoleChange::Create(_) | RoleChange::Update(_) | RoleChange::Rename(_)) => {
+                false
+            }
+        };
+        if loses {
+            step.risks.insert(crate::plan::Risk::UnmanagedRights);
+        }
+    }
+}
+
+/// Blocks the create of each role the site holds under another name
+/// ([`crate::plan::renamed_roles`]): it is never created again beside it.
+pub fn block_renamed(plan: &mut Plan, rules: &Desired, live: &Live, sure: crate::plan::Members) {
+    for rename in crate::plan::renamed_roles(plan, rules, live, sure) {
+        let step = &mut plan.changes[rename.create];
+        if step.blocked.is_none() {
+            step.blocked = Some(
+                Rule::RenamedOnSite {
+                    role: rename.from,
+                    now: rename.to,
+                }
+                .into(),
+            );
+        }
+    }
 }

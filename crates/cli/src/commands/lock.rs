@@ -98,6 +98,12 @@ fn renamed(lock: &lock::Lock, live: &Live) -> Vec<String> {
         .filter_map(|name| match dashboards.resolve(name, lock) {
             Resolution::Pinned { id, now, others } if now != *name => {
                 let repin = match others.as_slice() {
+                    // A name with characters a shell would not take as
+                    // shown (a newline, an invisible one): no command.
+                    [other] if clean(name) != name.as_str() => format!(
+                        ", or pin `{}` to #{other}, the dashboard of that name now, with `--update --repin` and the name as the config writes it",
+                        clean(name)
+                    ),
                     [other] => format!(
                         ", or run `rolecall lock --update --repin {}` to pin `{}` to #{other}, the dashboard of that name now",
                         shell_quoted(name),
@@ -173,10 +179,34 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
     }
     let shown = rolecall_core::text::path(&path);
     let mut out = settings.stdout();
+    // Two names on one dashboard: never written, whatever else.
+    let mut by_id: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for (name, id) in &pins.lock.dashboards {
+        if let Some(other) = by_id.insert(id, name) {
+            return Err(CliError::msg(format!(
+                "`{}` and `{}` would both be pinned to the dashboard #{id}; nothing was written",
+                clean(other),
+                clean(name)
+            ))
+            .with_hint("the config names one dashboard twice now: keep one of the names (`rolecall plan` shows where)"));
+        }
+    }
     if args.update {
         if pins.lock.dashboards.is_empty() && !path.exists() {
             writeln!(err, "the config names no dashboard: nothing to pin")?;
             return Ok(exit::OK);
+        }
+        if !renamed.is_empty() {
+            // A question for a person: nothing is written until it is
+            // answered (the config edited, or `--repin`).
+            for line in lines.iter().chain(&renamed) {
+                writeln!(out, "{line}")?;
+            }
+            return Err(CliError::msg(format!(
+                "`{shown}` was not written: {} renamed on the site",
+                rolecall_core::plural(renamed.len(), "pinned dashboard")
+            ))
+            .with_hint("write the new name in the config (or, where said, `rolecall lock --update --repin NAME`), then run `rolecall lock --update` again"));
         }
         if !lines.is_empty() || !path.exists() {
             site::write_file(&path, &pins.lock.to_text(), "the lock")?;

@@ -113,8 +113,9 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
         let sandbox = made_from.sandbox;
         plan.made_from = Some(made_from);
         site::write_file(out, &plan.to_json(&review), "the plan")?;
-        // A sandbox is no site to pin dashboards of.
-        if !sandbox {
+        // A sandbox is no site to pin dashboards of; a blocked plan is not
+        // one to apply.
+        if !sandbox && !plan.is_blocked() {
             super::lock::add_new_pins(settings, &loaded.desired, &live)?;
         }
     }

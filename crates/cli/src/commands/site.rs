@@ -126,7 +126,7 @@ pub fn note_default_directory(settings: &Settings, path: &Path) {
     use std::io::Write as _;
     let _ = writeln!(
         settings.stderr(),
-        "note: `{}` was read as one config because files beside its `rolecall.yaml` hold `roles:` or `users:`; a file there that is not part of it (no `site:` of its own) belongs elsewhere",
+        "note: `{}` was read as one config because files beside or under its `rolecall.yaml` hold `roles:` or `users:`; a directory holds one config: a file there that is not part of it (another site's config, a stray file) belongs elsewhere",
         rolecall_core::text::path(path)
     );
 }

@@ -499,9 +499,10 @@ pub fn read(text: &str, options: &CsvOptions) -> CsvImport {
 
 fn duplicate(out: &mut CsvImport, first: usize, user: CsvUser) {
     let earlier = &out.users[first];
-    let same = earlier.first_name == user.first_name
-        && earlier.last_name == user.last_name
-        && earlier.roles == user.roles;
+    let folded = |roles: &BTreeSet<String>| roles.iter().map(|r| key(r)).collect::<BTreeSet<_>>();
+    let same_roles = folded(&earlier.roles) == folded(&user.roles);
+    let same =
+        earlier.first_name == user.first_name && earlier.last_name == user.last_name && same_roles;
     let (line, at) = (user.line, earlier.line);
     if same {
         out.warning(
@@ -526,7 +527,7 @@ fn duplicate(out: &mut CsvImport, first: usize, user: CsvUser) {
                 crate::text::code_text(&user.last_name)
             ));
         }
-        if earlier.roles != user.roles {
+        if !same_roles {
             how.push(format!(
                 "other roles: {} on line {at}, {} here",
                 list(&earlier.roles),

@@ -273,10 +273,27 @@ impl<'a> Ctx<'a> {
     /// The desired role as a state, with its dashboards resolved to ids.
     fn desired_role_state(&self, role: &Role, errors: &mut Vec<Diagnostic>) -> RoleState {
         let mut dashboards: BTreeMap<String, Grant> = BTreeMap::new();
+        let mut named: BTreeMap<String, &DashboardRef> = BTreeMap::new();
         for (dref, grant) in &role.dashboards {
             let Some(id) = self.resolve_dashboard(dref, &grant.origin, errors) else {
                 continue;
             };
+            // Two keys of one role on one dashboard: which grant is meant
+            // is for a person (a lock edited, a rename followed twice).
+            if let Some(first) = named.insert(id.clone(), dref) {
+                let written = dref.to_string().chars().count();
+                errors.push(self.error(
+                    &grant.origin,
+                    written,
+                    format!(
+                        "`{}` and `{}` name the same dashboard #{id}",
+                        crate::text::clean(&first.to_string()),
+                        crate::text::clean(&dref.to_string())
+                    ),
+                    "keep one of them (and `rolecall lock --update`): the lock or the ids make both this dashboard".into(),
+                ));
+                continue;
+            }
             if grant.actions.is_empty() {
                 continue;
             }
@@ -547,6 +564,22 @@ pub fn diff(
 fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
     let mut steps = Vec::new();
     for (k, role) in &ctx.desired.roles {
+        if ctx.role_protected(&role.name)
+            && !ctx.role_ignored(&role.name)
+            && !matches!(ctx.targets[k], Target::Live(_))
+        {
+            // Members would be moved to a role nothing creates.
+            errors.push(ctx.error(
+                &role.origin,
+                role.name.chars().count(),
+                format!(
+                    "the role `{}` is protected and not on the site (renamed or deleted there?): rolecall never creates or changes it",
+                    crate::text::clean(&role.name)
+                ),
+                "restore it on the site, or let the config follow the site (`rolecall drift --baseline-rev REV --write-config`, or edit it)".into(),
+            ));
+            continue;
+        }
         if ctx.role_ignored(&role.name) || ctx.role_protected(&role.name) {
             continue;
         }

@@ -29,7 +29,7 @@ pub use crate::live::KeptRights;
 pub use change::{Change, Edit, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
 pub use effect::{Effect, Gain};
-pub use renamed::{SiteRename, renamed_on_site, renamed_roles};
+pub use renamed::{Members, SiteRename, renamed_on_site, renamed_roles};
 pub use safety::{Blocked, Policy, Rule};
 pub use simulate::simulate;
 

@@ -48,7 +48,7 @@ pub fn renamed_on_site(
     desired: &Desired,
     live: &Live,
 ) -> Vec<SiteRename> {
-    renamed_roles(plan, desired, live)
+    renamed_roles(plan, desired, live, Members::MayBeNone)
         .into_iter()
         .filter(|r| {
             let labels = review.labels_of(plan, r.create);
@@ -57,10 +57,26 @@ pub fn renamed_on_site(
         .collect()
 }
 
+/// How sure a match must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members {
+    /// The config gives the role members, the live role has exactly them:
+    /// sure enough to block a create made from the config as it is.
+    Listed,
+    /// None may be listed (the site is known to have moved: a baseline
+    /// says the change was made there).
+    MayBeNone,
+}
+
 /// Every role the plan would create that the site holds under another
 /// name, whoever moved: creating it again would split its members from
 /// what the live role holds (rights rolecall does not manage among them).
-pub fn renamed_roles(plan: &Plan, desired: &Desired, live: &Live) -> Vec<SiteRename> {
+pub fn renamed_roles(
+    plan: &Plan,
+    desired: &Desired,
+    live: &Live,
+    sure: Members,
+) -> Vec<SiteRename> {
     let mut out = Vec::new();
     for (i, step) in plan.changes.iter().enumerate() {
         let Change::Role(RoleChange::Create(wanted)) = &step.change else {
@@ -70,7 +86,7 @@ pub fn renamed_roles(plan: &Plan, desired: &Desired, live: &Live) -> Vec<SiteRen
             .filter(|u| u.roles.contains_key(&key(&wanted.name)))
             .map(|u| key(&u.email))
             .collect();
-        if members.is_empty() {
+        if members.is_empty() && sure == Members::Listed {
             continue;
         }
         let candidates: Vec<_> = (live.roles.iter())

@@ -62,7 +62,8 @@ impl Policy {
 }
 
 /// The share of a site's users the plan may take access from (delete,
-/// strip, revoke a membership, delete a role they hold) before the
+/// strip, revoke a membership, delete a role they hold or take rights from
+/// it) before the
 /// changes that do are blocked, on a site of [`MASS_MIN_USERS`] or more,
 /// as octoDNS refuses to change more than 30% of a zone.
 pub const MASS_SHARE: f64 = 30.0;
@@ -350,19 +351,23 @@ fn prune_everything(policy: &Policy, steps: &mut [Step]) {
 }
 
 /// The users a change takes access from: deleted, stripped, a membership
-/// revoked, or a member of a deleted role.
+/// revoked, or a member of a role deleted or losing privileges or grants.
 fn users_losing<'a>(live: &'a Live, change: &'a Change) -> Vec<&'a str> {
+    let members = |id: &str| -> Vec<&'a str> {
+        (live.users.iter())
+            .filter(|u| u.roles.contains(id))
+            .map(|u| u.id.as_str())
+            .collect()
+    };
     match change {
         Change::User(UserChange::Delete(r)) => vec![r.id.as_str()],
         Change::User(UserChange::Update(e) | UserChange::Strip(e)) if change.revokes() > 0 => {
             vec![e.id.as_str()]
         }
-        Change::Role(RoleChange::Delete(r)) => live
-            .users
-            .iter()
-            .filter(|u| u.roles.contains(&r.id))
-            .map(|u| u.id.as_str())
-            .collect(),
+        Change::Role(RoleChange::Update(e) | RoleChange::Rename(e)) if change.revokes() > 0 => {
+            members(&e.id)
+        }
+        Change::Role(RoleChange::Delete(r)) => members(&r.id),
         Change::User(_) | Change::Role(_) => Vec::new(),
     }
 }

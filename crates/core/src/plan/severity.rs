@@ -82,6 +82,7 @@ pub fn severity(step: &Step, labels: &[Label]) -> Severity {
         Risk::AdminGrant,
         Risk::AdminRole,
         Risk::UnmanagedAdmin,
+        Risk::UnmanagedRights,
     ];
     if step.risks.iter().any(|r| high.contains(r)) || step.action() == Action::Delete {
         return Severity::High;

@@ -130,7 +130,11 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     let live = site::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
     let selection = site::selection(&made_from.targets, &made_from.excludes)?;
-    if !selection.is_empty() && !args.allow_partial {
+    let (fresh, review) = site::plan(settings, &loaded, &live, &selection)?;
+    // A selection that leaves nothing out is the whole plan (judged by the
+    // plan made now, never by what the file says).
+    let partial = fresh.partial.is_some_and(|p| p.changes < p.of);
+    if partial && !args.allow_partial {
         return Err(CliError::msg(format!(
             "the saved plan was made with a selection ({}): it carries out a part of the config, not all of it; nothing was written",
             made_from
@@ -148,7 +152,7 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         ))
         .with_hint("pass --allow-partial to apply it as the part it is, or plan the whole config: `rolecall plan --out PLANFILE`"));
     }
-    let (fresh, review) = site::plan(settings, &loaded, &live, &selection)?;
+
     saved::check_plan((&saved, &saved_review), (&fresh, &review), &loaded, &live)?;
     Ok(Prepared {
         plan: fresh,
@@ -199,7 +203,15 @@ fn undo_plan(
     // Judged by the rules of the config in force now, not the baseline's,
     // and what the kept changes do to people, not what the whole baseline
     // would.
-    let (plan, review) = rolecall_core::pipeline::judge(plan, live, &config.desired);
+    let (mut plan, review) = rolecall_core::pipeline::judge(plan, live, &config.desired);
+    // Every change here was made on the site: a role it would create that
+    // the site holds under another name was renamed there.
+    rolecall_core::pipeline::block_renamed(
+        &mut plan,
+        &config.desired,
+        live,
+        rolecall_core::plan::Members::MayBeNone,
+    );
     Ok((plan, review, all))
 }
 
