@@ -226,29 +226,14 @@ pub fn main() -> ExitCode {
             .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
     };
     settings.config_given = given(&matches) || matches.subcommand().is_some_and(|(_, m)| given(m));
-    if !settings.config_given {
-        // The current directory's config as a whole.
-        let found = rolecall_core::config::load::default_config(std::path::Path::new("."));
-        settings.config = match found.file_name() {
-            Some(name) if found != std::path::Path::new(".") => name.into(),
-            _ => ".".into(),
-        };
-        settings.config_whole = settings.config == std::path::Path::new(".");
-    } else if let Some(dir) = rolecall_core::config::load::directory_of_root(&settings.config) {
-        // `-f DIR/rolecall.yaml` of a directory config: the directory.
-        if !settings.quiet {
-            let _ = std::io::Write::write_fmt(
-                &mut settings.stderr(),
-                format_args!(
-                    "note: `{}` is the root file of the config in `{}` (files beside it hold roles or users): reading `{}` whole\n",
-                    rolecall_core::text::path(&settings.config),
-                    rolecall_core::text::path(&dir),
-                    rolecall_core::text::path(&dir)
-                ),
-            );
-        }
-        settings.config = dir;
-        settings.config_whole = true;
+    // Only commands that read a config look for one (the look walks the
+    // current directory).
+    let reads_config = !matches!(
+        cli.command,
+        Command::Schema(_) | Command::Completions(_) | Command::Emulator(_) | Command::Show(_)
+    );
+    if reads_config {
+        settings.resolve_config();
     }
     if settings.verbose > 0 {
         init_logging(settings.verbose);

@@ -1,7 +1,7 @@
 //! Flags and environment, resolved once into [`Settings`] before a command
 //! runs. Nothing below the command line reads the environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anstream::ColorChoice;
 use std::time::Duration;
@@ -170,6 +170,38 @@ impl Settings {
                 std::time::SystemTime::now(),
             )),
         }
+    }
+
+    /// The config a command reads: without `-f`, the current directory's
+    /// config as a whole (a `rolecall.yaml` with files of entries beside it
+    /// loads the directory); `-f DIR/rolecall.yaml` of a directory config,
+    /// the directory (said on stderr).
+    pub fn resolve_config(&mut self) {
+        use rolecall_core::config::load;
+        if !self.config_given {
+            let found = load::default_config(Path::new("."));
+            self.config = match found.file_name() {
+                Some(name) if found != Path::new(".") => name.into(),
+                _ => ".".into(),
+            };
+            self.config_whole = self.config == Path::new(".");
+            return;
+        }
+        let Some(dir) = load::directory_of_root(&self.config) else {
+            return;
+        };
+        if !self.quiet {
+            use std::io::Write as _;
+            let _ = writeln!(
+                self.stderr(),
+                "note: `{}` is the root file of the config in `{}` (files beside it hold roles or users): reading `{}` whole",
+                rolecall_core::text::path(&self.config),
+                rolecall_core::text::path(&dir),
+                rolecall_core::text::path(&dir)
+            );
+        }
+        self.config = dir;
+        self.config_whole = true;
     }
 
     /// How configs are loaded.

@@ -35,14 +35,15 @@ pub struct LiveRole {
     pub privileges: BTreeMap<String, BTreeSet<String>>,
     /// Actions per dashboard id.
     pub grants: BTreeMap<String, BTreeSet<String>>,
-    /// Privileges and grants on object types outside rolecall's vocabulary
-    /// (Topics, Spaces): never changed, sent back as read on every write.
+    /// What rolecall cannot express (rights on Topics and Spaces, actions
+    /// it does not know): never changed, sent back as read on every write.
     #[serde(default, skip_serializing_if = "Kept::is_empty")]
     pub kept: Kept,
 }
 
 /// What a role holds that rolecall cannot express: privileges and grants on
-/// object types outside its vocabulary. A plan shows it as not managed;
+/// object types outside its vocabulary, and actions it does not know on
+/// the ones inside it. A plan shows it as not managed;
 /// every write of the role sends it back unchanged, so it is never removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Kept {

@@ -126,20 +126,26 @@ fn check_accepted(
         &Selection::default(),
     ) {
         Ok((again, _)) => {
-            // What is left must be what was not accepted, change for change.
+            // What is left must be what was not accepted, change for change
+            // (both plans are in the same order: one comparison when equal).
+            let accepted_steps: std::collections::BTreeSet<usize> =
+                accepted.steps.iter().copied().collect();
             let expected: Vec<&rolecall_core::plan::Change> = (plan.changes.iter().enumerate())
-                .filter(|(i, _)| !accepted.steps.contains(i))
+                .filter(|(i, _)| !accepted_steps.contains(i))
                 .map(|(_, s)| &s.change)
                 .collect();
             let found: Vec<&rolecall_core::plan::Change> =
                 again.changes.iter().map(|s| &s.change).collect();
+            if expected == found {
+                return Ok(());
+            }
             let mut differ: Vec<String> = (again.changes.iter())
                 .filter(|s| !expected.contains(&&s.change))
                 .map(|s| format!("the edited config would plan {}", s.describe()))
                 .collect();
             differ.extend(
                 (plan.changes.iter().enumerate())
-                    .filter(|(i, s)| !accepted.steps.contains(i) && !found.contains(&&s.change))
+                    .filter(|(i, s)| !accepted_steps.contains(i) && !found.contains(&&s.change))
                     .map(|(_, s)| format!("{} would change too", s.describe())),
             );
             differ

@@ -208,28 +208,22 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
             ))
             .with_hint("write the new name in the config (or, where said, `rolecall lock --update --repin NAME`), then run `rolecall lock --update` again"));
         }
-        if !lines.is_empty() || !path.exists() {
-            site::write_file(&path, &pins.lock.to_text(), "the lock")?;
-            for line in &lines {
-                writeln!(out, "{line}")?;
-            }
-            writeln!(
-                err,
-                "wrote `{shown}` ({})",
-                rolecall_core::plural(pins.lock.dashboards.len(), "pin")
-            )?;
-        } else if renamed.is_empty() {
+        if lines.is_empty() && path.exists() {
             writeln!(err, "`{shown}` is up to date")?;
+            return Ok(exit::OK);
         }
-    }
-    if args.update && renamed.is_empty() {
+        site::write_file(&path, &pins.lock.to_text(), "the lock")?;
+        for line in &lines {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(
+            err,
+            "wrote `{shown}` ({})",
+            rolecall_core::plural(pins.lock.dashboards.len(), "pin")
+        )?;
         return Ok(exit::OK);
     }
-    let lines: Vec<&String> = if args.update {
-        renamed.iter().collect()
-    } else {
-        lines.iter().chain(&renamed).collect()
-    };
+    let lines: Vec<&String> = lines.iter().chain(&renamed).collect();
     if lines.is_empty() {
         return Ok(exit::OK);
     }

@@ -422,22 +422,32 @@ fn role_lines(
 
 /// The lines of the entry whose key is on `line` (1-based) of `path`.
 fn entry_lines(sources: &SourceMap, path: &Path, line: u32) -> Vec<String> {
-    let Some(text) = (0..sources.len())
+    let Some(file) = (0..sources.len())
         .map(|i| sources.get(FileId(i)))
         .find(|f| f.path == path)
-        .map(|f| &f.text)
     else {
         return Vec::new();
     };
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let at = (line as usize).saturating_sub(1);
-    let Some(head) = lines.get(at) else {
+    // Read from the entry's line on, as far as it goes ([`entry_end`]'s
+    // rule): never the whole file, which may hold thousands of entries.
+    let Some(head) = file.line(line) else {
         return Vec::new();
     };
-    let end = entry_end(&lines, at, indent(head));
-    lines[at..end].to_vec()
+    let k = indent(head);
+    let mut lines = vec![head.to_string()];
+    lines.extend(
+        (line + 1..)
+            .map_while(|n| file.line(n))
+            .take_while(|l| l.trim().is_empty() || indent(l) > k)
+            .map(str::to_string),
+    );
+    while lines.len() > 1 && lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines
 }
 
+// The quotes of a YAML scalar, and a flow mapping's opening.
 const QUOTE: char = '\u{22}';
 const APOSTROPHE: char = '\u{27}';
 const OPEN_BRACE: char = '\u{7b}';

@@ -6,16 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Change, Label, Plan, Review, RoleChange, UserChange};
 use crate::Desired;
 use crate::config::vocab::{is_builtin_role, key};
 use crate::live::Live;
 
 /// A role the config names `from` that the site holds as `to` (id `id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteRename {
     /// The change that creates `from` (by its index in the plan).
     pub create: usize,
