@@ -33,14 +33,7 @@ fn quirky() -> Emulator {
         seed: Some(org_site()),
         api_key: Some(KEY.into()),
         page_size: 3,
-        quirks: Quirks {
-            wrap_single: true,
-            numeric_dashboard_ids: true,
-            delete_200: true,
-            paginate_roles: true,
-            extra_fields: true,
-            list_users_without_roles: true,
-        },
+        quirks: Quirks::ALL,
         faults: Faults::default(),
         ..Options::default()
     })

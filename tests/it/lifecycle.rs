@@ -54,14 +54,7 @@ pub(crate) fn site(name: &str) -> Emulator {
         seed: Some(seed(name)),
         api_key: Some(KEY.into()),
         page_size: 2,
-        quirks: Quirks {
-            wrap_single: true,
-            numeric_dashboard_ids: true,
-            delete_200: true,
-            paginate_roles: true,
-            extra_fields: true,
-            list_users_without_roles: false,
-        },
+        quirks: Quirks::ALL,
         ..Default::default()
     })
     .unwrap()

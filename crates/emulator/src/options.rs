@@ -72,6 +72,18 @@ pub struct Quirks {
     pub list_users_without_roles: bool,
 }
 
+impl Quirks {
+    /// Every quirk at once (`--quirk all`).
+    pub const ALL: Quirks = Quirks {
+        wrap_single: true,
+        numeric_dashboard_ids: true,
+        delete_200: true,
+        paginate_roles: true,
+        extra_fields: true,
+        list_users_without_roles: true,
+    };
+}
+
 /// Everything [`crate::spawn`] needs.
 #[derive(Clone)]
 pub struct Options {

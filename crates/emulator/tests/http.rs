@@ -861,14 +861,7 @@ async fn fault_lost_responses_apply_the_write() {
 
 #[tokio::test]
 async fn quirks() {
-    let quirks = Quirks {
-        wrap_single: true,
-        numeric_dashboard_ids: true,
-        delete_200: true,
-        paginate_roles: true,
-        extra_fields: true,
-        list_users_without_roles: true,
-    };
+    let quirks = Quirks::ALL;
     let api = Api::new(Options {
         quirks,
         page_size: 2,

@@ -131,14 +131,7 @@ async fn a_fetch_is_complete_and_exact() {
 
 #[tokio::test]
 async fn a_fetch_tolerates_every_quirk() {
-    let quirks = Quirks {
-        wrap_single: true,
-        numeric_dashboard_ids: true,
-        delete_200: true,
-        paginate_roles: true,
-        extra_fields: true,
-        list_users_without_roles: true,
-    };
+    let quirks = Quirks::ALL;
     let emu = spawn(Options {
         seed: Some(site(120, 25, 30)),
         page_size: 10,
