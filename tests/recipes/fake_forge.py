@@ -21,6 +21,9 @@ STATE = os.path.join(ROOT, "state.json")
 GITLAB_BOT = "project_7_bot_rolecall"
 # The headers of the request being served (curl).
 HEADERS = []
+# Who GitHub's API sees behind GH_TOKEN: the workflow's token is the Actions
+# bot; the accept token (a GitHub App's) is that app's bot.
+GITHUB_BOTS = {"token": "github-actions[bot]", "accept_token": "rolecall-bot[bot]"}
 
 
 def load():
@@ -46,18 +49,25 @@ def next_id(state):
 # --- GitHub -----------------------------------------------------------------
 
 
+def github_login(state):
+    for key, login in GITHUB_BOTS.items():
+        if state["github"].get(key) and os.environ.get("GH_TOKEN") == state["github"][key]:
+            return login
+    return None
+
+
 def github(state, method, path, query, fields):
-    m = re.fullmatch(r"repos/[^/]+/[^/]+/(.*)", path)
+    me = github_login(state)
+    m = re.fullmatch(r"repos/([^/]+/[^/]+)/(.*)", path)
     if not m:
         return 404, {"message": "Not Found"}
-    rest = m.group(1)
+    repo, rest = m.group(1), m.group(2)
     gh = state["github"]
     if method == "GET" and (m := re.fullmatch(r"issues/(\d+)/comments", rest)):
         return 200, [c for c in gh["comments"] if c["issue"] == int(m.group(1))]
     if method == "POST" and (m := re.fullmatch(r"issues/(\d+)/comments", rest)):
-        # Written with the workflow's token: by the Actions bot.
         comment = {"id": next_id(state), "issue": int(m.group(1)), "body": fields["body"],
-                   "user": {"login": "github-actions[bot]"}}
+                   "user": {"login": me}}
         gh["comments"].append(comment)
         return 201, comment
     if method == "PATCH" and (m := re.fullmatch(r"issues/comments/(\d+)", rest)):
@@ -88,7 +98,8 @@ def github(state, method, path, query, fields):
     if method == "POST" and rest == "issues":
         number = next_id(state)
         issue = {"number": number, "title": fields["title"], "body": fields.get("body", ""),
-                 "labels": fields.get("labels", []), "state": "open", "comments": []}
+                 "labels": fields.get("labels", []), "state": "open", "comments": [],
+                 "user": {"login": me}}
         gh["issues"].append(issue)
         return 201, issue
     if method == "GET" and rest == "pulls":
@@ -97,7 +108,7 @@ def github(state, method, path, query, fields):
         return 200, [
             p for p in gh["pulls"]
             if (wanted == "all" or p["state"] == wanted)
-            and (head is None or f"{p['owner']}:{p['head']['ref']}" == head)
+            and (head is None or f"{p['head']['repo']['full_name'].split('/')[0]}:{p['head']['ref']}" == head)
         ]
     if method == "POST" and rest == "pulls":
         # A pull request needs its head branch pushed first.
@@ -105,10 +116,9 @@ def github(state, method, path, query, fields):
                                   capture_output=True, text=True, check=True).stdout
         if not branches.strip():
             return 422, {"message": f"head {fields['head']} does not exist"}
-        owner = path.split("/")[1]
         pull = {"number": next_id(state), "title": fields["title"], "body": fields.get("body", ""),
-                "head": {"ref": fields["head"]}, "base": {"ref": fields["base"]}, "owner": owner,
-                "state": "open"}
+                "head": {"ref": fields["head"], "repo": {"full_name": repo}}, "base": {"ref": fields["base"]},
+                "state": "open", "user": {"login": me}}
         gh["pulls"].append(pull)
         return 201, pull
     if (m := re.fullmatch(r"pulls/(\d+)", rest)) and method == "PATCH":
@@ -162,7 +172,8 @@ def gh_api(args):
     state = load()
     status, body = github(state, method, split.path.strip("/"), query, fields)
     if method != "GET":
-        state["writes"].append({"forge": "github", "method": method, "path": split.path, "fields": fields})
+        state["writes"].append({"forge": "github", "method": method, "path": split.path, "fields": fields,
+                                "as": github_login(state)})
     save(state)
     if status >= 400:
         fail(f"gh: {body.get('message')} (HTTP {status})")
@@ -191,7 +202,7 @@ def gh_run_download(args):
 
 
 def gh(args):
-    if os.environ.get("GH_TOKEN") != load()["github"]["token"]:
+    if github_login(load()) is None:
         fail("gh: To use GitHub CLI in a GitHub Actions workflow, set the GH_TOKEN environment variable.", 4)
     if args[:1] == ["api"]:
         gh_api(args[1:])

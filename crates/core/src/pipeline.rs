@@ -17,11 +17,27 @@ use crate::plan::{Plan, Policy, Review, Rule};
 /// passes here: fresh, saved, an undo of site changes, any selection. Marks
 /// a change already carries are dropped first: a list made from another
 /// config (a baseline) is judged by this one's rules only.
-pub fn judge(mut plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
+pub fn judge(plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
+    judge_by(plan, live, rules, Policy::of(rules))
+}
+
+/// [`judge`] for an undo of site changes (`apply --only-origin site`): each
+/// change puts back the config as last applied, so `files:` (which judges
+/// what a file's edit asks) does not stop taking away an Admin membership
+/// someone gave on the site. Every other rule holds, and no file may give
+/// Admin.
+pub fn judge_undo(plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
+    let policy = Policy {
+        site_made: true,
+        ..Policy::of(rules)
+    };
+    judge_by(plan, live, rules, policy)
+}
+
+fn judge_by(mut plan: Plan, live: &Live, rules: &Desired, policy: Policy) -> (Plan, Review) {
     for step in &mut plan.changes {
         step.blocked = None;
     }
-    let policy = Policy::of(rules);
     crate::plan::safety::check(&mut plan, live, &policy);
     block_renamed(&mut plan, rules, live, crate::plan::Members::Listed);
     tag_unmanaged_rights(&mut plan, live);

@@ -1,11 +1,13 @@
 //! The GitHub Actions workflows of `examples/gitops/.github/workflows/`.
 
+mod gitops;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use super::expr::{eval, interpolate, to_text, truthy};
-use super::{GITHUB_TOKEN, JobResult, World, key, unknown_keys, yaml};
+use super::{GITHUB_ACCEPT_TOKEN, GITHUB_TOKEN, JobResult, World, key, unknown_keys, yaml};
 
 const REPO: &str = "acme/access";
 
@@ -88,6 +90,8 @@ struct Event {
     name: &'static str,
     sha: String,
     payload: Value,
+    /// Who started the run (`github.triggering_actor`).
+    actor: &'static str,
 }
 
 /// One run of a workflow: every job, in `needs` order, each matrix entry.
@@ -104,15 +108,22 @@ struct Run<'a> {
 }
 
 /// The repository's GitHub Environments, as the example's README says to
-/// make them: `rolecall-SITE` (the key; deployment branch `main`; required
-/// reviewers) and `rolecall-SITE-drift` (the key; `main`; no reviewers).
-/// The repository itself has no secret.
-fn environment(world: &World, name: &str) -> Option<(String, bool)> {
+/// make them, all with the deployment branch `main`: `rolecall-SITE` (the
+/// key; required reviewers with environment approval only),
+/// `rolecall-SITE-drift` (the key; no reviewers) and `rolecall-accept` (the
+/// accept token; no reviewers). The repository itself has no secret.
+/// Their secrets, and whether a reviewer must approve.
+fn environment(world: &World, name: &str) -> Option<(Value, bool)> {
+    if name == "rolecall-accept" {
+        return Some((json!({ "ROLECALL_ACCEPT_TOKEN": GITHUB_ACCEPT_TOKEN }), false));
+    }
+    let reviewers = world.approval.get() == "environment";
     world.sites.keys().find_map(|site| {
+        let secrets = json!({ "PERISCOPE_API_KEY": key(site) });
         if name == format!("rolecall-{site}") {
-            Some((site.clone(), true))
+            Some((secrets, reviewers))
         } else if name == format!("rolecall-{site}-drift") {
-            Some((site.clone(), false))
+            Some((secrets, false))
         } else {
             None
         }
@@ -135,7 +146,7 @@ impl Run<'_> {
             return Ok(json!({}));
         };
         let name = to_text(&interpolate(name, context));
-        let Some((site, reviewers)) = environment(self.world, &name) else {
+        let Some((secrets, reviewers)) = environment(self.world, &name) else {
             return Err(format!("no environment {name}"));
         };
         if self.branch() != "main" {
@@ -149,7 +160,7 @@ impl Run<'_> {
                 "Waiting for review: {name} needs approval to start deploying changes."
             ));
         }
-        Ok(json!({ "PERISCOPE_API_KEY": key(&site) }))
+        Ok(secrets)
     }
 
     fn context(&self) -> Value {
@@ -161,9 +172,11 @@ impl Run<'_> {
                 "repository": REPO,
                 "run_id": self.id.to_string(),
                 "token": GITHUB_TOKEN,
+                "triggering_actor": self.event.actor,
             },
+            "inputs": self.event.payload.get("inputs").cloned().unwrap_or(json!({})),
             "secrets": {},
-            "vars": {},
+            "vars": self.world.vars(),
             "needs": {},
             "matrix": {},
             "steps": {},
@@ -181,16 +194,26 @@ impl Run<'_> {
             self.event.name
         );
         self.world.update_state(|s| {
-            let head_sha = match self.event.name {
-                "pull_request" => self.event.payload["pull_request"]["head"]["sha"].clone(),
-                _ => json!(self.event.sha),
+            let pull_request = &self.event.payload["pull_request"];
+            let (head_sha, pull_requests) = match self.event.name {
+                "pull_request" => (
+                    pull_request["head"]["sha"].clone(),
+                    json!([{"number": pull_request["number"], "head": pull_request["head"]}]),
+                ),
+                _ => (json!(self.event.sha), json!([])),
             };
-            s["github"]["runs"].as_array_mut().unwrap().push(json!({
-                "id": self.id, "workflow": self.file, "event": self.event.name,
-                "head_sha": head_sha, "head_branch": self.branch(),
-                "head_repository": {"full_name": REPO},
-                "created_at": format!("2026-12-01T00:00:{:02}Z", self.id % 60),
-            }));
+            let runs = s["github"]["runs"].as_array_mut().unwrap();
+            // A re-run (a later attempt) is the same run.
+            if !runs.iter().any(|r| r["id"] == self.id) {
+                runs.push(json!({
+                    "id": self.id, "workflow": self.file, "event": self.event.name,
+                    "path": format!(".github/workflows/{}", self.file),
+                    "head_sha": head_sha, "head_branch": self.branch(),
+                    "head_repository": {"full_name": REPO},
+                    "pull_requests": pull_requests,
+                    "created_at": format!("2026-12-01T00:00:{:02}Z", self.id % 60),
+                }));
+            }
         });
         let mut results = BTreeMap::new();
         let mut needs = serde_json::Map::new();
@@ -213,9 +236,21 @@ impl Run<'_> {
             done.push(id);
             let mut context = self.context();
             context["needs"] = Value::Object(needs.clone());
-            if let Some(cond) = job["if"].as_str()
-                && !truthy(&eval(cond, &context, true))
-            {
+            // A job runs when the jobs it needs succeeded, or when its `if`
+            // has a status function (`always()`) and is true.
+            let needed: Vec<&str> = match &job["needs"] {
+                Value::String(n) => vec![n.as_str()],
+                Value::Array(ns) => ns.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            let needs_ok = needed.iter().all(|n| needs[*n]["result"] == "success");
+            let runs = match job["if"].as_str() {
+                Some(cond) if cond.contains("always()") => truthy(&eval(cond, &context, true)),
+                Some(cond) => needs_ok && truthy(&eval(cond, &context, true)),
+                None => needs_ok,
+            };
+            if !runs {
+                needs.insert(id.clone(), json!({ "outputs": {}, "result": "skipped" }));
                 continue;
             }
             let entries = match job["strategy"]["matrix"].as_object() {
@@ -235,7 +270,10 @@ impl Run<'_> {
                 context["matrix"] = matrix;
                 let name = to_text(&interpolate(job["name"].as_str().unwrap_or(id), &context));
                 let result = self.job(job, &mut context);
-                needs.insert(id.clone(), json!({ "outputs": result.outputs, "result": if result.ok { "success" } else { "failure" } }));
+                // A matrix job fails when one of its entries does.
+                let failed = !result.ok
+                    || needs.get(id.as_str()).is_some_and(|n| n["result"] == "failure");
+                needs.insert(id.clone(), json!({ "outputs": result.outputs, "result": if failed { "failure" } else { "success" } }));
                 results.insert(name, result);
             }
         }
@@ -255,14 +293,37 @@ impl Run<'_> {
         }
         let workspace = self.world.checkout(&self.event.sha);
         let dir = workspace.path();
+        // The site of the job: its matrix entry, or its `SITE` (the undo's).
         let site = context["matrix"]["site"]["name"]
             .as_str()
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| {
+                let site = to_text(&interpolate(job["env"]["SITE"].as_str()?, context));
+                self.world.sites.contains_key(&site).then_some(site)
+            });
         let mut env = self.world.base_env(site.as_deref(), false);
         env.extend([
             ("GITHUB_ACTIONS".into(), "true".into()),
             ("GITHUB_REPOSITORY".into(), REPO.into()),
             ("GITHUB_SHA".into(), self.event.sha.clone()),
+            (
+                "GITHUB_REF".into(),
+                match self.event.name {
+                    "pull_request" => "refs/pull/1/merge".into(),
+                    _ => "refs/heads/main".into(),
+                },
+            ),
+            // The repository's URL with the accept token is this test's
+            // repository: a push with any other token finds no repository.
+            ("GIT_CONFIG_COUNT".into(), "1".into()),
+            (
+                "GIT_CONFIG_KEY_0".into(),
+                format!("url.{}.insteadOf", self.world.repo.path().display()),
+            ),
+            (
+                "GIT_CONFIG_VALUE_0".into(),
+                format!("https://x-access-token:{GITHUB_ACCEPT_TOKEN}@github.com/{REPO}.git"),
+            ),
             ("GITHUB_EVENT_NAME".into(), self.event.name.into()),
             ("GITHUB_RUN_ID".into(), self.id.to_string()),
             ("GITHUB_RUN_ATTEMPT".into(), self.attempt.to_string()),
@@ -524,6 +585,7 @@ impl World {
                 name: "pull_request",
                 sha: head.to_string(),
                 payload: json!({"pull_request": {"number": number, "base": {"sha": base}, "head": {"sha": head}}}),
+                actor: "octocat",
             },
         }
         .run()
@@ -532,9 +594,13 @@ impl World {
     /// Merges a pull request; the forge knows the merge commit's pull request.
     fn merge_pr(&self, branch: &str, number: u64, head: &str) -> (String, String) {
         let (before, after) = self.merge(branch);
+        // GitHub keeps every pull request's head as refs/pull/N/head.
+        self.git(&["update-ref", &format!("refs/pull/{number}/head"), head]);
         self.update_state(|s| {
-            s["github"]["pulls_by_commit"][&after] =
-                json!([{"number": number, "head": {"sha": head}}]);
+            s["github"]["pulls_by_commit"][&after] = json!([{
+                "number": number, "head": {"sha": head},
+                "merged_at": "2026-12-01T12:00:00Z", "merge_commit_sha": after,
+            }]);
         });
         (before, after)
     }
@@ -569,6 +635,7 @@ impl World {
                 name: "push",
                 sha: after.to_string(),
                 payload: json!({"before": before, "after": after, "ref": "refs/heads/main"}),
+                actor: "octocat",
             },
         }
         .run()
@@ -586,9 +653,45 @@ impl World {
                 name: "schedule",
                 sha: self.git(&["rev-parse", "main"]),
                 payload: json!({"schedule": "17 3 * * *"}),
+                actor: "octocat",
             },
         }
         .run()
+    }
+
+    /// A run of a `workflow_dispatch` workflow on main, by `actor`.
+    fn dispatch(
+        &self,
+        file: &'static str,
+        id: u64,
+        inputs: Value,
+        actor: &'static str,
+        approved: bool,
+    ) -> BTreeMap<String, JobResult> {
+        Run {
+            world: self,
+            workflow: workflow(self, file),
+            file,
+            id,
+            attempt: 1,
+            approved,
+            event: Event {
+                name: "workflow_dispatch",
+                sha: self.git(&["rev-parse", "main"]),
+                payload: json!({ "inputs": inputs }),
+                actor,
+            },
+        }
+        .run()
+    }
+
+    /// The repository's variables (`vars`).
+    fn vars(&self) -> Value {
+        let mut vars = json!({ "ROLECALL_UNDO_ACTORS": "security-lead" });
+        if !self.approval.get().is_empty() {
+            vars["ROLECALL_APPROVAL"] = json!(self.approval.get());
+        }
+        vars
     }
 
     /// What a nightly drift run on main leaves for plans, without running
@@ -901,6 +1004,7 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         return;
     }
     let world = World::new();
+    world.approval.set("environment");
     world.seed_snapshots(3000);
     let head = world.hire_sam();
     assert!(
@@ -1127,6 +1231,19 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
     assert_eq!(pulls.len(), 1, "{pulls:?}\n{}\n{}", drift.log, accept.log);
     assert_eq!(pulls[0]["title"], "Accept site changes: acme");
     assert_eq!(pulls[0]["head"]["ref"], "rolecall/accept-acme");
+    // Opened, and its branch pushed, with the accept token of the
+    // environment `rolecall-accept` (a push with GITHUB_TOKEN finds no
+    // repository here): a pull request whose plan runs.
+    assert_eq!(pulls[0]["user"]["login"], "rolecall-bot[bot]");
+    let accept_head = world.git(&["rev-parse", "rolecall/accept-acme"]);
+    let number = pulls[0]["number"].as_u64().unwrap();
+    let plan = world.pull_request("rolecall-plan.yml", 3500, number, &accept_head);
+    assert!(job(&plan, "rolecall").ok, "{}", job(&plan, "Plan acme").log);
+    assert!(
+        world.comments(number)[0].contains("no changes"),
+        "the config as the site has it: {:?}",
+        world.comments(number)
+    );
     assert!(pulls[0]["body"].as_str().unwrap().contains("runs/3002"));
     // The branch holds the config as the site has it, and only that change.
     let diff = world.git(&["diff", "main", "rolecall/accept-acme", "--stat"]);

@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 use crate::{copy_dir, git, root};
 
 const GITHUB_TOKEN: &str = "ghs_fake-token";
+/// The token of the environment `rolecall-accept` (a GitHub App's): what
+/// the accept and re-plan jobs push and open pull requests with.
+const GITHUB_ACCEPT_TOKEN: &str = "ghs_fake-accept-token";
 const GITLAB_TOKEN: &str = "glpat-fake-token";
 /// The protected token of the `accept` job (branch and merge request).
 const GITLAB_PUSH_TOKEN: &str = "glpat-fake-push-token";
@@ -88,6 +91,9 @@ struct World {
     real_install: std::cell::Cell<bool>,
     /// A release of this build served on 127.0.0.1.
     release: crate::install::Release,
+    /// GitHub: the repository variable ROLECALL_APPROVAL (`review` when
+    /// unset; `environment`: `rolecall-SITE` has required reviewers).
+    approval: std::cell::Cell<&'static str>,
     sites: BTreeMap<String, Emulator>,
 }
 
@@ -110,6 +116,7 @@ impl World {
             rolecall: tempfile::tempdir().unwrap(),
             real_install: std::cell::Cell::new(false),
             release: crate::install::Release::of_this_build(),
+            approval: std::cell::Cell::new(""),
             sites: BTreeMap::new(),
         };
         world.git(&["init", "-q", "-b", "main"]);
@@ -134,7 +141,7 @@ impl World {
         world.save_state(&json!({
             "next_id": 100,
             "writes": [],
-            "github": {"token": GITHUB_TOKEN, "comments": [], "issues": [], "pulls": [], "pulls_by_commit": {}, "runs": []},
+            "github": {"token": GITHUB_TOKEN, "accept_token": GITHUB_ACCEPT_TOKEN, "comments": [], "issues": [], "pulls": [], "pulls_by_commit": {}, "runs": []},
             "gitlab": {"token": GITLAB_TOKEN, "push_token": GITLAB_PUSH_TOKEN, "notes": [], "issues": [], "mrs": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
         }));
         let mut world = world;

@@ -37,6 +37,11 @@ pub struct Policy {
     pub prune: Prune,
     pub lists_users: bool,
     pub lists_roles: bool,
+    /// Every change puts back what was changed on the site (an undo):
+    /// `files:` judges what a file's edit asks, so it does not stop a
+    /// revoke of an Admin membership the config never gave. A gain of
+    /// Admin stays blocked.
+    pub site_made: bool,
 }
 
 impl Policy {
@@ -57,6 +62,7 @@ impl Policy {
             prune: desired.prune,
             lists_users: !desired.users.is_empty(),
             lists_roles: !desired.roles.is_empty(),
+            site_made: false,
         }
     }
 }
@@ -621,7 +627,9 @@ fn admin_outside_files(policy: &Policy, change: &Change) -> Option<Rule> {
     let admin = |s: Option<&UserState>| {
         s.is_some_and(|s| s.roles.iter().any(|r| key(&r.name) == key(ADMIN)))
     };
-    (admin(change.user_before()) != admin(Some(after))).then(|| Rule::AdminOutsideFiles {
+    let (had, has) = (admin(change.user_before()), admin(Some(after)));
+    let revoke_of_site_made = policy.site_made && had && !has;
+    (had != has && !revoke_of_site_made).then(|| Rule::AdminOutsideFiles {
         email: after.email.clone(),
     })
 }

@@ -1339,3 +1339,39 @@ fn a_target_pulls_in_the_role_its_user_needs() {
       hint: check the spelling: a selector is `user:GLOB` or `role:GLOB`, compared case-insensitively
     ");
 }
+
+/// `files:` keeps a file that may not hold Admin from changing who holds
+/// it; an undo of site changes may still take away the Admin someone gave
+/// on the site (the config never gave it), and never give it.
+#[test]
+fn files_blocks_admin_changes_but_an_undo_may_revoke_a_site_made_admin() {
+    let judged = |w: &World, undo: bool| {
+        let mut loaded =
+            load_texts(vec![("rolecall.yaml".into(), w.yaml.clone())]).expect("a config");
+        // As `files:` marks a user of a file without `admin`.
+        for user in loaded.desired.users.values_mut() {
+            user.admin_allowed = user.email != "jane@acme.com";
+        }
+        let plan = diff(&loaded.desired, &loaded.sources, &w.live, &w.selection).unwrap();
+        let judge = if undo {
+            crate::pipeline::judge_undo
+        } else {
+            crate::pipeline::judge
+        };
+        let (plan, _) = judge(plan, &w.live, &loaded.desired);
+        let step = plan.changes.iter().find(|s| s.key() == "jane@acme.com");
+        step.map(|s| s.blocked.as_ref().map(|b| b.rule.clone()))
+    };
+    let files = Some(Some(Rule::AdminOutsideFiles {
+        email: "jane@acme.com".into(),
+    }));
+    // Admin given to jane on the site: the plan takes it away.
+    let mut w = world();
+    w.user("jane@acme.com").roles.insert("r-admin".into());
+    assert_eq!(judged(&w, false), files, "a plan from the file: blocked");
+    assert_eq!(judged(&w, true), Some(None), "an undo of the site's grant");
+    // The file gives jane Admin: blocked, undo or not.
+    let w = world().yaml("    roles: [Analyst]\n", "    roles: [Analyst, Admin]\n");
+    assert_eq!(judged(&w, false), files);
+    assert_eq!(judged(&w, true), files);
+}

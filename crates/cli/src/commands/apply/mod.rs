@@ -203,7 +203,7 @@ fn undo_plan(
     // Judged by the rules of the config in force now, not the baseline's,
     // and what the kept changes do to people, not what the whole baseline
     // would.
-    let (mut plan, review) = rolecall_core::pipeline::judge(plan, live, &config.desired);
+    let (mut plan, review) = rolecall_core::pipeline::judge_undo(plan, live, &config.desired);
     // Every change here was made on the site: a role it would create that
     // the site holds under another name was renamed there.
     rolecall_core::pipeline::block_renamed(

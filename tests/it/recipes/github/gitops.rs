@@ -1,0 +1,298 @@
+//! The GitHub recipes as the plans teams have: review approval (GitHub
+//! Free, Pro, Team), the one required check, the reviewed plan and only it,
+//! tokens where branches cannot reach them, and the undo workflow.
+
+use serde_json::{Value, json};
+
+use super::super::World;
+use super::job;
+
+/// The pull requests of the forge.
+fn pulls(world: &World) -> Vec<Value> {
+    world.state()["github"]["pulls"].as_array().unwrap().clone()
+}
+
+/// With review approval (no reviewers on the environment), a stale plan is
+/// never applied, not by a re-run either: it becomes the pull request
+/// "Re-plan SITE", pushed and opened with the accept token (so that its plan
+/// runs), whose merge applies the plan its review saw.
+#[test]
+fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applies_it() {
+    if !super::super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    world.seed_snapshots(3000);
+    let head = world.hire_sam();
+    let plan = world.pull_request("rolecall-plan.yml", 1001, 8, &head);
+    assert!(job(&plan, "rolecall").ok, "{}", job(&plan, "Plan acme").log);
+    assert!(
+        world.comments(8)[0].contains("once this pull request is approved by its code owners"),
+        "{}",
+        world.comments(8)[0]
+    );
+    world.strip_jane_by_hand("acme");
+    let writes = world.site_writes("acme");
+    let (before, after) = world.merge_pr("hire", 8, &head);
+
+    let results = world.push(2001, 1, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(!apply.ok && apply.log.contains("stale"), "{}", apply.log);
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+    let replan = job(&results, "Re-plan acme");
+    assert!(replan.ok, "{}", replan.log);
+    let prs = pulls(&world);
+    assert_eq!(prs.len(), 1, "{prs:?}");
+    assert_eq!(prs[0]["title"], "Re-plan acme");
+    assert_eq!(prs[0]["head"]["ref"], "rolecall/replan-acme");
+    assert_eq!(
+        prs[0]["user"]["login"], "rolecall-bot[bot]",
+        "opened with the accept token: its plan runs"
+    );
+    let body = prs[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("#8") && body.contains("`jane@acme.com`") && body.contains("`sam@acme.com`"),
+        "{body}"
+    );
+    let said = world.comments(8).pop().unwrap();
+    assert!(
+        said.contains("\"Re-plan acme\" carries it") && said.contains("never applies it"),
+        "{said}"
+    );
+
+    // A re-run applies nothing, and updates the same pull request.
+    let results = world.push(2001, 2, &before, &after);
+    assert!(!job(&results, "Apply acme").ok);
+    assert!(job(&results, "Re-plan acme").ok);
+    assert_eq!(world.site_writes("acme"), writes, "a re-run writes nothing");
+    assert_eq!(pulls(&world).len(), 1, "never a second one");
+
+    // The re-plan pull request: its own plan run, its review, its merge.
+    let number = prs[0]["number"].as_u64().unwrap();
+    let replan_head = world.git(&["rev-parse", "rolecall/replan-acme"]);
+    let results = world.pull_request("rolecall-plan.yml", 1101, number, &replan_head);
+    assert!(job(&results, "rolecall").ok, "{}", job(&results, "Plan acme").log);
+    let comment = world.comments(number).pop().unwrap();
+    assert!(
+        comment.contains("`jane@acme.com`") && comment.contains("`sam@acme.com`"),
+        "the plan against the site as the stale apply read it: {comment}"
+    );
+    let (before, after) = world.merge_pr("rolecall/replan-acme", number, &replan_head);
+    let results = world.push(2002, 1, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(apply.ok, "{}", apply.log);
+    assert!(
+        apply
+            .log
+            .contains(&format!("applying the plan of run 1101, reviewed in #{number}")),
+        "{}",
+        apply.log
+    );
+    let jane = world.sites["acme"]
+        .snapshot()
+        .users
+        .into_iter()
+        .find(|u| u.email == "jane@acme.com")
+        .unwrap();
+    assert_eq!(jane.roles.len(), 4, "jane's roles are back");
+    assert!(world.emails("acme").contains(&"sam@acme.com".into()));
+}
+
+/// The apply job takes the plan run of the merged pull request itself:
+/// never a run of another pull request with the same head (whose base, and
+/// so whose workflow, may be another), and never a partial plan.
+#[test]
+fn apply_takes_the_merged_pull_request_s_own_plan_and_never_a_partial_one() {
+    if !super::super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    world.seed_snapshots(3000);
+    let head = world.hire_sam();
+    assert!(job(&world.pull_request("rolecall-plan.yml", 1001, 7, &head), "rolecall").ok);
+    // Pull request #9: the same head, a later run, an artifact of its own.
+    assert!(job(&world.pull_request("rolecall-plan.yml", 1500, 9, &head), "rolecall").ok);
+    let forged = world.artifacts("run-1500").join("rolecall-plan-acme/plan.json");
+    std::fs::write(&forged, "{\"forged\": true}").unwrap();
+    // #7's own plan, made partial (as `plan --target` makes it).
+    let reviewed = world.artifacts("run-1001").join("rolecall-plan-acme/plan.json");
+    let whole = std::fs::read_to_string(&reviewed).unwrap();
+    let mut partial: Value = serde_json::from_str(&whole).unwrap();
+    partial["made_from"]["targets"] = json!(["user:sam@acme.com"]);
+    std::fs::write(&reviewed, partial.to_string()).unwrap();
+
+    let (before, after) = world.merge_pr("hire", 7, &head);
+    let results = world.push(2001, 1, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("the plan of #7 is partial"),
+        "{}",
+        apply.log
+    );
+    assert_eq!(world.site_writes("acme"), 0);
+
+    std::fs::write(&reviewed, whole).unwrap();
+    let results = world.push(2001, 2, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(apply.ok, "{}", apply.log);
+    assert!(
+        apply
+            .log
+            .contains("applying the plan of run 1001, reviewed in #7"),
+        "{}",
+        apply.log
+    );
+    assert!(world.emails("acme").contains(&"sam@acme.com".into()));
+}
+
+/// `rolecall` is the one check to require: green on a pull request that
+/// changes no site, red while a site's lock lacks a pin (the comment gives
+/// the lock to commit, made with no key), green once it is committed; a
+/// site directory whose name would pick another environment is refused.
+#[test]
+fn one_check_to_require_reports_every_pull_request_and_the_lock() {
+    if !super::super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    world.seed_snapshots(3000);
+    let docs = world.commit_on("docs", "a readme", |repo| {
+        std::fs::write(repo.join("NOTES.md"), "notes\n").unwrap();
+    });
+    let results = world.pull_request("rolecall-plan.yml", 1001, 5, &docs);
+    assert!(job(&results, "rolecall").ok, "{}", job(&results, "rolecall").log);
+    assert!(job(&results, "rolecall").log.contains("no site changed"));
+    assert!(!results.contains_key("Plan acme"));
+    assert!(world.comments(5).is_empty());
+
+    // A grant on a dashboard the lock does not pin yet.
+    let grant = world.commit_on("funnel", "marketing sees the funnel", |repo| {
+        let path = repo.join("sites/acme/roles/departments.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            path,
+            text.replace(
+                "      Pipeline Health: [read_dashboards]\n",
+                "      Pipeline Health: [read_dashboards]\n      Marketing Funnel: [read_dashboards]\n",
+            ),
+        )
+        .unwrap();
+    });
+    let results = world.pull_request("rolecall-plan.yml", 1002, 6, &grant);
+    assert!(!job(&results, "Plan acme").ok);
+    assert!(!job(&results, "rolecall").ok, "the lock fails the check");
+    let comment = world.comments(6).pop().unwrap();
+    assert!(
+        comment.contains("**The lock is not up to date**")
+            && comment.contains("\"Marketing Funnel\": \"4703\""),
+        "{comment}"
+    );
+    let lock = std::fs::read_to_string(
+        world
+            .artifacts("run-1002")
+            .join("rolecall-lock-acme/rolecall.lock"),
+    )
+    .unwrap();
+    let fixed = world.commit_on("funnel", "pin the funnel", |repo| {
+        std::fs::write(repo.join("sites/acme/rolecall.lock"), &lock).unwrap();
+    });
+    let results = world.pull_request("rolecall-plan.yml", 1003, 6, &fixed);
+    assert!(job(&results, "rolecall").ok, "{}", job(&results, "Plan acme").log);
+    assert!(!world.comments(6).pop().unwrap().contains("lock is not up to date"));
+
+    // `acme-drift` would pick the drift environment of acme.
+    let sneaky = world.commit_on("sneaky", "a site named like an environment", |repo| {
+        let from = repo.join("sites/acme");
+        let to = repo.join("sites/acme-drift");
+        crate::copy_dir(&from, &to);
+    });
+    let results = world.pull_request("rolecall-plan.yml", 1004, 10, &sneaky);
+    assert!(!job(&results, "Sites changed").ok);
+    assert!(
+        job(&results, "Sites changed").log.contains("not ending in '-drift'"),
+        "{}",
+        job(&results, "Sites changed").log
+    );
+    assert!(!job(&results, "rolecall").ok);
+    let (before, after) = world.merge("sneaky");
+    let results = world.push(2001, 1, &before, &after);
+    assert!(!job(&results, "Sites changed").ok);
+    assert!(!results.contains_key("Apply acme-drift"));
+    assert_eq!(world.site_writes("acme"), 0);
+}
+
+/// The undo workflow puts back what was changed by hand since the last
+/// apply, on main with the site's key; with review approval only the people
+/// the repository names may run it. The drift issue links to it and names
+/// the baseline; an issue someone else opened with the same title and label
+/// is never written to.
+#[test]
+fn undo_runs_where_the_key_is_and_the_drift_issue_is_the_bot_s_own() {
+    if !super::super::tools_present() {
+        return;
+    }
+    let world = World::new();
+    world.seed_applied(2900);
+    let baseline = world.git(&["rev-parse", "main"]);
+    world.update_state(|s| {
+        s["github"]["issues"].as_array_mut().unwrap().push(json!({
+            "number": 1, "title": "rolecall drift: acme", "body": "mine",
+            "labels": ["rolecall-drift"], "state": "open", "user": {"login": "mallory"},
+        }));
+    });
+    world.make_jane_admin_by_hand("acme");
+    let results = world.schedule(3002);
+    assert!(!job(&results, "Drift acme").ok);
+    let issues = world.state()["github"]["issues"].clone();
+    assert_eq!(issues[0]["body"], "mine", "mallory's issue is left alone");
+    assert_eq!(issues.as_array().unwrap().len(), 2, "{issues}");
+    let body = issues[1]["body"].as_str().unwrap();
+    assert!(
+        body.contains("actions/workflows/rolecall-undo.yml")
+            && body.contains(&format!("as applied at `{baseline}`")),
+        "{body}"
+    );
+
+    let writes = world.site_writes("acme");
+    let results = world.dispatch(
+        "rolecall-undo.yml",
+        3100,
+        json!({"site": "acme"}),
+        "octocat",
+        false,
+    );
+    let check = job(&results, "Check the request");
+    assert!(
+        !check.ok && check.log.contains("octocat may not undo site changes"),
+        "{}",
+        check.log
+    );
+    let results = world.dispatch(
+        "rolecall-undo.yml",
+        3101,
+        json!({"site": "acme-drift"}),
+        "security-lead",
+        false,
+    );
+    assert!(!job(&results, "Check the request").ok);
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+
+    let results = world.dispatch(
+        "rolecall-undo.yml",
+        3102,
+        json!({"site": "acme"}),
+        "security-lead",
+        false,
+    );
+    let undo = job(&results, "Undo site changes acme");
+    assert!(undo.ok, "{}", undo.log);
+    assert!(undo.log.contains(&format!("since {baseline}")), "{}", undo.log);
+    let state = world.sites["acme"].snapshot();
+    let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
+    let jane = state
+        .users
+        .iter()
+        .find(|u| u.email == "jane@acme.com")
+        .unwrap();
+    assert!(!jane.roles.contains(&admin.id), "jane is no Admin any more");
+}
