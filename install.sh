@@ -15,7 +15,12 @@
 # Environment:
 #   ROLECALL_VERSION       the version when --version is not given
 #   ROLECALL_DOWNLOAD_URL  where releases are (default: GitHub's), for
-#                          mirrors and tests: BASE/vVERSION/ARCHIVE
+#                          mirrors, self-hosted builds and tests:
+#                          BASE/vVERSION/ARCHIVE; BASE is a URL (https://,
+#                          file://) or an absolute folder path
+#
+# It writes only regular files of its own: a link where it writes (in the
+# --to or --cache directory) is removed first, never written through.
 #
 # For more than a checksum (who built the archive, from which commit), verify
 # its build provenance: `gh attestation verify ARCHIVE --repo rolecall/rolecall`.
@@ -63,13 +68,29 @@ esac
 [ -n "$to" ] || fail "no directory to install into: HOME is not set; give --to DIR"
 
 download() {
-  # $1: URL, $2: file. Fails on any HTTP error.
+  # $1: URL or absolute path, $2: file. Fails on any HTTP error.
+  case "$1" in
+    /*)
+      cp -- "$1" "$2"
+      return
+      ;;
+  esac
   if command -v curl > /dev/null 2>&1; then
     curl --fail --silent --show-error --location --retry 3 --output "$2" "$1"
   elif command -v wget > /dev/null 2>&1; then
     wget --quiet --tries=3 --output-document="$2" "$1"
   else
     fail "neither curl nor wget is installed"
+  fi
+}
+
+# A link at $1 is removed (mv onto a link to a folder would move into that
+# folder); a folder there fails.
+unlink_at() {
+  if [ -L "$1" ]; then
+    rm -f -- "$1"
+  elif [ -d "$1" ]; then
+    return 1
   fi
 }
 
@@ -140,9 +161,13 @@ fi
 if [ "$actual" != "$expected" ]; then
   fail "the checksum of $archive is $actual, SHA256SUMS says $expected: not installed"
 fi
+# Written beside and renamed, after removing any link there.
 if [ -n "$cache" ]; then
-  mkdir -p -- "$cache" 2> /dev/null && cp -- "$tmp/$archive" "$cache/$archive" 2> /dev/null ||
-    echo "note: cannot keep $archive in $cache" >&2
+  {
+    mkdir -p -- "$cache" && rm -f -- "$cache/.$archive.new" &&
+      cp -- "$tmp/$archive" "$cache/.$archive.new" && unlink_at "$cache/$archive" &&
+      mv -f -- "$cache/.$archive.new" "$cache/$archive"
+  } 2> /dev/null || echo "note: cannot keep $archive in $cache" >&2
 fi
 
 mkdir "$tmp/x"
@@ -162,9 +187,12 @@ chmod 755 "$new"
 installed_version=$("$new" --version 2> /dev/null) || fail "$dir/$bin does not run on this machine: not installed"
 
 mkdir -p -- "$to" 2> /dev/null || fail "cannot create the directory $to (choose another with --to DIR)"
-# Copied beside, then renamed: a running rolecall is never half-written.
+# Copied beside, then renamed: a running rolecall is never half-written, and
+# a link at either name is replaced, never written through.
+rm -f -- "$to/.$bin.new" 2> /dev/null || fail "cannot write into $to (choose another with --to DIR)"
 cp -- "$new" "$to/.$bin.new" 2> /dev/null || fail "cannot write into $to (choose another with --to DIR)"
 chmod 755 -- "$to/.$bin.new"
+unlink_at "$to/$bin" || fail "$to/$bin is a directory: not installed (choose another --to DIR)"
 mv -f -- "$to/.$bin.new" "$to/$bin"
 echo "installed $to/$bin ($archive, sha256 $actual)"
 echo "$installed_version"

@@ -360,22 +360,38 @@ fn the_gitlab_component_installs_a_verified_rolecall() {
         .map(|s| s.as_str().unwrap())
         .collect();
     let release = Release::of_this_build();
-    let run = |release: &Release| {
-        let to = tempfile::tempdir().unwrap();
+    // A runner: its builds folder, the checkout inside it.
+    let builds = tempfile::tempdir().unwrap();
+    let project = builds.path().join("acme/access");
+    std::fs::create_dir_all(&project).unwrap();
+    // `install_dir`: the input, `None` for its default (empty).
+    let run_in = |release: &Release, install_dir: Option<&Path>| {
         let mut cmd = Command::new("bash");
         cmd.arg("-ec")
-            .arg(format!("{}\nrolecall --version", script.join("\n")));
+            .arg(format!(
+                "{}\n\"$ROLECALL\" --version\necho \"at $ROLECALL\"",
+                script.join("\n")
+            ))
+            .current_dir(&project)
+            .env("CI_BUILDS_DIR", builds.path())
+            .env("CI_PROJECT_DIR", &project);
         for (name, value) in job["variables"].as_object().unwrap() {
             // `$[[ inputs.x ]]` as GitLab fills it in.
             let value = match value.as_str().unwrap() {
                 "$[[ inputs.version ]]" => VERSION.to_string(),
                 "$[[ inputs.download-url ]]" => release.url.clone(),
-                "$[[ inputs.install-dir ]]" => to.path().join("bin").display().to_string(),
+                "$[[ inputs.install-dir ]]" => install_dir
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
                 other => panic!("{name}: {other}"),
             };
             cmd.env(name, value);
         }
-        (cmd.output().unwrap(), to)
+        cmd.output().unwrap()
+    };
+    let run = |release: &Release| {
+        let to = tempfile::tempdir().unwrap();
+        (run_in(release, Some(&to.path().join("bin"))), to)
     };
     let (out, to) = run(&release);
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
@@ -385,6 +401,31 @@ fn the_gitlab_component_installs_a_verified_rolecall() {
         transcript(&out)
     );
     assert!(to.path().join("bin/rolecall").is_file());
+
+    // By default: a new folder under the builds folder, outside the
+    // checkout, called by its absolute path.
+    let out = run_in(&release, None);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let at = stdout.lines().find_map(|l| l.strip_prefix("at ")).unwrap();
+    let builds_real = builds.path().canonicalize().unwrap();
+    assert!(
+        Path::new(at).starts_with(&builds_real)
+            && !Path::new(at).starts_with(project.canonicalize().unwrap())
+            && Path::new(at).is_file(),
+        "{at}"
+    );
+    // Inside the checkout (where a committed `.rolecall/bin/curl` lives):
+    // refused, nothing installed.
+    let inside = project.join(".rolecall/bin");
+    let out = run_in(&release, Some(&inside));
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("is inside the checkout"),
+        "{}",
+        transcript(&out)
+    );
+    assert!(!inside.join("rolecall").exists());
 
     let mut script_bytes = std::fs::read(release.files().join("install.sh")).unwrap();
     script_bytes.extend_from_slice(b"\necho tampered\n");
@@ -397,4 +438,55 @@ fn the_gitlab_component_installs_a_verified_rolecall() {
         transcript(&out)
     );
     assert!(!to.path().join("bin/rolecall").exists());
+}
+
+/// A link where install.sh writes (the binary, its temporary name, a cached
+/// archive) is replaced by a file of its own, never written through; a
+/// release in a folder (`ROLECALL_DOWNLOAD_URL=/path`), as a self-hosted
+/// build is kept, installs as from a URL.
+#[test]
+fn install_sh_never_writes_through_a_link_and_installs_from_a_folder() {
+    if !tools_present() {
+        return;
+    }
+    let release = Release::of_this_build();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let victims: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let victim = elsewhere.path().join(format!("victim-{i}"));
+            std::fs::write(&victim, "keep me").unwrap();
+            victim
+        })
+        .collect();
+    let to = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&victims[0], to.path().join("rolecall")).unwrap();
+    std::os::unix::fs::symlink(&victims[1], to.path().join(".rolecall.new")).unwrap();
+    std::os::unix::fs::symlink(&victims[2], cache.path().join(&release.archive)).unwrap();
+    let folder = release.files().parent().unwrap().to_path_buf();
+    let out = Command::new("sh")
+        .arg(root().join("install.sh"))
+        .args(["--version", VERSION, "--to"])
+        .arg(to.path())
+        .arg("--cache")
+        .arg(cache.path())
+        .env("ROLECALL_DOWNLOAD_URL", &folder)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    for victim in &victims {
+        assert_eq!(std::fs::read_to_string(victim).unwrap(), "keep me");
+    }
+    for written in [
+        to.path().join("rolecall"),
+        cache.path().join(&release.archive),
+    ] {
+        let meta = std::fs::symlink_metadata(&written).unwrap();
+        assert!(meta.file_type().is_file(), "{}", written.display());
+    }
+    let version = Command::new(to.path().join("rolecall"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).contains(VERSION));
 }

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 ROOT = os.environ["FAKE_FORGE"]
 STATE = os.path.join(ROOT, "state.json")
-# The user of the project access token the pipeline posts with.
+# The users of the project access tokens the pipeline posts and pushes with.
 GITLAB_BOT = "project_7_bot_rolecall"
+GITLAB_PUSH_BOT = "project_7_bot_push"
 # The headers of the request being served (curl).
 HEADERS = []
 # Who GitHub's API sees behind GH_TOKEN: the workflow's token is the Actions
@@ -215,9 +216,16 @@ def gh(args):
 # --- GitLab -----------------------------------------------------------------
 
 
+def gitlab_user(state):
+    if f"PRIVATE-TOKEN: {state['gitlab'].get('push_token')}" in HEADERS:
+        return GITLAB_PUSH_BOT
+    return GITLAB_BOT
+
+
 def gitlab(state, method, path, query, data):
+    me = gitlab_user(state)
     if method == "GET" and path == "/api/v4/user":
-        return 200, {"username": GITLAB_BOT}
+        return 200, {"username": me}
     m = re.fullmatch(r"/api/v4/projects/[^/]+/(.*)", path)
     if not m:
         return 404, {"message": "404 Not Found"}
@@ -227,7 +235,7 @@ def gitlab(state, method, path, query, data):
         if method == "GET":
             return 200, [n for n in gl["notes"] if n["mr"] == int(m.group(1))]
         note = {"id": next_id(state), "mr": int(m.group(1)), "body": data["body"],
-                "author": {"username": GITLAB_BOT}}
+                "author": {"username": me}}
         gl["notes"].append(note)
         return 201, note
     if method == "PUT" and (m := re.fullmatch(r"merge_requests/(\d+)/notes/(\d+)", rest)):
@@ -274,7 +282,8 @@ def gitlab(state, method, path, query, data):
         if not branches.strip():
             return 422, {"message": f"source branch {data['source_branch']} does not exist"}
         mr = {"iid": next_id(state), "title": data["title"], "description": data.get("description", ""),
-              "source_branch": data["source_branch"], "target_branch": data["target_branch"], "state": "opened"}
+              "source_branch": data["source_branch"], "target_branch": data["target_branch"], "state": "opened",
+              "source_project_id": 42, "author": {"username": me}}
         gl["mrs"].append(mr)
         return 201, mr
     if (m := re.fullmatch(r"merge_requests/(\d+)", rest)) and method == "PUT":
@@ -289,7 +298,7 @@ def gitlab(state, method, path, query, data):
         return 200, [i for i in gl["issues"] if i["state"] == query.get("state", "opened") and labels <= set(i["labels"])]
     if rest == "issues" and method == "POST":
         issue = {"iid": next_id(state), "title": data["title"], "description": data.get("description", ""),
-                 "labels": data.get("labels", "").split(","), "state": "opened"}
+                 "labels": data.get("labels", "").split(","), "state": "opened", "author": {"username": me}}
         gl["issues"].append(issue)
         return 201, issue
     if (m := re.fullmatch(r"issues/(\d+)", rest)) and method == "PUT":

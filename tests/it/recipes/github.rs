@@ -115,7 +115,10 @@ struct Run<'a> {
 /// Their secrets, and whether a reviewer must approve.
 fn environment(world: &World, name: &str) -> Option<(Value, bool)> {
     if name == "rolecall-accept" {
-        return Some((json!({ "ROLECALL_ACCEPT_TOKEN": GITHUB_ACCEPT_TOKEN }), false));
+        return Some((
+            json!({ "ROLECALL_ACCEPT_TOKEN": GITHUB_ACCEPT_TOKEN }),
+            false,
+        ));
     }
     let reviewers = world.approval.get() == "environment";
     world.sites.keys().find_map(|site| {
@@ -272,7 +275,9 @@ impl Run<'_> {
                 let result = self.job(job, &mut context);
                 // A matrix job fails when one of its entries does.
                 let failed = !result.ok
-                    || needs.get(id.as_str()).is_some_and(|n| n["result"] == "failure");
+                    || needs
+                        .get(id.as_str())
+                        .is_some_and(|n| n["result"] == "failure");
                 needs.insert(id.clone(), json!({ "outputs": result.outputs, "result": if failed { "failure" } else { "success" } }));
                 results.insert(name, result);
             }

@@ -1,5 +1,7 @@
 //! The GitLab pipeline of `examples/gitops/.gitlab-ci.yml`.
 
+mod gitops;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -120,6 +122,8 @@ struct Pipeline {
     /// Whether a reviewer approves the deployments of this pipeline's jobs
     /// (a retry is a new deployment, approved anew).
     approved: bool,
+    /// Who started it, or plays its manual jobs (`GITLAB_USER_LOGIN`).
+    user: &'static str,
 }
 
 impl World {
@@ -139,6 +143,7 @@ impl World {
             base: main,
             mr: None,
             approved: false,
+            user: "octocat",
         })
     }
 
@@ -216,10 +221,15 @@ impl World {
             ("ROLECALL_GITLAB_TOKEN", GITLAB_TOKEN.into()),
             ("CI_SERVER_HOST", "gitlab.example.com".into()),
             ("CI_PROJECT_PATH", "acme/access".into()),
+            ("GITLAB_USER_LOGIN", p.user.to_string()),
+            ("ROLECALL_UNDO_ACTORS", "security-lead".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        if !self.approval.get().is_empty() {
+            vars.insert("ROLECALL_APPROVAL".into(), self.approval.get().into());
+        }
         match p.mr {
             Some(iid) => {
                 vars.insert("CI_MERGE_REQUEST_IID".into(), iid.to_string());
@@ -269,7 +279,8 @@ impl World {
             job["environment"]["action"].as_str(),
             Some("verify" | "prepare" | "access")
         );
-        if deploys && !p.approved {
+        let reviewers = self.approval.get() == "environment";
+        if deploys && reviewers && !p.approved {
             return Err(format!("waiting for approval: a deployment to {name}"));
         }
         Ok(Some(("PERISCOPE_API_KEY".into(), key(site))))
@@ -317,6 +328,7 @@ impl World {
                 if GLOBAL.contains(&name.as_str())
                     || job["stage"] != *stage
                     || !self.rules_admit(job, p, &vars)
+                    || self.manual(job, &vars)
                     || (failed && job["when"] != "always")
                 {
                     continue;
@@ -332,6 +344,30 @@ impl World {
         results
     }
 
+    /// Whether the rule that admits a job makes it manual: it waits for
+    /// someone to play it (`play`).
+    fn manual(&self, job: &Value, vars: &BTreeMap<String, String>) -> bool {
+        job["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|rule| rule["when"] == "manual" && rule_if(rule["if"].as_str().unwrap(), vars))
+    }
+
+    /// Plays a manual job of a pipeline, as `user`.
+    fn play(&self, p: &Pipeline, name: &str, site: &str, user: &'static str) -> JobResult {
+        let p = &Pipeline {
+            id: p.id,
+            source: p.source,
+            sha: p.sha.clone(),
+            base: p.base.clone(),
+            mr: p.mr,
+            approved: p.approved,
+            user,
+        };
+        self.gitlab_job(&pipeline_file(self), name, site, p)
+    }
+
     /// Retries one job of a pipeline, as the button in GitLab does; its
     /// deployment approved or not.
     fn retry(&self, p: &Pipeline, name: &str, site: &str, approved: bool) -> JobResult {
@@ -342,6 +378,7 @@ impl World {
             base: p.base.clone(),
             mr: p.mr,
             approved,
+            user: p.user,
         };
         let full = format!("{name}: [{site}]");
         self.update_state(|s| {
@@ -396,8 +433,16 @@ impl World {
         }
         let workspace = self.checkout(&p.sha);
         let dir = workspace.path();
-        let mut env = self.base_env(Some(site), true);
+        let builds = tempfile::tempdir().unwrap();
+        let mut env = self.base_env(Some(site), false);
         env.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend([
+            ("CI_PROJECT_DIR".to_string(), dir.display().to_string()),
+            (
+                "CI_BUILDS_DIR".to_string(),
+                builds.path().display().to_string(),
+            ),
+        ]);
         // The project's URL, with the push token, is this test's repository.
         env.extend([
             ("GIT_CONFIG_COUNT".to_string(), "1".to_string()),
@@ -410,12 +455,14 @@ impl World {
                 format!("https://rolecall:{GITLAB_PUSH_TOKEN}@gitlab.example.com/acme/access.git"),
             ),
         ]);
-        let script: Vec<&str> = job["script"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
+        let mut script: Vec<String> = self.install(doc, &mut env);
+        script.extend(
+            job["script"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_string()),
+        );
         let (ok, log) = self.shell(dir, &script.join("\n"), &env);
         self.keep_artifacts(job, id, dir, ok, &vars);
         self.update_state(|s| {
@@ -430,6 +477,48 @@ impl World {
             log,
             outputs: BTreeMap::new(),
         }
+    }
+
+    /// The install step of `default: before_script` (the image's packages
+    /// are here already): rolecall's component for real
+    /// (`World::real_install`, its release served on 127.0.0.1), else the
+    /// binary under test as `$ROLECALL`.
+    fn install(&self, doc: &Value, env: &mut Vec<(String, String)>) -> Vec<String> {
+        let before = doc["default"]["before_script"].as_array().unwrap();
+        assert!(
+            before[0].as_str().unwrap().starts_with("apt-get "),
+            "{before:?}"
+        );
+        if !self.real_install.get() {
+            env.push(("ROLECALL".into(), env!("CARGO_BIN_EXE_rolecall").into()));
+            return Vec::new();
+        }
+        let text = std::fs::read_to_string(crate::root().join("templates/rolecall.yml")).unwrap();
+        let (spec, jobs) = text.split_once("\n---\n").unwrap();
+        let spec = rolecall_core::config::load::yaml_to_json(spec).unwrap();
+        let jobs = rolecall_core::config::load::yaml_to_json(jobs).unwrap();
+        // The inputs as `.gitlab-ci.yml` gives them (the version; the
+        // download URL of a mirror: this test's release), the rest their
+        // defaults, with the job's variables expanded.
+        let vars: BTreeMap<String, String> = env.iter().cloned().collect();
+        let default = |input: &str| {
+            let text = spec["spec"]["inputs"][input]["default"].as_str().unwrap();
+            expand(text, &vars)
+        };
+        env.extend([
+            ("ROLECALL_VERSION".to_string(), "0.1.0".to_string()),
+            (
+                "ROLECALL_DOWNLOAD_URL".to_string(),
+                self.release.url.clone(),
+            ),
+            ("ROLECALL_INSTALL_DIR".to_string(), default("install-dir")),
+        ]);
+        jobs[".rolecall"]["before_script"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect()
     }
 
     fn keep_artifacts(
@@ -477,6 +566,7 @@ impl World {
             base: self.git(&["merge-base", "main", head]),
             mr: Some(mr),
             approved: false,
+            user: "octocat",
         };
         let results = self.pipeline(&p);
         (p, results)
@@ -489,10 +579,31 @@ impl World {
         branch: &str,
         mr: u64,
     ) -> (Pipeline, BTreeMap<String, JobResult>) {
+        let (before, after) = self.merge_mr(branch, mr);
+        self.push_pipeline(id, before, after)
+    }
+
+    /// Merges `branch` as the merge request `mr` of this project; returns
+    /// (before, after).
+    fn merge_mr(&self, branch: &str, mr: u64) -> (String, String) {
+        let head = self.git(&["rev-parse", branch]);
         let (before, after) = self.merge(branch);
         self.update_state(|s| {
-            s["gitlab"]["mrs_by_commit"][&after] = json!([{"iid": mr}]);
+            s["gitlab"]["mrs_by_commit"][&after] = json!([{
+                "iid": mr, "state": "merged", "sha": head, "merge_commit_sha": after,
+                "squash_commit_sha": null, "source_project_id": 42, "target_project_id": 42,
+            }]);
         });
+        (before, after)
+    }
+
+    /// The pipeline of a push to main, its deployments approved.
+    fn push_pipeline(
+        &self,
+        id: u64,
+        before: String,
+        after: String,
+    ) -> (Pipeline, BTreeMap<String, JobResult>) {
         let p = Pipeline {
             id,
             source: "push",
@@ -500,6 +611,7 @@ impl World {
             base: before,
             mr: None,
             approved: true,
+            user: "octocat",
         };
         let results = self.pipeline(&p);
         (p, results)
@@ -559,6 +671,7 @@ fn a_merge_request_gets_one_note_per_site_a_stale_apply_posts_again_and_a_retry_
         return;
     }
     let world = World::new();
+    world.approval.set("environment");
     world.nightly(700);
     let head = world.hire_sam();
     let reads = world.sites["acme"].requests().len();

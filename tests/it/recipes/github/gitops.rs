@@ -71,7 +71,11 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     let number = prs[0]["number"].as_u64().unwrap();
     let replan_head = world.git(&["rev-parse", "rolecall/replan-acme"]);
     let results = world.pull_request("rolecall-plan.yml", 1101, number, &replan_head);
-    assert!(job(&results, "rolecall").ok, "{}", job(&results, "Plan acme").log);
+    assert!(
+        job(&results, "rolecall").ok,
+        "{}",
+        job(&results, "Plan acme").log
+    );
     let comment = world.comments(number).pop().unwrap();
     assert!(
         comment.contains("`jane@acme.com`") && comment.contains("`sam@acme.com`"),
@@ -82,9 +86,9 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     let apply = job(&results, "Apply acme");
     assert!(apply.ok, "{}", apply.log);
     assert!(
-        apply
-            .log
-            .contains(&format!("applying the plan of run 1101, reviewed in #{number}")),
+        apply.log.contains(&format!(
+            "applying the plan of run 1101, reviewed in #{number}"
+        )),
         "{}",
         apply.log
     );
@@ -109,13 +113,29 @@ fn apply_takes_the_merged_pull_request_s_own_plan_and_never_a_partial_one() {
     let world = World::new();
     world.seed_snapshots(3000);
     let head = world.hire_sam();
-    assert!(job(&world.pull_request("rolecall-plan.yml", 1001, 7, &head), "rolecall").ok);
+    assert!(
+        job(
+            &world.pull_request("rolecall-plan.yml", 1001, 7, &head),
+            "rolecall"
+        )
+        .ok
+    );
     // Pull request #9: the same head, a later run, an artifact of its own.
-    assert!(job(&world.pull_request("rolecall-plan.yml", 1500, 9, &head), "rolecall").ok);
-    let forged = world.artifacts("run-1500").join("rolecall-plan-acme/plan.json");
+    assert!(
+        job(
+            &world.pull_request("rolecall-plan.yml", 1500, 9, &head),
+            "rolecall"
+        )
+        .ok
+    );
+    let forged = world
+        .artifacts("run-1500")
+        .join("rolecall-plan-acme/plan.json");
     std::fs::write(&forged, "{\"forged\": true}").unwrap();
     // #7's own plan, made partial (as `plan --target` makes it).
-    let reviewed = world.artifacts("run-1001").join("rolecall-plan-acme/plan.json");
+    let reviewed = world
+        .artifacts("run-1001")
+        .join("rolecall-plan-acme/plan.json");
     let whole = std::fs::read_to_string(&reviewed).unwrap();
     let mut partial: Value = serde_json::from_str(&whole).unwrap();
     partial["made_from"]["targets"] = json!(["user:sam@acme.com"]);
@@ -160,7 +180,11 @@ fn one_check_to_require_reports_every_pull_request_and_the_lock() {
         std::fs::write(repo.join("NOTES.md"), "notes\n").unwrap();
     });
     let results = world.pull_request("rolecall-plan.yml", 1001, 5, &docs);
-    assert!(job(&results, "rolecall").ok, "{}", job(&results, "rolecall").log);
+    assert!(
+        job(&results, "rolecall").ok,
+        "{}",
+        job(&results, "rolecall").log
+    );
     assert!(job(&results, "rolecall").log.contains("no site changed"));
     assert!(!results.contains_key("Plan acme"));
     assert!(world.comments(5).is_empty());
@@ -197,8 +221,18 @@ fn one_check_to_require_reports_every_pull_request_and_the_lock() {
         std::fs::write(repo.join("sites/acme/rolecall.lock"), &lock).unwrap();
     });
     let results = world.pull_request("rolecall-plan.yml", 1003, 6, &fixed);
-    assert!(job(&results, "rolecall").ok, "{}", job(&results, "Plan acme").log);
-    assert!(!world.comments(6).pop().unwrap().contains("lock is not up to date"));
+    assert!(
+        job(&results, "rolecall").ok,
+        "{}",
+        job(&results, "Plan acme").log
+    );
+    assert!(
+        !world
+            .comments(6)
+            .pop()
+            .unwrap()
+            .contains("lock is not up to date")
+    );
 
     // `acme-drift` would pick the drift environment of acme.
     let sneaky = world.commit_on("sneaky", "a site named like an environment", |repo| {
@@ -209,7 +243,9 @@ fn one_check_to_require_reports_every_pull_request_and_the_lock() {
     let results = world.pull_request("rolecall-plan.yml", 1004, 10, &sneaky);
     assert!(!job(&results, "Sites changed").ok);
     assert!(
-        job(&results, "Sites changed").log.contains("not ending in '-drift'"),
+        job(&results, "Sites changed")
+            .log
+            .contains("not ending in '-drift'"),
         "{}",
         job(&results, "Sites changed").log
     );
@@ -286,7 +322,11 @@ fn undo_runs_where_the_key_is_and_the_drift_issue_is_the_bot_s_own() {
     );
     let undo = job(&results, "Undo site changes acme");
     assert!(undo.ok, "{}", undo.log);
-    assert!(undo.log.contains(&format!("since {baseline}")), "{}", undo.log);
+    assert!(
+        undo.log.contains(&format!("since {baseline}")),
+        "{}",
+        undo.log
+    );
     let state = world.sites["acme"].snapshot();
     let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
     let jane = state
