@@ -68,3 +68,42 @@ fn the_org_example_merges_its_directory() {
         "ok: 6 roles, 7 users (6 files)\n"
     );
 }
+
+/// Every `$schema` comment of the examples points at the schema in this
+/// repository (six pointed one folder off), so an editor finds it.
+#[test]
+fn every_example_s_schema_comment_finds_the_schema() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("examples"), &mut files);
+    let schema = root()
+        .join("schema/rolecall.schema.json")
+        .canonicalize()
+        .unwrap();
+    let mut seen = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let Some(at) = text.lines().find_map(|l| l.split_once("$schema=")) else {
+            continue;
+        };
+        seen += 1;
+        let target = file.parent().unwrap().join(at.1.trim());
+        assert_eq!(
+            target.canonicalize().ok().as_ref(),
+            Some(&schema),
+            "{}: $schema={}",
+            file.display(),
+            at.1
+        );
+    }
+    assert!(seen >= 17, "{seen} files name the schema");
+}

@@ -13,6 +13,30 @@ fn append(path: &Path, text: &str) {
     std::fs::write(path, old).unwrap();
 }
 
+/// Replaces the `files:` of the org's root file (the example has one) by
+/// `text`, appended at its end.
+fn set_files(dir: &Path, text: &str) {
+    let path = dir.join("rolecall.yaml");
+    let old = std::fs::read_to_string(&path).unwrap();
+    let mut kept = String::new();
+    let mut inside = false;
+    for line in old.lines() {
+        if line.starts_with("files:") {
+            inside = true;
+            continue;
+        }
+        if inside && (line.starts_with(' ') || line.is_empty()) {
+            continue;
+        }
+        inside = false;
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    assert!(!kept.contains("\nfiles:"), "{kept}");
+    kept.push_str(text);
+    std::fs::write(path, kept).unwrap();
+}
+
 /// A team lead's file defines an 11-privilege role and grants it; another
 /// grants Admin; a third hides every user from drift with `ignore`. Each is
 /// refused by `validate` with its file:line and the rule, nothing planned.
@@ -21,8 +45,8 @@ fn a_team_file_cannot_define_roles_grant_admin_or_set_ignore() {
     let emu = emulator();
     let org = Org::new();
     let dir = org.path();
-    append(
-        &dir.join("rolecall.yaml"),
+    set_files(
+        dir,
         "\nfiles:\n  \"roles/*.yaml\": [roles]\n  \"teams/*.yaml\": [users]\n",
     );
     let output = rolecall(&emu, dir, &["validate", "-f", "."]);
@@ -51,8 +75,8 @@ fn a_team_file_cannot_define_roles_grant_admin_or_set_ignore() {
 
     let org = Org::new();
     let dir = org.path();
-    append(
-        &dir.join("rolecall.yaml"),
+    set_files(
+        dir,
         "\nfiles:\n  \"roles/*.yaml\": [roles]\n  \"teams/*.yaml\": [users]\n",
     );
     append(
@@ -172,8 +196,8 @@ fn a_team_file_cannot_take_admin_away_either() {
         r#"{"first_name": "On", "last_name": "Call", "email": "oncall@globex.io", "roles": ["a1f0c3e2"], "invited_by_email": "platform-bot@globex.io"}"#,
     );
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
-    append(
-        &dir.join("rolecall.yaml"),
+    set_files(
+        dir,
         "\nfiles:\n  \"roles/*.yaml\": [roles]\n  \"teams/*.yaml\": [users]\n",
     );
     append(

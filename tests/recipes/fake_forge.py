@@ -2,7 +2,12 @@
 """A stand-in for `gh` (GitHub CLI) and `curl` (to GitLab's API) in the
 recipe tests: it serves the few REST calls the example workflows make from a
 JSON state file and records every write, so a test can check what a workflow
-would have posted. Called as `gh` or `curl` (a symlink on PATH).
+would have posted.
+
+`fake_forge.py --serve` runs it as a server on 127.0.0.1 (it prints the
+port), one per test repository: `gh` and `curl` on the jobs' PATH are the
+small bash client `fake_client.sh`, which sends each call's arguments here
+and prints the answer (an interpreter per call cost a second per test).
 
 State: $FAKE_FORGE/state.json; artifacts: $FAKE_FORGE/artifacts/<owner>/<name>/.
 Nothing here reaches a network."""
@@ -10,10 +15,46 @@ Nothing here reaches a network."""
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+
+# `subprocess` and `shutil` are imported where they are used: each call of
+# this fake is a new interpreter, and the recipe tests make thousands.
+
+
+def unquote_plus(text):
+    """`%XX` and `+` decoded, as urllib.parse does (without importing it)."""
+    raw = text.replace("+", " ").encode()
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i:i + 1] == b"%" and re.fullmatch(rb"[0-9A-Fa-f]{2}", raw[i + 1:i + 3] or b""):
+            out.append(int(raw[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(raw[i])
+            i += 1
+    return out.decode("utf-8", "replace")
+
+
+class Split:
+    def __init__(self, url):
+        rest = url.split("://", 1)[1] if "://" in url else url
+        rest = rest.split("#", 1)[0]
+        path, _, self.query = rest.partition("?")
+        # Without a scheme (gh's endpoints) the whole is the path.
+        self.path = "/" + path.split("/", 1)[1] if "://" in url and "/" in path else path
+
+
+def urlsplit(url):
+    return Split(url)
+
+
+def parse_qs(query):
+    out = {}
+    for pair in filter(None, query.split("&")):
+        key, _, value = pair.partition("=")
+        out.setdefault(unquote_plus(key), []).append(unquote_plus(value))
+    return out
 
 ROOT = os.environ["FAKE_FORGE"]
 STATE = os.path.join(ROOT, "state.json")
@@ -113,6 +154,7 @@ def github(state, method, path, query, fields):
         ]
     if method == "POST" and rest == "pulls":
         # A pull request needs its head branch pushed first.
+        import subprocess
         branches = subprocess.run(["git", "-C", os.environ["FAKE_REPO"], "branch", "--list", fields["head"]],
                                   capture_output=True, text=True, check=True).stdout
         if not branches.strip():
@@ -180,6 +222,7 @@ def gh_api(args):
         fail(f"gh: {body.get('message')} (HTTP {status})")
     out = json.dumps(body)
     if jq is not None:
+        import subprocess
         out = subprocess.run(["jq", "-r", jq], input=out, capture_output=True, text=True, check=True).stdout
         sys.stdout.write(out)
     else:
@@ -199,6 +242,7 @@ def gh_run_download(args):
     source = os.path.join(ROOT, "artifacts", f"run-{run}", name)
     if not os.path.isdir(source):
         fail(f"no artifact matches {name}")
+    import shutil
     shutil.copytree(source, target, dirs_exist_ok=True)
 
 
@@ -277,6 +321,7 @@ def gitlab(state, method, path, query, data):
         # A merge request needs its source branch pushed first, with a token that may write.
         if f"PRIVATE-TOKEN: {gl.get('push_token')}" not in HEADERS:
             return 403, {"message": "403 Forbidden: the token cannot write"}
+        import subprocess
         branches = subprocess.run(["git", "-C", os.environ["FAKE_REPO"], "branch", "--list", data["source_branch"]],
                                   capture_output=True, text=True, check=True).stdout
         if not branches.strip():
@@ -315,20 +360,7 @@ def gitlab(state, method, path, query, data):
     return 404, {"message": f"the fake has no route for {method} {path}"}
 
 
-def real_curl(args):
-    """Anything but the forge's API (a release served on 127.0.0.1 for the
-    install step) goes to the real curl, the next one on PATH."""
-    me = os.path.dirname(os.path.abspath(sys.argv[0]))
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        candidate = os.path.join(d, "curl")
-        if d and os.path.abspath(d) != me and os.access(candidate, os.X_OK):
-            os.execv(candidate, [candidate] + args)
-    fail("fake curl: no real curl on PATH for " + " ".join(args))
-
-
 def curl(args):
-    if any(a.startswith("http://127.0.0.1:") for a in args):
-        real_curl(args)
     method, url, out, headers, data, fail_with_body = None, None, None, [], {}, False
     it = iter(args)
     for a in it:
@@ -382,6 +414,68 @@ def curl(args):
         fail(f"curl: (22) The requested URL returned error: {status}", 22)
 
 
+def read_call(conn):
+    """A call: 4 fields (tool, directory, the number of arguments, the
+    number of environment entries), then the arguments, then the
+    environment's `NAME=value` entries, each NUL-terminated."""
+    data = b""
+    count = 4
+    while True:
+        fields = data.split(b"\0")
+        if len(fields) > 4 and count == 4:
+            count = 4 + int(fields[2]) + int(fields[3])
+        if len(fields) > count:
+            return [f.decode("utf-8", "surrogateescape") for f in fields[:count]]
+        chunk = conn.recv(65536)
+        if not chunk:
+            raise EOFError
+        data += chunk
+
+
+def serve():
+    """One call per connection (`read_call`), run in the client's directory
+    and environment (`jq` reads `$ENV`); the answer is the exit code and
+    stderr (escaped for printf %b) on a line each, then stdout."""
+    import io
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    print(server.getsockname()[1], flush=True)
+    while True:
+        conn, _ = server.accept()
+        with conn:
+            try:
+                fields = read_call(conn)
+            except (EOFError, ValueError):
+                continue
+            tool, cwd, argc = fields[0], fields[1], int(fields[2])
+            args = fields[4:4 + argc]
+            os.environ.clear()
+            os.environ.update(e.split("=", 1) for e in fields[4 + argc:] if "=" in e)
+            os.environ["FAKE_FORGE"] = ROOT
+            out, err = io.StringIO(), io.StringIO()
+            sys.stdout, sys.stderr = out, err
+            code = 0
+            try:
+                os.chdir(cwd)
+                {"gh": gh, "curl": curl}[tool](args)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 1
+            except Exception as e:  # a bug of the fake: said, never hidden
+                err.write(f"fake forge: {type(e).__name__}: {e}\n")
+                code = 70
+            finally:
+                sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            text = err.getvalue()
+            text = text[:-1] if text.endswith("\n") else text
+            escaped = text.replace("\\", "\\\\").replace("\n", "\\n")
+            conn.sendall(f"{code}\n{escaped}\n".encode() + out.getvalue().encode())
+
+
 if __name__ == "__main__":
-    tool = os.path.basename(sys.argv[0])
-    {"gh": gh, "curl": curl}[tool](sys.argv[1:])
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        tool = os.path.basename(sys.argv[0])
+        {"gh": gh, "curl": curl}[tool](sys.argv[1:])

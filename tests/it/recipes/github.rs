@@ -296,7 +296,17 @@ impl Run<'_> {
                 };
             }
         }
-        let workspace = self.world.checkout(&self.event.sha);
+        // The repository is there only for a job that checks it out.
+        let checks_out = job["steps"].as_array().unwrap().iter().any(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+        });
+        let workspace = if checks_out {
+            self.world.checkout(&self.event.sha)
+        } else {
+            tempfile::tempdir().unwrap()
+        };
         let dir = workspace.path();
         // The site of the job: its matrix entry, or its `SITE` (the undo's).
         let site = context["matrix"]["site"]["name"]
@@ -497,7 +507,7 @@ impl Run<'_> {
             );
             inputs.insert(name.clone(), interpolate(&to_text(value), context));
         }
-        inputs.insert("download-url".into(), json!(self.world.release.url));
+        inputs.insert("download-url".into(), json!(self.world.release_url()));
         for (name, spec) in action["inputs"].as_object().unwrap() {
             if spec["required"] == true {
                 assert!(inputs.contains_key(name), "input {name} is required");
@@ -801,6 +811,83 @@ fn the_workflows_keep_to_pull_request_and_least_privilege() {
         drift["jobs"]["drift"]["environment"],
         "rolecall-${{ matrix.site.name }}-drift"
     );
+    // The push token only in the environment `rolecall-accept`, for the
+    // jobs that hold no site key; no checkout keeps credentials.
+    assert_eq!(drift["jobs"]["accept"]["environment"], "rolecall-accept");
+    assert_eq!(apply["jobs"]["replan"]["environment"], "rolecall-accept");
+    let undo = workflow(&world, "rolecall-undo.yml");
+    assert_eq!(
+        undo["jobs"]["undo"]["environment"],
+        "rolecall-${{ needs.check.outputs.site }}"
+    );
+    for (doc, name) in [
+        (&plan, "plan"),
+        (&apply, "apply"),
+        (&drift, "drift"),
+        (&undo, "undo"),
+    ] {
+        for (id, job) in doc["jobs"].as_object().unwrap() {
+            for step in job["steps"].as_array().unwrap() {
+                if step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+                {
+                    assert_eq!(
+                        step["with"]["persist-credentials"], false,
+                        "{name}: job {id}"
+                    );
+                }
+            }
+        }
+    }
+    // The one check to require runs on every pull request, whatever it changes.
+    assert_eq!(plan["on"]["pull_request"], Value::Null, "no `paths:`");
+    assert_eq!(plan["jobs"]["rolecall"]["name"], "rolecall");
+    assert_eq!(plan["jobs"]["rolecall"]["if"], "always()");
+    // CODEOWNERS: the security team owns everything that decides what a
+    // keyed job runs, and both spellings of the root file.
+    let codeowners = std::fs::read_to_string(world.repo.path().join("CODEOWNERS")).unwrap();
+    for pattern in [
+        "/.github/",
+        "/.gitlab-ci.yml",
+        "/.gitlab/",
+        "/.rolecall/",
+        "/sites/*/rolecall.yaml",
+        "/sites/*/rolecall.yml",
+        "/sites/*/*.lock",
+        "/CODEOWNERS",
+    ] {
+        assert!(
+            codeowners
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == [pattern, "@acme/security"]),
+            "CODEOWNERS: {pattern}"
+        );
+    }
+}
+
+/// rolecall's own CI runs `.ci/run` on pull requests and on main, with a
+/// read-only token and actions pinned by commit SHA.
+#[test]
+fn rolecall_s_own_ci_runs_ci_run_on_pull_requests_read_only() {
+    let doc = yaml(&crate::root().join(".github/workflows/ci.yml"));
+    assert!(doc["on"].get("pull_request").is_some());
+    assert!(doc["on"].get("pull_request_target").is_none());
+    assert_eq!(doc["on"]["push"]["branches"], json!(["main"]));
+    assert_eq!(doc["permissions"], json!({"contents": "read"}));
+    let job = &doc["jobs"]["ci"];
+    assert!(job.get("permissions").is_none(), "{job}");
+    let steps = job["steps"].as_array().unwrap();
+    for step in steps {
+        if let Some(uses) = step["uses"].as_str() {
+            let pin = uses.split_once('@').unwrap().1;
+            assert!(
+                pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{uses}"
+            );
+        }
+    }
+    assert_eq!(steps.last().unwrap()["run"], ".ci/run");
 }
 
 /// Before any apply or drift run published a snapshot, the plan says how to
@@ -978,13 +1065,47 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     assert_eq!(methods, [json!("POST"), json!("PATCH")]);
     assert_eq!(world.site_writes("acme"), 0, "a plan writes nothing");
 
-    // The merge applies the reviewed plan (the second run's artifact).
+    // Pull request #9: the same head, a later run, an artifact of its own
+    // (its base, and so its plan workflow, may be another): never taken.
+    assert!(
+        job(
+            &world.pull_request("rolecall-plan.yml", 1500, 9, &head),
+            "rolecall"
+        )
+        .ok
+    );
+    let forged = world
+        .artifacts("run-1500")
+        .join("rolecall-plan-acme/plan.json");
+    std::fs::write(&forged, "{\"forged\": true}").unwrap();
+    // #7's own plan, made partial (as `plan --target` makes it): refused.
+    let reviewed = world
+        .artifacts("run-1002")
+        .join("rolecall-plan-acme/plan.json");
+    let whole = std::fs::read_to_string(&reviewed).unwrap();
+    let mut partial: Value = serde_json::from_str(&whole).unwrap();
+    partial["made_from"]["targets"] = json!(["user:sam@acme.com"]);
+    std::fs::write(&reviewed, partial.to_string()).unwrap();
     let (before, after) = world.merge_pr("hire", 7, &head);
     let results = world.push(2001, 1, &before, &after);
     let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("the plan of #7 is partial"),
+        "{}",
+        apply.log
+    );
+    assert_eq!(world.site_writes("acme"), 0);
+
+    // The merge applies the reviewed plan (the second run's artifact).
+    std::fs::write(&reviewed, whole).unwrap();
+    let results = world.push(2001, 2, &before, &after);
+    let apply = job(&results, "Apply acme");
     assert!(apply.ok, "{}", apply.log);
     assert!(
-        apply.log.contains("Apply complete: 2 done"),
+        apply
+            .log
+            .contains("applying the plan of run 1002, reviewed in #7")
+            && apply.log.contains("Apply complete: 2 done"),
         "{}",
         apply.log
     );
@@ -1207,7 +1328,9 @@ fn drift_opens_one_issue_per_site_keeps_it_current_and_closes_it() {
 /// the site becomes one pull request "Accept site changes" (opened, then
 /// updated, never duplicated) made with `--write-config` by a job with no
 /// key; a critical one (an Admin made by hand) is an issue that names the
-/// owners of `admins.yaml`.
+/// owners of `admins.yaml` and the baseline, and links to the undo
+/// workflow, which puts the site back where the key is. An issue someone
+/// else opened with the same title and label is never written to.
 #[test]
 fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
     if !super::tools_present() {
@@ -1263,7 +1386,14 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
     assert_eq!(pulls.len(), 1, "never a second one: {pulls:?}");
     assert!(pulls[0]["body"].as_str().unwrap().contains("runs/3003"));
 
-    // An Admin made by hand: critical, an issue for the owners of admins.yaml.
+    // An Admin made by hand: critical, an issue for the owners of
+    // admins.yaml, never written into the look-alike someone else opened.
+    world.update_state(|s| {
+        s["github"]["issues"].as_array_mut().unwrap().push(json!({
+            "number": 1, "title": "rolecall drift: acme", "body": "mine",
+            "labels": ["rolecall-drift"], "state": "open", "user": {"login": "mallory"},
+        }));
+    });
     world.make_jane_admin_by_hand("acme");
     let results = world.schedule(3004);
     let drift = job(&results, "Drift acme");
@@ -1272,8 +1402,23 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(issues.len(), 1, "{issues:?}\n{}", drift.log);
-    let body = issues[0]["body"].as_str().unwrap();
+    assert_eq!(issues.len(), 2, "{issues:?}\n{}", drift.log);
+    assert_eq!(issues[0]["body"], "mine", "mallory's issue is left alone");
+    let body = issues[1]["body"].as_str().unwrap();
+    let baseline = world.state()["github"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == 2900)
+        .unwrap()["head_sha"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        body.contains("actions/workflows/rolecall-undo.yml")
+            && body.contains(&format!("as applied at `{baseline}`")),
+        "{body}"
+    );
     assert!(
         body.starts_with("**Critical:**")
             && body.contains("@acme/security (owners of `sites/acme/admins.yaml`)"),
@@ -1287,4 +1432,47 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
         world.state()["github"]["pulls"].as_array().unwrap().len(),
         1
     );
+
+    // The undo workflow puts it back, on main with the site's key; with
+    // review approval only the people the repository names may run it.
+    let writes = world.site_writes("acme");
+    for (id, site, actor) in [
+        (3100, "acme", "octocat"),
+        (3101, "acme-drift", "security-lead"),
+    ] {
+        let results = world.dispatch(
+            "rolecall-undo.yml",
+            id,
+            json!({ "site": site }),
+            actor,
+            false,
+        );
+        let check = job(&results, "Check the request");
+        assert!(!check.ok, "{}", check.log);
+        assert!(!results.contains_key(&format!("Undo site changes {site}")));
+    }
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
+    let results = world.dispatch(
+        "rolecall-undo.yml",
+        3102,
+        json!({"site": "acme"}),
+        "security-lead",
+        false,
+    );
+    let undo = job(&results, "Undo site changes acme");
+    assert!(undo.ok, "{}", undo.log);
+    assert!(
+        undo.log.contains(&format!("since {baseline}")),
+        "{}",
+        undo.log
+    );
+    let state = world.sites["acme"].snapshot();
+    let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
+    let jane = state
+        .users
+        .iter()
+        .find(|u| u.email == "jane@acme.com")
+        .unwrap();
+    assert!(!jane.roles.contains(&admin.id), "jane is no Admin any more");
+    assert_eq!(jane.roles.len(), 4, "and has her roles back");
 }

@@ -1,7 +1,8 @@
 //! The CI recipes of `examples/gitops/` run for real: each workflow or
 //! pipeline file is parsed, and the shell of its steps runs in order, in a
 //! fresh clone of an example repository, against one emulator per site. Fake
-//! `gh` and `curl` (`tests/recipes/fake_forge.py`) answer the forge's API
+//! `gh` and `curl` (`tests/recipes/fake_client.sh`, asking the server
+//! `tests/recipes/fake_forge.py` each world runs) answer the forge's API
 //! from a state file and record what would have been posted. GitHub's
 //! install step runs rolecall's action for real where a test asks for it
 //! (`World::real_install`); elsewhere, and on GitLab, the built binary is put
@@ -89,12 +90,48 @@ struct World {
     /// Whether GitHub jobs run rolecall's action (download, verify, unpack)
     /// or get the built binary on `PATH`.
     real_install: std::cell::Cell<bool>,
-    /// A release of this build served on 127.0.0.1.
-    release: crate::install::Release,
+    /// A release of this build served on 127.0.0.1, made when a job first
+    /// installs one (`real_install`).
+    release: std::sync::OnceLock<crate::install::Release>,
     /// GitHub: the repository variable ROLECALL_APPROVAL (`review` when
     /// unset; `environment`: `rolecall-SITE` has required reviewers).
     approval: std::cell::Cell<&'static str>,
     sites: BTreeMap<String, Emulator>,
+    /// The fake forge's server (`gh` and `curl` ask it), and its port.
+    server: ForgeServer,
+}
+
+/// The fake forge's server process, stopped with its world.
+struct ForgeServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ForgeServer {
+    fn start(forge: &Path) -> ForgeServer {
+        use std::io::BufRead as _;
+        let mut child = Command::new(python())
+            .args(["-S"])
+            .arg(root().join("tests/recipes/fake_forge.py"))
+            .arg("--serve")
+            .env("FAKE_FORGE", forge)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the fake forge says its port");
+        ForgeServer { child, port }
+    }
+}
+
+impl Drop for ForgeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// How a job ended, and what it printed.
@@ -109,26 +146,26 @@ impl World {
     fn new() -> World {
         let repo = tempfile::tempdir().unwrap();
         copy_dir(&example(), repo.path());
+        let forge = tempfile::tempdir().unwrap();
+        let server = ForgeServer::start(forge.path());
         let world = World {
             repo,
-            forge: tempfile::tempdir().unwrap(),
+            forge,
             bin: tempfile::tempdir().unwrap(),
             rolecall: tempfile::tempdir().unwrap(),
             real_install: std::cell::Cell::new(false),
-            release: crate::install::Release::of_this_build(),
+            release: std::sync::OnceLock::new(),
             approval: std::cell::Cell::new(""),
             sites: BTreeMap::new(),
+            server,
         };
         world.git(&["init", "-q", "-b", "main"]);
         world.git(&["add", "-A"]);
         world.git(&["commit", "-q", "-m", "rolecall config"]);
-        // The fake as `gh` and `curl`, run by the real interpreter: a
-        // version manager's `python3` shim costs a dozen processes a call.
-        let fake = std::fs::read_to_string(root().join("tests/recipes/fake_forge.py")).unwrap();
-        let body = fake.split_once('\n').unwrap().1;
+        let client = root().join("tests/recipes/fake_client.sh");
         for tool in ["gh", "curl"] {
             let path = world.bin.path().join(tool);
-            std::fs::write(&path, format!("#!{} -S\n{body}", python())).unwrap();
+            std::fs::copy(&client, &path).unwrap();
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
@@ -161,6 +198,14 @@ impl World {
 
     fn git(&self, args: &[&str]) -> String {
         git(self.repo.path(), args)
+    }
+
+    /// The URL of a release of this build (made on first use).
+    fn release_url(&self) -> String {
+        self.release
+            .get_or_init(crate::install::Release::of_this_build)
+            .url
+            .clone()
     }
 
     fn head(&self) -> String {
@@ -322,6 +367,7 @@ impl World {
         let mut env = vec![
             ("PATH".to_string(), path),
             ("FAKE_FORGE".into(), self.forge.path().display().to_string()),
+            ("FAKE_FORGE_PORT".into(), self.server.port.to_string()),
             // The repository branches are pushed to (a pull request's head must exist).
             ("FAKE_REPO".into(), self.repo.path().display().to_string()),
             ("NO_COLOR".into(), "1".into()),

@@ -1,8 +1,7 @@
-//! The GitHub recipes as the plans teams have: review approval (GitHub
-//! Free, Pro, Team), the one required check, the reviewed plan and only it,
-//! tokens where branches cannot reach them, and the undo workflow.
+//! The GitHub recipes as the plans teams have: review approval (GitHub Pro
+//! and Team), and the one required check with the lock.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::super::World;
 use super::job;
@@ -102,69 +101,6 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     assert!(world.emails("acme").contains(&"sam@acme.com".into()));
 }
 
-/// The apply job takes the plan run of the merged pull request itself:
-/// never a run of another pull request with the same head (whose base, and
-/// so whose workflow, may be another), and never a partial plan.
-#[test]
-fn apply_takes_the_merged_pull_request_s_own_plan_and_never_a_partial_one() {
-    if !super::super::tools_present() {
-        return;
-    }
-    let world = World::new();
-    world.seed_snapshots(3000);
-    let head = world.hire_sam();
-    assert!(
-        job(
-            &world.pull_request("rolecall-plan.yml", 1001, 7, &head),
-            "rolecall"
-        )
-        .ok
-    );
-    // Pull request #9: the same head, a later run, an artifact of its own.
-    assert!(
-        job(
-            &world.pull_request("rolecall-plan.yml", 1500, 9, &head),
-            "rolecall"
-        )
-        .ok
-    );
-    let forged = world
-        .artifacts("run-1500")
-        .join("rolecall-plan-acme/plan.json");
-    std::fs::write(&forged, "{\"forged\": true}").unwrap();
-    // #7's own plan, made partial (as `plan --target` makes it).
-    let reviewed = world
-        .artifacts("run-1001")
-        .join("rolecall-plan-acme/plan.json");
-    let whole = std::fs::read_to_string(&reviewed).unwrap();
-    let mut partial: Value = serde_json::from_str(&whole).unwrap();
-    partial["made_from"]["targets"] = json!(["user:sam@acme.com"]);
-    std::fs::write(&reviewed, partial.to_string()).unwrap();
-
-    let (before, after) = world.merge_pr("hire", 7, &head);
-    let results = world.push(2001, 1, &before, &after);
-    let apply = job(&results, "Apply acme");
-    assert!(
-        !apply.ok && apply.log.contains("the plan of #7 is partial"),
-        "{}",
-        apply.log
-    );
-    assert_eq!(world.site_writes("acme"), 0);
-
-    std::fs::write(&reviewed, whole).unwrap();
-    let results = world.push(2001, 2, &before, &after);
-    let apply = job(&results, "Apply acme");
-    assert!(apply.ok, "{}", apply.log);
-    assert!(
-        apply
-            .log
-            .contains("applying the plan of run 1001, reviewed in #7"),
-        "{}",
-        apply.log
-    );
-    assert!(world.emails("acme").contains(&"sam@acme.com".into()));
-}
-
 /// `rolecall` is the one check to require: green on a pull request that
 /// changes no site, red while a site's lock lacks a pin (the comment gives
 /// the lock to commit, made with no key), green once it is committed; a
@@ -255,84 +191,4 @@ fn one_check_to_require_reports_every_pull_request_and_the_lock() {
     assert!(!job(&results, "Sites changed").ok);
     assert!(!results.contains_key("Apply acme-drift"));
     assert_eq!(world.site_writes("acme"), 0);
-}
-
-/// The undo workflow puts back what was changed by hand since the last
-/// apply, on main with the site's key; with review approval only the people
-/// the repository names may run it. The drift issue links to it and names
-/// the baseline; an issue someone else opened with the same title and label
-/// is never written to.
-#[test]
-fn undo_runs_where_the_key_is_and_the_drift_issue_is_the_bot_s_own() {
-    if !super::super::tools_present() {
-        return;
-    }
-    let world = World::new();
-    world.seed_applied(2900);
-    let baseline = world.git(&["rev-parse", "main"]);
-    world.update_state(|s| {
-        s["github"]["issues"].as_array_mut().unwrap().push(json!({
-            "number": 1, "title": "rolecall drift: acme", "body": "mine",
-            "labels": ["rolecall-drift"], "state": "open", "user": {"login": "mallory"},
-        }));
-    });
-    world.make_jane_admin_by_hand("acme");
-    let results = world.schedule(3002);
-    assert!(!job(&results, "Drift acme").ok);
-    let issues = world.state()["github"]["issues"].clone();
-    assert_eq!(issues[0]["body"], "mine", "mallory's issue is left alone");
-    assert_eq!(issues.as_array().unwrap().len(), 2, "{issues}");
-    let body = issues[1]["body"].as_str().unwrap();
-    assert!(
-        body.contains("actions/workflows/rolecall-undo.yml")
-            && body.contains(&format!("as applied at `{baseline}`")),
-        "{body}"
-    );
-
-    let writes = world.site_writes("acme");
-    let results = world.dispatch(
-        "rolecall-undo.yml",
-        3100,
-        json!({"site": "acme"}),
-        "octocat",
-        false,
-    );
-    let check = job(&results, "Check the request");
-    assert!(
-        !check.ok && check.log.contains("octocat may not undo site changes"),
-        "{}",
-        check.log
-    );
-    let results = world.dispatch(
-        "rolecall-undo.yml",
-        3101,
-        json!({"site": "acme-drift"}),
-        "security-lead",
-        false,
-    );
-    assert!(!job(&results, "Check the request").ok);
-    assert_eq!(world.site_writes("acme"), writes, "nothing written");
-
-    let results = world.dispatch(
-        "rolecall-undo.yml",
-        3102,
-        json!({"site": "acme"}),
-        "security-lead",
-        false,
-    );
-    let undo = job(&results, "Undo site changes acme");
-    assert!(undo.ok, "{}", undo.log);
-    assert!(
-        undo.log.contains(&format!("since {baseline}")),
-        "{}",
-        undo.log
-    );
-    let state = world.sites["acme"].snapshot();
-    let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
-    let jane = state
-        .users
-        .iter()
-        .find(|u| u.email == "jane@acme.com")
-        .unwrap();
-    assert!(!jane.roles.contains(&admin.id), "jane is no Admin any more");
 }
