@@ -157,6 +157,20 @@ fn install(release: &Release, to: &Path, path: Option<&Path>) -> Output {
     cmd.output().unwrap()
 }
 
+/// Runs `install.sh --version VERSION --to TO --cache CACHE` with
+/// `ROLECALL_DOWNLOAD_URL=from` (a URL or a folder).
+fn install_cached(from: &std::ffi::OsStr, to: &Path, cache: &Path) -> Output {
+    Command::new("sh")
+        .arg(root().join("install.sh"))
+        .args(["--version", VERSION, "--to"])
+        .arg(to)
+        .arg("--cache")
+        .arg(cache)
+        .env("ROLECALL_DOWNLOAD_URL", from)
+        .output()
+        .unwrap()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -214,15 +228,7 @@ fn install_sh_checks_a_cached_archive_again() {
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(cache.path().join(&release.archive), b"not the archive").unwrap();
     let to = tempfile::tempdir().unwrap();
-    let out = Command::new("sh")
-        .arg(root().join("install.sh"))
-        .args(["--version", VERSION, "--to"])
-        .arg(to.path())
-        .arg("--cache")
-        .arg(cache.path())
-        .env("ROLECALL_DOWNLOAD_URL", &release.url)
-        .output()
-        .unwrap();
+    let out = install_cached(release.url.as_ref(), to.path(), cache.path());
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let cached = std::fs::read(cache.path().join(&release.archive)).unwrap();
     let served = std::fs::read(release.files().join(&release.archive)).unwrap();
@@ -465,15 +471,7 @@ fn install_sh_never_writes_through_a_link_and_installs_from_a_folder() {
     std::os::unix::fs::symlink(&victims[1], to.path().join(".rolecall.new")).unwrap();
     std::os::unix::fs::symlink(&victims[2], cache.path().join(&release.archive)).unwrap();
     let folder = release.files().parent().unwrap().to_path_buf();
-    let out = Command::new("sh")
-        .arg(root().join("install.sh"))
-        .args(["--version", VERSION, "--to"])
-        .arg(to.path())
-        .arg("--cache")
-        .arg(cache.path())
-        .env("ROLECALL_DOWNLOAD_URL", &folder)
-        .output()
-        .unwrap();
+    let out = install_cached(folder.as_os_str(), to.path(), cache.path());
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     for victim in &victims {
         assert_eq!(std::fs::read_to_string(victim).unwrap(), "keep me");

@@ -589,21 +589,12 @@ impl World {
         head: &str,
     ) -> BTreeMap<String, JobResult> {
         let base = self.git(&["rev-parse", "main"]);
-        Run {
-            world: self,
-            workflow: workflow(self, file),
-            file,
-            id,
-            attempt: 1,
-            approved: false,
-            event: Event {
-                name: "pull_request",
-                sha: head.to_string(),
-                payload: json!({"pull_request": {"number": number, "base": {"sha": base}, "head": {"sha": head}}}),
-                actor: "octocat",
-            },
-        }
-        .run()
+        self.run(file, id, 1, false, Event {
+            name: "pull_request",
+            sha: head.to_string(),
+            payload: json!({"pull_request": {"number": number, "base": {"sha": base}, "head": {"sha": head}}}),
+            actor: "octocat",
+        })
     }
 
     /// Merges a pull request; the forge knows the merge commit's pull request.
@@ -639,39 +630,33 @@ impl World {
         after: &str,
         approved: bool,
     ) -> BTreeMap<String, JobResult> {
-        Run {
-            world: self,
-            workflow: workflow(self, "rolecall-apply.yml"),
-            file: "rolecall-apply.yml",
+        self.run(
+            "rolecall-apply.yml",
             id,
             attempt,
             approved,
-            event: Event {
+            Event {
                 name: "push",
                 sha: after.to_string(),
                 payload: json!({"before": before, "after": after, "ref": "refs/heads/main"}),
                 actor: "octocat",
             },
-        }
-        .run()
+        )
     }
 
     fn schedule(&self, id: u64) -> BTreeMap<String, JobResult> {
-        Run {
-            world: self,
-            workflow: workflow(self, "rolecall-drift.yml"),
-            file: "rolecall-drift.yml",
+        self.run(
+            "rolecall-drift.yml",
             id,
-            attempt: 1,
-            approved: false,
-            event: Event {
+            1,
+            false,
+            Event {
                 name: "schedule",
                 sha: self.git(&["rev-parse", "main"]),
                 payload: json!({"schedule": "17 3 * * *"}),
                 actor: "octocat",
             },
-        }
-        .run()
+        )
     }
 
     /// A run of a `workflow_dispatch` workflow on main, by `actor`.
@@ -683,19 +668,38 @@ impl World {
         actor: &'static str,
         approved: bool,
     ) -> BTreeMap<String, JobResult> {
-        Run {
-            world: self,
-            workflow: workflow(self, file),
+        self.run(
             file,
             id,
-            attempt: 1,
+            1,
             approved,
-            event: Event {
+            Event {
                 name: "workflow_dispatch",
                 sha: self.git(&["rev-parse", "main"]),
                 payload: json!({ "inputs": inputs }),
                 actor,
             },
+        )
+    }
+
+    /// One run of the workflow `file` (attempt `attempt`; its deployments
+    /// approved or not).
+    fn run(
+        &self,
+        file: &'static str,
+        id: u64,
+        attempt: u32,
+        approved: bool,
+        event: Event,
+    ) -> BTreeMap<String, JobResult> {
+        Run {
+            world: self,
+            workflow: workflow(self, file),
+            file,
+            id,
+            attempt,
+            approved,
+            event,
         }
         .run()
     }
@@ -1189,15 +1193,9 @@ fn a_stale_plan_is_posted_again_and_a_rerun_applies_the_new_one() {
         "{}",
         apply.log
     );
-    let jane = world.sites["acme"]
-        .snapshot()
-        .users
-        .into_iter()
-        .find(|u| u.email == "jane@acme.com")
-        .unwrap();
     assert_eq!(
-        jane.roles.len(),
-        4,
+        world.jane("acme"),
+        (4, false),
         "Builder, Finance, Sales and Everyone are back"
     );
     assert!(world.emails("acme").contains(&"sam@acme.com".into()));
@@ -1459,20 +1457,5 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
         "security-lead",
         false,
     );
-    let undo = job(&results, "Undo site changes acme");
-    assert!(undo.ok, "{}", undo.log);
-    assert!(
-        undo.log.contains(&format!("since {baseline}")),
-        "{}",
-        undo.log
-    );
-    let state = world.sites["acme"].snapshot();
-    let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
-    let jane = state
-        .users
-        .iter()
-        .find(|u| u.email == "jane@acme.com")
-        .unwrap();
-    assert!(!jane.roles.contains(&admin.id), "jane is no Admin any more");
-    assert_eq!(jane.roles.len(), 4, "and has her roles back");
+    world.assert_undone(job(&results, "Undo site changes acme"), &baseline);
 }

@@ -418,6 +418,33 @@ impl World {
             .collect()
     }
 
+    /// `jane@acme.com` on the site now: how many roles she holds, and
+    /// whether Admin is one.
+    fn jane(&self, site: &str) -> (usize, bool) {
+        let state = self.sites[site].snapshot();
+        let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
+        let jane = (state.users.iter())
+            .find(|u| u.email == "jane@acme.com")
+            .unwrap();
+        (jane.roles.len(), jane.roles.contains(&admin.id))
+    }
+
+    /// An undo job's result: it ran from `baseline`, and jane is back as
+    /// the config has her (her four roles, no Admin).
+    fn assert_undone(&self, undo: &JobResult, baseline: &str) {
+        assert!(undo.ok, "{}", undo.log);
+        assert!(
+            undo.log.contains(&format!("since {baseline}")),
+            "{}",
+            undo.log
+        );
+        assert_eq!(
+            self.jane("acme"),
+            (4, false),
+            "jane has her roles back, and is no Admin any more"
+        );
+    }
+
     /// A change made by hand on the site: `jane@acme.com` loses every role.
     fn strip_jane_by_hand(&self, site: &str) {
         let emu = &self.sites[site];

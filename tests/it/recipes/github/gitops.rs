@@ -91,13 +91,7 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
         "{}",
         apply.log
     );
-    let jane = world.sites["acme"]
-        .snapshot()
-        .users
-        .into_iter()
-        .find(|u| u.email == "jane@acme.com")
-        .unwrap();
-    assert_eq!(jane.roles.len(), 4, "jane's roles are back");
+    assert_eq!(world.jane("acme"), (4, false), "jane's roles are back");
     assert!(world.emails("acme").contains(&"sam@acme.com".into()));
 }
 
