@@ -118,6 +118,15 @@ def github(state, method, path, query, fields):
                 c["body"] = fields["body"]
                 return 200, c
         return 404, {"message": "Not Found"}
+    if method == "GET" and (m := re.fullmatch(r"pulls/(\d+)/reviews", rest)):
+        return 200, gh.get("reviews", {}).get(m.group(1), [])
+    if method == "GET" and (m := re.fullmatch(r"contents/(.+)", rest)):
+        import subprocess
+        blob = subprocess.run(["git", "-C", os.environ["FAKE_REPO"], "rev-parse", f"{query.get('ref', 'HEAD')}:{m.group(1)}"],
+                              capture_output=True, text=True)
+        if blob.returncode != 0:
+            return 404, {"message": "Not Found"}
+        return 200, {"path": m.group(1), "sha": blob.stdout.strip()}
     if method == "GET" and (m := re.fullmatch(r"commits/([0-9a-f]+)/pulls", rest)):
         return 200, gh["pulls_by_commit"].get(m.group(1), [])
     if method == "GET" and (m := re.fullmatch(r"actions/workflows/([^/]+)/runs", rest)):

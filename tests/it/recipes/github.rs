@@ -137,7 +137,9 @@ impl Run<'_> {
     /// The branch a run is of: `main` for pushes, schedules and dispatches.
     fn branch(&self) -> &str {
         match self.event.name {
-            "pull_request" => "feature",
+            "pull_request" => self.event.payload["pull_request"]["head"]["ref"]
+                .as_str()
+                .unwrap(),
             _ => "main",
         }
     }
@@ -196,6 +198,7 @@ impl Run<'_> {
             self.file,
             self.event.name
         );
+        let now = self.world.now();
         self.world.update_state(|s| {
             let pull_request = &self.event.payload["pull_request"];
             let (head_sha, pull_requests) = match self.event.name {
@@ -206,16 +209,20 @@ impl Run<'_> {
                 _ => (json!(self.event.sha), json!([])),
             };
             let runs = s["github"]["runs"].as_array_mut().unwrap();
-            // A re-run (a later attempt) is the same run.
-            if !runs.iter().any(|r| r["id"] == self.id) {
-                runs.push(json!({
+            // A re-run (a later attempt) is the same run, started again.
+            match runs.iter_mut().find(|r| r["id"] == self.id) {
+                Some(run) => {
+                    run["run_attempt"] = json!(self.attempt);
+                    run["run_started_at"] = json!(now);
+                }
+                None => runs.push(json!({
                     "id": self.id, "workflow": self.file, "event": self.event.name,
                     "path": format!(".github/workflows/{}", self.file),
                     "head_sha": head_sha, "head_branch": self.branch(),
                     "head_repository": {"full_name": REPO},
                     "pull_requests": pull_requests,
-                    "created_at": format!("2026-12-01T00:00:{:02}Z", self.id % 60),
-                }));
+                    "created_at": now, "run_started_at": now, "run_attempt": self.attempt,
+                })),
             }
         });
         let mut results = BTreeMap::new();
@@ -370,10 +377,13 @@ impl Run<'_> {
                 );
             }
             if let Some(uses) = step["uses"].as_str() {
-                let (action_ok, action_log) =
+                let (action_ok, action_log, outputs) =
                     self.action(uses, &step["with"], context, dir, &mut env);
                 log.push_str(&action_log);
                 ok &= action_ok;
+                if let Some(id) = step["id"].as_str() {
+                    context["steps"][id] = json!({ "outputs": outputs });
+                }
                 continue;
             }
             let mut step_env = env.clone();
@@ -422,7 +432,11 @@ impl Run<'_> {
         context: &Value,
         dir: &std::path::Path,
         env: &mut [(String, String)],
-    ) -> (bool, String) {
+    ) -> (bool, String, BTreeMap<String, String>) {
+        // An action of the repository itself, from the job's checkout.
+        if let Some(local) = uses.strip_prefix("./") {
+            return self.composite(&dir.join(local), with, context, dir, env);
+        }
         let (name, pin) = uses.split_once('@').expect("an action has a ref");
         if name == "rolecall/rolecall" {
             if self.world.real_install.get() {
@@ -432,7 +446,7 @@ impl Run<'_> {
             assert_eq!(with["version"], "0.1.0", "{with}");
             let at = env.iter().position(|(k, _)| k == "PATH").unwrap();
             env[at].1 = format!("{}:{}", self.world.rolecall.path().display(), env[at].1);
-            return (true, String::new());
+            return (true, String::new(), BTreeMap::new());
         }
         assert!(
             pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -457,7 +471,11 @@ impl Run<'_> {
                     Vec::new()
                 };
                 if files.is_empty() {
-                    return (with["if-no-files-found"] == "ignore", String::new());
+                    return (
+                        with["if-no-files-found"] == "ignore",
+                        String::new(),
+                        BTreeMap::new(),
+                    );
                 }
                 let target = self
                     .world
@@ -475,7 +493,7 @@ impl Run<'_> {
             }
             other => panic!("the runner does not know the action {other}"),
         };
-        (ok, String::new())
+        (ok, String::new(), BTreeMap::new())
     }
 
     /// A composite action (`action.yml` in `action_dir`) run as GitHub
@@ -491,7 +509,7 @@ impl Run<'_> {
         context: &Value,
         dir: &std::path::Path,
         env: &mut [(String, String)],
-    ) -> (bool, String) {
+    ) -> (bool, String, BTreeMap<String, String>) {
         let action = super::yaml(&action_dir.join("action.yml"));
         assert_eq!(action["runs"]["using"], "composite");
         let mut inputs = serde_json::Map::new();
@@ -507,7 +525,9 @@ impl Run<'_> {
             );
             inputs.insert(name.clone(), interpolate(&to_text(value), context));
         }
-        inputs.insert("download-url".into(), json!(self.world.release_url()));
+        if action["inputs"].get("download-url").is_some() {
+            inputs.insert("download-url".into(), json!(self.world.release_url()));
+        }
         for (name, spec) in action["inputs"].as_object().unwrap() {
             if spec["required"] == true {
                 assert!(inputs.contains_key(name), "input {name} is required");
@@ -569,7 +589,13 @@ impl Run<'_> {
                 env[at].1 = format!("{added}:{}", env[at].1);
             }
         }
-        (ok, log)
+        let outputs = (action["outputs"].as_object().into_iter().flatten())
+            .map(|(name, spec)| {
+                let value = spec["value"].as_str().unwrap_or_default();
+                (name.clone(), to_text(&interpolate(value, &ctx)))
+            })
+            .collect();
+        (ok, log, outputs)
     }
 }
 
@@ -588,11 +614,36 @@ impl World {
         number: u64,
         head: &str,
     ) -> BTreeMap<String, JobResult> {
+        self.pull_request_attempt(file, id, 1, number, head)
+    }
+
+    /// A re-run (attempt `attempt`) of the plan run `id` of a pull request.
+    fn rerun_pull_request(
+        &self,
+        id: u64,
+        attempt: u32,
+        number: u64,
+        head: &str,
+    ) -> BTreeMap<String, JobResult> {
+        self.pull_request_attempt("rolecall-plan.yml", id, attempt, number, head)
+    }
+
+    fn pull_request_attempt(
+        &self,
+        file: &'static str,
+        id: u64,
+        attempt: u32,
+        number: u64,
+        head: &str,
+    ) -> BTreeMap<String, JobResult> {
         let base = self.git(&["rev-parse", "main"]);
-        self.run(file, id, 1, false, Event {
+        // The pull request's branch: one whose tip is its head.
+        let branches = self.git(&["branch", "--format=%(refname:short)", "--points-at", head]);
+        let branch = branches.lines().next().expect("a branch at the head");
+        self.run(file, id, attempt, false, Event {
             name: "pull_request",
             sha: head.to_string(),
-            payload: json!({"pull_request": {"number": number, "base": {"sha": base}, "head": {"sha": head}}}),
+            payload: json!({"pull_request": {"number": number, "base": {"sha": base}, "head": {"sha": head, "ref": branch}}}),
             actor: "octocat",
         })
     }
@@ -600,15 +651,34 @@ impl World {
     /// Merges a pull request; the forge knows the merge commit's pull request.
     fn merge_pr(&self, branch: &str, number: u64, head: &str) -> (String, String) {
         let (before, after) = self.merge(branch);
-        // GitHub keeps every pull request's head as refs/pull/N/head.
-        self.git(&["update-ref", &format!("refs/pull/{number}/head"), head]);
+        let merged_at = self.now();
         self.update_state(|s| {
             s["github"]["pulls_by_commit"][&after] = json!([{
-                "number": number, "head": {"sha": head},
-                "merged_at": "2026-12-01T12:00:00Z", "merge_commit_sha": after,
+                "number": number, "head": {"sha": head, "ref": branch},
+                "merged_at": merged_at, "merge_commit_sha": after,
             }]);
+            // A run lists only the open pull requests of its head.
+            for run in s["github"]["runs"].as_array_mut().unwrap() {
+                if let Some(prs) = run["pull_requests"].as_array_mut() {
+                    prs.retain(|p| p["number"] != number);
+                }
+            }
         });
         (before, after)
+    }
+
+    /// An approving review of pull request `number`, now.
+    fn approve(&self, number: u64) {
+        let now = self.now();
+        self.update_state(|s| {
+            let reviews = &mut s["github"]["reviews"][number.to_string()];
+            if reviews.is_null() {
+                *reviews = json!([]);
+            }
+            reviews.as_array_mut().unwrap().push(json!({
+                "state": "APPROVED", "submitted_at": now, "user": {"login": "security-lead"},
+            }));
+        });
     }
 
     /// The apply workflow of a push, its deployments approved.
@@ -704,6 +774,36 @@ impl World {
         .run()
     }
 
+    /// "Re-run this job" on one job of a `workflow_dispatch` run, by
+    /// `actor`: the jobs it needs keep their results and outputs (`needs`).
+    fn rerun_job(
+        &self,
+        file: &'static str,
+        id: u64,
+        job_id: &str,
+        needs: Value,
+        actor: &'static str,
+    ) -> JobResult {
+        let run = Run {
+            world: self,
+            workflow: workflow(self, file),
+            file,
+            id,
+            attempt: 2,
+            approved: false,
+            event: Event {
+                name: "workflow_dispatch",
+                sha: self.git(&["rev-parse", "main"]),
+                payload: json!({ "inputs": {} }),
+                actor,
+            },
+        };
+        let mut context = run.context();
+        context["needs"] = needs;
+        let job = run.workflow["jobs"][job_id].clone();
+        run.job(&job, &mut context)
+    }
+
     /// The repository's variables (`vars`).
     fn vars(&self) -> Value {
         let mut vars = json!({ "ROLECALL_UNDO_ACTORS": "security-lead" });
@@ -725,12 +825,13 @@ impl World {
             );
         }
         let main = self.git(&["rev-parse", "main"]);
+        let now = self.now();
         self.update_state(|s| {
             s["github"]["runs"].as_array_mut().unwrap().push(json!({
                 "id": id, "workflow": "rolecall-drift.yml", "event": "schedule",
                 "head_sha": main, "head_branch": "main",
                 "head_repository": {"full_name": REPO},
-                "created_at": format!("2026-12-01T00:00:{:02}Z", id % 60),
+                "created_at": now, "run_started_at": now, "run_attempt": 1,
             }));
         });
     }
@@ -747,12 +848,13 @@ impl World {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("applied.txt"), format!("{main}\n")).unwrap();
         }
+        let now = self.now();
         self.update_state(|s| {
             s["github"]["runs"].as_array_mut().unwrap().push(json!({
                 "id": id, "workflow": "rolecall-apply.yml", "event": "push",
                 "head_sha": main, "head_branch": "main",
                 "head_repository": {"full_name": REPO},
-                "created_at": format!("2026-12-01T00:00:{:02}Z", id % 60),
+                "created_at": now, "run_started_at": now, "run_attempt": 1,
             }));
         });
     }
@@ -1069,8 +1171,9 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     assert_eq!(methods, [json!("POST"), json!("PATCH")]);
     assert_eq!(world.site_writes("acme"), 0, "a plan writes nothing");
 
-    // Pull request #9: the same head, a later run, an artifact of its own
-    // (its base, and so its plan workflow, may be another): never taken.
+    // Pull request #9: the same head, a later run, a plan of its own (its
+    // base, and so its plan workflow, may be another): the two disagree,
+    // and nothing is applied.
     assert!(
         job(
             &world.pull_request("rolecall-plan.yml", 1500, 9, &head),
@@ -1078,11 +1181,19 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
         )
         .ok
     );
-    let forged = world
-        .artifacts("run-1500")
-        .join("rolecall-plan-acme/plan.json");
-    std::fs::write(&forged, "{\"forged\": true}").unwrap();
+    let forged = world.artifacts("run-1500").join("rolecall-plan-acme");
+    std::fs::write(forged.join("plan.json"), "{\"changes\": []}").unwrap();
+    world.approve(7);
+    let (before, after) = world.merge_pr("hire", 7, &head);
+    let results = world.push(2001, 1, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("made different plans for #7"),
+        "{}",
+        apply.log
+    );
     // #7's own plan, made partial (as `plan --target` makes it): refused.
+    std::fs::remove_dir_all(&forged).unwrap();
     let reviewed = world
         .artifacts("run-1002")
         .join("rolecall-plan-acme/plan.json");
@@ -1090,8 +1201,7 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     let mut partial: Value = serde_json::from_str(&whole).unwrap();
     partial["made_from"]["targets"] = json!(["user:sam@acme.com"]);
     std::fs::write(&reviewed, partial.to_string()).unwrap();
-    let (before, after) = world.merge_pr("hire", 7, &head);
-    let results = world.push(2001, 1, &before, &after);
+    let results = world.push(2001, 2, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(
         !apply.ok && apply.log.contains("the plan of #7 is partial"),
@@ -1102,7 +1212,7 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
 
     // The merge applies the reviewed plan (the second run's artifact).
     std::fs::write(&reviewed, whole).unwrap();
-    let results = world.push(2001, 2, &before, &after);
+    let results = world.push(2001, 3, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(apply.ok, "{}", apply.log);
     assert!(
@@ -1458,4 +1568,16 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
         false,
     );
     world.assert_undone(job(&results, "Undo site changes acme"), &baseline);
+    // Someone not named re-runs only the undo job (its `check` passed for
+    // security-lead): the job that holds the key checks again.
+    world.make_jane_admin_by_hand("acme");
+    let writes = world.site_writes("acme");
+    let needs = json!({"check": {"result": "success", "outputs": {"site": "acme"}}});
+    let rerun = world.rerun_job("rolecall-undo.yml", 3102, "undo", needs, "octocat");
+    assert!(
+        !rerun.ok && rerun.log.contains("octocat may not undo site changes"),
+        "{}",
+        rerun.log
+    );
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
 }

@@ -96,6 +96,8 @@ struct World {
     /// GitHub: the repository variable ROLECALL_APPROVAL (`review` when
     /// unset; `environment`: `rolecall-SITE` has required reviewers).
     approval: std::cell::Cell<&'static str>,
+    /// The forge's clock: seconds since the day began, one tick an event.
+    clock: std::cell::Cell<u32>,
     sites: BTreeMap<String, Emulator>,
     /// The fake forge's server (`gh` and `curl` ask it), and its port.
     server: ForgeServer,
@@ -156,6 +158,7 @@ impl World {
             real_install: std::cell::Cell::new(false),
             release: std::sync::OnceLock::new(),
             approval: std::cell::Cell::new(""),
+            clock: std::cell::Cell::new(0),
             sites: BTreeMap::new(),
             server,
         };
@@ -178,7 +181,7 @@ impl World {
         world.save_state(&json!({
             "next_id": 100,
             "writes": [],
-            "github": {"token": GITHUB_TOKEN, "accept_token": GITHUB_ACCEPT_TOKEN, "comments": [], "issues": [], "pulls": [], "pulls_by_commit": {}, "runs": []},
+            "github": {"token": GITHUB_TOKEN, "accept_token": GITHUB_ACCEPT_TOKEN, "reviews": {}, "comments": [], "issues": [], "pulls": [], "pulls_by_commit": {}, "runs": []},
             "gitlab": {"token": GITLAB_TOKEN, "push_token": GITLAB_PUSH_TOKEN, "notes": [], "issues": [], "mrs": [], "mrs_by_commit": {}, "pipelines": [], "jobs": []},
         }));
         let mut world = world;
@@ -198,6 +201,19 @@ impl World {
 
     fn git(&self, args: &[&str]) -> String {
         git(self.repo.path(), args)
+    }
+
+    /// The forge's time now, a second after the last event (ISO 8601, as
+    /// both forges write it: such times sort as text).
+    fn now(&self) -> String {
+        let t = self.clock.get() + 1;
+        self.clock.set(t);
+        format!(
+            "2026-12-01T{:02}:{:02}:{:02}Z",
+            t / 3600,
+            t / 60 % 60,
+            t % 60
+        )
     }
 
     /// The URL of a release of this build (made on first use).

@@ -30,9 +30,11 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
         "{}",
         world.comments(8)[0]
     );
+    world.approve(8);
     world.strip_jane_by_hand("acme");
     let writes = world.site_writes("acme");
     let (before, after) = world.merge_pr("hire", 8, &head);
+    let (before_hire, after_hire) = (before.clone(), after.clone());
 
     let results = world.push(2001, 1, &before, &after);
     let apply = job(&results, "Apply acme");
@@ -65,6 +67,18 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     assert!(job(&results, "Re-plan acme").ok);
     assert_eq!(world.site_writes("acme"), writes, "a re-run writes nothing");
     assert_eq!(pulls(&world).len(), 1, "never a second one");
+    // Re-running the pull request's plan run after the approval makes a
+    // plan against the snapshot the stale apply published, one that
+    // matches the site: nobody approved it, and it is never taken.
+    assert!(job(&world.rerun_pull_request(1001, 2, 8, &head), "rolecall").ok);
+    let results = world.push(2001, 3, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("before it was approved"),
+        "{}",
+        apply.log
+    );
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
 
     // The re-plan pull request: its own plan run, its review, its merge.
     let number = prs[0]["number"].as_u64().unwrap();
@@ -93,6 +107,17 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     );
     assert_eq!(world.jane("acme"), (4, false), "jane's roles are back");
     assert!(world.emails("acme").contains(&"sam@acme.com".into()));
+
+    // Re-running the older apply run now would roll the site back.
+    let writes = world.site_writes("acme");
+    let results = world.push(2001, 4, &before_hire, &after_hire);
+    let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("is applied to acme already"),
+        "{}",
+        apply.log
+    );
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
 }
 
 /// `rolecall` is the one check to require: green on a pull request that
