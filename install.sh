@@ -61,6 +61,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+case "$base" in
+  /* | http://* | https://* | file://*) ;;
+  *) fail "ROLECALL_DOWNLOAD_URL must be a URL (https://, file://) or an absolute folder path, not '$base'" ;;
+esac
 version="${version#v}"
 case "$version" in
   "" | *[!0-9A-Za-z.+-]*) fail "'$version' is not a version (write e.g. 0.1.0)" ;;

@@ -433,6 +433,14 @@ fn the_gitlab_component_installs_a_verified_rolecall() {
         transcript(&out)
     );
     assert!(!inside.join("rolecall").exists());
+    // A relative one: refused (it would resolve beside the checkout).
+    let out = run_in(&release, Some(Path::new("../x/bin")));
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("is not an absolute path"),
+        "{}",
+        transcript(&out)
+    );
 
     let mut script_bytes = std::fs::read(release.files().join("install.sh")).unwrap();
     script_bytes.extend_from_slice(b"\necho tampered\n");
@@ -488,4 +496,12 @@ fn install_sh_never_writes_through_a_link_and_installs_from_a_folder() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).contains(VERSION));
+    // A relative folder is neither: said, nothing downloaded.
+    let out = install_cached("mirror".as_ref(), to.path(), cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(
+        stderr(&out).contains("must be a URL (https://, file://) or an absolute folder path"),
+        "{}",
+        transcript(&out)
+    );
 }

@@ -100,6 +100,8 @@ def github_login(state):
 
 def github(state, method, path, query, fields):
     me = github_login(state)
+    if method == "GET" and path == "user":
+        return 200, {"login": me}
     m = re.fullmatch(r"repos/([^/]+/[^/]+)/(.*)", path)
     if not m:
         return 404, {"message": "Not Found"}

@@ -311,12 +311,13 @@ impl World {
     /// Runs every job of the pipeline the rules admit; results by job name.
     fn pipeline(&self, p: &Pipeline) -> BTreeMap<String, JobResult> {
         let doc = pipeline_file(self);
+        let now = self.now();
         self.update_state(|s| {
             s["gitlab"]["pipelines"]
                 .as_array_mut()
                 .unwrap()
                 .push(json!({
-                    "id": p.id, "mr": p.mr, "sha": p.sha, "source": p.source,
+                    "id": p.id, "mr": p.mr, "sha": p.sha, "source": p.source, "created_at": now,
                     "ref": p.mr.map_or("main".to_string(), |mr| format!("refs/merge-requests/{mr}/head")),
                 }));
         });
@@ -444,13 +445,19 @@ impl World {
             ),
         ]);
         let mut script: Vec<String> = self.install(doc, &mut env);
-        script.extend(
-            job["script"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| l.as_str().unwrap().to_string()),
-        );
+        for line in job["script"].as_array().unwrap() {
+            match line {
+                // `!reference [.job, script]`: that job's lines, in place.
+                Value::Array(at) => script.extend(
+                    doc[at[0].as_str().unwrap()][at[1].as_str().unwrap()]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|l| l.as_str().unwrap().to_string()),
+                ),
+                _ => script.push(line.as_str().unwrap().to_string()),
+            }
+        }
         let (ok, log) = self.shell(dir, &script.join("\n"), &env);
         self.keep_artifacts(job, id, dir, ok, &vars);
         self.update_state(|s| {
@@ -573,10 +580,18 @@ impl World {
     fn merge_mr(&self, branch: &str, mr: u64) -> (String, String) {
         let head = self.git(&["rev-parse", branch]);
         let (before, after) = self.merge(branch);
+        // GitLab keeps every merge request's head as refs/merge-requests/N/head.
+        self.git(&[
+            "update-ref",
+            &format!("refs/merge-requests/{mr}/head"),
+            &head,
+        ]);
+        let merged_at = self.now();
         self.update_state(|s| {
             s["gitlab"]["mrs_by_commit"][&after] = json!([{
                 "iid": mr, "state": "merged", "sha": head, "merge_commit_sha": after,
                 "squash_commit_sha": null, "source_project_id": 42, "target_project_id": 42,
+                "merged_at": merged_at,
             }]);
         });
         (before, after)
@@ -651,8 +666,10 @@ fn a_note_forging_the_marker_is_not_taken_for_the_plan() {
 
     // A merge request that changes no site passes: the pipeline to require
     // is there on every merge request.
+    // A plan file it commits is not what its job keeps.
     let docs = world.commit_on("docs", "a readme", |repo| {
         std::fs::write(repo.join("NOTES.md"), "notes\n").unwrap();
+        std::fs::write(repo.join("plan-acme.json"), "{\"changes\": []}\n").unwrap();
     });
     let (_, results) = world.merge_request(502, 4, &docs);
     assert!(
@@ -660,6 +677,12 @@ fn a_note_forging_the_marker_is_not_taken_for_the_plan() {
         "{results:?}"
     );
     assert!(world.notes(4).is_empty());
+    let jobs = world.state()["gitlab"]["jobs"].clone();
+    let plan = (jobs.as_array().unwrap().iter())
+        .find(|j| j["pipeline"] == 502 && j["name"] == "plan: [acme]")
+        .unwrap();
+    let kept = world.artifacts(&format!("job-{}", plan["id"]));
+    assert!(!kept.join("plan-acme.json").exists());
 }
 
 #[test]

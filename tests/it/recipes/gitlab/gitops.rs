@@ -79,7 +79,7 @@ fn review_approval_a_stale_plan_becomes_a_replan_merge_request_whose_merge_appli
     let world = World::new();
     world.nightly(700);
     let head = world.hire_sam();
-    let (_, results) = world.merge_request(501, 5, &head);
+    let (reviewed, results) = world.merge_request(501, 5, &head);
     assert!(job(&results, "plan: [acme]").ok);
     assert!(
         world.notes(5)[0].contains("once this merge request is approved"),
@@ -122,9 +122,17 @@ fn review_approval_a_stale_plan_becomes_a_replan_merge_request_whose_merge_appli
             .unwrap()
             .contains("\"Re-plan acme\" carries it")
     );
-    // A retry applies nothing (not the plan it posted).
+    // A retry applies nothing (not the plan it posted). Nor after a retry
+    // of the merge request's plan job, which plans against the snapshot the
+    // stale apply published: that plan disagrees with the reviewed one.
+    let replanned = world.retry(&reviewed, "plan", "acme", false);
+    assert!(replanned.ok, "{}", replanned.log);
     let retry = world.retry(&p, "apply", "acme", true);
-    assert!(!retry.ok, "{}", retry.log);
+    assert!(
+        !retry.ok && retry.log.contains("made different plans"),
+        "{}",
+        retry.log
+    );
     assert_eq!(world.site_writes("acme"), writes, "a retry writes nothing");
 
     let number = list[0]["iid"].as_u64().unwrap();
@@ -141,4 +149,14 @@ fn review_approval_a_stale_plan_becomes_a_replan_merge_request_whose_merge_appli
     );
     assert_eq!(world.jane("acme"), (4, false), "jane's roles are back");
     assert!(world.emails("acme").contains(&"sam@acme.com".into()));
+
+    // Retrying the older apply job now would roll the site back.
+    let writes = world.site_writes("acme");
+    let retry = world.retry(&p, "apply", "acme", true);
+    assert!(
+        !retry.ok && retry.log.contains("is applied to acme already"),
+        "{}",
+        retry.log
+    );
+    assert_eq!(world.site_writes("acme"), writes, "nothing written");
 }
