@@ -76,8 +76,9 @@ pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf
             "`{relative}` does not exist at `{rev}`"
         )));
     }
+    let mut texts = blobs(Path::new(&root), rev, &files)?.into_iter();
     for file in &files {
-        let text = run(Path::new(&root), &["show", &format!("{rev}:{file}")])?;
+        let text = texts.next().unwrap_or_default();
         let path = Path::new(file);
         if !path
             .components()
@@ -109,6 +110,67 @@ pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf
         }
     }
     Ok(into.join(if relative.is_empty() { "." } else { &relative }))
+}
+
+/// The contents of `files` at `rev`, in their order, read by one `git
+/// cat-file --batch` (a process a file cost a second on a config of a
+/// hundred files). A name git's batch format cannot carry (a line break in
+/// it) is read on its own.
+fn blobs(root: &Path, rev: &str, files: &[String]) -> CliResult<Vec<Vec<u8>>> {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let (batched, alone): (Vec<&String>, Vec<&String>) =
+        files.iter().partition(|f| !f.contains(['\n', '\r']));
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["cat-file", "--batch"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| CliError::msg(format!("cannot run git: {e}")))?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let requests: String = batched.iter().map(|f| format!("{rev}:{f}\n")).collect();
+    // Written from a thread: git answers while it reads, and a full pipe
+    // either way would stop both.
+    let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+    let mut read = std::collections::BTreeMap::new();
+    for file in &batched {
+        let mut header = String::new();
+        out.read_line(&mut header)?;
+        let size: usize = match header.trim_end().rsplit_once(' ') {
+            Some((kind, size)) if kind.ends_with(" blob") => size.parse().unwrap_or(usize::MAX),
+            _ => {
+                return Err(CliError::msg(format!(
+                    "`git cat-file --batch` found no file `{}` at `{rev}`",
+                    rolecall_core::text::clean(file)
+                )));
+            }
+        };
+        if size > 1 << 30 {
+            return Err(CliError::msg(format!(
+                "`{}` at `{rev}` is larger than 1 GiB: not a config file",
+                rolecall_core::text::clean(file)
+            )));
+        }
+        let mut text = vec![0; size];
+        out.read_exact(&mut text)?;
+        let mut newline = [0u8; 1];
+        out.read_exact(&mut newline)?;
+        read.insert(file.as_str(), text);
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    for file in alone {
+        read.insert(
+            file.as_str(),
+            run(root, &["show", &format!("{rev}:{file}")])?,
+        );
+    }
+    Ok(files
+        .iter()
+        .map(|f| read.remove(f.as_str()).unwrap_or_default())
+        .collect())
 }
 
 /// The commit of the git work tree holding `path`, if any (for the reader of
