@@ -222,6 +222,7 @@ impl Run<'_> {
                     "head_repository": {"full_name": REPO},
                     "pull_requests": pull_requests,
                     "created_at": now, "run_started_at": now, "run_attempt": self.attempt,
+                    "status": "in_progress", "conclusion": null, "updated_at": now,
                 })),
             }
         });
@@ -289,6 +290,16 @@ impl Run<'_> {
                 results.insert(name, result);
             }
         }
+        // Completed: a success when every job that ran succeeded.
+        let ok = results.values().all(|r| r.ok);
+        let now = self.world.now();
+        self.world.update_state(|s| {
+            let runs = s["github"]["runs"].as_array_mut().unwrap();
+            let run = runs.iter_mut().find(|r| r["id"] == self.id).unwrap();
+            run["status"] = json!("completed");
+            run["conclusion"] = json!(if ok { "success" } else { "failure" });
+            run["updated_at"] = json!(now);
+        });
         results
     }
 
@@ -667,8 +678,8 @@ impl World {
         (before, after)
     }
 
-    /// An approving review of pull request `number`, now.
-    fn approve(&self, number: u64) {
+    /// An approving review of pull request `number` at `head`, now, by `who`.
+    fn approve(&self, number: u64, head: &str, who: &str) {
         let now = self.now();
         self.update_state(|s| {
             let reviews = &mut s["github"]["reviews"][number.to_string()];
@@ -676,7 +687,7 @@ impl World {
                 *reviews = json!([]);
             }
             reviews.as_array_mut().unwrap().push(json!({
-                "state": "APPROVED", "submitted_at": now, "user": {"login": "security-lead"},
+                "state": "APPROVED", "submitted_at": now, "commit_id": head, "user": {"login": who},
             }));
         });
     }
@@ -841,17 +852,24 @@ impl World {
     /// commit it applied (main, which the sites match).
     fn seed_applied(&self, id: u64) {
         let main = self.git(&["rev-parse", "main"]);
+        self.seed_record(id, "rolecall-apply.yml", "push", &main);
+    }
+
+    /// A run of `workflow` on main (now) whose record of the commit last
+    /// applied to each site is `rev`.
+    fn seed_record(&self, id: u64, workflow: &str, event: &str, rev: &str) {
+        let main = self.git(&["rev-parse", "main"]);
         for site in self.sites.keys() {
             let dir = self
                 .artifacts(&format!("run-{id}"))
                 .join(format!("rolecall-applied-{site}"));
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("applied.txt"), format!("{main}\n")).unwrap();
+            std::fs::write(dir.join("applied.txt"), format!("{rev}\n")).unwrap();
         }
         let now = self.now();
         self.update_state(|s| {
             s["github"]["runs"].as_array_mut().unwrap().push(json!({
-                "id": id, "workflow": "rolecall-apply.yml", "event": "push",
+                "id": id, "workflow": workflow, "event": event,
                 "head_sha": main, "head_branch": "main",
                 "head_repository": {"full_name": REPO},
                 "created_at": now, "run_started_at": now, "run_attempt": 1,
@@ -1185,7 +1203,7 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     );
     let forged = world.artifacts("run-1500").join("rolecall-plan-acme");
     std::fs::write(forged.join("plan.json"), "{\"changes\": []}").unwrap();
-    world.approve(7);
+    world.approve(7, &head, "security-lead");
     let (before, after) = world.merge_pr("hire", 7, &head);
     let results = world.push(2001, 1, &before, &after);
     let apply = job(&results, "Apply acme");
@@ -1194,16 +1212,27 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
         "{}",
         apply.log
     );
-    // #7's own plan, made partial (as `plan --target` makes it): refused.
+    // Its plan gone: refused too, never skipped.
     std::fs::remove_dir_all(&forged).unwrap();
+    let results = world.push(2001, 2, &before, &after);
+    let apply = job(&results, "Apply acme");
+    assert!(
+        !apply.ok && apply.log.contains("its plan of acme is gone"),
+        "{}",
+        apply.log
+    );
+    // Both plans alike, and partial (as `plan --target` makes it): refused.
     let reviewed = world
         .artifacts("run-1002")
         .join("rolecall-plan-acme/plan.json");
     let whole = std::fs::read_to_string(&reviewed).unwrap();
     let mut partial: Value = serde_json::from_str(&whole).unwrap();
     partial["made_from"]["targets"] = json!(["user:sam@acme.com"]);
-    std::fs::write(&reviewed, partial.to_string()).unwrap();
-    let results = world.push(2001, 2, &before, &after);
+    std::fs::create_dir_all(&forged).unwrap();
+    for plan in [reviewed.clone(), forged.join("plan.json")] {
+        std::fs::write(plan, partial.to_string()).unwrap();
+    }
+    let results = world.push(2001, 3, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(
         !apply.ok && apply.log.contains("the plan of #7 is partial"),
@@ -1212,16 +1241,15 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
     );
     assert_eq!(world.site_writes("acme"), 0);
 
-    // The merge applies the reviewed plan (the second run's artifact).
-    std::fs::write(&reviewed, whole).unwrap();
-    let results = world.push(2001, 3, &before, &after);
+    // The merge applies the reviewed plan (the second push's, as #9's).
+    for plan in [reviewed.clone(), forged.join("plan.json")] {
+        std::fs::write(plan, &whole).unwrap();
+    }
+    let results = world.push(2001, 4, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(apply.ok, "{}", apply.log);
     assert!(
-        apply
-            .log
-            .contains("applying the plan of run 1002, reviewed in #7")
-            && apply.log.contains("Apply complete: 2 done"),
+        apply.log.contains("reviewed in #7") && apply.log.contains("Apply complete: 2 done"),
         "{}",
         apply.log
     );

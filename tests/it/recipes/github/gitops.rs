@@ -30,7 +30,7 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
         "{}",
         world.comments(8)[0]
     );
-    world.approve(8);
+    world.approve(8, &head, "security-lead");
     world.strip_jane_by_hand("acme");
     let writes = world.site_writes("acme");
     let (before, after) = world.merge_pr("hire", 8, &head);
@@ -71,10 +71,16 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     // plan against the snapshot the stale apply published, one that
     // matches the site: nobody approved it, and it is never taken.
     assert!(job(&world.rerun_pull_request(1001, 2, 8, &head), "rolecall").ok);
+    // Someone else approving after it changes nothing: the first approval
+    // of the head is the one that counts.
+    world.approve(8, &head, "mallory");
     let results = world.push(2001, 3, &before, &after);
     let apply = job(&results, "Apply acme");
     assert!(
-        !apply.ok && apply.log.contains("before it was approved"),
+        !apply.ok
+            && apply
+                .log
+                .contains("re-run, or still running, after #8 was approved"),
         "{}",
         apply.log
     );
@@ -108,7 +114,10 @@ fn review_approval_a_stale_plan_becomes_a_replan_pull_request_whose_merge_applie
     assert_eq!(world.jane("acme"), (4, false), "jane's roles are back");
     assert!(world.emails("acme").contains(&"sam@acme.com".into()));
 
-    // Re-running the older apply run now would roll the site back.
+    // Re-running the older apply run now would roll the site back, even
+    // once a drift run that started during an apply carried the older
+    // record forward (the latest record counts by history, not time).
+    world.seed_record(3900, "rolecall-drift.yml", "schedule", &after_hire);
     let writes = world.site_writes("acme");
     let results = world.push(2001, 4, &before_hire, &after_hire);
     let apply = job(&results, "Apply acme");

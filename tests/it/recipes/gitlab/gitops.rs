@@ -133,6 +133,19 @@ fn review_approval_a_stale_plan_becomes_a_replan_merge_request_whose_merge_appli
         "{}",
         retry.log
     );
+    // Nor once the reviewed plan job is erased (its author may erase it).
+    let jobs = world.state()["gitlab"]["jobs"].clone();
+    let first = (jobs.as_array().unwrap().iter())
+        .find(|j| j["pipeline"] == 501 && j["name"] == "plan: [acme]")
+        .unwrap();
+    let erased = world.artifacts(&format!("job-{}", first["id"]));
+    std::fs::remove_file(erased.join("plan-acme.json")).unwrap();
+    let retry = world.retry(&p, "apply", "acme", true);
+    assert!(
+        !retry.ok && retry.log.contains("its plan is gone"),
+        "{}",
+        retry.log
+    );
     assert_eq!(world.site_writes("acme"), writes, "a retry writes nothing");
 
     let number = list[0]["iid"].as_u64().unwrap();
