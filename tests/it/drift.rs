@@ -519,3 +519,54 @@ fn names_from_the_site_are_inert_in_markdown() {
         "{text}"
     );
 }
+
+/// A baseline from git reads the files the loader reads, as they are named:
+/// a name that is not UTF-8 and a submodule under the config (which `plan`
+/// never reads) do not stop it.
+#[test]
+fn a_baseline_from_git_reads_only_what_the_loader_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    crate::copy_dir(
+        &root().join("examples/gitops/sites/acme"),
+        &d.join("sites/acme"),
+    );
+    std::fs::copy(
+        root().join("examples/gitops/sandbox/acme.json"),
+        d.join("site.json"),
+    )
+    .unwrap();
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        let odd = std::ffi::OsStr::from_bytes(b"notes-\xff.txt");
+        std::fs::write(d.join("sites/acme").join(odd), "not yaml\n").unwrap();
+    }
+    git(d, &["init", "-q"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "as applied"]);
+    let head = git(d, &["rev-parse", "HEAD"]);
+    // A submodule: a commit in the tree, not a file.
+    git(
+        d,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{head},sites/acme/vendored"),
+        ],
+    );
+    git(d, &["commit", "-q", "-m", "a submodule"]);
+    let output = rolecall(
+        d,
+        &[
+            "drift",
+            "-f",
+            "sites/acme",
+            "--sandbox",
+            "site.json",
+            "--baseline-rev",
+            "HEAD",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", transcript(&output));
+}

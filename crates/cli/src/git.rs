@@ -26,9 +26,11 @@ fn run(dir: &Path, args: &[&str]) -> CliResult<Vec<u8>> {
     Ok(output.stdout)
 }
 
-/// The config at `rev`, written out into `into`: the same files, from the
-/// repository that holds the config. Returns the path to load.
-pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf> {
+/// The config at `rev`, written out into `into`: the files the loader reads
+/// (`*.yaml`, `*.yml`, the lock), from the repository that holds the config.
+/// A file over `max_file` bytes is refused (as the loader refuses it).
+/// Returns the path to load.
+pub fn config_at_rev(config: &Path, rev: &str, into: &Path, max_file: usize) -> CliResult<PathBuf> {
     if rev.starts_with('-') || rev.contains(':') || rev.is_empty() {
         return Err(CliError::msg(format!(
             "`{}` is not a revision",
@@ -60,33 +62,26 @@ pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf
     };
     let listed = run(
         Path::new(&root),
-        &["ls-tree", "-r", "-z", "--name-only", rev, "--", &spec],
+        &["ls-tree", "-r", "-z", "-l", rev, "--", &spec],
     )
     .map_err(|e| {
         e.with_hint("--baseline-rev takes a revision git knows, such as `HEAD~1` or `origin/main`")
     })?;
-    // NUL-separated: names as they are, never quoted.
-    let files: Vec<String> = String::from_utf8_lossy(&listed)
-        .split('\0')
-        .filter(|f| !f.is_empty())
-        .map(str::to_string)
-        .collect();
-    if files.is_empty() {
+    if listed.is_empty() {
         return Err(CliError::msg(format!(
             "`{relative}` does not exist at `{rev}`"
         )));
     }
-    let mut texts = blobs(Path::new(&root), rev, &files)?.into_iter();
-    for file in &files {
-        let text = texts.next().unwrap_or_default();
-        let path = Path::new(file);
+    let files = entries(&listed, rev, max_file)?;
+    let oids: Vec<&str> = files.iter().map(|(_, oid)| oid.as_str()).collect();
+    for ((path, _), text) in files.iter().zip(blobs(Path::new(&root), &oids)?) {
         if !path
             .components()
             .all(|c| matches!(c, std::path::Component::Normal(_)))
         {
             return Err(CliError::msg(format!(
                 "`{}` at `{rev}` is not a path inside the config",
-                rolecall_core::text::clean(file)
+                rolecall_core::text::clean(&path.to_string_lossy())
             )));
         }
         let target = into.join(path);
@@ -112,14 +107,62 @@ pub fn config_at_rev(config: &Path, rev: &str, into: &Path) -> CliResult<PathBuf
     Ok(into.join(if relative.is_empty() { "." } else { &relative }))
 }
 
-/// The contents of `files` at `rev`, in their order, read by one `git
+/// The entries of `git ls-tree -r -z -l` the loader reads: blobs (never a
+/// submodule) named `*.yaml`, `*.yml` (in any case) or `*.lock`, each its
+/// path (its bytes as they are) and object id.
+fn entries(listed: &[u8], rev: &str, max_file: usize) -> CliResult<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    for entry in listed.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        // "MODE TYPE OID SIZE\tPATH"
+        let Some(tab) = entry.iter().position(|b| *b == b'\t') else {
+            continue;
+        };
+        let meta = String::from_utf8_lossy(&entry[..tab]);
+        let path = &entry[tab + 1..];
+        let mut fields = meta.split_whitespace();
+        let (Some(_), Some("blob"), Some(oid), Some(size)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let name = path.rsplit(|b| *b == b'/').next().unwrap_or(path);
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".lock")) {
+            continue;
+        }
+        let path = os_path(path)?;
+        if size.parse::<usize>().map_or(true, |n| n > max_file) {
+            return Err(CliError::msg(format!(
+                "`{}` at `{rev}` is larger than {max_file} bytes: not read",
+                rolecall_core::text::clean(&path.to_string_lossy())
+            ))
+            .with_hint("raise the limit with `--max-config-size`"));
+        }
+        files.push((path, oid.to_string()));
+    }
+    Ok(files)
+}
+
+/// A path from git's bytes: as they are on Unix; elsewhere UTF-8 only.
+fn os_path(bytes: &[u8]) -> CliResult<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt as _;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        String::from_utf8(bytes.to_vec())
+            .map(PathBuf::from)
+            .map_err(|_| CliError::msg("a file name at the revision is not UTF-8"))
+    }
+}
+
+/// The contents of the blobs `oids`, in their order, read by one `git
 /// cat-file --batch` (a process a file cost a second on a config of a
-/// hundred files). A name git's batch format cannot carry (a line break in
-/// it) is read on its own.
-fn blobs(root: &Path, rev: &str, files: &[String]) -> CliResult<Vec<Vec<u8>>> {
+/// hundred files).
+fn blobs(root: &Path, oids: &[&str]) -> CliResult<Vec<Vec<u8>>> {
     use std::io::{BufRead as _, Read as _, Write as _};
-    let (batched, alone): (Vec<&String>, Vec<&String>) =
-        files.iter().partition(|f| !f.contains(['\n', '\r']));
     let mut child = Command::new("git")
         .arg("-C")
         .arg(root)
@@ -129,48 +172,30 @@ fn blobs(root: &Path, rev: &str, files: &[String]) -> CliResult<Vec<Vec<u8>>> {
         .spawn()
         .map_err(|e| CliError::msg(format!("cannot run git: {e}")))?;
     let mut stdin = child.stdin.take().expect("piped");
-    let requests: String = batched.iter().map(|f| format!("{rev}:{f}\n")).collect();
+    let requests: String = oids.iter().map(|oid| format!("{oid}\n")).collect();
     // Written from a thread: git answers while it reads, and a full pipe
     // either way would stop both.
     let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
     let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
-    let mut read = std::collections::BTreeMap::new();
-    for file in &batched {
+    let mut texts = Vec::with_capacity(oids.len());
+    for oid in oids {
         let mut header = String::new();
         out.read_line(&mut header)?;
-        let size: usize = match header.trim_end().rsplit_once(' ') {
-            Some((kind, size)) if kind.ends_with(" blob") => size.parse().unwrap_or(usize::MAX),
-            _ => {
-                return Err(CliError::msg(format!(
-                    "`git cat-file --batch` found no file `{}` at `{rev}`",
-                    rolecall_core::text::clean(file)
-                )));
-            }
-        };
-        if size > 1 << 30 {
-            return Err(CliError::msg(format!(
-                "`{}` at `{rev}` is larger than 1 GiB: not a config file",
-                rolecall_core::text::clean(file)
-            )));
+        // "OID blob SIZE"
+        let size = match header.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, "blob", size] => size.parse::<usize>().ok(),
+            _ => None,
         }
+        .ok_or_else(|| CliError::msg(format!("`git cat-file` has no blob {oid}")))?;
         let mut text = vec![0; size];
         out.read_exact(&mut text)?;
         let mut newline = [0u8; 1];
         out.read_exact(&mut newline)?;
-        read.insert(file.as_str(), text);
+        texts.push(text);
     }
     let _ = writer.join();
     let _ = child.wait();
-    for file in alone {
-        read.insert(
-            file.as_str(),
-            run(root, &["show", &format!("{rev}:{file}")])?,
-        );
-    }
-    Ok(files
-        .iter()
-        .map(|f| read.remove(f.as_str()).unwrap_or_default())
-        .collect())
+    Ok(texts)
 }
 
 /// The commit of the git work tree holding `path`, if any (for the reader of

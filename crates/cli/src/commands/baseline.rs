@@ -34,7 +34,12 @@ impl BaselineArgs {
             (None, Some(rev)) => {
                 // Written out of git into a scratch directory, read, dropped.
                 let scratch = tempfile::tempdir()?;
-                let path = git::config_at_rev(&settings.config, rev, scratch.path())?;
+                let path = git::config_at_rev(
+                    &settings.config,
+                    rev,
+                    scratch.path(),
+                    settings.max_config_size,
+                )?;
                 let mut loaded = load_baseline(settings, &path, site)?;
                 // Shown as `REV:path`, not the scratch directory's path.
                 let prefix = format!("{}/", scratch.path().display());
