@@ -1261,11 +1261,20 @@ fn a_pull_request_gets_one_plan_comment_per_site_and_the_merge_applies_it() {
             .join("rolecall-audit-acme/audit.jsonl")
             .is_file()
     );
-    assert_eq!(
-        world.comments(7).len(),
-        1,
-        "nothing more to say on the pull request"
+    // Each refusal said so on the pull request, and became the pull
+    // request "Re-plan acme" (a plan reviewed again); the apply that
+    // succeeded said nothing more.
+    let comments = world.comments(7);
+    assert_eq!(comments.len(), 4, "{comments:?}");
+    assert!(
+        comments[1..]
+            .iter()
+            .all(|c| c.contains("**no reviewed plan** could be applied")),
+        "{comments:?}"
     );
+    let pulls = world.state()["github"]["pulls"].clone();
+    assert_eq!(pulls.as_array().unwrap().len(), 1, "{pulls}");
+    assert_eq!(pulls[0]["title"], "Re-plan acme");
 }
 
 #[test]

@@ -146,6 +146,12 @@ fn review_approval_a_stale_plan_becomes_a_replan_merge_request_whose_merge_appli
         "{}",
         retry.log
     );
+    // Said on the merge request, with the plan now, for a re-plan.
+    let said = world.notes(5).pop().unwrap();
+    assert!(
+        said.contains("**no reviewed plan** could be applied") && said.contains("`jane@acme.com`"),
+        "{said}"
+    );
     assert_eq!(world.site_writes("acme"), writes, "a retry writes nothing");
 
     let number = list[0]["iid"].as_u64().unwrap();
