@@ -190,6 +190,27 @@ def github(state, method, path, query, fields):
     return 404, {"message": f"the fake has no route for {method} {path}"}
 
 
+# `--jq` answers already computed: the same filter over the same answer,
+# with the same values of the variables it reads, gives the same output
+# (a jq process costs 20 ms; the server lives as long as a test).
+JQ_ANSWERS = {}
+
+
+def run_jq(jq, text):
+    import subprocess
+    names = tuple(sorted(set(re.findall(r"\$ENV\.([A-Za-z_][A-Za-z0-9_]*)", jq))))
+    key = (jq, text, tuple(os.environ.get(n) for n in names))
+    # The environment read another way than `$ENV.NAME`: never kept.
+    if re.search(r"\$ENV(?!\.)|\benv\b", jq):
+        key = None
+    if key is None or key not in JQ_ANSWERS:
+        answer = subprocess.run(["jq", "-r", jq], input=text, capture_output=True, text=True, check=True).stdout
+        if key is None:
+            return answer
+        JQ_ANSWERS[key] = answer
+    return JQ_ANSWERS[key]
+
+
 def field_value(raw, typed):
     if typed and raw.startswith("@"):
         with open(raw[1:], encoding="utf-8") as f:
@@ -233,9 +254,7 @@ def gh_api(args):
         fail(f"gh: {body.get('message')} (HTTP {status})")
     out = json.dumps(body)
     if jq is not None:
-        import subprocess
-        out = subprocess.run(["jq", "-r", jq], input=out, capture_output=True, text=True, check=True).stdout
-        sys.stdout.write(out)
+        sys.stdout.write(run_jq(jq, out))
     else:
         print(out)
 
