@@ -1526,12 +1526,20 @@ fn site_changes_become_one_accept_pull_request_and_critical_ones_an_issue() {
         diff.contains("sites/acme/teams/analytics.yaml") && diff.contains("1 file changed"),
         "{diff}"
     );
-    // The next night: the same pull request, updated.
+    // The next night, the site also granted a dashboard the lock does not
+    // pin: the same pull request, updated, carries the grant and its pin.
+    world.grant_funnel_to_sales_by_hand("acme");
     let results = world.schedule(3003);
-    assert!(job(&results, "Accept acme").ok);
+    assert!(
+        job(&results, "Accept acme").ok,
+        "{}",
+        job(&results, "Accept acme").log
+    );
     let pulls = world.state()["github"]["pulls"].as_array().unwrap().clone();
     assert_eq!(pulls.len(), 1, "never a second one: {pulls:?}");
     assert!(pulls[0]["body"].as_str().unwrap().contains("runs/3003"));
+    let lock = world.git(&["show", "rolecall/accept-acme:sites/acme/rolecall.lock"]);
+    assert!(lock.contains("\"Marketing Funnel\": \"4703\""), "{lock}");
 
     // An Admin made by hand: critical, an issue for the owners of
     // admins.yaml, never written into the look-alike someone else opened.

@@ -471,6 +471,27 @@ impl World {
         );
     }
 
+    /// A change made by hand on the site: the role `Sales` may also read
+    /// the dashboard `Marketing Funnel` (4703), which the lock does not pin.
+    fn grant_funnel_to_sales_by_hand(&self, site: &str) {
+        let emu = &self.sites[site];
+        let sales = (emu.snapshot().roles.into_iter())
+            .find(|r| r.name == "Sales")
+            .unwrap();
+        let path = format!("/api/v1/roles/{}", sales.id.0);
+        let answer = http_as(emu, &key(site), "GET", &path, "");
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        let mut role: Value = serde_json::from_str(body).unwrap();
+        let role = role.get("role").cloned().unwrap_or(role);
+        let mut grants = role["permissions"].as_array().cloned().unwrap_or_default();
+        grants.push(json!({
+            "object_type": "Dashboard", "object_id": "4703", "permissions": ["read_dashboards"],
+        }));
+        let update = json!({ "updated_by_email": "rolecall-bot@acme.com", "permissions": grants });
+        let answer = http_as(emu, &key(site), "PUT", &path, &update.to_string());
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
     /// A change made by hand on the site: `jane@acme.com` loses every role.
     fn strip_jane_by_hand(&self, site: &str) {
         let emu = &self.sites[site];
