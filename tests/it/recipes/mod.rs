@@ -481,7 +481,7 @@ impl World {
         let path = format!("/api/v1/roles/{}", sales.id.0);
         let answer = http_as(emu, &key(site), "GET", &path, "");
         let body = answer.split_once("\r\n\r\n").unwrap().1;
-        let mut role: Value = serde_json::from_str(body).unwrap();
+        let role: Value = serde_json::from_str(body).unwrap();
         let role = role.get("role").cloned().unwrap_or(role);
         let mut grants = role["permissions"].as_array().cloned().unwrap_or_default();
         grants.push(json!({
