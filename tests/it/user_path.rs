@@ -492,7 +492,6 @@ fn the_undo_of_site_changes_is_judged_by_the_current_policy() {
         .find(|u| u.email == "jane@acme.com")
         .unwrap();
     assert_eq!(jane.roles.len(), 1, "nothing was written");
-    let _ = KEY;
 }
 
 /// A repository with the hand-written config applied and committed: the

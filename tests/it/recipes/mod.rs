@@ -449,9 +449,7 @@ impl World {
     fn jane(&self, site: &str) -> (usize, bool) {
         let state = self.sites[site].snapshot();
         let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
-        let jane = (state.users.iter())
-            .find(|u| u.email == "jane@acme.com")
-            .unwrap();
+        let jane = jane_in(&state);
         (jane.roles.len(), jane.roles.contains(&admin.id))
     }
 
@@ -495,12 +493,7 @@ impl World {
     /// A change made by hand on the site: `jane@acme.com` loses every role.
     fn strip_jane_by_hand(&self, site: &str) {
         let emu = &self.sites[site];
-        let jane = emu
-            .snapshot()
-            .users
-            .into_iter()
-            .find(|u| u.email == "jane@acme.com")
-            .unwrap();
+        let jane = jane_in(&emu.snapshot()).clone();
         let answer = http_as(
             emu,
             &key(site),
@@ -515,11 +508,7 @@ impl World {
     fn make_jane_admin_by_hand(&self, site: &str) {
         let emu = &self.sites[site];
         let state = emu.snapshot();
-        let jane = state
-            .users
-            .iter()
-            .find(|u| u.email == "jane@acme.com")
-            .unwrap();
+        let jane = jane_in(&state);
         let admin = state.roles.iter().find(|r| r.name == "Admin").unwrap();
         let mut roles: Vec<String> = jane.roles.iter().map(|r| format!("\"{}\"", r.0)).collect();
         roles.push(format!("\"{}\"", admin.id.0));
@@ -532,6 +521,13 @@ impl World {
         );
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     }
+}
+
+/// `jane@acme.com`, whom the recipe tests change by hand.
+fn jane_in(state: &Snapshot) -> &periscope_emulator::User {
+    (state.users.iter())
+        .find(|u| u.email == "jane@acme.com")
+        .expect("jane@acme.com on the site")
 }
 
 fn http_as(emu: &Emulator, key: &str, method: &str, path: &str, body: &str) -> String {
