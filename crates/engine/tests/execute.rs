@@ -7,8 +7,9 @@ use periscope_client::{ApiKey, ClientConfig, Credentials, ReadClient, Writer};
 use periscope_emulator::{Emulator, Options, spawn};
 use rolecall_core::config::load::{Loaded, load_texts};
 use rolecall_core::live::Live;
+use rolecall_core::pipeline::plan;
 use rolecall_core::plan::{Change, Plan, RoleChange, Selection, UserChange};
-use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch, plan};
+use rolecall_engine::{ExecuteOptions, Outcome, Skip, Stop, execute, fetch};
 
 const CONFIG: &str = "\
 site: acme

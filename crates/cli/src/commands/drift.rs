@@ -8,9 +8,9 @@ use rolecall_core::adopt::accept;
 use rolecall_core::config::load::Loaded;
 use rolecall_core::diagnostic::FileId;
 use rolecall_core::live::Live;
+use rolecall_core::pipeline::drift;
 use rolecall_core::plan::severity::Severity;
 use rolecall_core::plan::{Plan, Review, Selection, render};
-use rolecall_engine::drift;
 
 use super::baseline::BaselineArgs;
 use super::plan::Format;
@@ -119,37 +119,13 @@ fn check_accepted(
         .with_hint("accept these changes by hand")
     })?;
     edited.desired.expire(settings.today()?);
-    let still: Vec<String> = match rolecall_engine::plan(
+    let still: Vec<String> = match rolecall_core::pipeline::plan(
         &edited.desired,
         &edited.sources,
         live,
         &Selection::default(),
     ) {
-        Ok((again, _)) => {
-            // What is left must be what was not accepted, change for change
-            // (both plans are in the same order: one comparison when equal).
-            let accepted_steps: std::collections::BTreeSet<usize> =
-                accepted.steps.iter().copied().collect();
-            let expected: Vec<&rolecall_core::plan::Change> = (plan.changes.iter().enumerate())
-                .filter(|(i, _)| !accepted_steps.contains(i))
-                .map(|(_, s)| &s.change)
-                .collect();
-            let found: Vec<&rolecall_core::plan::Change> =
-                again.changes.iter().map(|s| &s.change).collect();
-            if expected == found {
-                return Ok(());
-            }
-            let mut differ: Vec<String> = (again.changes.iter())
-                .filter(|s| !expected.contains(&&s.change))
-                .map(|s| format!("the edited config would plan {}", s.describe()))
-                .collect();
-            differ.extend(
-                (plan.changes.iter().enumerate())
-                    .filter(|(i, s)| !accepted_steps.contains(i) && !found.contains(&&s.change))
-                    .map(|(_, s)| format!("{} would change too", s.describe())),
-            );
-            differ
-        }
+        Ok((again, _)) => drift::leftover(plan, &accepted.steps, &again),
         Err(_) => vec!["the edited config does not plan against the site".to_string()],
     };
     if !still.is_empty() {

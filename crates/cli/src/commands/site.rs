@@ -5,6 +5,10 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::error::{CliError, CliResult, Hint as _};
+use crate::exit;
+use crate::output::{print_diagnostics, report_invalid};
+use crate::settings::Settings;
 use clap::Args;
 use periscope_client::{ClientConfig, Limit, Listing, ReadClient};
 #[cfg(feature = "sandbox")]
@@ -13,12 +17,6 @@ use rolecall_core::config::load::{self, Loaded};
 use rolecall_core::diagnostic::{Diagnostic, UNDEFINED_ROLE};
 use rolecall_core::live::Live;
 use rolecall_core::plan::{MadeFrom, Plan, Review, Selection, Selector, Taken, render};
-use rolecall_engine::PlanError;
-
-use crate::error::{CliError, CliResult, Hint as _};
-use crate::exit;
-use crate::output::{print_diagnostics, report_invalid};
-use crate::settings::Settings;
 
 /// What lifts the limits, as plans name it.
 pub const LIFT_LIMITS: &str = "`rolecall apply --allow-mass-delete`";
@@ -299,7 +297,7 @@ pub fn plan(
     live: &Live,
     selection: &Selection,
 ) -> CliResult<(Plan, Review)> {
-    let result = rolecall_engine::plan(&loaded.desired, &loaded.sources, live, selection);
+    let result = rolecall_core::pipeline::plan(&loaded.desired, &loaded.sources, live, selection);
     plan_or_report(settings, loaded, result)
 }
 
@@ -323,7 +321,7 @@ pub fn record(
     made_from.git_commit = crate::git::head_commit(path);
     made_from.targets = targets.to_vec();
     made_from.excludes = excludes.to_vec();
-    rolecall_engine::saved::record(made_from, &loaded.desired, live);
+    rolecall_core::pipeline::saved::record(made_from, &loaded.desired, live);
 }
 
 /// A snapshot to plan against, read within `--max-snapshot-size`.
@@ -387,21 +385,24 @@ pub fn read_bounded_bytes(path: &Path, limit: usize, flag: &str) -> CliResult<Ve
 pub fn plan_or_report(
     settings: &Settings,
     loaded: &Loaded,
-    result: Result<(Plan, Review), PlanError>,
+    result: Result<(Plan, Review), Vec<rolecall_core::Diagnostic>>,
 ) -> CliResult<(Plan, Review)> {
-    match result {
-        Ok(planned) => Ok(planned),
-        Err(PlanError::Fetch(e)) => Err(read_error(&loaded.desired.site, e)),
-        Err(PlanError::Config(errors)) => {
-            print_diagnostics(settings, &loaded.sources, &errors);
-            let n = errors.len();
-            Err(CliError::msg(format!(
-                "the config does not fit the site `{}`: {}; nothing was written",
-                loaded.desired.site,
-                rolecall_core::plural(n, "error")
-            )))
-        }
-    }
+    result.map_err(|errors| does_not_fit(settings, loaded, &errors))
+}
+
+/// The errors of a config that does not fit the site, shown with their
+/// lines; the error that says so.
+pub fn does_not_fit(
+    settings: &Settings,
+    loaded: &Loaded,
+    errors: &[rolecall_core::Diagnostic],
+) -> CliError {
+    print_diagnostics(settings, &loaded.sources, errors);
+    CliError::msg(format!(
+        "the config does not fit the site `{}`: {}; nothing was written",
+        loaded.desired.site,
+        rolecall_core::plural(errors.len(), "error")
+    ))
 }
 
 /// Where and when a site was read, for a snapshot (never the key).

@@ -550,44 +550,5 @@ impl Plan {
     }
 }
 
-/// A change of the plan that makes the site equal to the baseline (the
-/// config as last applied), kept only where the site and the config (its
-/// plan: `config`) still disagree: a user's membership that the config
-/// moved the same way as the site is left as the site has it. `None` when
-/// nothing is left to undo.
-pub fn undo_site_only(step: Step, config: &Plan) -> Option<Step> {
-    let Change::User(UserChange::Update(e)) = &step.change else {
-        return Some(step);
-    };
-    let site = &e.before;
-    let wanted = config
-        .changes
-        .iter()
-        .find(|c| c.kind() == Kind::User && c.change.id() == Some(e.id.as_str()))
-        .and_then(|c| c.change.user_after())?;
-    let has = |state: &UserState, name: &str| state.role_names().contains(name);
-    let mut roles: BTreeSet<RoleRef> = BTreeSet::new();
-    for r in site.roles.iter().chain(&e.after.roles) {
-        let (on_site, baseline) = (has(site, &r.name), has(&e.after, &r.name));
-        let keep = if on_site != baseline && has(wanted, &r.name) != on_site {
-            baseline
-        } else {
-            on_site
-        };
-        if keep {
-            roles.insert(r.clone());
-        }
-    }
-    let after = UserState {
-        roles,
-        ..e.after.clone()
-    };
-    if after == *site {
-        return None;
-    }
-    let change = Change::update_user(e.id.clone(), site.clone(), after);
-    Some(Step { change, ..step })
-}
-
 #[cfg(test)]
 mod tests;

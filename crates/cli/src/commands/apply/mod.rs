@@ -10,8 +10,6 @@ use std::sync::Arc;
 use clap::Args;
 use periscope_client::{CallRecord, Writer};
 use rolecall_core::config::load::Loaded;
-use rolecall_core::config::vocab::key;
-use rolecall_core::kinds::Kind;
 use rolecall_core::live::Live;
 use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
@@ -165,9 +163,8 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
     })
 }
 
-/// The changes that make the site equal to the baseline where the site
-/// moved and the config did not follow ([`rolecall_core::plan::undo_site_only`]),
-/// with the plan of the config itself.
+/// The undo of the site's changes, judged by the config in force
+/// ([`rolecall_core::pipeline::undo`]), with the config's own plan.
 fn undo_plan(
     settings: &Settings,
     baseline: &Loaded,
@@ -175,44 +172,21 @@ fn undo_plan(
     live: &Live,
     selection: &Selection,
 ) -> CliResult<(Plan, Review, Plan)> {
-    let (mut plan, _) = site::plan(settings, baseline, live, selection)?;
-    let (all, _) = site::plan(settings, config, live, selection)?;
-    // Only what the site and the config disagree on: where both moved the
-    // same way (a role both dropped), nothing is undone.
-    let differ: std::collections::BTreeSet<(Kind, String)> = (all.changes.iter())
-        .map(|s| (s.kind(), key(s.key())))
-        .chain(
-            all.changes
-                .iter()
-                .filter_map(|s| s.change.renamed_from().map(|old| (s.kind(), key(old)))),
-        )
-        .collect();
-    plan.changes.retain(|s| {
-        differ.contains(&(s.kind(), key(s.key())))
-            || s.change
-                .renamed_from()
-                .is_some_and(|o| differ.contains(&(s.kind(), key(o))))
-    });
-    // Within a user, each membership on its own: one the config moved the
-    // same way as the site stays as the site has it.
-    plan.changes = plan
-        .changes
-        .into_iter()
-        .filter_map(|step| rolecall_core::plan::undo_site_only(step, &all))
-        .collect();
-    // Judged by the rules of the config in force now, not the baseline's,
-    // and what the kept changes do to people, not what the whole baseline
-    // would.
-    let (mut plan, review) = rolecall_core::pipeline::judge_undo(plan, live, &config.desired);
-    // Every change here was made on the site: a role it would create that
-    // the site holds under another name was renamed there.
-    rolecall_core::pipeline::block_renamed(
-        &mut plan,
-        &config.desired,
+    use rolecall_core::pipeline::{Undo, UndoError, undo};
+    match undo(
+        (&baseline.desired, &baseline.sources),
+        (&config.desired, &config.sources),
         live,
-        rolecall_core::plan::Members::MayBeNone,
-    );
-    Ok((plan, review, all))
+        selection,
+    ) {
+        Ok(Undo {
+            plan,
+            review,
+            config,
+        }) => Ok((plan, review, config)),
+        Err(UndoError::Baseline(errors)) => Err(site::does_not_fit(settings, baseline, &errors)),
+        Err(UndoError::Config(errors)) => Err(site::does_not_fit(settings, config, &errors)),
+    }
 }
 
 /// `--only-origin site`: the plan that makes the site equal to the
@@ -494,7 +468,7 @@ fn verify(
     }
     if again.is_empty() {
         // A selection: say what it covered and what is left outside it.
-        let all = rolecall_engine::plan(
+        let all = rolecall_core::pipeline::plan(
             &loaded.desired,
             &loaded.sources,
             &live,

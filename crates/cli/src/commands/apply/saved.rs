@@ -1,14 +1,14 @@
 //! `apply PLANFILE`: a saved plan is carried out only if planning again
 //! now, from the config on disk and the site as it is, gives the reviewed
-//! plan change for change (see `rolecall_engine::saved`). Whatever the file
+//! plan change for change (see `rolecall_core::pipeline::saved`). Whatever the file
 //! says, what runs is what the config and the site give.
 
 use std::path::Path;
 
 use rolecall_core::config::load::Loaded;
 use rolecall_core::live::Live;
+use rolecall_core::pipeline::saved::{self, Now, Refusal};
 use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError, Review};
-use rolecall_engine::saved::{self, Now, Refusal};
 
 use super::super::site::{self, Connection};
 use crate::error::{CliError, CliResult};

@@ -20,12 +20,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use rolecall_core::SourceMap;
-use rolecall_core::access::{Effect, Gain};
-use rolecall_core::config::model::{Desired, SETTINGS};
-use rolecall_core::config::vocab::key;
-use rolecall_core::live::Live;
-use rolecall_core::plan::{
+use crate::SourceMap;
+use crate::access::{Effect, Gain};
+use crate::config::model::{Desired, SETTINGS};
+use crate::config::vocab::key;
+use crate::live::Live;
+use crate::plan::{
     Befores, Change, DigestKey, Edit, Kind, MadeFrom, Plan, Review, RoleChange, RoleRef, Step,
     UserChange, UserState,
 };
@@ -520,3 +520,6 @@ pub fn record(made_from: &mut MadeFrom, desired: &Desired, live: &Live) {
     made_from.objects = live.object_digests();
     made_from.site_digest = live.digest();
 }
+
+#[cfg(test)]
+mod tests;

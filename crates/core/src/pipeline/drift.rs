@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use rolecall_core::Desired;
-use rolecall_core::config::vocab::key;
-use rolecall_core::plan::{Kind, Label, Plan, Review};
+use crate::Desired;
+use crate::config::vocab::key;
+use crate::plan::{Change, Kind, Label, Plan, Review};
 
 /// Labels, in `review`, every change of `plan` (the config against the site):
 /// [`Label::ChangedOnSite`] when `applied` (the baseline against the site)
@@ -45,4 +45,31 @@ pub fn label(
             review.labels.insert(i, labels);
         }
     }
+}
+
+/// What `--write-config`'s edits would change beyond what they accept:
+/// the edited config's plan (`again`) must be `plan` without exactly the
+/// changes `accepted` (by index), change for change. One line per
+/// difference; empty when it is exactly that.
+pub fn leftover(plan: &Plan, accepted: &[usize], again: &Plan) -> Vec<String> {
+    let accepted: BTreeSet<usize> = accepted.iter().copied().collect();
+    // Both plans are in the same order: one comparison when equal.
+    let expected: Vec<&Change> = (plan.changes.iter().enumerate())
+        .filter(|(i, _)| !accepted.contains(i))
+        .map(|(_, s)| &s.change)
+        .collect();
+    let found: Vec<&Change> = again.changes.iter().map(|s| &s.change).collect();
+    if expected == found {
+        return Vec::new();
+    }
+    let mut differ: Vec<String> = (again.changes.iter())
+        .filter(|s| !expected.contains(&&s.change))
+        .map(|s| format!("the edited config would plan {}", s.describe()))
+        .collect();
+    differ.extend(
+        (plan.changes.iter().enumerate())
+            .filter(|(i, s)| !accepted.contains(i) && !found.contains(&&s.change))
+            .map(|(_, s)| format!("{} would change too", s.describe())),
+    );
+    differ
 }

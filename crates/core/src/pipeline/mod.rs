@@ -1,15 +1,38 @@
-//! The planning pipeline's judgement, in one place: a list of changes
-//! judged by the rules of the config in force (safety rails and limits,
-//! the access effect's risks, `policy` and `files`), with the review data
-//! beside it. `diff` makes the list; every caller that shows or carries out
-//! a plan passes it here: a fresh plan, a saved plan judged again, an undo
-//! of site changes, the check of `--write-config`'s edits.
+//! The planning pipeline, in one place: diff -> safety -> annotate ->
+//! policy -> review data. [`plan`] is what every caller uses: a fresh plan,
+//! a saved plan judged again ([`saved`]), an undo of site changes
+//! ([`undo`]), the check of `drift --write-config`'s edits
+//! ([`drift::leftover`]). [`judge`] is its second half, for a list of
+//! changes made elsewhere (a baseline's, a filtered one): judged by the
+//! rules of the config in force, with the review data beside it.
+
+pub mod drift;
+pub mod saved;
+pub mod undo;
+
+pub use undo::{Undo, UndoError, undo};
 
 use crate::Desired;
+use crate::SourceMap;
 use crate::access;
 use crate::config::model::Limit;
+use crate::diagnostic::Diagnostic;
 use crate::live::Live;
-use crate::plan::{Plan, Policy, Review, Rule};
+use crate::plan::{Plan, Policy, Review, Rule, Selection};
+
+/// The plan for `desired` against `live` (within `selection`), with every
+/// safety rule checked, and beside it what it does to people's access; or
+/// the errors of a config that does not fit the site (dashboards, roles,
+/// the actor), positioned in `sources`.
+pub fn plan(
+    desired: &Desired,
+    sources: &SourceMap,
+    live: &Live,
+    selection: &Selection,
+) -> Result<(Plan, Review), Vec<Diagnostic>> {
+    let plan = crate::plan::diff(desired, sources, live, selection)?;
+    Ok(judge(plan, live, desired))
+}
 
 /// Judges a list of changes by the rules of `rules` (the config in force
 /// now): the safety rails, `limits`, the access effect's risks, `policy`
