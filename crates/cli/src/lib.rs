@@ -3,11 +3,17 @@
 //! module with its clap `Args` next to its `run()`, which reads: parse,
 //! resolve, call the engine, print.
 
+mod baseline;
 mod commands;
+mod connect;
 mod error;
+mod fsio;
 mod git;
 mod output;
+mod planning;
+mod select;
 mod settings;
+mod snapshot;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

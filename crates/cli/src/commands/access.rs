@@ -12,7 +12,7 @@ use rolecall_core::live::{Live, LiveUser};
 use rolecall_core::plan::Selection;
 use rolecall_core::text::clean;
 
-use super::site::{self, SiteArgs};
+use crate::connect::SiteArgs;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
@@ -78,14 +78,14 @@ pub struct AccessArgs {
 /// config, for the memberships' ends).
 fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live, Option<Desired>)> {
     if !args.desired {
-        let conn = site::connect_any(settings, &args.site)?;
-        let live = site::fetch(settings, &conn)?;
+        let conn = crate::connect::connect_any(settings, &args.site)?;
+        let live = crate::connect::fetch(settings, &conn)?;
         return Ok((conn.reader.site().to_string(), live, None));
     }
-    let loaded = site::load_config(settings)?;
-    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
-    let (plan, _) = site::plan(settings, &loaded, &live, &Selection::default())?;
+    let loaded = crate::planning::load_config(settings)?;
+    let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = crate::connect::fetch(settings, &conn)?;
+    let (plan, _) = crate::planning::plan(settings, &loaded, &live, &Selection::default())?;
     Ok((
         loaded.desired.site.clone(),
         rolecall_core::plan::simulate(&live, &plan),

@@ -12,11 +12,12 @@ use rolecall_core::pipeline::drift;
 use rolecall_core::plan::severity::Severity;
 use rolecall_core::plan::{Plan, Review, Selection, render};
 
-use super::baseline::BaselineArgs;
 use super::plan::Format;
-use super::site::{self, SelectArgs, SiteArgs};
+use crate::baseline::BaselineArgs;
+use crate::connect::SiteArgs;
 use crate::error::{CliError, CliResult};
 use crate::exit;
+use crate::select::SelectArgs;
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -193,7 +194,7 @@ fn write_config(
         } else {
             text.clone()
         };
-        site::write_file(path, &text, "the config")?;
+        crate::fsio::write_file(path, &text, "the config")?;
     }
     for line in &accepted.accepted {
         writeln!(err, "accepted: {line}")?;
@@ -209,7 +210,7 @@ fn write_config(
 /// A drift report in a format: what happened, most severe first (JSON:
 /// the plan with its labels and severities).
 pub fn render_drift(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
-    let options = site::render_options(true, show_unmanaged);
+    let options = crate::planning::render_options(true, show_unmanaged);
     match format {
         Format::Text => render::drift_text(plan, review, &options),
         Format::Markdown => render::drift_markdown(plan, review, &options),
@@ -219,16 +220,16 @@ pub fn render_drift(plan: &Plan, review: &Review, format: Format, show_unmanaged
 
 pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
-    let loaded = site::load_config(settings)?;
+    let loaded = crate::planning::load_config(settings)?;
     let baseline = args.baseline.load(settings, &loaded.desired.site)?;
-    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
+    let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = crate::connect::fetch(settings, &conn)?;
     if let Some(path) = &args.snapshot_out {
-        site::write_snapshot(path, &conn, &live)?;
+        crate::snapshot::write_snapshot(path, &conn, &live)?;
     }
-    let (plan, mut review) = site::plan(settings, &loaded, &live, &selection)?;
+    let (plan, mut review) = crate::planning::plan(settings, &loaded, &live, &selection)?;
     if let Some(baseline) = &baseline {
-        let (applied, _) = site::plan(settings, baseline, &live, &Selection::default())?;
+        let (applied, _) = crate::planning::plan(settings, baseline, &live, &Selection::default())?;
         drift::label(
             &plan,
             &mut review,
@@ -241,7 +242,7 @@ pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     }
     // The file first: a reader that stops early (`| head`) loses no report.
     if let Some(out) = &args.out {
-        site::write_file(out, &plan.to_json(&review), "the drift report")?;
+        crate::fsio::write_file(out, &plan.to_json(&review), "the drift report")?;
     }
     let shown = render_drift(&plan, &review, args.format, args.show_unmanaged);
     settings

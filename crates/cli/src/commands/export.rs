@@ -12,7 +12,7 @@ use rolecall_core::kinds::Kind;
 use rolecall_core::plan::Selection;
 use rolecall_core::text::clean;
 
-use super::site::{self, SiteArgs};
+use crate::connect::SiteArgs;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
@@ -88,7 +88,7 @@ fn write(path: &Path, text: &str) -> CliResult<()> {
         std::fs::create_dir_all(parent)
             .map_err(|e| CliError::msg(format!("cannot create `{}`: {e}", parent.display())))?;
     }
-    site::write_file(path, text, "the export")
+    crate::fsio::write_file(path, text, "the export")
 }
 
 /// `--actor`, which must be an Admin member (every write names it), or
@@ -190,11 +190,11 @@ fn only_unmanaged(args: &ExportArgs, settings: &Settings) -> CliResult {
                 .with_hint("write it into the config's directory: `-o config/users/adopted.yaml`"),
         );
     }
-    let selectors = site::selection(&args.target, &[])?.targets;
-    let loaded = site::load_config(settings)?;
-    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
-    let (plan, _) = site::plan(settings, &loaded, &live, &Selection::default())?;
+    let selectors = crate::select::selection(&args.target, &[])?.targets;
+    let loaded = crate::planning::load_config(settings)?;
+    let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = crate::connect::fetch(settings, &conn)?;
+    let (plan, _) = crate::planning::plan(settings, &loaded, &live, &Selection::default())?;
     let picked = |kind: Kind, name: &str| {
         selectors.is_empty() || selectors.iter().any(|s| s.matches_name(kind, name))
     };
@@ -227,16 +227,16 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     if args.only_unmanaged {
         return only_unmanaged(args, settings);
     }
-    let conn = site::connect_any(settings, &args.site)?;
+    let conn = crate::connect::connect_any(settings, &args.site)?;
     let site_name = conn.reader.site().to_string();
-    let mut live = site::fetch(settings, &conn)?;
+    let mut live = crate::connect::fetch(settings, &conn)?;
     if args.redact {
         live = export::redact(&live);
     }
     if args.format == ExportFormat::Snapshot {
         // A redacted copy is for rehearsals: it records no digest to plan by.
-        let taken = (!args.redact).then(|| site::taken(&conn.config.endpoint, &live));
-        let text = site::snapshot_text(&site_name, taken.as_ref(), &live)?;
+        let taken = (!args.redact).then(|| crate::snapshot::taken(&conn.config.endpoint, &live));
+        let text = crate::snapshot::snapshot_text(&site_name, taken.as_ref(), &live)?;
         return match &args.output {
             Some(path) => write(path, &text).map(|()| exit::OK),
             None => Ok(settings

@@ -9,7 +9,6 @@ use rolecall_core::adopt::import_csv::{
 };
 use rolecall_core::text::clean;
 
-use super::site;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
@@ -105,10 +104,13 @@ fn decode_error(path: &Path, e: &DecodeError) -> CliError {
 
 pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
     if let Some(path) = &args.output {
-        site::not_a_link(path, "the users")?;
+        crate::fsio::not_a_link(path, "the users")?;
     }
-    let bytes =
-        site::read_bounded_bytes(&args.file, settings.max_config_size, "`--max-config-size`")?;
+    let bytes = crate::fsio::read_bounded_bytes(
+        &args.file,
+        settings.max_config_size,
+        "`--max-config-size`",
+    )?;
     let encoding = match args.encoding {
         EncodingArg::Utf8 => Encoding::Utf8,
         EncodingArg::Windows1252 => Encoding::Windows1252,
@@ -133,7 +135,7 @@ pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
     }
     let mut import = import_csv::read(&text, &options);
     if settings.config.exists() {
-        let loaded = site::load_config(settings)?;
+        let loaded = crate::planning::load_config(settings)?;
         import.check_against(&loaded.desired);
     }
     import.problems.sort_by_key(|p| (p.line, !p.error));
@@ -167,7 +169,7 @@ pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
             } else {
                 import_csv::yaml(&import.users, true)
             };
-            site::write_file(path, &text, "the users")?;
+            crate::fsio::write_file(path, &text, "the users")?;
         }
     }
     if !settings.quiet {

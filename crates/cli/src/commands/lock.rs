@@ -12,7 +12,7 @@ use rolecall_core::live::Live;
 use rolecall_core::plan::pins::{self, Pins, Resolution};
 use rolecall_core::text::clean;
 
-use super::site::{self, SiteArgs};
+use crate::connect::SiteArgs;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 use crate::settings::Settings;
@@ -156,12 +156,12 @@ fn unpinned(desired: &Desired, live: &Live, repin: &[String]) -> CliResult<Desir
 }
 
 pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
-    let loaded = site::load_config(settings)?;
+    let loaded = crate::planning::load_config(settings)?;
     let live = match &args.from_snapshot {
-        Some(path) => site::recorded(path, settings, &loaded.desired.site)?.live,
+        Some(path) => crate::snapshot::recorded(path, settings, &loaded.desired.site)?.live,
         None => {
-            let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-            site::fetch(settings, &conn)?
+            let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+            crate::connect::fetch(settings, &conn)?
         }
     };
     let desired = unpinned(&loaded.desired, &live, &args.repin)?;
@@ -212,7 +212,7 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
             writeln!(err, "`{shown}` is up to date")?;
             return Ok(exit::OK);
         }
-        site::write_file(&path, &pins.lock.to_text(), "the lock")?;
+        crate::fsio::write_file(&path, &pins.lock.to_text(), "the lock")?;
         for line in &lines {
             writeln!(out, "{line}")?;
         }
@@ -266,7 +266,7 @@ pub fn add_new_pins(
         return Ok(());
     }
     let path = lock::path_for(&settings.config);
-    site::write_file(&path, &lock.to_text(), "the lock")?;
+    crate::fsio::write_file(&path, &lock.to_text(), "the lock")?;
     if !settings.quiet {
         writeln!(
             settings.stderr(),

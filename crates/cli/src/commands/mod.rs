@@ -2,7 +2,6 @@
 
 pub mod access;
 pub mod apply;
-pub mod baseline;
 pub mod completions;
 pub mod drift;
 #[cfg(feature = "sandbox")]
@@ -17,5 +16,4 @@ pub mod lock;
 pub mod plan;
 pub mod schema;
 pub mod show;
-pub mod site;
 pub mod validate;

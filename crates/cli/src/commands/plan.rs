@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use rolecall_core::plan::{MadeFrom, Plan, Review, render};
 
-use super::site::{self, SelectArgs, SiteArgs};
+use crate::connect::SiteArgs;
 use crate::error::CliResult;
 use crate::exit;
+use crate::select::SelectArgs;
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,7 +61,7 @@ pub struct PlanArgs {
 }
 
 pub fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
-    let options = site::render_options(true, show_unmanaged);
+    let options = crate::planning::render_options(true, show_unmanaged);
     match format {
         Format::Text => render::text(plan, review, &options),
         Format::Json => render::json(plan, review),
@@ -70,10 +71,10 @@ pub fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool
 
 pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
-    let loaded = site::load_config(settings)?;
+    let loaded = crate::planning::load_config(settings)?;
     let (live, mut made_from, taken) = match &args.from_snapshot {
         Some(path) => {
-            let recorded = site::recorded(path, settings, &loaded.desired.site)?;
+            let recorded = crate::snapshot::recorded(path, settings, &loaded.desired.site)?;
             let made_from = MadeFrom {
                 endpoint: recorded.taken.endpoint.clone(),
                 ..MadeFrom::default()
@@ -81,8 +82,8 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
             (recorded.live, made_from, Some(recorded.taken))
         }
         None => {
-            let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-            let live = site::fetch(settings, &conn)?;
+            let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+            let live = crate::connect::fetch(settings, &conn)?;
             let made_from = MadeFrom {
                 endpoint: conn.config.endpoint.clone(),
                 sandbox: conn.is_sandbox(),
@@ -91,8 +92,8 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
             (live, made_from, None)
         }
     };
-    let (mut plan, review) = site::plan(settings, &loaded, &live, &selection)?;
-    site::record(
+    let (mut plan, review) = crate::planning::plan(settings, &loaded, &live, &selection)?;
+    crate::planning::record(
         &mut made_from,
         settings,
         &loaded,
@@ -112,7 +113,7 @@ pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
         // the commit would make printed plans differ from run to run).
         let sandbox = made_from.sandbox;
         plan.made_from = Some(made_from);
-        site::write_file(out, &plan.to_json(&review), "the plan")?;
+        crate::fsio::write_file(out, &plan.to_json(&review), "the plan")?;
         // A sandbox is no site to pin dashboards of; a blocked plan is not
         // one to apply.
         if !sandbox && !plan.is_blocked() {

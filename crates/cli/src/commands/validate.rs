@@ -63,7 +63,7 @@ pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
         }
         Err(err) => {
             report_invalid(settings, &settings.config, &err, "");
-            super::site::note_default_directory(settings, &settings.config);
+            crate::planning::note_default_directory(settings, &settings.config);
             Ok(exit::ERROR)
         }
     }

@@ -15,10 +15,12 @@ use rolecall_core::plan::{Plan, Review, Selection, render};
 use rolecall_engine::{ExecuteOptions, Outcome, Report, Stop};
 
 use self::progress::{Audit, pace_summary, progress};
-use super::baseline::BaselineArgs;
-use super::site::{self, Connection, SelectArgs, SiteArgs};
+use crate::baseline::BaselineArgs;
+use crate::connect::Connection;
+use crate::connect::SiteArgs;
 use crate::error::{CliError, CliResult};
 use crate::exit;
+use crate::select::SelectArgs;
 use crate::settings::Settings;
 
 #[derive(Debug, Args)]
@@ -121,14 +123,14 @@ fn saved_plan(path: &Path, args: &ApplyArgs, settings: &Settings) -> CliResult<P
         ))
         .with_hint("pass the config's file or directory with `-f PATH`"));
     }
-    let loaded = site::load_config(settings)?;
+    let loaded = crate::planning::load_config(settings)?;
     let made_from = saved::check_config(&saved, &loaded)?;
-    let conn = site::connect(settings, &args.site, &saved.site)?;
+    let conn = crate::connect::connect(settings, &args.site, &saved.site)?;
     saved::check_endpoint(made_from, &conn)?;
-    let live = site::fetch(settings, &conn)?;
+    let live = crate::connect::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
-    let selection = site::selection(&made_from.targets, &made_from.excludes)?;
-    let (fresh, review) = site::plan(settings, &loaded, &live, &selection)?;
+    let selection = crate::select::selection(&made_from.targets, &made_from.excludes)?;
+    let (fresh, review) = crate::planning::plan(settings, &loaded, &live, &selection)?;
     // A selection that leaves nothing out is the whole plan (judged by the
     // plan made now, never by what the file says).
     let partial = fresh.partial.is_some_and(|p| p.changes < p.of);
@@ -184,8 +186,12 @@ fn undo_plan(
             review,
             config,
         }) => Ok((plan, review, config)),
-        Err(UndoError::Baseline(errors)) => Err(site::does_not_fit(settings, baseline, &errors)),
-        Err(UndoError::Config(errors)) => Err(site::does_not_fit(settings, config, &errors)),
+        Err(UndoError::Baseline(errors)) => {
+            Err(crate::planning::does_not_fit(settings, baseline, &errors))
+        }
+        Err(UndoError::Config(errors)) => {
+            Err(crate::planning::does_not_fit(settings, config, &errors))
+        }
     }
 }
 
@@ -194,13 +200,13 @@ fn undo_plan(
 /// applied did not ask for it), shown as a partial plan of the config's.
 fn site_undo_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
     let selection = args.select.selection()?;
-    let config = site::load_config(settings)?;
+    let config = crate::planning::load_config(settings)?;
     let Some(baseline) = args.baseline.load(settings, &config.desired.site)? else {
         return Err(CliError::msg("--only-origin site needs the config as last applied")
             .with_hint("pass `--baseline PATH` or `--baseline-rev REV` (the commit the last apply was made from)"));
     };
-    let conn = site::connect(settings, &args.site, &config.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
+    let conn = crate::connect::connect(settings, &args.site, &config.desired.site)?;
+    let live = crate::connect::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
     let (mut plan, review, all) = undo_plan(settings, &baseline, &config, &live, &selection)?;
     plan.partial = Some(rolecall_core::plan::Partial {
@@ -221,11 +227,11 @@ fn site_undo_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> 
 /// A plan made now from the config.
 fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
     let selection = args.select.selection()?;
-    let loaded = site::load_config(settings)?;
-    let conn = site::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = site::fetch(settings, &conn)?;
+    let loaded = crate::planning::load_config(settings)?;
+    let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+    let live = crate::connect::fetch(settings, &conn)?;
     snapshot_out(args, &conn, &live)?;
-    let (plan, review) = site::plan(settings, &loaded, &live, &selection)?;
+    let (plan, review) = crate::planning::plan(settings, &loaded, &live, &selection)?;
     Ok(Prepared {
         plan,
         review,
@@ -240,7 +246,7 @@ fn fresh_plan(args: &ApplyArgs, settings: &Settings) -> CliResult<Prepared> {
 /// `--snapshot-out`: the site as read.
 fn snapshot_out(args: &ApplyArgs, conn: &Connection, live: &Live) -> CliResult<()> {
     match &args.snapshot_out {
-        Some(path) => site::write_snapshot(path, conn, live),
+        Some(path) => crate::snapshot::write_snapshot(path, conn, live),
         None => Ok(()),
     }
 }
@@ -342,7 +348,7 @@ fn execute(prepared: &Prepared, args: &ApplyArgs, settings: &Settings) -> CliRes
     let stop = Stop::new();
     let options = ExecuteOptions { stop: stop.clone() };
     let run = rolecall_engine::execute(plan, writer, &prepared.live, options, on_outcome);
-    let report = site::runtime()?.block_on(run_until_done(run, stop, settings));
+    let report = crate::connect::runtime()?.block_on(run_until_done(run, stop, settings));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -431,7 +437,7 @@ fn verify(
 ) -> CliResult {
     let loaded = &prepared.loaded;
     let conn = &prepared.conn;
-    let live = site::fetch(settings, conn)?;
+    let live = crate::connect::fetch(settings, conn)?;
     snapshot_out(args, conn, &live)?;
     let (again, _) = match &prepared.pending {
         // What is left to undo, not the whole baseline.
@@ -440,10 +446,10 @@ fn verify(
                 undo_plan(settings, loaded, config, &live, &prepared.selection)?;
             (again, review)
         }
-        None => site::plan(settings, loaded, &live, &prepared.selection)?,
+        None => crate::planning::plan(settings, loaded, &live, &prepared.selection)?,
     };
     if let (true, Some(config)) = (again.is_empty(), &prepared.pending) {
-        let (left, _) = site::plan(settings, config, &live, &prepared.selection)?;
+        let (left, _) = crate::planning::plan(settings, config, &live, &prepared.selection)?;
         writeln!(
             out,
             "The changes made on the site are undone ({}); {} pending in the config {} (review and apply {}).",
@@ -518,7 +524,11 @@ pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
         prepared.plan.lift_limits();
     }
     let plan = &prepared.plan;
-    let text = render::text(plan, &prepared.review, &site::render_options(true, false));
+    let text = render::text(
+        plan,
+        &prepared.review,
+        &crate::planning::render_options(true, false),
+    );
     settings
         .stdout()
         .write_all(settings.redact(&text).as_bytes())?;

@@ -20,7 +20,7 @@ pub struct Audit(Mutex<File>);
 
 impl Audit {
     pub fn open(path: &Path) -> CliResult<Arc<Self>> {
-        super::super::site::not_a_link(path, "the audit log")?;
+        crate::fsio::not_a_link(path, "the audit log")?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)

@@ -10,7 +10,7 @@ use rolecall_core::live::Live;
 use rolecall_core::pipeline::saved::{self, Now, Refusal};
 use rolecall_core::plan::{FORMAT_VERSION, MadeFrom, Plan, PlanFileError, Review};
 
-use super::super::site::{self, Connection};
+use crate::connect::Connection;
 use crate::error::{CliError, CliResult};
 use crate::exit;
 
@@ -20,7 +20,7 @@ const REPLAN: &str =
 /// Reads a plan file strictly, no further than `limit` bytes (a plan may
 /// have travelled as a CI artifact: it is input like any other).
 pub fn read(path: &Path, limit: usize) -> CliResult<(Plan, Review)> {
-    let text = site::read_bounded(path, limit, "`--max-snapshot-size`")?;
+    let text = crate::fsio::read_bounded(path, limit, "`--max-snapshot-size`")?;
     Plan::from_json(&text).map_err(|e| {
         let what = match &e {
             PlanFileError::Version { found } => format!(

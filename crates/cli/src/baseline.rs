@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use rolecall_core::config::load::Loaded;
 
-use super::site;
 use crate::error::{CliError, CliResult};
 use crate::git;
 use crate::settings::Settings;
@@ -66,7 +65,7 @@ fn load_baseline(settings: &Settings, path: &Path, site: &str) -> CliResult<Load
         ))
         .with_hint("--baseline takes the config as last applied (a file or directory), or use --baseline-rev REV for a git revision"));
     }
-    let baseline = site::load_config_at(settings, path)?;
+    let baseline = crate::planning::load_config_at(settings, path)?;
     if baseline.desired.site != site {
         return Err(CliError::msg(format!(
             "the baseline is a config of the site `{}`, not `{site}`; nothing was read",
