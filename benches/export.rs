@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use rolecall_core::adopt::export::{ExportOptions, Layout, SplitUsers, export};
 use rolecall_core::adopt::import_csv::{CsvOptions, read, yaml};
-use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use rolecall_core::kinds::ObjectRef;
+use rolecall_core::live::{Live, LiveObject, LiveRole, LiveUser};
 
 const USERS: usize = 50_000;
 const ROLES: usize = 1_000;
@@ -34,10 +35,10 @@ fn peak_mb() -> f64 {
 
 fn site() -> Live {
     let dashboards = (0..DASHBOARDS)
-        .map(|d| LiveDashboard {
-            id: format!("{}", 100_000 + d),
+        .map(|d| {
             // One name in ten is shared, so some grants are written by id.
-            name: format!("Dashboard {}", if d % 10 == 0 { d / 2 } else { d }),
+            let name = format!("Dashboard {}", if d % 10 == 0 { d / 2 } else { d });
+            LiveObject::dashboard(format!("{}", 100_000 + d), name)
         })
         .collect();
     let mut roles = vec![
@@ -71,7 +72,7 @@ fn site() -> Live {
             grants: (0..20)
                 .map(|g| {
                     (
-                        format!("{}", 100_000 + (r * 20 + g) % DASHBOARDS),
+                        ObjectRef::dashboard(format!("{}", 100_000 + (r * 20 + g) % DASHBOARDS)),
                         actions(&["read_dashboards"]),
                     )
                 })
@@ -98,7 +99,7 @@ fn site() -> Live {
     Live {
         users,
         roles,
-        dashboards,
+        objects: dashboards,
     }
 }
 

@@ -17,7 +17,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use periscope_emulator::{Dashboard, Id, Options, Permission, Privilege, Role, Snapshot, User};
-use rolecall_core::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use rolecall_core::kinds::ObjectRef;
+use rolecall_core::live::{Live, LiveObject, LiveRole, LiveUser};
 use rolecall_core::plan::{Selection, diff};
 
 const ROLES: usize = 1_000;
@@ -143,7 +144,7 @@ fn to_live(s: &Snapshot) -> Live {
                     .iter()
                     .map(|p| {
                         (
-                            p.object_id.0.clone(),
+                            ObjectRef::dashboard(p.object_id.0.clone()),
                             p.permissions.iter().cloned().collect(),
                         )
                     })
@@ -151,13 +152,10 @@ fn to_live(s: &Snapshot) -> Live {
                 kept: Default::default(),
             })
             .collect(),
-        dashboards: s
+        objects: s
             .dashboards
             .iter()
-            .map(|d| LiveDashboard {
-                id: d.id.0.clone(),
-                name: d.name.clone(),
-            })
+            .map(|d| LiveObject::dashboard(d.id.0.clone(), d.name.clone()))
             .collect(),
     }
 }
@@ -206,7 +204,7 @@ fn diff_alone(label: &str, snapshot: &Snapshot, yaml: &str) {
     let evaluator =
         rolecall_core::access::Evaluator::new(&live, rolecall_core::access::Model::CrossRole);
     let start = Instant::now();
-    let on_dashboard = evaluator.dashboard(&live.dashboards[7].id).len();
+    let on_dashboard = evaluator.dashboard(&live.objects[7].id).len();
     let dashboard_ms = start.elapsed().as_secs_f64() * 1e3;
     let start = Instant::now();
     let of_user = evaluator

@@ -91,13 +91,156 @@ impl Risk {
     }
 }
 
+/// A kind of object a role's grants are on, from the vocabulary
+/// (`docs/periscope-api.md`): what the API calls an `object_type` with
+/// per-object permissions. Adding one is this enum, the config's
+/// conversion and schema, the listing of its objects, and the emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    /// A dashboard, granted on by `dashboards:` in a role.
+    Dashboard,
+}
+
+impl ObjectKind {
+    /// Every kind, in order.
+    pub const ALL: [ObjectKind; 1] = [ObjectKind::Dashboard];
+
+    /// The API's `object_type`.
+    pub fn api_type(self) -> &'static str {
+        match self {
+            ObjectKind::Dashboard => "Dashboard",
+        }
+    }
+
+    /// The kind of an API `object_type`, if rolecall grants on it.
+    pub fn of_api_type(object_type: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.api_type() == object_type)
+    }
+
+    /// One object, in prose and in digest keys: `dashboard`.
+    pub fn word(self) -> &'static str {
+        match self {
+            ObjectKind::Dashboard => "dashboard",
+        }
+    }
+
+    /// The config key of a role's grants on this kind, and the field of a
+    /// plan's role state: `dashboards`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            ObjectKind::Dashboard => "dashboards",
+        }
+    }
+
+    /// Whether it is [`ObjectKind::Dashboard`].
+    pub fn is_dashboard(&self) -> bool {
+        *self == ObjectKind::Dashboard
+    }
+
+    fn of_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.word() == word)
+    }
+}
+
+impl Serialize for ObjectKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.word())
+    }
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// One object a role's grants are on: its kind and its id on the site.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    /// What it is.
+    pub kind: ObjectKind,
+    /// Its id on the site.
+    pub id: String,
+}
+
+impl ObjectRef {
+    /// A dashboard, by id.
+    pub fn dashboard(id: impl Into<String>) -> Self {
+        Self {
+            kind: ObjectKind::Dashboard,
+            id: id.into(),
+        }
+    }
+
+    /// The key of a map of grants in files: the id alone for a dashboard
+    /// (as format 2 writes it), `kind:id` for any other kind.
+    pub fn map_key(&self) -> String {
+        match self.kind {
+            ObjectKind::Dashboard => self.id.clone(),
+        }
+    }
+
+    /// Reads [`ObjectRef::map_key`] back.
+    pub fn from_map_key(key: &str) -> Self {
+        match key
+            .split_once(':')
+            .and_then(|(k, id)| Some((ObjectKind::of_word(k)?, id)))
+        {
+            Some((kind, id)) if kind != ObjectKind::Dashboard => Self {
+                kind,
+                id: id.to_string(),
+            },
+            _ => Self::dashboard(key),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind, self.id)
+    }
+}
+
+/// Grants keyed by object, serialized as a map keyed by
+/// [`ObjectRef::map_key`]: `{"4711": ...}` for dashboards, as format 2
+/// writes them (the digests of live objects stay as they were).
+pub mod by_object {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::ObjectRef;
+
+    /// Writes the map with [`ObjectRef::map_key`] keys.
+    pub fn serialize<V: Serialize, S: Serializer>(
+        map: &BTreeMap<ObjectRef, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(map.iter().map(|(k, v)| (k.map_key(), v)))
+    }
+
+    /// Reads a map written by [`serialize`].
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<ObjectRef, V>, D::Error> {
+        let map = BTreeMap::<String, V>::deserialize(d)?;
+        Ok(map
+            .into_iter()
+            .map(|(k, v)| (ObjectRef::from_map_key(&k), v))
+            .collect())
+    }
+}
+
 /// The key of a live object's digest in a plan's `digests` and
 /// `made_from.objects`: written `role:<id>`, `user:<id>` or
-/// `dashboard:<id>`. Ordered as written.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// `<object kind>:<id>` (`dashboard:<id>`). Ordered as written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DigestKey {
-    Dashboard(String),
+    /// An object grants are on.
+    Object(ObjectRef),
+    /// A role, by id.
     Role(String),
+    /// A user, by id.
     User(String),
 }
 
@@ -115,18 +258,38 @@ impl DigestKey {
         match self {
             DigestKey::Role(_) => Some(Kind::Role),
             DigestKey::User(_) => Some(Kind::User),
-            DigestKey::Dashboard(_) => None,
+            DigestKey::Object(_) => None,
+        }
+    }
+}
+
+impl PartialOrd for DigestKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// As written: the order of a plan file's maps.
+impl Ord for DigestKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl DigestKey {
+    /// As written, in two parts: `("dashboard", id)`.
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            DigestKey::Object(object) => (object.kind.word(), &object.id),
+            DigestKey::Role(id) => ("role", id),
+            DigestKey::User(id) => ("user", id),
         }
     }
 }
 
 impl std::fmt::Display for DigestKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (kind, id) = match self {
-            DigestKey::Dashboard(id) => ("dashboard", id),
-            DigestKey::Role(id) => ("role", id),
-            DigestKey::User(id) => ("user", id),
-        };
+        let (kind, id) = self.parts();
         write!(f, "{kind}:{id}")
     }
 }
@@ -136,10 +299,18 @@ impl std::str::FromStr for DigestKey {
 
     fn from_str(s: &str) -> Result<Self, String> {
         match s.split_once(':').filter(|(_, id)| !id.is_empty()) {
-            Some(("dashboard", id)) => Ok(DigestKey::Dashboard(id.into())),
             Some(("role", id)) => Ok(DigestKey::Role(id.into())),
             Some(("user", id)) => Ok(DigestKey::User(id.into())),
-            _ => Err(format!(
+            Some((word, id)) => match ObjectKind::of_word(word) {
+                Some(kind) => Ok(DigestKey::Object(ObjectRef {
+                    kind,
+                    id: id.into(),
+                })),
+                None => Err(format!(
+                    "`{s}` is not a digest key (`role:ID`, `user:ID` or `dashboard:ID`)"
+                )),
+            },
+            None => Err(format!(
                 "`{s}` is not a digest key (`role:ID`, `user:ID` or `dashboard:ID`)"
             )),
         }

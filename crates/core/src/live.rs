@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::DigestKey;
+use crate::kinds::{DigestKey, ObjectKind, ObjectRef};
 
 pub use crate::kinds::digest;
 
@@ -13,7 +13,8 @@ pub use crate::kinds::digest;
 pub struct Live {
     pub users: Vec<LiveUser>,
     pub roles: Vec<LiveRole>,
-    pub dashboards: Vec<LiveDashboard>,
+    /// The objects grants can be on (dashboards), with their names.
+    pub objects: Vec<LiveObject>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,8 +34,9 @@ pub struct LiveRole {
     pub description: String,
     /// Actions per object type.
     pub privileges: BTreeMap<String, BTreeSet<String>>,
-    /// Actions per dashboard id.
-    pub grants: BTreeMap<String, BTreeSet<String>>,
+    /// Actions per object (dashboards by id).
+    #[serde(with = "crate::kinds::by_object")]
+    pub grants: BTreeMap<ObjectRef, BTreeSet<String>>,
     /// What rolecall cannot express (rights on Topics and Spaces, actions
     /// it does not know): never changed, sent back as read on every write.
     #[serde(default, skip_serializing_if = "Kept::is_empty")]
@@ -75,10 +77,34 @@ impl Kept {
     }
 }
 
+/// An object grants can be on, as the site lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LiveDashboard {
+pub struct LiveObject {
+    /// What it is (written only when not a dashboard: the digests of
+    /// format 2 stay as they were).
+    #[serde(skip_serializing_if = "ObjectKind::is_dashboard")]
+    pub kind: ObjectKind,
     pub id: String,
     pub name: String,
+}
+
+impl LiveObject {
+    /// A dashboard.
+    pub fn dashboard(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            kind: ObjectKind::Dashboard,
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    /// Which object it is.
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind,
+            id: self.id.clone(),
+        }
+    }
 }
 
 impl Live {
@@ -90,14 +116,19 @@ impl Live {
         users.sort_by(|a, b| a.id.cmp(&b.id));
         let mut roles: Vec<&LiveRole> = self.roles.iter().collect();
         roles.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut dashboards: Vec<&LiveDashboard> = self.dashboards.iter().collect();
-        dashboards.sort_by(|a, b| a.id.cmp(&b.id));
-        digest(&(users, roles, dashboards))
+        let mut objects: Vec<&LiveObject> = self.objects.iter().collect();
+        objects.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+        digest(&(users, roles, objects))
     }
 }
 
 impl Live {
-    /// A digest of each user, role and dashboard.
+    /// The objects of one kind (the dashboards).
+    pub fn objects_of(&self, kind: ObjectKind) -> impl Iterator<Item = &LiveObject> {
+        self.objects.iter().filter(move |o| o.kind == kind)
+    }
+
+    /// A digest of each user, role and object.
     pub fn object_digests(&self) -> BTreeMap<DigestKey, String> {
         let users = self
             .users
@@ -107,11 +138,11 @@ impl Live {
             .roles
             .iter()
             .map(|r| (DigestKey::Role(r.id.clone()), digest(r)));
-        let dashboards = self
-            .dashboards
+        let objects = self
+            .objects
             .iter()
-            .map(|d| (DigestKey::Dashboard(d.id.clone()), digest(d)));
-        users.chain(roles).chain(dashboards).collect()
+            .map(|o| (DigestKey::Object(o.object_ref()), digest(o)));
+        users.chain(roles).chain(objects).collect()
     }
 }
 

@@ -171,7 +171,7 @@ fn privileges(role: &RoleState, kept: Option<&Kept>) -> Vec<Privilege> {
 }
 
 fn permissions(role: &RoleState, kept: Option<&Kept>) -> Vec<Permission> {
-    crate::fetch::permissions_with(role.dashboards.iter().map(|(id, g)| (id, &g.actions)), kept)
+    crate::fetch::permissions_with(role.grants.iter().map(|(id, g)| (id, &g.actions)), kept)
 }
 
 /// What one call needs besides its change.

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use periscope_client::{Dashboard, Id, LiveSite, Permission, Privilege, ReadClient, Role, User};
 use rolecall_core::config::vocab::{OBJECT_TYPES, is_action};
-use rolecall_core::live::{Kept, Live, LiveDashboard, LiveRole, LiveUser};
+use rolecall_core::kinds::{ObjectKind, ObjectRef};
+use rolecall_core::live::{Kept, Live, LiveObject, LiveRole, LiveUser};
 use rolecall_core::plan::Taken;
 use serde::Deserialize;
 
@@ -29,18 +30,15 @@ pub fn to_live(site: LiveSite) -> Live {
             })
             .collect(),
         roles: site.roles.into_iter().map(live_role).collect(),
-        dashboards: site
+        objects: site
             .dashboards
             .into_iter()
-            .map(|d| LiveDashboard {
-                id: d.id.0,
-                name: d.name,
-            })
+            .map(|d| LiveObject::dashboard(d.id.0, d.name))
             .collect(),
     }
 }
 
-/// Privileges merged per object type; grants on dashboards per id.
+/// Privileges merged per object type; grants per object.
 /// What rolecall cannot express — privileges and grants on object types
 /// outside its vocabulary, and actions it does not know — is kept apart
 /// ([`Kept`]): shown as not managed, sent back on every write.
@@ -63,25 +61,29 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
         }
         privileges.entry(p.object_type).or_default().extend(known);
     }
-    let mut grants = BTreeMap::<String, BTreeSet<String>>::new();
+    let mut grants = BTreeMap::<ObjectRef, BTreeSet<String>>::new();
     for p in r.permissions {
-        if p.object_type != DASHBOARD {
+        let Some(kind) = ObjectKind::of_api_type(&p.object_type) else {
             let objects = kept.grants.entry(p.object_type).or_default();
             objects
                 .entry(p.object_id.0)
                 .or_default()
                 .extend(p.permissions);
             continue;
-        }
+        };
         let (known, unknown) = known_actions(p.permissions);
         if !unknown.is_empty() {
-            let objects = kept.grants.entry(DASHBOARD.to_string()).or_default();
+            let objects = kept.grants.entry(p.object_type).or_default();
             objects
                 .entry(p.object_id.0.clone())
                 .or_default()
                 .extend(unknown);
         }
-        grants.entry(p.object_id.0).or_default().extend(known);
+        let object = ObjectRef {
+            kind,
+            id: p.object_id.0,
+        };
+        grants.entry(object).or_default().extend(known);
     }
     LiveRole {
         id: r.id.0,
@@ -97,9 +99,6 @@ pub(crate) fn live_role(r: Role) -> LiveRole {
 fn known_actions(actions: Vec<String>) -> (Vec<String>, Vec<String>) {
     actions.into_iter().partition(|a| is_action(a))
 }
-
-/// The kind of object per-object grants of the config are on.
-const DASHBOARD: &str = "Dashboard";
 
 /// A role's privileges as the API takes them: rolecall's and what it keeps,
 /// one entry per object type.
@@ -119,15 +118,15 @@ pub fn privileges_with(
         .collect()
 }
 
-/// A role's per-object grants as the API takes them: dashboards by id and
-/// what it keeps, one entry per object.
+/// A role's per-object grants as the API takes them: rolecall's and what
+/// it keeps, one entry per object.
 pub fn permissions_with<'a>(
-    dashboards: impl Iterator<Item = (&'a String, &'a BTreeSet<String>)>,
+    grants: impl Iterator<Item = (&'a ObjectRef, &'a BTreeSet<String>)>,
     kept: Option<&Kept>,
 ) -> Vec<Permission> {
     let mut all = BTreeMap::<(String, String), BTreeSet<String>>::new();
-    for (id, a) in dashboards {
-        all.entry((DASHBOARD.to_string(), id.clone()))
+    for (object, a) in grants {
+        all.entry((object.kind.api_type().to_string(), object.id.clone()))
             .or_default()
             .extend(a.iter().cloned());
     }
@@ -155,7 +154,7 @@ pub fn snapshot(site: &str, taken: Option<&Taken>, live: &Live) -> serde_json::V
     users.sort_by(|a, b| a.id.cmp(&b.id));
     let mut roles: Vec<&LiveRole> = live.roles.iter().collect();
     roles.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut dashboards: Vec<&LiveDashboard> = live.dashboards.iter().collect();
+    let mut dashboards: Vec<&LiveObject> = live.objects_of(ObjectKind::Dashboard).collect();
     dashboards.sort_by(|a, b| a.id.cmp(&b.id));
     let mut value = json!({
         "site": site,

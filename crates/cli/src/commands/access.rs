@@ -109,10 +109,15 @@ fn ends(rows: &mut [Row], desired: &Desired) {
     }
 }
 
+/// The site's dashboards.
+fn dashboards_of(live: &Live) -> impl Iterator<Item = &rolecall_core::live::LiveObject> {
+    live.objects_of(rolecall_core::kinds::ObjectKind::Dashboard)
+}
+
 /// The dashboard ids `--dashboard` names.
 fn dashboards(live: &Live, wanted: &str) -> CliResult<Vec<String>> {
     if let Some(id) = wanted.strip_prefix('#') {
-        if live.dashboards.iter().any(|d| d.id == id) {
+        if dashboards_of(live).any(|d| d.id == id) {
             return Ok(vec![id.to_string()]);
         }
         return Err(
@@ -120,14 +125,12 @@ fn dashboards(live: &Live, wanted: &str) -> CliResult<Vec<String>> {
                 .with_hint("the id is the number in the dashboard's URL"),
         );
     }
-    let ids: Vec<String> = live
-        .dashboards
-        .iter()
+    let ids: Vec<String> = dashboards_of(live)
         .filter(|d| d.name == wanted)
         .map(|d| d.id.clone())
         .collect();
     if ids.is_empty() {
-        let names: Vec<&str> = live.dashboards.iter().map(|d| d.name.as_str()).collect();
+        let names: Vec<&str> = dashboards_of(live).map(|d| d.name.as_str()).collect();
         let hint = rolecall_core::diagnostic::did_you_mean(wanted, names).map_or_else(
             || "check the name, or give the id: `--dashboard '#4711'`".to_string(),
             |m| format!("did you mean `{m}`?"),

@@ -88,16 +88,16 @@ fn adds_rights(change: &crate::plan::Change) -> bool {
         name: String::new(),
         description: String::new(),
         privileges: BTreeMap::new(),
-        dashboards: BTreeMap::new(),
+        grants: BTreeMap::new(),
     };
     let before = change.role_before().unwrap_or(&empty);
     after
         .privileges
         .iter()
         .any(|(t, a)| !before.privileges.get(t).is_some_and(|b| a.is_subset(b)))
-        || after.dashboards.iter().any(|(d, g)| {
+        || after.grants.iter().any(|(d, g)| {
             !before
-                .dashboards
+                .grants
                 .get(d)
                 .is_some_and(|b| g.actions.is_subset(&b.actions))
         })

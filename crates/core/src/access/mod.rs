@@ -17,7 +17,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::vocab::{ACTIONS, ADMIN, EVERYONE, key};
+use crate::kinds::ObjectKind;
 use crate::live::{Live, LiveRole, LiveUser};
+
+/// The kind of object access is evaluated on: what users can do on
+/// dashboards.
+const DASHBOARD: ObjectKind = ObjectKind::Dashboard;
 
 /// How privileges and grants combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -106,8 +111,7 @@ impl<'a> Evaluator<'a> {
             model,
             roles: live.roles.iter().map(|r| (r.id.as_str(), r)).collect(),
             dashboards: live
-                .dashboards
-                .iter()
+                .objects_of(ObjectKind::Dashboard)
                 .map(|d| (d.id.as_str(), d.name.as_str()))
                 .collect(),
             admin_id: find(ADMIN),
@@ -143,12 +147,18 @@ impl<'a> Evaluator<'a> {
             return self.admin_entries(user, only);
         }
         let roles = self.roles_of(user);
-        let privilege =
-            |r: &LiveRole, a: &str| r.privileges.get("Dashboard").is_some_and(|p| p.contains(a));
+        let privilege = |r: &LiveRole, a: &str| {
+            r.privileges
+                .get(DASHBOARD.api_type())
+                .is_some_and(|p| p.contains(a))
+        };
         // Dashboard id -> action -> roles granting it.
         let mut grants: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
         for r in &roles {
-            for (d, actions) in &r.grants {
+            for (d, actions) in (r.grants.iter())
+                .filter(|(o, _)| o.kind == DASHBOARD)
+                .map(|(o, a)| (o.id.as_str(), a))
+            {
                 if only.is_some_and(|o| o != d) {
                     continue;
                 }
@@ -259,7 +269,8 @@ pub use render::{Format, Report, RoleGives, Row, rows};
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::LiveDashboard;
+    use crate::kinds::ObjectRef;
+    use crate::live::LiveObject;
 
     fn set(items: &[&str]) -> BTreeSet<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -277,7 +288,7 @@ mod tests {
             },
             grants: grants
                 .iter()
-                .map(|(d, a)| (d.to_string(), set(a)))
+                .map(|(d, a)| (ObjectRef::dashboard(*d), set(a)))
                 .collect(),
             kept: Default::default(),
         }
@@ -315,19 +326,10 @@ mod tests {
                 user("self@x.io", &["Both", "Everyone"]),
                 user("nobody@x.io", &[]),
             ],
-            dashboards: vec![
-                LiveDashboard {
-                    id: "d1".into(),
-                    name: "Pipeline".into(),
-                },
-                LiveDashboard {
-                    id: "d2".into(),
-                    name: "Costs".into(),
-                },
-                LiveDashboard {
-                    id: "d3".into(),
-                    name: "Unshared".into(),
-                },
+            objects: vec![
+                LiveObject::dashboard("d1", "Pipeline"),
+                LiveObject::dashboard("d2", "Costs"),
+                LiveObject::dashboard("d3", "Unshared"),
             ],
         }
     }
@@ -338,7 +340,7 @@ mod tests {
     #[test]
     fn a_report_renders_in_every_format() {
         let mut live = site();
-        live.dashboards[0].name = "=HYPERLINK(\"x\")|Pipeline".into();
+        live.objects[0].name = "=HYPERLINK(\"x\")|Pipeline".into();
         let e = Evaluator::new(&live, Model::CrossRole);
         let entries: Vec<Entry> = live.users.iter().flat_map(|u| e.user(u, None)).collect();
         let all = rows(&entries);
@@ -452,14 +454,18 @@ mod tests {
             for u in &live.users {
                 let rs = roles_of(u);
                 let admin = rs.iter().any(|r| r.name == "Admin");
-                for d in &live.dashboards {
+                for d in &live.objects {
                     for a in ACTIONS {
                         let p = |r: &LiveRole| {
                             r.privileges
                                 .get("Dashboard")
                                 .is_some_and(|s| s.contains(*a))
                         };
-                        let g = |r: &LiveRole| r.grants.get(&d.id).is_some_and(|s| s.contains(*a));
+                        let g = |r: &LiveRole| {
+                            r.grants
+                                .get(&d.object_ref())
+                                .is_some_and(|s| s.contains(*a))
+                        };
                         let ok = admin
                             || match model {
                                 Model::CrossRole => {
@@ -491,10 +497,7 @@ mod tests {
                 .prop_map(|(roles, users)| {
                     let mut live = site();
                     live.roles.truncate(2);
-                    live.dashboards.push(LiveDashboard {
-                        id: "d4".into(),
-                        name: "Four".into(),
-                    });
+                    live.objects.push(LiveObject::dashboard("d4", "Four"));
                     for (i, (p, g)) in roles.iter().enumerate() {
                         let grants: Vec<(String, Vec<&str>)> = g
                             .iter()
@@ -503,7 +506,7 @@ mod tests {
                         let mut r = role(&format!("R{i}"), p, &[]);
                         for (d, a) in grants {
                             r.grants
-                                .entry(d)
+                                .entry(ObjectRef::dashboard(d))
                                 .or_default()
                                 .extend(a.iter().map(|s| s.to_string()));
                         }
@@ -544,7 +547,7 @@ mod tests {
                         .collect();
                     prop_assert_eq!(&got, &brute(&live, model), "{:?}", model);
                     let by_dashboard: BTreeSet<(String, String, String)> = live
-                        .dashboards
+                        .objects
                         .iter()
                         .flat_map(|d| e.dashboard(&d.id))
                         .map(|x| (x.user, x.dashboard_id, x.action))

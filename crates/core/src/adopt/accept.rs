@@ -368,7 +368,8 @@ fn role_lines(
     site: &crate::plan::RoleState,
     written: &[String],
 ) -> Vec<(usize, String)> {
-    use crate::config::model::DashboardRef;
+    use crate::config::model::{NameOrId, ObjectName};
+    use crate::kinds::ObjectKind;
     // The entry's own order of keys and of list items is kept; what is
     // new comes after, sorted.
     let at = |k: &str| key_line(written, k).unwrap_or(usize::MAX);
@@ -394,10 +395,12 @@ fn role_lines(
             out.push((2, format!("{ty}: {}", list_of(&ty, actions))));
         }
     }
-    let mut grants: Vec<_> = (site.dashboards.iter())
-        .filter(|(_, g)| !g.actions.is_empty())
-        .map(|(id, grant)| {
-            let by_id = role.dashboards.contains_key(&DashboardRef::Id(id.clone()));
+    let mut grants: Vec<_> = (site.grants.iter())
+        .filter(|(o, g)| o.kind == ObjectKind::Dashboard && !g.actions.is_empty())
+        .map(|(o, grant)| {
+            let id = &o.id;
+            let by_id =
+                (role.grants).contains_key(&ObjectName::dashboard(NameOrId::Id(id.clone())));
             let k = if by_id || grant.name.starts_with('#') {
                 format!("\"#{id}\"")
             } else {

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::config::vocab::{ADMIN, EVERYONE, key};
+use crate::kinds::ObjectKind;
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::text::clean;
 
@@ -225,6 +226,8 @@ pub fn lock(live: &Live, site: &str) -> crate::config::lock::Lock {
         .iter()
         .filter(|r| exported(r))
         .flat_map(|r| r.grants.keys())
+        .filter(|o| o.kind == ObjectKind::Dashboard)
+        .map(|o| &o.id)
         .filter_map(|id| {
             let (written, _) = names.dashboard_key(id);
             let name = names.dashboards.get(id.as_str())?;
@@ -271,7 +274,7 @@ struct Names<'a> {
 impl<'a> Names<'a> {
     fn new(live: &'a Live) -> Self {
         let mut dashboard_count = HashMap::new();
-        for d in &live.dashboards {
+        for d in live.objects_of(ObjectKind::Dashboard) {
             *dashboard_count.entry(d.name.as_str()).or_insert(0) += 1;
         }
         Self {
@@ -281,8 +284,7 @@ impl<'a> Names<'a> {
                 .map(|r| (r.id.as_str(), r.name.as_str()))
                 .collect(),
             dashboards: live
-                .dashboards
-                .iter()
+                .objects_of(ObjectKind::Dashboard)
                 .map(|d| (d.id.as_str(), d.name.as_str()))
                 .collect(),
             dashboard_count,
@@ -344,9 +346,9 @@ fn role_block(role: &LiveRole, names: &Names<'_>) -> String {
     let mut grants: Vec<(String, Option<String>, String)> = role
         .grants
         .iter()
-        .filter(|(_, a)| !a.is_empty())
-        .map(|(id, actions)| {
-            let (k, comment) = names.dashboard_key(id);
+        .filter(|(o, a)| o.kind == ObjectKind::Dashboard && !a.is_empty())
+        .map(|(o, actions)| {
+            let (k, comment) = names.dashboard_key(&o.id);
             (k, comment, flow_list(actions))
         })
         .collect();
@@ -496,7 +498,7 @@ mod tests {
 
         use super::super::*;
         use crate::config::load::load_texts;
-        use crate::live::LiveDashboard;
+        use crate::live::LiveObject;
         use crate::plan::{Selection, diff};
 
         const ROLE_NAMES: &[&str] = &[
@@ -574,13 +576,10 @@ mod tests {
                 1..12,
             );
             (roles, grants, users).prop_map(|(names, grants, users)| {
-                let dashboards: Vec<LiveDashboard> = DASHBOARD_NAMES
+                let dashboards: Vec<LiveObject> = DASHBOARD_NAMES
                     .iter()
                     .enumerate()
-                    .map(|(i, n)| LiveDashboard {
-                        id: format!("{}", 100 + i),
-                        name: n.to_string(),
-                    })
+                    .map(|(i, n)| LiveObject::dashboard(format!("{}", 100 + i), *n))
                     .collect();
                 let mut roles = vec![
                     LiveRole {
@@ -617,7 +616,12 @@ mod tests {
                         grants: dash
                             .iter()
                             .filter(|(_, a)| !a.is_empty())
-                            .map(|(d, a)| (format!("{}", 100 + d), set(a)))
+                            .map(|(d, a)| {
+                                (
+                                    crate::kinds::ObjectRef::dashboard(format!("{}", 100 + d)),
+                                    set(a),
+                                )
+                            })
                             .collect(),
                         kept: Default::default(),
                     });
@@ -660,7 +664,7 @@ mod tests {
                 Live {
                     users,
                     roles,
-                    dashboards,
+                    objects: dashboards,
                 }
             })
         }

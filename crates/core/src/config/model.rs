@@ -13,6 +13,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Serialize, Serializer};
 
 use crate::diagnostic::{Pos, SourceMap};
+use crate::kinds::ObjectKind;
 
 /// Where an entry was written: `file:line:col`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,7 +75,7 @@ impl Desired {
         let renamed = |o: &mut Origin| o.file = rename(&o.file).into();
         for role in self.roles.values_mut() {
             renamed(&mut role.origin);
-            role.dashboards
+            role.grants
                 .values_mut()
                 .for_each(|g| renamed(&mut g.origin));
         }
@@ -449,40 +450,80 @@ pub struct Role {
     pub description: String,
     /// Role-wide actions per object type (`Dashboard`).
     pub privileges: BTreeMap<String, BTreeSet<String>>,
-    /// Per-dashboard grants.
-    pub dashboards: BTreeMap<DashboardRef, DashboardGrant>,
+    /// Grants per object, as the config names it (`dashboards:`; written
+    /// under that key, as a config's digest always was).
+    #[serde(rename = "dashboards", serialize_with = "named_objects")]
+    pub grants: BTreeMap<ObjectName, ObjectGrant>,
     /// Live role names to rename into this one instead of delete + create.
     pub renamed_from: Vec<String>,
     #[serde(skip)]
     pub origin: Origin,
 }
 
-/// A dashboard as the config names it; resolved against the site by `plan`.
+/// An object as the config names it: by `#id` or by name; resolved
+/// against the site (names through the lock) by `plan`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DashboardRef {
+pub enum NameOrId {
     /// `"#4711"`.
     Id(String),
-    /// `Revenue Overview`: must match exactly one dashboard on the site.
+    /// `Revenue Overview`: must match exactly one object of its kind on the site.
     Name(String),
 }
 
-impl fmt::Display for DashboardRef {
+impl fmt::Display for NameOrId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DashboardRef::Id(id) => write!(f, "#{id}"),
-            DashboardRef::Name(name) => f.write_str(name),
+            NameOrId::Id(id) => write!(f, "#{id}"),
+            NameOrId::Name(name) => f.write_str(name),
         }
     }
 }
 
-impl Serialize for DashboardRef {
+impl Serialize for NameOrId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
 }
 
+/// An object a role's grant is on, as the config names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectName {
+    /// What it is: the key it is written under (`dashboards:`).
+    pub kind: ObjectKind,
+    /// How the config names it.
+    pub name: NameOrId,
+}
+
+impl ObjectName {
+    /// A dashboard as the config names it.
+    pub fn dashboard(name: NameOrId) -> Self {
+        Self {
+            kind: ObjectKind::Dashboard,
+            name,
+        }
+    }
+}
+
+/// `#4711` or `Revenue` for a dashboard; `kind:...` for another kind.
+impl fmt::Display for ObjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ObjectKind::Dashboard => write!(f, "{}", self.name),
+        }
+    }
+}
+
+/// A role's grants, as a map keyed by [`ObjectName`]'s display.
+fn named_objects<S: Serializer>(
+    grants: &BTreeMap<ObjectName, ObjectGrant>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(grants.iter().map(|(k, v)| (k.to_string(), v)))
+}
+
+/// The actions a role's entry grants on one object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DashboardGrant {
+pub struct ObjectGrant {
     pub actions: BTreeSet<String>,
     #[serde(skip)]
     pub origin: Origin,

@@ -211,7 +211,7 @@ fn admin_rights_not_managed(
         ),
         (
             "dashboards",
-            role.dashboards.values().any(|g| !g.actions.is_empty()),
+            role.grants.values().any(|g| !g.actions.is_empty()),
         ),
     ]
     .into_iter()

@@ -11,10 +11,12 @@ use globset::{GlobBuilder, GlobMatcher};
 
 use super::pins::{Dashboards, Resolution};
 use super::{
-    Change, DashboardNote, DigestKey, Grant, Kind, Partial, Plan, Risk, RoleChange, RoleRef,
-    RoleState, Step, Unmanaged, UnmanagedUser, UserState,
+    Change, DashboardNote, DigestKey, Grant, Kind, ObjectKind, ObjectRef, Partial, Plan, Risk,
+    RoleChange, RoleRef, RoleState, Step, Unmanaged, UnmanagedUser, UserState,
 };
-use crate::config::model::{DashboardRef, Desired, Origin, PruneRoles, PruneUsers, Role, User};
+use crate::config::model::{
+    Desired, NameOrId, ObjectName, Origin, PruneRoles, PruneUsers, Role, User,
+};
 use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, digest};
@@ -246,6 +248,27 @@ impl<'a> Ctx<'a> {
             .map_or_else(|| format!("#{id}"), |n| n.to_string())
     }
 
+    /// An object's name on the site, `#id` when it has none.
+    fn object_name(&self, object: &ObjectRef) -> String {
+        match object.kind {
+            ObjectKind::Dashboard => self.dashboard_name(&object.id),
+        }
+    }
+
+    /// The object a config's name means; `None` with an error when none.
+    fn resolve(
+        &self,
+        named: &ObjectName,
+        origin: &Origin,
+        errors: &mut Vec<Diagnostic>,
+    ) -> Option<ObjectRef> {
+        match named.kind {
+            ObjectKind::Dashboard => self
+                .resolve_dashboard(&named.name, origin, errors)
+                .map(ObjectRef::dashboard),
+        }
+    }
+
     fn effective(&self, id: &'a str) -> &str {
         self.effective_name.get(id).map_or(id, String::as_str)
     }
@@ -255,40 +278,42 @@ impl<'a> Ctx<'a> {
             name: role.name.clone(),
             description: role.description.clone(),
             privileges: non_empty(&role.privileges),
-            dashboards: role
+            grants: role
                 .grants
                 .iter()
                 .filter(|(_, a)| !a.is_empty())
-                .map(|(id, actions)| {
+                .map(|(object, actions)| {
                     let grant = Grant {
-                        name: self.dashboard_name(id),
+                        name: self.object_name(object),
                         actions: actions.clone(),
                     };
-                    (id.clone(), grant)
+                    (object.clone(), grant)
                 })
                 .collect(),
         }
     }
 
-    /// The desired role as a state, with its dashboards resolved to ids.
+    /// The desired role as a state, with its objects resolved to ids.
     fn desired_role_state(&self, role: &Role, errors: &mut Vec<Diagnostic>) -> RoleState {
-        let mut dashboards: BTreeMap<String, Grant> = BTreeMap::new();
-        let mut named: BTreeMap<String, &DashboardRef> = BTreeMap::new();
-        for (dref, grant) in &role.dashboards {
-            let Some(id) = self.resolve_dashboard(dref, &grant.origin, errors) else {
+        let mut grants: BTreeMap<ObjectRef, Grant> = BTreeMap::new();
+        let mut named: BTreeMap<ObjectRef, &ObjectName> = BTreeMap::new();
+        for (dref, grant) in &role.grants {
+            let Some(object) = self.resolve(dref, &grant.origin, errors) else {
                 continue;
             };
-            // Two keys of one role on one dashboard: which grant is meant
+            // Two keys of one role on one object: which grant is meant
             // is for a person (a lock edited, a rename followed twice).
-            if let Some(first) = named.insert(id.clone(), dref) {
+            if let Some(first) = named.insert(object.clone(), dref) {
                 let written = dref.to_string().chars().count();
                 errors.push(self.error(
                     &grant.origin,
                     written,
                     format!(
-                        "`{}` and `{}` name the same dashboard #{id}",
+                        "`{}` and `{}` name the same {} #{}",
                         crate::text::clean(&first.to_string()),
-                        crate::text::clean(&dref.to_string())
+                        crate::text::clean(&dref.to_string()),
+                        object.kind,
+                        object.id
                     ),
                     "keep one of them (and `rolecall lock --update`): the lock or the ids make both this dashboard".into(),
                 ));
@@ -297,8 +322,8 @@ impl<'a> Ctx<'a> {
             if grant.actions.is_empty() {
                 continue;
             }
-            let entry = dashboards.entry(id.clone()).or_insert_with(|| Grant {
-                name: self.dashboard_name(&id),
+            let entry = grants.entry(object.clone()).or_insert_with(|| Grant {
+                name: self.object_name(&object),
                 actions: BTreeSet::new(),
             });
             entry.actions.extend(grant.actions.iter().cloned());
@@ -307,13 +332,13 @@ impl<'a> Ctx<'a> {
             name: role.name.clone(),
             description: role.description.clone(),
             privileges: non_empty(&role.privileges),
-            dashboards,
+            grants,
         }
     }
 
     fn resolve_dashboard(
         &self,
-        dref: &DashboardRef,
+        dref: &NameOrId,
         origin: &Origin,
         errors: &mut Vec<Diagnostic>,
     ) -> Option<String> {
@@ -321,16 +346,16 @@ impl<'a> Ctx<'a> {
         let name = match dref {
             // `"#99"` pinned as the name of a dashboard named `#99`: the pin
             // holds, even once a dashboard with the id 99 appears.
-            DashboardRef::Id(id) if self.desired.lock.pin(&format!("#{id}")).is_some() => {
+            NameOrId::Id(id) if self.desired.lock.pin(&format!("#{id}")).is_some() => {
                 return self.resolve_name(&format!("#{id}"), origin, written, errors);
             }
-            DashboardRef::Id(id) if self.pins.by_id.contains_key(id.as_str()) => {
+            NameOrId::Id(id) if self.pins.by_id.contains_key(id.as_str()) => {
                 return Some(id.clone());
             }
             // `"#1"` with no dashboard #1 and no pin, and a dashboard named
             // `#1`: which one is meant is for a person (the dashboard #1 may
             // be gone, and a grant never moves in silence).
-            DashboardRef::Id(id) if self.pins.name_of(dref, &self.desired.lock).is_some() => {
+            NameOrId::Id(id) if self.pins.name_of(dref, &self.desired.lock).is_some() => {
                 errors.push(self.error(
                     origin,
                     written + 2,
@@ -343,7 +368,7 @@ impl<'a> Ctx<'a> {
                 ));
                 return None;
             }
-            DashboardRef::Id(id) => {
+            NameOrId::Id(id) => {
                 errors.push(self.error(
                     origin,
                     written + 2,
@@ -352,7 +377,7 @@ impl<'a> Ctx<'a> {
                 ));
                 return None;
             }
-            DashboardRef::Name(name) => name,
+            NameOrId::Name(name) => name,
         };
         self.resolve_name(name, origin, written, errors)
     }
@@ -594,7 +619,7 @@ fn role_changes(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) -> Vec<Step> {
         if key(&l.name) == key(ADMIN) {
             // Admin's rights are not rolecall's: only its description is.
             after.privileges = before.privileges.clone();
-            after.dashboards = before.dashboards.clone();
+            after.grants = before.grants.clone();
         }
         let renamed = key(&l.name) != *k;
         if !renamed {

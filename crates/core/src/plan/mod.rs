@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::model::Origin;
 
-pub use crate::kinds::{DigestKey, Kind, Risk};
+pub use crate::kinds::{DigestKey, Kind, ObjectKind, ObjectRef, Risk};
 pub use crate::live::KeptRights;
 pub use change::{Change, Edit, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
@@ -82,10 +82,10 @@ impl std::fmt::Display for Label {
     }
 }
 
-/// A dashboard grant as a plan shows it.
+/// A grant on one object as a plan shows it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Grant {
-    /// The dashboard's name on the site.
+    /// The object's name on the site.
     pub name: String,
     pub actions: BTreeSet<String>,
 }
@@ -96,19 +96,17 @@ pub struct RoleState {
     pub description: String,
     /// Actions per object type.
     pub privileges: BTreeMap<String, BTreeSet<String>>,
-    /// Grants per dashboard id.
-    pub dashboards: BTreeMap<String, Grant>,
+    /// Grants per object (written `dashboards`, keyed by id, as format 2
+    /// writes them).
+    #[serde(rename = "dashboards", with = "crate::kinds::by_object")]
+    pub grants: BTreeMap<ObjectRef, Grant>,
 }
 
 impl RoleState {
     /// Privileges and grant actions in all.
     pub fn grant_count(&self) -> usize {
         self.privileges.values().map(BTreeSet::len).sum::<usize>()
-            + self
-                .dashboards
-                .values()
-                .map(|g| g.actions.len())
-                .sum::<usize>()
+            + self.grants.values().map(|g| g.actions.len()).sum::<usize>()
     }
 }
 
@@ -187,12 +185,12 @@ pub(crate) fn revoked_in_role(before: &RoleState, after: &RoleState) -> usize {
         .map(|(t, a)| removed(a, after.privileges.get(t).unwrap_or(&empty)))
         .sum();
     let grants: usize = before
-        .dashboards
+        .grants
         .iter()
         .map(|(id, g)| {
             removed(
                 &g.actions,
-                after.dashboards.get(id).map_or(&empty, |g| &g.actions),
+                after.grants.get(id).map_or(&empty, |g| &g.actions),
             )
         })
         .sum();

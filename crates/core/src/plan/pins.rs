@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::config::lock::Lock;
-use crate::config::model::{DashboardRef, Desired};
+use crate::config::model::{Desired, NameOrId};
+use crate::kinds::ObjectKind;
 use crate::live::Live;
 
 /// What a name resolves to.
@@ -39,7 +40,7 @@ pub struct Dashboards<'a> {
 impl<'a> Dashboards<'a> {
     pub fn new(live: &'a Live) -> Self {
         let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
-        for d in &live.dashboards {
+        for d in live.objects_of(ObjectKind::Dashboard) {
             by_name
                 .entry(d.name.as_str())
                 .or_default()
@@ -47,8 +48,7 @@ impl<'a> Dashboards<'a> {
         }
         Self {
             by_id: live
-                .dashboards
-                .iter()
+                .objects_of(ObjectKind::Dashboard)
                 .map(|d| (d.id.as_str(), d.name.as_str()))
                 .collect(),
             by_name,
@@ -92,16 +92,16 @@ impl<'a> Dashboards<'a> {
     /// is named `#1`.
     pub fn name_of<'r>(
         &self,
-        dref: &'r DashboardRef,
+        dref: &'r NameOrId,
         lock: &Lock,
     ) -> Option<std::borrow::Cow<'r, str>> {
         match dref {
-            DashboardRef::Name(name) => Some(name.into()),
-            DashboardRef::Id(id) if lock.pin(&format!("#{id}")).is_some() => {
+            NameOrId::Name(name) => Some(name.into()),
+            NameOrId::Id(id) if lock.pin(&format!("#{id}")).is_some() => {
                 Some(format!("#{id}").into())
             }
-            DashboardRef::Id(id) if self.by_id.contains_key(id.as_str()) => None,
-            DashboardRef::Id(id) => {
+            NameOrId::Id(id) if self.by_id.contains_key(id.as_str()) => None,
+            NameOrId::Id(id) => {
                 let name = format!("#{id}");
                 self.by_name
                     .contains_key(name.as_str())
@@ -135,8 +135,13 @@ pub fn pins(desired: &Desired, live: &Live) -> Pins {
     let mut names: Vec<String> = desired
         .roles
         .values()
-        .flat_map(|r| r.dashboards.keys())
-        .filter_map(|d| dashboards.name_of(d, &desired.lock).map(|n| n.into_owned()))
+        .flat_map(|r| r.grants.keys())
+        .filter(|d| d.kind == ObjectKind::Dashboard)
+        .filter_map(|d| {
+            dashboards
+                .name_of(&d.name, &desired.lock)
+                .map(|n| n.into_owned())
+        })
         .collect();
     names.sort();
     names.dedup();

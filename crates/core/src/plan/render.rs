@@ -11,7 +11,9 @@ use crate::diagnostic::plural;
 use crate::text::clean;
 
 use super::severity::{self, Severity};
-use super::{Action, Grant, Kind, Label, Plan, Review, Risk, RoleState, Step, UserState};
+use super::{
+    Action, Grant, Kind, Label, ObjectRef, Plan, Review, Risk, RoleState, Step, UserState,
+};
 
 /// The longest a markdown plan may be (GitHub comments stop at 65,536).
 pub const MARKDOWN_LIMIT: usize = 60_000;
@@ -113,8 +115,10 @@ fn is_long(text: &str) -> bool {
     text.chars().count() > 50 || text.contains('\n')
 }
 
-fn grant_label(id: &str, grant: &Grant) -> String {
-    format!("{:?} (#{id})", grant.name)
+/// `dashboards."Revenue" (#4711)`: the config key of its kind, the name
+/// and the id.
+fn grant_label(object: &ObjectRef, grant: &Grant) -> String {
+    format!("{}.{:?} (#{})", object.kind.plural(), grant.name, object.id)
 }
 
 fn role_lines(
@@ -155,9 +159,9 @@ fn role_created(a: &RoleState, p: &Palette, out: &mut Vec<String>) {
             quoted_list(actions)
         ));
     }
-    for (id, g) in &a.dashboards {
+    for (id, g) in &a.grants {
         out.push(format!(
-            "{}+{:#} dashboards.{}: {}",
+            "{}+{:#} {}: {}",
             p.add,
             p.add,
             grant_label(id, g),
@@ -203,9 +207,9 @@ fn privilege_lines(b: &RoleState, a: &RoleState, p: &Palette, out: &mut Vec<Stri
 }
 
 fn grant_lines(b: &RoleState, a: &RoleState, p: &Palette, out: &mut Vec<String>) {
-    let ids: BTreeSet<&String> = b.dashboards.keys().chain(a.dashboards.keys()).collect();
+    let ids: BTreeSet<&ObjectRef> = b.grants.keys().chain(a.grants.keys()).collect();
     for id in ids {
-        let line = match (b.dashboards.get(id), a.dashboards.get(id)) {
+        let line = match (b.grants.get(id), a.grants.get(id)) {
             (None, Some(g)) => (&p.add, "+", g, quoted_list(&g.actions)),
             (Some(g), None) => (&p.remove, "-", g, quoted_list(&g.actions)),
             (Some(old), Some(new)) if old.actions != new.actions => (
@@ -218,7 +222,7 @@ fn grant_lines(b: &RoleState, a: &RoleState, p: &Palette, out: &mut Vec<String>)
         };
         let (style, mark, g, actions) = line;
         out.push(format!(
-            "{style}{mark}{style:#} dashboards.{}: {actions}",
+            "{style}{mark}{style:#} {}: {actions}",
             grant_label(id, g)
         ));
     }

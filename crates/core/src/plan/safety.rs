@@ -661,9 +661,9 @@ fn everyone_never(site: &SitePolicy, change: &Change) -> Option<Rule> {
         let had = before.and_then(|b| b.privileges.get(t)).unwrap_or(&empty);
         actions.difference(had)
     });
-    let grants = after.dashboards.iter().flat_map(|(id, g)| {
+    let grants = after.grants.iter().flat_map(|(id, g)| {
         let had = before
-            .and_then(|b| b.dashboards.get(id))
+            .and_then(|b| b.grants.get(id))
             .map_or(&empty, |g| &g.actions);
         g.actions.difference(had)
     });

@@ -98,11 +98,11 @@ fn only_names(change: &Change) -> bool {
     match change {
         Change::Role(RoleChange::Update(e) | RoleChange::Rename(e)) => {
             e.before.privileges == e.after.privileges
-                && e.before.dashboards.keys().eq(e.after.dashboards.keys())
+                && e.before.grants.keys().eq(e.after.grants.keys())
                 && e.before
-                    .dashboards
+                    .grants
                     .values()
-                    .zip(e.after.dashboards.values())
+                    .zip(e.after.grants.values())
                     .all(|(b, a)| b.actions == a.actions)
         }
         Change::User(UserChange::Update(e)) => e.before.roles == e.after.roles,

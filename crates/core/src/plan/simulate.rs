@@ -11,9 +11,7 @@ impl LiveRole {
     /// Whether this role gives exactly the privileges and dashboard grants
     /// `state` says (lists of no action count as absent).
     pub fn same_rights(&self, state: &RoleState) -> bool {
-        fn non_empty(
-            m: &BTreeMap<String, BTreeSet<String>>,
-        ) -> BTreeMap<&String, &BTreeSet<String>> {
+        fn non_empty<K: Ord>(m: &BTreeMap<K, BTreeSet<String>>) -> BTreeMap<&K, &BTreeSet<String>> {
             m.iter().filter(|(_, a)| !a.is_empty()).collect()
         }
         let wanted = LiveRole::from_state(self.id.clone(), state);
@@ -29,7 +27,7 @@ impl LiveRole {
             description: state.description.clone(),
             privileges: state.privileges.clone(),
             grants: state
-                .dashboards
+                .grants
                 .iter()
                 .map(|(d, g)| (d.clone(), g.actions.clone()))
                 .collect(),
@@ -118,6 +116,6 @@ pub fn simulate(live: &Live, plan: &Plan) -> Live {
     Live {
         users,
         roles: roles.into_values().collect(),
-        dashboards: live.dashboards.clone(),
+        objects: live.objects.clone(),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::render;
 use super::*;
 use crate::config::load::load_texts;
-use crate::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use crate::live::{Live, LiveObject, LiveRole, LiveUser};
 
 /// How the command line words the flag that lifts limits.
 const OPTIONS: render::Options<'static> = render::Options {
@@ -60,7 +60,7 @@ fn live_role(
         },
         grants: grants
             .iter()
-            .map(|(d, a)| (d.to_string(), set(a)))
+            .map(|(d, a)| (ObjectRef::dashboard(*d), set(a)))
             .collect(),
         kept: Default::default(),
     }
@@ -115,23 +115,11 @@ fn world() -> World {
                     &["r-analyst", "r-every"],
                 ),
             ],
-            dashboards: vec![
-                LiveDashboard {
-                    id: "d1".into(),
-                    name: "Revenue".into(),
-                },
-                LiveDashboard {
-                    id: "d2".into(),
-                    name: "Costs".into(),
-                },
-                LiveDashboard {
-                    id: "d3".into(),
-                    name: "Board Pack".into(),
-                },
-                LiveDashboard {
-                    id: "d4".into(),
-                    name: "Board Pack".into(),
-                },
+            objects: vec![
+                LiveObject::dashboard("d1", "Revenue"),
+                LiveObject::dashboard("d2", "Costs"),
+                LiveObject::dashboard("d3", "Board Pack"),
+                LiveObject::dashboard("d4", "Board Pack"),
             ],
         },
         selection: Selection::default(),
@@ -853,13 +841,10 @@ mod property {
                 "Admin",
                 &["r-admin", "r-every"],
             )],
-            dashboards: DASHBOARDS
+            objects: DASHBOARDS
                 .iter()
                 .enumerate()
-                .map(|(i, d)| LiveDashboard {
-                    id: format!("d{i}"),
-                    name: d.to_string(),
-                })
+                .map(|(i, d)| LiveObject::dashboard(format!("d{i}"), d.to_string()))
                 .collect(),
         };
         let mut seen = BTreeSet::new();
@@ -1212,7 +1197,7 @@ fn safety_rules_guard_the_live_objects_behind_a_change() {
         name: name.into(),
         description: String::new(),
         privileges: BTreeMap::new(),
-        dashboards: BTreeMap::new(),
+        grants: BTreeMap::new(),
     };
     let admin_deleted = Change::delete_role("r-admin".into(), role("Unused"));
     insta::assert_snapshot!(check(admin_deleted), @"the role `Admin` is never deleted or renamed");

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::yaml::{Node, NodeKind, ScalarType};
 use crate::config::date::Date;
 use crate::config::model::{
-    DashboardGrant, DashboardRef, FileRule, FileRules, Globs, Limit, Limits, May, Origin, Prune,
-    PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
+    FileRule, FileRules, Globs, Limit, Limits, May, NameOrId, ObjectGrant, ObjectName, Origin,
+    Prune, PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
 };
 use crate::config::vocab;
 use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
@@ -724,7 +724,7 @@ impl<'a> Converter<'a> {
             name: name.to_string(),
             description: String::new(),
             privileges: BTreeMap::new(),
-            dashboards: BTreeMap::new(),
+            grants: BTreeMap::new(),
             renamed_from: Vec::new(),
             origin: self.origin(pos),
         };
@@ -744,7 +744,10 @@ impl<'a> Converter<'a> {
                     }
                 }
                 "privileges" => role.privileges = self.privileges(v, &fpath),
-                "dashboards" => role.dashboards = self.dashboards(v, &fpath),
+                "dashboards" => role.grants.extend(
+                    (self.dashboards(v, &fpath).into_iter())
+                        .map(|(name, grant)| (ObjectName::dashboard(name), grant)),
+                ),
                 "renamed_from" => role.renamed_from = self.renamed_from(name, v, &fpath, frag),
                 _ => unreachable!("fields() returns only allowed keys"),
             }
@@ -784,11 +787,7 @@ impl<'a> Converter<'a> {
     }
 
     /// `dashboards:`: actions per dashboard name or `#<id>`.
-    fn dashboards(
-        &mut self,
-        v: &Node,
-        fpath: &YPath<'_>,
-    ) -> BTreeMap<DashboardRef, DashboardGrant> {
+    fn dashboards(&mut self, v: &Node, fpath: &YPath<'_>) -> BTreeMap<NameOrId, ObjectGrant> {
         let mut dashboards = BTreeMap::new();
         let Some(dashes) = self.map(
             v,
@@ -797,7 +796,7 @@ impl<'a> Converter<'a> {
         ) else {
             return dashboards;
         };
-        let mut seen: BTreeMap<DashboardRef, Pos> = BTreeMap::new();
+        let mut seen: BTreeMap<NameOrId, Pos> = BTreeMap::new();
         for (dk, dv) in dashes {
             let Some(dref) = self.dashboard_ref(dk, fpath) else {
                 continue;
@@ -810,7 +809,7 @@ impl<'a> Converter<'a> {
             }
             let actions = self.actions(dv, &dpath);
             let origin = self.origin(dk.pos);
-            dashboards.insert(dref, DashboardGrant { actions, origin });
+            dashboards.insert(dref, ObjectGrant { actions, origin });
         }
         dashboards
     }
@@ -868,7 +867,7 @@ impl<'a> Converter<'a> {
         renamed
     }
 
-    fn dashboard_ref(&mut self, k: &Node, path: &YPath<'_>) -> Option<DashboardRef> {
+    fn dashboard_ref(&mut self, k: &Node, path: &YPath<'_>) -> Option<NameOrId> {
         let text = self.key(k, path, "a dashboard name or `\"#<id>\"`")?;
         let kpath = path.key(&text);
         if let NodeKind::Scalar(s) = &k.kind
@@ -884,7 +883,7 @@ impl<'a> Converter<'a> {
             // `"#4711"` is an id; `"#1 Priorities"` is a name that starts
             // with `#` (resolved by name when no dashboard has that id).
             if crate::config::lock::is_id(id) {
-                return Some(DashboardRef::Id(id.to_string()));
+                return Some(NameOrId::Id(id.to_string()));
             }
             if id.trim().is_empty() {
                 self.error(k, &kpath, format!("`{text}` is not a dashboard id"))
@@ -898,7 +897,7 @@ impl<'a> Converter<'a> {
                 Some("write the dashboard's name as the site shows it, or `\"#<id>\"`".into());
             return None;
         }
-        Some(DashboardRef::Name(text))
+        Some(NameOrId::Name(text))
     }
 
     fn actions(&mut self, v: &Node, path: &YPath<'_>) -> BTreeSet<String> {

@@ -468,7 +468,7 @@ impl Judge<'_> {
             .into_iter()
             .flatten()
         {
-            keys.extend(state.dashboards.keys().cloned().map(DigestKey::Dashboard));
+            keys.extend(state.grants.keys().cloned().map(DigestKey::Object));
         }
         keys.iter()
             .any(|k| self.made_from.objects.get(k) != self.objects.get(k))

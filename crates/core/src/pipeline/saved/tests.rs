@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Now, Refusal, Stale, compare, record};
 use crate::config::load::{Loaded, load_texts};
-use crate::live::{Live, LiveDashboard, LiveRole, LiveUser};
+use crate::kinds::ObjectRef;
+use crate::live::{Live, LiveObject, LiveRole, LiveUser};
 use crate::plan::{Kind, MadeFrom, Plan, Review, Selection};
 
 const CONFIG: &str = "\
@@ -67,7 +68,10 @@ fn site() -> Live {
             role("r-admin", "Admin", "", &["read_dashboards"]),
             role("r-every", "Everyone", "", &[]),
             LiveRole {
-                grants: BTreeMap::from([("d1".into(), set(&["read_dashboards", "download_pdf"]))]),
+                grants: BTreeMap::from([(
+                    ObjectRef::dashboard("d1"),
+                    set(&["read_dashboards", "download_pdf"]),
+                )]),
                 ..role("r-analyst", "Analyst", "Writes SQL", &["read_dashboards"])
             },
             role("r-finance", "Finance", "Money", &[]),
@@ -88,10 +92,7 @@ fn site() -> Live {
                 &["r-analyst", "r-every"],
             ),
         ],
-        dashboards: vec![LiveDashboard {
-            id: "d1".into(),
-            name: "Revenue".into(),
-        }],
+        objects: vec![LiveObject::dashboard("d1", "Revenue")],
     }
 }
 
