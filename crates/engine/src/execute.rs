@@ -6,14 +6,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use periscope_client::{
-    Id, NewRole, NewUser, Permission, Privilege, RoleUpdate, UserUpdate, Writer,
-};
 use rolecall_core::config::vocab::{EVERYONE, key};
 use rolecall_core::live::{Kept, Live, LiveRole};
 use rolecall_core::plan::{
     Action, Change, Edit, Kind, Phase, Plan, RoleChange, RoleRef, RoleState, Step, UserChange,
 };
+
+use crate::site::{CallError, RoleWrite, SiteWrite, UserWrite};
 
 /// Why a change failed: the server's answer, or why no answer came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +25,8 @@ pub struct Failure {
     pub message: String,
 }
 
-impl From<&periscope_client::Error> for Failure {
-    fn from(e: &periscope_client::Error) -> Self {
+impl<E: CallError> From<&E> for Failure {
+    fn from(e: &E) -> Self {
         Self {
             status: e.status(),
             url: e.url().map(str::to_string),
@@ -148,14 +147,14 @@ type Created = HashMap<String, String>;
 fn role_ids(
     refs: &std::collections::BTreeSet<RoleRef>,
     created: &Created,
-) -> Result<Vec<Id>, Vec<String>> {
+) -> Result<Vec<String>, Vec<String>> {
     let mut ids = Vec::new();
     let mut missing = Vec::new();
     for r in refs {
         match (&r.id, created.get(&key(&r.name))) {
-            (Some(id), _) => ids.push(Id(id.clone())),
+            (Some(id), _) => ids.push(id.clone()),
             (None, Some(id)) if id.is_empty() => {}
-            (None, Some(id)) => ids.push(Id(id.clone())),
+            (None, Some(id)) => ids.push(id.clone()),
             (None, None) => missing.push(r.name.clone()),
         }
     }
@@ -166,21 +165,13 @@ fn role_ids(
     }
 }
 
-fn privileges(role: &RoleState, kept: Option<&Kept>) -> Vec<Privilege> {
-    crate::fetch::privileges_with(&role.privileges, kept)
-}
-
-fn permissions(role: &RoleState, kept: Option<&Kept>) -> Vec<Permission> {
-    crate::fetch::permissions_with(role.grants.iter().map(|(id, g)| (id, &g.actions)), kept)
-}
-
 /// What one call needs besides its change.
-struct Call {
-    writer: Arc<Writer>,
+struct Call<W> {
+    writer: Arc<W>,
     actor: String,
     everyone: Option<String>,
     /// The membership's ids, resolved before the call was started.
-    roles: Vec<Id>,
+    roles: Vec<String>,
     /// What the live role holds that rolecall does not manage: sent back
     /// with every write of the role.
     kept: Option<Kept>,
@@ -189,14 +180,13 @@ struct Call {
 /// Runs one change and settles what a concurrent apply explains: a create
 /// answered `409` whose object exists as the plan wants it is done; a delete
 /// answered `404` is done.
-async fn run_settled(
+async fn run_settled<W: SiteWrite>(
     change: &Change,
-    call: &Call,
-) -> Result<Option<(String, String)>, periscope_client::Error> {
-    use periscope_client::Error;
+    call: &Call<W>,
+) -> Result<Option<(String, String)>, W::Error> {
     let creates = change.action() == Action::Create;
     match run(change, call).await {
-        Err(conflict @ Error::Conflict { .. }) if creates => {
+        Err(conflict) if creates && conflict.status() == Some(409) => {
             match settle_conflict(change, call).await? {
                 Some(learnt) => {
                     tracing::info!(
@@ -208,7 +198,7 @@ async fn run_settled(
                 None => Err(conflict),
             }
         }
-        Err(Error::NotFound { .. }) if change.action() == Action::Delete => {
+        Err(e) if e.status() == Some(404) && change.action() == Action::Delete => {
             tracing::info!(key = change.key(), "already deleted (404): done");
             Ok(None)
         }
@@ -218,15 +208,15 @@ async fn run_settled(
 
 /// After a `409` on a create: whether the object on the site is as the plan
 /// wants it (and, for a role, its name and id for the changes after it).
-async fn settle_conflict(
+async fn settle_conflict<W: SiteWrite>(
     change: &Change,
-    call: &Call,
-) -> Result<Option<Option<(String, String)>>, periscope_client::Error> {
-    let reader = call.writer.reader();
+    call: &Call<W>,
+) -> Result<Option<Option<(String, String)>>, W::Error> {
+    let site = &*call.writer;
     match change {
         Change::User(UserChange::Create(after)) => {
-            let users = reader.list_users().await?;
-            let wanted: BTreeSet<&str> = call.roles.iter().map(|r| r.0.as_str()).collect();
+            let users = site.users().await?;
+            let wanted: BTreeSet<&str> = call.roles.iter().map(String::as_str).collect();
             let as_wanted = users
                 .iter()
                 .find(|u| key(&u.email) == key(&after.email))
@@ -234,7 +224,7 @@ async fn settle_conflict(
                     let roles: BTreeSet<&str> = u
                         .roles
                         .iter()
-                        .map(|r| r.0.as_str())
+                        .map(String::as_str)
                         .filter(|r| Some(*r) != call.everyone.as_deref())
                         .collect();
                     u.first_name == after.first_name
@@ -244,11 +234,10 @@ async fn settle_conflict(
             Ok(as_wanted.then_some(None))
         }
         Change::Role(RoleChange::Create(after)) => {
-            let roles = reader.list_roles().await?;
+            let roles = site.roles().await?;
             let found = roles
                 .into_iter()
                 .find(|r| key(&r.name) == key(&after.name))
-                .map(crate::fetch::live_role)
                 .filter(|r| role_as_wanted(r, after));
             Ok(found.map(|r| Some((key(&after.name), r.id))))
         }
@@ -266,53 +255,29 @@ fn role_as_wanted(live: &LiveRole, after: &RoleState) -> bool {
 
 /// Runs one change; for a created role, returns its name and id for the
 /// changes after it.
-async fn run(
+async fn run<W: SiteWrite>(
     change: &Change,
-    call: &Call,
-) -> Result<Option<(String, String)>, periscope_client::Error> {
-    let w = &call.writer;
-    let actor = call.actor.clone();
+    call: &Call<W>,
+) -> Result<Option<(String, String)>, W::Error> {
+    let (w, actor) = (&*call.writer, call.actor.as_str());
     match change {
         Change::Role(RoleChange::Create(after)) => {
-            let role = w
-                .create_role(&NewRole {
-                    name: after.name.clone(),
-                    description: after.description.clone(),
-                    created_by_email: actor,
-                    privileges: privileges(after, None),
-                    permissions: permissions(after, None),
-                })
-                .await?;
-            let id = if w.test_mode() {
-                String::new()
-            } else {
-                role.id.0
-            };
+            let id = w.create_role(after, actor).await?;
             return Ok(Some((key(&after.name), id)));
         }
         Change::Role(
             edit @ (RoleChange::Update(Edit { id, after, .. })
             | RoleChange::Rename(Edit { id, after, .. })),
         ) => {
-            let rename = matches!(edit, RoleChange::Rename(_));
-            let update = RoleUpdate {
-                updated_by_email: actor,
-                name: rename.then(|| after.name.clone()),
-                description: Some(after.description.clone()),
-                privileges: Some(privileges(after, call.kept.as_ref())),
-                permissions: Some(permissions(after, call.kept.as_ref())),
+            let role = RoleWrite {
+                state: after,
+                kept: call.kept.as_ref(),
+                rename: matches!(edit, RoleChange::Rename(_)),
             };
-            w.update_role(&Id(id.clone()), &update).await?;
+            w.update_role(id, role, actor).await?;
         }
         Change::User(UserChange::Create(after)) => {
-            let user = NewUser {
-                first_name: after.first_name.clone(),
-                last_name: after.last_name.clone(),
-                email: after.email.clone(),
-                roles: call.roles.clone(),
-                invited_by_email: actor,
-            };
-            w.create_user(&user).await?;
+            w.create_user(after, &call.roles, actor).await?;
         }
         Change::User(
             UserChange::Update(Edit { id, before, after })
@@ -320,19 +285,19 @@ async fn run(
         ) => {
             let roles = (before.roles != after.roles).then(|| {
                 let mut roles = call.roles.clone();
-                roles.extend(call.everyone.clone().map(Id));
+                roles.extend(call.everyone.clone());
                 roles
             });
-            let update = UserUpdate {
+            let update = UserWrite {
                 first_name: (before.first_name != after.first_name)
                     .then(|| after.first_name.clone()),
                 last_name: (before.last_name != after.last_name).then(|| after.last_name.clone()),
                 roles,
             };
-            w.update_user(&Id(id.clone()), &update).await?;
+            w.update_user(id, &update).await?;
         }
-        Change::User(UserChange::Delete(r)) => w.delete_user(&Id(r.id.clone())).await?,
-        Change::Role(RoleChange::Delete(r)) => w.delete_role(&Id(r.id.clone())).await?,
+        Change::User(UserChange::Delete(r)) => w.delete_user(&r.id).await?,
+        Change::Role(RoleChange::Delete(r)) => w.delete_role(&r.id).await?,
     }
     Ok(None)
 }
@@ -366,7 +331,7 @@ impl Run<'_> {
     }
 
     /// The call a change needs, or why it must be skipped.
-    fn prepare(&self, step: &Step, template: &Call) -> Result<Call, Skip> {
+    fn prepare<W>(&self, step: &Step, template: &Call<W>) -> Result<Call<W>, Skip> {
         let roles = match step.change.user_after() {
             Some(after) => role_ids(&after.roles, &self.created).map_err(Skip::NeedsRoles)?,
             None => Vec::new(),
@@ -385,13 +350,14 @@ impl Run<'_> {
 }
 
 /// Carries out `plan`: [`Phase::ALL`] in order, as many changes at once
-/// within a phase as the writer's [`periscope_client::Pace`] allows (it
-/// adapts to the server, up to the client's `max_in_flight`). A user change that
+/// within a phase as the writer's slots allow (for the RBAC client, its
+/// [`periscope_client::Pace`], which adapts to the server up to the
+/// client's `max_in_flight`). A user change that
 /// needs a role whose create failed is skipped, not tried. After a stop, or
 /// a `401`/`403` on any call, nothing more starts; calls in flight finish.
-pub async fn execute(
+pub async fn execute<W: SiteWrite>(
     plan: &Plan,
-    writer: Arc<Writer>,
+    writer: Arc<W>,
     live: &Live,
     options: ExecuteOptions,
     on_outcome: OnOutcome,
@@ -418,7 +384,6 @@ pub async fn execute(
         kept: None,
     };
     let refused = Arc::new(AtomicBool::new(false));
-    let pace = template.writer.reader().pace().clone();
     for phase in Phase::ALL {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, step) in plan.changes.iter().enumerate() {
@@ -434,10 +399,10 @@ pub async fn execute(
                     continue;
                 }
             };
-            let (pace, change) = (pace.clone(), step.change.clone());
+            let change = step.change.clone();
             let (stop, refused) = (options.stop.clone(), refused.clone());
             tasks.spawn(async move {
-                let _slot = pace.acquire().await;
+                let _slot = call.writer.slot().await;
                 // Checked again once a slot is free: a stop while waiting counts.
                 if let Some(skip) = gate(&stop, &refused) {
                     return (i, Err(skip));
