@@ -123,8 +123,10 @@ impl SourceMap {
     }
 }
 
+/// How bad a diagnostic is (a plan's change has a `Severity`, a config's
+/// problem a level).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub enum Level {
     /// The config cannot be used; nothing is sent to the site.
     Error,
     /// Probably a mistake, but the config can be used (often: it depends on
@@ -135,7 +137,7 @@ pub enum Severity {
 /// One problem found in a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub severity: Severity,
+    pub level: Level,
     pub message: String,
     /// Where it is. Only problems that are not in any file (a path that does
     /// not exist) have none.
@@ -156,7 +158,7 @@ pub const UNDEFINED_ROLE: &str = "undefined-role";
 impl Diagnostic {
     pub fn error(message: impl Into<String>) -> Self {
         Self {
-            severity: Severity::Error,
+            level: Level::Error,
             message: message.into(),
             pos: None,
             path: None,
@@ -168,7 +170,7 @@ impl Diagnostic {
 
     pub fn warning(message: impl Into<String>) -> Self {
         Self {
-            severity: Severity::Warning,
+            level: Level::Warning,
             ..Self::error(message)
         }
     }
@@ -196,7 +198,7 @@ impl Diagnostic {
     }
 
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.level == Level::Error
     }
 
     /// Renders like rustc: the message, `--> file:line:col`, the source line
@@ -206,9 +208,9 @@ impl Diagnostic {
     pub fn render(&self, sources: &SourceMap, styled: bool) -> String {
         let st = Styles::new(styled);
         let mut out = String::new();
-        let (label, head) = match self.severity {
-            Severity::Error => ("error", st.error),
-            Severity::Warning => ("warning", st.warning),
+        let (label, head) = match self.level {
+            Level::Error => ("error", st.error),
+            Level::Warning => ("warning", st.warning),
         };
         let _ = writeln!(
             out,

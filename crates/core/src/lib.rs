@@ -18,4 +18,4 @@ pub mod text;
 
 pub use config::load::{LoadError, LoadOptions, Loaded, load_path, load_path_with, load_texts};
 pub use config::model::Desired;
-pub use diagnostic::{Diagnostic, Severity, SourceMap, plural};
+pub use diagnostic::{Diagnostic, Level, SourceMap, plural};

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::{Effect, Evaluator, Gain, Model};
+use super::{Access, Effect, Evaluator, Model};
 use crate::config::vocab::{EVERYONE, key};
 use crate::live::{Live, LiveRole, LiveUser};
 
@@ -67,7 +67,7 @@ pub fn effect(live: &Live, plan: &crate::plan::Plan) -> Effect {
             |e: &Evaluator<'_>, u: Option<&LiveUser>| u.map(|u| e.pairs(u)).unwrap_or_default();
         let (a, b) = (pairs(&old, before), pairs(&new, now));
         let email = now.or(before).map(|u| u.email.clone()).unwrap_or_default();
-        let gain = |(d, action): &(String, String), e: &Evaluator<'_>| Gain {
+        let gain = |(d, action): &(String, String), e: &Evaluator<'_>| Access {
             user: email.clone(),
             dashboard_id: d.clone(),
             dashboard: e.dashboard_name(d),

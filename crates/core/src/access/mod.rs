@@ -262,7 +262,7 @@ fn sorted(mut names: Vec<&str>) -> Vec<String> {
 mod effect;
 mod render;
 
-pub use crate::plan::{Effect, Gain};
+pub use crate::plan::{Access, Effect};
 pub use effect::{annotate, effect};
 pub use render::{Format, Report, RoleGives, Row, rows};
 

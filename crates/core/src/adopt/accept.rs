@@ -11,7 +11,7 @@
 //! order the entry wrote them), a role renamed on the site (its key and
 //! every member, or none of it). Roles created or deleted on the site, the
 //! memberships that name them, memberships written with `until`, and
-//! entries that define or use a YAML anchor, alias or merge key (an edit
+//! entries that define or use a YAML anchor or alias (an edit
 //! there would change other entries too) are left for a person: each is
 //! listed with why.
 
@@ -39,8 +39,12 @@ pub struct Accepted {
     pub steps: Vec<usize>,
 }
 
+/// Why an entry that defines or uses a YAML anchor or alias (the loader
+/// says which) is not edited on its own.
+const SHARED: &str = "its entry defines or uses a YAML anchor or alias (`&`, `*`): an edit there would change other entries too; accept it by hand";
+
 /// One edit at an entry.
-enum Edit {
+enum EntryEdit {
     /// The entry's roles (and names, when the config sets them) as the site
     /// has them.
     User {
@@ -66,7 +70,7 @@ struct Gather<'a> {
     /// Roles (keys) whose create or delete is left for a person: a
     /// membership naming one is left too, never half of it accepted.
     left_roles: BTreeSet<String>,
-    edits: Vec<(PathBuf, u32, Edit)>,
+    edits: Vec<(PathBuf, u32, EntryEdit)>,
     added: BTreeMap<PathBuf, Vec<CsvUser>>,
     out: Accepted,
 }
@@ -81,11 +85,11 @@ impl<'a> Gather<'a> {
                 let Some((user, path)) = entry(self.desired, self.sources, &after.email) else {
                     return;
                 };
-                if let Some(why) = self.shared(&path, user.origin.line) {
-                    self.out.left.push(format!("{what}: {why}"));
+                if user.shared {
+                    self.out.left.push(format!("{what}: {SHARED}"));
                     return;
                 }
-                self.edits.push((path, user.origin.line, Edit::Remove));
+                self.edits.push((path, user.origin.line, EntryEdit::Remove));
                 let line = format!("{what}: not on the site, removed from the config");
                 self.out.accepted.push(line);
                 true
@@ -138,7 +142,7 @@ impl<'a> Gather<'a> {
             return false;
         };
         self.edits
-            .push((path, role.origin.line, Edit::Rekey(scalar(&rename.to))));
+            .push((path, role.origin.line, EntryEdit::Rekey(scalar(&rename.to))));
         self.out.accepted.push(format!(
             "{what}: {rename}: its entry and {} renamed",
             crate::diagnostic::plural(rename.members.len(), "member")
@@ -153,7 +157,7 @@ impl<'a> Gather<'a> {
             return false;
         };
         let written = entry_lines(self.sources, &path, role.origin.line);
-        let edit = Edit::Replace(role_lines(role, &e.before, &written));
+        let edit = EntryEdit::Replace(role_lines(role, &e.before, &written));
         self.edits.push((path, role.origin.line, edit));
         self.out
             .accepted
@@ -171,20 +175,11 @@ impl<'a> Gather<'a> {
         let role = self.desired.roles.get(&key(name))?;
         let pos = role.origin.pos(self.sources, 1)?;
         let path = self.sources.path(pos.file).to_path_buf();
-        if let Some(why) = self.shared(&path, role.origin.line) {
-            self.out.left.push(format!("{what}: {why}"));
+        if role.shared {
+            self.out.left.push(format!("{what}: {SHARED}"));
             return None;
         }
         Some((role, path))
-    }
-
-    /// Why the entry at `line` of `path` cannot be edited on its own: it
-    /// defines or uses a YAML anchor, alias or merge key.
-    fn shared(&self, path: &Path, line: u32) -> Option<&'static str> {
-        let lines = entry_lines(self.sources, path, line);
-        lines.iter().any(|l| shares(l)).then_some(
-            "its entry defines or uses a YAML anchor, alias or merge key (`&`, `*`, `<<`): an edit there would change other entries too; accept it by hand",
-        )
     }
 
     /// A user whose roles or names changed on the site: its entry as the
@@ -217,11 +212,11 @@ impl<'a> Gather<'a> {
             ));
             return false;
         }
-        if let Some(why) = self.shared(&path, user.origin.line) {
-            self.out.left.push(format!("{what}: {why}"));
+        if user.shared {
+            self.out.left.push(format!("{what}: {SHARED}"));
             return false;
         }
-        let edit = Edit::User {
+        let edit = EntryEdit::User {
             roles: site_roles(self.desired, user, site),
             first: user.first_name.as_ref().map(|_| site.first_name.clone()),
             last: user.last_name.as_ref().map(|_| site.last_name.clone()),
@@ -450,39 +445,6 @@ fn entry_lines(sources: &SourceMap, path: &Path, line: u32) -> Vec<String> {
     lines
 }
 
-// The quotes of a YAML scalar, and a flow mapping's opening.
-const QUOTE: char = '\u{22}';
-const APOSTROPHE: char = '\u{27}';
-const OPEN_BRACE: char = '\u{7b}';
-
-/// Whether a line defines or uses an anchor or an alias, or holds a merge
-/// key (quoted text and comments left out).
-fn shares(line: &str) -> bool {
-    let mut quote = None;
-    let mut prev = ' ';
-    let chars: Vec<char> = line.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == QUOTE || c == APOSTROPHE => quote = Some(c),
-            None if c == '#' && prev.is_whitespace() => return false,
-            None if (c == '&' || c == '*')
-                && matches!(prev, ' ' | '\t' | '[' | ',' | OPEN_BRACE | ':' | '-')
-                && chars
-                    .get(i + 1)
-                    .is_some_and(|n| n.is_alphanumeric() || *n == '_') =>
-            {
-                return true;
-            }
-            None if c == '<' && chars.get(i + 1) == Some(&'<') => return true,
-            None => {}
-        }
-        prev = c;
-    }
-    false
-}
-
 /// The line (within an entry's lines) where `k` is written as a key.
 fn key_line(lines: &[String], k: &str) -> Option<usize> {
     let needle = format!("{k}:");
@@ -596,7 +558,7 @@ fn blank(line: &str) -> bool {
 }
 
 /// `text` with `edit` made to the entry whose key is on `line` (1-based).
-fn apply(text: &str, line: usize, edit: &Edit) -> String {
+fn apply(text: &str, line: usize, edit: &EntryEdit) -> String {
     let ends_nl = text.ends_with('\n');
     // The file's own line ends (a CRLF file stays CRLF).
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
@@ -608,10 +570,10 @@ fn apply(text: &str, line: usize, edit: &Edit) -> String {
     let k = indent(&head);
     let end = entry_end(&lines, at, k);
     match edit {
-        Edit::Remove => {
+        EntryEdit::Remove => {
             lines.drain(at..end);
         }
-        Edit::Replace(new) => {
+        EntryEdit::Replace(new) => {
             // The entry's own step of indentation, else two spaces.
             let step = (at + 1..end)
                 .find(|&i| !blank(&lines[i]))
@@ -623,8 +585,8 @@ fn apply(text: &str, line: usize, edit: &Edit) -> String {
                 .collect();
             lines.splice(at..end, written);
         }
-        Edit::User { roles, first, last } => edit_user(&mut lines, at, k, roles, first, last),
-        Edit::Rekey(new) => {
+        EntryEdit::User { roles, first, last } => edit_user(&mut lines, at, k, roles, first, last),
+        EntryEdit::Rekey(new) => {
             // `  Old Name:  # comment` -> `  New Name:  # comment`.
             let line = &lines[at];
             if let Some(colon) = key_end(line) {
@@ -775,8 +737,8 @@ fn block_set(lines: &mut Vec<String>, at: usize, end: usize, k: usize, field: &s
 mod tests {
     use super::*;
 
-    fn user(roles: &[&str]) -> Edit {
-        Edit::User {
+    fn user(roles: &[&str]) -> EntryEdit {
+        EntryEdit::User {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             first: None,
             last: None,
@@ -816,7 +778,7 @@ mod tests {
         );
         let removed = "users:\n  jane@acme.com:\n    roles: [A]\n  # next\n  li@acme.com: {}\n";
         assert_eq!(
-            apply(removed, 2, &Edit::Remove),
+            apply(removed, 2, &EntryEdit::Remove),
             "users:\n  # next\n  li@acme.com: {}\n"
         );
     }

@@ -54,7 +54,7 @@ pub struct Desired {
     /// when the root file does not say (any file may hold entries).
     pub files: Option<FileRules>,
     /// `policy:`: rules a plan must keep, whatever the entries say.
-    pub policy: SitePolicy,
+    pub policy: Policy,
     /// Keyed by lower-cased role name.
     pub roles: BTreeMap<String, Role>,
     /// Keyed by lower-cased email.
@@ -307,7 +307,7 @@ impl FileRules {
 
 /// `policy:` of the root file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SitePolicy {
+pub struct Policy {
     /// Lower-cased domains; empty: any. A user outside them is blocked.
     pub email_domains: Vec<String>,
     /// Actions Everyone may never gain, as a privilege or a grant.
@@ -458,6 +458,10 @@ pub struct Role {
     pub renamed_from: Vec<String>,
     #[serde(skip)]
     pub origin: Origin,
+    /// Its entry defines or uses a YAML anchor or alias: an edit of its
+    /// text would change other entries too.
+    #[serde(skip)]
+    pub shared: bool,
 }
 
 /// An object as the config names it: by `#id` or by name; resolved
@@ -538,18 +542,23 @@ pub struct User {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     /// Keyed by lower-cased role name. Everyone is implied and not listed.
-    pub roles: BTreeMap<String, RoleRef>,
+    pub roles: BTreeMap<String, Membership>,
     #[serde(skip)]
     pub origin: Origin,
     /// Whether its file may change its Admin membership (`files:` gives the
     /// file `admin`, or there is no `files:`); a plan that would is blocked.
     #[serde(skip)]
     pub admin_allowed: bool,
+    /// Its entry defines or uses a YAML anchor or alias: an edit of its
+    /// text would change other entries too.
+    #[serde(skip)]
+    pub shared: bool,
 }
 
-/// A user's reference to a role, by name; a membership may end.
+/// A user's membership of a role, as the config writes it (by the role's
+/// name); it may end. A plan's reference to a role is `plan::RoleRef`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RoleRef {
+pub struct Membership {
     pub name: String,
     /// The last day of the membership (`{role: Auditor, until: 2027-01-31}`):
     /// past it, the membership is not wanted and a plan revokes it.

@@ -18,7 +18,7 @@ use crate::access;
 use crate::config::model::Limit;
 use crate::diagnostic::Diagnostic;
 use crate::live::Live;
-use crate::plan::{Plan, Policy, Review, Rule, Selection};
+use crate::plan::{Plan, Rails, Review, Rule, Selection};
 
 /// The plan for `desired` against `live` (within `selection`), with every
 /// safety rule checked, and beside it what it does to people's access; or
@@ -41,7 +41,7 @@ pub fn plan(
 /// a change already carries are dropped first: a list made from another
 /// config (a baseline) is judged by this one's rules only.
 pub fn judge(plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
-    judge_by(plan, live, rules, Policy::of(rules))
+    judge_by(plan, live, rules, Rails::of(rules))
 }
 
 /// [`judge`] for an undo of site changes (`apply --only-origin site`): each
@@ -50,14 +50,14 @@ pub fn judge(plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
 /// someone gave on the site. Every other rule holds, and no file may give
 /// Admin.
 pub fn judge_undo(plan: Plan, live: &Live, rules: &Desired) -> (Plan, Review) {
-    let policy = Policy {
+    let policy = Rails {
         site_made: true,
-        ..Policy::of(rules)
+        ..Rails::of(rules)
     };
     judge_by(plan, live, rules, policy)
 }
 
-fn judge_by(mut plan: Plan, live: &Live, rules: &Desired, policy: Policy) -> (Plan, Review) {
+fn judge_by(mut plan: Plan, live: &Live, rules: &Desired, policy: Rails) -> (Plan, Review) {
     for step in &mut plan.changes {
         step.blocked = None;
     }

@@ -147,17 +147,17 @@ impl Change {
         }
     }
 
-    /// The operation's name in the JSON plan: `create-role`, `strip-user`...
-    pub fn op(&self) -> &'static str {
+    /// The operation: its name in the JSON plan and the audit log.
+    pub fn op(&self) -> Op {
         match self {
-            Change::Role(RoleChange::Create(_)) => "create-role",
-            Change::Role(RoleChange::Update(_)) => "update-role",
-            Change::Role(RoleChange::Rename(_)) => "rename-role",
-            Change::Role(RoleChange::Delete(_)) => "delete-role",
-            Change::User(UserChange::Create(_)) => "create-user",
-            Change::User(UserChange::Update(_)) => "update-user",
-            Change::User(UserChange::Strip(_)) => "strip-user",
-            Change::User(UserChange::Delete(_)) => "delete-user",
+            Change::Role(RoleChange::Create(_)) => Op::CreateRole,
+            Change::Role(RoleChange::Update(_)) => Op::UpdateRole,
+            Change::Role(RoleChange::Rename(_)) => Op::RenameRole,
+            Change::Role(RoleChange::Delete(_)) => Op::DeleteRole,
+            Change::User(UserChange::Create(_)) => Op::CreateUser,
+            Change::User(UserChange::Update(_)) => Op::UpdateUser,
+            Change::User(UserChange::Strip(_)) => Op::StripUser,
+            Change::User(UserChange::Delete(_)) => Op::DeleteUser,
         }
     }
 
@@ -288,3 +288,34 @@ macro_rules! states {
 
 states!(RoleChange, RoleState, Rename);
 states!(UserChange, UserState, Strip);
+
+/// A change's operation, as the JSON plan and the audit log name it:
+/// `create-role`, `strip-user`...
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Op {
+    CreateRole,
+    UpdateRole,
+    RenameRole,
+    DeleteRole,
+    CreateUser,
+    UpdateUser,
+    StripUser,
+    DeleteUser,
+}
+
+impl Op {
+    /// As written: `create-role`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::CreateRole => "create-role",
+            Op::UpdateRole => "update-role",
+            Op::RenameRole => "rename-role",
+            Op::DeleteRole => "delete-role",
+            Op::CreateUser => "create-user",
+            Op::UpdateUser => "update-user",
+            Op::StripUser => "strip-user",
+            Op::DeleteUser => "delete-user",
+        }
+    }
+}

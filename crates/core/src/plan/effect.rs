@@ -1,9 +1,10 @@
 //! What a plan does to people's access, as plans carry it (computed by
 //! `access`, which knows how access is evaluated).
 
-/// A change of one user's access, for a plan.
+/// One user's action on one dashboard: what a plan gives (`gained`) or
+/// takes away (`lost`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct Gain {
+pub struct Access {
     pub user: String,
     pub dashboard_id: String,
     pub dashboard: String,
@@ -14,8 +15,8 @@ pub struct Gain {
 /// Admins are left out (the `admin-grant` risk shows those changes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Effect {
-    pub gained: Vec<Gain>,
-    pub lost: Vec<Gain>,
+    pub gained: Vec<Access>,
+    pub lost: Vec<Access>,
 }
 
 impl Effect {

@@ -26,11 +26,11 @@ use crate::config::model::Origin;
 
 pub use crate::kinds::{DigestKey, Kind, ObjectKind, ObjectRef, Risk};
 pub use crate::live::KeptRights;
-pub use change::{Change, Edit, Removal, RoleChange, UserChange};
+pub use change::{Change, Edit, Op, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
-pub use effect::{Effect, Gain};
+pub use effect::{Access, Effect};
 pub use renamed::{Members, SiteRename, renamed_on_site, renamed_roles};
-pub use safety::{Blocked, Policy, Rule};
+pub use safety::{Blocked, Rails, Rule};
 pub use simulate::simulate;
 
 /// The version of the JSON plan format. Version 2 made each change a typed

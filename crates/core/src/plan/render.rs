@@ -437,7 +437,7 @@ fn access_lines(review: &Review) -> Vec<String> {
     let Some(effect) = review.access.as_ref().filter(|e| !e.is_empty()) else {
         return Vec::new();
     };
-    let group = |gains: &[super::Gain], verb: (&str, &str)| -> Vec<String> {
+    let group = |gains: &[super::Access], verb: (&str, &str)| -> Vec<String> {
         let mut by_action: std::collections::BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> =
             std::collections::BTreeMap::new();
         for g in gains {
@@ -467,7 +467,7 @@ fn access_lines(review: &Review) -> Vec<String> {
 /// `Access (cross-role, admins left out): 140 users gain actions on
 /// dashboards, 3 users lose some.`
 fn access_summary(effect: &super::Effect) -> String {
-    let users = |g: &[super::Gain]| {
+    let users = |g: &[super::Access]| {
         g.iter()
             .map(|x| x.user.as_str())
             .collect::<BTreeSet<_>>()

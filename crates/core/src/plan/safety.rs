@@ -12,15 +12,16 @@ use serde::{Deserialize, Serialize};
 
 use super::{Action, Change, Kind, Plan, Risk, RoleChange, Step, UserChange, UserState};
 use crate::config::model::{
-    Desired, Limit, Limits, Prune, PruneRoles, PruneUsers, Selectors, SitePolicy,
+    Desired, Limit, Limits, Policy, Prune, PruneRoles, PruneUsers, Selectors,
 };
 use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::text::clean;
 
-/// What the rules need to know of a config.
+/// The safety rails: what the rules need to know of the config in force
+/// (made with [`Rails::of`]; the config's own `policy:` is [`crate::config::model::Policy`]).
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub struct Rails {
     /// The email every write names; it never loses Admin.
     pub actor: String,
     /// Never touched.
@@ -29,7 +30,7 @@ pub struct Policy {
     pub ignore: Selectors,
     pub limits: Limits,
     /// `policy:` of the config.
-    pub site: SitePolicy,
+    pub site: Policy,
     /// Users (keys) whose file `files:` does not let change Admin membership.
     pub no_admin: BTreeSet<String>,
     /// `prune:` of the config, and whether it lists any user or role: a
@@ -44,7 +45,7 @@ pub struct Policy {
     pub site_made: bool,
 }
 
-impl Policy {
+impl Rails {
     /// The rules as a config sets them.
     pub fn of(desired: &Desired) -> Self {
         Self {
@@ -323,7 +324,7 @@ impl<'a> Site<'a> {
 
 /// Marks every change of `plan` that a rule stops (a change already marked
 /// keeps its mark). Nothing is written while any change is marked.
-pub fn check(plan: &mut Plan, live: &Live, policy: &Policy) {
+pub fn check(plan: &mut Plan, live: &Live, policy: &Rails) {
     let site = Site::new(live);
     for step in plan.changes.iter_mut().filter(|s| s.blocked.is_none()) {
         step.blocked = builtin(&site, &step.change)
@@ -340,7 +341,7 @@ pub fn check(plan: &mut Plan, live: &Live, policy: &Policy) {
 
 /// A prune (a change with no config entry behind it) of a kind the config
 /// lists none of, with `prune` on for that kind.
-fn prune_everything(policy: &Policy, steps: &mut [Step]) {
+fn prune_everything(policy: &Rails, steps: &mut [Step]) {
     let users = policy.prune.users != PruneUsers::Keep && !policy.lists_users;
     let roles = policy.prune.roles != PruneRoles::Keep && !policy.lists_roles;
     for step in steps
@@ -381,7 +382,7 @@ fn users_losing<'a>(live: &'a Live, change: &'a Change) -> Vec<&'a str> {
 /// `limits.max_users_losing_access`: by default, more than [`MASS_SHARE`]
 /// of a site's users (of [`MASS_MIN_USERS`] or more; ignored ones not
 /// counted) losing access blocks every change that takes some.
-fn limit_users(policy: &Policy, live: &Live, steps: &mut [Step]) {
+fn limit_users(policy: &Rails, live: &Live, steps: &mut [Step]) {
     let of = live
         .users
         .iter()
@@ -436,7 +437,7 @@ fn admin_rights(site: &Site<'_>, change: &Change) -> Option<Rule> {
     (!live.is_some_and(|l| l.same_rights(after))).then_some(Rule::AdminRights)
 }
 
-fn protected(site: &Site<'_>, policy: &Policy, change: &Change) -> Option<Rule> {
+fn protected(site: &Site<'_>, policy: &Rails, change: &Change) -> Option<Rule> {
     let globs = match change.kind() {
         Kind::Role => &policy.protect.roles,
         Kind::User => &policy.protect.users,
@@ -461,7 +462,7 @@ fn admin_before_after(site: &Site<'_>, change: &Change) -> (bool, bool) {
 }
 
 /// The actor keeps Admin, and the site keeps at least one Admin member.
-fn guard_admins(site: &Site<'_>, policy: &Policy, live: &Live, steps: &mut [Step]) {
+fn guard_admins(site: &Site<'_>, policy: &Rails, live: &Live, steps: &mut [Step]) {
     let actor = key(&policy.actor);
     let mut admins: BTreeSet<String> = live
         .users
@@ -521,7 +522,7 @@ fn over_count(count: usize, n: u64, by_default: bool) -> Option<Excess> {
 
 /// Deletes beyond `max_deletes` (default: 10, and 25% of the live objects
 /// of a kind) block every delete.
-fn limit_deletes(limits: Limits, policy: &Policy, live: &Live, steps: &mut [Step]) {
+fn limit_deletes(limits: Limits, policy: &Rails, live: &Live, steps: &mut [Step]) {
     let deleted = |kind: Kind| {
         steps
             .iter()
@@ -593,7 +594,7 @@ fn limit_revokes(limits: Limits, live: &Live, steps: &mut [Step]) {
 
 /// `policy:`: marks the changes it forbids. Run after the risks are all
 /// known (the access effect adds some); nothing lifts these.
-pub fn check_policy(plan: &mut Plan, policy: &Policy) {
+pub fn check_policy(plan: &mut Plan, policy: &Rails) {
     let site = &policy.site;
     // A change a limit marks is judged too: `--allow-mass-delete` lifts the
     // limit, never the policy.
@@ -619,7 +620,7 @@ pub fn check_policy(plan: &mut Plan, policy: &Policy) {
 
 /// A change of a user's Admin membership, given or taken, from a file that
 /// `files:` does not give `admin`.
-fn admin_outside_files(policy: &Policy, change: &Change) -> Option<Rule> {
+fn admin_outside_files(policy: &Rails, change: &Change) -> Option<Rule> {
     let after = change.user_after()?;
     if !policy.no_admin.contains(&key(&after.email)) {
         return None;
@@ -635,7 +636,7 @@ fn admin_outside_files(policy: &Policy, change: &Change) -> Option<Rule> {
 }
 
 /// A user created or updated outside `email_domains`.
-fn email_domain(site: &SitePolicy, change: &Change) -> Option<Rule> {
+fn email_domain(site: &Policy, change: &Change) -> Option<Rule> {
     if site.email_domains.is_empty() {
         return None;
     }
@@ -648,7 +649,7 @@ fn email_domain(site: &SitePolicy, change: &Change) -> Option<Rule> {
 
 /// An action Everyone gains, as a privilege or on a dashboard, that
 /// `everyone_never` forbids.
-fn everyone_never(site: &SitePolicy, change: &Change) -> Option<Rule> {
+fn everyone_never(site: &Policy, change: &Change) -> Option<Rule> {
     let after = change.role_after()?;
     let before = change.role_before();
     let is_everyone =

@@ -177,7 +177,7 @@ impl World {
                 .map(|d| d.render(&loaded.sources, false))
                 .collect::<String>()
         })?;
-        safety::check(&mut plan, &self.live, &Policy::of(&loaded.desired));
+        safety::check(&mut plan, &self.live, &Rails::of(&loaded.desired));
         Ok(plan)
     }
 
@@ -1050,7 +1050,11 @@ fn busy_world() -> World {
 #[test]
 fn a_saved_plan_reads_back_as_the_same_plan() {
     let plan = busy_world().plan();
-    let ops: Vec<&str> = plan.changes.iter().map(|s| s.change.op()).collect();
+    let ops: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|s| s.change.op().as_str())
+        .collect();
     assert_eq!(
         ops,
         [
@@ -1120,7 +1124,7 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
     let strip = plan
         .changes
         .iter_mut()
-        .find(|s| s.change.op() == "strip-user")
+        .find(|s| s.change.op() == Op::StripUser)
         .unwrap();
     let Change::User(UserChange::Strip(edit)) = &mut strip.change else {
         unreachable!()
@@ -1155,7 +1159,7 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
 fn safety_rules_guard_the_live_objects_behind_a_change() {
     let w = world().yaml("actor:", "protect:\n  users: [jane@*]\nactor:");
     let loaded = load_texts(vec![("rolecall.yaml".into(), w.yaml.clone())]).unwrap();
-    let policy = Policy::of(&loaded.desired);
+    let policy = Rails::of(&loaded.desired);
     let state = |email: &str, roles: &[RoleRef]| UserState {
         email: email.into(),
         first_name: "X".into(),
@@ -1283,7 +1287,7 @@ fn admin_is_listed_for_its_description_only() {
     }
     plan.changes[0].blocked = None;
     let loaded = load_texts(vec![("rolecall.yaml".into(), w.yaml.clone())]).unwrap();
-    safety::check(&mut plan, &w.live, &Policy::of(&loaded.desired));
+    safety::check(&mut plan, &w.live, &Rails::of(&loaded.desired));
     insta::assert_snapshot!(plan.changes[0].blocked.as_ref().unwrap().rule.to_string(), @"the Admin role's privileges and grants are never changed");
 }
 

@@ -11,8 +11,8 @@ use crate::config::model::Origin;
 
 use super::{
     Action, Blocked, Change, DashboardNote, DigestKey, Edit, FORMAT_VERSION, Kind, Label, MadeFrom,
-    Partial, Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged, UserChange,
-    UserState,
+    Op, Partial, Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged,
+    UserChange, UserState,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -43,19 +43,6 @@ impl Plan {
     pub(super) fn summary(&self) -> Option<Summary> {
         self.summary
     }
-}
-
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-enum Op {
-    CreateRole,
-    UpdateRole,
-    RenameRole,
-    DeleteRole,
-    CreateUser,
-    UpdateUser,
-    StripUser,
-    DeleteUser,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -102,19 +89,6 @@ fn origin(labels: &[Label]) -> Option<String> {
     }
 }
 
-fn op(change: &Change) -> Op {
-    match change {
-        Change::Role(RoleChange::Create(_)) => Op::CreateRole,
-        Change::Role(RoleChange::Update(_)) => Op::UpdateRole,
-        Change::Role(RoleChange::Rename(_)) => Op::RenameRole,
-        Change::Role(RoleChange::Delete(_)) => Op::DeleteRole,
-        Change::User(UserChange::Create(_)) => Op::CreateUser,
-        Change::User(UserChange::Update(_)) => Op::UpdateUser,
-        Change::User(UserChange::Strip(_)) => Op::StripUser,
-        Change::User(UserChange::Delete(_)) => Op::DeleteUser,
-    }
-}
-
 impl WireStep {
     fn new(step: &Step, labels: Vec<Label>) -> Self {
         let c = &step.change;
@@ -129,7 +103,7 @@ impl WireStep {
             .map(State::Role)
             .or_else(|| c.user_after().cloned().map(State::User));
         WireStep {
-            op: op(c),
+            op: c.op(),
             action: c.action(),
             kind: c.kind(),
             key: c.key().to_string(),

@@ -65,7 +65,7 @@ impl Audit {
         };
         self.write(serde_json::json!({
             "event": "operation",
-            "op": step.change.op(),
+            "op": step.change.op().as_str(),
             "action": step.action(),
             "kind": step.kind(),
             "key": step.key(),

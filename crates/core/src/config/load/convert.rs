@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::yaml::{Node, NodeKind, ScalarType};
 use crate::config::date::Date;
 use crate::config::model::{
-    FileRule, FileRules, Globs, Limit, Limits, May, NameOrId, ObjectGrant, ObjectName, Origin,
-    Prune, PruneRoles, PruneUsers, Role, RoleRef, Selectors, SitePolicy, User,
+    FileRule, FileRules, Globs, Limit, Limits, May, Membership, NameOrId, ObjectGrant, ObjectName,
+    Origin, Policy, Prune, PruneRoles, PruneUsers, Role, Selectors, User,
 };
 use crate::config::vocab;
 use crate::diagnostic::{Diagnostic, FileId, Pos, did_you_mean};
@@ -50,7 +50,7 @@ pub(crate) struct Fragment {
     pub ignore: Option<Setting<Selectors>>,
     pub limits: Option<Setting<Limits>>,
     pub files: Option<Setting<FileRules>>,
-    pub policy: Option<Setting<SitePolicy>>,
+    pub policy: Option<Setting<Policy>>,
     /// With the position of each role's key.
     pub roles: Vec<(Pos, Role)>,
     pub users: Vec<(Pos, User)>,
@@ -533,14 +533,14 @@ impl<'a> Converter<'a> {
     }
 
     /// `policy:`: rules every plan keeps.
-    fn policy(&mut self, v: &Node) -> Option<SitePolicy> {
+    fn policy(&mut self, v: &Node) -> Option<Policy> {
         let ppath = ROOT.field("policy");
         let entries = self.map(
             v,
             &ppath,
             "a mapping with `email_domains`, `everyone_never`, `block_risks`",
         )?;
-        let mut out = SitePolicy::default();
+        let mut out = Policy::default();
         let mut ok = true;
         for (name, _, v) in self.fields(entries, POLICY_KEYS, &ppath, |_| None) {
             let path = ppath.field(name);
@@ -701,7 +701,8 @@ impl<'a> Converter<'a> {
             }
             // Kept even when it has errors (the load fails anyway), so that
             // whole-config checks such as duplicates still see it.
-            if let Some(role) = self.role(&name, k.pos, v, &path, frag) {
+            if let Some(mut role) = self.role(&name, k.pos, v, &path, frag) {
+                role.shared = k.shared || v.shared;
                 frag.roles.push((k.pos, role));
             }
         }
@@ -727,6 +728,7 @@ impl<'a> Converter<'a> {
             grants: BTreeMap::new(),
             renamed_from: Vec::new(),
             origin: self.origin(pos),
+            shared: false,
         };
         let hint = |key: &str| {
             vocab::ACTIONS
@@ -949,7 +951,8 @@ impl<'a> Converter<'a> {
                     .hint = Some(hint);
                 continue;
             }
-            if let Some(user) = self.user(&email, k.pos, v, &path) {
+            if let Some(mut user) = self.user(&email, k.pos, v, &path) {
+                user.shared = k.shared || v.shared;
                 frag.users.push((k.pos, user));
             }
         }
@@ -973,7 +976,7 @@ impl<'a> Converter<'a> {
     }
 
     /// A user's `roles:`, keyed case-insensitively; Everyone left out.
-    fn user_roles(&mut self, v: &Node, fpath: &YPath<'_>) -> BTreeMap<String, RoleRef> {
+    fn user_roles(&mut self, v: &Node, fpath: &YPath<'_>) -> BTreeMap<String, Membership> {
         let mut roles = BTreeMap::new();
         let Some(items) = self.list(v, fpath, "a list of role names") else {
             return roles;
@@ -994,7 +997,7 @@ impl<'a> Converter<'a> {
                 continue;
             }
             let origin = self.origin(at);
-            let rref = RoleRef {
+            let rref = Membership {
                 name: role,
                 until,
                 reason,
@@ -1069,6 +1072,7 @@ impl<'a> Converter<'a> {
             roles: BTreeMap::new(),
             origin: self.origin(pos),
             admin_allowed: true,
+            shared: false,
         };
         let hint = |key: &str| match key {
             "role" | "groups" | "teams" => Some("did you mean `roles`?".to_string()),

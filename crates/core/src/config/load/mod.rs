@@ -23,7 +23,7 @@ use ownership::Layout;
 
 use crate::config::lock;
 use crate::config::lock::{LOCK_FILE, Lock};
-use crate::config::model::{Desired, FileRules, Limits, Prune, Role, Selectors, SitePolicy, User};
+use crate::config::model::{Desired, FileRules, Limits, Policy, Prune, Role, Selectors, User};
 use crate::config::validate::{self, Index};
 use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
 
@@ -598,7 +598,7 @@ struct Merged {
     ignore: Option<Setting<Selectors>>,
     limits: Option<Setting<Limits>>,
     files: Option<Setting<FileRules>>,
-    policy: Option<Setting<SitePolicy>>,
+    policy: Option<Setting<Policy>>,
     roles: BTreeMap<String, (Pos, Role)>,
     users: BTreeMap<String, (Pos, User)>,
     refs: Refs,

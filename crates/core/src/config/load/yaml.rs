@@ -21,6 +21,9 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 pub(crate) struct Node {
     pub kind: NodeKind,
     pub pos: Pos,
+    /// It, or a node within it, defines an anchor (`&name`) or is an
+    /// alias (`*name`): an edit of its text would change other entries too.
+    pub shared: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +239,7 @@ impl MarkedEventReceiver for Builder {
                     Node {
                         kind: NodeKind::Scalar(scalar),
                         pos,
+                        shared: anchor > 0,
                     },
                     anchor,
                 );
@@ -252,6 +256,7 @@ impl MarkedEventReceiver for Builder {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Partial::Seq(pos, anchor, items)) => (
                         Node {
+                            shared: anchor > 0 || items.iter().any(|n| n.shared),
                             kind: NodeKind::Seq(items),
                             pos,
                         },
@@ -264,6 +269,7 @@ impl MarkedEventReceiver for Builder {
                             pos: entries
                                 .first()
                                 .map_or(pos, |(k, _)| Pos { len: 1, ..k.pos }),
+                            shared: anchor > 0 || entries.iter().any(|(k, v)| k.shared || v.shared),
                             kind: NodeKind::Map(entries),
                         },
                         anchor,
@@ -295,7 +301,13 @@ impl MarkedEventReceiver for Builder {
                 }
                 // The copy keeps the anchor's positions: errors in it point at
                 // where it was written, which is where it must be fixed.
-                self.finish(target, 0);
+                self.finish(
+                    Node {
+                        shared: true,
+                        ..target
+                    },
+                    0,
+                );
             }
             Event::DocumentStart => {
                 let pos = self.pos(mark, 3);
@@ -312,6 +324,17 @@ mod tests {
 
     fn parse_ok(text: &str) -> Node {
         parse(FileId(0), text).unwrap().unwrap()
+    }
+
+    #[test]
+    fn nodes_that_define_or_use_an_anchor_are_shared() {
+        let root = parse_ok("a: {x: &n 1}\nb: [*n]\nc: {x: 2}\n");
+        let NodeKind::Map(entries) = &root.kind else {
+            panic!("a map")
+        };
+        let shared: Vec<bool> = entries.iter().map(|(_, v)| v.shared).collect();
+        assert_eq!(shared, [true, true, false]);
+        assert!(root.shared);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::SourceMap;
-use crate::access::{Effect, Gain};
+use crate::access::{Access, Effect};
 use crate::config::model::{Desired, SETTINGS};
 use crate::config::vocab::key;
 use crate::live::Live;
@@ -173,7 +173,7 @@ fn same_effect(fresh: Option<&Effect>, saved: Option<&Effect>, partly_done: bool
     }
     let Some(fresh) = fresh else { return true };
     let empty = Effect::default();
-    let gained: BTreeSet<&Gain> = saved.unwrap_or(&empty).gained.iter().collect();
+    let gained: BTreeSet<&Access> = saved.unwrap_or(&empty).gained.iter().collect();
     fresh.gained.iter().all(|g| gained.contains(g))
 }
 
