@@ -100,7 +100,7 @@ pub fn record(
     } else {
         settings.config.as_path()
     };
-    made_from.config = loaded.file_digests(path);
+    made_from.config = loaded.file_checksums(path);
     made_from.git_commit = crate::git::head_commit(path);
     made_from.targets = targets.to_vec();
     made_from.excludes = excludes.to_vec();

@@ -39,7 +39,7 @@ pub fn recorded(
 pub fn taken(endpoint: &str, live: &Live) -> Taken {
     Taken {
         endpoint: endpoint.to_string(),
-        digest: live.digest(),
+        digest: live.checksum(),
         at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     }
 }

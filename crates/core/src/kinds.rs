@@ -1,5 +1,5 @@
 //! The words shared by the config, the live site and plans: which kind of
-//! object a change is on, the risks a change may carry, and the digests
+//! object a change is on, the risks a change may carry, and the checksums
 //! that tell whether an object changed. A leaf module:
 //! it depends on nothing of the crate, so that the model and the live site
 //! can name them without depending on plans.
@@ -117,7 +117,7 @@ impl ObjectKind {
         Self::ALL.into_iter().find(|k| k.api_type() == object_type)
     }
 
-    /// One object, in prose and in digest keys: `dashboard`.
+    /// One object, in prose and in checksum keys: `dashboard`.
     pub fn word(self) -> &'static str {
         match self {
             ObjectKind::Dashboard => "dashboard",
@@ -203,7 +203,7 @@ impl std::fmt::Display for ObjectRef {
 
 /// Grants keyed by object, serialized as a map keyed by
 /// [`ObjectRef::map_key`]: `{"4711": ...}` for dashboards, as format 2
-/// writes them (the digests of live objects stay as they were).
+/// writes them (the checksums of live objects stay as they were).
 pub mod by_object {
     use std::collections::BTreeMap;
 
@@ -231,11 +231,11 @@ pub mod by_object {
     }
 }
 
-/// The key of a live object's digest in a plan's `digests` and
+/// The key of a live object's checksum in a plan's `checksums` and
 /// `made_from.objects`: written `role:<id>`, `user:<id>` or
 /// `<object kind>:<id>` (`dashboard:<id>`). Ordered as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DigestKey {
+pub enum ChecksumKey {
     /// An object grants are on.
     Object(ObjectRef),
     /// A role, by id.
@@ -244,86 +244,86 @@ pub enum DigestKey {
     User(String),
 }
 
-impl DigestKey {
+impl ChecksumKey {
     /// The key of the user or role a change is on.
     pub fn of(kind: Kind, id: impl Into<String>) -> Self {
         match kind {
-            Kind::Role => DigestKey::Role(id.into()),
-            Kind::User => DigestKey::User(id.into()),
+            Kind::Role => ChecksumKey::Role(id.into()),
+            Kind::User => ChecksumKey::User(id.into()),
         }
     }
 
     /// The kind of a user's or a role's key.
     pub fn kind(&self) -> Option<Kind> {
         match self {
-            DigestKey::Role(_) => Some(Kind::Role),
-            DigestKey::User(_) => Some(Kind::User),
-            DigestKey::Object(_) => None,
+            ChecksumKey::Role(_) => Some(Kind::Role),
+            ChecksumKey::User(_) => Some(Kind::User),
+            ChecksumKey::Object(_) => None,
         }
     }
 }
 
-impl PartialOrd for DigestKey {
+impl PartialOrd for ChecksumKey {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
 /// As written: the order of a plan file's maps.
-impl Ord for DigestKey {
+impl Ord for ChecksumKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.parts().cmp(&other.parts())
     }
 }
 
-impl DigestKey {
+impl ChecksumKey {
     /// As written, in two parts: `("dashboard", id)`.
     fn parts(&self) -> (&'static str, &str) {
         match self {
-            DigestKey::Object(object) => (object.kind.word(), &object.id),
-            DigestKey::Role(id) => ("role", id),
-            DigestKey::User(id) => ("user", id),
+            ChecksumKey::Object(object) => (object.kind.word(), &object.id),
+            ChecksumKey::Role(id) => ("role", id),
+            ChecksumKey::User(id) => ("user", id),
         }
     }
 }
 
-impl std::fmt::Display for DigestKey {
+impl std::fmt::Display for ChecksumKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (kind, id) = self.parts();
         write!(f, "{kind}:{id}")
     }
 }
 
-impl std::str::FromStr for DigestKey {
+impl std::str::FromStr for ChecksumKey {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
         match s.split_once(':').filter(|(_, id)| !id.is_empty()) {
-            Some(("role", id)) => Ok(DigestKey::Role(id.into())),
-            Some(("user", id)) => Ok(DigestKey::User(id.into())),
+            Some(("role", id)) => Ok(ChecksumKey::Role(id.into())),
+            Some(("user", id)) => Ok(ChecksumKey::User(id.into())),
             Some((word, id)) => match ObjectKind::of_word(word) {
-                Some(kind) => Ok(DigestKey::Object(ObjectRef {
+                Some(kind) => Ok(ChecksumKey::Object(ObjectRef {
                     kind,
                     id: id.into(),
                 })),
                 None => Err(format!(
-                    "`{s}` is not a digest key (`role:ID`, `user:ID` or `dashboard:ID`)"
+                    "`{s}` is not a checksum key (`role:ID`, `user:ID` or `dashboard:ID`)"
                 )),
             },
             None => Err(format!(
-                "`{s}` is not a digest key (`role:ID`, `user:ID` or `dashboard:ID`)"
+                "`{s}` is not a checksum key (`role:ID`, `user:ID` or `dashboard:ID`)"
             )),
         }
     }
 }
 
-impl Serialize for DigestKey {
+impl Serialize for ChecksumKey {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
 }
 
-impl<'de> Deserialize<'de> for DigestKey {
+impl<'de> Deserialize<'de> for ChecksumKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?
             .parse()
@@ -331,9 +331,13 @@ impl<'de> Deserialize<'de> for DigestKey {
     }
 }
 
-/// A stable digest of a live object (FNV-1a over its canonical JSON), so a
-/// saved plan can tell whether the object changed since.
-pub fn digest<T: Serialize>(object: &T) -> String {
+/// A stable checksum of an object (FNV-1a over its canonical JSON), so a
+/// saved plan can tell whether the object changed since. A checksum, not a
+/// signature: anyone who edits a plan file can compute it again, so it
+/// proves nothing about who wrote the plan; what guards an apply is that it
+/// plans again and compares, change by change (`pipeline::saved`). The
+/// plan format calls these fields `digests` (format 2).
+pub fn checksum<T: Serialize>(object: &T) -> String {
     let json = serde_json::to_vec(object).expect("live objects serialize");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in json {

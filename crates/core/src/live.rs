@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{DigestKey, ObjectKind, ObjectRef};
+use crate::kinds::{ChecksumKey, ObjectKind, ObjectRef};
 
-pub use crate::kinds::digest;
+pub use crate::kinds::checksum;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Live {
@@ -80,7 +80,7 @@ impl Kept {
 /// An object grants can be on, as the site lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveObject {
-    /// What it is (written only when not a dashboard: the digests of
+    /// What it is (written only when not a dashboard: the checksums of
     /// format 2 stay as they were).
     #[serde(skip_serializing_if = "ObjectKind::is_dashboard")]
     pub kind: ObjectKind,
@@ -108,17 +108,17 @@ impl LiveObject {
 }
 
 impl Live {
-    /// A digest of the whole site, whatever order it was listed in: a saved
+    /// A checksum of the whole site, whatever order it was listed in: a saved
     /// plan records it, so that `apply` can tell "the site changed" from
     /// "the plan file was edited".
-    pub fn digest(&self) -> String {
+    pub fn checksum(&self) -> String {
         let mut users: Vec<&LiveUser> = self.users.iter().collect();
         users.sort_by(|a, b| a.id.cmp(&b.id));
         let mut roles: Vec<&LiveRole> = self.roles.iter().collect();
         roles.sort_by(|a, b| a.id.cmp(&b.id));
         let mut objects: Vec<&LiveObject> = self.objects.iter().collect();
         objects.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
-        digest(&(users, roles, objects))
+        checksum(&(users, roles, objects))
     }
 }
 
@@ -128,20 +128,20 @@ impl Live {
         self.objects.iter().filter(move |o| o.kind == kind)
     }
 
-    /// A digest of each user, role and object.
-    pub fn object_digests(&self) -> BTreeMap<DigestKey, String> {
+    /// A checksum of each user, role and object.
+    pub fn object_checksums(&self) -> BTreeMap<ChecksumKey, String> {
         let users = self
             .users
             .iter()
-            .map(|u| (DigestKey::User(u.id.clone()), digest(u)));
+            .map(|u| (ChecksumKey::User(u.id.clone()), checksum(u)));
         let roles = self
             .roles
             .iter()
-            .map(|r| (DigestKey::Role(r.id.clone()), digest(r)));
+            .map(|r| (ChecksumKey::Role(r.id.clone()), checksum(r)));
         let objects = self
             .objects
             .iter()
-            .map(|o| (DigestKey::Object(o.object_ref()), digest(o)));
+            .map(|o| (ChecksumKey::Object(o.object_ref()), checksum(o)));
         users.chain(roles).chain(objects).collect()
     }
 }

@@ -78,13 +78,13 @@ pub enum SnapshotError {
     )]
     Untaken,
     #[error(
-        "it was edited after it was taken: its content's digest is {found}, it records {recorded}"
+        "it was edited after it was taken: its content's checksum is {found}, it records {recorded}"
     )]
     Edited { recorded: String, found: String },
 }
 
 /// Reads a snapshot written by [`snapshot`] with where it was taken; its
-/// content must still have the digest it records.
+/// content must still have the checksum it records.
 pub fn read_snapshot(text: &str) -> Result<Recorded, SnapshotError> {
     let file: SnapshotFile = serde_json::from_str(text)?;
     let taken = file.taken.ok_or(SnapshotError::Untaken)?;
@@ -93,7 +93,7 @@ pub fn read_snapshot(text: &str) -> Result<Recorded, SnapshotError> {
         roles: file.roles,
         dashboards: file.dashboards,
     });
-    let found = live.digest();
+    let found = live.checksum();
     if found != taken.digest {
         return Err(SnapshotError::Edited {
             recorded: taken.digest,

@@ -209,7 +209,15 @@ impl Error {
                 location: t(location),
             },
             Error::Limit { url, limit } => Error::Limit { url: u(url), limit },
-            other => other,
+            // What the caller gave, never a server's words: the endpoint
+            // as configured, the reason it is not a URL, a credential
+            // source's error (never the key), the HTTP client's build.
+            // Listed one by one, so that a new variant must say here
+            // whether a server's text can reach it.
+            Error::Insecure { endpoint } => Error::Insecure { endpoint },
+            Error::Endpoint { endpoint, reason } => Error::Endpoint { endpoint, reason },
+            Error::Credentials(why) => Error::Credentials(why),
+            Error::Client(why) => Error::Client(why),
         }
     }
 

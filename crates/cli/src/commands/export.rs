@@ -234,7 +234,7 @@ pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
         live = export::redact(&live);
     }
     if args.format == ExportFormat::Snapshot {
-        // A redacted copy is for rehearsals: it records no digest to plan by.
+        // A redacted copy is for rehearsals: it records no checksum to plan by.
         let taken = (!args.redact).then(|| crate::snapshot::taken(&conn.config.endpoint, &live));
         let text = crate::snapshot::snapshot_text(&site_name, taken.as_ref(), &live)?;
         return match &args.output {

@@ -38,7 +38,7 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Also save the plan to FILE for `rolecall apply FILE` (JSON, with what it was made from:
-    /// the endpoint, a digest of each config entry and of each live object; never the key).
+    /// the endpoint, a checksum of each config entry and of each live object; never the key).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 2 when there are changes, 0 when there are none.

@@ -448,7 +448,7 @@ fn file_name(name: &str, taken: &mut HashMap<String, usize>) -> String {
 /// gives the same output, so a copy of a site can be shared for a rehearsal
 /// and exported again. Roles and dashboards keep their names.
 pub fn redact(live: &Live) -> Live {
-    let tag = |text: &str, n: usize| crate::live::digest(&text.to_lowercase())[..n].to_string();
+    let tag = |text: &str, n: usize| crate::live::checksum(&text.to_lowercase())[..n].to_string();
     let mut live = live.clone();
     for u in &mut live.users {
         let domain = u.email.rsplit_once('@').map_or("", |(_, d)| d).to_string();

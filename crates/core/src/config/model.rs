@@ -163,9 +163,9 @@ impl Desired {
         out
     }
 
-    /// The settings as one digest: a change to any of them may change any
+    /// The settings as one checksum: a change to any of them may change any
     /// change of a plan.
-    pub fn settings_digest(&self) -> String {
+    pub fn settings_checksum(&self) -> String {
         let settings = (
             &self.site,
             &self.actor,
@@ -177,51 +177,51 @@ impl Desired {
             &self.policy,
         );
         // The lock decides which dashboard a name grants on: a setting too
-        // (left out when empty, so configs without one digest as before).
+        // (left out when empty, so configs without one checksum as before).
         match self.lock.is_empty() {
-            true => crate::kinds::digest(&settings),
-            false => crate::kinds::digest(&(settings, &self.lock.dashboards)),
+            true => crate::kinds::checksum(&settings),
+            false => crate::kinds::checksum(&(settings, &self.lock.dashboards)),
         }
     }
 
-    /// The key of a config entry in [`Desired::entry_digests`]: `role:<name>`
+    /// The key of a config entry in [`Desired::entry_checksums`]: `role:<name>`
     /// or `user:<email>`, case folded.
     pub fn entry_key(kind: crate::kinds::Kind, name: &str) -> String {
         format!("{kind}:{}", crate::config::vocab::key(name))
     }
 
-    /// The digest of one entry as parsed, `None` when the config has none.
-    pub fn entry_digest(&self, entry: &str) -> Option<String> {
+    /// The checksum of one entry as parsed, `None` when the config has none.
+    pub fn entry_checksum(&self, entry: &str) -> Option<String> {
         if entry == SETTINGS {
-            return Some(self.settings_digest());
+            return Some(self.settings_checksum());
         }
         let (kind, name) = entry.split_once(':')?;
         match kind {
-            "role" => self.roles.get(name).map(crate::kinds::digest),
-            "user" => self.users.get(name).map(crate::kinds::digest),
+            "role" => self.roles.get(name).map(crate::kinds::checksum),
+            "user" => self.users.get(name).map(crate::kinds::checksum),
             _ => None,
         }
     }
 
-    /// A digest of each entry (and of the settings, as `settings`), from the
+    /// A checksum of each entry (and of the settings, as `settings`), from the
     /// parsed config: comments, order and layout change none.
-    pub fn entry_digests(&self) -> BTreeMap<String, String> {
+    pub fn entry_checksums(&self) -> BTreeMap<String, String> {
         let roles = self
             .roles
             .iter()
-            .map(|(k, r)| (format!("role:{k}"), crate::kinds::digest(r)));
+            .map(|(k, r)| (format!("role:{k}"), crate::kinds::checksum(r)));
         let users = self
             .users
             .iter()
-            .map(|(k, u)| (format!("user:{k}"), crate::kinds::digest(u)));
+            .map(|(k, u)| (format!("user:{k}"), crate::kinds::checksum(u)));
         roles
             .chain(users)
-            .chain([(SETTINGS.to_string(), self.settings_digest())])
+            .chain([(SETTINGS.to_string(), self.settings_checksum())])
             .collect()
     }
 }
 
-/// The key of the settings in [`Desired::entry_digests`].
+/// The key of the settings in [`Desired::entry_checksums`].
 pub const SETTINGS: &str = "settings";
 
 /// What a file may hold, by `files:` in the root file.
@@ -451,7 +451,7 @@ pub struct Role {
     /// Role-wide actions per object type (`Dashboard`).
     pub privileges: BTreeMap<String, BTreeSet<String>>,
     /// Grants per object, as the config names it (`dashboards:`; written
-    /// under that key, as a config's digest always was).
+    /// under that key, as a config's checksum always was).
     #[serde(rename = "dashboards", serialize_with = "named_objects")]
     pub grants: BTreeMap<ObjectName, ObjectGrant>,
     /// Live role names to rename into this one instead of delete + create.

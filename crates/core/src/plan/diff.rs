@@ -3,7 +3,7 @@
 //!
 //! The diff runs as named steps over one [`Ctx`]: match roles (by name or
 //! rename), role changes, prune roles, user changes, prune users, the actor
-//! check, then selection, order and digests.
+//! check, then selection, order and checksums.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -11,7 +11,7 @@ use globset::{GlobBuilder, GlobMatcher};
 
 use super::pins::{Dashboards, Resolution};
 use super::{
-    Change, DashboardNote, DigestKey, Grant, Kind, ObjectKind, ObjectRef, Partial, Plan, Risk,
+    Change, ChecksumKey, DashboardNote, Grant, Kind, ObjectKind, ObjectRef, Partial, Plan, Risk,
     RoleChange, RoleRef, RoleState, Step, Unmanaged, UnmanagedUser, UserState,
 };
 use crate::config::model::{
@@ -19,7 +19,7 @@ use crate::config::model::{
 };
 use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
-use crate::live::{Live, LiveRole, LiveUser, digest};
+use crate::live::{Live, LiveRole, LiveUser, checksum};
 
 /// Selects changes by kind and name: `user:GLOB` or `role:GLOB`.
 #[derive(Debug, Clone)]
@@ -974,19 +974,19 @@ fn select(
     Ok((kept, Some(partial)))
 }
 
-/// The digest of each live object a change touches.
-fn digests(steps: &[Step], live: &Live) -> BTreeMap<DigestKey, String> {
+/// The checksum of each live object a change touches.
+fn digests(steps: &[Step], live: &Live) -> BTreeMap<ChecksumKey, String> {
     let users: HashMap<&str, &LiveUser> = live.users.iter().map(|u| (u.id.as_str(), u)).collect();
     let roles: HashMap<&str, &LiveRole> = live.roles.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut digests = BTreeMap::new();
     for step in steps {
         let Some(id) = step.change.id() else { continue };
         let d = match step.kind() {
-            Kind::User => users.get(id).map(digest),
-            Kind::Role => roles.get(id).map(digest),
+            Kind::User => users.get(id).map(checksum),
+            Kind::Role => roles.get(id).map(checksum),
         };
         if let Some(d) = d {
-            digests.insert(DigestKey::of(step.kind(), id), d);
+            digests.insert(ChecksumKey::of(step.kind(), id), d);
         }
     }
     digests

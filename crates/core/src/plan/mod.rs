@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::model::Origin;
 
-pub use crate::kinds::{DigestKey, Kind, ObjectKind, ObjectRef, Risk};
+pub use crate::kinds::{ChecksumKey, Kind, ObjectKind, ObjectRef, Risk};
 pub use crate::live::KeptRights;
 pub use change::{Change, Edit, Op, Removal, RoleChange, UserChange};
 pub use diff::{Befores, Selection, Selector, diff};
@@ -302,28 +302,28 @@ pub struct MadeFrom {
     pub endpoint: String,
     /// Made against a throw-away sandbox: never applied to a real site.
     pub sandbox: bool,
-    /// A digest of each config file, by its path relative to the config.
+    /// A checksum of each config file, by its path relative to the config.
     pub config: BTreeMap<String, String>,
     /// The commit of the config's git work tree, if any (for the reader).
     pub git_commit: Option<String>,
-    /// A digest of the whole site as read ([`crate::live::Live::digest`]).
+    /// A checksum of the whole site as read ([`crate::live::Live::checksum`]).
     pub site_digest: String,
     /// The selection the plan was made with (`user:GLOB`, `role:GLOB`).
     #[serde(default)]
     pub targets: Vec<String>,
     #[serde(default)]
     pub excludes: Vec<String>,
-    /// A digest of each config entry as parsed (comments and layout left
-    /// out), by [`crate::config::model::Desired::entry_digests`]'s keys: `apply`
+    /// A checksum of each config entry as parsed (comments and layout left
+    /// out), by [`crate::config::model::Desired::entry_checksums`]'s keys: `apply`
     /// tells a change whose config entry changed since (stale) from one that
     /// was edited in the file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub entries: BTreeMap<String, String>,
-    /// A digest of each live object as read: what
+    /// A checksum of each live object as read: what
     /// tells, for a change a plan made now has and the file has not, whether
     /// the site changed since.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub objects: BTreeMap<DigestKey, String>,
+    pub objects: BTreeMap<ChecksumKey, String>,
     /// Set when the plan was made from a snapshot, with no credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Taken>,
@@ -336,7 +336,7 @@ pub struct MadeFrom {
 pub struct Taken {
     /// The API endpoint it was read from.
     pub endpoint: String,
-    /// [`crate::live::Live::digest`] of what was read.
+    /// [`crate::live::Live::checksum`] of what was read.
     pub digest: String,
     /// UTC, RFC 3339 (`2026-12-01T09:30:00Z`).
     pub at: String,
@@ -360,7 +360,7 @@ pub struct Plan {
     pub unmanaged: Unmanaged,
     /// Digest of each live object the plan touches, to
     /// refuse applying a stale plan.
-    pub digests: BTreeMap<DigestKey, String>,
+    pub digests: BTreeMap<ChecksumKey, String>,
     /// Set when the plan is of a selection of the changes.
     pub partial: Option<Partial>,
     /// Set on a plan made to be saved.

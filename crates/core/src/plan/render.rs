@@ -494,7 +494,7 @@ fn partial_note(plan: &Plan) -> String {
 fn recorded_note(plan: &Plan) -> Option<String> {
     let taken = plan.made_from.as_ref()?.snapshot.as_ref()?;
     Some(format!(
-        "Planned against the site as recorded at {} (a snapshot of {}, digest {}), not read now: `rolecall apply` checks each change against the live site.",
+        "Planned against the site as recorded at {} (a snapshot of {}, checksum {}), not read now: `rolecall apply` checks each change against the live site.",
         clean(&taken.at),
         clean(&taken.endpoint),
         clean(&taken.digest)

@@ -1131,8 +1131,8 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
     };
     edit.after.roles.insert(RoleRef::live("Admin", "r-admin"));
     insta::assert_snapshot!(Plan::from_json(&plan.to_json(&Review::default())).unwrap_err(), @"not a plan saved by rolecall: `old@acme.com`: an update keeps the user's email and a strip only takes roles away");
-    // A digest of something no plan reads, and a source that is no line.
-    assert!(refused("\"role:r-analyst\"", "\"group:r-analyst\"").contains("not a digest key"));
+    // A checksum of something no plan reads, and a source that is no line.
+    assert!(refused("\"role:r-analyst\"", "\"group:r-analyst\"").contains("not a checksum key"));
     for bad in [
         "rolecall.yaml",
         ":6",
@@ -1146,7 +1146,7 @@ fn a_plan_file_that_does_not_fit_its_operations_is_refused() {
             "{bad}: {message}"
         );
     }
-    assert!(refused("\"role:r-analyst\"", "\"role:\"").contains("not a digest key"));
+    assert!(refused("\"role:r-analyst\"", "\"role:\"").contains("not a checksum key"));
     // Fields no plan has.
     assert!(refused("\"risks\"", "\"allow\": true, \"risks\"").contains("unknown field `allow`"));
     // Another format version.

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::model::Origin;
 
 use super::{
-    Action, Blocked, Change, DashboardNote, DigestKey, Edit, FORMAT_VERSION, Kind, Label, MadeFrom,
-    Op, Partial, Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged,
+    Action, Blocked, Change, ChecksumKey, DashboardNote, Edit, FORMAT_VERSION, Kind, Label,
+    MadeFrom, Op, Partial, Removal, Review, Risk, RoleChange, RoleState, Step, Summary, Unmanaged,
     UserChange, UserState,
 };
 
@@ -27,7 +27,7 @@ pub(super) struct Plan {
     #[serde(default)]
     summary: Option<Summary>,
     unmanaged: Unmanaged,
-    digests: BTreeMap<DigestKey, String>,
+    digests: BTreeMap<ChecksumKey, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     partial: Option<Partial>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -39,10 +39,10 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// A digest of each file read, by its path relative to `root` (the file
+    /// A checksum of each file read, by its path relative to `root` (the file
     /// or directory the config was loaded from): what a saved plan records,
     /// so that `apply` can tell that the config changed, and which file.
-    pub fn file_digests(&self, root: &Path) -> BTreeMap<String, String> {
+    pub fn file_checksums(&self, root: &Path) -> BTreeMap<String, String> {
         (0..self.sources.len())
             .map(|i| {
                 let file = self.sources.get(FileId(i));
@@ -54,7 +54,7 @@ impl Loaded {
                     .or_else(|| file.path.file_name().map(Path::new))
                     .unwrap_or(&file.path);
                 let name = relative.to_string_lossy().replace('\\', "/");
-                (name, crate::kinds::digest(&file.text))
+                (name, crate::kinds::checksum(&file.text))
             })
             .collect()
     }

@@ -26,7 +26,7 @@ use crate::config::model::{Desired, SETTINGS};
 use crate::config::vocab::key;
 use crate::live::Live;
 use crate::plan::{
-    Befores, Change, DigestKey, Edit, Kind, MadeFrom, Plan, Review, RoleChange, RoleRef, Step,
+    Befores, Change, ChecksumKey, Edit, Kind, MadeFrom, Plan, Review, RoleChange, RoleRef, Step,
     UserChange, UserState,
 };
 
@@ -289,14 +289,14 @@ struct Judge<'a> {
     made_from: &'a MadeFrom,
     now: &'a Now<'a>,
     befores: Befores<'a>,
-    objects: BTreeMap<DigestKey, String>,
+    objects: BTreeMap<ChecksumKey, String>,
     /// The kinds of which some recorded object changed or went since.
     kinds_moved: BTreeSet<Kind>,
 }
 
 impl<'a> Judge<'a> {
     fn new(made_from: &'a MadeFrom, now: &'a Now<'a>) -> Self {
-        let objects = now.live.object_digests();
+        let objects = now.live.object_checksums();
         let kinds_moved = [Kind::Role, Kind::User]
             .into_iter()
             .filter(|&kind| {
@@ -327,10 +327,10 @@ impl Judge<'_> {
         let recorded = |id: &str| {
             self.made_from
                 .objects
-                .contains_key(&DigestKey::of(kind, id))
+                .contains_key(&ChecksumKey::of(kind, id))
         };
         let moved = |id: &str| {
-            let k = DigestKey::of(kind, id);
+            let k = ChecksumKey::of(kind, id);
             self.made_from
                 .objects
                 .get(&k)
@@ -417,7 +417,7 @@ impl Judge<'_> {
             let recorded = self
                 .made_from
                 .objects
-                .contains_key(&DigestKey::of(kind, &live_id));
+                .contains_key(&ChecksumKey::of(kind, &live_id));
             return (!recorded).then_some(Stale::Created { kind, key: name });
         };
         let matches = match &step.change {
@@ -443,7 +443,7 @@ impl Judge<'_> {
     /// is not as the file recorded it (gone, new, or changed).
     fn moved(&self, step: &Step) -> bool {
         step.change.id().is_some_and(|id| {
-            let k = DigestKey::of(step.kind(), id);
+            let k = ChecksumKey::of(step.kind(), id);
             self.made_from.objects.get(&k) != self.objects.get(&k)
         }) || self.names_moved(step)
     }
@@ -461,14 +461,14 @@ impl Judge<'_> {
                     .roles
                     .iter()
                     .filter_map(|r| r.id.as_deref())
-                    .map(|id| DigestKey::of(Kind::Role, id)),
+                    .map(|id| ChecksumKey::of(Kind::Role, id)),
             );
         }
         for state in [step.change.role_before(), step.change.role_after()]
             .into_iter()
             .flatten()
         {
-            keys.extend(state.grants.keys().cloned().map(DigestKey::Object));
+            keys.extend(state.grants.keys().cloned().map(ChecksumKey::Object));
         }
         keys.iter()
             .any(|k| self.made_from.objects.get(k) != self.objects.get(k))
@@ -494,13 +494,13 @@ impl Judge<'_> {
         let mut out = Vec::new();
         for name in names {
             let entry = Desired::entry_key(step.kind(), &name);
-            if self.made_from.entries.get(&entry) != desired.entry_digest(&entry).as_ref() {
+            if self.made_from.entries.get(&entry) != desired.entry_checksum(&entry).as_ref() {
                 out.push(Stale::Config {
                     entry: format!("{} {name:?}", step.kind()),
                 });
             }
         }
-        if self.made_from.entries.get(SETTINGS) != Some(&desired.settings_digest()) {
+        if self.made_from.entries.get(SETTINGS) != Some(&desired.settings_checksum()) {
             out.push(Stale::Settings);
         }
         out
@@ -516,9 +516,9 @@ impl Judge<'_> {
 /// What a saved plan records of the config and the site it was made from,
 /// beyond the endpoint: the entries and objects [`compare`] judges by.
 pub fn record(made_from: &mut MadeFrom, desired: &Desired, live: &Live) {
-    made_from.entries = desired.entry_digests();
-    made_from.objects = live.object_digests();
-    made_from.site_digest = live.digest();
+    made_from.entries = desired.entry_checksums();
+    made_from.objects = live.object_checksums();
+    made_from.site_digest = live.checksum();
 }
 
 #[cfg(test)]
