@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use globset::{GlobBuilder, GlobMatcher};
-
 use super::pins::{Dashboards, Resolution};
+use super::select::select;
+pub use super::select::{Selection, Selector};
 use super::{
-    Change, ChecksumKey, DashboardNote, Grant, Kind, ObjectKind, ObjectRef, Partial, Plan, Risk,
-    RoleChange, RoleRef, RoleState, Step, Unmanaged, UnmanagedUser, UserState,
+    Change, ChecksumKey, DashboardNote, Grant, Kind, ObjectKind, ObjectRef, Plan, Risk, RoleRef,
+    RoleState, Step, Unmanaged, UnmanagedUser, UserState,
 };
 use crate::config::model::{
     Desired, NameOrId, ObjectName, Origin, PruneRoles, PruneUsers, Role, User,
@@ -20,81 +20,6 @@ use crate::config::model::{
 use crate::config::vocab::{ADMIN, EVERYONE, is_builtin_role, key};
 use crate::diagnostic::{Diagnostic, SourceMap, did_you_mean};
 use crate::live::{Live, LiveRole, LiveUser, checksum};
-
-/// Selects changes by kind and name: `user:GLOB` or `role:GLOB`.
-#[derive(Debug, Clone)]
-pub struct Selector {
-    pub kind: Kind,
-    pub pattern: String,
-    matcher: GlobMatcher,
-}
-
-impl Selector {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (kind, pattern) = match text.split_once(':') {
-            Some(("user", p)) => (Kind::User, p),
-            Some(("role", p)) => (Kind::Role, p),
-            _ => {
-                return Err(format!(
-                    "`{text}` is not a selector: write `user:GLOB` or `role:GLOB`, e.g. `user:*@acme.com` or `role:Finance*`"
-                ));
-            }
-        };
-        let matcher = GlobBuilder::new(pattern)
-            .case_insensitive(true)
-            .build()
-            .map_err(|e| format!("`{pattern}` is not a valid glob: {}", e.kind()))?
-            .compile_matcher();
-        Ok(Self {
-            kind,
-            pattern: pattern.to_string(),
-            matcher,
-        })
-    }
-
-    /// Whether a user (by email) or a role (by name) is selected.
-    pub fn matches_name(&self, kind: Kind, name: &str) -> bool {
-        self.kind == kind && self.matcher.is_match(name)
-    }
-
-    fn matches(&self, change: &Change) -> bool {
-        // A rename is selected by its new or its old name.
-        self.kind == change.kind()
-            && (self.matcher.is_match(change.key())
-                || change
-                    .renamed_from()
-                    .is_some_and(|o| self.matcher.is_match(o)))
-    }
-}
-
-impl std::fmt::Display for Selector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.kind, self.pattern)
-    }
-}
-
-/// The changes a partial plan keeps: those a target selects (all of them
-/// when there is no target) and no exclude does.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub targets: Vec<Selector>,
-    pub excludes: Vec<Selector>,
-}
-
-impl Selection {
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty() && self.excludes.is_empty()
-    }
-
-    fn excludes(&self, change: &Change) -> bool {
-        self.excludes.iter().any(|s| s.matches(change))
-    }
-
-    fn selects(&self, change: &Change) -> bool {
-        (self.targets.is_empty() || self.targets.iter().any(|s| s.matches(change)))
-            && !self.excludes(change)
-    }
-}
 
 /// What a desired role becomes on the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -875,7 +800,7 @@ fn check_actor(ctx: &Ctx<'_>, errors: &mut Vec<Diagnostic>) {
 fn check_selectors(ctx: &Ctx<'_>, selection: &Selection, errors: &mut Vec<Diagnostic>) {
     let (d, live) = (ctx.desired, ctx.live);
     for selector in selection.targets.iter().chain(&selection.excludes) {
-        let hit = |n: &str| selector.matcher.is_match(n);
+        let hit = |n: &str| selector.matches_pattern(n);
         let matched = match selector.kind {
             Kind::User => {
                 d.users.values().any(|u| hit(&u.email)) || live.users.iter().any(|u| hit(&u.email))
@@ -898,80 +823,6 @@ fn check_selectors(ctx: &Ctx<'_>, selection: &Selection, errors: &mut Vec<Diagno
             .hint("check the spelling: a selector is `user:GLOB` or `role:GLOB`, compared case-insensitively"),
         );
     }
-}
-
-/// Whether `step` makes the role `r` exist under its name: a create of a
-/// role the membership names, or the rename of the role it points at.
-fn provides(step: &Step, r: &RoleRef) -> bool {
-    match (&step.change, &r.id) {
-        (Change::Role(RoleChange::Create(after)), None) => key(&after.name) == key(&r.name),
-        (Change::Role(RoleChange::Rename(e)), Some(rid)) => e.id == *rid,
-        _ => false,
-    }
-}
-
-/// The selected changes, with what they need: a user given a role that the
-/// plan creates or renames needs that change too, which is kept (labelled a
-/// prerequisite) or, if excluded, is an error.
-fn select(
-    steps: Vec<Step>,
-    selection: &Selection,
-) -> Result<(Vec<Step>, Option<Partial>), Vec<Diagnostic>> {
-    if selection.is_empty() {
-        return Ok((steps, None));
-    }
-    let keep: Vec<bool> = steps.iter().map(|s| selection.selects(&s.change)).collect();
-    let mut pulled = vec![false; steps.len()];
-    let mut errors = Vec::new();
-    for (_, step) in steps.iter().enumerate().filter(|(i, _)| keep[*i]) {
-        let Some(after) = step.change.user_after() else {
-            continue;
-        };
-        for r in &after.roles {
-            let Some(j) = steps.iter().position(|s| provides(s, r)) else {
-                continue;
-            };
-            if keep[j] || pulled[j] {
-                continue;
-            }
-            if selection.excludes(&steps[j].change) {
-                errors.push(
-                    Diagnostic::error(format!(
-                        "the change to {} `{}` needs role `{}` {}, which the selection excludes",
-                        step.kind(),
-                        step.key(),
-                        r.name,
-                        if r.id.is_none() {
-                            "created first"
-                        } else {
-                            "renamed first"
-                        }
-                    ))
-                    .hint("exclude that change too, or stop excluding the role"),
-                );
-                continue;
-            }
-            pulled[j] = true;
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let of = steps.len();
-    let kept: Vec<Step> = steps
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| keep[*i] || pulled[*i])
-        .map(|(i, mut s)| {
-            s.prerequisite = pulled[i];
-            s
-        })
-        .collect();
-    let partial = Partial {
-        changes: kept.len(),
-        of,
-    };
-    Ok((kept, Some(partial)))
 }
 
 /// The checksum of each live object a change touches.

@@ -14,6 +14,7 @@ pub mod pins;
 mod renamed;
 pub mod render;
 pub mod safety;
+mod select;
 pub mod severity;
 mod simulate;
 mod wire;
