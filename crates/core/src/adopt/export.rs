@@ -9,86 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use super::yaml::{flow_list, quoted, scalar};
 use crate::config::vocab::{ADMIN, EVERYONE, key};
 use crate::kinds::ObjectKind;
 use crate::live::{Live, LiveRole, LiveUser};
 use crate::text::clean;
-
-/// Words YAML (1.1 or 1.2) reads as something else than text.
-const SPECIAL: &[&str] = &[
-    "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".inf", "-.inf", "+.inf",
-    ".nan",
-];
-
-/// `s` as a YAML scalar that reads back as exactly `s`: plain when that is
-/// safe, double-quoted otherwise.
-pub fn scalar(s: &str) -> String {
-    if is_plain_safe(s) {
-        s.to_string()
-    } else {
-        quoted(s)
-    }
-}
-
-fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    let last = s.chars().last().unwrap_or(first);
-    let starts_like_number = first.is_ascii_digit() || matches!(first, '-' | '+' | '.');
-    first.is_alphabetic()
-        && !starts_like_number
-        && !last.is_whitespace()
-        && last != ':'
-        && !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s))
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && s.chars().all(|c| {
-            (c.is_alphanumeric()
-                || matches!(
-                    c,
-                    ' ' | '_' | '-' | '.' | '@' | '+' | '/' | '(' | ')' | '&' | '\''
-                ))
-                && !crate::text::is_unsafe(c)
-                && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{85}')
-        })
-}
-
-/// A double-quoted YAML scalar.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // Invisible and bidi characters are escaped too: a name from the
-            // site reads in the file as it is, never as another one.
-            c if c.is_control()
-                || crate::text::is_invisible(c)
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') =>
-            {
-                if (c as u32) > 0xFFFF {
-                    let _ = write!(out, "\\U{:08X}", c as u32);
-                } else {
-                    let _ = write!(out, "\\u{:04X}", c as u32);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `[a, b]`, each item a scalar.
-fn flow_list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
-    let items: Vec<String> = items.into_iter().map(|i| scalar(i)).collect();
-    format!("[{}]", items.join(", "))
-}
 
 /// How users are laid out in a directory export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use super::yaml::scalar;
 use crate::Desired;
-use crate::adopt::export::scalar;
 use crate::config::model::User;
 use crate::config::vocab::{self, key};
 use crate::diagnostic::did_you_mean;

@@ -5,3 +5,4 @@
 pub mod accept;
 pub mod export;
 pub mod import_csv;
+mod yaml;
