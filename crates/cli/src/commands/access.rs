@@ -6,9 +6,11 @@ use std::io::Write as _;
 
 use clap::{Args, ValueEnum};
 use rolecall_core::Desired;
-use rolecall_core::access::{Entry, Evaluator, Format, Model, Report, Row, rows};
-use rolecall_core::config::vocab::{self, key};
-use rolecall_core::live::{Live, LiveUser};
+use rolecall_core::access::{
+    Entry, Evaluator, Format, Model, Query, QueryError, Report, Row, query, rows, with_ends,
+};
+use rolecall_core::config::vocab;
+use rolecall_core::live::Live;
 use rolecall_core::plan::Selection;
 use rolecall_core::text::clean;
 
@@ -93,101 +95,33 @@ fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live, Op
     ))
 }
 
-/// Each role's `until` for the row's user, as the config gives it.
-fn ends(rows: &mut [Row], desired: &Desired) {
-    for row in rows {
-        let Some(user) = desired.users.get(&key(&row.user)) else {
-            continue;
-        };
-        for via in &mut row.via {
-            via.until = user
-                .roles
-                .get(&key(&via.role))
-                .and_then(|r| r.until)
-                .map(|d| d.to_string());
-        }
-    }
-}
-
-/// The site's dashboards.
-fn dashboards_of(live: &Live) -> impl Iterator<Item = &rolecall_core::live::LiveObject> {
-    live.objects_of(rolecall_core::kinds::ObjectKind::Dashboard)
-}
-
-/// The dashboard ids `--dashboard` names.
-fn dashboards(live: &Live, wanted: &str) -> CliResult<Vec<String>> {
-    if let Some(id) = wanted.strip_prefix('#') {
-        if dashboards_of(live).any(|d| d.id == id) {
-            return Ok(vec![id.to_string()]);
-        }
-        return Err(
-            CliError::msg(format!("no dashboard on the site has the id `{id}`"))
-                .with_hint("the id is the number in the dashboard's URL"),
-        );
-    }
-    let ids: Vec<String> = dashboards_of(live)
-        .filter(|d| d.name == wanted)
-        .map(|d| d.id.clone())
-        .collect();
-    if ids.is_empty() {
-        let names: Vec<&str> = dashboards_of(live).map(|d| d.name.as_str()).collect();
-        let hint = rolecall_core::diagnostic::did_you_mean(wanted, names).map_or_else(
-            || "check the name, or give the id: `--dashboard '#4711'`".to_string(),
-            |m| format!("did you mean `{m}`?"),
-        );
-        return Err(
-            CliError::msg(format!("no dashboard on the site is named `{wanted}`")).with_hint(hint),
-        );
-    }
-    Ok(ids)
-}
-
-/// The users asked about.
-fn users<'l>(live: &'l Live, args: &AccessArgs) -> CliResult<Vec<&'l LiveUser>> {
-    let mut users: Vec<&LiveUser> = live.users.iter().collect();
-    if let Some(email) = &args.user {
-        users.retain(|u| key(&u.email) == key(email));
-        if users.is_empty() {
-            return Err(CliError::msg(format!("no user on the site is `{email}`"))
-                .with_hint("check the email; `rolecall export` lists every user of the site"));
-        }
-    }
-    if let Some(name) = &args.role {
-        let role = live
-            .roles
-            .iter()
-            .find(|r| key(&r.name) == key(name))
-            .ok_or_else(|| {
-                CliError::msg(format!("no role on the site is named `{name}`"))
-                    .with_hint("role names are compared case-insensitively; check the spelling")
-            })?;
-        users.retain(|u| u.roles.contains(&role.id));
-    }
-    users.sort_by_key(|u| key(&u.email));
-    Ok(users)
-}
-
+/// What `--user`, `--dashboard`, `--role` and `--action` ask, evaluated;
+/// a name the site does not have is an error with a hint.
 fn entries(args: &AccessArgs, live: &Live, evaluator: &Evaluator<'_>) -> CliResult<Vec<Entry>> {
-    let only = args
-        .dashboard
-        .as_deref()
-        .map(|d| dashboards(live, d))
-        .transpose()?;
-    let mut out = Vec::new();
-    for user in users(live, args)? {
-        match &only {
-            None => out.extend(evaluator.user(user, None)),
-            Some(ids) => {
-                for id in ids {
-                    out.extend(evaluator.user(user, Some(id)));
-                }
+    let asked = Query {
+        user: args.user.as_deref(),
+        dashboard: args.dashboard.as_deref(),
+        role: args.role.as_deref(),
+        action: args.action.as_deref(),
+    };
+    query(live, evaluator, &asked).map_err(|e| {
+        let hint = match &e {
+            QueryError::NoDashboardId(_) => {
+                "the id is the number in the dashboard's URL".to_string()
             }
-        }
-    }
-    if let Some(action) = &args.action {
-        out.retain(|e| &e.action == action);
-    }
-    Ok(out)
+            QueryError::NoDashboardNamed { like: Some(m), .. } => format!("did you mean `{m}`?"),
+            QueryError::NoDashboardNamed { like: None, .. } => {
+                "check the name, or give the id: `--dashboard '#4711'`".to_string()
+            }
+            QueryError::NoUser(_) => {
+                "check the email; `rolecall export` lists every user of the site".to_string()
+            }
+            QueryError::NoRole(_) => {
+                "role names are compared case-insensitively; check the spelling".to_string()
+            }
+        };
+        CliError::msg(e.to_string()).with_hint(hint)
+    })
 }
 
 /// `--action` names an action of the API, checked before the site is read.
@@ -216,7 +150,7 @@ pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
     let evaluator = Evaluator::new(&live, model);
     let mut all = rows(&entries(args, &live, &evaluator)?);
     if let Some(desired) = &desired {
-        ends(&mut all, desired);
+        with_ends(&mut all, desired);
     }
     let admins: BTreeSet<String> = all
         .iter()

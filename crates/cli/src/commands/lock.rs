@@ -9,7 +9,7 @@ use clap::Args;
 use rolecall_core::Desired;
 use rolecall_core::config::lock;
 use rolecall_core::live::Live;
-use rolecall_core::plan::pins::{self, Pins, Resolution};
+use rolecall_core::plan::pins::{self, Pins, RenamedPin, RepinError};
 use rolecall_core::text::clean;
 
 use crate::connect::SiteArgs;
@@ -92,33 +92,28 @@ fn changes(pins: &Pins, old: &lock::Lock, repin: &[String]) -> Vec<String> {
 /// follow, or (when one other dashboard has the name now) the pin be made
 /// again (`--repin`).
 fn renamed(lock: &lock::Lock, live: &Live) -> Vec<String> {
-    let dashboards = pins::Dashboards::new(live);
-    lock.dashboards
-        .keys()
-        .filter_map(|name| match dashboards.resolve(name, lock) {
-            Resolution::Pinned { id, now, others } if now != *name => {
-                let repin = match others.as_slice() {
-                    // A name with characters a shell would not take as
-                    // shown (a newline, an invisible one): no command.
-                    [other] if clean(name) != name.as_str() => format!(
-                        ", or pin `{}` to #{other}, the dashboard of that name now, with `--update --repin` and the name as the config writes it",
-                        clean(name)
-                    ),
-                    [other] => format!(
-                        ", or run `rolecall lock --update --repin {}` to pin `{}` to #{other}, the dashboard of that name now",
-                        shell_quoted(name),
-                        clean(name)
-                    ),
-                    _ => String::new(),
-                };
-                Some(format!(
-                    "! `{}` -> #{id}, which the site names `{}` now: write `{}` in the config{repin}",
-                    clean(name),
-                    clean(&now),
-                    clean(&now),
-                ))
-            }
-            _ => None,
+    (pins::renamed_pins(lock, live).into_iter())
+        .map(|RenamedPin { name, id, now, other }| {
+            let repin = match other {
+                // A name with characters a shell would not take as
+                // shown (a newline, an invisible one): no command.
+                Some(other) if clean(&name) != name.as_str() => format!(
+                    ", or pin `{}` to #{other}, the dashboard of that name now, with `--update --repin` and the name as the config writes it",
+                    clean(&name)
+                ),
+                Some(other) => format!(
+                    ", or run `rolecall lock --update --repin {}` to pin `{}` to #{other}, the dashboard of that name now",
+                    shell_quoted(&name),
+                    clean(&name)
+                ),
+                None => String::new(),
+            };
+            format!(
+                "! `{}` -> #{id}, which the site names `{}` now: write `{}` in the config{repin}",
+                clean(&name),
+                clean(&now),
+                clean(&now),
+            )
         })
         .collect()
 }
@@ -131,28 +126,18 @@ fn shell_quoted(name: &str) -> String {
 /// The config's lock with the names of `--repin` unpinned, so that they
 /// resolve by name again; each must be pinned now.
 fn unpinned(desired: &Desired, live: &Live, repin: &[String]) -> CliResult<Desired> {
-    let mut desired = desired.clone();
-    let dashboards = pins::Dashboards::new(live);
-    for name in repin {
-        if desired.lock.dashboards.remove(name).is_none() {
-            return Err(CliError::msg(format!(
-                "--repin `{}`: the lock has no pin of that name",
-                clean(name)
-            ))
-            .with_hint("--repin takes a name the lock pins, as the config writes it"));
-        }
-        if !matches!(
-            dashboards.resolve(name, &desired.lock),
-            Resolution::Unique(_)
-        ) {
-            return Err(CliError::msg(format!(
-                "--repin `{}`: the site has no one dashboard of that name now; nothing was written",
-                clean(name)
-            ))
-            .with_hint("`rolecall plan` lists the dashboards of a name; write `\"#ID\"` in the config for one of them"));
-        }
-    }
-    Ok(desired)
+    pins::unpin(desired, live, repin).map_err(|e| match e {
+        RepinError::NotPinned(name) => CliError::msg(format!(
+            "--repin `{}`: the lock has no pin of that name",
+            clean(&name)
+        ))
+        .with_hint("--repin takes a name the lock pins, as the config writes it"),
+        RepinError::NotOne(name) => CliError::msg(format!(
+            "--repin `{}`: the site has no one dashboard of that name now; nothing was written",
+            clean(&name)
+        ))
+        .with_hint("`rolecall plan` lists the dashboards of a name; write `\"#ID\"` in the config for one of them"),
+    })
 }
 
 pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
@@ -249,22 +234,9 @@ pub fn add_new_pins(
     desired: &Desired,
     live: &rolecall_core::live::Live,
 ) -> CliResult<()> {
-    let pins = pins::pins(desired, live);
-    if pins.added.is_empty() {
+    let Some(lock) = pins::with_new_pins(desired, live) else {
         return Ok(());
-    }
-    let mut lock = desired.lock.clone();
-    // Always the site it was read from (a first lock has none yet).
-    lock.site.clone_from(&desired.site);
-    for (name, id) in &pins.added {
-        // Only names never pinned: a gone pin is for `lock --update`.
-        if lock.pin(name).is_none() {
-            lock.dashboards.insert(name.clone(), id.clone());
-        }
-    }
-    if lock == desired.lock {
-        return Ok(());
-    }
+    };
     let path = lock::path_for(&settings.config);
     crate::fsio::write_file(&path, &lock.to_text(), "the lock")?;
     if !settings.quiet {

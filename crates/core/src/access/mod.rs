@@ -260,10 +260,12 @@ fn sorted(mut names: Vec<&str>) -> Vec<String> {
 }
 
 mod effect;
+mod query;
 mod render;
 
 pub use crate::plan::{Access, Effect};
 pub use effect::{annotate, effect};
+pub use query::{Query, QueryError, query, with_ends};
 pub use render::{Format, Report, RoleGives, Row, rows};
 
 #[cfg(test)]
@@ -332,6 +334,68 @@ mod tests {
                 LiveObject::dashboard("d3", "Unshared"),
             ],
         }
+    }
+
+    #[test]
+    fn a_query_narrows_and_names_what_the_site_lacks() {
+        let live = site();
+        let e = Evaluator::new(&live, Model::CrossRole);
+        let ask = |q: Query<'_>| query(&live, &e, &q);
+        let both = ask(Query {
+            user: Some("BOTH@x.io"),
+            dashboard: Some("Pipeline"),
+            action: Some("download_pdf"),
+            ..Query::default()
+        })
+        .unwrap();
+        assert_eq!(both.len(), 1);
+        assert_eq!(
+            (both[0].dashboard_id.as_str(), both[0].user.as_str()),
+            ("d1", "both@x.io")
+        );
+        let members = ask(Query {
+            role: Some("sales"),
+            action: Some("download_pdf"),
+            ..Query::default()
+        })
+        .unwrap();
+        let users: BTreeSet<&str> = members.iter().map(|e| e.user.as_str()).collect();
+        assert_eq!(
+            users,
+            BTreeSet::from(["both@x.io"]),
+            "a seller has no download_pdf privilege"
+        );
+        assert_eq!(
+            ask(Query {
+                dashboard: Some("#d9"),
+                ..Query::default()
+            }),
+            Err(QueryError::NoDashboardId("d9".into()))
+        );
+        assert_eq!(
+            ask(Query {
+                dashboard: Some("Pipelin"),
+                ..Query::default()
+            }),
+            Err(QueryError::NoDashboardNamed {
+                name: "Pipelin".into(),
+                like: Some("Pipeline".into())
+            })
+        );
+        assert_eq!(
+            ask(Query {
+                user: Some("who@x.io"),
+                ..Query::default()
+            }),
+            Err(QueryError::NoUser("who@x.io".into()))
+        );
+        assert_eq!(
+            ask(Query {
+                role: Some("Nope"),
+                ..Query::default()
+            }),
+            Err(QueryError::NoRole("Nope".into()))
+        );
     }
 
     /// Every format of a report, from one evaluation: the Admin member

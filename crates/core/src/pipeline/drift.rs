@@ -73,3 +73,62 @@ pub fn leftover(plan: &Plan, accepted: &[usize], again: &Plan) -> Vec<String> {
     );
     differ
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::load_texts;
+    use crate::live::{Live, LiveRole, LiveUser};
+    use crate::plan::Selection;
+
+    fn plan_of(yaml: &str, live: &Live) -> Plan {
+        let loaded = load_texts(vec![("rolecall.yaml".into(), yaml.into())]).unwrap();
+        crate::pipeline::plan(
+            &loaded.desired,
+            &loaded.sources,
+            live,
+            &Selection::default(),
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn an_edit_must_leave_exactly_what_it_did_not_accept() {
+        let role = |id: &str, name: &str| LiveRole {
+            id: id.into(),
+            name: name.into(),
+            description: String::new(),
+            privileges: Default::default(),
+            grants: Default::default(),
+            kept: Default::default(),
+        };
+        let live = Live {
+            roles: vec![role("r-a", "Admin"), role("r-e", "Everyone")],
+            users: vec![LiveUser {
+                id: "u".into(),
+                email: "a@acme.com".into(),
+                first_name: "A".into(),
+                last_name: "B".into(),
+                roles: ["r-a".to_string(), "r-e".to_string()].into(),
+            }],
+            objects: Vec::new(),
+        };
+        let head =
+            "site: acme\nactor: a@acme.com\nusers:\n  a@acme.com: {roles: [Admin]}\nroles:\n";
+        let plan = plan_of(&format!("{head}  X: {{}}\n  Y: {{}}\n"), &live);
+        assert_eq!(plan.changes.len(), 2);
+        let x = plan.changes.iter().position(|s| s.key() == "X").unwrap();
+        // Accepting X's change takes X out of the config: Y is left.
+        let edited = plan_of(&format!("{head}  Y: {{}}\n"), &live);
+        assert_eq!(leftover(&plan, &[x], &edited), Vec::<String>::new());
+        // An edit that took Y out too reached further than it accepted.
+        let further = plan_of(
+            &format!("{head}  {{}}\n").replace("roles:\n  {}\n", "roles: {}\n"),
+            &live,
+        );
+        let lines = leftover(&plan, &[x], &further);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].ends_with("would change too"), "{lines:?}");
+    }
+}

@@ -177,3 +177,160 @@ pub fn pins(desired: &Desired, live: &Live) -> Pins {
     out.lock = Lock::new(desired.site.clone(), kept);
     out
 }
+
+/// The lock with the names `desired` resolves for the first time pinned
+/// (a gone pin is left for `lock --update`), recording the site it was read
+/// from; `None` when that changes nothing.
+pub fn with_new_pins(desired: &Desired, live: &Live) -> Option<Lock> {
+    let pins = pins(desired, live);
+    if pins.added.is_empty() {
+        return None;
+    }
+    let mut lock = desired.lock.clone();
+    // Always the site it was read from (a first lock has none yet).
+    lock.site.clone_from(&desired.site);
+    for (name, id) in &pins.added {
+        if lock.pin(name).is_none() {
+            lock.dashboards.insert(name.clone(), id.clone());
+        }
+    }
+    (lock != desired.lock).then_some(lock)
+}
+
+/// Why a name cannot be pinned again (`lock --update --repin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepinError {
+    /// The lock has no pin of that name.
+    NotPinned(String),
+    /// The site has no one dashboard of that name now.
+    NotOne(String),
+}
+
+/// `desired` with the pins of `repin` taken out of its lock, so that they
+/// resolve by name again; each must then resolve to one dashboard.
+pub fn unpin(desired: &Desired, live: &Live, repin: &[String]) -> Result<Desired, RepinError> {
+    let mut desired = desired.clone();
+    let dashboards = Dashboards::new(live);
+    for name in repin {
+        if desired.lock.dashboards.remove(name).is_none() {
+            return Err(RepinError::NotPinned(name.clone()));
+        }
+        if !matches!(
+            dashboards.resolve(name, &desired.lock),
+            Resolution::Unique(_)
+        ) {
+            return Err(RepinError::NotOne(name.clone()));
+        }
+    }
+    Ok(desired)
+}
+
+/// A pin whose dashboard the site names otherwise now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenamedPin {
+    /// The name as the config writes it.
+    pub name: String,
+    /// The pinned dashboard.
+    pub id: String,
+    /// Its name on the site now.
+    pub now: String,
+    /// The one other dashboard that has the name now, if one does (a pin
+    /// that `--repin` can make again).
+    pub other: Option<String>,
+}
+
+/// The pins of `lock` whose dashboard the site names otherwise now: the
+/// config should follow, or the pin be made again.
+pub fn renamed_pins(lock: &Lock, live: &Live) -> Vec<RenamedPin> {
+    let dashboards = Dashboards::new(live);
+    (lock.dashboards.keys())
+        .filter_map(|name| match dashboards.resolve(name, lock) {
+            Resolution::Pinned { id, now, others } if now != *name => Some(RenamedPin {
+                name: name.clone(),
+                id,
+                now,
+                other: match others.as_slice() {
+                    [other] => Some(other.clone()),
+                    _ => None,
+                },
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::load_texts;
+    use crate::live::LiveObject;
+
+    fn desired(lock: &[(&str, &str)]) -> Desired {
+        let yaml = "site: acme\nactor: a@acme.com\nroles:\n  R:\n    dashboards:\n      Revenue: [read_dashboards]\n      Costs: [read_dashboards]\nusers:\n  a@acme.com: {roles: [Admin]}\n";
+        let mut d = load_texts(vec![("rolecall.yaml".into(), yaml.into())])
+            .unwrap()
+            .desired;
+        d.lock = Lock::new(
+            "acme",
+            lock.iter()
+                .map(|(n, i)| (n.to_string(), i.to_string()))
+                .collect(),
+        );
+        d
+    }
+
+    fn live(dashboards: &[(&str, &str)]) -> Live {
+        Live {
+            objects: (dashboards.iter())
+                .map(|(id, name)| LiveObject::dashboard(*id, *name))
+                .collect(),
+            ..Live::default()
+        }
+    }
+
+    #[test]
+    fn new_names_are_pinned_and_pins_are_kept() {
+        let site = live(&[("1", "Revenue"), ("2", "Costs"), ("3", "Revenue 2")]);
+        let lock = with_new_pins(&desired(&[("Revenue", "3")]), &site).unwrap();
+        assert_eq!(lock.pin("Revenue"), Some("3"), "a pin that exists is kept");
+        assert_eq!(lock.pin("Costs"), Some("2"), "a new name is pinned");
+        assert_eq!(lock.site, "acme");
+        let all = desired(&[("Revenue", "1"), ("Costs", "2")]);
+        assert_eq!(
+            with_new_pins(&all, &site),
+            None,
+            "nothing new: no lock to write"
+        );
+    }
+
+    #[test]
+    fn a_renamed_pin_is_reported_and_can_be_made_again() {
+        let site = live(&[("1", "Revenue (old)"), ("2", "Costs"), ("3", "Revenue")]);
+        let d = desired(&[("Revenue", "1"), ("Costs", "2")]);
+        assert_eq!(
+            renamed_pins(&d.lock, &site),
+            [RenamedPin {
+                name: "Revenue".into(),
+                id: "1".into(),
+                now: "Revenue (old)".into(),
+                other: Some("3".into()),
+            }]
+        );
+        let again = unpin(&d, &site, &["Revenue".into()]).unwrap();
+        assert_eq!(again.lock.pin("Revenue"), None);
+        assert_eq!(
+            unpin(&d, &site, &["Sales".into()]).unwrap_err(),
+            RepinError::NotPinned("Sales".into())
+        );
+        let twice = live(&[
+            ("1", "Revenue (old)"),
+            ("2", "Costs"),
+            ("3", "Revenue"),
+            ("4", "Revenue"),
+        ]);
+        assert_eq!(
+            unpin(&d, &twice, &["Revenue".into()]).unwrap_err(),
+            RepinError::NotOne("Revenue".into())
+        );
+    }
+}
