@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use periscope_emulator::{Faults, Options, Role, Snapshot, User};
 
 /// Admin and Everyone, as every site has them.
-pub fn builtin_roles() -> Vec<Role> {
+pub(crate) fn builtin_roles() -> Vec<Role> {
     ["Admin", "Everyone"]
         .into_iter()
         .map(|name| Role {
@@ -23,7 +23,7 @@ pub fn builtin_roles() -> Vec<Role> {
         .collect()
 }
 
-pub fn site(roles: usize) -> Snapshot {
+pub(crate) fn site(roles: usize) -> Snapshot {
     let mut all = builtin_roles();
     all.extend((0..roles).map(|r| Role {
         id: periscope_emulator::Id(format!("r{r:04}")),
@@ -47,7 +47,7 @@ pub fn site(roles: usize) -> Snapshot {
     }
 }
 
-pub fn config(users: usize, roles: usize) -> String {
+pub(crate) fn config(users: usize, roles: usize) -> String {
     let mut yaml = String::from("site: bench\nactor: admin@bench.example\nroles:\n");
     for r in 0..roles {
         let _ = writeln!(yaml, "  Role {r:04}:\n    description: new");
@@ -63,7 +63,7 @@ pub fn config(users: usize, roles: usize) -> String {
     yaml
 }
 
-pub fn emulator(roles: usize, faults: Faults) -> periscope_emulator::Emulator {
+pub(crate) fn emulator(roles: usize, faults: Faults) -> periscope_emulator::Emulator {
     periscope_emulator::spawn(Options {
         seed: Some(site(roles)),
         faults,
@@ -74,7 +74,7 @@ pub fn emulator(roles: usize, faults: Faults) -> periscope_emulator::Emulator {
 }
 
 /// What one `rolecall apply` run came to.
-pub struct Applied {
+pub(crate) struct Applied {
     pub seconds: f64,
     /// The `pace:` line of its report.
     pub pace: String,
@@ -82,7 +82,7 @@ pub struct Applied {
 
 /// `rolecall ARGS -f DIR/rolecall.yaml` against `emu` (site `bench`), with
 /// `ROLECALL_BENCH_FLAGS` added (e.g. `-vv`, to see the pace decide).
-pub fn rolecall(
+pub(crate) fn rolecall(
     emu: &periscope_emulator::Emulator,
     dir: &Path,
     args: &[&str],
@@ -107,7 +107,7 @@ pub fn rolecall(
         .unwrap()
 }
 
-pub fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> Applied {
+pub(crate) fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> Applied {
     let start = Instant::now();
     let args: Vec<&str> = ["apply", "--auto-approve"]
         .into_iter()
@@ -139,6 +139,6 @@ pub fn apply(emu: &periscope_emulator::Emulator, dir: &Path, flags: &[&str]) -> 
 }
 
 /// A fixed latency, or none.
-pub fn latency(ms: u64) -> Option<(Duration, Duration)> {
+pub(crate) fn latency(ms: u64) -> Option<(Duration, Duration)> {
     (ms > 0).then(|| (Duration::from_millis(ms), Duration::from_millis(ms)))
 }

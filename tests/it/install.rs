@@ -10,10 +10,10 @@ use std::process::{Command, Output};
 use crate::{root, transcript};
 
 /// The version the archives carry: this build's.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Whether the tools installing needs are here; under CI they must be.
-pub fn tools_present() -> bool {
+pub(crate) fn tools_present() -> bool {
     crate::tools_present("install", &["sh", "tar", "curl", "sha256sum", "awk"])
 }
 
@@ -29,7 +29,7 @@ fn host_target() -> String {
 
 /// A release directory served over HTTP on 127.0.0.1, laid out as GitHub
 /// serves one: `BASE/vVERSION/FILE`.
-pub struct Release {
+pub(crate) struct Release {
     dir: tempfile::TempDir,
     pub url: String,
     /// The host's archive's name.
@@ -40,7 +40,7 @@ impl Release {
     /// The host's archive of the binary under test, `install.sh`, and
     /// `SHA256SUMS` over both. The archive is made once per test run (the
     /// debug binary, stripped when `strip` is here: it is large) and copied.
-    pub fn of_this_build() -> Release {
+    pub(crate) fn of_this_build() -> Release {
         let (built, name) = this_build();
         let dir = tempfile::tempdir().unwrap();
         let files = dir.path().join(format!("v{VERSION}"));
@@ -58,12 +58,12 @@ impl Release {
     }
 
     /// The directory of this version's files.
-    pub fn files(&self) -> PathBuf {
+    pub(crate) fn files(&self) -> PathBuf {
         self.dir.path().join(format!("v{VERSION}"))
     }
 
     /// `SHA256SUMS` over `names`, as `sha256sum` writes it.
-    pub fn write_sums(&self, names: &[&str]) {
+    pub(crate) fn write_sums(&self, names: &[&str]) {
         let out = Command::new("sha256sum")
             .args(names)
             .current_dir(self.files())

@@ -24,7 +24,7 @@ pub struct SiteArgs {
 
 /// A connection: the read-only client, and the sandbox it talks to (kept
 /// alive as long as the connection).
-pub struct Connection {
+pub(crate) struct Connection {
     pub reader: ReadClient,
     /// For a writer to the same site.
     pub config: ClientConfig,
@@ -34,7 +34,7 @@ pub struct Connection {
 
 impl Connection {
     /// A throw-away sandbox, not a real site.
-    pub fn is_sandbox(&self) -> bool {
+    pub(crate) fn is_sandbox(&self) -> bool {
         #[cfg(feature = "sandbox")]
         return self.sandbox.is_some();
         #[cfg(not(feature = "sandbox"))]
@@ -44,7 +44,11 @@ impl Connection {
 
 /// Connects to the sandbox or the real site, and refuses a config whose
 /// `site` is not the credentials' site before anything else.
-pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliResult<Connection> {
+pub(crate) fn connect(
+    settings: &Settings,
+    args: &SiteArgs,
+    config_site: &str,
+) -> CliResult<Connection> {
     let conn = connect_any(settings, args)?;
     let site = conn.reader.site();
     if site != config_site {
@@ -63,7 +67,7 @@ pub fn connect(settings: &Settings, args: &SiteArgs, config_site: &str) -> CliRe
 
 /// Connects to the sandbox or to the site of the credentials (no config to
 /// check them against: `export`).
-pub fn connect_any(settings: &Settings, args: &SiteArgs) -> CliResult<Connection> {
+pub(crate) fn connect_any(settings: &Settings, args: &SiteArgs) -> CliResult<Connection> {
     #[cfg(feature = "sandbox")]
     let (endpoint, credentials, sandbox) = match &args.sandbox {
         Some(path) => {
@@ -108,7 +112,7 @@ fn sandbox(path: &Path) -> CliResult<Emulator> {
 }
 
 /// A runtime for the engine's calls.
-pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> CliResult<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -139,7 +143,7 @@ fn read_hint(e: &periscope_client::Error) -> Option<&'static str> {
 }
 
 /// A failed read of the site as a command-line error.
-pub fn read_error(site: &str, e: periscope_client::Error) -> CliError {
+pub(crate) fn read_error(site: &str, e: periscope_client::Error) -> CliError {
     let hint = read_hint(&e);
     let err: CliError = anyhow::Error::new(e)
         .context(format!(
@@ -153,7 +157,7 @@ pub fn read_error(site: &str, e: periscope_client::Error) -> CliError {
 }
 
 /// Reads the whole site, with a spinner on a terminal.
-pub fn fetch(settings: &Settings, conn: &Connection) -> CliResult<Live> {
+pub(crate) fn fetch(settings: &Settings, conn: &Connection) -> CliResult<Live> {
     let bar = (std::io::stderr().is_terminal() && !settings.quiet).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_message(format!("reading the site `{}`", conn.reader.site()));

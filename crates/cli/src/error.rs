@@ -38,6 +38,7 @@ impl CliError {
         }
     }
 
+    /// With a hint: how to fix it.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -49,6 +50,7 @@ impl CliError {
         self
     }
 
+    /// The exit code it ends rolecall with.
     pub fn code(&self) -> u8 {
         self.code
     }
@@ -82,7 +84,7 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
 }
 
 /// `.hint("…")` on any result whose error becomes a [`CliError`].
-pub trait Hint<T> {
+pub(crate) trait Hint<T> {
     fn hint(self, hint: impl Into<String>) -> CliResult<T>;
 }
 

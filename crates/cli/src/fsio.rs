@@ -5,14 +5,14 @@ use std::path::Path;
 use crate::error::{CliError, CliResult, Hint as _};
 
 /// A file read whole, no further than `limit` bytes (`flag` raises it).
-pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> {
+pub(crate) fn read_bounded(path: &Path, limit: usize, flag: &str) -> CliResult<String> {
     let bytes = read_bounded_bytes(path, limit, flag)?;
     let shown = rolecall_core::text::path(path);
     String::from_utf8(bytes).map_err(|_| CliError::msg(format!("`{shown}` is not UTF-8 text")))
 }
 
 /// The bytes of a file, refused past `limit` (see [`read_bounded`]).
-pub fn read_bounded_bytes(path: &Path, limit: usize, flag: &str) -> CliResult<Vec<u8>> {
+pub(crate) fn read_bounded_bytes(path: &Path, limit: usize, flag: &str) -> CliResult<Vec<u8>> {
     use std::io::Read as _;
     let shown = rolecall_core::text::path(path);
     // A pipe or a device would be waited on, or read forever.
@@ -44,7 +44,7 @@ pub fn read_bounded_bytes(path: &Path, limit: usize, flag: &str) -> CliResult<Ve
 /// refused too): links committed in a checkout are the threat. An absolute
 /// path's directories are the machine's (`/tmp` may be a link): only its
 /// last part is checked.
-pub fn not_a_link(path: &Path, what: &str) -> CliResult<()> {
+pub(crate) fn not_a_link(path: &Path, what: &str) -> CliResult<()> {
     let parts: Vec<&Path> = if path.is_absolute() {
         vec![path]
     } else {
@@ -66,7 +66,7 @@ pub fn not_a_link(path: &Path, what: &str) -> CliResult<()> {
 
 /// Writes a file (never through a symbolic link), saying which one could
 /// not be written.
-pub fn write_file(path: &Path, text: &str, what: &str) -> CliResult<()> {
+pub(crate) fn write_file(path: &Path, text: &str, what: &str) -> CliResult<()> {
     not_a_link(path, what)?;
     std::fs::write(path, text)
         .map_err(|e| CliError::msg(format!("cannot write {what} to `{}`: {e}", path.display())))

@@ -30,7 +30,12 @@ fn run(dir: &Path, args: &[&str]) -> CliResult<Vec<u8>> {
 /// (`*.yaml`, `*.yml`, the lock), from the repository that holds the config.
 /// A file over `max_file` bytes is refused (as the loader refuses it).
 /// Returns the path to load.
-pub fn config_at_rev(config: &Path, rev: &str, into: &Path, max_file: usize) -> CliResult<PathBuf> {
+pub(crate) fn config_at_rev(
+    config: &Path,
+    rev: &str,
+    into: &Path,
+    max_file: usize,
+) -> CliResult<PathBuf> {
     if rev.starts_with('-') || rev.contains(':') || rev.is_empty() {
         return Err(CliError::msg(format!(
             "`{}` is not a revision",
@@ -200,7 +205,7 @@ fn blobs(root: &Path, oids: &[&str]) -> CliResult<Vec<Vec<u8>>> {
 
 /// The commit of the git work tree holding `path`, if any (for the reader of
 /// a saved plan; nothing depends on it).
-pub fn head_commit(path: &Path) -> Option<String> {
+pub(crate) fn head_commit(path: &Path) -> Option<String> {
     let dir = if path.is_dir() {
         path
     } else {

@@ -27,6 +27,7 @@ pub use settings::Settings;
 pub mod exit {
     /// Success; with `--detailed-exitcode` / `drift`: no changes.
     pub const OK: u8 = 0;
+    /// An error: nothing was written, or what was is said.
     pub const ERROR: u8 = 1;
     /// Changes present (with `--detailed-exitcode` / `drift`).
     pub const CHANGES: u8 = 2;
@@ -56,9 +57,12 @@ rule or the policy, 4 apply finished with some operations failed, 5 the saved pl
 Quick start: rolecall plan --sandbox examples/data-org/sandbox.json -f examples/data-org",
     propagate_version = true
 )]
+/// The command line: global flags and one subcommand.
 pub struct Cli {
+    /// Flags every subcommand takes.
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -97,6 +101,7 @@ pub struct GlobalArgs {
     /// Less output on stderr: errors only.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Bounds on what a server can make rolecall read.
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -139,13 +144,18 @@ pub struct LimitArgs {
     pub max_snapshot_size: usize,
 }
 
+/// `--color`: when output is styled.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ColorWhen {
+    /// When the stream is a terminal and `NO_COLOR` is not set.
     Auto,
+    /// Always, even into a file or a pipe.
     Always,
+    /// Never.
     Never,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the config offline: syntax, keys, names, references. No credentials needed.

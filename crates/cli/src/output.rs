@@ -16,7 +16,11 @@ const MAX_SHOWN: usize = 200;
 const MAX_UNDEFINED: usize = 20;
 
 /// Prints diagnostics like rustc; with `-q`, errors only.
-pub fn print_diagnostics(settings: &Settings, sources: &SourceMap, diagnostics: &[Diagnostic]) {
+pub(crate) fn print_diagnostics(
+    settings: &Settings,
+    sources: &SourceMap,
+    diagnostics: &[Diagnostic],
+) {
     let mut undefined = 0;
     let shown: Vec<&Diagnostic> = diagnostics
         .iter()
@@ -53,7 +57,7 @@ pub fn print_diagnostics(settings: &Settings, sources: &SourceMap, diagnostics: 
 
 /// Every diagnostic of an invalid config, then `error: <path> is not a valid
 /// config: N errors<suffix>`.
-pub fn report_invalid(settings: &Settings, path: &Path, err: &LoadError, suffix: &str) {
+pub(crate) fn report_invalid(settings: &Settings, path: &Path, err: &LoadError, suffix: &str) {
     print_diagnostics(settings, &err.sources, &err.diagnostics);
     let red = anstyle::AnsiColor::Red.on_default().bold();
     let _ = writeln!(

@@ -13,10 +13,10 @@ use rolecall_core::live::Live;
 use rolecall_core::plan::{MadeFrom, Plan, Review, Selection, render};
 
 /// What lifts the limits, as plans name it.
-pub const LIFT_LIMITS: &str = "`rolecall apply --allow-mass-delete`";
+pub(crate) const LIFT_LIMITS: &str = "`rolecall apply --allow-mass-delete`";
 
 /// How plans are rendered by this command line.
-pub fn render_options(styled: bool, show_unmanaged: bool) -> render::Options<'static> {
+pub(crate) fn render_options(styled: bool, show_unmanaged: bool) -> render::Options<'static> {
     render::Options {
         styled,
         lift_limits: LIFT_LIMITS,
@@ -25,7 +25,7 @@ pub fn render_options(styled: bool, show_unmanaged: bool) -> render::Options<'st
 }
 
 /// Loads the config, or shows why it is invalid.
-pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
+pub(crate) fn load_config(settings: &Settings) -> CliResult<Loaded> {
     let mut loaded = load_config_at(settings, &settings.config)?;
     // Memberships past their `until` are not wanted any more.
     let today = settings.today()?;
@@ -38,7 +38,7 @@ pub fn load_config(settings: &Settings) -> CliResult<Loaded> {
 /// the ones the site does not settle.
 /// Memberships are not expired here: a baseline is the config as it was
 /// applied, when they held ([`load_config`] expires them).
-pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
+pub(crate) fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
     match load::load_path_with(path, &settings.load_options()) {
         Ok(loaded) => {
             let warnings: Vec<Diagnostic> = loaded
@@ -60,7 +60,7 @@ pub fn load_config_at(settings: &Settings, path: &Path) -> CliResult<Loaded> {
 
 /// After a config that does not load: why rolecall read the directory,
 /// when it chose to (its `rolecall.yaml` has files of entries beside it).
-pub fn note_default_directory(settings: &Settings, path: &Path) {
+pub(crate) fn note_default_directory(settings: &Settings, path: &Path) {
     if !settings.config_whole {
         return;
     }
@@ -74,7 +74,7 @@ pub fn note_default_directory(settings: &Settings, path: &Path) {
 
 /// The plan with its safety rules checked, or the site-dependent errors
 /// shown with their config lines.
-pub fn plan(
+pub(crate) fn plan(
     settings: &Settings,
     loaded: &Loaded,
     live: &Live,
@@ -87,7 +87,7 @@ pub fn plan(
 /// Records in `made_from` what a saved plan is made from beyond where the
 /// site was read: the config's files and entries, the site's objects, the
 /// selection; `apply PLANFILE` judges the plan by them.
-pub fn record(
+pub(crate) fn record(
     made_from: &mut MadeFrom,
     settings: &Settings,
     loaded: &Loaded,
@@ -108,7 +108,7 @@ pub fn record(
 }
 
 /// A plan, or its errors shown.
-pub fn plan_or_report(
+pub(crate) fn plan_or_report(
     settings: &Settings,
     loaded: &Loaded,
     result: Result<(Plan, Review), Vec<rolecall_core::Diagnostic>>,
@@ -118,7 +118,7 @@ pub fn plan_or_report(
 
 /// The errors of a config that does not fit the site, shown with their
 /// lines; the error that says so.
-pub fn does_not_fit(
+pub(crate) fn does_not_fit(
     settings: &Settings,
     loaded: &Loaded,
     errors: &[rolecall_core::Diagnostic],

@@ -27,7 +27,7 @@ impl SelectArgs {
 }
 
 /// `--target` / `--exclude` as a selection.
-pub fn selection(targets: &[String], excludes: &[String]) -> CliResult<Selection> {
+pub(crate) fn selection(targets: &[String], excludes: &[String]) -> CliResult<Selection> {
     let parse = |list: &[String]| {
         list.iter()
             .map(|s| Selector::parse(s).map_err(CliError::msg))

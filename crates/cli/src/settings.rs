@@ -35,6 +35,7 @@ pub struct Settings {
     /// `ROLECALL_TODAY` (`YYYY-MM-DD`): the day memberships end against,
     /// for reproducible runs; else the clock's UTC day.
     pub today: Option<String>,
+    /// The API's base URL.
     pub endpoint: String,
     /// `--site` as given (the emulator serves that site).
     pub site_flag: Option<String>,
@@ -42,12 +43,15 @@ pub struct Settings {
     site: Option<String>,
     key: KeySource,
     color: ColorChoice,
+    /// `-v`: how much to log.
     pub verbose: u8,
+    /// `-q`: print only what was asked for.
     pub quiet: bool,
     /// Per request.
     pub timeout: Duration,
     /// Retries of one call.
     pub retry_budget: Duration,
+    /// Bounds on what a server can make rolecall read.
     pub read_limits: ReadLimits,
     /// Bytes of one config file.
     pub max_config_size: usize,
@@ -60,7 +64,7 @@ pub struct Settings {
 }
 
 /// Requests per second, from [`MIN_RATE_LIMIT`] to [`MAX_RATE_LIMIT`].
-pub fn rate(text: &str) -> Result<f64, String> {
+pub(crate) fn rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if (MIN_RATE_LIMIT..=MAX_RATE_LIMIT).contains(&r) => Ok(r),
         Ok(r) if r.is_finite() => Err(format!(
@@ -74,10 +78,10 @@ pub fn rate(text: &str) -> Result<f64, String> {
 
 /// The longest duration a flag takes: a week (no wait of rolecall's needs
 /// more, and the clock arithmetic stays far from overflow).
-pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// `30s`, `2m`, `1h30m`: more than 0, a week at most.
-pub fn duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}): write e.g. `30s`, `2m`"))
         .and_then(|d| {
@@ -94,7 +98,7 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `1048576`, `512K`, `64M`, `1G` (KiB, MiB, GiB).
-pub fn size(text: &str) -> Result<usize, String> {
+pub(crate) fn size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => t.split_at(i),

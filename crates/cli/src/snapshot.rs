@@ -12,7 +12,7 @@ use rolecall_core::live::Live;
 use rolecall_core::plan::Taken;
 
 /// A snapshot to plan against, read within `--max-snapshot-size`.
-pub fn recorded(
+pub(crate) fn recorded(
     path: &Path,
     settings: &Settings,
     config_site: &str,
@@ -36,7 +36,7 @@ pub fn recorded(
 }
 
 /// Where and when a site was read, for a snapshot (never the key).
-pub fn taken(endpoint: &str, live: &Live) -> Taken {
+pub(crate) fn taken(endpoint: &str, live: &Live) -> Taken {
     Taken {
         endpoint: endpoint.to_string(),
         digest: live.checksum(),
@@ -46,7 +46,7 @@ pub fn taken(endpoint: &str, live: &Live) -> Taken {
 
 /// The site as read, as a snapshot: with where and when it was taken, what
 /// `rolecall plan --from-snapshot` plans against.
-pub fn snapshot_text(site: &str, taken: Option<&Taken>, live: &Live) -> CliResult<String> {
+pub(crate) fn snapshot_text(site: &str, taken: Option<&Taken>, live: &Live) -> CliResult<String> {
     let mut text = serde_json::to_string_pretty(&rolecall_engine::snapshot(site, taken, live))?;
     text.push('\n');
     Ok(text)
@@ -54,7 +54,7 @@ pub fn snapshot_text(site: &str, taken: Option<&Taken>, live: &Live) -> CliResul
 
 /// `--snapshot-out FILE` of `apply` and `drift`: the site as read, published
 /// for the plan jobs that hold no key.
-pub fn write_snapshot(path: &Path, conn: &Connection, live: &Live) -> CliResult<()> {
+pub(crate) fn write_snapshot(path: &Path, conn: &Connection, live: &Live) -> CliResult<()> {
     let taken = taken(&conn.config.endpoint, live);
     let text = snapshot_text(conn.reader.site(), Some(&taken), live)?;
     write_file(path, &text, "the snapshot")

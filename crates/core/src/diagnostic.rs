@@ -16,9 +16,13 @@ pub struct FileId(pub usize);
 /// how many characters the thing there spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
+    /// The file.
     pub file: FileId,
+    /// The line, from 1.
     pub line: u32,
+    /// The column, from 1 (in characters).
     pub col: u32,
+    /// How many characters to underline.
     pub len: u32,
 }
 
@@ -28,6 +32,7 @@ pub struct SourceFile {
     /// The path as the user would write it (relative to where they ran us when
     /// they gave a relative path).
     pub path: PathBuf,
+    /// The file's text.
     pub text: String,
     line_starts: Vec<usize>,
     /// `false` for a file that fails the control-character check: its
@@ -36,6 +41,7 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// A loaded file.
     pub fn new(path: PathBuf, text: String) -> Self {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -72,11 +78,13 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// Adds a file; its id.
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
         self.files.push(SourceFile::new(path, text));
         FileId(self.files.len() - 1)
     }
 
+    /// The file of an id.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0]
     }
@@ -86,14 +94,17 @@ impl SourceMap {
         self.files[id.0].quotable = false;
     }
 
+    /// How many files.
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// Whether it holds no file.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 
+    /// The path of a file.
     pub fn path(&self, id: FileId) -> &Path {
         &self.get(id).path
     }
@@ -137,13 +148,16 @@ pub enum Level {
 /// One problem found in a config.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// An error or a warning.
     pub level: Level,
+    /// What is wrong.
     pub message: String,
     /// Where it is. Only problems that are not in any file (a path that does
     /// not exist) have none.
     pub pos: Option<Pos>,
     /// The YAML path of the offending node: `users["jane@acme.com"].roles[1]`.
     pub path: Option<String>,
+    /// How to fix it.
     pub hint: Option<String>,
     /// Other places that explain this one ("first defined here").
     pub related: Vec<(Pos, String)>,
@@ -156,6 +170,7 @@ pub struct Diagnostic {
 pub const UNDEFINED_ROLE: &str = "undefined-role";
 
 impl Diagnostic {
+    /// An error: the config cannot be used.
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             level: Level::Error,
@@ -168,6 +183,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning: probably a mistake.
     pub fn warning(message: impl Into<String>) -> Self {
         Self {
             level: Level::Warning,
@@ -175,6 +191,7 @@ impl Diagnostic {
         }
     }
 
+    /// At `pos`, with the YAML path of what is there.
     pub fn at(mut self, pos: Pos, path: impl Into<String>) -> Self {
         self.pos = Some(pos);
         let path = path.into();
@@ -182,21 +199,25 @@ impl Diagnostic {
         self
     }
 
+    /// With a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
+    /// With a hint, if any.
     pub fn maybe_hint(mut self, hint: Option<String>) -> Self {
         self.hint = hint.or(self.hint);
         self
     }
 
+    /// With another place that matters (a first definition).
     pub fn related(mut self, pos: Pos, label: impl Into<String>) -> Self {
         self.related.push((pos, label.into()));
         self
     }
 
+    /// Whether it is an error.
     pub fn is_error(&self) -> bool {
         self.level == Level::Error
     }

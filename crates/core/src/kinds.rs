@@ -6,10 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a change is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// A role.
     Role,
+    /// A user.
     User,
 }
 
@@ -56,6 +59,7 @@ pub enum Risk {
 }
 
 impl Risk {
+    /// Every risk, in order.
     pub const ALL: [Risk; 13] = [
         Risk::AdminGrant,
         Risk::AdminRole,
@@ -72,6 +76,7 @@ impl Risk {
         Risk::UnmanagedRights,
     ];
 
+    /// As written: `admin-grant`.
     pub fn as_str(self) -> &'static str {
         match self {
             Risk::AdminGrant => "admin-grant",

@@ -9,28 +9,40 @@ use crate::kinds::{ChecksumKey, ObjectKind, ObjectRef};
 
 pub use crate::kinds::checksum;
 
+/// The site as read: every user, role and object grants are on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Live {
+    /// Every user.
     pub users: Vec<LiveUser>,
+    /// Every role, Admin and Everyone included.
     pub roles: Vec<LiveRole>,
     /// The objects grants can be on (dashboards), with their names.
     pub objects: Vec<LiveObject>,
 }
 
+/// A user of the site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveUser {
+    /// Its id.
     pub id: String,
+    /// Its email, as the site has it.
     pub email: String,
+    /// Its first name.
     pub first_name: String,
+    /// Its last name.
     pub last_name: String,
     /// Role ids, Everyone included.
     pub roles: BTreeSet<String>,
 }
 
+/// A role of the site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveRole {
+    /// Its id.
     pub id: String,
+    /// Its name, as the site spells it.
     pub name: String,
+    /// Its description.
     pub description: String,
     /// Actions per object type.
     pub privileges: BTreeMap<String, BTreeSet<String>>,
@@ -56,6 +68,7 @@ pub struct Kept {
 }
 
 impl Kept {
+    /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
         self.privileges.is_empty() && self.grants.is_empty()
     }
@@ -84,7 +97,9 @@ pub struct LiveObject {
     /// format 2 stay as they were).
     #[serde(skip_serializing_if = "ObjectKind::is_dashboard")]
     pub kind: ObjectKind,
+    /// Its id.
     pub id: String,
+    /// Its name on the site.
     pub name: String,
 }
 
@@ -150,6 +165,7 @@ impl Live {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeptRights {
+    /// The role's name.
     pub role: String,
     /// The object types, sorted.
     pub object_types: Vec<String>,

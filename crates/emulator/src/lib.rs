@@ -36,24 +36,43 @@ pub enum Error {
     /// The seed file could not be read.
     #[error("cannot read seed `{}`", path.display())]
     ReadSeed {
+        /// The seed file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// The seed file is not a snapshot.
     #[error("`{}` is not a snapshot file", path.display())]
     ParseSeed {
+        /// The seed file.
         path: PathBuf,
+        /// Why it is not a snapshot, with the JSON position.
         source: serde_json::Error,
     },
     /// The snapshot contradicts itself.
     #[error("invalid seed for site `{site}`: {message}")]
-    InvalidSeed { site: String, message: String },
+    InvalidSeed {
+        /// The seed's site name.
+        site: String,
+        /// What the snapshot contradicts.
+        message: String,
+    },
     /// `site` was given and differs from the seed's.
     #[error("the seed is for site `{seed}`, not `{given}`")]
-    SiteMismatch { seed: String, given: String },
+    SiteMismatch {
+        /// The seed's site name.
+        seed: String,
+        /// The site name of the options.
+        given: String,
+    },
     /// The port could not be bound.
     #[error("cannot listen on 127.0.0.1:{port}")]
-    Bind { port: u16, source: std::io::Error },
+    Bind {
+        /// The port asked for (`0`: any free one).
+        port: u16,
+        /// Why it could not be bound.
+        source: std::io::Error,
+    },
     /// The runtime could not start.
     #[error("cannot start the emulator's runtime")]
     Runtime(#[source] std::io::Error),
@@ -199,10 +218,12 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
+    /// The address it listens on, `127.0.0.1:<port>`.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The name of the site it serves.
     pub fn site(&self) -> &str {
         &self.shared.site_name
     }
@@ -228,6 +249,7 @@ impl Emulator {
         lock(&self.shared.log).iter().cloned().collect()
     }
 
+    /// Forgets the requests seen so far.
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
     }

@@ -35,11 +35,16 @@ impl From<&str> for Id {
     }
 }
 
+/// A user of the site, with its role membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
+    /// The user's id.
     pub id: Id,
+    /// The user's email; unique per site, in any case.
     pub email: String,
+    /// The user's first name.
     pub first_name: String,
+    /// The user's last name.
     pub last_name: String,
     /// Role ids; always holds Everyone.
     #[serde(default)]
@@ -50,7 +55,9 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Privilege {
+    /// The object type, such as `Dashboard`.
     pub object_type: String,
+    /// The action names allowed, such as `read_dashboards`.
     pub permissions: Vec<String>,
 }
 
@@ -58,26 +65,38 @@ pub struct Privilege {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Permission {
+    /// The object's type, such as `Dashboard`.
     pub object_type: String,
+    /// The object's id.
     pub object_id: Id,
+    /// The action names allowed on the object, such as `read_dashboards`.
     pub permissions: Vec<String>,
 }
 
+/// A role of the site: what its members may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
+    /// The role's id.
     pub id: Id,
+    /// The role's name; unique per site, in any case.
     pub name: String,
+    /// The role's description.
     #[serde(default)]
     pub description: String,
+    /// Role-wide actions, per object type.
     #[serde(default)]
     pub privileges: Vec<Privilege>,
+    /// Grants on particular objects (dashboards).
     #[serde(default)]
     pub permissions: Vec<Permission>,
 }
 
+/// A dashboard of the site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
+    /// The dashboard's id.
     pub id: Id,
+    /// The dashboard's name; not unique.
     pub name: String,
 }
 
@@ -85,14 +104,18 @@ pub struct Dashboard {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
+    /// The site name.
     pub site: String,
     /// Never written by `rolecall export`; a seed may set the key to accept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// Every user, membership included.
     #[serde(default)]
     pub users: Vec<User>,
+    /// Every role.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// Every dashboard.
     #[serde(default)]
     pub dashboards: Vec<Dashboard>,
 }

@@ -98,7 +98,9 @@ pub struct Options {
     pub port: u16,
     /// Items per page of paginated lists.
     pub page_size: usize,
+    /// The faults to inject.
     pub faults: Faults,
+    /// The wire quirks to show.
     pub quirks: Quirks,
     /// Seeds the random generator of faults and ids, so a run can be replayed.
     pub rng_seed: u64,
@@ -160,14 +162,21 @@ pub enum Outcome {
 /// One request, as the emulator saw it.
 #[derive(Debug, Clone)]
 pub struct Logged {
+    /// The request's number, from 0, in order of arrival.
     pub seq: u64,
+    /// The HTTP method, such as `GET` or `POST`.
     pub method: String,
+    /// The path, without the query.
     pub path: String,
+    /// The query string, without the `?`, if there was one.
     pub query: Option<String>,
     /// The status answered, or (for [`Outcome::Lost`]) the one that was lost.
     pub status: Option<u16>,
+    /// How the request ended.
     pub outcome: Outcome,
+    /// The query held `test_mode=true`.
     pub test_mode: bool,
+    /// From arrival to the end, injected latency included.
     pub duration: Duration,
 }
 

@@ -25,21 +25,24 @@ pub const ACTIONS: &[&str] = &[
     "email_reports",
 ];
 
-pub const OBJECT_TYPE: &str = "Dashboard";
+pub(crate) const OBJECT_TYPE: &str = "Dashboard";
 
 /// Object types the vendor's docs mention beside dashboards, which rolecall
 /// does not manage: grants on them are stored and listed as sent (so that
 /// tests can see rolecall keep them).
-pub const OTHER_OBJECT_TYPES: &[&str] = &["Topic", "Space"];
+pub(crate) const OTHER_OBJECT_TYPES: &[&str] = &["Topic", "Space"];
 
 /// An answer other than success: the status and the `{"error": ...}` message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// The HTTP status to answer, such as `400` or `404`.
     pub status: u16,
+    /// The text sent as `{"error": message}`.
     pub message: String,
 }
 
 impl ApiError {
+    /// An error answering `status` with `message`.
     pub fn new(status: u16, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -120,8 +123,11 @@ impl IdGen {
     }
 }
 
+/// One site in memory: its users, roles and dashboards, changed only by
+/// calls that follow the API's rules.
 #[derive(Debug)]
 pub struct Site {
+    /// The site name.
     pub name: String,
     users: BTreeMap<Id, User>,
     roles: BTreeMap<Id, Role>,
@@ -331,7 +337,6 @@ impl Site {
         self.users.insert(user.id.clone(), user);
     }
 
-    /// A membership list as stored: sorted, once each, always with Everyone.
     /// An id no object of the site has: a seed exported from another
     /// emulator holds ids from the same generator, and a new user must never
     /// take (and replace) a seeded one.
@@ -347,6 +352,7 @@ impl Site {
         }
     }
 
+    /// A membership list as stored: sorted, once each, always with Everyone.
     fn membership(&self, roles: &[Id]) -> Vec<Id> {
         let mut set: BTreeSet<Id> = roles.iter().cloned().collect();
         set.insert(self.everyone.clone());
@@ -365,6 +371,7 @@ impl Site {
         }
     }
 
+    /// The whole site as it is now, without an API key.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             site: self.name.clone(),
@@ -398,18 +405,25 @@ impl Site {
         Ok(Page { items, next })
     }
 
+    /// How many users the site has.
     pub fn user_count(&self) -> usize {
         self.users.len()
     }
 
+    /// One page of users, in id order: at most `size`, starting at the id
+    /// `cursor` (or the first). An unknown cursor is `400`.
     pub fn list_users(&self, cursor: Option<&str>, size: usize) -> Result<Page<'_, User>> {
         Self::page(&self.users, cursor, size)
     }
 
+    /// One page of roles, in id order: at most `size`, starting at the id
+    /// `cursor` (or the first). An unknown cursor is `400`.
     pub fn list_roles(&self, cursor: Option<&str>, size: usize) -> Result<Page<'_, Role>> {
         Self::page(&self.roles, cursor, size)
     }
 
+    /// One page of dashboards, in id order: at most `size`, starting at the
+    /// id `cursor` (or the first). An unknown cursor is `400`.
     pub fn list_dashboards(
         &self,
         cursor: Option<&str>,
@@ -418,12 +432,14 @@ impl Site {
         Self::page(&self.dashboards, cursor, size)
     }
 
+    /// The user with id `id`, or `404`.
     pub fn user(&self, id: &str) -> Result<&User> {
         self.users
             .get(&Id::from(id))
             .ok_or_else(|| ApiError::not_found("user", id))
     }
 
+    /// The role with id `id`, or `404`.
     pub fn role(&self, id: &str) -> Result<&Role> {
         self.roles
             .get(&Id::from(id))
@@ -526,6 +542,9 @@ impl Site {
         Ok(user)
     }
 
+    /// Changes the fields of user `id` that `req` holds (the membership
+    /// keeps Everyone); with `dry_run` (test_mode) checks and answers,
+    /// changes nothing.
     pub fn update_user(&mut self, id: &str, req: UpdateUser, dry_run: bool) -> Result<User> {
         let mut user = self.user(id)?.clone();
         if let Some(first) = req.first_name {
@@ -544,6 +563,7 @@ impl Site {
         Ok(user)
     }
 
+    /// Deletes user `id`; with `dry_run` (test_mode) only checks it exists.
     pub fn delete_user(&mut self, id: &str, dry_run: bool) -> Result<()> {
         let email = self.user(id)?.email.clone();
         if !dry_run {
@@ -553,6 +573,9 @@ impl Site {
         Ok(())
     }
 
+    /// Creates a role; `created_by_email` must be an admin user and the name
+    /// new to the site. With `dry_run` (test_mode) checks and answers,
+    /// changes nothing.
     pub fn create_role(&mut self, req: RoleFields, dry_run: bool) -> Result<Role> {
         if req.updated_by_email.is_some() {
             return Err(ApiError::bad_request(
@@ -582,6 +605,10 @@ impl Site {
         Ok(role)
     }
 
+    /// Changes role `id`: each field `req` holds replaces the stored one;
+    /// `updated_by_email` must be an admin user. Admin and Everyone cannot be
+    /// renamed (`403`). With `dry_run` (test_mode) checks and answers,
+    /// changes nothing.
     pub fn update_role(&mut self, id: &str, req: RoleFields, dry_run: bool) -> Result<Role> {
         let mut role = self.role(id)?.clone();
         if req.created_by_email.is_some() {
@@ -629,6 +656,9 @@ impl Site {
         Ok(role)
     }
 
+    /// Deletes role `id` and takes it out of every user's membership; Admin
+    /// and Everyone cannot be deleted (`403`). With `dry_run` (test_mode)
+    /// only checks, changes nothing.
     pub fn delete_role(&mut self, id: &str, dry_run: bool) -> Result<()> {
         let role = self.role(id)?;
         if role.id == self.admin || role.id == self.everyone {

@@ -72,7 +72,9 @@ impl fmt::Display for Skip {
 /// What became of one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// Carried out (or found done: a create made meanwhile as planned, a delete of what is gone).
     Done,
+    /// Tried, and the site refused it or did not answer.
     Failed(Failure),
     /// Not tried: something it needs failed first.
     Skipped(Skip),
@@ -86,19 +88,23 @@ pub type OnOutcome = Arc<dyn Fn(&Step, &Outcome) + Send + Sync>;
 pub struct Stop(Arc<AtomicBool>);
 
 impl Stop {
+    /// A stop not yet given.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Starts nothing more from now on.
     pub fn stop(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// Whether [`Stop::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
 
+/// How [`execute`] runs.
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
     /// Checked before each change starts.
@@ -108,6 +114,7 @@ pub struct ExecuteOptions {
 /// One outcome per change of the plan, in plan order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// One outcome per change, in plan order.
     pub outcomes: Vec<Outcome>,
     /// Stopped by [`Stop`] before the end.
     pub interrupted: bool,
@@ -116,14 +123,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// The changes carried out.
     pub fn done(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Done))
     }
 
+    /// The changes tried that failed.
     pub fn failed(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Failed(_)))
     }
 
+    /// The changes not tried.
     pub fn skipped(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Skipped(_)))
     }

@@ -63,24 +63,35 @@ struct SnapshotFile {
 /// A snapshot that says where and when it was taken, read back.
 #[derive(Debug)]
 pub struct Recorded {
+    /// The site the snapshot is of.
     pub site: String,
+    /// Where and when it was taken.
     pub taken: Taken,
+    /// The site as it was then.
     pub live: Live,
 }
 
 /// Why a snapshot cannot be planned against.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    /// Not JSON of a snapshot.
     #[error("not a snapshot: {0}")]
     Invalid(#[from] serde_json::Error),
     #[error(
         "it does not say where it was taken (an emulator seed, or written by an older rolecall)"
     )]
+    /// No `taken`: it cannot be told from a hand-made file.
     Untaken,
     #[error(
         "it was edited after it was taken: its content's checksum is {found}, it records {recorded}"
     )]
-    Edited { recorded: String, found: String },
+    /// Its content no longer has the checksum it records.
+    Edited {
+        /// The checksum it records.
+        recorded: String,
+        /// The checksum of its content.
+        found: String,
+    },
 }
 
 /// Reads a snapshot written by [`snapshot`] with where it was taken; its

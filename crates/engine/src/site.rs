@@ -49,7 +49,9 @@ pub struct RoleWrite<'a> {
 /// The fields of a user one write changes; `None` leaves one as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserWrite {
+    /// The new first name.
     pub first_name: Option<String>,
+    /// The new last name.
     pub last_name: Option<String>,
     /// Role ids, Everyone's included: the whole membership.
     pub roles: Option<Vec<String>>,

@@ -17,10 +17,12 @@ pub const DEFAULT_ENDPOINT: &str = "https://api.periscopedata.com";
 pub struct ApiKey(String);
 
 impl ApiKey {
+    /// Wraps a key as given.
     pub fn new(key: impl Into<String>) -> Self {
         Self(key.into())
     }
 
+    /// Whether the key is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -69,11 +71,14 @@ impl fmt::Debug for ApiKey {
 /// A site and its API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The site name: the path segment after `/app/` in a dashboard URL.
     pub site: String,
+    /// The site's API key.
     pub key: ApiKey,
 }
 
 impl Credentials {
+    /// Credentials for `site` with `key`.
     pub fn new(site: impl Into<String>, key: ApiKey) -> Self {
         Self {
             site: site.into(),
@@ -147,22 +152,27 @@ impl RetryPolicy {
     }
 }
 
-/// The range `--rate-limit` accepts, in requests a second.
+/// The lowest rate `--rate-limit` accepts, in requests a second.
 pub const MIN_RATE_LIMIT: f64 = 0.01;
+/// The highest rate `--rate-limit` accepts, in requests a second.
 pub const MAX_RATE_LIMIT: f64 = 100_000.0;
 
 /// One HTTP attempt, for audit logs: never the key, never a body.
 #[derive(Debug, Clone)]
 pub struct CallRecord {
+    /// When the attempt started.
     pub time: std::time::SystemTime,
+    /// The HTTP method, such as `GET` or `POST`.
     pub method: String,
     /// Path and query.
     pub path: String,
     /// `None`: no answer (connection error or timeout).
     pub status: Option<u16>,
+    /// How long the attempt took, body included.
     pub duration: Duration,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// The attempt was a write sent with `test_mode=true`.
     pub test_mode: bool,
 }
 
@@ -172,11 +182,15 @@ pub type CallHook = Arc<dyn Fn(&CallRecord) + Send + Sync>;
 /// Everything a client needs.
 #[derive(Clone)]
 pub struct ClientConfig {
+    /// The base URL of the API: `https`, or plain `http` to this machine only.
     pub endpoint: String,
+    /// The site and its API key.
     pub credentials: Credentials,
     /// Per attempt, from sending to the end of the body.
     pub timeout: Duration,
+    /// Per attempt, to make the connection.
     pub connect_timeout: Duration,
+    /// How failed calls are retried.
     pub retry: RetryPolicy,
     /// Requests per second across all concurrent calls; `None`: unlimited.
     pub rate_limit: Option<f64>,
@@ -184,6 +198,7 @@ pub struct ClientConfig {
     pub burst: u32,
     /// Calls in flight at once.
     pub max_in_flight: usize,
+    /// Called after every HTTP attempt, for audit logs.
     pub on_call: Option<CallHook>,
     /// What one read may take: bytes per answer, pages and items per
     /// listing, time for a whole site.
@@ -242,6 +257,9 @@ impl fmt::Display for Limit {
 }
 
 impl ClientConfig {
+    /// A config for `endpoint` and `credentials`, with default timeouts
+    /// (30 s, 10 s to connect), retries and limits, a burst of 25, 64 calls
+    /// in flight, no rate limit and no call hook.
     pub fn new(endpoint: impl Into<String>, credentials: Credentials) -> Self {
         Self {
             endpoint: endpoint.into(),

@@ -8,28 +8,56 @@ pub enum Error {
     #[error(
         "the site `{site}` refused the credentials (401) at {url}: check the site name (the segment after /app/ in a dashboard URL) and the API key"
     )]
-    Unauthorized { site: String, url: String },
+    Unauthorized {
+        /// The site name the credentials were for.
+        site: String,
+        /// The URL of the call.
+        url: String,
+    },
     /// `403`: the call is not allowed (Admin and Everyone cannot be deleted or renamed).
     #[error("forbidden (403) at {url}: {message}")]
-    Forbidden { url: String, message: String },
+    Forbidden {
+        /// The URL of the call.
+        url: String,
+        /// The server's message: the `error` of its JSON body, or the start of the body.
+        message: String,
+    },
     /// `404`: the object is not there (deleted meanwhile?).
     #[error("not found (404) at {url}: {message}")]
-    NotFound { url: String, message: String },
+    NotFound {
+        /// The URL of the call.
+        url: String,
+        /// The server's message: the `error` of its JSON body, or the start of the body.
+        message: String,
+    },
     /// `409`: an object with that email or name exists already.
     #[error("conflict (409) at {url}: {message}")]
-    Conflict { url: String, message: String },
+    Conflict {
+        /// The URL of the call.
+        url: String,
+        /// The server's message: the `error` of its JSON body, or the start of the body.
+        message: String,
+    },
     /// Another `4xx`: the server refused the request; its message says why.
     #[error("the server refused the request ({status}) at {url}: {message}")]
     Rejected {
+        /// The URL of the call.
         url: String,
+        /// The HTTP status of the answer.
         status: u16,
+        /// The server's message: the `error` of its JSON body, or the start of the body.
         message: String,
     },
     /// Still `429` after every retry.
     #[error(
         "still rate limited (429) at {url} after {attempts} attempts: send fewer calls at once or per second, or try later"
     )]
-    RateLimited { url: String, attempts: u32 },
+    RateLimited {
+        /// The URL of the call.
+        url: String,
+        /// Attempts made, the first included.
+        attempts: u32,
+    },
     /// `429` with a `Retry-After` longer than what is left of the retry
     /// budget: not waited out (a hostile or confused server may ask for a
     /// year).
@@ -38,42 +66,62 @@ pub enum Error {
         or_more = if *wait_s >= 3600 { " or more" } else { "" }
     )]
     WaitTooLong {
+        /// The URL of the call.
         url: String,
+        /// The wait `Retry-After` asked for, in seconds, rounded up.
         wait_s: u64,
+        /// The seconds left of the retry budget.
         budget_s: u64,
     },
     /// Still `5xx` after every retry.
     #[error("server error ({status}) at {url} after {attempts} attempts: {message}")]
     Server {
+        /// The URL of the call.
         url: String,
+        /// The HTTP status of the last answer.
         status: u16,
+        /// The start of the last answer's body.
         message: String,
+        /// Attempts made, the first included.
         attempts: u32,
     },
     /// No answer (connection refused or dropped, timeout) after every retry.
     #[error("no answer from {url} after {attempts} attempts: {reason}")]
     Network {
+        /// The URL of the call.
         url: String,
+        /// Attempts made, the first included.
         attempts: u32,
+        /// Why the last attempt got no answer.
         reason: String,
     },
     /// An answer that is not what the API sends.
     #[error("cannot read the answer of {url}: {reason}; the answer began: {body_start}")]
     Decode {
+        /// The URL of the call.
         url: String,
+        /// Why the answer could not be read.
         reason: String,
+        /// The first 200 characters of what could not be read, on one line.
         body_start: String,
     },
     /// A list could not be read whole; nothing partial is returned.
     #[error("incomplete list at {url}: {reason}")]
-    IncompleteList { url: String, reason: String },
+    IncompleteList {
+        /// The URL of the page where the problem showed.
+        url: String,
+        /// Why the list is not whole.
+        reason: String,
+    },
     /// The server answered with a redirect, which is never followed: the
     /// endpoint is most likely wrong.
     #[error(
         "the endpoint answered {status} at {url}, a redirect to {location}; redirects are not followed: check the endpoint"
     )]
     Redirect {
+        /// The URL of the call.
         url: String,
+        /// The HTTP status of the redirect (`3xx`).
         status: u16,
         /// The host (scheme and authority) of `Location`, or `(none)`.
         location: String,
@@ -81,17 +129,27 @@ pub enum Error {
     /// A bound on what a server can make the client read was hit.
     #[error("stopped reading at {url}: {limit}")]
     Limit {
+        /// The URL of the call, or the endpoint for the read deadline.
         url: String,
+        /// Which bound was hit, and its value.
         limit: crate::config::Limit,
     },
     /// A plain `http://` endpoint that is not on this machine.
     #[error(
         "refusing plain http to `{endpoint}`: the API key would cross the network unencrypted; use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
     )]
-    Insecure { endpoint: String },
+    Insecure {
+        /// The endpoint as configured.
+        endpoint: String,
+    },
     /// An endpoint that is not a URL.
     #[error("`{endpoint}` is not an endpoint URL: {reason}")]
-    Endpoint { endpoint: String, reason: String },
+    Endpoint {
+        /// The endpoint as configured, or a placeholder if it holds credentials.
+        endpoint: String,
+        /// Why it is not a usable URL.
+        reason: String,
+    },
     /// Credentials missing or unreadable.
     #[error("{0}")]
     Credentials(String),

@@ -25,8 +25,11 @@ pub struct ReadClient {
 /// One of the lists a site is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Listing {
+    /// The users, `/api/v2/users`.
     Users,
+    /// The roles, `/api/v1/roles`.
     Roles,
+    /// The dashboards, `/api/v1/dashboards`.
     Dashboards,
 }
 
@@ -53,6 +56,8 @@ impl std::fmt::Debug for ReadClient {
 }
 
 impl ReadClient {
+    /// A read-only client for the site of `config`. Fails if the endpoint
+    /// or the credentials are unusable; nothing is sent yet.
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
         Self::with_transport(config, false)
     }
@@ -86,6 +91,7 @@ impl ReadClient {
         answer.ok(self.site())?.json(Some(wrapper))
     }
 
+    /// One user by id, membership included.
     pub async fn get_user(&self, id: &Id) -> Result<User, Error> {
         self.get(&format!("/api/v2/users/{}", encode(&id.0)), "user")
             .await
@@ -131,12 +137,14 @@ impl ReadClient {
             .collect())
     }
 
+    /// Every role, read page by page until the list ends.
     pub async fn list_roles(&self) -> Result<Vec<Role>, Error> {
         self.list_all("/api/v1/roles", Listing::Roles)
             .await
             .map_err(|e| self.transport.scrub(e))
     }
 
+    /// Every dashboard, read page by page until the list ends.
     pub async fn list_dashboards(&self) -> Result<Vec<Dashboard>, Error> {
         self.list_all("/api/v1/dashboards", Listing::Dashboards)
             .await

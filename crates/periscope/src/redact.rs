@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 /// What replaces a secret.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// A run of this many characters of a secret (or more), in any case, is
 /// redacted wherever it appears.
@@ -30,7 +30,7 @@ fn lower(bytes: &[u8]) -> [u8; RUN] {
 }
 
 impl Redactor {
-    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
         let mut redactor = Redactor::default();
         for secret in secrets {
             let bytes = secret.as_bytes();
@@ -50,7 +50,7 @@ impl Redactor {
 
     /// `text` with every run of 8 or more characters of a secret (and every
     /// short secret) replaced, in any case.
-    pub fn bytes(&self, text: &[u8]) -> Vec<u8> {
+    pub(crate) fn bytes(&self, text: &[u8]) -> Vec<u8> {
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         if !self.windows.is_empty() && text.len() >= RUN {
             let mut i = 0;
@@ -96,7 +96,7 @@ impl Redactor {
         out
     }
 
-    pub fn text(&self, text: &str) -> String {
+    pub(crate) fn text(&self, text: &str) -> String {
         String::from_utf8_lossy(&self.bytes(text.as_bytes())).into_owned()
     }
 }

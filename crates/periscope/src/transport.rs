@@ -35,7 +35,7 @@ pub(crate) struct Answer {
 impl Answer {
     /// Decodes the body as `T`, unwrapping `{"<wrapper>": {...}}` if the
     /// server wrapped a single object.
-    pub fn json<T: DeserializeOwned>(&self, wrapper: Option<&str>) -> Result<T, Error> {
+    pub(crate) fn json<T: DeserializeOwned>(&self, wrapper: Option<&str>) -> Result<T, Error> {
         let decode_error = |reason: String| Error::Decode {
             url: self.url.clone(),
             reason,
@@ -54,7 +54,7 @@ impl Answer {
     }
 
     /// The answer as a success, or the error its status means.
-    pub fn ok(self, site: &str) -> Result<Answer, Error> {
+    pub(crate) fn ok(self, site: &str) -> Result<Answer, Error> {
         if self.status.is_success() {
             return Ok(self);
         }
@@ -148,7 +148,7 @@ enum Attempt {
 }
 
 impl Transport {
-    pub fn new(config: &ClientConfig, test_mode: bool) -> Result<Arc<Self>, Error> {
+    pub(crate) fn new(config: &ClientConfig, test_mode: bool) -> Result<Arc<Self>, Error> {
         let base = check_endpoint(&config.endpoint)?;
         // reqwest is built without a TLS crypto provider; ring is ours. An
         // `Err` means one is installed already, which is all we need.
@@ -198,19 +198,19 @@ impl Transport {
         }))
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Server text made safe to show: the key replaced, whole or any run
     /// of 8 of its characters, in any case.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         self.redactor.text(text)
     }
 
     /// An error as it may be shown: server text redacted, URLs without
     /// their query strings.
-    pub fn scrub(&self, e: Error) -> Error {
+    pub(crate) fn scrub(&self, e: Error) -> Error {
         e.scrub(
             |t| self.redact(t),
             |u| self.redact(u.split('?').next().unwrap_or(u)),
@@ -398,7 +398,7 @@ impl Transport {
 
     /// An idempotent call (GET, PUT, DELETE), retried on `429`, `5xx` and
     /// no answer. Returns the first other answer, with the attempt count.
-    pub async fn idempotent(
+    pub(crate) async fn idempotent(
         &self,
         method: Method,
         path: &str,
@@ -456,7 +456,7 @@ impl Transport {
     /// One `POST`: resent on `429` (the server did not take it), but on a
     /// `5xx` or no answer the outcome is unknown and it is not resent here.
     /// `attempt` numbers the first try (for the audit log).
-    pub async fn post(
+    pub(crate) async fn post(
         &self,
         path: &str,
         body: &[u8],
@@ -489,7 +489,7 @@ impl Transport {
     }
 
     /// Waits before resending a `POST` whose outcome was unknown.
-    pub async fn post_backoff(&self, next: u32, started: Instant) -> bool {
+    pub(crate) async fn post_backoff(&self, next: u32, started: Instant) -> bool {
         self.backoff(next, started, None).await
     }
 }

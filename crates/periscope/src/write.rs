@@ -40,10 +40,12 @@ impl Writer {
         })
     }
 
+    /// The read-only client this writer reads through.
     pub fn reader(&self) -> &ReadClient {
         &self.read
     }
 
+    /// Whether every write is sent with `test_mode=true`.
     pub fn test_mode(&self) -> bool {
         self.test_mode
     }
@@ -161,24 +163,30 @@ impl Writer {
         .await
     }
 
+    /// Changes the fields of user `id` that `update` holds; returns the user
+    /// as the server answers it.
     pub async fn update_user(&self, id: &Id, update: &UserUpdate) -> Result<User, Error> {
         self.put(&format!("/api/v2/users/{}", encode(&id.0)), update, "user")
             .await
             .map_err(|e| self.scrub(e))
     }
 
+    /// Changes the fields of role `id` that `update` holds; returns the role
+    /// as the server answers it.
     pub async fn update_role(&self, id: &Id, update: &RoleUpdate) -> Result<Role, Error> {
         self.put(&format!("/api/v1/roles/{}", encode(&id.0)), update, "role")
             .await
             .map_err(|e| self.scrub(e))
     }
 
+    /// Deletes user `id`. A `404` on a retry counts as done.
     pub async fn delete_user(&self, id: &Id) -> Result<(), Error> {
         self.delete(&format!("/api/v2/users/{}", encode(&id.0)))
             .await
             .map_err(|e| self.scrub(e))
     }
 
+    /// Deletes role `id`. A `404` on a retry counts as done.
     pub async fn delete_role(&self, id: &Id) -> Result<(), Error> {
         self.delete(&format!("/api/v1/roles/{}", encode(&id.0)))
             .await

@@ -217,7 +217,7 @@ fn static_op(op: &str) -> &'static str {
         .unwrap()
 }
 
-pub fn truthy(v: &Value) -> bool {
+pub(super) fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::Bool(b) => *b,
@@ -236,7 +236,7 @@ fn loose_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// Evaluates one expression (the text between `${{` and `}}`, or an `if:`).
-pub fn eval(text: &str, context: &Value, ok: bool) -> Value {
+pub(super) fn eval(text: &str, context: &Value, ok: bool) -> Value {
     let mut parser = Parser {
         tokens: tokens(text),
         at: 0,
@@ -253,7 +253,7 @@ pub fn eval(text: &str, context: &Value, ok: bool) -> Value {
 }
 
 /// A value as GitHub writes it into a string.
-pub fn to_text(v: &Value) -> String {
+pub(super) fn to_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -263,7 +263,7 @@ pub fn to_text(v: &Value) -> String {
 
 /// Replaces each `${{ … }}` in a string. A string that is one whole
 /// expression keeps the expression's type (a matrix list stays a list).
-pub fn interpolate(text: &str, context: &Value) -> Value {
+pub(super) fn interpolate(text: &str, context: &Value) -> Value {
     let trimmed = text.trim();
     if trimmed.starts_with("${{") && trimmed.ends_with("}}") && trimmed.matches("${{").count() == 1
     {

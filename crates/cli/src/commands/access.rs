@@ -140,7 +140,7 @@ fn check_action(args: &AccessArgs) -> CliResult<()> {
     Err(CliError::msg(format!("`{}` is not an action", clean(action))).with_hint(hint))
 }
 
-pub fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
     check_action(args)?;
     let (site_name, live, desired) = source(args, settings)?;
     let model = match args.model {

@@ -17,7 +17,7 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-pub fn run(args: &CompletionsArgs, command: &mut clap::Command) -> CliResult {
+pub(crate) fn run(args: &CompletionsArgs, command: &mut clap::Command) -> CliResult {
     clap_complete::generate(args.shell, command, "rolecall", &mut std::io::stdout());
     Ok(exit::OK)
 }

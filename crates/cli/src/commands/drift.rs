@@ -209,7 +209,12 @@ fn write_config(
 
 /// A drift report in a format: what happened, most severe first (JSON:
 /// the plan with its labels and severities).
-pub fn render_drift(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
+pub(crate) fn render_drift(
+    plan: &Plan,
+    review: &Review,
+    format: Format,
+    show_unmanaged: bool,
+) -> String {
     let options = crate::planning::render_options(true, show_unmanaged);
     match format {
         Format::Text => render::drift_text(plan, review, &options),
@@ -218,7 +223,7 @@ pub fn render_drift(plan: &Plan, review: &Review, format: Format, show_unmanaged
     }
 }
 
-pub fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = crate::planning::load_config(settings)?;
     let baseline = args.baseline.load(settings, &loaded.desired.site)?;

@@ -179,7 +179,7 @@ fn log_line(r: &Logged) -> String {
     )
 }
 
-pub fn run(args: &EmulatorArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &EmulatorArgs, settings: &Settings) -> CliResult {
     // The global `--site` names the site to serve (the seed's, if one is given).
     let mut options = args.options(settings.site_flag.clone())?;
     if !settings.quiet {

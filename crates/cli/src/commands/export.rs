@@ -222,7 +222,7 @@ fn only_unmanaged(args: &ExportArgs, settings: &Settings) -> CliResult {
     Ok(exit::OK)
 }
 
-pub fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &ExportArgs, settings: &Settings) -> CliResult {
     check_target(args)?;
     if args.only_unmanaged {
         return only_unmanaged(args, settings);

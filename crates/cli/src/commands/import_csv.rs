@@ -102,7 +102,7 @@ fn decode_error(path: &Path, e: &DecodeError) -> CliError {
     CliError::msg(format!("{what}; nothing was read")).with_hint(hint)
 }
 
-pub fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
     if let Some(path) = &args.output {
         crate::fsio::not_a_link(path, "the users")?;
     }

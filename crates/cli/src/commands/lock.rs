@@ -140,7 +140,7 @@ fn unpinned(desired: &Desired, live: &Live, repin: &[String]) -> CliResult<Desir
     })
 }
 
-pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &LockArgs, settings: &Settings) -> CliResult {
     let loaded = crate::planning::load_config(settings)?;
     let live = match &args.from_snapshot {
         Some(path) => crate::snapshot::recorded(path, settings, &loaded.desired.site)?.live,
@@ -229,7 +229,7 @@ pub fn run(args: &LockArgs, settings: &Settings) -> CliResult {
 
 /// After a plan or an apply: the pins of names resolved for the first time
 /// added to the lock (a pin the site moved is kept; the plan says so).
-pub fn add_new_pins(
+pub(crate) fn add_new_pins(
     settings: &Settings,
     desired: &Desired,
     live: &rolecall_core::live::Live,

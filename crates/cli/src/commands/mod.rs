@@ -1,19 +1,19 @@
 //! One module per subcommand: its clap `Args` next to its `run()`.
 
-pub mod access;
-pub mod apply;
-pub mod completions;
-pub mod drift;
+pub(crate) mod access;
+pub(crate) mod apply;
+pub(crate) mod completions;
+pub(crate) mod drift;
 #[cfg(feature = "sandbox")]
-pub mod emulator;
+pub(crate) mod emulator;
 /// Without the `sandbox` feature, `emulator` only says it is not in the build.
 #[cfg(not(feature = "sandbox"))]
 #[path = "no_sandbox.rs"]
 pub mod emulator;
-pub mod export;
-pub mod import_csv;
-pub mod lock;
-pub mod plan;
-pub mod schema;
-pub mod show;
-pub mod validate;
+pub(crate) mod export;
+pub(crate) mod import_csv;
+pub(crate) mod lock;
+pub(crate) mod plan;
+pub(crate) mod schema;
+pub(crate) mod show;
+pub(crate) mod validate;

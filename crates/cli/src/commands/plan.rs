@@ -60,7 +60,7 @@ pub struct PlanArgs {
     pub site: SiteArgs,
 }
 
-pub fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
+pub(crate) fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
     let options = crate::planning::render_options(true, show_unmanaged);
     match format {
         Format::Text => render::text(plan, review, &options),
@@ -69,7 +69,7 @@ pub fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool
     }
 }
 
-pub fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     let selection = args.select.selection()?;
     let loaded = crate::planning::load_config(settings)?;
     let (live, mut made_from, taken) = match &args.from_snapshot {

@@ -15,7 +15,7 @@ use crate::settings::Settings;
 )]
 pub struct SchemaArgs {}
 
-pub fn run(_: &SchemaArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(_: &SchemaArgs, settings: &Settings) -> CliResult {
     settings
         .stdout()
         .write_all(rolecall_core::config::schema::json().as_bytes())?;

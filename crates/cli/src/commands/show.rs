@@ -41,7 +41,7 @@ pub struct ShowArgs {
     pub drift: bool,
 }
 
-pub fn run(args: &ShowArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &ShowArgs, settings: &Settings) -> CliResult {
     let (plan, review) = saved::read(&args.planfile, settings.max_snapshot_size)?;
     let shown = match args.drift {
         true => super::drift::render_drift(&plan, &review, args.format, args.show_unmanaged),

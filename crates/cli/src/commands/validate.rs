@@ -20,7 +20,7 @@ renames, limits, globs. Role and dashboard names that only the site can resolve 
 )]
 pub struct ValidateArgs {}
 
-pub fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
     match load::load_path_with(&settings.config, &settings.load_options()) {
         Ok(loaded) => {
             if settings.verbose > 0 {

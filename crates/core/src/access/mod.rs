@@ -36,6 +36,7 @@ pub enum Model {
 }
 
 impl Model {
+    /// As written: `cross-role`.
     pub fn as_str(self) -> &'static str {
         match self {
             Model::CrossRole => "cross-role",
@@ -58,10 +59,15 @@ pub struct Via {
 /// One action of one user on one dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Entry {
+    /// The user's email.
     pub user: String,
+    /// The dashboard's id.
     pub dashboard_id: String,
+    /// The dashboard's name (`#id` when it has none).
     pub dashboard: String,
+    /// The action.
     pub action: String,
+    /// Which roles give it.
     pub via: Via,
 }
 
@@ -99,6 +105,7 @@ impl<'a> Evaluator<'a> {
             _ => self.roles.get(id).copied(),
         }
     }
+    /// The site `live`, read by `model`.
     pub fn new(live: &'a Live, model: Model) -> Self {
         let find = |name: &str| {
             live.roles
@@ -120,6 +127,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// How privileges and grants combine.
     pub fn model(&self) -> Model {
         self.model
     }
@@ -131,10 +139,12 @@ impl<'a> Evaluator<'a> {
         ids.into_iter().filter_map(|id| self.role(id)).collect()
     }
 
+    /// Whether the user is in Admin.
     pub fn is_admin(&self, user: &LiveUser) -> bool {
         self.admin_id.is_some_and(|a| user.roles.contains(a))
     }
 
+    /// A dashboard's name, `#id` when the site lists none.
     pub fn dashboard_name(&self, id: &str) -> String {
         self.dashboards
             .get(id)

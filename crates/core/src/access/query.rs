@@ -24,16 +24,21 @@ pub struct Query<'a> {
 /// A name in a query that the site does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
+    /// `--dashboard '#ID'`: no dashboard has the id.
     #[error("no dashboard on the site has the id `{0}`")]
     NoDashboardId(String),
+    /// `--dashboard NAME`: no dashboard has the name.
     #[error("no dashboard on the site is named `{name}`")]
     NoDashboardNamed {
+        /// The name asked for.
         name: String,
         /// The closest name the site has.
         like: Option<String>,
     },
+    /// `--user`: no user has the email.
     #[error("no user on the site is `{0}`")]
     NoUser(String),
+    /// `--role`: no role has the name.
     #[error("no role on the site is named `{0}`")]
     NoRole(String),
 }

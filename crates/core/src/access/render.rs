@@ -13,20 +13,28 @@ use crate::text::clean;
 /// The actions of one user on one dashboard, with what each role gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
+    /// The user's email.
     pub user: String,
+    /// The dashboard's id.
     pub dashboard_id: String,
+    /// The dashboard's name.
     pub dashboard: String,
+    /// The actions the user has there.
     pub actions: Vec<String>,
     /// Per role: the actions it gives as privileges and as grants here.
     pub via: Vec<RoleGives>,
+    /// The user is in Admin (every action everywhere).
     pub admin: bool,
 }
 
 /// What one role contributes to a row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleGives {
+    /// The role's name.
     pub role: String,
+    /// The actions it gives as privileges.
     pub privilege: Vec<String>,
+    /// The actions it grants on the dashboard.
     pub grant: Vec<String>,
     /// The last day of the user's membership of the role, when the config
     /// gives one (`access --desired`).
@@ -92,8 +100,11 @@ pub fn rows(entries: &[Entry]) -> Vec<Row> {
 /// How an access report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// For a terminal.
     Text,
+    /// For a pull request's comment.
     Markdown,
+    /// For programs.
     Json,
     /// One row per action, for spreadsheets: no cell is a formula.
     Csv,
@@ -103,11 +114,15 @@ pub enum Format {
 /// everywhere, named once unless their rows are expanded).
 #[derive(Debug)]
 pub struct Report<'a> {
+    /// The site's name.
     pub site: &'a str,
     /// `live`, or `desired` (the site as the config would leave it).
     pub source: &'a str,
+    /// How privileges and grants combine.
     pub model: Model,
+    /// The rows shown.
     pub rows: Vec<&'a Row>,
+    /// The Admin members, by email.
     pub admins: BTreeSet<String>,
     /// Roles holding rights on objects rolecall does not manage (Topics,
     /// Spaces): not covered by this report, and said so.
@@ -115,6 +130,7 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// The report in `format`.
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Text => self.text(false),

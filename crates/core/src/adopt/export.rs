@@ -28,15 +28,20 @@ pub enum SplitUsers {
 /// One file, or a directory of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
+    /// One file: `rolecall.yaml`.
     File,
+    /// A directory: `rolecall.yaml`, one file per role under `roles/`, users as [`SplitUsers`] says.
     Dir(SplitUsers),
 }
 
 /// What to write.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
+    /// The site's name.
     pub site: String,
+    /// The admin every write names.
     pub actor: String,
+    /// One file or a directory.
     pub layout: Layout,
 }
 

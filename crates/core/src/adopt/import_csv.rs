@@ -55,19 +55,36 @@ pub enum DecodeError {
         "not UTF-8 text: byte 0x{byte:02X} (`{as_1252}` in Windows-1252); the file looks like \
          Windows-1252, as Excel on Windows saves \"CSV (Comma delimited)\""
     )]
-    LooksLikeWindows1252 { line: u64, byte: u8, as_1252: char },
+    LooksLikeWindows1252 {
+        /// The line it is on.
+        line: u64,
+        /// The byte.
+        byte: u8,
+        /// What it is in Windows-1252.
+        as_1252: char,
+    },
     /// Not UTF-8, nor text in Windows-1252 either.
     #[error("not UTF-8 text: byte 0x{byte:02X}")]
-    NotUtf8 { line: u64, byte: u8 },
+    NotUtf8 {
+        /// The line it is on.
+        line: u64,
+        /// The byte.
+        byte: u8,
+    },
+    /// UTF-16 text, as Excel saves "Unicode Text".
     #[error("UTF-16 text (as Excel saves \"Unicode Text\"), not UTF-8")]
     Utf16,
+    /// An xlsx spreadsheet, not CSV.
     #[error("a spreadsheet (xlsx), not CSV")]
     Spreadsheet,
     /// `--encoding windows-1252` given a UTF-8 file: it would read garbled.
     #[error("UTF-8 text, not Windows-1252: `{utf8}` would read as `{as_1252}`")]
     IsUtf8 {
+        /// The line of the first byte that reads otherwise.
         line: u64,
+        /// The text as UTF-8.
         utf8: String,
+        /// The same bytes as Windows-1252.
         as_1252: String,
     },
 }
@@ -154,17 +171,24 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, DecodeError> {
 pub struct CsvUser {
     /// The CSV line (1 is the header).
     pub line: u64,
+    /// The email, as the row writes it.
     pub email: String,
+    /// The first name.
     pub first_name: String,
+    /// The last name.
     pub last_name: String,
+    /// The roles the row gives.
     pub roles: BTreeSet<String>,
 }
 
 /// A problem with a row (or the header), by CSV line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvProblem {
+    /// The line of the CSV it is on.
     pub line: u64,
+    /// An error (nothing is written), else a warning.
     pub error: bool,
+    /// What is wrong, and how to fix it.
     pub message: String,
 }
 
@@ -172,11 +196,14 @@ pub struct CsvProblem {
 /// problem found.
 #[derive(Debug, Clone, Default)]
 pub struct CsvImport {
+    /// The users read, in the order of the file.
     pub users: Vec<CsvUser>,
+    /// What is wrong with rows.
     pub problems: Vec<CsvProblem>,
 }
 
 impl CsvImport {
+    /// Whether any problem is an error.
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(|p| p.error)
     }
@@ -321,12 +348,21 @@ fn differences(existing: &User, user: &CsvUser) -> Option<String> {
 /// Why users cannot be added to an existing file.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// A section comes after `users:`: appended entries would land in it.
     #[error("`users:` is not its last section")]
     NotLastSection,
+    /// Not YAML rolecall reads; why.
     #[error("it is not YAML rolecall can read ({0})")]
     Invalid(String),
+    /// The email is in the file already.
     #[error("`{email}` is in it already (line {line})")]
-    Duplicate { email: String, line: u32 },
+    Duplicate {
+        /// The email.
+        email: String,
+        /// Its line in the file.
+        line: u32,
+    },
+    /// Its users are indented with tabs.
     #[error("its users are indented with tabs")]
     Tabs,
 }

@@ -23,6 +23,7 @@ pub const LOCK_EXTENSION: &str = "lock";
 /// The version this rolecall reads and writes.
 pub const LOCK_VERSION: u32 = 1;
 
+/// `rolecall.lock`: dashboard names pinned to ids, for one site.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lock {
@@ -35,6 +36,7 @@ pub struct Lock {
 }
 
 impl Lock {
+    /// A lock of `site` with these pins.
     pub fn new(site: impl Into<String>, dashboards: BTreeMap<String, String>) -> Self {
         Self {
             lock_version: LOCK_VERSION,
@@ -43,6 +45,7 @@ impl Lock {
         }
     }
 
+    /// Whether it pins nothing.
     pub fn is_empty(&self) -> bool {
         self.dashboards.is_empty()
     }
@@ -104,7 +107,9 @@ impl Lock {
 /// of the entry at fault when it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockError {
+    /// What is wrong.
     pub message: String,
+    /// The line and column (1-based) of the entry at fault, when known.
     pub at: Option<(usize, usize)>,
 }
 

@@ -18,8 +18,11 @@ use crate::kinds::ObjectKind;
 /// Where an entry was written: `file:line:col`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Origin {
+    /// The file, as loaded.
     pub file: Arc<str>,
+    /// The line, from 1.
     pub line: u32,
+    /// The column, from 1.
     pub col: u32,
 }
 
@@ -42,13 +45,18 @@ impl fmt::Display for Origin {
 /// A whole config, merged from all its files.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Desired {
+    /// `site:`: the site's name (the segment after `/app/` in a dashboard URL).
     pub site: String,
     /// The admin user sent as `invited_by_email` / `created_by_email` /
     /// `updated_by_email`.
     pub actor: String,
+    /// `prune:`: what happens to live objects the config does not list.
     pub prune: Prune,
+    /// `protect:`: objects never changed.
     pub protect: Selectors,
+    /// `ignore:`: objects not managed and not counted.
     pub ignore: Selectors,
+    /// `limits:`: bounds on destructive changes.
     pub limits: Limits,
     /// `files:`: which files of a config directory may hold what; `None`
     /// when the root file does not say (any file may hold entries).
@@ -237,8 +245,10 @@ pub enum May {
 }
 
 impl May {
+    /// Every kind, in order.
     pub const ALL: [May; 3] = [May::Roles, May::Users, May::Admin];
 
+    /// As written in `files:`.
     pub fn as_str(self) -> &'static str {
         match self {
             May::Roles => "roles",
@@ -251,8 +261,10 @@ impl May {
 /// One `files:` entry: a glob over paths relative to the config root.
 #[derive(Debug, Clone)]
 pub struct FileRule {
+    /// The glob as written.
     pub glob: String,
     matcher: globset::GlobMatcher,
+    /// What the files it matches may hold.
     pub may: BTreeSet<May>,
 }
 
@@ -270,6 +282,7 @@ impl FileRule {
         })
     }
 
+    /// Whether it matches a path relative to the config root.
     pub fn is_match(&self, relative: &str) -> bool {
         self.matcher.is_match(relative)
     }
@@ -319,10 +332,13 @@ pub struct Policy {
 /// What happens to live objects the config does not list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Prune {
+    /// Users the config does not list.
     pub users: PruneUsers,
+    /// Roles the config does not list.
     pub roles: PruneRoles,
 }
 
+/// What `prune.users` does to unlisted users.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PruneUsers {
@@ -335,18 +351,23 @@ pub enum PruneUsers {
     Strip,
 }
 
+/// What `prune.roles` does to unlisted roles.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PruneRoles {
+    /// Leave them alone (`false`, the default).
     #[default]
     Keep,
+    /// Delete them (never Admin or Everyone).
     Delete,
 }
 
 /// Glob patterns over user emails and role names (`protect`, `ignore`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Selectors {
+    /// Users, by email.
     pub users: Globs,
+    /// Roles, by name.
     pub roles: Globs,
 }
 
@@ -379,6 +400,7 @@ impl Globs {
         GlobBuilder::new(pattern).build().map(drop)
     }
 
+    /// Whether `name` matches (case-insensitively).
     pub fn is_match(&self, name: &str) -> bool {
         self.set.is_match(name)
     }
@@ -414,7 +436,9 @@ impl Serialize for Globs {
 /// Bounds on destructive changes; `None` means the built-in default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Limits {
+    /// At most this many deletes in one plan (default: 10, and 25% of the live objects).
     pub max_deletes: Option<Limit>,
+    /// At most this many revokes in one plan.
     pub max_revokes: Option<Limit>,
     /// Users who lose access (deleted, stripped, a membership revoked, or
     /// a member of a deleted role); default 30% of a site of 10 or more.
@@ -424,9 +448,11 @@ pub struct Limits {
     pub wide_grant: Option<Limit>,
 }
 
+/// A bound: a count, or a percentage of the live objects.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Limit {
+    /// At most this many.
     Count(u64),
     /// Percent of the live objects of the kind concerned, 0 to 100.
     Percent(f64),
@@ -447,6 +473,7 @@ impl fmt::Display for Limit {
 pub struct Role {
     /// As written.
     pub name: String,
+    /// Its description.
     pub description: String,
     /// Role-wide actions per object type (`Dashboard`).
     pub privileges: BTreeMap<String, BTreeSet<String>>,
@@ -456,6 +483,7 @@ pub struct Role {
     pub grants: BTreeMap<ObjectName, ObjectGrant>,
     /// Live role names to rename into this one instead of delete + create.
     pub renamed_from: Vec<String>,
+    /// Where the entry is written.
     #[serde(skip)]
     pub origin: Origin,
     /// Its entry defines or uses a YAML anchor or alias: an edit of its
@@ -528,7 +556,9 @@ fn named_objects<S: Serializer>(
 /// The actions a role's entry grants on one object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectGrant {
+    /// The actions granted on it.
     pub actions: BTreeSet<String>,
+    /// Where it is written.
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -540,9 +570,11 @@ pub struct User {
     pub email: String,
     /// `None`: not managed by the config (an existing user keeps its name).
     pub first_name: Option<String>,
+    /// `None`: not managed by the config.
     pub last_name: Option<String>,
     /// Keyed by lower-cased role name. Everyone is implied and not listed.
     pub roles: BTreeMap<String, Membership>,
+    /// Where the entry is written.
     #[serde(skip)]
     pub origin: Origin,
     /// Whether its file may change its Admin membership (`files:` gives the
@@ -559,6 +591,7 @@ pub struct User {
 /// name); it may end. A plan's reference to a role is `plan::RoleRef`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Membership {
+    /// The role's name, as written.
     pub name: String,
     /// The last day of the membership (`{role: Auditor, until: 2027-01-31}`):
     /// past it, the membership is not wanted and a plan revokes it.
@@ -570,6 +603,7 @@ pub struct Membership {
     /// Where in the user's list it was written, for messages.
     #[serde(skip)]
     pub index: usize,
+    /// Where it is written.
     #[serde(skip)]
     pub origin: Origin,
 }

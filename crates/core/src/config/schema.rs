@@ -47,6 +47,7 @@ pub struct ConfigFile {
     pub users: Option<BTreeMap<String, Option<UserSpec>>>,
 }
 
+/// `prune:`: what happens to live objects the config does not list.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct PruneSpec {
@@ -76,6 +77,7 @@ impl<const STRIP: bool> JsonSchema for PruneMode<STRIP> {
     }
 }
 
+/// Objects by name: glob patterns, compared case-insensitively.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct SelectorSpec {
@@ -85,6 +87,7 @@ pub struct SelectorSpec {
     pub roles: Option<Vec<String>>,
 }
 
+/// `limits:`: bounds on what one plan may take away.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct LimitsSpec {
@@ -135,6 +138,7 @@ impl JsonSchema for MayHold {
     }
 }
 
+/// `policy:`: rules a plan must keep, whatever the entries say.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct PolicySpec {
@@ -161,9 +165,11 @@ impl JsonSchema for RiskTag {
     }
 }
 
+/// A role: its description, privileges, grants and old names.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RoleSpec {
+    /// Shown on the site.
     pub description: Option<String>,
     /// Role-wide actions per object type, e.g. `Dashboard: [read_dashboards]`.
     pub privileges: Option<Privileges>,
@@ -173,10 +179,13 @@ pub struct RoleSpec {
     pub renamed_from: Option<Vec<String>>,
 }
 
+/// A user: names and roles.
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct UserSpec {
+    /// Required to create a user; else, when given, kept equal.
     pub first_name: Option<String>,
+    /// Required to create a user; else, when given, kept equal.
     pub last_name: Option<String>,
     /// Role names, or memberships that end; Everyone is implied.
     pub roles: Option<Vec<Membership>>,
@@ -186,7 +195,9 @@ pub struct UserSpec {
 #[derive(Debug, JsonSchema)]
 #[serde(untagged)]
 pub enum Membership {
+    /// A role name.
     Role(String),
+    /// A membership with an end.
     Ending(EndingMembership),
 }
 
@@ -195,6 +206,7 @@ pub enum Membership {
 #[derive(Debug, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct EndingMembership {
+    /// The role's name.
     pub role: String,
     /// The last day, `YYYY-MM-DD`.
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]

@@ -28,6 +28,7 @@ pub const EVERYONE: &str = "Everyone";
 /// The roles a new site starts with.
 pub const DEFAULT_ROLES: &[&str] = &[ADMIN, EVERYONE, "Analyst", "Business User", "Read"];
 
+/// Whether `name` is an action rolecall knows.
 pub fn is_action(name: &str) -> bool {
     ACTIONS.contains(&name)
 }

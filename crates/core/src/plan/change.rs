@@ -14,44 +14,60 @@ use super::{Action, Kind, Phase, RoleRef, RoleState, UserState, revoked_in_role}
 /// An existing object, as it is and as the change leaves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit<S> {
+    /// The object's id on the site.
     pub id: String,
+    /// As it is now.
     pub before: S,
+    /// As the change leaves it.
     pub after: S,
 }
 
 /// An existing object that the change deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal<S> {
+    /// The object's id on the site.
     pub id: String,
+    /// As it is now.
     pub before: S,
 }
 
+/// A change of one role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleChange {
+    /// A new role.
     Create(RoleState),
     /// The same name (as spelled on the site), other fields change.
     Update(Edit<RoleState>),
     /// A new name, with whatever else changes in the same call.
     Rename(Edit<RoleState>),
+    /// A role taken off the site; its members lose it.
     Delete(Removal<RoleState>),
 }
 
+/// A change of one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserChange {
+    /// A new user (invited).
     Create(UserState),
+    /// Names or memberships change.
     Update(Edit<UserState>),
     /// `prune.users: strip`: the account stays, its managed roles go.
     Strip(Edit<UserState>),
+    /// An account deleted.
     Delete(Removal<UserState>),
 }
 
+/// One change of a plan: on a role or on a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// On a role.
     Role(RoleChange),
+    /// On a user.
     User(UserChange),
 }
 
 impl Change {
+    /// The create of a role.
     pub fn create_role(after: RoleState) -> Self {
         Change::Role(RoleChange::Create(after))
     }
@@ -67,10 +83,12 @@ impl Change {
         })
     }
 
+    /// The delete of a role.
     pub fn delete_role(id: String, before: RoleState) -> Self {
         Change::Role(RoleChange::Delete(Removal { id, before }))
     }
 
+    /// The create of a user.
     pub fn create_user(after: UserState) -> Self {
         Change::User(UserChange::Create(after))
     }
@@ -93,6 +111,7 @@ impl Change {
         Change::User(UserChange::Strip(Edit { id, before, after }))
     }
 
+    /// The delete of a user.
     pub fn delete_user(id: String, before: UserState) -> Self {
         Change::User(UserChange::Delete(Removal { id, before }))
     }
@@ -126,6 +145,7 @@ impl Change {
         }
     }
 
+    /// Whether it is on a role or a user.
     pub fn kind(&self) -> Kind {
         match self {
             Change::Role(_) => Kind::Role,
@@ -133,6 +153,7 @@ impl Change {
         }
     }
 
+    /// What it does, as a word.
     pub fn action(&self) -> Action {
         match self {
             Change::Role(RoleChange::Create(_)) | Change::User(UserChange::Create(_)) => {
@@ -161,6 +182,7 @@ impl Change {
         }
     }
 
+    /// When it runs.
     pub fn phase(&self) -> Phase {
         match self {
             Change::Role(RoleChange::Delete(_)) => Phase::RoleDeletes,
@@ -190,6 +212,7 @@ impl Change {
         }
     }
 
+    /// The role as it is, for a change of a role that exists.
     pub fn role_before(&self) -> Option<&RoleState> {
         match self {
             Change::Role(r) => r.before(),
@@ -197,6 +220,7 @@ impl Change {
         }
     }
 
+    /// The role as the change leaves it, unless deleted.
     pub fn role_after(&self) -> Option<&RoleState> {
         match self {
             Change::Role(r) => r.after(),
@@ -204,6 +228,7 @@ impl Change {
         }
     }
 
+    /// The user as it is, for a change of a user that exists.
     pub fn user_before(&self) -> Option<&UserState> {
         match self {
             Change::User(u) => u.before(),
@@ -211,6 +236,7 @@ impl Change {
         }
     }
 
+    /// The user as the change leaves it, unless deleted.
     pub fn user_after(&self) -> Option<&UserState> {
         match self {
             Change::User(u) => u.after(),
@@ -249,6 +275,7 @@ impl Change {
 macro_rules! states {
     ($change:ident, $state:ty, $special:ident) => {
         impl $change {
+            /// The live id of what it is on; `None` for a create.
             pub fn id(&self) -> Option<&str> {
                 match self {
                     $change::Create(_) => None,
@@ -257,6 +284,7 @@ macro_rules! states {
                 }
             }
 
+            /// The state before, for a change of what exists.
             pub fn before(&self) -> Option<&$state> {
                 match self {
                     $change::Create(_) => None,
@@ -265,6 +293,7 @@ macro_rules! states {
                 }
             }
 
+            /// The state after, unless deleted.
             pub fn after(&self) -> Option<&$state> {
                 match self {
                     $change::Create(after) => Some(after),
@@ -294,13 +323,21 @@ states!(UserChange, UserState, Strip);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Op {
+    /// `create-role`.
     CreateRole,
+    /// `update-role`.
     UpdateRole,
+    /// `rename-role`.
     RenameRole,
+    /// `delete-role`.
     DeleteRole,
+    /// `create-user`.
     CreateUser,
+    /// `update-user`.
     UpdateUser,
+    /// `strip-user`.
     StripUser,
+    /// `delete-user`.
     DeleteUser,
 }
 

@@ -910,6 +910,7 @@ impl std::fmt::Debug for Befores<'_> {
 }
 
 impl<'a> Befores<'a> {
+    /// The befores of `live`, for `desired`.
     pub fn new(desired: &'a Desired, sources: &'a SourceMap, live: &'a Live) -> Self {
         Self {
             ctx: Ctx::new(desired, sources, live),

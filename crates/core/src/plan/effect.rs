@@ -5,9 +5,13 @@
 /// takes away (`lost`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Access {
+    /// The user's email.
     pub user: String,
+    /// The dashboard's id.
     pub dashboard_id: String,
+    /// The dashboard's name.
     pub dashboard: String,
+    /// The action.
     pub action: String,
 }
 
@@ -15,11 +19,14 @@ pub struct Access {
 /// Admins are left out (the `admin-grant` risk shows those changes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Effect {
+    /// Actions users gain.
     pub gained: Vec<Access>,
+    /// Actions users lose.
     pub lost: Vec<Access>,
 }
 
 impl Effect {
+    /// Whether nobody gains or loses anything.
     pub fn is_empty(&self) -> bool {
         self.gained.is_empty() && self.lost.is_empty()
     }

@@ -42,9 +42,13 @@ pub const FORMAT_VERSION: u32 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Something new on the site.
     Create,
+    /// A role under a new name.
     Rename,
+    /// Fields of something that exists.
     Update,
+    /// Something taken off the site.
     Delete,
 }
 
@@ -88,12 +92,16 @@ impl std::fmt::Display for Label {
 pub struct Grant {
     /// The object's name on the site.
     pub name: String,
+    /// The actions granted on it.
     pub actions: BTreeSet<String>,
 }
 
+/// A role as a plan shows it: before or after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleState {
+    /// As written (on the site, or in the config for a new name).
     pub name: String,
+    /// Its description.
     pub description: String,
     /// Actions per object type.
     pub privileges: BTreeMap<String, BTreeSet<String>>,
@@ -117,11 +125,14 @@ impl RoleState {
 /// applied (a rename applied).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RoleRef {
+    /// The role's name once the plan is applied.
     pub name: String,
+    /// Its live id; `None` when the plan creates it.
     pub id: Option<String>,
 }
 
 impl RoleRef {
+    /// A role that exists on the site.
     pub fn live(name: impl Into<String>, id: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -129,6 +140,7 @@ impl RoleRef {
         }
     }
 
+    /// A role the plan creates.
     pub fn new_role(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -137,10 +149,14 @@ impl RoleRef {
     }
 }
 
+/// A user as a plan shows it: before or after a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserState {
+    /// The email, as the site has it (or the config, for a new user).
     pub email: String,
+    /// The first name.
     pub first_name: String,
+    /// The last name.
     pub last_name: String,
     /// Everyone left out (every user has it). Memberships of ignored roles
     /// are kept as they are.
@@ -148,6 +164,7 @@ pub struct UserState {
 }
 
 impl UserState {
+    /// The names of its roles.
     pub fn role_names(&self) -> BTreeSet<&str> {
         self.roles.iter().map(|r| r.name.as_str()).collect()
     }
@@ -158,13 +175,18 @@ impl UserState {
 /// it has ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
+    /// Roles created, renamed, updated (users need them first).
     RoleWrites,
+    /// Users created and updated.
     UserWrites,
+    /// Users deleted.
     UserDeletes,
+    /// Roles deleted (after their members moved).
     RoleDeletes,
 }
 
 impl Phase {
+    /// Every phase, in the order they run.
     pub const ALL: [Phase; 4] = [
         Phase::RoleWrites,
         Phase::UserWrites,
@@ -201,7 +223,9 @@ pub(crate) fn revoked_in_role(before: &RoleState, after: &RoleState) -> usize {
 /// A change and what a reviewer needs to know about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
+    /// What it does.
     pub change: Change,
+    /// Why a reviewer should look (tags of [`Risk`]).
     pub risks: BTreeSet<Risk>,
     /// The config entry behind it; `None` for a prune. A plan file keeps
     /// its `file:line` (read back with column 0).
@@ -214,6 +238,7 @@ pub struct Step {
 }
 
 impl Step {
+    /// A change with its risks and the config line it comes from.
     pub fn new(change: Change, risks: BTreeSet<Risk>, source: Option<Origin>) -> Self {
         Self {
             change,
@@ -224,18 +249,22 @@ impl Step {
         }
     }
 
+    /// Whether it carries any risk.
     pub fn is_risky(&self) -> bool {
         !self.risks.is_empty()
     }
 
+    /// Whether it is on a role or a user.
     pub fn kind(&self) -> Kind {
         self.change.kind()
     }
 
+    /// What it does, as a word.
     pub fn action(&self) -> Action {
         self.change.action()
     }
 
+    /// The name of what it is on (a role's name, a user's email).
     pub fn key(&self) -> &str {
         self.change.key()
     }
@@ -251,11 +280,16 @@ impl Step {
     }
 }
 
+/// The changes of a plan, counted by what they do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Roles and users created.
     pub create: usize,
+    /// Roles and users updated (strips included).
     pub update: usize,
+    /// Roles and users deleted.
     pub delete: usize,
+    /// Roles renamed.
     pub rename: usize,
 }
 
@@ -263,6 +297,7 @@ pub struct Summary {
 /// left alone, and named so that a reviewer can see it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unmanaged {
+    /// Users the config does not list.
     pub users: Vec<UnmanagedUser>,
     /// Role names.
     pub roles: Vec<String>,
@@ -275,6 +310,7 @@ pub struct Unmanaged {
 /// A live user the config does not list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmanagedUser {
+    /// The email.
     pub email: String,
     /// Role names, Everyone left out.
     pub roles: Vec<String>,
@@ -312,6 +348,7 @@ pub struct MadeFrom {
     /// The selection the plan was made with (`user:GLOB`, `role:GLOB`).
     #[serde(default)]
     pub targets: Vec<String>,
+    /// The selection's excludes (`--exclude`).
     #[serde(default)]
     pub excludes: Vec<String>,
     /// A checksum of each config entry as parsed (comments and layout left
@@ -352,12 +389,16 @@ pub struct Partial {
     pub of: usize,
 }
 
+/// A plan: the changes that make the site equal to the config, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// The site the plan is for.
     pub site: String,
     /// The admin every write names (`invited_by_email` and the like).
     pub actor: String,
+    /// The changes, in the order they are shown and run (by phase).
     pub changes: Vec<Step>,
+    /// What the site has that the config does not list.
     pub unmanaged: Unmanaged,
     /// Digest of each live object the plan touches, to
     /// refuse applying a stale plan.
@@ -378,6 +419,7 @@ pub struct Plan {
 pub enum DashboardNote {
     /// The pinned dashboard has another name now.
     Renamed {
+        /// The pinned dashboard's id.
         id: String,
         /// As the config writes it.
         name: String,
@@ -386,15 +428,21 @@ pub enum DashboardNote {
     },
     /// Other dashboards have the name too.
     Ambiguous {
+        /// The pinned dashboard's id.
         id: String,
+        /// The name, as the config writes it.
         name: String,
+        /// The other dashboards of that name.
         others: Vec<String>,
     },
     /// The pinned dashboard is gone from the site: its grants are dropped
     /// (never moved to another dashboard of that name, `now`).
     Gone {
+        /// The id that was pinned.
         id: String,
+        /// The name, as the config writes it.
         name: String,
+        /// The only dashboard of that name now, if any.
         now: Option<String>,
     },
 }
@@ -443,6 +491,7 @@ impl std::fmt::Display for DashboardNote {
 /// comparison. The executor never reads it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Review {
+    /// What the plan does to people's access (`None` when not computed).
     pub access: Option<Effect>,
     /// Drift's notes, per change (by its index in [`Plan::changes`]).
     pub labels: BTreeMap<usize, Vec<Label>>,
@@ -471,17 +520,22 @@ pub enum PlanFileError {
     Invalid(#[from] serde_json::Error),
     /// Made by a rolecall that writes another format.
     #[error("a plan of format {found}; this rolecall reads format {FORMAT_VERSION}")]
-    Version { found: u64 },
+    Version {
+        /// The format the file says it is.
+        found: u64,
+    },
     /// Parts of the file disagree with each other: it was edited.
     #[error("the plan file was edited: {0}")]
     Edited(String),
 }
 
 impl Plan {
+    /// Whether it has no change.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
 
+    /// Whether a safety rule blocks any change.
     pub fn is_blocked(&self) -> bool {
         self.changes.iter().any(|c| c.blocked.is_some())
     }

@@ -16,14 +16,22 @@ pub enum Resolution {
     /// The lock's pin, which exists: with its name now, and the other
     /// dashboards that have the name.
     Pinned {
+        /// The pinned dashboard.
         id: String,
+        /// Its name now.
         now: String,
+        /// The other dashboards of the name.
         others: Vec<String>,
     },
     /// No pin: the only dashboard of that name.
     Unique(String),
     /// The pinned dashboard is gone; the name's only dashboard now, if any.
-    Gone { pinned: String, now: Option<String> },
+    Gone {
+        /// The id the lock pins.
+        pinned: String,
+        /// The only dashboard of the name now, if any.
+        now: Option<String>,
+    },
     /// No pin, several dashboards of that name.
     Ambiguous(Vec<String>),
     /// No pin, no dashboard of that name.
@@ -33,11 +41,14 @@ pub enum Resolution {
 /// The site's dashboards by id and by name.
 #[derive(Debug)]
 pub struct Dashboards<'a> {
+    /// Dashboard id -> name.
     pub by_id: HashMap<&'a str, &'a str>,
+    /// Dashboard name -> ids.
     pub by_name: HashMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Dashboards<'a> {
+    /// The dashboards of `live`.
     pub fn new(live: &'a Live) -> Self {
         let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
         for d in live.objects_of(ObjectKind::Dashboard) {

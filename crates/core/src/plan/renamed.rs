@@ -16,8 +16,11 @@ use crate::live::Live;
 pub struct SiteRename {
     /// The change that creates `from` (by its index in the plan).
     pub create: usize,
+    /// The name the config gives it.
     pub from: String,
+    /// Its name on the site.
     pub to: String,
+    /// Its id on the site.
     pub id: String,
     /// The changes that move its members from `to` to `from`.
     pub members: Vec<usize>,

@@ -28,6 +28,7 @@ pub struct Rails {
     pub protect: Selectors,
     /// Not counted as live objects for the percentage limits.
     pub ignore: Selectors,
+    /// `limits:` of the config.
     pub limits: Limits,
     /// `policy:` of the config.
     pub site: Policy,
@@ -36,7 +37,9 @@ pub struct Rails {
     /// `prune:` of the config, and whether it lists any user or role: a
     /// prune of a config that lists none would take everything.
     pub prune: Prune,
+    /// Whether the config lists any user.
     pub lists_users: bool,
+    /// Whether the config lists any role.
     pub lists_roles: bool,
     /// Every change puts back what was changed on the site (an undo):
     /// `files:` judges what a file's edit asks, so it does not stop a
@@ -82,7 +85,9 @@ pub const MASS_MIN_USERS: usize = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Counted {
+    /// Users.
     Users,
+    /// Roles.
     Roles,
     /// Memberships, privileges and grants.
     Grants,
@@ -95,6 +100,7 @@ pub struct Excess {
     pub count: usize,
     /// Of how many live objects, when the limit is a percentage.
     pub of: Option<(usize, Counted)>,
+    /// The limit, as given or by default.
     pub limit: Limit,
     /// The limit is rolecall's default, not the config's.
     pub by_default: bool,
@@ -105,13 +111,22 @@ pub struct Excess {
 #[serde(tag = "rule", rename_all = "kebab-case")]
 pub enum Rule {
     /// Admin and Everyone are never deleted or renamed.
-    BuiltinRole { role: String },
+    BuiltinRole {
+        /// Its name.
+        role: String,
+    },
     /// Admin's privileges and dashboard grants are never changed.
     AdminRights,
     /// `protect:` objects are never changed.
-    Protected { pattern: String },
+    Protected {
+        /// The `protect:` pattern that matches it.
+        pattern: String,
+    },
     /// The actor never loses Admin.
-    ActorKeepsAdmin { actor: String },
+    ActorKeepsAdmin {
+        /// The actor's email.
+        actor: String,
+    },
     /// The site never ends with no Admin member.
     LastAdmin,
     /// `limits.max_deletes`.
@@ -119,23 +134,43 @@ pub enum Rule {
     /// `limits.max_revokes`.
     MaxRevokes(Excess),
     /// `policy.email_domains`: a user outside them.
-    EmailDomain { email: String },
+    EmailDomain {
+        /// The user's email.
+        email: String,
+    },
     /// `policy.everyone_never`: Everyone would gain this action.
-    EveryoneNever { action: String },
+    EveryoneNever {
+        /// The action.
+        action: String,
+    },
     /// `policy.block_risks`: the change carries this risk.
-    BlockedRisk { risk: Risk },
+    BlockedRisk {
+        /// The risk.
+        risk: Risk,
+    },
     /// `files:` does not let the user's file change Admin membership.
-    AdminOutsideFiles { email: String },
+    AdminOutsideFiles {
+        /// The user's email.
+        email: String,
+    },
     /// `prune:` on while the config lists no object of that kind: the
     /// plan would take every one.
-    PruneEverything { what: Counted },
+    PruneEverything {
+        /// Of which kind.
+        what: Counted,
+    },
     /// `limits.max_users_losing_access` (default: [`MASS_SHARE`] of a site
     /// of [`MASS_MIN_USERS`] or more).
     MassUsers(Excess),
     /// The role to create is on the site under another name (renamed
     /// there): creating it again would move its members off the live role
     /// and what it holds.
-    RenamedOnSite { role: String, now: String },
+    RenamedOnSite {
+        /// The name the config gives it.
+        role: String,
+        /// Its name on the site.
+        now: String,
+    },
 }
 
 impl Rule {
@@ -252,6 +287,7 @@ fn excess(f: &mut fmt::Formatter<'_>, name: &str, noun: &str, e: &Excess) -> fmt
 /// The rule that stops a change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Blocked {
+    /// The rule.
     #[serde(flatten)]
     pub rule: Rule,
     /// The rule in words, for readers of the JSON plan.

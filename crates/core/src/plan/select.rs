@@ -10,7 +10,9 @@ use crate::diagnostic::Diagnostic;
 /// Selects changes by kind and name: `user:GLOB` or `role:GLOB`.
 #[derive(Debug, Clone)]
 pub struct Selector {
+    /// Users or roles.
     pub kind: Kind,
+    /// The glob, as written.
     pub pattern: String,
     matcher: GlobMatcher,
 }
@@ -21,6 +23,7 @@ impl Selector {
         self.matcher.is_match(name)
     }
 
+    /// `user:GLOB` or `role:GLOB`; why not, in words.
     pub fn parse(text: &str) -> Result<Self, String> {
         let (kind, pattern) = match text.split_once(':') {
             Some(("user", p)) => (Kind::User, p),
@@ -68,11 +71,14 @@ impl std::fmt::Display for Selector {
 /// when there is no target) and no exclude does.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
+    /// `--target`: only these, and what they need.
     pub targets: Vec<Selector>,
+    /// `--exclude`: never these.
     pub excludes: Vec<Selector>,
 }
 
 impl Selection {
+    /// Whether it selects everything.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty() && self.excludes.is_empty()
     }

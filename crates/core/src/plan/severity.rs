@@ -19,12 +19,14 @@ pub enum Severity {
     Critical,
     /// Deletes, wide grants, Admin given or taken by the config.
     High,
+    /// Memberships, privileges and grants given or taken.
     Normal,
     /// Descriptions and names only.
     Low,
 }
 
 impl Severity {
+    /// As written: `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Critical => "critical",

@@ -142,8 +142,9 @@ pub struct PaceStats {
     pub rate: Option<f64>,
     /// `429` answers so far.
     pub throttled: u64,
-    /// Rate cuts that stood, and cuts undone because the `429`s were noise.
+    /// Rate cuts that stood.
     pub cuts: u32,
+    /// Rate cuts undone because the `429`s were noise.
     pub undone: u32,
     /// The limit the controller settled on: the median over the second half
     /// of the run (the current limit early on).
@@ -371,6 +372,7 @@ impl Pace {
         state.limit = limit;
     }
 
+    /// A snapshot of the pace now.
     pub fn stats(&self) -> PaceStats {
         let state = self.lock();
         let now = Instant::now();

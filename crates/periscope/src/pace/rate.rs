@@ -165,7 +165,7 @@ pub(super) enum Verdict {
 }
 
 impl RateControl {
-    pub fn new(now: Instant) -> Self {
+    pub(super) fn new(now: Instant) -> Self {
         RateControl {
             rate: None,
             next_slot: now,
@@ -191,13 +191,13 @@ impl RateControl {
         }
     }
 
-    pub fn rate(&self) -> Option<f64> {
+    pub(super) fn rate(&self) -> Option<f64> {
         self.rate
     }
 
     /// A call begins to wait for a send slot or a permit: the client has
     /// more to send than it may.
-    pub fn wait_begins(&mut self, now: Instant) {
+    pub(super) fn wait_begins(&mut self, now: Instant) {
         self.waiting += 1;
         self.epoch.pushing = true;
         self.pushed_at = Some(now);
@@ -205,11 +205,11 @@ impl RateControl {
 
     /// Calls waiting now (for tests).
     #[cfg(test)]
-    pub fn waiting(&self) -> usize {
+    pub(super) fn waiting(&self) -> usize {
         self.waiting
     }
 
-    pub fn wait_ends(&mut self, now: Instant) {
+    pub(super) fn wait_ends(&mut self, now: Instant) {
         self.waiting -= 1;
         self.pushed_at = Some(now);
     }
@@ -226,14 +226,14 @@ impl RateControl {
     }
 
     /// A pause every call waits out, from `from` to `until`.
-    pub fn paused(&mut self, from: Instant, until: Instant) {
+    pub(super) fn paused(&mut self, from: Instant, until: Instant) {
         self.epoch.paused += until.saturating_duration_since(from.max(self.epoch.opened));
         self.next_slot = self.next_slot.max(until);
     }
 
     /// Reserves the next send slot at the paced rate: `None` when the call
     /// may go now (and is counted as sent).
-    pub fn slot(&mut self, now: Instant) -> Option<Instant> {
+    pub(super) fn slot(&mut self, now: Instant) -> Option<Instant> {
         let Some(rate) = self.rate else {
             self.sent(now);
             return None;
@@ -249,7 +249,7 @@ impl RateControl {
     }
 
     /// A request goes now.
-    pub fn sent(&mut self, now: Instant) {
+    pub(super) fn sent(&mut self, now: Instant) {
         self.epoch.sent += 1;
         self.last_sent = Some(now);
     }
@@ -257,7 +257,7 @@ impl RateControl {
     /// One answer to a request sent at `sent`. `last_second` is how many
     /// answers came over the last second: served (not `429`), and `429`;
     /// `srtt` the smoothed round trip.
-    pub fn answered(
+    pub(super) fn answered(
         &mut self,
         now: Instant,
         sent: Instant,

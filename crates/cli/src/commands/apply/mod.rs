@@ -1,7 +1,7 @@
 //! `rolecall apply`: make the site equal the config, or carry out a saved plan.
 
 mod progress;
-pub mod saved;
+pub(crate) mod saved;
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -312,6 +312,10 @@ async fn run_until_done(
             () = signals.next() => {
                 if stop.is_stopped() {
                     let _ = writeln!(settings.stderr(), "interrupted again: exiting now");
+                    #[expect(
+                        clippy::disallowed_methods,
+                        reason = "a second Ctrl-C exits at once, as the first one said"
+                    )]
                     std::process::exit(i32::from(exit::INTERRUPTED));
                 }
                 stop.stop();
@@ -514,7 +518,7 @@ fn verify(
     Ok(exit::PARTIAL)
 }
 
-pub fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
+pub(crate) fn run(args: &ApplyArgs, settings: &Settings) -> CliResult {
     let mut prepared = match (&args.planfile, args.only_origin) {
         (Some(path), _) => saved_plan(path, args, settings)?,
         (None, Some(OnlyOrigin::Site)) => site_undo_plan(args, settings)?,

@@ -16,10 +16,10 @@ use crate::error::CliResult;
 use crate::settings::Settings;
 
 /// JSON lines appended to the audit log.
-pub struct Audit(Mutex<File>);
+pub(super) struct Audit(Mutex<File>);
 
 impl Audit {
-    pub fn open(path: &Path) -> CliResult<Arc<Self>> {
+    pub(super) fn open(path: &Path) -> CliResult<Arc<Self>> {
         crate::fsio::not_a_link(path, "the audit log")?;
         let file = OpenOptions::new()
             .create(true)
@@ -36,7 +36,7 @@ impl Audit {
         let _ = writeln!(file, "{line}");
     }
 
-    pub fn call(&self, r: &CallRecord) {
+    pub(super) fn call(&self, r: &CallRecord) {
         self.write(serde_json::json!({
             "event": "call",
             "method": r.method,
@@ -49,7 +49,7 @@ impl Audit {
     }
 
     /// The apply was interrupted: what was done and what was not started.
-    pub fn interrupted(&self, done: usize, not_started: usize) {
+    pub(super) fn interrupted(&self, done: usize, not_started: usize) {
         self.write(serde_json::json!({
             "event": "interrupted",
             "done": done,
@@ -57,7 +57,7 @@ impl Audit {
         }));
     }
 
-    pub fn operation(&self, step: &Step, outcome: &Outcome) {
+    pub(super) fn operation(&self, step: &Step, outcome: &Outcome) {
         let (result, message, status, url) = match outcome {
             Outcome::Done => ("done", None, None, None),
             Outcome::Failed(f) => ("failed", Some(f.to_string()), f.status, f.url.clone()),
@@ -80,7 +80,7 @@ impl Audit {
 /// Progress of an apply on stderr (a bar on a terminal, a line a second
 /// elsewhere) with the pace ("24 in flight, 180/s"), and each outcome in the
 /// audit log.
-pub fn progress(
+pub(super) fn progress(
     settings: &Settings,
     total: usize,
     test_mode: bool,
@@ -138,7 +138,7 @@ pub fn progress(
 }
 
 /// How the pace went, in one line: what the controller settled on.
-pub fn pace_summary(stats: &PaceStats) -> String {
+pub(super) fn pace_summary(stats: &PaceStats) -> String {
     let mut line = format!(
         "pace: {} calls at once at the end (settled at {}, peak {})",
         stats.limit, stats.settled, stats.peak

@@ -19,7 +19,7 @@ const REPLAN: &str =
 
 /// Reads a plan file strictly, no further than `limit` bytes (a plan may
 /// have travelled as a CI artifact: it is input like any other).
-pub fn read(path: &Path, limit: usize) -> CliResult<(Plan, Review)> {
+pub(crate) fn read(path: &Path, limit: usize) -> CliResult<(Plan, Review)> {
     let text = crate::fsio::read_bounded(path, limit, "`--max-snapshot-size`")?;
     Plan::from_json(&text).map_err(|e| {
         let what = match &e {
@@ -42,7 +42,7 @@ pub fn read(path: &Path, limit: usize) -> CliResult<(Plan, Review)> {
 
 /// The checks that need no site: the plan says what it was made from, the
 /// config is that config, for that site.
-pub fn check_config<'p>(saved: &'p Plan, loaded: &Loaded) -> CliResult<&'p MadeFrom> {
+pub(crate) fn check_config<'p>(saved: &'p Plan, loaded: &Loaded) -> CliResult<&'p MadeFrom> {
     let Some(made_from) = &saved.made_from else {
         return Err(CliError::msg(
             "the plan file does not say what it was made from; nothing was written",
@@ -61,7 +61,7 @@ pub fn check_config<'p>(saved: &'p Plan, loaded: &Loaded) -> CliResult<&'p MadeF
 
 /// A plan made against a sandbox is never applied to a real site, nor one
 /// made against another endpoint.
-pub fn check_endpoint(made_from: &MadeFrom, conn: &Connection) -> CliResult<()> {
+pub(crate) fn check_endpoint(made_from: &MadeFrom, conn: &Connection) -> CliResult<()> {
     let now = &conn.config.endpoint;
     let refusal = match (made_from.sandbox, conn.is_sandbox()) {
         (true, false) => format!(
@@ -83,7 +83,7 @@ pub fn check_endpoint(made_from: &MadeFrom, conn: &Connection) -> CliResult<()> 
 /// Compares the saved plan with the plan made now (`fresh`): stale (exit
 /// 5) when the site or the config moved under a change, edited (exit 1)
 /// when neither explains a difference.
-pub fn check_plan(
+pub(crate) fn check_plan(
     saved: (&Plan, &Review),
     fresh: (&Plan, &Review),
     loaded: &Loaded,

@@ -30,7 +30,9 @@ use crate::diagnostic::{Diagnostic, FileId, Pos, SourceMap, plural};
 /// A config that loaded and passed validation, maybe with warnings.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The config, merged from every file.
     pub desired: Desired,
+    /// Every file read, for positions in messages.
     pub sources: SourceMap,
     /// Warnings only: anything worse makes a [`LoadError`].
     pub warnings: Vec<Diagnostic>,
@@ -64,6 +66,7 @@ impl Loaded {
 #[derive(Debug, thiserror::Error)]
 #[error("{} in the config", summary(diagnostics))]
 pub struct LoadError {
+    /// Every file read, for positions in messages.
     pub sources: SourceMap,
     /// Errors and warnings, in file order.
     pub diagnostics: Vec<Diagnostic>,

@@ -33,7 +33,7 @@ impl Layout {
     /// The root of a config: its only file; or `dir/rolecall.yaml` of a
     /// config directory; or, for texts given without a directory, the
     /// `rolecall.yaml` nearest the top.
-    pub fn of(sources: &SourceMap, dir: Option<&Path>) -> Self {
+    pub(super) fn of(sources: &SourceMap, dir: Option<&Path>) -> Self {
         let paths: Vec<&Path> = (0..sources.len())
             .map(|i| sources.get(FileId(i)).path.as_path())
             .collect();
@@ -59,7 +59,7 @@ impl Layout {
     }
 
     /// A file's path relative to the config root, `/`-separated.
-    pub fn relative(&self, sources: &SourceMap, id: FileId) -> String {
+    pub(super) fn relative(&self, sources: &SourceMap, id: FileId) -> String {
         let path = &sources.get(id).path;
         let relative = self
             .dir

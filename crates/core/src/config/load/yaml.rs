@@ -52,7 +52,7 @@ pub(crate) enum ScalarType {
 }
 
 impl Scalar {
-    pub fn ty(&self) -> ScalarType {
+    pub(crate) fn ty(&self) -> ScalarType {
         if !self.plain {
             return ScalarType::Str;
         }
@@ -76,7 +76,7 @@ fn is_int(t: &str) -> bool {
 
 impl Node {
     /// A short name of the node's type, for "expected X, found Y" messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match &self.kind {
             NodeKind::Seq(_) => "a list",
             NodeKind::Map(_) => "a mapping",
@@ -90,7 +90,7 @@ impl Node {
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(&self.kind, NodeKind::Scalar(s) if s.ty() == ScalarType::Null)
     }
 }

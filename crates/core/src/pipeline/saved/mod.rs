@@ -34,25 +34,52 @@ use crate::plan::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stale {
     /// The object was deleted on the site.
-    Gone { kind: Kind, key: String },
+    Gone {
+        /// Whether a role or a user.
+        kind: Kind,
+        /// Its name or email.
+        key: String,
+    },
     /// The object is not as the change's `before` shows it.
-    Changed { kind: Kind, key: String },
+    Changed {
+        /// Whether a role or a user.
+        kind: Kind,
+        /// Its name or email.
+        key: String,
+    },
     /// The plan creates it, and it exists now.
-    Created { kind: Kind, key: String },
+    Created {
+        /// Whether a role or a user.
+        kind: Kind,
+        /// Its name or email.
+        key: String,
+    },
     /// The config entry behind it is not the one planned from.
-    Config { entry: String },
+    Config {
+        /// The entry, as `role "NAME"` or `user "EMAIL"`.
+        entry: String,
+    },
     /// The settings (`prune`, `protect`, `ignore`, `limits`, `actor`,
     /// `files`, `policy`) changed.
     Settings,
     /// A change the plan made now has and the file has not, on an object
     /// that changed on the site since.
-    New { change: String },
+    New {
+        /// The change, described.
+        change: String,
+    },
     /// The risks or the access effect differ and other objects of the site
     /// changed since (they count in both).
-    Elsewhere { what: String },
+    Elsewhere {
+        /// What differs: the risks of a change, or the access effect.
+        what: String,
+    },
     /// A change of the file that differs from the plan made now, and names
     /// objects (roles of a user, dashboards of a role) changed since.
-    Names { change: String },
+    Names {
+        /// The change, described.
+        change: String,
+    },
 }
 
 impl fmt::Display for Stale {
@@ -103,8 +130,11 @@ pub enum Refusal {
 /// The config and the site now.
 #[derive(Debug)]
 pub struct Now<'a> {
+    /// The config on disk.
     pub desired: &'a Desired,
+    /// Its files, for positions.
     pub sources: &'a SourceMap,
+    /// The site as read now.
     pub live: &'a Live,
 }
 

@@ -127,7 +127,7 @@ pub(crate) struct Fragment {
 
 impl Fragment {
     /// What a file contributes when it cannot be read.
-    pub fn unreadable() -> Self {
+    pub(crate) fn unreadable() -> Self {
         Self {
             roles_incomplete: true,
             unreadable: true,
@@ -175,15 +175,15 @@ pub(crate) enum YPath<'a> {
 pub(crate) static ROOT: YPath<'static> = YPath::Root;
 
 impl<'a> YPath<'a> {
-    pub fn field(&'a self, name: &'a str) -> YPath<'a> {
+    pub(crate) fn field(&'a self, name: &'a str) -> YPath<'a> {
         YPath::Field(self, name)
     }
 
-    pub fn key(&'a self, key: &'a str) -> YPath<'a> {
+    pub(crate) fn key(&'a self, key: &'a str) -> YPath<'a> {
         YPath::Key(self, key)
     }
 
-    pub fn index(&'a self, i: usize) -> YPath<'a> {
+    pub(crate) fn index(&'a self, i: usize) -> YPath<'a> {
         YPath::Index(self, i)
     }
 
@@ -205,7 +205,7 @@ impl std::fmt::Display for YPath<'_> {
 }
 
 impl<'a> Converter<'a> {
-    pub fn new(file: FileId, path: Arc<str>, diags: &'a mut Vec<Diagnostic>) -> Self {
+    pub(crate) fn new(file: FileId, path: Arc<str>, diags: &'a mut Vec<Diagnostic>) -> Self {
         Self { file, path, diags }
     }
 
@@ -375,7 +375,7 @@ impl<'a> Converter<'a> {
         out
     }
 
-    pub fn file(&mut self, root: &Node) -> Fragment {
+    pub(crate) fn file(&mut self, root: &Node) -> Fragment {
         let mut frag = Fragment::default();
         let Some(entries) = self.map(root, &ROOT, "a mapping of settings, `roles` and `users`")
         else {
