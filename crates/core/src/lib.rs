@@ -1,10 +1,15 @@
 //! `rolecall-core`: the model of a rolecall config and everything that can be
-//! done with it without a network: load, validate, diff, render.
+//! done with it without a network: load, validate, plan, judge, render.
 //!
 //! Pure by design: no tokio, no reqwest. The YAML crate is used only in
 //! [`config::load`]. Layers, each using only those before it: the leaves
-//! ([`kinds`], [`text`], [`diagnostic`], [`live`]); [`config`]; [`plan`];
-//! [`access`]; [`adopt`].
+//! ([`kinds`], [`text`], [`diagnostic`], [`live`]); [`config`]; [`plan`]
+//! (the diff, selections, pins, safety rules, renderers, the file format);
+//! [`access`]; [`pipeline`] (the planning pipeline every caller uses:
+//! [`pipeline::plan`], saved plans judged again, the undo of site changes,
+//! drift's labels); [`adopt`] (export, import, accept, and the one YAML text
+//! writer). Grants are on any [`kinds::ObjectRef`]; only the config's
+//! names and the lock know that dashboards have names.
 
 pub mod access;
 pub mod adopt;

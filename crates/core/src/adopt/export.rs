@@ -3,7 +3,7 @@
 //! deterministic, so a nightly export into git shows real changes only.
 //!
 //! The YAML is written by hand (the YAML crate is confined to `load`):
-//! [`scalar`] quotes whatever YAML would not read back as the same text.
+//! The YAML writer (`adopt::yaml`) quotes whatever YAML would not read back as the same text.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

@@ -1,7 +1,7 @@
 //! The planning pipeline, in one place: diff -> safety -> annotate ->
 //! policy -> review data. [`plan`] is what every caller uses: a fresh plan,
 //! a saved plan judged again ([`saved`]), an undo of site changes
-//! ([`undo`]), the check of `drift --write-config`'s edits
+//! ([`undo()`]), the check of `drift --write-config`'s edits
 //! ([`drift::leftover`]). [`judge`] is its second half, for a list of
 //! changes made elsewhere (a baseline's, a filtered one): judged by the
 //! rules of the config in force, with the review data beside it.
