@@ -2,7 +2,9 @@
 //! a read-only fetch with progress.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
+#[cfg(feature = "sandbox")]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{CliError, CliResult};
@@ -82,7 +84,7 @@ pub(crate) fn connect_any(settings: &Settings, args: &SiteArgs) -> CliResult<Con
     };
     #[cfg(not(feature = "sandbox"))]
     let (endpoint, credentials) = match &args.sandbox {
-        Some(_) => return Err(super::emulator::not_in_this_build("`--sandbox`")),
+        Some(_) => return Err(crate::commands::emulator::not_in_this_build("`--sandbox`")),
         None => (settings.endpoint.clone(), settings.credentials()?),
     };
     let config = settings.client_config(endpoint, credentials);

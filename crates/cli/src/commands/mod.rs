@@ -9,7 +9,7 @@ pub(crate) mod emulator;
 /// Without the `sandbox` feature, `emulator` only says it is not in the build.
 #[cfg(not(feature = "sandbox"))]
 #[path = "no_sandbox.rs"]
-pub mod emulator;
+pub(crate) mod emulator;
 pub(crate) mod export;
 pub(crate) mod import_csv;
 pub(crate) mod lock;

@@ -22,13 +22,13 @@ pub struct EmulatorArgs {
 }
 
 /// The error for a part of rolecall this build leaves out.
-pub fn not_in_this_build(what: &str) -> CliError {
+pub(crate) fn not_in_this_build(what: &str) -> CliError {
     CliError::msg(format!(
         "{what} is not in this build of rolecall: it was built without the `sandbox` feature"
     ))
     .with_hint("the default build has it: `cargo install --locked --path .` from a clone, without `--no-default-features`")
 }
 
-pub fn run(_args: &EmulatorArgs, _settings: &Settings) -> CliResult {
+pub(crate) fn run(_args: &EmulatorArgs, _settings: &Settings) -> CliResult {
     Err(not_in_this_build("`rolecall emulator`"))
 }
