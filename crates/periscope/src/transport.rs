@@ -160,8 +160,13 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none());
         if base.scheme() == "http" {
             // Plain http goes to this machine only: never through a proxy,
-            // which would see the key in clear text.
-            builder = builder.no_proxy();
+            // which would see the key in clear text. Nor to a TLS server
+            // (redirects are never followed): the system's certificates are
+            // not loaded at all, which a loopback run (the sandbox, tests)
+            // would otherwise spend most of its start on.
+            builder = builder
+                .no_proxy()
+                .tls_certs_only(std::iter::empty::<reqwest::Certificate>());
         }
         let http = builder.build().map_err(|e| Error::Client(e.to_string()))?;
         let key = config.credentials.key.expose();

@@ -236,147 +236,162 @@ async fn a_fetch_waits_out_429s() {
 
 /// Each run: creates, an update and a delete, against an emulator that fails
 /// 10% of calls, drops 5% of connections and loses 30% of write answers.
+/// Ten runs at a time: each mostly waits out its retries' backoff.
 #[tokio::test]
 async fn writes_happen_exactly_once_across_200_seeded_runs() {
     let mut lost_creates = 0;
+    let mut runs = tokio::task::JoinSet::new();
     for seed in 0..200 {
-        let emu = spawn(Options {
-            seed: Some(site(3, 2, 2)),
-            faults: Faults {
-                error_rate: 0.1,
-                drop_rate: 0.05,
-                lost_response_rate: 0.3,
-                ..Faults::default()
-            },
-            rng_seed: seed,
-            ..Options::default()
-        })
-        .unwrap();
-        let writer = Arc::new(Writer::new(&config(&emu), false).unwrap());
-        let mut tasks = Vec::new();
-        for i in 0..4 {
-            let writer = writer.clone();
-            tasks.push(tokio::spawn(async move {
-                writer
-                    .create_user(&NewUser {
-                        first_name: "New".into(),
-                        last_name: format!("{i}"),
-                        email: format!("New{i}@Acme.example"),
-                        roles: vec![Id::from("r0000")],
-                        invited_by_email: "admin@acme.example".into(),
-                    })
-                    .await
-                    .map(drop)
-            }));
+        runs.spawn(seeded_writes(seed));
+        if runs.len() >= 10 {
+            lost_creates += runs.join_next().await.unwrap().unwrap();
         }
-        for name in ["Finance", "Marketing"] {
-            let writer = writer.clone();
-            tasks.push(tokio::spawn(async move {
-                let privileges = vec![Privilege {
-                    object_type: "Dashboard".into(),
-                    permissions: vec!["read_dashboards".into()],
-                }];
-                writer
-                    .create_role(&NewRole {
-                        name: name.into(),
-                        description: "d".into(),
-                        created_by_email: "admin@acme.example".into(),
-                        privileges,
-                        permissions: vec![],
-                    })
-                    .await
-                    .map(drop)
-            }));
-        }
-        {
-            let writer = writer.clone();
-            tasks.push(tokio::spawn(async move {
-                let update = UserUpdate {
-                    first_name: Some("Renamed".into()),
-                    ..UserUpdate::default()
-                };
-                writer
-                    .update_user(&Id::from("u000000"), &update)
-                    .await
-                    .map(drop)
-            }));
-        }
-        {
-            let writer = writer.clone();
-            tasks.push(tokio::spawn(async move {
-                writer.delete_user(&Id::from("u000001")).await
-            }));
-        }
-        {
-            let writer = writer.clone();
-            tasks.push(tokio::spawn(async move {
-                let update = RoleUpdate {
-                    updated_by_email: "admin@acme.example".into(),
-                    description: Some("new".into()),
-                    ..RoleUpdate::default()
-                };
-                writer
-                    .update_role(&Id::from("r0001"), &update)
-                    .await
-                    .map(drop)
-            }));
-        }
-        for t in tasks {
-            t.await
-                .unwrap()
-                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        }
-        lost_creates += emu
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.outcome == Outcome::Lost)
-            .count();
-        let state = emu.snapshot();
-        let mut emails: BTreeMap<String, usize> = BTreeMap::new();
-        for u in &state.users {
-            *emails.entry(u.email.to_lowercase()).or_default() += 1;
-        }
-        for i in 0..4 {
-            assert_eq!(
-                emails.get(&format!("new{i}@acme.example")),
-                Some(&1),
-                "seed {seed}: one user per create"
-            );
-        }
-        assert!(
-            !emails.contains_key("user1@acme.example"),
-            "seed {seed}: deleted"
-        );
-        for name in ["Finance", "Marketing"] {
-            assert_eq!(
-                state.roles.iter().filter(|r| r.name == name).count(),
-                1,
-                "seed {seed}: one role per create"
-            );
-        }
-        assert_eq!(
-            state
-                .users
-                .iter()
-                .find(|u| u.id.0 == "u000000")
-                .unwrap()
-                .first_name,
-            "Renamed"
-        );
-        assert_eq!(
-            state
-                .roles
-                .iter()
-                .find(|r| r.id.0 == "r0001")
-                .unwrap()
-                .description,
-            "new"
-        );
+    }
+    while let Some(lost) = runs.join_next().await {
+        lost_creates += lost.unwrap();
     }
     assert!(
         lost_creates > 100,
         "creates whose answer was lost: {lost_creates}"
     );
+}
+
+/// One seeded run of [`writes_happen_exactly_once_across_200_seeded_runs`]:
+/// its creates whose answer was lost.
+async fn seeded_writes(seed: u64) -> usize {
+    let emu = spawn(Options {
+        seed: Some(site(3, 2, 2)),
+        faults: Faults {
+            error_rate: 0.1,
+            drop_rate: 0.05,
+            lost_response_rate: 0.3,
+            ..Faults::default()
+        },
+        rng_seed: seed,
+        ..Options::default()
+    })
+    .unwrap();
+    let writer = Arc::new(Writer::new(&config(&emu), false).unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            writer
+                .create_user(&NewUser {
+                    first_name: "New".into(),
+                    last_name: format!("{i}"),
+                    email: format!("New{i}@Acme.example"),
+                    roles: vec![Id::from("r0000")],
+                    invited_by_email: "admin@acme.example".into(),
+                })
+                .await
+                .map(drop)
+        }));
+    }
+    for name in ["Finance", "Marketing"] {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let privileges = vec![Privilege {
+                object_type: "Dashboard".into(),
+                permissions: vec!["read_dashboards".into()],
+            }];
+            writer
+                .create_role(&NewRole {
+                    name: name.into(),
+                    description: "d".into(),
+                    created_by_email: "admin@acme.example".into(),
+                    privileges,
+                    permissions: vec![],
+                })
+                .await
+                .map(drop)
+        }));
+    }
+    {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let update = UserUpdate {
+                first_name: Some("Renamed".into()),
+                ..UserUpdate::default()
+            };
+            writer
+                .update_user(&Id::from("u000000"), &update)
+                .await
+                .map(drop)
+        }));
+    }
+    {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            writer.delete_user(&Id::from("u000001")).await
+        }));
+    }
+    {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            let update = RoleUpdate {
+                updated_by_email: "admin@acme.example".into(),
+                description: Some("new".into()),
+                ..RoleUpdate::default()
+            };
+            writer
+                .update_role(&Id::from("r0001"), &update)
+                .await
+                .map(drop)
+        }));
+    }
+    for t in tasks {
+        t.await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+    let lost = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.outcome == Outcome::Lost)
+        .count();
+    let state = emu.snapshot();
+    let mut emails: BTreeMap<String, usize> = BTreeMap::new();
+    for u in &state.users {
+        *emails.entry(u.email.to_lowercase()).or_default() += 1;
+    }
+    for i in 0..4 {
+        assert_eq!(
+            emails.get(&format!("new{i}@acme.example")),
+            Some(&1),
+            "seed {seed}: one user per create"
+        );
+    }
+    assert!(
+        !emails.contains_key("user1@acme.example"),
+        "seed {seed}: deleted"
+    );
+    for name in ["Finance", "Marketing"] {
+        assert_eq!(
+            state.roles.iter().filter(|r| r.name == name).count(),
+            1,
+            "seed {seed}: one role per create"
+        );
+    }
+    assert_eq!(
+        state
+            .users
+            .iter()
+            .find(|u| u.id.0 == "u000000")
+            .unwrap()
+            .first_name,
+        "Renamed"
+    );
+    assert_eq!(
+        state
+            .roles
+            .iter()
+            .find(|r| r.id.0 == "r0001")
+            .unwrap()
+            .description,
+        "new"
+    );
+    lost
 }
 
 #[tokio::test]
@@ -549,7 +564,7 @@ async fn retries_are_bounded() {
 async fn rate_limits_are_waited_out_whatever_the_attempt_budget() {
     let emu = spawn(Options {
         faults: Faults {
-            rate_limit: Some(5.0),
+            rate_limit: Some(10.0),
             ..Faults::default()
         },
         ..Options::default()
@@ -558,7 +573,7 @@ async fn rate_limits_are_waited_out_whatever_the_attempt_budget() {
     let mut cfg = config(&emu);
     cfg.retry.max_attempts = 2;
     let reader = ReadClient::new(&cfg).unwrap();
-    let calls: Vec<_> = (0..12)
+    let calls: Vec<_> = (0..20)
         .map(|_| {
             let reader = reader.clone();
             tokio::spawn(async move { reader.list_roles().await })
