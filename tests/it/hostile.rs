@@ -51,6 +51,33 @@ fn validate(text: &str) -> Output {
 const SMALL: &str =
     "site: acme\nactor: admin@acme.com\nusers:\n  admin@acme.com:\n    roles: [Admin]\n";
 
+/// The key pasted where a name goes (a spreadsheet's cell, `--role`, a
+/// config path) is redacted in every line that quotes it back.
+#[test]
+fn the_key_typed_by_mistake_is_never_quoted_back() {
+    let dir = config(SMALL);
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        format!("Name,Email\nJo Bloggs,{KEY}@acme.com\nA,{KEY}\n"),
+    )
+    .unwrap();
+    let missing = format!("missing/{KEY}");
+    let runs = [
+        vec!["import-csv", "people.csv", "--role", KEY],
+        vec!["plan", "-f", &missing],
+    ];
+    for args in runs {
+        let out = rolecall_at(dir.path(), "http://127.0.0.1:9", &args)
+            .output()
+            .unwrap();
+        let text = transcript(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(!text.contains(KEY), "{args:?} quoted the key back: {text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+}
+
 #[test]
 fn a_nul_byte_is_an_error_at_its_place_not_the_end_of_the_file() {
     let text = format!(

@@ -60,10 +60,11 @@ pub(crate) fn print_diagnostics(
 pub(crate) fn report_invalid(settings: &Settings, path: &Path, err: &LoadError, suffix: &str) {
     print_diagnostics(settings, &err.sources, &err.diagnostics);
     let red = anstyle::AnsiColor::Red.on_default().bold();
-    let _ = writeln!(
-        settings.stderr(),
+    // The path as given may hold anything, the key included.
+    let line = format!(
         "{red}error{red:#}: `{}` is not a valid config: {}{suffix}",
         path.display(),
         load::summary(&err.diagnostics)
     );
+    let _ = writeln!(settings.stderr(), "{}", settings.redact(&line));
 }

@@ -142,13 +142,14 @@ pub(crate) fn run(args: &ImportCsvArgs, settings: &Settings) -> CliResult {
     let mut stderr = settings.stderr();
     for p in &import.problems {
         let label = if p.error { "error" } else { "warning" };
-        writeln!(
-            stderr,
+        // A cell may hold anything, the key pasted by mistake included.
+        let line = format!(
             "{label}: {}:{}: {}",
             args.file.display(),
             p.line,
             clean(&p.message)
-        )?;
+        );
+        writeln!(stderr, "{}", settings.redact(&line))?;
     }
     if import.has_errors() {
         let n = import.problems.iter().filter(|p| p.error).count();
