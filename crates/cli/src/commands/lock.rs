@@ -132,6 +132,11 @@ fn unpinned(desired: &Desired, live: &Live, repin: &[String]) -> CliResult<Desir
             clean(&name)
         ))
         .with_hint("--repin takes a name the lock pins, as the config writes it"),
+        RepinError::NotUsed(name) => CliError::msg(format!(
+            "--repin `{}`: the config no longer names it; nothing was written",
+            clean(&name)
+        ))
+        .with_hint("`rolecall lock --update` without `--repin` drops its pin"),
         RepinError::NotOne(name) => CliError::msg(format!(
             "--repin `{}`: the site has no one dashboard of that name now; nothing was written",
             clean(&name)

@@ -122,6 +122,20 @@ impl<'a> Dashboards<'a> {
     }
 }
 
+/// The dashboard names the config's grants are resolved by (through its
+/// lock), unsorted.
+fn config_names(desired: &Desired, dashboards: &Dashboards<'_>) -> Vec<String> {
+    (desired.roles.values())
+        .flat_map(|r| r.grants.keys())
+        .filter(|d| d.kind == ObjectKind::Dashboard)
+        .filter_map(|d| {
+            dashboards
+                .name_of(&d.name, &desired.lock)
+                .map(|n| n.into_owned())
+        })
+        .collect()
+}
+
 /// What changed in a lock made again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pins {
@@ -143,17 +157,7 @@ pub struct Pins {
 /// config no longer uses are dropped.
 pub fn pins(desired: &Desired, live: &Live) -> Pins {
     let dashboards = Dashboards::new(live);
-    let mut names: Vec<String> = desired
-        .roles
-        .values()
-        .flat_map(|r| r.grants.keys())
-        .filter(|d| d.kind == ObjectKind::Dashboard)
-        .filter_map(|d| {
-            dashboards
-                .name_of(&d.name, &desired.lock)
-                .map(|n| n.into_owned())
-        })
-        .collect();
+    let mut names = config_names(desired, &dashboards);
     names.sort();
     names.dedup();
     let mut out = Pins::default();
@@ -215,6 +219,8 @@ pub enum RepinError {
     NotPinned(String),
     /// The site has no one dashboard of that name now.
     NotOne(String),
+    /// The config no longer names it (a plain `lock --update` drops its pin).
+    NotUsed(String),
 }
 
 /// `desired` with the pins of `repin` taken out of its lock, so that they
@@ -222,7 +228,11 @@ pub enum RepinError {
 pub fn unpin(desired: &Desired, live: &Live, repin: &[String]) -> Result<Desired, RepinError> {
     let mut desired = desired.clone();
     let dashboards = Dashboards::new(live);
+    let used = config_names(&desired, &dashboards);
     for name in repin {
+        if desired.lock.pin(name).is_some() && !used.contains(name) {
+            return Err(RepinError::NotUsed(name.clone()));
+        }
         if desired.lock.dashboards.remove(name).is_none() {
             return Err(RepinError::NotPinned(name.clone()));
         }
@@ -332,6 +342,13 @@ mod tests {
         assert_eq!(
             unpin(&d, &site, &["Sales".into()]).unwrap_err(),
             RepinError::NotPinned("Sales".into())
+        );
+        let mut gone = d.clone();
+        gone.lock.dashboards.insert("Old".into(), "1".into());
+        assert_eq!(
+            unpin(&gone, &site, &["Old".into()]).unwrap_err(),
+            RepinError::NotUsed("Old".into()),
+            "a pin the config no longer uses is not made again"
         );
         let twice = live(&[
             ("1", "Revenue (old)"),
