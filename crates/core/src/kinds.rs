@@ -176,28 +176,6 @@ impl ObjectRef {
             id: id.into(),
         }
     }
-
-    /// The key of a map of grants in files: the id alone for a dashboard
-    /// (as format 2 writes it), `kind:id` for any other kind.
-    pub fn map_key(&self) -> String {
-        match self.kind {
-            ObjectKind::Dashboard => self.id.clone(),
-        }
-    }
-
-    /// Reads [`ObjectRef::map_key`] back.
-    pub fn from_map_key(key: &str) -> Self {
-        match key
-            .split_once(':')
-            .and_then(|(k, id)| Some((ObjectKind::of_word(k)?, id)))
-        {
-            Some((kind, id)) if kind != ObjectKind::Dashboard => Self {
-                kind,
-                id: id.to_string(),
-            },
-            _ => Self::dashboard(key),
-        }
-    }
 }
 
 impl std::fmt::Display for ObjectRef {
@@ -206,33 +184,112 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
-/// Grants keyed by object, serialized as a map keyed by
-/// [`ObjectRef::map_key`]: `{"4711": ...}` for dashboards, as format 2
-/// writes them (the checksums of live objects stay as they were).
-pub mod by_object {
+/// Grants keyed by object, written one map per kind, each keyed by the
+/// object's id alone (ids are opaque: no prefix can tell kinds apart).
+/// Dashboards' map is always written, under the name the struct gave it in
+/// format 2 (`dashboards` in a plan, `grants` in a live role), so that
+/// plans and checksums stay as they were; another kind's map is written
+/// under its plural (`topics`) when it holds any. Used with
+/// `#[serde(flatten, with = ...)]`.
+pub mod by_kind {
     use std::collections::BTreeMap;
+    use std::fmt;
 
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::ser::SerializeMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::ObjectRef;
+    use super::{ObjectKind, ObjectRef};
 
-    /// Writes the map with [`ObjectRef::map_key`] keys.
-    pub fn serialize<V: Serialize, S: Serializer>(
-        map: &BTreeMap<ObjectRef, V>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_map(map.iter().map(|(k, v)| (k.map_key(), v)))
+    fn field(kind: ObjectKind, dashboards: &'static str) -> &'static str {
+        match kind {
+            ObjectKind::Dashboard => dashboards,
+        }
     }
 
-    /// Reads a map written by [`serialize`].
-    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+    fn write<V: Serialize, S: Serializer>(
+        map: &BTreeMap<ObjectRef, V>,
+        dashboards: &'static str,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_map(None)?;
+        for kind in ObjectKind::ALL {
+            let of_kind: BTreeMap<&str, &V> = (map.iter())
+                .filter(|(o, _)| o.kind == kind)
+                .map(|(o, v)| (o.id.as_str(), v))
+                .collect();
+            if kind == ObjectKind::Dashboard || !of_kind.is_empty() {
+                out.serialize_entry(field(kind, dashboards), &of_kind)?;
+            }
+        }
+        out.end()
+    }
+
+    fn read<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
         d: D,
+        dashboards: &'static str,
     ) -> Result<BTreeMap<ObjectRef, V>, D::Error> {
-        let map = BTreeMap::<String, V>::deserialize(d)?;
-        Ok(map
-            .into_iter()
-            .map(|(k, v)| (ObjectRef::from_map_key(&k), v))
-            .collect())
+        struct Kinds<V>(&'static str, std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Kinds<V> {
+            type Value = BTreeMap<ObjectRef, V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "`{}`: grants by object id", self.0)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    let Some(kind) = ObjectKind::ALL
+                        .into_iter()
+                        .find(|k| field(*k, self.0) == key)
+                    else {
+                        return Err(de::Error::unknown_field(&key, &[]));
+                    };
+                    let grants: BTreeMap<String, V> = access.next_value()?;
+                    out.extend(
+                        grants
+                            .into_iter()
+                            .map(|(id, v)| (ObjectRef { kind, id }, v)),
+                    );
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Kinds(dashboards, std::marker::PhantomData))
+    }
+
+    /// A plan's role state: dashboards under `dashboards`.
+    pub mod dashboards {
+        use super::*;
+
+        /// Writes the grants.
+        pub fn serialize<V: Serialize, S: Serializer>(
+            map: &BTreeMap<ObjectRef, V>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            write(map, "dashboards", s)
+        }
+
+        /// Reads them back.
+        pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<BTreeMap<ObjectRef, V>, D::Error> {
+            read(d, "dashboards")
+        }
+    }
+
+    /// A live role (for its checksum): dashboards under `grants`.
+    pub mod grants {
+        use super::*;
+
+        /// Writes the grants.
+        pub fn serialize<V: Serialize, S: Serializer>(
+            map: &BTreeMap<ObjectRef, V>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            write(map, "grants", s)
+        }
     }
 }
 
@@ -350,4 +407,56 @@ pub fn checksum<T: Serialize>(object: &T) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct State {
+        name: String,
+        #[serde(flatten, with = "by_kind::dashboards")]
+        grants: std::collections::BTreeMap<ObjectRef, u8>,
+    }
+
+    #[test]
+    fn grants_are_written_per_kind_and_any_id_reads_back_as_itself() {
+        // Ids are opaque: one that looks like a prefix stays a dashboard's.
+        let state = State {
+            name: "R".into(),
+            grants: [
+                (ObjectRef::dashboard("topic:5"), 1),
+                (ObjectRef::dashboard("7"), 2),
+            ]
+            .into(),
+        };
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(json, r#"{"name":"R","dashboards":{"7":2,"topic:5":1}}"#);
+        assert_eq!(serde_json::from_str::<State>(&json).unwrap(), state);
+        let empty = State {
+            name: "E".into(),
+            grants: Default::default(),
+        };
+        assert_eq!(
+            serde_json::to_string(&empty).unwrap(),
+            r#"{"name":"E","dashboards":{}}"#
+        );
+        let unknown = r#"{"name":"R","dashboards":{},"widgets":{"1":1}}"#;
+        assert!(
+            serde_json::from_str::<State>(unknown).is_err(),
+            "an unknown kind is refused"
+        );
+    }
+
+    #[test]
+    fn checksum_keys_read_back_whatever_the_id() {
+        for key in ["dashboard:topic:5", "role:r1", "user:u:1"] {
+            let parsed: ChecksumKey = key.parse().unwrap();
+            assert_eq!(parsed.to_string(), key);
+        }
+        for bad in ["topic:1", "dashboard:", "role", "Dashboard:1"] {
+            assert!(bad.parse::<ChecksumKey>().is_err(), "{bad}");
+        }
+    }
 }

@@ -46,8 +46,8 @@ pub struct LiveRole {
     pub description: String,
     /// Actions per object type.
     pub privileges: BTreeMap<String, BTreeSet<String>>,
-    /// Actions per object (dashboards by id).
-    #[serde(with = "crate::kinds::by_object")]
+    /// Actions per object (written one map per kind, keyed by id).
+    #[serde(flatten, serialize_with = "crate::kinds::by_kind::grants::serialize")]
     pub grants: BTreeMap<ObjectRef, BTreeSet<String>>,
     /// What rolecall cannot express (rights on Topics and Spaces, actions
     /// it does not know): never changed, sent back as read on every write.

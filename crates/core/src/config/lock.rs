@@ -70,7 +70,7 @@ impl Lock {
         }
         let mut dashboards = BTreeMap::new();
         for (name, id) in file.dashboards.0 {
-            if name.is_empty() || !is_id(&id) {
+            if name.is_empty() || !is_pinned_id(&id) {
                 return Err(LockError::new(format!(
                     "`{}`: `{}` is not a dashboard id",
                     crate::text::clean(&name),
@@ -193,10 +193,38 @@ pub fn is_lock(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e == LOCK_EXTENSION)
 }
 
-/// What an id of the site looks like: letters, digits, `-` and `_`.
+/// An id a lock may pin: whatever the site lists (ids are opaque: `x:1`,
+/// `a b`, `é`), bar control characters, which no id of a real site holds
+/// and a terminal would act on. The lock is written by rolecall from the
+/// site's listing, and must read back what it wrote.
+fn is_pinned_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 1024 && !id.chars().any(char::is_control)
+}
+
+/// What an id written `"#ID"` in a config looks like: letters, digits, `-`
+/// and `_` (a key such as `"#1 Priorities"` is a name that starts with `#`).
 pub fn is_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_reads_back_every_id_the_site_may_list() {
+        let pins: BTreeMap<String, String> =
+            [("Colon", "x:1"), ("Space", "a b"), ("Accent", "é/2")]
+                .into_iter()
+                .map(|(n, i)| (n.to_string(), i.to_string()))
+                .collect();
+        let lock = Lock::new("acme", pins);
+        let again = Lock::parse(&lock.to_text()).expect("a lock rolecall wrote reads back");
+        assert_eq!(again, lock);
+        let bad = lock.to_text().replace("x:1", "x\\u001b[2J");
+        assert!(Lock::parse(&bad).is_err(), "a control character is no id");
+    }
 }

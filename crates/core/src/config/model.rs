@@ -479,7 +479,7 @@ pub struct Role {
     pub privileges: BTreeMap<String, BTreeSet<String>>,
     /// Grants per object, as the config names it (`dashboards:`; written
     /// under that key, as a config's checksum always was).
-    #[serde(rename = "dashboards", serialize_with = "named_objects")]
+    #[serde(flatten, serialize_with = "named_objects")]
     pub grants: BTreeMap<ObjectName, ObjectGrant>,
     /// Live role names to rename into this one instead of delete + create.
     pub renamed_from: Vec<String>,
@@ -536,21 +536,32 @@ impl ObjectName {
     }
 }
 
-/// `#4711` or `Revenue` for a dashboard; `kind:...` for another kind.
+/// As the config writes it under its kind's key: `#4711` or `Revenue`.
 impl fmt::Display for ObjectName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            ObjectKind::Dashboard => write!(f, "{}", self.name),
-        }
+        write!(f, "{}", self.name)
     }
 }
 
-/// A role's grants, as a map keyed by [`ObjectName`]'s display.
+/// A role's grants, one map per kind keyed by the name as written
+/// (`dashboards:` always, as a config's checksum always had it; another
+/// kind under its plural when it has any).
 fn named_objects<S: Serializer>(
     grants: &BTreeMap<ObjectName, ObjectGrant>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.collect_map(grants.iter().map(|(k, v)| (k.to_string(), v)))
+    use serde::ser::SerializeMap;
+    let mut out = s.serialize_map(None)?;
+    for kind in ObjectKind::ALL {
+        let of_kind: BTreeMap<String, &ObjectGrant> = (grants.iter())
+            .filter(|(n, _)| n.kind == kind)
+            .map(|(n, g)| (n.name.to_string(), g))
+            .collect();
+        if kind == ObjectKind::Dashboard || !of_kind.is_empty() {
+            out.serialize_entry(kind.plural(), &of_kind)?;
+        }
+    }
+    out.end()
 }
 
 /// The actions a role's entry grants on one object.

@@ -105,9 +105,9 @@ pub struct RoleState {
     pub description: String,
     /// Actions per object type.
     pub privileges: BTreeMap<String, BTreeSet<String>>,
-    /// Grants per object (written `dashboards`, keyed by id, as format 2
-    /// writes them).
-    #[serde(rename = "dashboards", with = "crate::kinds::by_object")]
+    /// Grants per object: written one map per kind keyed by id, the
+    /// dashboards' under `dashboards` as format 2 writes them.
+    #[serde(flatten, with = "crate::kinds::by_kind::dashboards")]
     pub grants: BTreeMap<ObjectRef, Grant>,
 }
 
