@@ -19,6 +19,8 @@ pub mod kinds;
 pub mod live;
 pub mod pipeline;
 pub mod plan;
+#[cfg(test)]
+mod testing;
 pub mod text;
 
 pub use config::load::{LoadError, LoadOptions, Loaded, load_path, load_path_with, load_texts};

@@ -78,8 +78,9 @@ pub fn leftover(plan: &Plan, accepted: &[usize], again: &Plan) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::config::load::load_texts;
-    use crate::live::{Live, LiveRole, LiveUser};
+    use crate::live::Live;
     use crate::plan::Selection;
+    use crate::testing::{live_role, live_user};
 
     fn plan_of(yaml: &str, live: &Live) -> Plan {
         let loaded = load_texts(vec![("rolecall.yaml".into(), yaml.into())]).unwrap();
@@ -95,23 +96,12 @@ mod tests {
 
     #[test]
     fn an_edit_must_leave_exactly_what_it_did_not_accept() {
-        let role = |id: &str, name: &str| LiveRole {
-            id: id.into(),
-            name: name.into(),
-            description: String::new(),
-            privileges: Default::default(),
-            grants: Default::default(),
-            kept: Default::default(),
-        };
         let live = Live {
-            roles: vec![role("r-a", "Admin"), role("r-e", "Everyone")],
-            users: vec![LiveUser {
-                id: "u".into(),
-                email: "a@acme.com".into(),
-                first_name: "A".into(),
-                last_name: "B".into(),
-                roles: ["r-a".to_string(), "r-e".to_string()].into(),
-            }],
+            roles: vec![
+                live_role("r-a", "Admin", "", &[], &[]),
+                live_role("r-e", "Everyone", "", &[], &[]),
+            ],
+            users: vec![live_user("u", "a@acme.com", "A", "B", &["r-a", "r-e"])],
             objects: Vec::new(),
         };
         let head =

@@ -7,6 +7,7 @@ use super::render;
 use super::*;
 use crate::config::load::load_texts;
 use crate::live::{Live, LiveObject, LiveRole, LiveUser};
+use crate::testing::{live_role, live_user, set};
 
 /// How the command line words the flag that lifts limits.
 const OPTIONS: render::Options<'static> = render::Options {
@@ -37,44 +38,6 @@ users:
     last_name: Doe
     roles: [Analyst]
 ";
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-fn live_role(
-    id: &str,
-    name: &str,
-    description: &str,
-    privileges: &[&str],
-    grants: &[(&str, &[&str])],
-) -> LiveRole {
-    LiveRole {
-        id: id.into(),
-        name: name.into(),
-        description: description.into(),
-        privileges: if privileges.is_empty() {
-            BTreeMap::new()
-        } else {
-            BTreeMap::from([("Dashboard".to_string(), set(privileges))])
-        },
-        grants: grants
-            .iter()
-            .map(|(d, a)| (ObjectRef::dashboard(*d), set(a)))
-            .collect(),
-        kept: Default::default(),
-    }
-}
-
-fn live_user(id: &str, email: &str, first: &str, last: &str, roles: &[&str]) -> LiveUser {
-    LiveUser {
-        id: id.into(),
-        email: email.into(),
-        first_name: first.into(),
-        last_name: last.into(),
-        roles: set(roles),
-    }
-}
 
 struct World {
     yaml: String,

@@ -2,13 +2,11 @@
 //! recorded at one moment, then the site or the config (or the file) moved,
 //! and judged against a plan made now.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use super::{Now, Refusal, Stale, compare, record};
 use crate::config::load::{Loaded, load_texts};
-use crate::kinds::ObjectRef;
 use crate::live::{Live, LiveObject, LiveRole, LiveUser};
 use crate::plan::{Kind, MadeFrom, Plan, Review, Selection};
+use crate::testing::{live_role, live_user as user};
 
 const CONFIG: &str = "\
 site: acme
@@ -33,32 +31,8 @@ users:
     roles: [Analyst, Finance]
 ";
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 fn role(id: &str, name: &str, description: &str, privileges: &[&str]) -> LiveRole {
-    LiveRole {
-        id: id.into(),
-        name: name.into(),
-        description: description.into(),
-        privileges: match privileges.is_empty() {
-            true => BTreeMap::new(),
-            false => BTreeMap::from([("Dashboard".to_string(), set(privileges))]),
-        },
-        grants: BTreeMap::new(),
-        kept: Default::default(),
-    }
-}
-
-fn user(id: &str, email: &str, first: &str, last: &str, roles: &[&str]) -> LiveUser {
-    LiveUser {
-        id: id.into(),
-        email: email.into(),
-        first_name: first.into(),
-        last_name: last.into(),
-        roles: set(roles),
-    }
+    live_role(id, name, description, privileges, &[])
 }
 
 /// The site before the plan: Jane is in Analyst only.
@@ -67,13 +41,13 @@ fn site() -> Live {
         roles: vec![
             role("r-admin", "Admin", "", &["read_dashboards"]),
             role("r-every", "Everyone", "", &[]),
-            LiveRole {
-                grants: BTreeMap::from([(
-                    ObjectRef::dashboard("d1"),
-                    set(&["read_dashboards", "download_pdf"]),
-                )]),
-                ..role("r-analyst", "Analyst", "Writes SQL", &["read_dashboards"])
-            },
+            live_role(
+                "r-analyst",
+                "Analyst",
+                "Writes SQL",
+                &["read_dashboards"],
+                &[("d1", &["read_dashboards", "download_pdf"])],
+            ),
             role("r-finance", "Finance", "Money", &[]),
         ],
         users: vec![
@@ -144,6 +118,11 @@ fn edited(result: Result<(), Refusal>) -> Vec<String> {
         Err(Refusal::Edited(why)) => why,
         other => panic!("expected an edited plan, got {other:?}"),
     }
+}
+
+/// `why` has a line that starts with `start`.
+fn assert_edit(why: &[String], start: &str) {
+    assert!(why.iter().any(|w| w.starts_with(start)), "{why:?}");
 }
 
 fn jane(live: &mut Live) -> &mut LiveUser {
@@ -361,11 +340,7 @@ fn a_change_added_to_the_file_is_an_edit() {
         .unwrap();
     plan.0.changes.push(ada.clone());
     let why = edited(judge(&plan, CONFIG, &live));
-    assert!(
-        why.iter()
-            .any(|w| w.starts_with("in the file, not in a plan made now")),
-        "{why:?}"
-    );
+    assert_edit(&why, "in the file, not in a plan made now");
 }
 
 #[test]
@@ -374,11 +349,7 @@ fn a_change_taken_out_of_the_file_is_an_edit() {
     let mut plan = saved(CONFIG, &live);
     plan.0.changes.clear();
     let why = edited(judge(&plan, CONFIG, &live));
-    assert!(
-        why.iter()
-            .any(|w| w.starts_with("in a plan made now, not in the file")),
-        "{why:?}"
-    );
+    assert_edit(&why, "in a plan made now, not in the file");
 }
 
 #[test]
@@ -391,11 +362,7 @@ fn a_change_altered_in_the_file_is_an_edit() {
     );
     plan.0.changes[0] = other.0.changes[0].clone();
     let why = edited(judge(&plan, CONFIG, &live));
-    assert!(
-        why.iter()
-            .any(|w| w.starts_with("not the same in the file as in a plan made now")),
-        "{why:?}"
-    );
+    assert_edit(&why, "not the same in the file as in a plan made now");
 }
 
 #[test]
