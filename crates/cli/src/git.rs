@@ -36,30 +36,8 @@ pub(crate) fn config_at_rev(
     into: &Path,
     max_file: usize,
 ) -> CliResult<PathBuf> {
-    if rev.starts_with('-') || rev.contains(':') || rev.is_empty() {
-        return Err(CliError::msg(format!(
-            "`{}` is not a revision",
-            rolecall_core::text::clean(rev)
-        ))
-        .with_hint(
-            "--baseline-rev takes a revision git knows, such as `HEAD~1` or `origin/main`",
-        ));
-    }
-    let abs = std::fs::canonicalize(config)
-        .map_err(|e| CliError::msg(format!("cannot find `{}`: {e}", config.display())))?;
-    let dir = if abs.is_dir() {
-        abs.clone()
-    } else {
-        abs.parent().unwrap_or(&abs).to_path_buf()
-    };
-    let root = String::from_utf8_lossy(&run(&dir, &["rev-parse", "--show-toplevel"])?)
-        .trim()
-        .to_string();
-    let relative = abs
-        .strip_prefix(&root)
-        .map_err(|_| CliError::msg("the config is not inside its git repository"))?
-        .to_string_lossy()
-        .replace('\\', "/");
+    check_rev(rev)?;
+    let (abs, root, relative) = locate(config)?;
     let spec = if relative.is_empty() {
         ".".to_string()
     } else {
@@ -110,6 +88,108 @@ pub(crate) fn config_at_rev(
         }
     }
     Ok(into.join(if relative.is_empty() { "." } else { &relative }))
+}
+
+/// A revision that cannot be taken for an option (`-x`) or a path (`a:b`).
+fn check_rev(rev: &str) -> CliResult<()> {
+    if rev.starts_with('-') || rev.contains(':') || rev.is_empty() {
+        return Err(CliError::msg(format!(
+            "`{}` is not a revision",
+            rolecall_core::text::clean(rev)
+        ))
+        .with_hint("give a revision git knows, such as `HEAD~1`, `origin/main` or a commit"));
+    }
+    Ok(())
+}
+
+/// The config's absolute path, its repository's root, and its path there.
+fn locate(config: &Path) -> CliResult<(PathBuf, String, String)> {
+    let abs = std::fs::canonicalize(config)
+        .map_err(|e| CliError::msg(format!("cannot find `{}`: {e}", config.display())))?;
+    let dir = if abs.is_dir() {
+        abs.clone()
+    } else {
+        abs.parent().unwrap_or(&abs).to_path_buf()
+    };
+    let root = String::from_utf8_lossy(&run(&dir, &["rev-parse", "--show-toplevel"])?)
+        .trim()
+        .to_string();
+    let relative = abs
+        .strip_prefix(&root)
+        .map_err(|_| CliError::msg("the config is not inside its git repository"))?
+        .to_string_lossy()
+        .replace('\\', "/");
+    Ok((abs, root, relative))
+}
+
+/// A commit of the config's history.
+pub(crate) struct LogEntry {
+    pub sha: String,
+    pub date: String,
+    pub author: String,
+    pub message: String,
+}
+
+/// The commits after `rev` up to HEAD that touched the config, oldest
+/// first, at most `max` of them (more is an error naming the flag); and
+/// the commit `rev` itself (the period's start).
+pub(crate) fn log_since(
+    config: &Path,
+    rev: &str,
+    max: usize,
+) -> CliResult<(LogEntry, Vec<LogEntry>)> {
+    check_rev(rev)?;
+    let (abs, root, relative) = locate(config)?;
+    let spec = if relative.is_empty() {
+        ".".to_string()
+    } else {
+        relative
+    };
+    let format = "--format=%H%x1f%cI%x1f%an%x1f%B%x1e";
+    let parse = |bytes: Vec<u8>| -> Vec<LogEntry> {
+        String::from_utf8_lossy(&bytes)
+            .split('\u{1e}')
+            .filter_map(|record| {
+                let mut f = record.trim_start_matches('\n').splitn(4, '\u{1f}');
+                let (sha, date, author, message) = (f.next()?, f.next()?, f.next()?, f.next()?);
+                (sha.len() == 40).then(|| LogEntry {
+                    sha: sha.to_string(),
+                    date: date.to_string(),
+                    author: author.to_string(),
+                    message: message.trim().to_string(),
+                })
+            })
+            .collect()
+    };
+    let _ = abs;
+    let start = parse(
+        run(Path::new(&root), &["log", "-1", format, rev, "--"]).map_err(|e| {
+            e.with_hint(
+                "--since takes a revision git knows, such as the last review's tag or `HEAD~50`",
+            )
+        })?,
+    )
+    .pop()
+    .ok_or_else(|| {
+        CliError::msg(format!(
+            "`{}` is not a commit",
+            rolecall_core::text::clean(rev)
+        ))
+    })?;
+    let range = format!("{rev}..HEAD");
+    let commits = parse(run(
+        Path::new(&root),
+        &["log", "--reverse", format, &range, "--", &spec],
+    )?);
+    if commits.len() > max {
+        return Err(CliError::msg(format!(
+            "{} commits touched the config since `{}`: more than {max}",
+            commits.len(),
+            rolecall_core::text::clean(rev)
+        ))
+        .with_hint("raise the limit with `--max-history N`, or start the period later"));
+    }
+    Ok((start, commits))
 }
 
 /// The entries of `git ls-tree -r -z -l` the loader reads: blobs (never a

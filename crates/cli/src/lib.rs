@@ -174,6 +174,8 @@ pub enum Command {
     Drift(commands::drift::DriftArgs),
     /// Who can do what on which dashboard, and through which roles.
     Access(commands::access::AccessArgs),
+    /// The periodic access review: a pack for auditors, reviewers' decisions checked, proposed as config edits, and verified.
+    Review(commands::review::ReviewArgs),
     /// Check or update the config's lock: the dashboard each name of the config is pinned to.
     Lock(commands::lock::LockArgs),
     /// Write the live site as a config that plans to no changes (or as a snapshot).
@@ -266,6 +268,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(args, &settings),
         Command::Lock(args) => commands::lock::run(args, &settings),
         Command::Access(args) => commands::access::run(args, &settings),
+        Command::Review(args) => commands::review::run(args, &settings),
         Command::ImportCsv(args) => commands::import_csv::run(args, &settings),
     };
     match result {

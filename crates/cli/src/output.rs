@@ -68,3 +68,49 @@ pub(crate) fn report_invalid(settings: &Settings, path: &Path, err: &LoadError, 
     );
     let _ = writeln!(settings.stderr(), "{}", settings.redact(&line));
 }
+
+/// A writer that redacts the API key line by line: for output streamed
+/// as it is computed (a key split across two writes is still caught; a
+/// line holds it whole).
+pub(crate) struct RedactLines<'s, W: std::io::Write> {
+    settings: &'s Settings,
+    line: Vec<u8>,
+    out: W,
+}
+
+impl<'s, W: std::io::Write> RedactLines<'s, W> {
+    pub(crate) fn new(settings: &'s Settings, out: W) -> Self {
+        Self {
+            settings,
+            line: Vec::new(),
+            out,
+        }
+    }
+
+    fn emit(&mut self) -> std::io::Result<()> {
+        let text = String::from_utf8_lossy(&self.line);
+        let redacted = self.settings.redact(&text);
+        self.out.write_all(redacted.as_bytes())?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for RedactLines<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for chunk in buf.split_inclusive(|b| *b == b'\n') {
+            self.line.extend_from_slice(chunk);
+            if chunk.ends_with(b"\n") {
+                self.emit()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.line.is_empty() {
+            self.emit()?;
+        }
+        self.out.flush()
+    }
+}

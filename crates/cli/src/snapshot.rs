@@ -17,6 +17,23 @@ pub(crate) fn recorded(
     settings: &Settings,
     config_site: &str,
 ) -> CliResult<rolecall_engine::Recorded> {
+    let recorded = of_any_site(path, settings)?;
+    if recorded.site != config_site {
+        return Err(CliError::msg(format!(
+            "the config is for the site `{config_site}` but the snapshot is of `{}`",
+            rolecall_core::text::clean(&recorded.site)
+        ))
+        .with_hint("plan against a snapshot of the config's site"));
+    }
+    Ok(recorded)
+}
+
+/// A snapshot of whatever site it is of (no config to compare with:
+/// `access`), its checksum verified.
+pub(crate) fn of_any_site(
+    path: &Path,
+    settings: &Settings,
+) -> CliResult<rolecall_engine::Recorded> {
     let text = read_bounded(path, settings.max_snapshot_size, "`--max-snapshot-size`")?;
     let recorded = rolecall_engine::read_snapshot(&text).map_err(|e| {
         CliError::msg(format!(
@@ -25,13 +42,6 @@ pub(crate) fn recorded(
         ))
         .with_hint("take a snapshot with `rolecall export --format snapshot -o FILE` (or `apply`/`drift --snapshot-out FILE`) and do not edit it")
     })?;
-    if recorded.site != config_site {
-        return Err(CliError::msg(format!(
-            "the config is for the site `{config_site}` but the snapshot is of `{}`",
-            rolecall_core::text::clean(&recorded.site)
-        ))
-        .with_hint("plan against a snapshot of the config's site"));
-    }
     Ok(recorded)
 }
 

@@ -19,6 +19,7 @@ pub mod kinds;
 pub mod live;
 pub mod pipeline;
 pub mod plan;
+pub mod review;
 #[cfg(test)]
 mod testing;
 pub mod text;

@@ -72,6 +72,9 @@ pub struct AccessArgs {
     /// List admins' access in full in json and csv (else they are summarised).
     #[arg(long)]
     pub expand_admins: bool,
+    /// Evaluate this snapshot instead of reading the site (no key).
+    #[arg(long, value_name = "FILE", conflicts_with = "sandbox")]
+    pub from_snapshot: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub site: SiteArgs,
 }
@@ -80,13 +83,22 @@ pub struct AccessArgs {
 /// config, for the memberships' ends).
 fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live, Option<Desired>)> {
     if !args.desired {
+        if let Some(path) = &args.from_snapshot {
+            let recorded = crate::snapshot::of_any_site(path, settings)?;
+            return Ok((recorded.site, recorded.live, None));
+        }
         let conn = crate::connect::connect_any(settings, &args.site)?;
         let live = crate::connect::fetch(settings, &conn)?;
         return Ok((conn.reader.site().to_string(), live, None));
     }
     let loaded = crate::planning::load_config(settings)?;
-    let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
-    let live = crate::connect::fetch(settings, &conn)?;
+    let live = match &args.from_snapshot {
+        Some(path) => crate::snapshot::recorded(path, settings, &loaded.desired.site)?.live,
+        None => {
+            let conn = crate::connect::connect(settings, &args.site, &loaded.desired.site)?;
+            crate::connect::fetch(settings, &conn)?
+        }
+    };
     let (plan, _) = crate::planning::plan(settings, &loaded, &live, &Selection::default())?;
     Ok((
         loaded.desired.site.clone(),
@@ -98,30 +110,65 @@ fn source(args: &AccessArgs, settings: &Settings) -> CliResult<(String, Live, Op
 /// What `--user`, `--dashboard`, `--role` and `--action` ask, evaluated;
 /// a name the site does not have is an error with a hint.
 fn entries(args: &AccessArgs, live: &Live, evaluator: &Evaluator<'_>) -> CliResult<Vec<Entry>> {
-    let asked = Query {
+    query(live, evaluator, &query_of(args)).map_err(query_error)
+}
+
+fn query_of(args: &AccessArgs) -> Query<'_> {
+    Query {
         user: args.user.as_deref(),
         dashboard: args.dashboard.as_deref(),
         role: args.role.as_deref(),
         action: args.action.as_deref(),
+    }
+}
+
+/// A name the site does not have, with a hint.
+fn query_error(e: QueryError) -> CliError {
+    let hint = match &e {
+        QueryError::NoDashboardId(_) => "the id is the number in the dashboard's URL".to_string(),
+        QueryError::NoDashboardNamed { like: Some(m), .. } => format!("did you mean `{m}`?"),
+        QueryError::NoDashboardNamed { like: None, .. } => {
+            "check the name, or give the id: `--dashboard '#4711'`".to_string()
+        }
+        QueryError::NoUser(_) => {
+            "check the email; `rolecall export` lists every user of the site".to_string()
+        }
+        QueryError::NoRole(_) => {
+            "role names are compared case-insensitively; check the spelling".to_string()
+        }
     };
-    query(live, evaluator, &asked).map_err(|e| {
-        let hint = match &e {
-            QueryError::NoDashboardId(_) => {
-                "the id is the number in the dashboard's URL".to_string()
-            }
-            QueryError::NoDashboardNamed { like: Some(m), .. } => format!("did you mean `{m}`?"),
-            QueryError::NoDashboardNamed { like: None, .. } => {
-                "check the name, or give the id: `--dashboard '#4711'`".to_string()
-            }
-            QueryError::NoUser(_) => {
-                "check the email; `rolecall export` lists every user of the site".to_string()
-            }
-            QueryError::NoRole(_) => {
-                "role names are compared case-insensitively; check the spelling".to_string()
-            }
-        };
-        CliError::msg(e.to_string()).with_hint(hint)
-    })
+    CliError::msg(e.to_string()).with_hint(hint)
+}
+
+/// The CSV report, streamed: memory holds one user's rows at a time (the
+/// same rows `review pack --effective` writes).
+fn csv(
+    args: &AccessArgs,
+    settings: &Settings,
+    live: &Live,
+    evaluator: &Evaluator<'_>,
+) -> CliResult {
+    let stdout = std::io::stdout();
+    let out = crate::output::RedactLines::new(
+        settings,
+        std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+    );
+    match rolecall_core::access::write_csv(
+        live,
+        evaluator,
+        &query_of(args),
+        args.expand_admins,
+        out,
+    ) {
+        Ok(_) => Ok(exit::OK),
+        Err(rolecall_core::access::StreamError::Query(e)) => Err(query_error(e)),
+        Err(rolecall_core::access::StreamError::Io(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(exit::OK)
+        }
+        Err(rolecall_core::access::StreamError::Io(e)) => Err(e.into()),
+    }
 }
 
 /// `--action` names an action of the API, checked before the site is read.
@@ -148,6 +195,9 @@ pub(crate) fn run(args: &AccessArgs, settings: &Settings) -> CliResult {
         ModelArg::SameRole => Model::SameRole,
     };
     let evaluator = Evaluator::new(&live, model);
+    if args.format == AccessFormat::Csv {
+        return csv(args, settings, &live, &evaluator);
+    }
     let mut all = rows(&entries(args, &live, &evaluator)?);
     if let Some(desired) = &desired {
         with_ends(&mut all, desired);

@@ -269,10 +269,29 @@ pub(crate) fn run(args: &DriftArgs, settings: &Settings) -> CliResult {
             e.report(&mut settings.stderr(), |t| settings.redact(t));
         }
     }
+    // A review overdue is a finding of its own (high).
+    let today = settings.today()?;
+    let overdue = crate::commands::review::due(settings, &loaded.desired)
+        .filter(|due| due.overdue(today))
+        .and_then(|due| due.say(today, 0));
+    if let Some(text) = &overdue {
+        let line = format!("review-overdue (high): {}", settings.redact(text));
+        // JSON on stdout stays JSON.
+        if matches!(args.format, Format::Json) {
+            writeln!(settings.stderr(), "{line}")?;
+        } else {
+            writeln!(settings.stdout(), "\n{line}")?;
+        }
+    }
     let unmanaged = !plan.unmanaged.users.is_empty() || !plan.unmanaged.roles.is_empty();
     // Every finding: changes, an Admin member the config does not list, a
     // dashboard the site renamed or duplicated (the lock kept its grants).
     let worst = render::worst(&plan, &review);
+    let worst = match (worst, overdue.is_some()) {
+        (Some(w), true) => Some(w.min(Severity::High)),
+        (None, true) => Some(Severity::High),
+        (w, false) => w,
+    };
     let drift = match args.fail_on {
         FailOn::Critical => worst.is_some_and(|w| w <= Severity::Critical),
         FailOn::High => worst.is_some_and(|w| w <= Severity::High),

@@ -14,6 +14,7 @@ pub(crate) mod export;
 pub(crate) mod import_csv;
 pub(crate) mod lock;
 pub(crate) mod plan;
+pub(crate) mod review;
 pub(crate) mod schema;
 pub(crate) mod show;
 pub(crate) mod validate;

@@ -54,10 +54,69 @@ pub struct PlanArgs {
     /// `rolecall apply PLANFILE`, which reads the live site and refuses a stale plan.
     #[arg(long, value_name = "SNAPSHOT.json", conflicts_with = "sandbox")]
     pub from_snapshot: Option<PathBuf>,
+    /// A review pack whose decisions this plan carries out: says which of its revokes the plan makes ("3 of 3 revokes in this plan").
+    #[arg(long, value_name = "DIR")]
+    pub pack: Option<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+/// `--pack`: the revokes of a review pack that the plan carries out, and
+/// those it does not.
+fn pack_section(dir: &std::path::Path, plan: &Plan, settings: &Settings, markdown: bool) -> CliResult<String> {
+    use std::fmt::Write as _;
+    let opened = super::review::open(dir, settings)?;
+    let args = super::review::CheckArgs {
+        dir: dir.to_path_buf(),
+        decisions: None,
+        due: None,
+    };
+    let (checked, path) = super::review::checked(&opened, &args, settings)?;
+    let (done, not) = rolecall_core::review::decisions::carried(plan, &checked.decisions);
+    let shown = rolecall_core::text::path(&path);
+    let total = done.len() + not.len();
+    let mut out = String::new();
+    let bullet = if markdown { "-" } else { "  -" };
+    let _ = writeln!(
+        out,
+        "\n{}Review pack {}: {} of {} in this plan{}",
+        if markdown { "### " } else { "" },
+        opened.manifest.pack_id,
+        done.len(),
+        rolecall_core::plural(total, "revoke"),
+        if checked.problems.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} in {shown}: run `rolecall review check`)",
+                rolecall_core::plural(checked.problems.len(), "problem")
+            )
+        }
+    );
+    let code = |s: &str| rolecall_core::text::code_text(s);
+    for (d, i) in &done {
+        let _ = writeln!(
+            out,
+            "{bullet} `{}`: `{}` revoked by change {} ({shown}:{}, decided by `{}`)",
+            code(&d.email),
+            code(&d.role),
+            i + 1,
+            d.line,
+            code(&d.reviewer)
+        );
+    }
+    for d in &not {
+        let _ = writeln!(
+            out,
+            "{bullet} not in this plan: `{}`: `{}` ({shown}:{}): run `rolecall review propose`, or it is already gone",
+            code(&d.email),
+            code(&d.role),
+            d.line
+        );
+    }
+    Ok(out)
 }
 
 pub(crate) fn render(plan: &Plan, review: &Review, format: Format, show_unmanaged: bool) -> String {
@@ -106,7 +165,14 @@ pub(crate) fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
         made_from.snapshot = Some(taken);
         plan.made_from = Some(made_from.clone());
     }
-    let shown = render(&plan, &review, args.format, args.show_unmanaged);
+    let mut shown = render(&plan, &review, args.format, args.show_unmanaged);
+    if let Some(dir) = &args.pack {
+        let section = pack_section(dir, &plan, settings, args.format == Format::Markdown)?;
+        match args.format {
+            Format::Json => settings.stderr().write_all(settings.redact(&section).as_bytes())?,
+            _ => shown.push_str(&section),
+        }
+    }
     // The file first: a reader that stops early (`| head`) loses no plan.
     if let Some(out) = &args.out {
         // Only the saved file says what it was made from (the endpoint and

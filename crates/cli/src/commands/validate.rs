@@ -49,6 +49,13 @@ pub(crate) fn run(_: &ValidateArgs, settings: &Settings) -> CliResult {
             let today = settings.today()?;
             let mut warnings = loaded.warnings.clone();
             warnings.extend(loaded.desired.endings(today, 14, &loaded.sources));
+            if let Some(text) = crate::commands::review::due(settings, &loaded.desired)
+                .and_then(|due| due.say(today, 14))
+            {
+                warnings.push(rolecall_core::diagnostic::Diagnostic::warning(text).hint(
+                    "write the next pack with `rolecall review pack -o DIR` (DIR under `review.packs`)",
+                ));
+            }
             print_diagnostics(settings, &loaded.sources, &warnings);
             let d = &loaded.desired;
             let files = loaded.sources.len();

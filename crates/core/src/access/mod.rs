@@ -275,7 +275,7 @@ mod render;
 
 pub use crate::plan::{Access, Effect};
 pub use effect::{annotate, effect};
-pub use query::{Query, QueryError, query, with_ends};
+pub use query::{Query, QueryError, StreamError, query, with_ends, write_csv};
 pub use render::{Format, Report, RoleGives, Row, rows};
 
 #[cfg(test)]

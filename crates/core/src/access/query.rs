@@ -96,22 +96,93 @@ pub fn query(
     evaluator: &Evaluator<'_>,
     q: &Query<'_>,
 ) -> Result<Vec<Entry>, QueryError> {
-    let only = q.dashboard.map(|d| dashboards(live, d)).transpose()?;
     let mut out = Vec::new();
-    for user in users(live, q)? {
-        match &only {
-            None => out.extend(evaluator.user(user, None)),
-            Some(ids) => {
-                for id in ids {
-                    out.extend(evaluator.user(user, Some(id)));
+    each_user(live, evaluator, q, false, |entries| {
+        out.extend(entries);
+        Ok(())
+    })
+    .map_err(|e| match e {
+        StreamError::Query(q) => q,
+        StreamError::Io(_) => unreachable!("collecting into memory does not fail"),
+    })?;
+    Ok(out)
+}
+
+/// Why a streamed report stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// A name the site does not have.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The output could not be written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The entries `q` asks for, handed over one user at a time (users whose
+/// emails differ only in case together), in the report's order; Admin
+/// members skipped unless `admins`.
+fn each_user(
+    live: &Live,
+    evaluator: &Evaluator<'_>,
+    q: &Query<'_>,
+    skip_admins: bool,
+    mut each: impl FnMut(Vec<Entry>) -> Result<(), StreamError>,
+) -> Result<(), StreamError> {
+    let only = q.dashboard.map(|d| dashboards(live, d)).transpose()?;
+    let users = users(live, q)?;
+    for group in users.chunk_by(|a, b| key(&a.email) == key(&b.email)) {
+        let mut out = Vec::new();
+        for user in group {
+            if skip_admins && evaluator.is_admin(user) {
+                continue;
+            }
+            match &only {
+                None => out.extend(evaluator.user(user, None)),
+                Some(ids) => {
+                    for id in ids {
+                        out.extend(evaluator.user(user, Some(id)));
+                    }
                 }
             }
         }
+        if let Some(action) = q.action {
+            out.retain(|e| e.action == action);
+        }
+        each(out)?;
     }
-    if let Some(action) = q.action {
-        out.retain(|e| e.action == action);
-    }
-    Ok(out)
+    Ok(())
+}
+
+/// The CSV report of `q`, written as it is computed: memory holds one
+/// user's rows at a time, whatever the site's size. Admin members' rows
+/// only with `expand_admins` (else the report names them elsewhere).
+/// Returns the rows written.
+pub fn write_csv<W: std::io::Write>(
+    live: &Live,
+    evaluator: &Evaluator<'_>,
+    q: &Query<'_>,
+    expand_admins: bool,
+    out: W,
+) -> Result<u64, StreamError> {
+    // Checked before a byte is written: a bad name writes nothing.
+    dashboards_checked(live, q)?;
+    let mut sheet = crate::review::files::Sheet::to(out);
+    sheet.row(super::render::CSV_HEADER)?;
+    let mut n = 0;
+    each_user(live, evaluator, q, !expand_admins, |entries| {
+        for row in super::rows(&entries) {
+            n += super::render::csv_rows(&row, &mut sheet)?;
+        }
+        Ok(())
+    })?;
+    sheet.flush()?;
+    Ok(n)
+}
+
+fn dashboards_checked(live: &Live, q: &Query<'_>) -> Result<(), QueryError> {
+    q.dashboard.map(|d| dashboards(live, d)).transpose()?;
+    users(live, q).map(drop)
 }
 
 /// Each role's `until` for the row's user, as the config gives it.

@@ -159,47 +159,12 @@ impl Report<'_> {
     }
 
     fn csv(&self) -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        let mut record = |cells: [&str; 6]| {
-            // Names come from the site and the config: never a formula.
-            let cells = cells.map(|s| crate::text::spreadsheet_cell(s).into_owned());
-            writer.write_record(cells).expect("writing to memory");
-        };
-        record([
-            "user",
-            "dashboard_id",
-            "dashboard",
-            "action",
-            "privilege_from",
-            "grant_from",
-        ]);
+        let mut sheet = crate::review::files::Sheet::new();
+        sheet.row(CSV_HEADER).expect("writing to memory");
         for row in &self.rows {
-            for action in &row.actions {
-                let from = |pick: fn(&RoleGives) -> &Vec<String>| {
-                    row.via
-                        .iter()
-                        .filter(|v| pick(v).contains(action))
-                        .map(|v| v.role.as_str())
-                        .collect::<Vec<_>>()
-                        .join(";")
-                };
-                let (privilege, grant) = if row.admin {
-                    ("Admin".to_string(), "Admin".to_string())
-                } else {
-                    (from(|v| &v.privilege), from(|v| &v.grant))
-                };
-                record([
-                    &row.user,
-                    &row.dashboard_id,
-                    &row.dashboard,
-                    action,
-                    &privilege,
-                    &grant,
-                ]);
-            }
+            csv_rows(row, &mut sheet).expect("writing to memory");
         }
-        let bytes = writer.into_inner().expect("writing to memory");
-        String::from_utf8(bytes).expect("the cells are text")
+        String::from_utf8(sheet.into_bytes()).expect("the cells are text")
     }
 
     fn text(&self, markdown: bool) -> String {
@@ -276,6 +241,50 @@ impl Report<'_> {
         }
         out
     }
+}
+
+/// The columns of the CSV report.
+pub(super) const CSV_HEADER: [&str; 6] = [
+    "user",
+    "dashboard_id",
+    "dashboard",
+    "action",
+    "privilege_from",
+    "grant_from",
+];
+
+/// A row's lines of the CSV report: one per action, with the roles that
+/// give it (names come from the site and the config: never a formula).
+pub(super) fn csv_rows<W: std::io::Write>(
+    row: &Row,
+    sheet: &mut crate::review::files::Sheet<W>,
+) -> std::io::Result<u64> {
+    let mut n = 0;
+    for action in &row.actions {
+        let from = |pick: fn(&RoleGives) -> &Vec<String>| {
+            row.via
+                .iter()
+                .filter(|v| pick(v).contains(action))
+                .map(|v| v.role.as_str())
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let (privilege, grant) = if row.admin {
+            ("Admin".to_string(), "Admin".to_string())
+        } else {
+            (from(|v| &v.privilege), from(|v| &v.grant))
+        };
+        sheet.row([
+            &row.user,
+            &row.dashboard_id,
+            &row.dashboard,
+            action,
+            &privilege,
+            &grant,
+        ])?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Text for a markdown table cell: unsafe characters escaped, nothing that

@@ -199,7 +199,9 @@ impl<'a> Gather<'a> {
             return false;
         }
         let edit = EntryEdit::User {
-            roles: site_roles(self.desired, user, site),
+            roles: (site_roles(self.desired, user, site).iter())
+                .map(|r| scalar(r))
+                .collect(),
             first: user.first_name.as_ref().map(|_| site.first_name.clone()),
             last: user.last_name.as_ref().map(|_| site.last_name.clone()),
         };
@@ -448,7 +450,7 @@ fn site_roles(desired: &Desired, user: &User, site: &UserState) -> Vec<String> {
 
 /// The file a new user goes to: the one holding most users of its domain,
 /// else the one holding most users, else the first.
-fn file_for(desired: &Desired, sources: &SourceMap, email: &str) -> PathBuf {
+pub(super) fn file_for(desired: &Desired, sources: &SourceMap, email: &str) -> PathBuf {
     let domain = |e: &str| e.rsplit_once('@').map(|(_, d)| key(d)).unwrap_or_default();
     let mut by_file: BTreeMap<PathBuf, (usize, usize)> = BTreeMap::new();
     for user in desired.users.values() {

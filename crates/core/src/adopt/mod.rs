@@ -5,4 +5,5 @@
 pub mod accept;
 pub mod export;
 pub mod import_csv;
+pub mod propose;
 mod yaml;

@@ -85,6 +85,26 @@ pub(super) fn flow_list<'a>(items: impl IntoIterator<Item = &'a String>) -> Stri
     format!("[{}]", items.join(", "))
 }
 
+/// A membership as a flow item: the role's name, or
+/// `{role: NAME, until: DAY, reason: TEXT}` when it ends or says why.
+pub(super) fn membership(
+    name: &str,
+    until: Option<crate::config::date::Date>,
+    reason: Option<&str>,
+) -> String {
+    if until.is_none() && reason.is_none() {
+        return scalar(name);
+    }
+    let mut parts = vec![format!("role: {}", scalar(name))];
+    if let Some(d) = until {
+        parts.push(format!("until: {d}"));
+    }
+    if let Some(r) = reason {
+        parts.push(format!("reason: {}", quoted(r)));
+    }
+    format!("{{{}}}", parts.join(", "))
+}
+
 /// The lines of the entry whose key is on `line` (1-based) of `path`.
 pub(super) fn entry_lines(sources: &SourceMap, path: &Path, line: u32) -> Vec<String> {
     let Some(file) = (0..sources.len())
@@ -156,8 +176,8 @@ pub(super) fn blank(line: &str) -> bool {
 
 /// One edit at an entry.
 pub(super) enum EntryEdit {
-    /// The entry's roles (and names, when the config sets them) as the site
-    /// has them.
+    /// The entry's roles (each a flow item: [`membership`]) and names
+    /// (when the config sets them).
     User {
         roles: Vec<String>,
         first: Option<String>,
@@ -236,8 +256,7 @@ pub(super) fn edit_user(
     first: &Option<String>,
     last: &Option<String>,
 ) {
-    let names: Vec<String> = roles.iter().map(|r| scalar(r)).collect();
-    let list = format!("[{}]", names.join(", "));
+    let list = format!("[{}]", roles.join(", "));
     let head = lines[at].clone();
     if head.contains('{') {
         // A flow mapping on one line: `jane@acme.com: {roles: [A]}`.

@@ -44,6 +44,11 @@ impl Date {
     pub fn days_to(self, later: Date) -> i64 {
         later.0 - self.0
     }
+
+    /// The day `days` after `self` (before it, when negative).
+    pub fn plus_days(self, days: i64) -> Date {
+        Date(self.0.saturating_add(days))
+    }
 }
 
 impl fmt::Display for Date {

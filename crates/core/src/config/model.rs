@@ -63,6 +63,8 @@ pub struct Desired {
     pub files: Option<FileRules>,
     /// `policy:`: rules a plan must keep, whatever the entries say.
     pub policy: Policy,
+    /// `review:`: how access reviews are run (defaults when absent).
+    pub review: crate::review::settings::Settings,
     /// Keyed by lower-cased role name.
     pub roles: BTreeMap<String, Role>,
     /// Keyed by lower-cased email.
@@ -407,11 +409,12 @@ impl Globs {
 
     /// The first pattern that matches `name`.
     pub fn first_match(&self, name: &str) -> Option<&str> {
-        self.set
-            .matches(name)
-            .into_iter()
-            .min()
-            .map(|i| self.patterns[i].as_str())
+        self.first_index(name).map(|i| self.patterns[i].as_str())
+    }
+
+    /// The index of the first pattern that matches `name`.
+    pub fn first_index(&self, name: &str) -> Option<usize> {
+        self.set.matches(name).into_iter().min()
     }
 }
 

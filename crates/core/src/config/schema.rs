@@ -40,6 +40,8 @@ pub struct ConfigFile {
     pub files: Option<BTreeMap<String, Vec<MayHold>>>,
     /// Rules every plan keeps: a change that breaks one is blocked (exit 3).
     pub policy: Option<PolicySpec>,
+    /// How access reviews are run (`rolecall review`): periods, owners, privileged roles.
+    pub review: Option<ReviewSpec>,
     /// Roles by name (unique, compared case-insensitively). A listed role is
     /// authoritative: an absent field means empty.
     pub roles: Option<BTreeMap<String, Option<RoleSpec>>>,
@@ -148,6 +150,31 @@ pub struct PolicySpec {
     pub everyone_never: Option<Vec<Action>>,
     /// Risk tags that block the change they tag, like a limit that nothing lifts.
     pub block_risks: Option<Vec<RiskTag>>,
+}
+
+/// `review:`: how `rolecall review` runs the periodic access review.
+#[derive(Debug, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ReviewSpec {
+    /// Days between reviews (`90d`, or weeks: `13w`); `validate` warns 14 days before one is due.
+    #[schemars(regex(pattern = r"^[0-9]+[dw]$"))]
+    pub every: Option<String>,
+    /// A user with no activity for this long is dormant (`90d`).
+    #[schemars(regex(pattern = r"^[0-9]+[dw]$"))]
+    pub dormant_after: Option<String>,
+    /// A membership whose `until` falls within this is reported as expiring (`30d`).
+    #[schemars(regex(pattern = r"^[0-9]+[dw]$"))]
+    pub expiring_within: Option<String>,
+    /// The fewest Admin members the site should have (default 2).
+    pub min_admins: Option<u32>,
+    /// Role name globs to the emails that review their members; the first glob that matches wins.
+    pub owners: Option<BTreeMap<String, Vec<String>>>,
+    /// Role name globs whose members are privileged (Admin always is).
+    pub privileged: Option<Vec<String>>,
+    /// Email globs of service accounts: never dormant, never missing from the directory.
+    pub service_accounts: Option<Vec<String>>,
+    /// Where review packs are kept, relative to the root file (`reviews/`).
+    pub packs: Option<String>,
 }
 
 /// A risk tag of a plan's change.
@@ -308,6 +335,10 @@ mod tests {
         assert_eq!(
             keys(&schema, "/definitions/PolicySpec/properties"),
             sorted(load::POLICY_KEYS)
+        );
+        assert_eq!(
+            keys(&schema, "/definitions/ReviewSpec/properties"),
+            sorted(load::REVIEW_KEYS)
         );
         assert_eq!(
             keys(&schema, "/definitions/Privileges/properties"),

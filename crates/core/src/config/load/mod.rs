@@ -17,7 +17,7 @@ use std::sync::Arc;
 use convert::{Converter, Fragment, Refs, Setting};
 #[cfg(test)]
 pub(crate) use convert::{
-    LIMIT_KEYS, POLICY_KEYS, PRUNE_KEYS, ROLE_KEYS, SELECTOR_KEYS, TOP_KEYS, USER_KEYS,
+    LIMIT_KEYS, POLICY_KEYS, PRUNE_KEYS, REVIEW_KEYS, ROLE_KEYS, SELECTOR_KEYS, TOP_KEYS, USER_KEYS,
 };
 use ownership::Layout;
 
@@ -602,6 +602,7 @@ struct Merged {
     limits: Option<Setting<Limits>>,
     files: Option<Setting<FileRules>>,
     policy: Option<Setting<Policy>>,
+    review: Option<Setting<crate::review::settings::Settings>>,
     roles: BTreeMap<String, (Pos, Role)>,
     users: BTreeMap<String, (Pos, User)>,
     refs: Refs,
@@ -654,6 +655,7 @@ impl Merged {
         take_once(&mut self.limits, "limits", frag.limits, diagnostics);
         take_once(&mut self.files, "files", frag.files, diagnostics);
         take_once(&mut self.policy, "policy", frag.policy, diagnostics);
+        take_once(&mut self.review, "review", frag.review, diagnostics);
         for role in frag.roles {
             insert_once(&mut self.roles, role, |r| &r.name, "role", diagnostics);
         }
@@ -718,6 +720,7 @@ impl Merged {
             limits: value(self.limits),
             files: self.files.map(|s| s.value),
             policy: value(self.policy),
+            review: value(self.review),
             roles: self.roles.into_iter().map(|(k, (_, r))| (k, r)).collect(),
             users: self.users.into_iter().map(|(k, (_, u))| (k, u)).collect(),
             lock: Lock::default(),

@@ -90,6 +90,7 @@ pub(super) fn settings_outside_root(
         ("limits", frag.limits.as_ref().map(|s| s.pos)),
         ("files", frag.files.as_ref().map(|s| s.pos)),
         ("policy", frag.policy.as_ref().map(|s| s.pos)),
+        ("review", frag.review.as_ref().map(|s| s.pos)),
     ];
     for (name, pos) in set {
         let Some(pos) = pos else { continue };

@@ -52,7 +52,7 @@ fields!(
     Top, TOP_KEYS {
         Site = "site", Actor = "actor", Prune = "prune", Protect = "protect",
         Ignore = "ignore", Limits = "limits", Files = "files", Policy = "policy",
-        Roles = "roles", Users = "users",
+        Review = "review", Roles = "roles", Users = "users",
     }
 );
 fields!(
@@ -86,6 +86,14 @@ fields!(
     }
 );
 fields!(
+    /// `review:`'s keys.
+    ReviewField, REVIEW_KEYS {
+        Every = "every", DormantAfter = "dormant_after", ExpiringWithin = "expiring_within",
+        MinAdmins = "min_admins", Owners = "owners", Privileged = "privileged",
+        ServiceAccounts = "service_accounts", Packs = "packs",
+    }
+);
+fields!(
     /// `policy:`'s keys.
     PolicyField, POLICY_KEYS {
         EmailDomains = "email_domains", EveryoneNever = "everyone_never",
@@ -112,6 +120,7 @@ pub(crate) struct Fragment {
     pub limits: Option<Setting<Limits>>,
     pub files: Option<Setting<FileRules>>,
     pub policy: Option<Setting<Policy>>,
+    pub review: Option<Setting<crate::review::settings::Settings>>,
     /// With the position of each role's key.
     pub roles: Vec<(Pos, Role)>,
     pub users: Vec<(Pos, User)>,
@@ -412,6 +421,7 @@ impl<'a> Converter<'a> {
                 Top::Limits => frag.limits = self.limits(v).map(|value| Setting { value, pos }),
                 Top::Files => frag.files = self.files(v).map(|value| Setting { value, pos }),
                 Top::Policy => frag.policy = self.policy(v).map(|value| Setting { value, pos }),
+                Top::Review => frag.review = self.review(v).map(|value| Setting { value, pos }),
                 Top::Roles => self.roles(v, &mut frag),
                 Top::Users => self.users(v, &mut frag),
             }
@@ -428,6 +438,7 @@ pub(crate) fn backticks(words: &[&str]) -> String {
         .join(", ")
 }
 
+mod review;
 mod roles;
 mod settings;
 mod users;

@@ -92,29 +92,39 @@ impl Converter<'_> {
                 ok = false;
                 continue;
             };
-            let mut patterns = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                let ipath = path.index(i);
-                let Some(p) = self.string(item, &ipath, "a glob pattern") else {
-                    ok = false;
-                    continue;
-                };
-                if let Err(e) = Globs::check(&p) {
-                    ok = false;
-                    let msg = e.kind().to_string();
-                    self.error(item, &ipath, format!("`{p}` is not a valid glob: {msg}"))
-                        .hint = Some("use `*` for any run of characters, `?` for one, `[abc]` for a set; quote patterns that start with `*`".into());
-                    continue;
-                }
-                patterns.push(p);
-            }
-            match (Globs::new(patterns), field) {
-                (Ok(globs), SelectorField::Users) => out.users = globs,
-                (Ok(globs), SelectorField::Roles) => out.roles = globs,
-                (Err(_), _) => ok = false,
+            let globs = self.globs(items, &path);
+            match (globs, field) {
+                (Some(globs), SelectorField::Users) => out.users = globs,
+                (Some(globs), SelectorField::Roles) => out.roles = globs,
+                (None, _) => ok = false,
             }
         }
         ok.then_some(out)
+    }
+
+    /// A list of glob patterns, each checked at its item.
+    pub(super) fn globs(&mut self, items: &[Node], path: &YPath<'_>) -> Option<Globs> {
+        let mut ok = true;
+        let mut patterns = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ipath = path.index(i);
+            let Some(p) = self.string(item, &ipath, "a glob pattern") else {
+                ok = false;
+                continue;
+            };
+            if let Err(e) = Globs::check(&p) {
+                ok = false;
+                let msg = e.kind().to_string();
+                self.error(item, &ipath, format!("`{p}` is not a valid glob: {msg}"))
+                    .hint = Some("use `*` for any run of characters, `?` for one, `[abc]` for a set; quote patterns that start with `*`".into());
+                continue;
+            }
+            patterns.push(p);
+        }
+        if !ok {
+            return None;
+        }
+        Globs::new(patterns).ok()
     }
 
     /// `files:`: glob → what files it matches may hold.
