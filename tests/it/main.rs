@@ -18,6 +18,7 @@ mod plan;
 mod properties;
 mod recipes;
 mod reference;
+mod review;
 mod reviewed;
 mod saved;
 mod until;

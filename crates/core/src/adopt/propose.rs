@@ -51,8 +51,14 @@ pub struct Proposal {
     pub left: Vec<String>,
 }
 
-/// The config edits that carry out `verdicts`.
-pub fn propose(desired: &Desired, sources: &SourceMap, verdicts: &[UserVerdicts]) -> Proposal {
+/// The config edits that carry out `verdicts`; a user adopted gets the
+/// names `live` has.
+pub fn propose(
+    desired: &Desired,
+    sources: &SourceMap,
+    live: &crate::live::Live,
+    verdicts: &[UserVerdicts],
+) -> Proposal {
     let mut out = Proposal::default();
     let mut texts: BTreeMap<PathBuf, String> = (0..sources.len())
         .map(|i| {
@@ -183,11 +189,12 @@ pub fn propose(desired: &Desired, sources: &SourceMap, verdicts: &[UserVerdicts]
                         names.join(", ")
                     }
                 ));
+                let on_site = live.users.iter().find(|u| key(&u.email) == key(&v.email));
                 let user = CsvUser {
                     line: 0,
                     email: v.email.clone(),
-                    first_name: String::new(),
-                    last_name: String::new(),
+                    first_name: on_site.map(|u| u.first_name.clone()).unwrap_or_default(),
+                    last_name: on_site.map(|u| u.last_name.clone()).unwrap_or_default(),
                     roles: names.iter().map(|n| n.to_string()).collect(),
                 };
                 added

@@ -311,19 +311,16 @@ fn membership_findings(inputs: &Inputs<'_>, population: &[Member], out: &mut Vec
         let pair = (key(&m.email), key(&m.role));
         if m.source == Source::NotInConfig && !given.contains(&pair) {
             let versions = if inputs.history.is_some() {
-                "no version of the config in the period"
+                "no version of the config in the period gave it"
             } else {
-                "the config does not"
+                "the config does not give it"
             };
             out.push(finding(
                 severity,
                 FindingKind::SiteOnly,
                 &m.email,
                 &m.role,
-                format!(
-                    "`{}` holds `{}` on the site, and {versions} gave it",
-                    m.email, m.role
-                ),
+                format!("`{}` holds `{}` on the site, and {versions}", m.email, m.role),
             ));
         }
     }

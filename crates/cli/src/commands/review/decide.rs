@@ -41,8 +41,21 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
         )));
     }
     let verdicts = decisions::verdicts(&result.decisions);
-    let proposal =
-        rolecall_core::adopt::propose::propose(&loaded.desired, &loaded.sources, &verdicts);
+    // The site as the pack read it: the names of users adopted.
+    let site = crate::fsio::read_bounded(
+        &opened.dir.join("site.json"),
+        settings.max_snapshot_size,
+        "`--max-snapshot-size`",
+    )?;
+    let live = rolecall_engine::read_snapshot(&site)
+        .map_err(|e| CliError::msg(format!("the pack's site.json: {e}")))?
+        .live;
+    let proposal = rolecall_core::adopt::propose::propose(
+        &loaded.desired,
+        &loaded.sources,
+        &live,
+        &verdicts,
+    );
     let mut err = settings.stderr();
     for line in &proposal.left {
         writeln!(err, "no edit: {}", settings.redact(line))?;

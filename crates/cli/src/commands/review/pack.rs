@@ -428,6 +428,9 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| {
+        CliError::msg(format!("cannot create `{}`: {e}", rolecall_core::text::path(parent)))
+    })?;
     let scratch = tempfile::Builder::new()
         .prefix(".rolecall-review-")
         .tempdir_in(parent)
