@@ -141,7 +141,15 @@ fn snapshot(dir: &Path, seed: &Value, at: &str, name: &str) -> PathBuf {
     let out = dir.join(name);
     let o = rolecall(
         dir,
-        &["export", "--sandbox", seed_path.to_str().unwrap(), "--format", "snapshot", "-o", out.to_str().unwrap()],
+        &[
+            "export",
+            "--sandbox",
+            seed_path.to_str().unwrap(),
+            "--format",
+            "snapshot",
+            "-o",
+            out.to_str().unwrap(),
+        ],
         None,
     );
     expect(&o, 0, "export --format snapshot");
@@ -164,19 +172,38 @@ fn fixture() -> tempfile::TempDir {
     for (v, message, when) in [
         (1, "Initial access", "2026-09-01T09:00:00Z"),
         (2, "Add exp to Analyst (#12)", "2026-09-14T09:00:00Z"),
-        (3, "Merge pull request #13 from acme/eve-until\n\nEnd eve's Finance", "2026-09-20T09:00:00Z"),
+        (
+            3,
+            "Merge pull request #13 from acme/eve-until\n\nEnd eve's Finance",
+            "2026-09-20T09:00:00Z",
+        ),
     ] {
-        std::fs::write(repo.join("rolecall.yaml"), format!("{SETTINGS}{}", users(v))).unwrap();
+        std::fs::write(
+            repo.join("rolecall.yaml"),
+            format!("{SETTINGS}{}", users(v)),
+        )
+        .unwrap();
         git(&repo, &["add", "-A"]);
         let out = Command::new("git")
             .current_dir(&repo)
-            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=Test",
+                "-c",
+                "user.email=test@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(["commit", "-q", "-m", message])
             .env("GIT_AUTHOR_DATE", when)
             .env("GIT_COMMITTER_DATE", when)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         if v == 1 {
             git(&repo, &["tag", "base"]);
         }
@@ -185,9 +212,24 @@ fn fixture() -> tempfile::TempDir {
     std::fs::write(d.join("activity.csv"), ACTIVITY).unwrap();
     let nightly = d.join("nightly");
     std::fs::create_dir_all(&nightly).unwrap();
-    snapshot(&nightly, &seed(false), "2026-09-09T02:00:00Z", "2026-09-09.json");
-    snapshot(&nightly, &seed(true), "2026-09-10T02:00:00Z", "2026-09-10.json");
-    snapshot(&nightly, &seed(false), "2026-09-11T02:00:00Z", "2026-09-11.json");
+    snapshot(
+        &nightly,
+        &seed(false),
+        "2026-09-09T02:00:00Z",
+        "2026-09-09.json",
+    );
+    snapshot(
+        &nightly,
+        &seed(true),
+        "2026-09-10T02:00:00Z",
+        "2026-09-10.json",
+    );
+    snapshot(
+        &nightly,
+        &seed(false),
+        "2026-09-11T02:00:00Z",
+        "2026-09-11.json",
+    );
     snapshot(d, &seed(false), "2026-10-01T06:00:00Z", "site.json");
     dir
 }
@@ -195,9 +237,24 @@ fn fixture() -> tempfile::TempDir {
 fn pack(d: &Path, out: &str, extra: &[&str]) -> Output {
     let args = [
         &[
-            "review", "pack", "-f", "config", "--from-snapshot", "site.json", "--since", "base",
-            "--snapshots", "nightly", "--directory", "directory.csv", "--activity", "activity.csv",
-            "--activity-since", "2026-01-01", "-o", out,
+            "review",
+            "pack",
+            "-f",
+            "config",
+            "--from-snapshot",
+            "site.json",
+            "--since",
+            "base",
+            "--snapshots",
+            "nightly",
+            "--directory",
+            "directory.csv",
+            "--activity",
+            "activity.csv",
+            "--activity-since",
+            "2026-01-01",
+            "-o",
+            out,
         ][..],
         extra,
     ]
@@ -225,7 +282,12 @@ fn a_pack_finds_exactly_the_known_findings_and_is_the_same_twice() {
         .collect();
     let want: BTreeSet<(String, String, String, String)> = [
         ("critical", "leaver", "sam@acme.com", ""),
-        ("critical", "expired-still-granted", "eve@acme.com", "Finance"),
+        (
+            "critical",
+            "expired-still-granted",
+            "eve@acme.com",
+            "Finance",
+        ),
         ("critical", "transient", "tom@acme.com", "Admin"),
         ("high", "site-only", "sid@acme.com", "Finance"),
         ("normal", "not-in-directory", "ghost@acme.com", ""),
@@ -249,19 +311,38 @@ fn a_pack_finds_exactly_the_known_findings_and_is_the_same_twice() {
     assert_eq!(population.len(), 11, "eve and sid hold two roles each");
     // The changes of the period: two pull requests, one grant by hand.
     let changes = csv_rows(&p.join("changes.csv"));
-    let kinds: Vec<(&str, &str)> = changes.iter().map(|r| (r[1].as_str(), r[2].as_str())).collect();
-    assert_eq!(kinds, [("pull-request", "12"), ("pull-request", "13"), ("site", "")], "{changes:?}");
+    let kinds: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|r| (r[1].as_str(), r[2].as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("pull-request", "12"), ("pull-request", "13"), ("site", "")],
+        "{changes:?}"
+    );
     assert!(changes[2][5].contains("`tom@acme.com` was given `Admin` on the site"));
     // The sheet: the population, five empty columns.
     let sheet = csv_rows(&p.join("decisions.csv"));
     assert_eq!(sheet.len(), population.len());
-    assert!(sheet.iter().all(|r| r.len() == 15 && r[10..].iter().all(String::is_empty)));
+    assert!(
+        sheet
+            .iter()
+            .all(|r| r.len() == 15 && r[10..].iter().all(String::is_empty))
+    );
     // Effective access: exactly `access --format csv` of the same snapshot.
-    let access = rolecall(d, &["access", "--from-snapshot", "site.json", "--format", "csv"], None);
+    let access = rolecall(
+        d,
+        &["access", "--from-snapshot", "site.json", "--format", "csv"],
+        None,
+    );
     expect(&access, 0, "access --format csv");
-    assert_eq!(std::fs::read(p.join("effective-access.csv")).unwrap(), access.stdout);
+    assert_eq!(
+        std::fs::read(p.join("effective-access.csv")).unwrap(),
+        access.stdout
+    );
     // pack.json names every file by its sha256, and what was read.
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(p.join("pack.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("pack.json")).unwrap()).unwrap();
     assert_eq!(manifest["counts"]["users"], 9);
     assert_eq!(manifest["period_from"], "2026-09-01");
     assert_eq!(manifest["inputs"]["snapshots"].as_array().unwrap().len(), 3);
@@ -271,7 +352,12 @@ fn a_pack_finds_exactly_the_known_findings_and_is_the_same_twice() {
     }
     // The same inputs, the same bytes.
     expect(&pack(d, "pack2", &["--effective"]), 0, "review pack again");
-    for name in manifest["files"].as_object().unwrap().keys().chain([&"pack.json".to_string()]) {
+    for name in manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain([&"pack.json".to_string()])
+    {
         assert_eq!(
             std::fs::read(p.join(name)).unwrap(),
             std::fs::read(d.join("pack2").join(name)).unwrap(),
@@ -283,7 +369,11 @@ fn a_pack_finds_exactly_the_known_findings_and_is_the_same_twice() {
     let refused = pack(d, "pack1", &[]);
     expect(&refused, 1, "pack into a full directory");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
-    expect(&pack(d, "pack3", &["--fail-on", "critical"]), 2, "--fail-on critical");
+    expect(
+        &pack(d, "pack3", &["--fail-on", "critical"]),
+        2,
+        "--fail-on critical",
+    );
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -304,14 +394,25 @@ fn sha256(bytes: &[u8]) -> String {
 fn a_bad_input_row_is_an_error_at_its_line_and_nothing_is_written() {
     let dir = fixture();
     let d = dir.path();
-    std::fs::write(d.join("directory.csv"), "email,status\nsam@acme.com,on leave\n").unwrap();
+    std::fs::write(
+        d.join("directory.csv"),
+        "email,status\nsam@acme.com,on leave\n",
+    )
+    .unwrap();
     let out = pack(d, "pack", &[]);
     expect(&out, 1, "a status nobody knows");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("directory.csv:2: `on leave` is not a status"), "{err}");
+    assert!(
+        err.contains("directory.csv:2: `on leave` is not a status"),
+        "{err}"
+    );
     assert!(!d.join("pack").exists());
     assert!(
-        std::fs::read_dir(d).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".rolecall-review")),
+        std::fs::read_dir(d).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".rolecall-review")),
         "no scratch directory is left"
     );
 }
@@ -352,18 +453,30 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     let d = dir.path();
     std::fs::write(d.join("rolecall.yaml"), format!("{SETTINGS}{}", users(3))).unwrap();
     let run = |args: &[&str]| crate::lifecycle::run(d, &emu, "acme", args);
-    expect(&run(&["review", "pack", "-o", "reviews/q4"]), 0, "review pack");
+    expect(
+        &run(&["review", "pack", "-o", "reviews/q4"]),
+        0,
+        "review pack",
+    );
     let p = d.join("reviews/q4");
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(p.join("pack.json")).unwrap()).unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("pack.json")).unwrap()).unwrap();
     assert_eq!(manifest["source"], "api");
     let day = manifest["as_of"].as_str().unwrap()[..10].to_string();
     let until = {
         let o = rolecall(d, &["validate"], None);
         expect(&o, 0, "validate with a fresh pack");
         // A fresh pack: no review is due soon.
-        assert!(!String::from_utf8_lossy(&o.stderr).contains("access review"), "{}", transcript(&o));
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains("access review"),
+            "{}",
+            transcript(&o)
+        );
         // 30 days on.
-        rolecall_core::config::date::Date::parse(&day).unwrap().plus_days(30).to_string()
+        rolecall_core::config::date::Date::parse(&day)
+            .unwrap()
+            .plus_days(30)
+            .to_string()
     };
     let sheet = p.join("decisions.csv");
     let pristine = std::fs::read(&sheet).unwrap();
@@ -371,7 +484,12 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     // Nothing decided: exit 2, each row at its line.
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 2, "check of an empty sheet");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("decisions.csv:2: `admin@acme.com` / `Admin` is not decided"), "{}", transcript(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("decisions.csv:2: `admin@acme.com` / `Admin` is not decided"),
+        "{}",
+        transcript(&o)
+    );
 
     // Rules broken: each at its line.
     fill(&sheet, &day, |email, role| match (email, role) {
@@ -384,14 +502,19 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     text = text
         .lines()
         .map(|l| match l.starts_with("dora@acme.com,") {
-            true => l.replace(&format!(",lead@acme.com,{day}"), &format!(",dora@acme.com,{day}")),
+            true => l.replace(
+                &format!(",lead@acme.com,{day}"),
+                &format!(",dora@acme.com,{day}"),
+            ),
             false => l.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n")
         + "\n";
     text = text.replace("sid@acme.com,Sid Test", "sid@acme.com,Sidney Test"); // altered
-    text.push_str("mallory@acme.com,M,u-m,Admin,yes,config,,sec@acme.com,,,keep,,,sec@acme.com,2026-01-01\n"); // added
+    text.push_str(
+        "mallory@acme.com,M,u-m,Admin,yes,config,,sec@acme.com,,,keep,,,sec@acme.com,2026-01-01\n",
+    ); // added
     std::fs::write(&sheet, &text).unwrap();
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 2, "check of a sheet that breaks rules");
@@ -406,14 +529,25 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     }
     // A propose of a sheet that fails check writes nothing.
     let before = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
-    expect(&run(&["review", "propose", "reviews/q4"]), 2, "propose before check passes");
-    assert_eq!(std::fs::read_to_string(d.join("rolecall.yaml")).unwrap(), before);
+    expect(
+        &run(&["review", "propose", "reviews/q4"]),
+        2,
+        "propose before check passes",
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("rolecall.yaml")).unwrap(),
+        before
+    );
 
     // The pack itself edited: exit 1.
     std::fs::write(&sheet, &pristine).unwrap();
     let population = p.join("population.csv");
     let original = std::fs::read(&population).unwrap();
-    std::fs::write(&population, [&original[..], b"x@acme.com,,u-x,Admin,yes,config,,,,\n"].concat()).unwrap();
+    std::fs::write(
+        &population,
+        [&original[..], b"x@acme.com,,u-x,Admin,yes,config,,,,\n"].concat(),
+    )
+    .unwrap();
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 1, "check of an edited pack");
     assert!(String::from_utf8_lossy(&o.stderr).contains("the pack was edited: `population.csv`"));
@@ -430,29 +564,128 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     });
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 0, "check of a complete sheet");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("11 rows read: 7 keep, 3 revoke, 1 exception; 0 undecided; complete"), "{}", transcript(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("11 rows read: 7 keep, 3 revoke, 1 exception; 0 undecided; complete"),
+        "{}",
+        transcript(&o)
+    );
     let o = run(&["review", "propose", "reviews/q4"]);
     expect(&o, 0, "propose");
     let config = std::fs::read_to_string(d.join("rolecall.yaml")).unwrap();
     assert!(config.contains("sam@acme.com: {roles: []}"), "{config}");
     assert!(config.contains(&format!("eve@acme.com: {{roles: [Analyst, {{role: Finance, until: {until}, reason: \"quarter close\"}}]}}")), "{config}");
-    assert!(config.contains("ghost@acme.com"), "ghost is adopted: {config}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("`sid@acme.com`: `Finance` is not in the config: the next plan revokes it"), "{}", transcript(&o));
+    assert!(
+        config.contains("ghost@acme.com"),
+        "ghost is adopted: {config}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("`sid@acme.com`: `Finance` is not in the config: the next plan revokes it"),
+        "{}",
+        transcript(&o)
+    );
     // Everything but the edited entries is as it was.
     assert!(config.starts_with(SETTINGS));
 
     let o = run(&["plan", "--pack", "reviews/q4"]);
     expect(&o, 0, "plan --pack");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("3 of 3 revokes in this plan"), "{}", transcript(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("3 of 3 revokes in this plan"),
+        "{}",
+        transcript(&o)
+    );
     expect(&run(&["apply", "--auto-approve"]), 0, "apply");
     let o = run(&["review", "verify", "reviews/q4"]);
     expect(&o, 0, "verify");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("4 of 4 decisions in effect"), "{}", transcript(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("4 of 4 decisions in effect"),
+        "{}",
+        transcript(&o)
+    );
 
     // Admin given back to sam by hand: verify names it.
-    let answer = crate::http_site(&emu, "acme", KEY, "PUT", "/api/v2/users/u-sam", r#"{"roles":["r-every","r-admin"]}"#);
+    let answer = crate::http_site(
+        &emu,
+        "acme",
+        KEY,
+        "PUT",
+        "/api/v2/users/u-sam",
+        r#"{"roles":["r-every","r-admin"]}"#,
+    );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let o = run(&["review", "verify", "reviews/q4"]);
     expect(&o, 2, "verify after a grant by hand");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("NOT in effect: `sam@acme.com` / `Admin`: revoked on line"), "{}", transcript(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("NOT in effect: `sam@acme.com` / `Admin`: revoked on line"),
+        "{}",
+        transcript(&o)
+    );
+}
+
+/// Chromium, headless, on a file: its flags keep it off the network.
+fn chromium(profile: &Path, args: &[&str]) -> Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("run chromium")
+}
+
+/// The page in a real browser: it renders the counts, a user named
+/// `<img src=x onerror=alert(1)>` adds no element, and it prints to PDF.
+#[test]
+fn the_page_renders_in_chromium_escapes_names_and_prints() {
+    if !crate::tools_present("review page", &["chromium"]) {
+        return;
+    }
+    let dir = fixture();
+    let d = dir.path();
+    expect(&pack(d, "pack", &[]), 0, "review pack");
+    let page = d.join("pack/index.html");
+    let url = format!("file://{}", page.display());
+    let profile = tempfile::tempdir().unwrap();
+    let o = chromium(profile.path(), &["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dom.contains("<td data-field=\"users\">9</td>"),
+        "{}",
+        transcript(&o)
+    );
+    assert!(
+        dom.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "the name is text: {dom}"
+    );
+    assert!(
+        !dom.contains("<img") && !dom.contains("<script"),
+        "an element from a name: {dom}"
+    );
+    assert!(dom.contains("Content-Security-Policy"));
+    let pdf = d.join("page.pdf");
+    let o = chromium(
+        profile.path(),
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+            &url,
+        ],
+    );
+    let bytes = std::fs::read(&pdf).unwrap_or_else(|_| panic!("no PDF: {}", transcript(&o)));
+    assert!(
+        bytes.starts_with(b"%PDF") && bytes.len() > 2_000,
+        "{} bytes",
+        bytes.len()
+    );
 }

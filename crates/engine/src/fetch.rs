@@ -18,7 +18,13 @@ pub async fn fetch<R: SiteRead>(reader: &R) -> Result<Live, R::Error> {
 
 /// The site as the API shows it, for an emulator seed or a keyless plan
 /// (`{"site", "taken"?, "users", "roles", "dashboards"}`); never with a key.
-pub fn snapshot(site: &str, taken: Option<&Taken>, live: &Live) -> serde_json::Value {
+/// Serialized as it goes (its keys in order, as a JSON tree would have
+/// them): a site of 50,000 users is never held twice.
+pub fn snapshot<'a>(
+    site: &'a str,
+    taken: Option<&'a Taken>,
+    live: &'a Live,
+) -> impl serde::Serialize + 'a {
     use serde_json::json;
     let mut users: Vec<&LiveUser> = live.users.iter().collect();
     users.sort_by(|a, b| a.id.cmp(&b.id));
@@ -26,23 +32,64 @@ pub fn snapshot(site: &str, taken: Option<&Taken>, live: &Live) -> serde_json::V
     roles.sort_by(|a, b| a.id.cmp(&b.id));
     let mut dashboards: Vec<&LiveObject> = live.objects_of(ObjectKind::Dashboard).collect();
     dashboards.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut value = json!({
-        "site": site,
-        "users": users.iter().map(|u| json!({
-            "id": u.id, "email": u.email, "first_name": u.first_name,
-            "last_name": u.last_name, "roles": u.roles,
-        })).collect::<Vec<_>>(),
-        "roles": roles.iter().map(|r| json!({
-            "id": r.id, "name": r.name, "description": r.description,
-            "privileges": privileges_with(&r.privileges, Some(&r.kept)),
-            "permissions": permissions_with(r.grants.iter(), Some(&r.kept)),
-        })).collect::<Vec<_>>(),
-        "dashboards": dashboards.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
-    });
-    if let Some(taken) = taken {
-        value["taken"] = json!(taken);
+    SnapshotOut {
+        dashboards: dashboards
+            .iter()
+            .map(|d| DashboardOut {
+                id: &d.id,
+                name: &d.name,
+            })
+            .collect(),
+        roles: roles
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id, "name": r.name, "description": r.description,
+                    "privileges": privileges_with(&r.privileges, Some(&r.kept)),
+                    "permissions": permissions_with(r.grants.iter(), Some(&r.kept)),
+                })
+            })
+            .collect(),
+        site,
+        // Its keys sorted, as in a JSON tree.
+        taken: taken.map(|t| json!(t)),
+        users: users
+            .iter()
+            .map(|u| UserOut {
+                email: &u.email,
+                first_name: &u.first_name,
+                id: &u.id,
+                last_name: &u.last_name,
+                roles: &u.roles,
+            })
+            .collect(),
     }
-    value
+}
+
+/// A snapshot as written: the keys in alphabetical order.
+#[derive(serde::Serialize)]
+struct SnapshotOut<'a> {
+    dashboards: Vec<DashboardOut<'a>>,
+    roles: Vec<serde_json::Value>,
+    site: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    taken: Option<serde_json::Value>,
+    users: Vec<UserOut<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct DashboardOut<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct UserOut<'a> {
+    email: &'a str,
+    first_name: &'a str,
+    id: &'a str,
+    last_name: &'a str,
+    roles: &'a std::collections::BTreeSet<String>,
 }
 
 /// A snapshot file as [`read_snapshot`] reads it.

@@ -65,7 +65,12 @@ pub struct PlanArgs {
 
 /// `--pack`: the revokes of a review pack that the plan carries out, and
 /// those it does not.
-fn pack_section(dir: &std::path::Path, plan: &Plan, settings: &Settings, markdown: bool) -> CliResult<String> {
+fn pack_section(
+    dir: &std::path::Path,
+    plan: &Plan,
+    settings: &Settings,
+    markdown: bool,
+) -> CliResult<String> {
     use std::fmt::Write as _;
     let opened = super::review::open(dir, settings)?;
     let args = super::review::CheckArgs {
@@ -169,7 +174,9 @@ pub(crate) fn run(args: &PlanArgs, settings: &Settings) -> CliResult {
     if let Some(dir) = &args.pack {
         let section = pack_section(dir, &plan, settings, args.format == Format::Markdown)?;
         match args.format {
-            Format::Json => settings.stderr().write_all(settings.redact(&section).as_bytes())?,
+            Format::Json => settings
+                .stderr()
+                .write_all(settings.redact(&section).as_bytes())?,
             _ => shown.push_str(&section),
         }
     }

@@ -92,16 +92,16 @@ fn yes(b: bool) -> &'static str {
 /// A population row's cells, as `population.csv` and `decisions.csv` have them.
 pub fn member_cells(m: &Member) -> [String; 10] {
     [
-        m.email.clone(),
-        m.name.clone(),
-        m.user_id.clone(),
-        m.role.clone(),
+        m.email.to_string(),
+        m.name.to_string(),
+        m.user_id.to_string(),
+        m.role.to_string(),
         yes(m.privileged).to_string(),
         m.source.as_str().to_string(),
         m.ends.map(|d| d.to_string()).unwrap_or_default(),
         m.owners.join(";"),
-        m.directory.clone(),
-        m.last_seen.clone(),
+        m.directory.to_string(),
+        m.last_seen.to_string(),
     ]
 }
 
@@ -279,18 +279,13 @@ pub fn changes(inputs: &Inputs<'_>) -> Vec<ChangeRow> {
         }
     }
     if let Some(seen) = inputs.seen {
-        let mut given = super::model::configured(inputs.desired);
-        if let Some(h) = inputs.history {
-            given.extend(h.given.iter().cloned());
-        }
-        let now = super::model::configured(inputs.desired);
         for c in &seen.changes {
-            let pair = (key(&c.email), key(&c.role));
+            let (user, role) = (key(&c.email), key(&c.role));
             // Given by no config, or taken away while the config gives it.
             let by_site = if c.added {
-                !given.contains(&pair)
+                !inputs.gave(&user, &role)
             } else {
-                now.contains(&pair)
+                (inputs.desired.users.get(&user)).is_some_and(|u| u.roles.contains_key(&role))
             };
             if !by_site {
                 continue;

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::inputs::Status;
-use super::model::{Finding, FindingKind, Inputs, Member, Source, configured, memberships};
+use std::sync::Arc;
+
+use super::model::{Finding, FindingKind, Inputs, Member, Source, memberships};
 use crate::config::date::Date;
 use crate::config::vocab::{ADMIN, EVERYONE, key};
 use crate::kinds::ObjectKind;
@@ -20,14 +22,6 @@ fn is_admin(name: &str) -> bool {
 }
 
 impl Inputs<'_> {
-    fn roles_of<'l>(&'l self, user: &LiveUser) -> Vec<&'l LiveRole> {
-        let mut roles: Vec<&LiveRole> = (self.live.roles.iter())
-            .filter(|r| user.roles.contains(&r.id))
-            .collect();
-        roles.sort_by_key(|r| key(&r.name));
-        roles
-    }
-
     fn is_service(&self, email: &str) -> bool {
         self.settings.service_accounts.is_match(email)
     }
@@ -81,31 +75,46 @@ impl Inputs<'_> {
 pub fn population(inputs: &Inputs<'_>) -> Vec<Member> {
     let mut users: Vec<&LiveUser> = inputs.live.users.iter().collect();
     users.sort_by(|a, b| (key(&a.email), &a.id).cmp(&(key(&b.email), &b.id)));
+    // Each role's name and owners, once.
+    let mut roles: HashMap<&str, (Arc<str>, Arc<[String]>)> = HashMap::new();
+    for r in &inputs.live.roles {
+        roles.insert(
+            r.id.as_str(),
+            (
+                Arc::from(r.name.as_str()),
+                Arc::from(inputs.settings.owners.of(&r.name)),
+            ),
+        );
+    }
+    let everyone: (Arc<str>, Arc<[String]>) = (
+        Arc::from(EVERYONE),
+        Arc::from(inputs.settings.owners.of(EVERYONE)),
+    );
     let mut out = Vec::with_capacity(users.len() * 2);
     for user in users {
-        let roles = inputs.roles_of(user);
-        let mut named: Vec<&str> = (roles.iter())
-            .map(|r| r.name.as_str())
-            .filter(|n| !is_everyone(n))
+        let mut held: Vec<&(Arc<str>, Arc<[String]>)> = (user.roles.iter())
+            .filter_map(|id| roles.get(id.as_str()))
+            .filter(|(n, _)| !is_everyone(n))
             .collect();
-        if named.is_empty() {
-            named.push(EVERYONE);
+        held.sort_by_key(|(n, _)| key(n));
+        if held.is_empty() {
+            held.push(&everyone);
         }
-        let name = format!("{} {}", user.first_name, user.last_name)
-            .trim()
-            .to_string();
-        let directory = inputs.directory_word(&user.email);
-        let last_seen = inputs.last_seen_word(&user.email);
-        for role in named {
+        let name: Arc<str> = Arc::from(format!("{} {}", user.first_name, user.last_name).trim());
+        let email: Arc<str> = Arc::from(user.email.as_str());
+        let user_id: Arc<str> = Arc::from(user.id.as_str());
+        let directory: Arc<str> = Arc::from(inputs.directory_word(&user.email));
+        let last_seen: Arc<str> = Arc::from(inputs.last_seen_word(&user.email));
+        for (role, owners) in held {
             out.push(Member {
-                user_id: user.id.clone(),
-                email: user.email.clone(),
+                user_id: user_id.clone(),
+                email: email.clone(),
                 name: name.clone(),
-                role: role.to_string(),
+                role: role.clone(),
                 privileged: inputs.settings.is_privileged(role),
                 source: inputs.source(user, role),
                 ends: inputs.ends(&user.email, role),
-                owners: inputs.settings.owners.of(role).to_vec(),
+                owners: owners.clone(),
                 directory: directory.clone(),
                 last_seen: last_seen.clone(),
             });
@@ -117,12 +126,10 @@ pub fn population(inputs: &Inputs<'_>) -> Vec<Member> {
 /// Findings of the review, most severe first, then by kind, user, role.
 pub fn findings(inputs: &Inputs<'_>, population: &[Member]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut by_user: BTreeMap<String, Vec<&Member>> = BTreeMap::new();
-    for m in population {
-        by_user.entry(key(&m.email)).or_default().push(m);
-    }
-    for members in by_user.values() {
-        user_findings(inputs, members, &mut out);
+    // The population is sorted by email: a user's rows are together.
+    for members in population.chunk_by(|a, b| Arc::ptr_eq(&a.email, &b.email)) {
+        let members: Vec<&Member> = members.iter().collect();
+        user_findings(inputs, &members, &mut out);
     }
     membership_findings(inputs, population, &mut out);
     site_findings(inputs, &mut out);
@@ -152,7 +159,7 @@ fn finding(severity: Severity, kind: FindingKind, user: &str, role: &str, text: 
 /// `Admin, Finance` or `an account (no role but Everyone)`.
 fn holding(members: &[&Member]) -> String {
     let roles: Vec<&str> = (members.iter())
-        .map(|m| m.role.as_str())
+        .map(|m| &*m.role)
         .filter(|r| !is_everyone(r))
         .collect();
     if roles.is_empty() {
@@ -177,7 +184,7 @@ fn by_privilege(members: &[&Member], otherwise: Severity) -> Severity {
 /// Leaver, not in the directory, unmanaged, dormant: one per user.
 fn user_findings(inputs: &Inputs<'_>, members: &[&Member], out: &mut Vec<Finding>) {
     let first = members[0];
-    let email = first.email.as_str();
+    let email: &str = &first.email;
     let service = inputs.is_service(email);
     if let Some(dir) = inputs.directory {
         match dir.people.get(&key(email)) {
@@ -268,11 +275,6 @@ fn user_findings(inputs: &Inputs<'_>, members: &[&Member], out: &mut Vec<Finding
 /// Expired still granted, site-only, transient, expiring.
 fn membership_findings(inputs: &Inputs<'_>, population: &[Member], out: &mut Vec<Finding>) {
     let today = inputs.today;
-    let on_site = memberships(inputs.live);
-    let mut given = configured(inputs.desired);
-    if let Some(h) = inputs.history {
-        given.extend(h.given.iter().cloned());
-    }
     for m in population.iter().filter(|m| !is_everyone(&m.role)) {
         let severity = if is_admin(&m.role) {
             Severity::Critical
@@ -308,8 +310,7 @@ fn membership_findings(inputs: &Inputs<'_>, population: &[Member], out: &mut Vec
                 ));
             }
         }
-        let pair = (key(&m.email), key(&m.role));
-        if m.source == Source::NotInConfig && !given.contains(&pair) {
+        if m.source == Source::NotInConfig && !inputs.gave(&key(&m.email), &key(&m.role)) {
             let versions = if inputs.history.is_some() {
                 "no version of the config in the period gave it"
             } else {
@@ -320,13 +321,17 @@ fn membership_findings(inputs: &Inputs<'_>, population: &[Member], out: &mut Vec
                 FindingKind::SiteOnly,
                 &m.email,
                 &m.role,
-                format!("`{}` holds `{}` on the site, and {versions}", m.email, m.role),
+                format!(
+                    "`{}` holds `{}` on the site, and {versions}",
+                    m.email, m.role
+                ),
             ));
         }
     }
     if let Some(seen) = inputs.seen {
+        let on_site = memberships(inputs.live);
         let mut transient: Vec<_> = (seen.memberships.iter())
-            .filter(|(k, _)| !on_site.contains_key(*k) && !given.contains(*k))
+            .filter(|(k, _)| !on_site.contains_key(*k) && !inputs.gave(&k.0, &k.1))
             .map(|(_, s)| s)
             .collect();
         transient.sort_by(|a, b| (key(&a.email), key(&a.role)).cmp(&(key(&b.email), key(&b.role))));
@@ -402,10 +407,11 @@ fn site_findings(inputs: &Inputs<'_>, out: &mut Vec<Finding>) {
     let limit = inputs
         .today
         .plus_days(-i64::from(inputs.settings.dormant_after));
-    let mut members: HashMap<&str, Vec<String>> = HashMap::new();
-    for u in &live.users {
+    let emails: Vec<String> = live.users.iter().map(|u| key(&u.email)).collect();
+    let mut members: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (u, email) in live.users.iter().zip(&emails) {
         for r in &u.roles {
-            members.entry(r.as_str()).or_default().push(key(&u.email));
+            members.entry(r.as_str()).or_default().push(email);
         }
     }
     let names: BTreeMap<&str, &str> = (live.objects_of(ObjectKind::Dashboard))
@@ -422,7 +428,7 @@ fn site_findings(inputs: &Inputs<'_>, out: &mut Vec<Finding>) {
         let emails = members.get(role.id.as_str()).map_or(&[][..], Vec::as_slice);
         for id in ids {
             let used = emails.iter().any(|e| {
-                (activity.dashboards.get(e))
+                (activity.dashboards.get(*e))
                     .and_then(|d| d.get(id))
                     .is_some_and(|d| *d >= limit)
             });

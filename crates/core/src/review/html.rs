@@ -212,12 +212,12 @@ impl Page<'_> {
             &["user", "role", "source", "ends", "directory", "last seen"],
             rows.iter().take(SHOWN).map(|m| {
                 vec![
-                    m.email.clone(),
-                    m.role.clone(),
+                    m.email.to_string(),
+                    m.role.to_string(),
                     m.source.as_str().into(),
                     m.ends.map(|d| d.to_string()).unwrap_or_default(),
-                    m.directory.clone(),
-                    m.last_seen.clone(),
+                    m.directory.to_string(),
+                    m.last_seen.to_string(),
                 ]
             }),
         );
@@ -302,12 +302,12 @@ impl Page<'_> {
                     &["user", "name", "source", "ends", "directory", "last seen"],
                     list.iter().take(SHOWN).map(|m| {
                         vec![
-                            m.email.clone(),
-                            m.name.clone(),
+                            m.email.to_string(),
+                            m.name.to_string(),
                             m.source.as_str().into(),
                             m.ends.map(|d| d.to_string()).unwrap_or_default(),
-                            m.directory.clone(),
-                            m.last_seen.clone(),
+                            m.directory.to_string(),
+                            m.last_seen.to_string(),
                         ]
                     }),
                 );

@@ -13,3 +13,5 @@ pub mod html;
 pub mod inputs;
 pub mod model;
 pub mod settings;
+#[cfg(test)]
+mod tests;

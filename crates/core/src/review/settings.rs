@@ -45,12 +45,26 @@ impl Default for Settings {
 }
 
 /// `owners:`: role globs to the emails that review their members.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Owners {
     /// The globs, in the order written.
     pub globs: Globs,
     /// The owners of each glob, by the glob's index.
     pub emails: Vec<Vec<String>>,
+}
+
+/// Written in order: `[{"roles": "Finance *", "owners": [...]}, ...]`.
+impl Serialize for Owners {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let patterns = serde_json::to_value(&self.globs).unwrap_or_default();
+        let patterns = patterns.as_array().cloned().unwrap_or_default();
+        let list: Vec<serde_json::Value> = patterns
+            .into_iter()
+            .zip(&self.emails)
+            .map(|(roles, owners)| serde_json::json!({"roles": roles, "owners": owners}))
+            .collect();
+        list.serialize(s)
+    }
 }
 
 impl Owners {

@@ -50,12 +50,8 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
     let live = rolecall_engine::read_snapshot(&site)
         .map_err(|e| CliError::msg(format!("the pack's site.json: {e}")))?
         .live;
-    let proposal = rolecall_core::adopt::propose::propose(
-        &loaded.desired,
-        &loaded.sources,
-        &live,
-        &verdicts,
-    );
+    let proposal =
+        rolecall_core::adopt::propose::propose(&loaded.desired, &loaded.sources, &live, &verdicts);
     let mut err = settings.stderr();
     for line in &proposal.left {
         writeln!(err, "no edit: {}", settings.redact(line))?;

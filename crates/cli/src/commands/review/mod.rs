@@ -237,7 +237,11 @@ pub(crate) fn due(settings: &Settings, desired: &rolecall_core::Desired) -> Opti
     let root = if settings.config.is_dir() {
         settings.config.clone()
     } else {
-        settings.config.parent().map(Path::to_path_buf).unwrap_or_default()
+        settings
+            .config
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     };
     let dir = root.join(packs);
     let mut last: Option<(PathBuf, Date)> = None;
@@ -259,7 +263,11 @@ pub(crate) fn due(settings: &Settings, desired: &rolecall_core::Desired) -> Opti
     let due = last
         .as_ref()
         .map(|(_, d)| d.plus_days(i64::from(desired.review.every)));
-    Some(Due { packs: dir, last, due })
+    Some(Due {
+        packs: dir,
+        last,
+        due,
+    })
 }
 
 impl Due {
@@ -272,14 +280,21 @@ impl Due {
                 let left = today.days_to(due);
                 let dir = rolecall_core::text::path(dir);
                 if left < 0 {
-                    Some(format!("the access review was due on {due}: the last pack, `{dir}`, is of {last} ({} days ago)", last.days_to(today)))
+                    Some(format!(
+                        "the access review was due on {due}: the last pack, `{dir}`, is of {last} ({} days ago)",
+                        last.days_to(today)
+                    ))
                 } else if left <= days {
-                    Some(format!("the access review is due on {due} (in {left} days): the last pack, `{dir}`, is of {last}"))
+                    Some(format!(
+                        "the access review is due on {due} (in {left} days): the last pack, `{dir}`, is of {last}"
+                    ))
                 } else {
                     None
                 }
             }
-            _ => Some(format!("no review pack under `{packs}` yet: `review.packs` expects one every cycle")),
+            _ => Some(format!(
+                "no review pack under `{packs}` yet: `review.packs` expects one every cycle"
+            )),
         }
     }
 

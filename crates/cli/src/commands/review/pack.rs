@@ -398,6 +398,9 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
     let today = Date::parse(read.taken.at.get(..10).unwrap_or_default())
         .map_err(|e| CliError::msg(format!("the site's read time: {e}")))?;
     let out_dir = destination(args, &desired.site, today)?;
+    // Written out before the review is computed: its JSON tree is the
+    // largest thing the pack builds, and is gone before the rest is made.
+    let site_json = crate::snapshot::snapshot_text(&desired.site, Some(&read.taken), &read.live)?;
     let snapshots = args
         .snapshots
         .as_deref()
@@ -429,7 +432,10 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| {
-        CliError::msg(format!("cannot create `{}`: {e}", rolecall_core::text::path(parent)))
+        CliError::msg(format!(
+            "cannot create `{}`: {e}",
+            rolecall_core::text::path(parent)
+        ))
     })?;
     let scratch = tempfile::Builder::new()
         .prefix(".rolecall-review-")
@@ -444,7 +450,6 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         std::fs::write(scratch.path().join(name), bytes)
             .map_err(|e| CliError::msg(format!("cannot write `{name}`: {e}; nothing was written")))
     };
-    let site_json = crate::snapshot::snapshot_text(&desired.site, Some(&read.taken), &read.live)?;
     write("site.json", site_json.as_bytes())?;
     write("population.csv", &files::population_csv(&population))?;
     write("decisions.csv", &files::decisions_csv(&population))?;
@@ -493,11 +498,20 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
     if let Some((_, list)) = &snapshots {
         inputs_map.insert("snapshots".to_string(), list.clone());
     }
+    let site_sha = files::sha256(site_json.as_bytes());
+    inputs_map.insert(
+        "site".to_string(),
+        vec![Input {
+            name: "site.json".into(),
+            sha256: site_sha.clone(),
+            rows: None,
+        }],
+    );
     manifest.inputs = inputs_map;
     if let Some(n) = effective_rows {
         manifest.counts.insert("effective_rows".into(), n);
     }
-    manifest.pack_id = manifest.id_of(&files::sha256(site_json.as_bytes()));
+    manifest.pack_id = manifest.id_of(&site_sha);
     let not_covered = not_covered(&inputs, &read.live, model);
     manifest.warnings = not_covered.clone();
     let page = Page {
@@ -534,7 +548,10 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         rolecall_core::text::path(&out_dir),
         thousands(read.live.users.len() as u64),
         thousands(population.len() as u64),
-        rolecall_core::plural(found.len(), "finding"),
+        match found.len() {
+            1 => "1 finding".to_string(),
+            n => format!("{} findings", thousands(n as u64)),
+        },
         if summary.is_empty() {
             String::new()
         } else {
