@@ -68,7 +68,7 @@ fn numeric_flags_out_of_range_are_usage_errors() {
 }
 
 /// Every command of the command line.
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "validate",
     "schema",
     "completions",
@@ -81,6 +81,15 @@ const COMMANDS: [&str; 12] = [
     "export",
     "import-csv",
     "emulator",
+    "review",
+];
+
+/// The commands under a command.
+const NESTED: [&str; 4] = [
+    "review pack",
+    "review check",
+    "review propose",
+    "review verify",
 ];
 
 #[test]
@@ -99,11 +108,8 @@ fn help_lists_the_commands() {
 /// a changed flag, default or example shows up in review.
 #[test]
 fn every_help_is_snapshotted() {
-    for command in [""].into_iter().chain(COMMANDS) {
-        let args: Vec<&str> = [command, "--help"]
-            .into_iter()
-            .filter(|a| !a.is_empty())
-            .collect();
+    for command in [""].into_iter().chain(COMMANDS).chain(NESTED) {
+        let args: Vec<&str> = command.split_whitespace().chain(["--help"]).collect();
         let help = std::process::Command::new(env!("CARGO_BIN_EXE_rolecall"))
             .args(&args)
             // No ROLECALL_* value of this machine shows in `[env: ...]`.
@@ -114,9 +120,9 @@ fn every_help_is_snapshotted() {
             .unwrap();
         assert_eq!(help.status.code(), Some(0), "{command} --help");
         let name = if command.is_empty() {
-            "rolecall"
+            "rolecall".to_string()
         } else {
-            command
+            command.replace(' ', "_")
         };
         insta::assert_snapshot!(
             format!("help_{name}"),
@@ -130,8 +136,9 @@ fn every_help_is_snapshotted() {
 /// prints to stdout; `--version` exits 0.
 #[test]
 fn usage_errors_exit_1_and_help_and_version_exit_0() {
-    for command in COMMANDS {
-        let bad = rolecall(&root(), &[command, "--no-such-flag"]);
+    for command in COMMANDS.into_iter().chain(NESTED) {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let bad = rolecall(&root(), &[&words[..], &["--no-such-flag"]].concat());
         assert_eq!(
             bad.status.code(),
             Some(1),
@@ -145,7 +152,7 @@ fn usage_errors_exit_1_and_help_and_version_exit_0() {
         );
         assert!(bad.stdout.is_empty(), "{command}: nothing on stdout");
 
-        let help = rolecall(&root(), &[command, "--help"]);
+        let help = rolecall(&root(), &[&words[..], &["--help"]].concat());
         assert_eq!(help.status.code(), Some(0), "{command} --help");
         assert!(
             String::from_utf8_lossy(&help.stdout).contains("Usage: rolecall"),

@@ -98,6 +98,29 @@ fn text(s: Option<&clap::builder::StyledStr>) -> String {
         .to_string()
 }
 
+/// A command's section, and its own commands' after it.
+fn section(out: &mut String, parent: &str, sub: &Command) {
+    let name = format!("{parent} {}", sub.get_name());
+    let _ = writeln!(out, "## `{name}`\n");
+    let _ = writeln!(out, "{}\n", text(sub.get_long_about().or(sub.get_about())));
+    let positional: Vec<&Arg> = sub.get_positionals().filter(|a| !a.is_hide_set()).collect();
+    let flags: Vec<&Arg> = sub
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_global_set() && !a.is_hide_set())
+        .filter(|a| a.get_long() != Some("help") && a.get_long() != Some("version"))
+        .collect();
+    if !positional.is_empty() || !flags.is_empty() {
+        table(out, &[positional, flags].concat());
+    }
+    let after = text(sub.get_after_long_help().or(sub.get_after_help()));
+    if !after.is_empty() {
+        let _ = writeln!(out, "```text\n{after}\n```\n");
+    }
+    for nested in sub.get_subcommands().filter(|s| s.get_name() != "help") {
+        section(out, &name, nested);
+    }
+}
+
 /// The reference page.
 fn reference() -> String {
     let mut cli: Command = rolecall_cli::command();
@@ -119,19 +142,7 @@ fn reference() -> String {
     table(&mut out, &global);
     let _ = writeln!(out, "{}\n", text(cli.get_after_help()));
     for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
-        let _ = writeln!(out, "## `rolecall {}`\n", sub.get_name());
-        let _ = writeln!(out, "{}\n", text(sub.get_long_about().or(sub.get_about())));
-        let positional: Vec<&Arg> = sub.get_positionals().filter(|a| !a.is_hide_set()).collect();
-        let flags: Vec<&Arg> = sub
-            .get_arguments()
-            .filter(|a| !a.is_positional() && !a.is_global_set() && !a.is_hide_set())
-            .filter(|a| a.get_long() != Some("help") && a.get_long() != Some("version"))
-            .collect();
-        table(&mut out, &[positional, flags].concat());
-        let after = text(sub.get_after_long_help().or(sub.get_after_help()));
-        if !after.is_empty() {
-            let _ = writeln!(out, "```text\n{after}\n```\n");
-        }
+        section(&mut out, "rolecall", sub);
     }
     out.trim_end().to_string() + "\n"
 }

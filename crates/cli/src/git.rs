@@ -36,7 +36,7 @@ pub(crate) fn config_at_rev(
     into: &Path,
     max_file: usize,
 ) -> CliResult<PathBuf> {
-    check_rev(rev)?;
+    check_rev(rev, "--baseline-rev")?;
     let (abs, root, relative) = locate(config)?;
     let spec = if relative.is_empty() {
         ".".to_string()
@@ -91,13 +91,15 @@ pub(crate) fn config_at_rev(
 }
 
 /// A revision that cannot be taken for an option (`-x`) or a path (`a:b`).
-fn check_rev(rev: &str) -> CliResult<()> {
+fn check_rev(rev: &str, flag: &str) -> CliResult<()> {
     if rev.starts_with('-') || rev.contains(':') || rev.is_empty() {
         return Err(CliError::msg(format!(
             "`{}` is not a revision",
             rolecall_core::text::clean(rev)
         ))
-        .with_hint("give a revision git knows, such as `HEAD~1`, `origin/main` or a commit"));
+        .with_hint(format!(
+            "{flag} takes a revision git knows, such as `HEAD~1` or `origin/main`"
+        )));
     }
     Ok(())
 }
@@ -138,8 +140,8 @@ pub(crate) fn log_since(
     rev: &str,
     max: usize,
 ) -> CliResult<(LogEntry, Vec<LogEntry>)> {
-    check_rev(rev)?;
-    let (abs, root, relative) = locate(config)?;
+    check_rev(rev, "--since")?;
+    let (_, root, relative) = locate(config)?;
     let spec = if relative.is_empty() {
         ".".to_string()
     } else {
@@ -161,7 +163,6 @@ pub(crate) fn log_since(
             })
             .collect()
     };
-    let _ = abs;
     let start = parse(
         run(Path::new(&root), &["log", "-1", format, rev, "--"]).map_err(|e| {
             e.with_hint(
