@@ -624,9 +624,21 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     );
 }
 
+/// The browser on PATH: Debian's Chromium, or another build of it.
+const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+
+fn browser() -> Option<&'static str> {
+    BROWSERS.into_iter().find(|b| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {b}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
 /// Chromium, headless, on a file: its flags keep it off the network.
 fn chromium(profile: &Path, args: &[&str]) -> Output {
-    Command::new("chromium")
+    Command::new(browser().expect("a browser"))
         .args([
             "--headless",
             "--no-sandbox",
@@ -648,7 +660,7 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
 /// `<img src=x onerror=alert(1)>` adds no element, and it prints to PDF.
 #[test]
 fn the_page_renders_in_chromium_escapes_names_and_prints() {
-    if !crate::tools_present("review page", &["chromium"]) {
+    if browser().is_none() && !crate::tools_present("review page", &BROWSERS[..1]) {
         return;
     }
     let dir = fixture();

@@ -51,6 +51,9 @@ pub struct Proposal {
     pub left: Vec<String>,
 }
 
+/// A user entry's edit: its file, its line, the edit.
+type Edit = (PathBuf, u32, EntryEdit);
+
 /// The config edits that carry out `verdicts`; a user adopted gets the
 /// names `live` has.
 pub fn propose(
@@ -60,20 +63,9 @@ pub fn propose(
     verdicts: &[UserVerdicts],
 ) -> Proposal {
     let mut out = Proposal::default();
-    let mut texts: BTreeMap<PathBuf, String> = (0..sources.len())
-        .map(|i| {
-            let f = sources.get(FileId(i));
-            (f.path.clone(), f.text.clone())
-        })
-        .collect();
-    let mut edits: Vec<(PathBuf, u32, EntryEdit)> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     let mut added: BTreeMap<PathBuf, Vec<(CsvUser, Vec<String>)>> = BTreeMap::new();
     for v in verdicts {
-        let roles: Vec<&(String, Verdict)> = v
-            .roles
-            .iter()
-            .filter(|(r, _)| key(r) != key(EVERYONE))
-            .collect();
         if desired.ignore.users.is_match(&v.email) {
             out.left.push(format!(
                 "`{}`: in `ignore:`, managed elsewhere; carry out its decisions there",
@@ -83,120 +75,12 @@ pub fn propose(
         }
         match desired.users.get(&key(&v.email)) {
             Some(user) => {
-                let mut items: Vec<(usize, String)> = Vec::new();
-                let mut changed = false;
-                let mut written: Vec<&crate::config::model::Membership> =
-                    user.roles.values().collect();
-                written.sort_by_key(|m| m.index);
-                for m in written {
-                    let verdict = roles
-                        .iter()
-                        .find(|(r, _)| key(r) == key(&m.name))
-                        .map(|(_, v)| v);
-                    match verdict {
-                        Some(Verdict::Revoke) => {
-                            changed = true;
-                            out.done
-                                .push(format!("`{}`: `{}` revoked", v.email, m.name));
-                        }
-                        Some(Verdict::Except { until, reason }) => {
-                            changed |=
-                                m.until != Some(*until) || m.reason.as_deref() != Some(reason);
-                            items.push((m.index, membership(&m.name, Some(*until), Some(reason))));
-                            out.done.push(format!(
-                                "`{}`: `{}` kept until {until} (exception)",
-                                v.email, m.name
-                            ));
-                        }
-                        _ => {
-                            items.push((m.index, membership(&m.name, m.until, m.reason.as_deref())))
-                        }
-                    }
+                if let Some(edit) = managed(user, v, sources, &mut out) {
+                    edits.push(edit);
                 }
-                for (role, verdict) in &roles {
-                    if user.roles.contains_key(&key(role)) {
-                        continue;
-                    }
-                    match verdict {
-                        Verdict::Revoke => out.left.push(format!(
-                            "`{}`: `{role}` is not in the config: the next plan revokes it",
-                            v.email
-                        )),
-                        Verdict::Keep => {
-                            changed = true;
-                            items.push((usize::MAX, membership(role, None, None)));
-                            out.done
-                                .push(format!("`{}`: `{role}` kept, added to the config", v.email));
-                        }
-                        Verdict::Except { until, reason } => {
-                            changed = true;
-                            items.push((usize::MAX, membership(role, Some(*until), Some(reason))));
-                            out.done.push(format!(
-                                "`{}`: `{role}` kept until {until} (exception), added to the config",
-                                v.email
-                            ));
-                        }
-                    }
-                }
-                if !changed {
-                    continue;
-                }
-                if user.shared {
-                    out.left.push(format!(
-                        "`{}`: its entry defines or uses a YAML anchor or alias; edit it by hand",
-                        v.email
-                    ));
-                    out.done
-                        .retain(|d| !d.starts_with(&format!("`{}`:", v.email)));
-                    continue;
-                }
-                let Some(pos) = user.origin.pos(sources, 1) else {
-                    continue;
-                };
-                items.sort_by_key(|(i, _)| *i);
-                edits.push((
-                    sources.path(pos.file).to_path_buf(),
-                    user.origin.line,
-                    EntryEdit::User {
-                        roles: items.into_iter().map(|(_, t)| t).collect(),
-                        first: None,
-                        last: None,
-                    },
-                ));
             }
             None => {
-                let kept: Vec<&(String, Verdict)> = roles
-                    .iter()
-                    .copied()
-                    .filter(|(_, v)| *v != Verdict::Revoke)
-                    .collect();
-                let items: Vec<String> = kept
-                    .iter()
-                    .map(|(r, verdict)| match verdict {
-                        Verdict::Except { until, reason } => {
-                            membership(r, Some(*until), Some(reason))
-                        }
-                        _ => membership(r, None, None),
-                    })
-                    .collect();
-                let names: Vec<&str> = kept.iter().map(|(r, _)| r.as_str()).collect();
-                out.done.push(format!(
-                    "`{}`: adopted into the config with {}",
-                    v.email,
-                    if names.is_empty() {
-                        "no role (the next plan takes every role away)".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ));
-                let on_site = live.users.iter().find(|u| key(&u.email) == key(&v.email));
-                let user = CsvUser {
-                    line: 0,
-                    email: v.email.clone(),
-                    first_name: on_site.map(|u| u.first_name.clone()).unwrap_or_default(),
-                    last_name: on_site.map(|u| u.last_name.clone()).unwrap_or_default(),
-                    roles: names.iter().map(|n| n.to_string()).collect(),
-                };
+                let (user, items) = adopted(live, v, &mut out);
                 added
                     .entry(file_for(desired, sources, &v.email))
                     .or_default()
@@ -204,6 +88,13 @@ pub fn propose(
             }
         }
     }
+    let mut texts: BTreeMap<PathBuf, String> = (0..sources.len())
+        .map(|i| {
+            let f = sources.get(FileId(i));
+            (f.path.clone(), f.text.clone())
+        })
+        .collect();
+    // Bottom-up within a file, so that earlier lines keep their numbers.
     edits.sort_by(|a, b| (&a.0, b.1).cmp(&(&b.0, a.1)));
     for (path, line, edit) in &edits {
         if let Some(text) = texts.get_mut(path) {
@@ -216,45 +107,181 @@ pub fn propose(
             .get(&path)
             .cloned()
             .unwrap_or_else(|| "users:\n".into());
-        let plain: Vec<CsvUser> = users.iter().map(|(u, _)| u.clone()).collect();
-        let merged = match import_csv::merge(&text, &plain) {
-            Ok(m) => m,
-            Err(e) => {
-                for (u, _) in &users {
-                    out.left.push(format!(
-                        "`{}`: cannot be added to `{}` ({e}); add it by hand",
-                        u.email,
-                        crate::text::path(&path)
-                    ));
-                    out.done
-                        .retain(|d| !d.starts_with(&format!("`{}`:", u.email)));
-                }
-                continue;
-            }
-        };
-        // Entries with an exception get their `until` where merge put them.
-        let mut merged = merged;
-        let keys = crate::config::load::section_keys(&merged, "users").unwrap_or_default();
-        let mut at: Vec<(usize, Vec<String>)> = users
-            .iter()
-            .filter_map(|(u, items)| {
-                let line = keys.iter().find(|(e, _)| key(e) == key(&u.email))?.1;
-                Some((line as usize, items.clone()))
-            })
-            .collect();
-        at.sort_by(|a, b| b.0.cmp(&a.0));
-        for (line, items) in at {
-            merged = apply(
-                &merged,
-                line,
-                &EntryEdit::User {
-                    roles: items,
-                    first: None,
-                    last: None,
-                },
-            );
+        if let Some(merged) = merge_adopted(&text, &path, &users, &mut out) {
+            out.files.insert(path, merged);
         }
-        out.files.insert(path, merged);
     }
     out
+}
+
+/// The edit of a user the config lists: its memberships as written, less
+/// the revoked, exceptions with their `until`, kept ones it lacked added.
+fn managed(
+    user: &crate::config::model::User,
+    v: &UserVerdicts,
+    sources: &SourceMap,
+    out: &mut Proposal,
+) -> Option<Edit> {
+    let roles: Vec<&(String, Verdict)> = v
+        .roles
+        .iter()
+        .filter(|(r, _)| key(r) != key(EVERYONE))
+        .collect();
+    let mut items: Vec<(usize, String)> = Vec::new();
+    let mut done = Vec::new();
+    let mut changed = false;
+    let mut written: Vec<&crate::config::model::Membership> = user.roles.values().collect();
+    written.sort_by_key(|m| m.index);
+    for m in written {
+        let verdict = roles
+            .iter()
+            .find(|(r, _)| key(r) == key(&m.name))
+            .map(|(_, v)| v);
+        match verdict {
+            Some(Verdict::Revoke) => {
+                changed = true;
+                done.push(format!("`{}`: `{}` revoked", v.email, m.name));
+            }
+            Some(Verdict::Except { until, reason }) => {
+                changed |= m.until != Some(*until) || m.reason.as_deref() != Some(reason);
+                items.push((m.index, membership(&m.name, Some(*until), Some(reason))));
+                done.push(format!(
+                    "`{}`: `{}` kept until {until} (exception)",
+                    v.email, m.name
+                ));
+            }
+            _ => items.push((m.index, membership(&m.name, m.until, m.reason.as_deref()))),
+        }
+    }
+    for (role, verdict) in roles
+        .iter()
+        .filter(|(r, _)| !user.roles.contains_key(&key(r)))
+    {
+        let (until, reason) = match verdict {
+            Verdict::Revoke => {
+                out.left.push(format!(
+                    "`{}`: `{role}` is not in the config: the next plan revokes it",
+                    v.email
+                ));
+                continue;
+            }
+            Verdict::Keep => (None, None),
+            Verdict::Except { until, reason } => (Some(*until), Some(reason.as_str())),
+        };
+        changed = true;
+        items.push((usize::MAX, membership(role, until, reason)));
+        let how = until.map_or_else(
+            || "kept".to_string(),
+            |u| format!("kept until {u} (exception)"),
+        );
+        done.push(format!(
+            "`{}`: `{role}` {how}, added to the config",
+            v.email
+        ));
+    }
+    if !changed {
+        return None;
+    }
+    if user.shared {
+        out.left.push(format!(
+            "`{}`: its entry defines or uses a YAML anchor or alias; edit it by hand",
+            v.email
+        ));
+        return None;
+    }
+    let pos = user.origin.pos(sources, 1)?;
+    out.done.extend(done);
+    items.sort_by_key(|(i, _)| *i);
+    Some((
+        sources.path(pos.file).to_path_buf(),
+        user.origin.line,
+        EntryEdit::User {
+            roles: items.into_iter().map(|(_, t)| t).collect(),
+            first: None,
+            last: None,
+        },
+    ))
+}
+
+/// A user the config does not list, adopted with the roles they keep (and
+/// the names the site has): the entry, and its memberships as flow items.
+fn adopted(
+    live: &crate::live::Live,
+    v: &UserVerdicts,
+    out: &mut Proposal,
+) -> (CsvUser, Vec<String>) {
+    let kept: Vec<&(String, Verdict)> = (v.roles.iter())
+        .filter(|(r, verdict)| key(r) != key(EVERYONE) && *verdict != Verdict::Revoke)
+        .collect();
+    let items: Vec<String> = kept
+        .iter()
+        .map(|(r, verdict)| match verdict {
+            Verdict::Except { until, reason } => membership(r, Some(*until), Some(reason)),
+            _ => membership(r, None, None),
+        })
+        .collect();
+    let names: Vec<&str> = kept.iter().map(|(r, _)| r.as_str()).collect();
+    out.done.push(format!(
+        "`{}`: adopted into the config with {}",
+        v.email,
+        if names.is_empty() {
+            "no role (the next plan takes every role away)".to_string()
+        } else {
+            names.join(", ")
+        }
+    ));
+    let on_site = live.users.iter().find(|u| key(&u.email) == key(&v.email));
+    let user = CsvUser {
+        line: 0,
+        email: v.email.clone(),
+        first_name: on_site.map(|u| u.first_name.clone()).unwrap_or_default(),
+        last_name: on_site.map(|u| u.last_name.clone()).unwrap_or_default(),
+        roles: names.iter().map(|n| n.to_string()).collect(),
+    };
+    (user, items)
+}
+
+/// `text` with the adopted users appended, each entry's roles then written
+/// with their `until` where merge put them; `None` (said why) when they
+/// cannot be added.
+fn merge_adopted(
+    text: &str,
+    path: &std::path::Path,
+    users: &[(CsvUser, Vec<String>)],
+    out: &mut Proposal,
+) -> Option<String> {
+    let plain: Vec<CsvUser> = users.iter().map(|(u, _)| u.clone()).collect();
+    let mut merged = match import_csv::merge(text, &plain) {
+        Ok(m) => m,
+        Err(e) => {
+            for (u, _) in users {
+                out.left.push(format!(
+                    "`{}`: cannot be added to `{}` ({e}); add it by hand",
+                    u.email,
+                    crate::text::path(path)
+                ));
+                out.done
+                    .retain(|d| !d.starts_with(&format!("`{}`:", u.email)));
+            }
+            return None;
+        }
+    };
+    let keys = crate::config::load::section_keys(&merged, "users").unwrap_or_default();
+    let mut at: Vec<(usize, Vec<String>)> = users
+        .iter()
+        .filter_map(|(u, items)| {
+            let line = keys.iter().find(|(e, _)| key(e) == key(&u.email))?.1;
+            Some((line as usize, items.clone()))
+        })
+        .collect();
+    at.sort_by_key(|(line, _)| std::cmp::Reverse(*line));
+    for (line, items) in at {
+        let edit = EntryEdit::User {
+            roles: items,
+            first: None,
+            last: None,
+        };
+        merged = apply(&merged, line, &edit);
+    }
+    Some(merged)
 }

@@ -5,6 +5,7 @@
 //! [`crate::diagnostic`] and [`crate::text`].
 
 pub mod date;
+pub mod globs;
 pub mod load;
 pub mod lock;
 pub mod model;

@@ -9,11 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::GlobBuilder;
 use serde::{Serialize, Serializer};
 
 use crate::diagnostic::{Pos, SourceMap};
 use crate::kinds::ObjectKind;
+
+pub use super::globs::Globs;
 
 /// Where an entry was written: `file:line:col`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -371,69 +373,6 @@ pub struct Selectors {
     pub users: Globs,
     /// Roles, by name.
     pub roles: Globs,
-}
-
-/// A list of glob patterns, matched case-insensitively.
-#[derive(Clone, Default)]
-pub struct Globs {
-    patterns: Vec<String>,
-    set: GlobSet,
-}
-
-impl Globs {
-    /// Compiles the patterns; the error names the first one that does not
-    /// parse, by index.
-    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, globset::Error)> {
-        let mut builder = GlobSetBuilder::new();
-        for (i, p) in patterns.iter().enumerate() {
-            let glob = GlobBuilder::new(p)
-                .case_insensitive(true)
-                .literal_separator(false)
-                .build()
-                .map_err(|e| (i, e))?;
-            builder.add(glob);
-        }
-        let set = builder.build().map_err(|e| (0, e))?;
-        Ok(Self { patterns, set })
-    }
-
-    /// Checks one pattern without keeping it.
-    pub fn check(pattern: &str) -> Result<(), globset::Error> {
-        GlobBuilder::new(pattern).build().map(drop)
-    }
-
-    /// Whether `name` matches (case-insensitively).
-    pub fn is_match(&self, name: &str) -> bool {
-        self.set.is_match(name)
-    }
-
-    /// The first pattern that matches `name`.
-    pub fn first_match(&self, name: &str) -> Option<&str> {
-        self.first_index(name).map(|i| self.patterns[i].as_str())
-    }
-
-    /// The index of the first pattern that matches `name`.
-    pub fn first_index(&self, name: &str) -> Option<usize> {
-        self.set.matches(name).into_iter().min()
-    }
-}
-
-impl fmt::Debug for Globs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.patterns).finish()
-    }
-}
-
-impl PartialEq for Globs {
-    fn eq(&self, other: &Self) -> bool {
-        self.patterns == other.patterns
-    }
-}
-
-impl Serialize for Globs {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.patterns.serialize(s)
-    }
 }
 
 /// Bounds on destructive changes; `None` means the built-in default.

@@ -106,6 +106,21 @@ fn records(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
 }
 
+/// The pack's rows by (user, role), lower-cased: their line and cells.
+type Expected = BTreeMap<(String, String), (u64, Vec<String>)>;
+
+fn expected(population: &str) -> Expected {
+    let mut out = Expected::new();
+    for (i, r) in records(population).records().enumerate().skip(1) {
+        let Ok(r) = r else { continue };
+        let cells: Vec<String> = r.iter().map(str::to_string).collect();
+        if cells.len() >= 4 {
+            out.insert((key(&cells[0]), key(&cells[3])), (i as u64 + 1, cells));
+        }
+    }
+    out
+}
+
 /// Checks a filled `decisions.csv` against the pack: every row decided; no
 /// row added, dropped or altered; the reviewer an owner of the role (as the
 /// pack names them) and not the member; an exception with a reason and an
@@ -113,227 +128,200 @@ fn records(text: &str) -> csv::Reader<&[u8]> {
 /// `--due`).
 pub fn check(rules: &Rules<'_>, sheet: &str) -> Checked {
     let mut out = Checked::default();
-    let mut expected: BTreeMap<(String, String), (u64, Vec<String>)> = BTreeMap::new();
-    for (i, r) in records(rules.population).records().enumerate().skip(1) {
-        let Ok(r) = r else { continue };
-        let cells: Vec<String> = r.iter().map(str::to_string).collect();
-        if cells.len() >= 4 {
-            expected.insert((key(&cells[0]), key(&cells[3])), (i as u64 + 1, cells));
-        }
-    }
-    let problem = |out: &mut Checked, line: u64, text: String| {
-        out.problems.push(Problem { line, text });
-    };
-    let mut rdr = records(sheet);
-    let mut rows = rdr.records().enumerate();
-    let header: Vec<String> = POPULATION_HEADER
+    let expected = expected(rules.population);
+    let header: Vec<&str> = POPULATION_HEADER
         .iter()
         .chain(DECISION_HEADER.iter())
-        .map(|s| s.to_string())
+        .copied()
         .collect();
+    let mut rdr = records(sheet);
+    let mut rows = rdr.records().enumerate();
     match rows.next() {
-        Some((_, Ok(h)))
-            if h.iter()
-                .map(str::trim)
-                .eq(header.iter().map(String::as_str)) => {}
+        Some((_, Ok(h))) if h.iter().map(str::trim).eq(header.iter().copied()) => {}
         _ => {
-            problem(
-                &mut out,
-                1,
-                format!(
+            out.problems.push(Problem {
+                line: 1,
+                text: format!(
                     "the header is not the pack's: it must be `{}`; fill the sheet the pack wrote, without adding, moving or renaming columns",
                     header.join(",")
                 ),
-            );
+            });
             return out;
         }
     }
-    let n = POPULATION_HEADER.len();
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
     for (i, r) in rows {
         let line = i as u64 + 1;
-        let Ok(r) = r else {
-            problem(&mut out, line, "not a CSV row".into());
-            continue;
+        let cells: Vec<String> = match r {
+            Ok(r) => r.iter().map(str::to_string).collect(),
+            Err(_) => {
+                out.problems.push(Problem {
+                    line,
+                    text: "not a CSV row".into(),
+                });
+                continue;
+            }
         };
-        if r.iter().all(|c| c.trim().is_empty()) {
+        if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         out.rows += 1;
-        let cells: Vec<&str> = r.iter().collect();
-        if cells.len() != n + DECISION_HEADER.len() {
-            problem(
-                &mut out,
-                line,
-                format!(
-                    "{} cells, where the pack's rows have {}",
-                    cells.len(),
-                    header.len()
-                ),
-            );
-            continue;
-        }
-        let (email, role) = (cells[0], cells[3]);
-        let pair = (key(email), key(role));
-        let who = format!(
-            "`{}` / `{}`",
-            crate::text::clean(email),
-            crate::text::clean(role)
-        );
-        let Some((_, want)) = expected.get(&pair) else {
-            problem(
-                &mut out,
-                line,
-                format!("{who} is not a row of the pack: rows may not be added"),
-            );
-            continue;
-        };
-        if let Some(first) = seen.insert(pair.clone(), line) {
-            problem(
-                &mut out,
-                line,
-                format!("{who} is given twice (first on line {first})"),
-            );
-            continue;
-        }
-        if let Some(col) = (0..n).find(|&c| cells[c] != want[c]) {
-            problem(
-                &mut out,
-                line,
-                format!(
-                    "{who}: `{}` was altered (the pack has `{}`); only the last five columns are filled",
-                    POPULATION_HEADER[col],
-                    crate::text::clean(&want[col])
-                ),
-            );
-            continue;
-        }
-        let d = &cells[n..];
-        let word_text = d[0].trim();
-        if word_text.is_empty() {
-            out.undecided += 1;
-            problem(&mut out, line, format!("{who} is not decided"));
-            continue;
-        }
-        let Some(word) = Word::of(word_text) else {
-            problem(
-                &mut out,
-                line,
-                format!(
-                    "{who}: `{}` is not a decision: write keep, revoke or exception",
-                    crate::text::clean(word_text)
-                ),
-            );
-            continue;
-        };
-        let mut ok = true;
-        let mut broken = |out: &mut Checked, text: String| {
-            ok = false;
-            problem(out, line, format!("{who}: {text}"));
-        };
-        if word == Word::Revoke && key(role) == key(EVERYONE) {
-            broken(&mut out, "Everyone cannot be revoked: decide keep, and remove the user from the site (or the config, with `prune: {users: delete}`)".into());
-        }
-        let reviewer = d[3].trim();
-        let owners: Vec<String> = want[7]
-            .split(';')
-            .filter(|s| !s.is_empty())
-            .map(key)
-            .collect();
-        if reviewer.is_empty() {
-            broken(&mut out, "no reviewer".into());
-        } else if key(reviewer) == key(email) {
-            broken(&mut out, "a member may not review their own access".into());
-        } else if owners.is_empty() {
-            broken(
-                &mut out,
-                "the role has no owner in the pack: set `review.owners` and pack again".into(),
-            );
-        } else if !owners.contains(&key(reviewer)) {
-            broken(
-                &mut out,
-                format!(
-                    "`{}` is not an owner of the role (the pack names {})",
-                    crate::text::clean(reviewer),
-                    want[7].replace(';', ", ")
-                ),
-            );
-        }
-        let decided_on = Date::parse(d[4].trim()).ok();
-        match decided_on {
-            None => broken(
-                &mut out,
-                "`decided_on` is not a day: write YYYY-MM-DD".into(),
-            ),
-            Some(day) if day < rules.as_of || day > rules.today => broken(
-                &mut out,
-                format!(
-                    "decided on {day}, outside the review (from {} to today, {})",
-                    rules.as_of, rules.today
-                ),
-            ),
-            Some(day) if rules.due.is_some_and(|due| day > due) => broken(
-                &mut out,
-                format!(
-                    "decided on {day}, after the due day {}",
-                    rules.due.expect("checked")
-                ),
-            ),
-            Some(_) => {}
-        }
-        let reason = d[1].trim().to_string();
-        let until_text = d[2].trim();
-        let until = if until_text.is_empty() {
-            None
-        } else {
-            Date::parse(until_text).ok()
-        };
-        if !until_text.is_empty() && until.is_none() {
-            broken(&mut out, "`until` is not a day: write YYYY-MM-DD".into());
-        }
-        if word == Word::Exception {
-            let last = rules.as_of.plus_days(i64::from(rules.every));
-            if reason.is_empty() {
-                broken(&mut out, "an exception needs a reason".into());
+        match row(rules, &expected, &mut seen, line, &cells) {
+            Ok(Some(d)) => out.decisions.push(d),
+            Ok(None) => {
+                out.undecided += 1;
+                out.problems.push(Problem {
+                    line,
+                    text: format!("{} is not decided", who(&cells[0], &cells[3])),
+                });
             }
-            match until {
-                None => broken(&mut out, "an exception needs an `until`".into()),
-                Some(u) if u <= rules.today || u > last => broken(
-                    &mut out,
-                    format!(
-                        "an exception ends within the next cycle: after today and by {last} (review.every from {})",
-                        rules.as_of
-                    ),
-                ),
-                Some(_) => {}
-            }
-        }
-        if ok {
-            out.decisions.push(Decision {
-                line,
-                email: email.to_string(),
-                role: role.to_string(),
-                word,
-                reason,
-                until,
-                reviewer: reviewer.to_string(),
-                decided_on,
-            });
+            Err(texts) => out
+                .problems
+                .extend(texts.into_iter().map(|text| Problem { line, text })),
         }
     }
-    for ((_, _), (pline, cells)) in &expected {
+    for (pline, cells) in expected.values() {
         if !seen.contains_key(&(key(&cells[0]), key(&cells[3]))) {
             out.problems.push(Problem {
                 line: 0,
                 text: format!(
-                    "`{}` / `{}` (population.csv line {pline}) was dropped: every row of the pack is decided",
-                    crate::text::clean(&cells[0]),
-                    crate::text::clean(&cells[3])
+                    "{} (population.csv line {pline}) was dropped: every row of the pack is decided",
+                    who(&cells[0], &cells[3])
                 ),
             });
         }
     }
     out.problems.sort_by_key(|p| p.line);
+    out
+}
+
+fn who(email: &str, role: &str) -> String {
+    format!(
+        "`{}` / `{}`",
+        crate::text::clean(email),
+        crate::text::clean(role)
+    )
+}
+
+/// One row: its decision, `None` when undecided, or what is wrong with it.
+fn row(
+    rules: &Rules<'_>,
+    expected: &Expected,
+    seen: &mut HashMap<(String, String), u64>,
+    line: u64,
+    cells: &[String],
+) -> Result<Option<Decision>, Vec<String>> {
+    let n = POPULATION_HEADER.len();
+    if cells.len() != n + DECISION_HEADER.len() {
+        return Err(vec![format!(
+            "{} cells, where the pack's rows have {}",
+            cells.len(),
+            n + DECISION_HEADER.len()
+        )]);
+    }
+    let (email, role) = (cells[0].as_str(), cells[3].as_str());
+    let pair = (key(email), key(role));
+    let who = who(email, role);
+    let Some((_, want)) = expected.get(&pair) else {
+        return Err(vec![format!(
+            "{who} is not a row of the pack: rows may not be added"
+        )]);
+    };
+    if let Some(first) = seen.insert(pair, line) {
+        return Err(vec![format!(
+            "{who} is given twice (first on line {first})"
+        )]);
+    }
+    if let Some(col) = (0..n).find(|&c| cells[c] != want[c]) {
+        return Err(vec![format!(
+            "{who}: `{}` was altered (the pack has `{}`); only the last five columns are filled",
+            POPULATION_HEADER[col],
+            crate::text::clean(&want[col])
+        )]);
+    }
+    let d = &cells[n..];
+    let word_text = d[0].trim();
+    if word_text.is_empty() {
+        return Ok(None);
+    }
+    let Some(word) = Word::of(word_text) else {
+        return Err(vec![format!(
+            "{who}: `{}` is not a decision: write keep, revoke or exception",
+            crate::text::clean(word_text)
+        )]);
+    };
+    let decision = Decision {
+        line,
+        email: email.to_string(),
+        role: role.to_string(),
+        word,
+        reason: d[1].trim().to_string(),
+        until: Date::parse(d[2].trim()).ok(),
+        reviewer: d[3].trim().to_string(),
+        decided_on: Date::parse(d[4].trim()).ok(),
+    };
+    let broken = rules_broken(rules, &decision, &want[7], d);
+    if broken.is_empty() {
+        Ok(Some(decision))
+    } else {
+        Err(broken.into_iter().map(|b| format!("{who}: {b}")).collect())
+    }
+}
+
+/// The rules a decided row breaks: who may decide, when, and what an
+/// exception needs. `owners` as the pack wrote them (`a;b`).
+fn rules_broken(rules: &Rules<'_>, d: &Decision, owners: &str, cells: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    if d.word == Word::Revoke && key(&d.role) == key(EVERYONE) {
+        out.push("Everyone cannot be revoked: decide keep, and remove the user from the site (or the config, with `prune: {users: delete}`)".into());
+    }
+    let listed: Vec<String> = owners
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(key)
+        .collect();
+    if d.reviewer.is_empty() {
+        out.push("no reviewer".into());
+    } else if key(&d.reviewer) == key(&d.email) {
+        out.push("a member may not review their own access".into());
+    } else if listed.is_empty() {
+        out.push("the role has no owner in the pack: set `review.owners` and pack again".into());
+    } else if !listed.contains(&key(&d.reviewer)) {
+        out.push(format!(
+            "`{}` is not an owner of the role (the pack names {})",
+            crate::text::clean(&d.reviewer),
+            owners.replace(';', ", ")
+        ));
+    }
+    match d.decided_on {
+        None => out.push("`decided_on` is not a day: write YYYY-MM-DD".into()),
+        Some(day) if day < rules.as_of || day > rules.today => out.push(format!(
+            "decided on {day}, outside the review (from {} to today, {})",
+            rules.as_of, rules.today
+        )),
+        Some(day) => {
+            if let Some(due) = rules.due.filter(|due| day > *due) {
+                out.push(format!("decided on {day}, after the due day {due}"));
+            }
+        }
+    }
+    if !cells[2].trim().is_empty() && d.until.is_none() {
+        out.push("`until` is not a day: write YYYY-MM-DD".into());
+    }
+    if d.word == Word::Exception {
+        let last = rules.as_of.plus_days(i64::from(rules.every));
+        if d.reason.is_empty() {
+            out.push("an exception needs a reason".into());
+        }
+        match d.until {
+            None => out.push("an exception needs an `until`".into()),
+            Some(u) if u <= rules.today || u > last => out.push(format!(
+                "an exception ends within the next cycle: after today and by {last} (review.every from {})",
+                rules.as_of
+            )),
+            Some(_) => {}
+        }
+    }
     out
 }
 

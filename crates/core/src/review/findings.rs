@@ -334,7 +334,7 @@ fn membership_findings(inputs: &Inputs<'_>, population: &[Member], out: &mut Vec
             .filter(|(k, _)| !on_site.contains_key(*k) && !inputs.gave(&k.0, &k.1))
             .map(|(_, s)| s)
             .collect();
-        transient.sort_by(|a, b| (key(&a.email), key(&a.role)).cmp(&(key(&b.email), key(&b.role))));
+        transient.sort_by_key(|s| (key(&s.email), key(&s.role)));
         for s in transient {
             let severity = if is_admin(&s.role) {
                 Severity::Critical

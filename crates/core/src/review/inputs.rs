@@ -60,7 +60,7 @@ fn reader(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes())
 }
 
-fn cell<'r>(record: &'r csv::StringRecord, column: Option<usize>) -> &'r str {
+fn cell(record: &csv::StringRecord, column: Option<usize>) -> &str {
     column.and_then(|c| record.get(c)).map_or("", str::trim)
 }
 

@@ -45,10 +45,10 @@ pub fn pull_request_of(message: &str) -> Option<u64> {
         .trim_end()
         .strip_suffix(')')
         .and_then(|s| s.rfind("(#").map(|i| &s[i + 2..]))
+        && !open.is_empty()
+        && open.chars().all(|c| c.is_ascii_digit())
     {
-        if !open.is_empty() && open.chars().all(|c| c.is_ascii_digit()) {
-            return number(open);
-        }
+        return number(open);
     }
     message
         .lines()
@@ -172,8 +172,7 @@ impl Seen {
                     });
                 }
             }
-            changes
-                .sort_by(|a, b| (key(&a.email), key(&a.role)).cmp(&(key(&b.email), key(&b.role))));
+            changes.sort_by_key(|c| (key(&c.email), key(&c.role)));
             self.changes.extend(changes);
         }
         self.taken.push(at.to_string());

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::config::model::Globs;
+use crate::config::globs::Globs;
 
 /// The review settings; each has a default, so `review:` may be absent.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -345,26 +345,29 @@ fn destination(args: &PackArgs, site: &str, day: Date) -> CliResult<PathBuf> {
     Ok(out)
 }
 
-pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
-    if args.print_activity_sql {
-        settings.stdout().write_all(ACTIVITY_SQL.as_bytes())?;
-        return Ok(exit::OK);
-    }
-    let loaded = crate::planning::load_config_at(settings, &settings.config)?;
-    let desired = &loaded.desired;
-    let review = &desired.review;
+/// What the pack reads besides the site and the config, each checked
+/// before the site is read.
+struct Outside {
+    activity: Option<(Activity, Input)>,
+    directory: Option<(Directory, Input)>,
+    activity_since: Option<Date>,
+    since_rev: Option<String>,
+    period_from: Option<Date>,
+    history: Option<History>,
+}
+
+fn outside(args: &PackArgs, settings: &Settings) -> CliResult<Outside> {
     let activity_since = args
         .activity_since
         .as_deref()
         .map(|d| Date::parse(d).map_err(|e| CliError::msg(format!("--activity-since: {e}"))))
         .transpose()?;
-    // The outside inputs first: a bad row is an error before the site is read.
-    let activity: Option<(Activity, Input)> = args
+    let activity = args
         .activity
         .as_deref()
         .map(|p| csv_input(p, args.max_input_size, read_activity))
         .transpose()?;
-    let directory: Option<(Directory, Input)> = args
+    let directory = args
         .directory
         .as_deref()
         .map(|p| csv_input(p, args.max_input_size, read_directory))
@@ -394,6 +397,130 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         }
         None => None,
     };
+    Ok(Outside {
+        activity,
+        directory,
+        activity_since,
+        since_rev,
+        period_from,
+        history,
+    })
+}
+
+/// A scratch directory beside `out`, on the same file system (renamed
+/// into place at the end); its parent made if missing.
+fn scratch_beside(out: &Path) -> CliResult<tempfile::TempDir> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let shown = rolecall_core::text::path(parent);
+    std::fs::create_dir_all(parent)
+        .map_err(|e| CliError::msg(format!("cannot create `{shown}`: {e}")))?;
+    tempfile::Builder::new()
+        .prefix(".rolecall-review-")
+        .tempdir_in(parent)
+        .map_err(|e| CliError::msg(format!("cannot write in `{shown}`: {e}")))
+}
+
+/// `effective-access.csv`, streamed; its rows.
+fn write_effective(dir: &Path, live: &Live, model: Model) -> CliResult<u64> {
+    let file = std::fs::File::create(dir.join("effective-access.csv"))?;
+    let evaluator = Evaluator::new(live, model);
+    let rows = rolecall_core::access::write_csv(
+        live,
+        &evaluator,
+        &Query::default(),
+        false,
+        Interruptible(std::io::BufWriter::with_capacity(1 << 16, file)),
+    );
+    stop_if_interrupted()?;
+    rows.map_err(|e| CliError::msg(format!("cannot write effective-access.csv: {e}")))
+}
+
+/// The manifest's inputs: the activity log, the directory, each snapshot,
+/// and the site reviewed.
+fn inputs_of(
+    outside: &Outside,
+    snapshots: Option<&Vec<Input>>,
+    site_sha: &str,
+) -> std::collections::BTreeMap<String, Vec<Input>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (what, input) in [
+        ("activity", outside.activity.as_ref().map(|a| &a.1)),
+        ("directory", outside.directory.as_ref().map(|d| &d.1)),
+    ] {
+        if let Some(i) = input {
+            out.insert(what.to_string(), vec![i.clone()]);
+        }
+    }
+    if let Some(list) = snapshots {
+        out.insert("snapshots".to_string(), list.clone());
+    }
+    out.insert(
+        "site".to_string(),
+        vec![Input {
+            name: "site.json".into(),
+            sha256: site_sha.to_string(),
+            rows: None,
+        }],
+    );
+    out
+}
+
+/// The line that says what was written, and the exit code by `--fail-on`.
+fn said(
+    args: &PackArgs,
+    settings: &Settings,
+    out: &Path,
+    users: usize,
+    rows: usize,
+    found: &[rolecall_core::review::model::Finding],
+    id: &str,
+) -> CliResult {
+    use rolecall_core::plan::severity::Severity;
+    let counts = rolecall_core::review::model::by_severity(found);
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{} {}", thousands(*n as u64), s.as_str()))
+        .collect();
+    writeln!(
+        settings.stdout(),
+        "wrote {}: {} users, {} population rows, {}{} (pack {id})",
+        rolecall_core::text::path(out),
+        thousands(users as u64),
+        thousands(rows as u64),
+        match found.len() {
+            1 => "1 finding".to_string(),
+            n => format!("{} findings", thousands(n as u64)),
+        },
+        if summary.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", summary.join(", "))
+        },
+    )?;
+    let worst = found.iter().map(|f| f.severity).min();
+    let fail = match args.fail_on {
+        FailOn::Never => false,
+        FailOn::Any => worst.is_some(),
+        FailOn::Critical => worst.is_some_and(|w| w <= Severity::Critical),
+        FailOn::High => worst.is_some_and(|w| w <= Severity::High),
+        FailOn::Normal => worst.is_some_and(|w| w <= Severity::Normal),
+    };
+    Ok(if fail { exit::CHANGES } else { exit::OK })
+}
+
+pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
+    if args.print_activity_sql {
+        settings.stdout().write_all(ACTIVITY_SQL.as_bytes())?;
+        return Ok(exit::OK);
+    }
+    let loaded = crate::planning::load_config_at(settings, &settings.config)?;
+    let desired = &loaded.desired;
+    let review = &desired.review;
+    let outside = outside(args, settings)?;
+    let period_from = outside.period_from;
     let read = read_site(args, settings, &desired.site)?;
     let today = Date::parse(read.taken.at.get(..10).unwrap_or_default())
         .map_err(|e| CliError::msg(format!("the site's read time: {e}")))?;
@@ -414,11 +541,11 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         live: &read.live,
         desired,
         settings: review,
-        history: history.as_ref(),
+        history: outside.history.as_ref(),
         seen: snapshots.as_ref().map(|(s, _)| s),
-        activity: activity.as_ref().map(|(a, _)| a),
-        activity_since,
-        directory: directory.as_ref().map(|(d, _)| d),
+        activity: outside.activity.as_ref().map(|(a, _)| a),
+        activity_since: outside.activity_since,
+        directory: outside.directory.as_ref().map(|(d, _)| d),
         period_from,
     };
     let population = population(&inputs);
@@ -427,87 +554,31 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
     let changes = files::changes(&inputs);
     stop_if_interrupted()?;
 
-    let parent = out_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| {
-        CliError::msg(format!(
-            "cannot create `{}`: {e}",
-            rolecall_core::text::path(parent)
-        ))
-    })?;
-    let scratch = tempfile::Builder::new()
-        .prefix(".rolecall-review-")
-        .tempdir_in(parent)
-        .map_err(|e| {
-            CliError::msg(format!(
-                "cannot write in `{}`: {e}",
-                rolecall_core::text::path(parent)
-            ))
-        })?;
-    let write = |name: &str, bytes: &[u8]| -> CliResult<()> {
-        std::fs::write(scratch.path().join(name), bytes)
-            .map_err(|e| CliError::msg(format!("cannot write `{name}`: {e}; nothing was written")))
-    };
+    let scratch = scratch_beside(&out_dir)?;
+    let write = |name: &str, bytes: &[u8]| write_in(scratch.path(), name, bytes);
     write("site.json", site_json.as_bytes())?;
-    write("population.csv", &files::population_csv(&population))?;
-    write("decisions.csv", &files::decisions_csv(&population))?;
-    write("findings.csv", &files::findings_csv(&found))?;
-    write("roles.csv", &files::roles_csv(&roles))?;
-    write("changes.csv", &files::changes_csv(&changes))?;
+    write_tables(scratch.path(), &population, &found, &roles, &changes)?;
     let model = match args.model {
         crate::commands::access::ModelArg::CrossRole => Model::CrossRole,
         crate::commands::access::ModelArg::SameRole => Model::SameRole,
     };
-    let mut effective_rows = None;
-    if args.effective {
-        let file = std::fs::File::create(scratch.path().join("effective-access.csv"))?;
-        let evaluator = Evaluator::new(&read.live, model);
-        let rows = rolecall_core::access::write_csv(
-            &read.live,
-            &evaluator,
-            &Query::default(),
-            false,
-            Interruptible(std::io::BufWriter::with_capacity(1 << 16, file)),
-        );
-        stop_if_interrupted()?;
-        effective_rows = Some(
-            rows.map_err(|e| CliError::msg(format!("cannot write effective-access.csv: {e}")))?,
-        );
-    }
+    let effective_rows = if args.effective {
+        Some(write_effective(scratch.path(), &read.live, model)?)
+    } else {
+        None
+    };
     let mut manifest = manifest(
         &loaded,
         settings,
         &inputs,
         &read,
         model,
-        &since_rev,
+        &outside.since_rev,
         &population,
         &found,
     );
-    let mut inputs_map = std::collections::BTreeMap::new();
-    for (what, input) in [
-        ("activity", activity.as_ref().map(|a| &a.1)),
-        ("directory", directory.as_ref().map(|d| &d.1)),
-    ] {
-        if let Some(i) = input {
-            inputs_map.insert(what.to_string(), vec![i.clone()]);
-        }
-    }
-    if let Some((_, list)) = &snapshots {
-        inputs_map.insert("snapshots".to_string(), list.clone());
-    }
     let site_sha = files::sha256(site_json.as_bytes());
-    inputs_map.insert(
-        "site".to_string(),
-        vec![Input {
-            name: "site.json".into(),
-            sha256: site_sha.clone(),
-            rows: None,
-        }],
-    );
-    manifest.inputs = inputs_map;
+    manifest.inputs = inputs_of(&outside, snapshots.as_ref().map(|(_, l)| l), &site_sha);
     if let Some(n) = effective_rows {
         manifest.counts.insert("effective_rows".into(), n);
     }
@@ -525,49 +596,51 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
     }
     .render();
     write("index.html", page.as_bytes())?;
-    for entry in std::fs::read_dir(scratch.path())? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        manifest
-            .files
-            .insert(name, files::sha256_of(std::fs::File::open(entry.path())?)?);
-    }
-    write("pack.json", manifest.to_text().as_bytes())?;
+    seal(scratch.path(), &mut manifest)?;
     stop_if_interrupted()?;
     put_in_place(scratch, &out_dir)?;
 
-    let worst = found.iter().map(|f| f.severity).min();
-    let counts = rolecall_core::review::model::by_severity(&found);
-    let summary: Vec<String> = counts
-        .iter()
-        .map(|(s, n)| format!("{} {}", thousands(*n as u64), s.as_str()))
-        .collect();
-    writeln!(
-        settings.stdout(),
-        "wrote {}: {} users, {} population rows, {}{} (pack {})",
-        rolecall_core::text::path(&out_dir),
-        thousands(read.live.users.len() as u64),
-        thousands(population.len() as u64),
-        match found.len() {
-            1 => "1 finding".to_string(),
-            n => format!("{} findings", thousands(n as u64)),
-        },
-        if summary.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", summary.join(", "))
-        },
-        manifest.pack_id
-    )?;
-    use rolecall_core::plan::severity::Severity;
-    let fail = match args.fail_on {
-        FailOn::Never => false,
-        FailOn::Any => worst.is_some(),
-        FailOn::Critical => worst.is_some_and(|w| w <= Severity::Critical),
-        FailOn::High => worst.is_some_and(|w| w <= Severity::High),
-        FailOn::Normal => worst.is_some_and(|w| w <= Severity::Normal),
-    };
-    Ok(if fail { exit::CHANGES } else { exit::OK })
+    said(
+        args,
+        settings,
+        &out_dir,
+        read.live.users.len(),
+        population.len(),
+        &found,
+        &manifest.pack_id,
+    )
+}
+
+/// `pack.json`, with the sha256 of every file written before it.
+fn seal(dir: &Path, manifest: &mut Manifest) -> CliResult<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let sha = files::sha256_of(std::fs::File::open(entry.path())?)?;
+        manifest.files.insert(name, sha);
+    }
+    write_in(dir, "pack.json", manifest.to_text().as_bytes())
+}
+
+/// A file of the pack, in the scratch directory.
+fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> CliResult<()> {
+    std::fs::write(dir.join(name), bytes)
+        .map_err(|e| CliError::msg(format!("cannot write `{name}`: {e}; nothing was written")))
+}
+
+/// The pack's CSVs.
+fn write_tables(
+    dir: &Path,
+    population: &[rolecall_core::review::model::Member],
+    found: &[rolecall_core::review::model::Finding],
+    roles: &[files::RoleRow],
+    changes: &[files::ChangeRow],
+) -> CliResult<()> {
+    write_in(dir, "population.csv", &files::population_csv(population))?;
+    write_in(dir, "decisions.csv", &files::decisions_csv(population))?;
+    write_in(dir, "findings.csv", &files::findings_csv(found))?;
+    write_in(dir, "roles.csv", &files::roles_csv(roles))?;
+    write_in(dir, "changes.csv", &files::changes_csv(changes))
 }
 
 /// The scratch directory renamed to `out` (an old `out` moved aside first,
