@@ -701,3 +701,75 @@ fn the_page_renders_in_chromium_escapes_names_and_prints() {
         bytes.len()
     );
 }
+
+/// `review.packs`: `validate` warns 14 days before the next review is due
+/// (and when none was made), `drift` reports `review-overdue` past it, as a
+/// finding of its own (exit 2 with `--fail-on high`).
+#[test]
+fn validate_warns_before_a_review_is_due_and_drift_reports_it_overdue() {
+    let seed: periscope_emulator::Snapshot = serde_json::from_value(seed(false)).unwrap();
+    let emu = periscope_emulator::spawn(periscope_emulator::Options {
+        seed: Some(seed),
+        api_key: Some(KEY.into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("rolecall.yaml"), format!("{SETTINGS}{}", users(3))).unwrap();
+    let validate = |today: &str| rolecall(d, &["validate"], Some(today));
+    let o = validate("2026-10-01");
+    expect(&o, 0, "validate with no pack");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no review pack under"),
+        "{}",
+        transcript(&o)
+    );
+    std::fs::create_dir_all(d.join("reviews/2026-q3")).unwrap();
+    std::fs::write(
+        d.join("reviews/2026-q3/pack.json"),
+        r#"{"as_of": "2026-07-01T06:00:00Z"}"#,
+    )
+    .unwrap();
+    // Due 2026-09-29 (every: 90d).
+    let far = validate("2026-09-01");
+    assert!(
+        !String::from_utf8_lossy(&far.stderr).contains("access review"),
+        "{}",
+        transcript(&far)
+    );
+    let near = validate("2026-09-20");
+    assert!(
+        String::from_utf8_lossy(&near.stderr)
+            .contains("the access review is due on 2026-09-29 (in 9 days)"),
+        "{}",
+        transcript(&near)
+    );
+    let drift = |today: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rolecall"))
+            .current_dir(d)
+            .args(["drift", "--fail-on", "high", "--endpoint", &emu.url()])
+            .env("PERISCOPE_SITE", "acme")
+            .env("PERISCOPE_API_KEY", KEY)
+            .env("ROLECALL_TODAY", today)
+            .env("NO_COLOR", "1")
+            .env_remove("ROLECALL_CONFIG")
+            .output()
+            .unwrap()
+    };
+    // The site differs from the config only in normal ways; on time, no failure.
+    let on_time = drift("2026-09-20");
+    assert!(
+        !String::from_utf8_lossy(&on_time.stdout).contains("review-overdue"),
+        "{}",
+        transcript(&on_time)
+    );
+    let late = drift("2026-10-05");
+    expect(&late, 2, "drift past the due day");
+    assert!(
+        String::from_utf8_lossy(&late.stdout)
+            .contains("review-overdue (high): the access review was due on 2026-09-29"),
+        "{}",
+        transcript(&late)
+    );
+}

@@ -142,10 +142,8 @@ struct Interruptible<W>(W);
 impl<W: std::io::Write> std::io::Write for Interruptible<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if INTERRUPTED.load(Ordering::Relaxed) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "interrupted",
-            ));
+            // Not `ErrorKind::Interrupted`: `write_all` retries that one.
+            return Err(std::io::Error::other("interrupted"));
         }
         self.0.write(buf)
     }
