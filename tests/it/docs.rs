@@ -137,9 +137,15 @@ fn commands_of<'c>(cli: &'c Command, name: &str) -> Option<Vec<&'c Command>> {
 /// the literal values written after them.
 fn check_synopsis(cli: &Command, found: &Found) -> Result<(), String> {
     let name = found.text.split_whitespace().next().unwrap_or_default();
-    let Some(commands) = commands_of(cli, name) else {
+    let Some(mut commands) = commands_of(cli, name) else {
         return Err(format!("no command `{name}`"));
     };
+    // `review pack [...]`: the flags are the nested command's.
+    if let (Some(second), [one]) = (found.text.split_whitespace().nth(1), &commands[..])
+        && let Some(nested) = one.find_subcommand(second)
+    {
+        commands = vec![nested];
+    }
     let tokens: Vec<&str> = found
         .text
         .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | '(' | ')' | ','))

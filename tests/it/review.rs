@@ -552,6 +552,23 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     expect(&o, 1, "check of an edited pack");
     assert!(String::from_utf8_lossy(&o.stderr).contains("the pack was edited: `population.csv`"));
     std::fs::write(&population, original).unwrap();
+    // ... or taken out of pack.json's list, or a list that points outside.
+    let manifest_path = p.join("pack.json");
+    let manifest_text = std::fs::read_to_string(&manifest_path).unwrap();
+    for edit in ["drop", "escape"] {
+        let mut m: Value = serde_json::from_str(&manifest_text).unwrap();
+        let files = m["files"].as_object_mut().unwrap();
+        if edit == "drop" {
+            files.remove("population.csv");
+        } else {
+            files.insert("../rolecall.yaml".into(), json!("0"));
+        }
+        std::fs::write(&manifest_path, m.to_string()).unwrap();
+        let o = run(&["review", "check", "reviews/q4"]);
+        expect(&o, 1, edit);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("the pack was edited"), "{}", transcript(&o));
+    }
+    std::fs::write(&manifest_path, manifest_text).unwrap();
 
     // Decided well: sam (a leaver), sid's site-only Finance and ghost's
     // Analyst revoked; eve's Finance an exception for 30 days.

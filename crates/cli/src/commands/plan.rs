@@ -73,6 +73,14 @@ fn pack_section(
 ) -> CliResult<String> {
     use std::fmt::Write as _;
     let opened = super::review::open(dir, settings)?;
+    if opened.manifest.site != plan.site {
+        return Err(crate::error::CliError::msg(format!(
+            "the pack is of the site `{}`, the plan of `{}`",
+            rolecall_core::text::clean(&opened.manifest.site),
+            plan.site
+        ))
+        .with_hint("give the pack of this config's site"));
+    }
     let args = super::review::CheckArgs {
         dir: dir.to_path_buf(),
         decisions: None,

@@ -94,6 +94,18 @@ pub(crate) fn run(args: &ReviewArgs, settings: &Settings) -> CliResult {
     }
 }
 
+/// The files every pack has (besides `pack.json` and the optional
+/// `effective-access.csv`).
+const PACK_FILES: [&str; 7] = [
+    "index.html",
+    "population.csv",
+    "roles.csv",
+    "findings.csv",
+    "changes.csv",
+    "decisions.csv",
+    "site.json",
+];
+
 /// Bytes of `pack.json` read at most.
 const MAX_MANIFEST: usize = 16 << 20;
 
@@ -127,6 +139,16 @@ pub(crate) fn open(dir: &Path, settings: &Settings) -> CliResult<Opened> {
             manifest.format_version,
             rolecall_core::review::files::FORMAT_VERSION
         )));
+    }
+    // Every file a pack has is listed: one taken out of the list would
+    // go unchecked.
+    for name in PACK_FILES {
+        if !manifest.files.contains_key(name) {
+            return Err(CliError::msg(format!(
+                "the pack was edited: `pack.json` does not list `{name}`"
+            ))
+            .with_hint("a pack is read-only but for decisions.csv: write a new pack with `rolecall review pack`"));
+        }
     }
     for (name, sha) in &manifest.files {
         if name == "decisions.csv" {
