@@ -566,7 +566,11 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
         std::fs::write(&manifest_path, m.to_string()).unwrap();
         let o = run(&["review", "check", "reviews/q4"]);
         expect(&o, 1, edit);
-        assert!(String::from_utf8_lossy(&o.stderr).contains("the pack was edited"), "{}", transcript(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("the pack was edited"),
+            "{}",
+            transcript(&o)
+        );
     }
     std::fs::write(&manifest_path, manifest_text).unwrap();
 

@@ -285,3 +285,91 @@ fn merge_adopted(
     }
     Some(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::load_texts;
+
+    fn verdicts(email: &str, roles: &[(&str, Verdict)]) -> UserVerdicts {
+        UserVerdicts {
+            email: email.into(),
+            roles: roles
+                .iter()
+                .map(|(r, v)| (r.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// Each entry's roles change and nothing else: comments, the block
+    /// layout, other entries; an entry sharing an anchor is left for a
+    /// person; a user the config does not list is adopted.
+    #[test]
+    fn decisions_become_entry_edits_and_nothing_else_moves() {
+        let text = "site: acme\nactor: ada@acme.com\nusers:\n  ada@acme.com: {roles: [Admin]}  # the actor\n  sam@acme.com:\n    # left in September\n    roles:\n      - Admin\n      - Finance\n  li@acme.com: &li {roles: [Finance]}\n  mo@acme.com: *li\n";
+        let loaded = load_texts(vec![("rolecall.yaml".into(), text.into())]).unwrap();
+        let until = Date::parse("2026-12-31").unwrap();
+        let live = crate::live::Live {
+            users: vec![crate::testing::live_user(
+                "u9",
+                "new@acme.com",
+                "New",
+                "Person",
+                &[],
+            )],
+            ..Default::default()
+        };
+        let p = propose(
+            &loaded.desired,
+            &loaded.sources,
+            &live,
+            &[
+                verdicts(
+                    "sam@acme.com",
+                    &[
+                        ("Admin", Verdict::Revoke),
+                        (
+                            "Finance",
+                            Verdict::Except {
+                                until,
+                                reason: "close".into(),
+                            },
+                        ),
+                    ],
+                ),
+                verdicts("li@acme.com", &[("Finance", Verdict::Revoke)]),
+                verdicts(
+                    "new@acme.com",
+                    &[("Viewer", Verdict::Keep), ("Admin", Verdict::Revoke)],
+                ),
+            ],
+        );
+        let out = &p.files[std::path::Path::new("rolecall.yaml")];
+        assert!(out.starts_with("site: acme\nactor: ada@acme.com\nusers:\n  ada@acme.com: {roles: [Admin]}  # the actor\n  sam@acme.com:\n    # left in September\n    roles: [{role: Finance, until: 2026-12-31, reason: \"close\"}]\n  li@acme.com: &li {roles: [Finance]}\n"), "{out}");
+        assert!(
+            out.contains("new@acme.com")
+                && out.contains("Viewer")
+                && !out.contains("roles: [Admin, Viewer]"),
+            "{out}"
+        );
+        assert!(
+            p.left
+                .iter()
+                .any(|l| l.contains("`li@acme.com`") && l.contains("anchor")),
+            "{:?}",
+            p.left
+        );
+        let again = load_texts(vec![("rolecall.yaml".into(), out.clone())])
+            .unwrap()
+            .desired;
+        assert_eq!(
+            again.users["sam@acme.com"].roles["finance"].until,
+            Some(until)
+        );
+        assert!(!again.users["sam@acme.com"].roles.contains_key("admin"));
+        assert_eq!(
+            again.users["new@acme.com"].first_name.as_deref(),
+            Some("New")
+        );
+    }
+}
