@@ -371,6 +371,8 @@ pub struct Manifest {
     pub config_commit: Option<String>,
     /// The history's start (`--since`).
     pub since: Option<String>,
+    /// The first day the activity log covers (`--activity-since`).
+    pub activity_since: Option<String>,
     /// The config's files, by path relative to its root, with their sha256.
     pub config: BTreeMap<String, String>,
     /// Other inputs: `activity`, `directory`, `snapshots` (each snapshot).
@@ -396,7 +398,7 @@ impl Manifest {
         let value = serde_json::json!({
             "site": self.site, "as_of": self.as_of, "site_json": site_sha,
             "config": self.config, "inputs": self.inputs, "settings": self.settings,
-            "since": self.since, "model": self.model,
+            "since": self.since, "model": self.model, "activity_since": self.activity_since,
         });
         sha256(value.to_string().as_bytes())[..16].to_string()
     }

@@ -326,6 +326,21 @@ impl Page<'_> {
             escape(&self.manifest.as_of),
             escape(&self.manifest.model)
         );
+        let activity = match (
+            self.manifest.inputs.get("activity"),
+            &self.manifest.activity_since,
+        ) {
+            (None, _) => "No activity log was read.".to_string(),
+            (Some(_), Some(since)) => format!(
+                "The activity log covers {since} to the day the site was read: a user with no row there has no activity since {since}. Dormant means no activity in the {} days before that day.",
+                s.dormant_after
+            ),
+            (Some(_), None) => format!(
+                "The activity log's first day was not given (--activity-since): a user with no row is reported as having no activity in the log. Dormant means no activity in the {} days before the day the site was read.",
+                s.dormant_after
+            ),
+        };
+        let _ = writeln!(out, "<p id=\"activity\">{}</p>", escape(&activity));
         let rule = |k: FindingKind| -> String {
             match k {
                 FindingKind::Leaver => "inactive in the directory and still a user of the site (critical with a privileged role)".into(),

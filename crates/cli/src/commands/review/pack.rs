@@ -729,6 +729,7 @@ fn manifest(
         model: model.as_str().to_string(),
         config_commit: crate::git::head_commit(&settings.config),
         since: since.clone(),
+        activity_since: inputs.activity_since.map(|d| d.to_string()),
         config,
         inputs: Default::default(),
         settings: serde_json::to_value(inputs.settings).unwrap_or_default(),
