@@ -794,3 +794,124 @@ fn validate_warns_before_a_review_is_due_and_drift_reports_it_overdue() {
         transcript(&late)
     );
 }
+
+/// Found by the attack pass: a role named like a formula (`-Contractors`)
+/// is written `'-Contractors` in the sheet; a revoke of it is checked
+/// against the site's real name, so `verify` fails while the site still
+/// grants it (it passed before, comparing `'-Contractors`).
+#[test]
+fn a_revoke_of_a_name_kept_from_being_a_formula_is_verified_by_its_real_name() {
+    let dir = fixture();
+    let d = dir.path();
+    let mut site = seed(false);
+    site["roles"].as_array_mut().unwrap().push(json!({"id": "r-con", "name": "-Contractors", "description": "", "privileges": [], "permissions": []}));
+    site["users"][2]["roles"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("r-con"));
+    snapshot(d, &site, "2026-10-01T06:00:00Z", "site.json");
+    expect(&pack(d, "pk", &[]), 0, "review pack");
+    let sheet = d.join("pk/decisions.csv");
+    assert!(
+        std::fs::read_to_string(&sheet)
+            .unwrap()
+            .contains(",'-Contractors,")
+    );
+    fill(&sheet, "2026-10-02", |email, role| match (email, role) {
+        ("dora@acme.com", "'-Contractors") => ("revoke", "contract ended".into(), String::new()),
+        _ => ("keep", String::new(), String::new()),
+    });
+    let check = rolecall(d, &["review", "check", "pk"], Some("2026-10-03"));
+    expect(&check, 0, "check");
+    let verify = rolecall(
+        d,
+        &[
+            "-f",
+            "config",
+            "review",
+            "verify",
+            "pk",
+            "--from-snapshot",
+            "site.json",
+        ],
+        Some("2026-10-03"),
+    );
+    expect(&verify, 2, "verify while the site still grants it");
+    assert!(
+        String::from_utf8_lossy(&verify.stdout)
+            .contains("NOT in effect: `dora@acme.com` / `-Contractors`"),
+        "{}",
+        transcript(&verify)
+    );
+    // A snapshot from before the pack proves nothing.
+    let old = d.join("nightly/2026-09-11.json");
+    let o = rolecall(
+        d,
+        &[
+            "-f",
+            "config",
+            "review",
+            "verify",
+            "pk",
+            "--from-snapshot",
+            old.to_str().unwrap(),
+        ],
+        Some("2026-10-03"),
+    );
+    expect(&o, 1, "verify from an older snapshot");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("before the pack"),
+        "{}",
+        transcript(&o)
+    );
+    // pack.json's settings edited (a cycle of ten years): the id no longer fits.
+    let path = d.join("pk/pack.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"every\": 90", "\"every\": 3650")).unwrap();
+    let o = rolecall(d, &["review", "check", "pk"], Some("2026-10-03"));
+    expect(&o, 1, "check of a pack.json edited");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not what its `pack_id` was derived from"),
+        "{}",
+        transcript(&o)
+    );
+}
+
+/// Found by the attack pass: `--force` replaced any directory (the config's
+/// repository, the current directory). It replaces only an earlier pack.
+#[test]
+fn force_replaces_an_earlier_pack_and_nothing_else() {
+    let dir = fixture();
+    let d = dir.path();
+    expect(&pack(d, "pk", &[]), 0, "review pack");
+    expect(&pack(d, "pk", &["--force"]), 0, "an earlier pack replaced");
+    std::fs::create_dir_all(d.join("notes")).unwrap();
+    std::fs::write(d.join("notes/keep.txt"), "mine").unwrap();
+    for (out, why) in [
+        ("notes", "holds no pack.json"),
+        (
+            "config",
+            "holds, the directory rolecall runs in or the config",
+        ),
+        (".", "the directory rolecall runs in"),
+    ] {
+        let o = pack(d, out, &["--force"]);
+        expect(&o, 1, out);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(why),
+            "{out}: {}",
+            transcript(&o)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.join("notes/keep.txt")).unwrap(),
+        "mine"
+    );
+    assert!(d.join("config/.git").is_dir() && d.join("config/rolecall.yaml").is_file());
+    let left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "scratch left: {left:?}");
+}

@@ -130,3 +130,18 @@ pub(crate) fn does_not_fit(
         rolecall_core::plural(errors.len(), "error")
     ))
 }
+
+/// The directory a config's paths are relative to (`files:` globs,
+/// `review.packs`): the config itself when it is a directory, else the
+/// directory its file is in.
+pub(crate) fn config_root(settings: &Settings) -> std::path::PathBuf {
+    if settings.config.is_dir() {
+        settings.config.clone()
+    } else {
+        settings
+            .config
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}

@@ -92,9 +92,14 @@ fn pack_section(
     let total = done.len() + not.len();
     let mut out = String::new();
     let bullet = if markdown { "-" } else { "  -" };
+    let blocked = if plan.is_blocked() {
+        "; the plan is blocked, so apply carries out none of them until that is fixed"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "\n{}Review pack {}: {} of {} in this plan{}",
+        "\n{}Review pack {}: {} of {} in this plan{blocked}{}",
         if markdown { "### " } else { "" },
         opened.manifest.pack_id,
         done.len(),

@@ -658,8 +658,12 @@ pub fn yaml(users: &[CsvUser], header: bool) -> String {
     };
     for u in users {
         let _ = writeln!(out, "  {}:", scalar(&u.email));
-        let _ = writeln!(out, "    first_name: {}", scalar(&u.first_name));
-        let _ = writeln!(out, "    last_name: {}", scalar(&u.last_name));
+        // An empty name is not managed (the config may not write one).
+        for (field, value) in [("first_name", &u.first_name), ("last_name", &u.last_name)] {
+            if !value.is_empty() {
+                let _ = writeln!(out, "    {field}: {}", scalar(value));
+            }
+        }
         if !u.roles.is_empty() {
             let roles: Vec<String> = u.roles.iter().map(|r| scalar(r)).collect();
             let _ = writeln!(out, "    roles: [{}]", roles.join(", "));

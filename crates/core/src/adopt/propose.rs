@@ -54,37 +54,64 @@ pub struct Proposal {
 /// A user entry's edit: its file, its line, the edit.
 type Edit = (PathBuf, u32, EntryEdit);
 
+/// Whether a file of the config may hold users (`admin`: users given
+/// Admin), as `files:` says; the caller knows where the config's root is.
+pub type MayHold<'a> = &'a dyn Fn(&std::path::Path, bool) -> bool;
+
 /// The config edits that carry out `verdicts`; a user adopted gets the
-/// names `live` has.
+/// names `live` has, in a file that `may_hold` them.
 pub fn propose(
     desired: &Desired,
     sources: &SourceMap,
     live: &crate::live::Live,
     verdicts: &[UserVerdicts],
+    may_hold: MayHold<'_>,
 ) -> Proposal {
     let mut out = Proposal::default();
     let mut edits: Vec<Edit> = Vec::new();
     let mut added: BTreeMap<PathBuf, Vec<(CsvUser, Vec<String>)>> = BTreeMap::new();
     for v in verdicts {
-        if desired.ignore.users.is_match(&v.email) {
-            out.left.push(format!(
-                "`{}`: in `ignore:`, managed elsewhere; carry out its decisions there",
-                v.email
-            ));
+        let acts = v.roles.iter().any(|(_, verdict)| *verdict != Verdict::Keep);
+        let elsewhere = if desired.ignore.users.is_match(&v.email) {
+            Some("in `ignore:`, managed elsewhere")
+        } else if desired.protect.users.is_match(&v.email) {
+            Some("in `protect:`, never changed by rolecall")
+        } else {
+            None
+        };
+        if let Some(why) = elsewhere {
+            if acts {
+                out.left.push(format!(
+                    "`{}`: {why}; carry out its decisions by hand",
+                    v.email
+                ));
+            }
             continue;
         }
         match desired.users.get(&key(&v.email)) {
             Some(user) => {
-                if let Some(edit) = managed(user, v, sources, &mut out) {
+                if let Some(edit) = managed(user, v, sources, may_hold, &mut out) {
                     edits.push(edit);
                 }
             }
             None => {
+                let gives_admin = v.roles.iter().any(|(r, verdict)| {
+                    key(r) == key(crate::config::vocab::ADMIN) && *verdict != Verdict::Revoke
+                });
+                let preferred = file_for(desired, sources, &v.email);
+                let file = std::iter::once(preferred)
+                    .chain((0..sources.len()).map(|i| sources.path(FileId(i)).to_path_buf()))
+                    .find(|p| may_hold(p, gives_admin));
+                let Some(file) = file else {
+                    out.left.push(format!(
+                        "`{}`: no file of the config may hold this user{} (`files:`); add it by hand",
+                        v.email,
+                        if gives_admin { " with Admin" } else { "" }
+                    ));
+                    continue;
+                };
                 let (user, items) = adopted(live, v, &mut out);
-                added
-                    .entry(file_for(desired, sources, &v.email))
-                    .or_default()
-                    .push((user, items));
+                added.entry(file).or_default().push((user, items));
             }
         }
     }
@@ -120,6 +147,7 @@ fn managed(
     user: &crate::config::model::User,
     v: &UserVerdicts,
     sources: &SourceMap,
+    may_hold: MayHold<'_>,
     out: &mut Proposal,
 ) -> Option<Edit> {
     let roles: Vec<&(String, Verdict)> = v
@@ -190,6 +218,20 @@ fn managed(
         return None;
     }
     let pos = user.origin.pos(sources, 1)?;
+    let file = sources.path(pos.file);
+    let adds_admin = roles.iter().any(|(r, verdict)| {
+        key(r) == key(crate::config::vocab::ADMIN)
+            && *verdict != Verdict::Revoke
+            && !user.roles.contains_key(&key(r))
+    });
+    if adds_admin && !may_hold(file, true) {
+        out.left.push(format!(
+            "`{}`: keeping Admin means writing it in `{}`, which `files:` does not let give Admin; add it by hand where it may",
+            v.email,
+            crate::text::path(file)
+        ));
+        return None;
+    }
     out.done.extend(done);
     items.sort_by_key(|(i, _)| *i);
     Some((
@@ -343,6 +385,7 @@ mod tests {
                     &[("Viewer", Verdict::Keep), ("Admin", Verdict::Revoke)],
                 ),
             ],
+            &|_, _| true,
         );
         let out = &p.files[std::path::Path::new("rolecall.yaml")];
         assert!(out.starts_with("site: acme\nactor: ada@acme.com\nusers:\n  ada@acme.com: {roles: [Admin]}  # the actor\n  sam@acme.com:\n    # left in September\n    roles: [{role: Finance, until: 2026-12-31, reason: \"close\"}]\n  li@acme.com: &li {roles: [Finance]}\n"), "{out}");
@@ -370,6 +413,39 @@ mod tests {
         assert_eq!(
             again.users["new@acme.com"].first_name.as_deref(),
             Some("New")
+        );
+    }
+
+    /// A protected user is carried out by hand, and a user no file may
+    /// hold (`files:`) is left for a person, each said why.
+    #[test]
+    fn protected_users_and_files_that_may_not_hold_them_are_left() {
+        let text = "site: acme\nactor: ada@acme.com\nprotect:\n  users: [\"boss@*\"]\nusers:\n  ada@acme.com: {roles: [Admin]}\n";
+        let loaded = load_texts(vec![("rolecall.yaml".into(), text.into())]).unwrap();
+        let live = crate::live::Live::default();
+        let p = propose(
+            &loaded.desired,
+            &loaded.sources,
+            &live,
+            &[
+                verdicts("boss@acme.com", &[("Admin", Verdict::Revoke)]),
+                verdicts("new@acme.com", &[("Admin", Verdict::Keep)]),
+            ],
+            &|_, admin| !admin,
+        );
+        assert!(p.files.is_empty(), "{:?}", p.files);
+        assert!(
+            p.left
+                .iter()
+                .any(|l| l.contains("`boss@acme.com`: in `protect:`")),
+            "{:?}",
+            p.left
+        );
+        assert!(
+            p.left.iter().any(|l| l
+                .contains("`new@acme.com`: no file of the config may hold this user with Admin")),
+            "{:?}",
+            p.left
         );
     }
 }

@@ -195,6 +195,29 @@ pub fn check(rules: &Rules<'_>, sheet: &str) -> Checked {
     out
 }
 
+/// A cell as it was before the sheet kept it from being a formula
+/// (`'-x` was `-x`).
+fn unguarded(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
+/// Each decision's user and role as the site spells them: a cell that the
+/// sheet kept from being a formula (`'-Contractors`) names `-Contractors`.
+pub fn resolve(decisions: &mut [Decision], live: &Live) {
+    let cell = |s: &str| crate::text::spreadsheet_cell(s).into_owned();
+    for d in decisions {
+        if let Some(u) = live.users.iter().find(|u| cell(&u.email) == d.email) {
+            d.email = u.email.clone();
+        }
+        if let Some(r) = live.roles.iter().find(|r| cell(&r.name) == d.role) {
+            d.role = r.name.clone();
+        }
+    }
+}
+
 fn who(email: &str, role: &str) -> String {
     format!(
         "`{}` / `{}`",
@@ -275,15 +298,21 @@ fn rules_broken(rules: &Rules<'_>, d: &Decision, owners: &str, cells: &[String])
     if d.word == Word::Revoke && key(&d.role) == key(EVERYONE) {
         out.push("Everyone cannot be revoked: decide keep, and remove the user from the site (or the config, with `prune: {users: delete}`)".into());
     }
+    // As the sheet shows them: an owner written `'-x@…` is `-x@…`.
     let listed: Vec<String> = owners
         .split(';')
         .filter(|s| !s.is_empty())
-        .map(key)
+        .map(|o| key(unguarded(o)))
         .collect();
     if d.reviewer.is_empty() {
         out.push("no reviewer".into());
-    } else if key(&d.reviewer) == key(&d.email) {
-        out.push("a member may not review their own access".into());
+    } else if key(&d.reviewer) == key(unguarded(&d.email)) {
+        let hint = if listed.len() == 1 {
+            ": add another owner of the role to `review.owners`, and pack again"
+        } else {
+            ""
+        };
+        out.push(format!("a member may not review their own access{hint}"));
     } else if listed.is_empty() {
         out.push("the role has no owner in the pack: set `review.owners` and pack again".into());
     } else if !listed.contains(&key(&d.reviewer)) {
@@ -307,6 +336,11 @@ fn rules_broken(rules: &Rules<'_>, d: &Decision, owners: &str, cells: &[String])
     }
     if !cells[2].trim().is_empty() && d.until.is_none() {
         out.push("`until` is not a day: write YYYY-MM-DD".into());
+    } else if d.until.is_some() && d.word != Word::Exception {
+        out.push(format!(
+            "`until` is only for an exception: decide `exception` (with a reason), or clear `until` to {} for good",
+            d.word.as_str()
+        ));
     }
     if d.word == Word::Exception {
         let last = rules.as_of.plus_days(i64::from(rules.every));

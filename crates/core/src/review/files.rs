@@ -363,6 +363,8 @@ pub struct Manifest {
     pub as_of: String,
     /// `api`, `snapshot` or `sandbox`.
     pub source: String,
+    /// The API endpoint the site was read from (a snapshot's, as it says).
+    pub endpoint: String,
     /// The period's first day, when known.
     pub period_from: Option<String>,
     /// How access was evaluated.

@@ -56,6 +56,9 @@ impl Inputs<'_> {
         if d.ignore.users.is_match(&user.email) || d.ignore.roles.is_match(role) {
             return Source::Ignored;
         }
+        if d.protect.users.is_match(&user.email) {
+            return Source::Protected;
+        }
         match d.users.get(&key(&user.email)) {
             None => Source::Unmanaged,
             Some(u) if is_everyone(role) || u.roles.contains_key(&key(role)) => Source::Config,

@@ -129,7 +129,10 @@ impl Page<'_> {
         let count = |k: &str| thousands(m.counts.get(k).copied().unwrap_or(0));
         let mut rows = vec![
             vec!["As of".into(), m.as_of.clone()],
-            vec!["Site read from".into(), m.source.clone()],
+            vec![
+                "Site read from".into(),
+                format!("{} ({})", m.source, m.endpoint),
+            ],
             vec![
                 "Period".into(),
                 match &m.period_from {

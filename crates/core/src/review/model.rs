@@ -222,6 +222,8 @@ pub enum Source {
     Unmanaged,
     /// The user or the role is in `ignore:`: managed elsewhere.
     Ignored,
+    /// The user is in `protect:`: never changed by rolecall, on purpose.
+    Protected,
 }
 
 impl Source {
@@ -232,6 +234,7 @@ impl Source {
             Source::NotInConfig => "not-in-config",
             Source::Unmanaged => "unmanaged",
             Source::Ignored => "ignored",
+            Source::Protected => "protected",
         }
     }
 }

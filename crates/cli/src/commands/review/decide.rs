@@ -41,26 +41,38 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
         )));
     }
     let verdicts = decisions::verdicts(&result.decisions);
-    // The site as the pack read it: the names of users adopted.
-    let site = crate::fsio::read_bounded(
-        &opened.dir.join("site.json"),
-        settings.max_snapshot_size,
-        "`--max-snapshot-size`",
-    )?;
-    let live = rolecall_engine::read_snapshot(&site)
-        .map_err(|e| CliError::msg(format!("the pack's site.json: {e}")))?
-        .live;
-    let proposal =
-        rolecall_core::adopt::propose::propose(&loaded.desired, &loaded.sources, &live, &verdicts);
+    // `files:` says which file may hold users, and users given Admin.
+    let root = crate::planning::config_root(settings);
+    let may_hold = |path: &std::path::Path, admin: bool| -> bool {
+        let Some(rules) = &loaded.desired.files else {
+            return true;
+        };
+        let relative = path.strip_prefix(&root).unwrap_or(path);
+        let (may, _) = rules.allowed(&relative.to_string_lossy().replace('\\', "/"));
+        may.contains(&rolecall_core::config::model::May::Users)
+            && (!admin || may.contains(&rolecall_core::config::model::May::Admin))
+    };
+    let proposal = rolecall_core::adopt::propose::propose(
+        &loaded.desired,
+        &loaded.sources,
+        &opened.site,
+        &verdicts,
+        &may_hold,
+    );
     let mut err = settings.stderr();
     for line in &proposal.left {
         writeln!(err, "no edit: {}", settings.redact(line))?;
     }
     if proposal.files.is_empty() {
-        writeln!(
-            settings.stdout(),
-            "nothing to propose: the config already says what was decided"
-        )?;
+        let said = if proposal.left.is_empty() {
+            "nothing to propose: the config already says what was decided".to_string()
+        } else {
+            format!(
+                "nothing written: {} above need a person",
+                rolecall_core::plural(proposal.left.len(), "decision")
+            )
+        };
+        writeln!(settings.stdout(), "{said}")?;
         return Ok(exit::OK);
     }
     // The edited config must load, or nothing is written.
@@ -130,7 +142,19 @@ pub(crate) fn verify(args: &VerifyArgs, settings: &Settings) -> CliResult {
     let loaded = crate::planning::load_config_at(settings, &settings.config)?;
     let site = &opened.manifest.site;
     let live = match &args.from_snapshot {
-        Some(p) => crate::snapshot::recorded(p, settings, site)?.live,
+        Some(p) => {
+            let recorded = crate::snapshot::recorded(p, settings, site)?;
+            // A snapshot from before the pack proves nothing about after it.
+            if recorded.taken.at < opened.manifest.as_of {
+                return Err(CliError::msg(format!(
+                    "the snapshot was taken at {}, before the pack ({}): it cannot show the decisions carried out",
+                    rolecall_core::text::clean(&recorded.taken.at),
+                    rolecall_core::text::clean(&opened.manifest.as_of)
+                ))
+                .with_hint("verify from the site, or from a snapshot taken after the apply"));
+            }
+            recorded.live
+        }
         None => {
             let conn = crate::connect::connect(settings, &args.site, site)?;
             crate::connect::fetch(settings, &conn)?

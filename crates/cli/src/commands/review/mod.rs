@@ -114,6 +114,8 @@ const MAX_MANIFEST: usize = 16 << 20;
 pub(crate) struct Opened {
     pub manifest: Manifest,
     pub population: String,
+    /// The site as the pack reviewed it (`site.json`).
+    pub site: rolecall_core::live::Live,
     pub dir: PathBuf,
 }
 
@@ -169,14 +171,31 @@ pub(crate) fn open(dir: &Path, settings: &Settings) -> CliResult<Opened> {
             return Err(edited());
         }
     }
+    // What the id is derived from (the day, the settings, every input) is
+    // as the pack wrote it.
+    if manifest.id_of(&manifest.files["site.json"]) != manifest.pack_id {
+        return Err(CliError::msg(
+            "the pack was edited: `pack.json` is not what its `pack_id` was derived from",
+        )
+        .with_hint("a pack is read-only but for decisions.csv: write a new pack with `rolecall review pack`"));
+    }
     let population = crate::fsio::read_bounded(
         &dir.join("population.csv"),
         settings.max_snapshot_size,
         "`--max-snapshot-size`",
     )?;
+    let text = crate::fsio::read_bounded(
+        &dir.join("site.json"),
+        settings.max_snapshot_size,
+        "`--max-snapshot-size`",
+    )?;
+    let site = rolecall_engine::read_snapshot(&text)
+        .map_err(|e| CliError::msg(format!("the pack's site.json: {e}")))?
+        .live;
     Ok(Opened {
         manifest,
         population,
+        site,
         dir: dir.to_path_buf(),
     })
 }
@@ -210,7 +229,9 @@ pub(crate) fn checked(
         every,
         due,
     };
-    Ok((decisions::check(&rules, &sheet), path))
+    let mut checked = decisions::check(&rules, &sheet);
+    decisions::resolve(&mut checked.decisions, &opened.site);
+    Ok((checked, path))
 }
 
 /// Prints each broken rule at its line, and a summary line.
@@ -256,16 +277,7 @@ pub(crate) struct Due {
 /// newest `pack.json` under it (one level down) plus `review.every`.
 pub(crate) fn due(settings: &Settings, desired: &rolecall_core::Desired) -> Option<Due> {
     let packs = desired.review.packs.as_ref()?;
-    let root = if settings.config.is_dir() {
-        settings.config.clone()
-    } else {
-        settings
-            .config
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-    };
-    let dir = root.join(packs);
+    let dir = crate::planning::config_root(settings).join(packs);
     let mut last: Option<(PathBuf, Date)> = None;
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let manifest = entry.path().join("pack.json");

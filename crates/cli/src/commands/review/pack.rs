@@ -322,25 +322,51 @@ fn csv_input<T>(
 }
 
 /// The destination: refused if it is a link, or not empty without --force.
-fn destination(args: &PackArgs, site: &str, day: Date) -> CliResult<PathBuf> {
+/// `--force` replaces an earlier pack, never another directory: not one
+/// without a `pack.json`, nor the one rolecall runs in or the config's (or
+/// one holding them). Returns the path as given and as an absolute path
+/// (the scratch directory and the rename use that one).
+fn destination(
+    args: &PackArgs,
+    settings: &Settings,
+    site: &str,
+    day: Date,
+) -> CliResult<(PathBuf, PathBuf)> {
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("review-{site}-{day}")));
     crate::fsio::not_a_link(&out, "the review pack")?;
+    let shown = rolecall_core::text::path(&out);
+    let absolute = std::path::absolute(&out)
+        .map_err(|e| CliError::msg(format!("cannot write `{shown}`: {e}")))?;
     if out.exists() {
         let empty = std::fs::read_dir(&out)
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
         if !out.is_dir() || (!empty && !args.force) {
             return Err(CliError::msg(format!(
-                "`{}` exists and is not an empty directory; nothing was written",
-                rolecall_core::text::path(&out)
+                "`{shown}` exists and is not an empty directory; nothing was written"
             ))
-            .with_hint("pass --force to replace it, or -o another directory"));
+            .with_hint("pass --force to replace an earlier pack, or -o another directory"));
+        }
+        let canonical = std::fs::canonicalize(&out)?;
+        let holds = |p: &Path| std::fs::canonicalize(p).is_ok_and(|p| p.starts_with(&canonical));
+        let config = crate::planning::config_root(settings);
+        let inside = holds(Path::new(".")) || holds(&config) || holds(&settings.config);
+        if inside || (!empty && !out.join("pack.json").is_file()) {
+            let why = if inside {
+                "it is, or holds, the directory rolecall runs in or the config"
+            } else {
+                "it holds no pack.json: --force replaces only an earlier pack"
+            };
+            return Err(CliError::msg(format!(
+                "`{shown}` is not replaced: {why}; nothing was written"
+            ))
+            .with_hint("write the pack to a directory of its own, such as `reviews/2026-q4`"));
         }
     }
-    Ok(out)
+    Ok((out, absolute))
 }
 
 /// What the pack reads besides the site and the config, each checked
@@ -520,9 +546,29 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
     let outside = outside(args, settings)?;
     let period_from = outside.period_from;
     let read = read_site(args, settings, &desired.site)?;
-    let today = Date::parse(read.taken.at.get(..10).unwrap_or_default())
-        .map_err(|e| CliError::msg(format!("the site's read time: {e}")))?;
-    let out_dir = destination(args, &desired.site, today)?;
+    let today = Date::parse(read.taken.at.get(..10).unwrap_or_default()).map_err(|_| {
+        CliError::msg(format!(
+            "the snapshot's `taken.at` is not a time: `{}`",
+            rolecall_core::text::clean(&read.taken.at)
+        ))
+        .with_hint("take the snapshot with `rolecall export --format snapshot` and do not edit it")
+    })?;
+    // The period and the log cannot start after the day reviewed.
+    for (what, day) in [
+        ("--activity-since", outside.activity_since),
+        (
+            "the period's start (--since, --since-pack)",
+            outside.period_from,
+        ),
+    ] {
+        if let Some(day) = day.filter(|d| *d > today) {
+            return Err(CliError::msg(format!(
+                "{what} is {day}, after the day the site was read ({today}); nothing was written"
+            ))
+            .with_hint("give a day on or before the site's"));
+        }
+    }
+    let (shown_dir, out_dir) = destination(args, settings, &desired.site, today)?;
     // Written out before the review is computed: its JSON tree is the
     // largest thing the pack builds, and is gone before the rest is made.
     let site_json = crate::snapshot::snapshot_text(&desired.site, Some(&read.taken), &read.live)?;
@@ -581,7 +627,7 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
         manifest.counts.insert("effective_rows".into(), n);
     }
     manifest.pack_id = manifest.id_of(&site_sha);
-    let not_covered = not_covered(&inputs, &read.live, model);
+    let not_covered = not_covered(&inputs, &read.live, model, args.effective);
     manifest.warnings = not_covered.clone();
     let page = Page {
         manifest: &manifest,
@@ -601,7 +647,7 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
     said(
         args,
         settings,
-        &out_dir,
+        &shown_dir,
         read.live.users.len(),
         population.len(),
         &found,
@@ -686,15 +732,7 @@ fn manifest(
     population: &[rolecall_core::review::model::Member],
     found: &[rolecall_core::review::model::Finding],
 ) -> Manifest {
-    let root = if settings.config.is_dir() {
-        settings.config.clone()
-    } else {
-        settings
-            .config
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-    };
+    let root = crate::planning::config_root(settings);
     let config = (0..loaded.sources.len())
         .map(|i| {
             let f = loaded.sources.get(rolecall_core::diagnostic::FileId(i));
@@ -725,6 +763,7 @@ fn manifest(
         site: inputs.site.to_string(),
         as_of: inputs.as_of.to_string(),
         source: read.source.to_string(),
+        endpoint: read.taken.endpoint.clone(),
         period_from: inputs.period_from.map(|d| d.to_string()),
         model: model.as_str().to_string(),
         config_commit: crate::git::head_commit(&settings.config),
@@ -740,8 +779,34 @@ fn manifest(
 }
 
 /// What the pack does not cover, one line each.
-fn not_covered(inputs: &Inputs<'_>, live: &Live, model: Model) -> Vec<String> {
+fn not_covered(inputs: &Inputs<'_>, live: &Live, model: Model, effective: bool) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(a) = inputs.activity {
+        let later = a.last_seen.values().filter(|d| **d > inputs.today).count();
+        if later > 0 {
+            out.push(format!(
+                "The activity log has {} dated after the day the site was read ({}): such a day counts as activity.",
+                rolecall_core::plural(later, "user"),
+                inputs.today
+            ));
+        }
+    }
+    if effective {
+        let admins = live
+            .roles
+            .iter()
+            .find(|r| key(&r.name) == key(rolecall_core::config::vocab::ADMIN))
+            .map_or(0, |a| {
+                live.users
+                    .iter()
+                    .filter(|u| u.roles.contains(&a.id))
+                    .count()
+            });
+        out.push(format!(
+            "effective-access.csv leaves out the rows of the {}: Admin can do every action on every dashboard (population.csv lists them with Admin).",
+            rolecall_core::plural(admins, "Admin member")
+        ));
+    }
     if inputs.directory.is_none() {
         out.push("No directory was given (--directory): leavers and people missing from the directory are not found.".into());
     }
@@ -767,6 +832,5 @@ fn not_covered(inputs: &Inputs<'_>, live: &Live, model: Model) -> Vec<String> {
         "Access is evaluated with the {} model: the vendor does not document whether a privilege from one role and a grant from another combine.",
         model.as_str()
     ));
-    let _ = key;
     out
 }
