@@ -61,7 +61,11 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
     );
     let mut err = settings.stderr();
     for line in &proposal.left {
-        writeln!(err, "no edit: {}", settings.redact(line))?;
+        writeln!(
+            err,
+            "no edit: {}",
+            settings.redact(&rolecall_core::text::clean(line))
+        )?;
     }
     if proposal.files.is_empty() {
         let said = if proposal.left.is_empty() {
@@ -118,7 +122,11 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
     }
     let mut out = settings.stdout();
     for line in &proposal.done {
-        writeln!(out, "proposed: {}", settings.redact(line))?;
+        writeln!(
+            out,
+            "proposed: {}",
+            settings.redact(&rolecall_core::text::clean(line))
+        )?;
     }
     writeln!(
         out,
@@ -169,7 +177,11 @@ pub(crate) fn verify(args: &VerifyArgs, settings: &Settings) -> CliResult {
         } else {
             "NOT in effect"
         };
-        writeln!(out, "{mark}: {}", settings.redact(&p.text))?;
+        writeln!(
+            out,
+            "{mark}: {}",
+            settings.redact(&rolecall_core::text::clean(&p.text))
+        )?;
     }
     let revokes = proofs
         .iter()

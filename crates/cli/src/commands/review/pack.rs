@@ -508,8 +508,7 @@ fn said(
         .iter()
         .map(|(s, n)| format!("{} {}", thousands(*n as u64), s.as_str()))
         .collect();
-    writeln!(
-        settings.stdout(),
+    let line = format!(
         "wrote {}: {} users, {} population rows, {}{} (pack {id})",
         rolecall_core::text::path(out),
         thousands(users as u64),
@@ -523,7 +522,8 @@ fn said(
         } else {
             format!(" ({})", summary.join(", "))
         },
-    )?;
+    );
+    writeln!(settings.stdout(), "{}", settings.redact(&line))?;
     let worst = found.iter().map(|f| f.severity).min();
     let fail = match args.fail_on {
         FailOn::Never => false,
