@@ -218,18 +218,7 @@ fn managed(
         return None;
     }
     let pos = user.origin.pos(sources, 1)?;
-    let file = sources.path(pos.file);
-    let adds_admin = roles.iter().any(|(r, verdict)| {
-        key(r) == key(crate::config::vocab::ADMIN)
-            && *verdict != Verdict::Revoke
-            && !user.roles.contains_key(&key(r))
-    });
-    if adds_admin && !may_hold(file, true) {
-        out.left.push(format!(
-            "`{}`: keeping Admin means writing it in `{}`, which `files:` does not let give Admin; add it by hand where it may",
-            v.email,
-            crate::text::path(file)
-        ));
+    if !admin_may_go(user, v, &roles, sources.path(pos.file), may_hold, out) {
         return None;
     }
     out.done.extend(done);
@@ -243,6 +232,32 @@ fn managed(
             last: None,
         },
     ))
+}
+
+/// Whether an edit that adds Admin to `user`'s entry may be made in its
+/// file (`files:`); if not, it is left for a person, said why.
+fn admin_may_go(
+    user: &crate::config::model::User,
+    v: &UserVerdicts,
+    roles: &[&(String, Verdict)],
+    file: &std::path::Path,
+    may_hold: MayHold<'_>,
+    out: &mut Proposal,
+) -> bool {
+    let adds_admin = roles.iter().any(|(r, verdict)| {
+        key(r) == key(crate::config::vocab::ADMIN)
+            && *verdict != Verdict::Revoke
+            && !user.roles.contains_key(&key(r))
+    });
+    if adds_admin && !may_hold(file, true) {
+        out.left.push(format!(
+            "`{}`: keeping Admin means writing it in `{}`, which `files:` does not let give Admin; add it by hand where it may",
+            v.email,
+            crate::text::path(file)
+        ));
+        return false;
+    }
+    true
 }
 
 /// A user the config does not list, adopted with the roles they keep (and

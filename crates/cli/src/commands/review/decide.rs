@@ -79,7 +79,38 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
         writeln!(settings.stdout(), "{said}")?;
         return Ok(exit::OK);
     }
-    // The edited config must load, or nothing is written.
+    loads_edited(&loaded, &proposal)?;
+    for (path, text) in &proposal.files {
+        let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
+        let text = if bom {
+            format!("\u{feff}{text}")
+        } else {
+            text.clone()
+        };
+        crate::fsio::write_file(path, &text, "the config")?;
+    }
+    let mut out = settings.stdout();
+    for line in &proposal.done {
+        writeln!(
+            out,
+            "proposed: {}",
+            settings.redact(&rolecall_core::text::clean(line))
+        )?;
+    }
+    writeln!(
+        out,
+        "wrote {}: review the diff, open a pull request, and plan it with `rolecall plan --pack {}`",
+        rolecall_core::plural(proposal.files.len(), "config file"),
+        rolecall_core::text::path(&args.dir)
+    )?;
+    Ok(exit::OK)
+}
+
+/// The edited config must load, or nothing is written.
+fn loads_edited(
+    loaded: &rolecall_core::config::load::Loaded,
+    proposal: &rolecall_core::adopt::propose::Proposal,
+) -> CliResult<()> {
     let texts: Vec<(std::path::PathBuf, String)> = (0..loaded.sources.len())
         .map(|i| {
             let f = loaded.sources.get(rolecall_core::diagnostic::FileId(i));
@@ -111,30 +142,7 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
         ))
         .with_hint("make the listed changes by hand"));
     }
-    for (path, text) in &proposal.files {
-        let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
-        let text = if bom {
-            format!("\u{feff}{text}")
-        } else {
-            text.clone()
-        };
-        crate::fsio::write_file(path, &text, "the config")?;
-    }
-    let mut out = settings.stdout();
-    for line in &proposal.done {
-        writeln!(
-            out,
-            "proposed: {}",
-            settings.redact(&rolecall_core::text::clean(line))
-        )?;
-    }
-    writeln!(
-        out,
-        "wrote {}: review the diff, open a pull request, and plan it with `rolecall plan --pack {}`",
-        rolecall_core::plural(proposal.files.len(), "config file"),
-        rolecall_core::text::path(&args.dir)
-    )?;
-    Ok(exit::OK)
+    Ok(())
 }
 
 pub(crate) fn verify(args: &VerifyArgs, settings: &Settings) -> CliResult {

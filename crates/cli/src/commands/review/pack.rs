@@ -535,17 +535,9 @@ fn said(
     Ok(if fail { exit::CHANGES } else { exit::OK })
 }
 
-pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
-    if args.print_activity_sql {
-        settings.stdout().write_all(ACTIVITY_SQL.as_bytes())?;
-        return Ok(exit::OK);
-    }
-    let loaded = crate::planning::load_config_at(settings, &settings.config)?;
-    let desired = &loaded.desired;
-    let review = &desired.review;
-    let outside = outside(args, settings)?;
-    let period_from = outside.period_from;
-    let read = read_site(args, settings, &desired.site)?;
+/// The day the site was read ("today" for every rule), after which
+/// neither the period nor the activity log may start.
+fn day_read(read: &Read, outside: &Outside) -> CliResult<Date> {
     let today = Date::parse(read.taken.at.get(..10).unwrap_or_default()).map_err(|_| {
         CliError::msg(format!(
             "the snapshot's `taken.at` is not a time: `{}`",
@@ -568,6 +560,21 @@ pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
             .with_hint("give a day on or before the site's"));
         }
     }
+    Ok(today)
+}
+
+pub(crate) fn run(args: &PackArgs, settings: &Settings) -> CliResult {
+    if args.print_activity_sql {
+        settings.stdout().write_all(ACTIVITY_SQL.as_bytes())?;
+        return Ok(exit::OK);
+    }
+    let loaded = crate::planning::load_config_at(settings, &settings.config)?;
+    let desired = &loaded.desired;
+    let review = &desired.review;
+    let outside = outside(args, settings)?;
+    let period_from = outside.period_from;
+    let read = read_site(args, settings, &desired.site)?;
+    let today = day_read(&read, &outside)?;
     let (shown_dir, out_dir) = destination(args, settings, &desired.site, today)?;
     // Written out before the review is computed: its JSON tree is the
     // largest thing the pack builds, and is gone before the rest is made.
