@@ -72,3 +72,20 @@ pub(crate) fn write_file(path: &Path, text: &str, what: &str) -> CliResult<()> {
         .map_err(|e| CliError::msg(format!("cannot write {what} to `{}`: {e}", path.display())))
         .hint("check that the directory exists and is writable")
 }
+
+/// Config files edited (`drift --write-config`, `review propose`), each
+/// written whole; a byte-order mark a file had (loading drops it) is kept.
+pub(crate) fn write_config_files(
+    files: &std::collections::BTreeMap<std::path::PathBuf, String>,
+) -> CliResult<()> {
+    for (path, text) in files {
+        let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
+        let text = if bom {
+            format!("\u{feff}{text}")
+        } else {
+            text.clone()
+        };
+        write_file(path, &text, "the config")?;
+    }
+    Ok(())
+}

@@ -186,16 +186,7 @@ fn write_config(
         return Ok(());
     }
     check_accepted(settings, loaded, live, plan, &accepted)?;
-    for (path, text) in &accepted.files {
-        // A byte-order mark the file had (loading drops it) is kept.
-        let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
-        let text = if bom {
-            format!("\u{feff}{text}")
-        } else {
-            text.clone()
-        };
-        crate::fsio::write_file(path, &text, "the config")?;
-    }
+    crate::fsio::write_config_files(&accepted.files)?;
     for line in &accepted.accepted {
         writeln!(err, "accepted: {line}")?;
     }

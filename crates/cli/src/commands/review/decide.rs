@@ -80,15 +80,7 @@ pub(crate) fn propose(args: &CheckArgs, settings: &Settings) -> CliResult {
         return Ok(exit::OK);
     }
     loads_edited(&loaded, &proposal)?;
-    for (path, text) in &proposal.files {
-        let bom = std::fs::read(path).is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf"));
-        let text = if bom {
-            format!("\u{feff}{text}")
-        } else {
-            text.clone()
-        };
-        crate::fsio::write_file(path, &text, "the config")?;
-    }
+    crate::fsio::write_config_files(&proposal.files)?;
     let mut out = settings.stdout();
     for line in &proposal.done {
         writeln!(
