@@ -2,7 +2,7 @@
 //! Data query's result) and an HR or identity-provider directory. A bad row
 //! is an error at its line, never skipped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::config::date::Date;
 use crate::config::vocab::key;
@@ -88,54 +88,85 @@ pub struct Activity {
     pub rows: u64,
 }
 
-/// Reads `email,last_seen[,dashboard_id]`.
-pub fn read_activity(text: &str) -> Result<Activity, InputError> {
+/// One row of an input CSV: its line, and its cells in the order the
+/// columns were asked for (empty when an optional column is missing).
+struct Row<'r> {
+    line: u64,
+    cells: Vec<&'r str>,
+}
+
+/// Walks an input CSV whose first column is an email: the header checked
+/// (`required` then `optional` columns, `example` for the hint), each row's
+/// email checked (`whose` says whose it is), then `each` called. Returns
+/// which optional columns the header has.
+fn each_row(
+    text: &str,
+    required: &[&str],
+    optional: &[&str],
+    example: &str,
+    whose: &str,
+    mut each: impl FnMut(&Row<'_>) -> Result<(), InputError>,
+) -> Result<Vec<bool>, InputError> {
     let mut rdr = reader(text);
     let headers = rdr
         .headers()
         .map_err(|e| error(1, e.to_string(), "save the file as CSV (UTF-8)"))?
         .clone();
-    let cols = columns(
-        &headers,
-        &["email", "last_seen"],
-        &["dashboard_id"],
-        "email,last_seen[,dashboard_id]",
-    )?;
-    let mut out = Activity {
-        per_dashboard: cols[2].is_some(),
-        ..Activity::default()
-    };
+    let cols = columns(&headers, required, optional, example)?;
     for (i, record) in rdr.records().enumerate() {
         let line = i as u64 + 2;
         let record = record.map_err(|e| error(line, e.to_string(), "save the file as CSV"))?;
-        let email = cell(&record, cols[0]);
-        if !crate::config::vocab::is_email(email) {
-            return Err(error(
-                line,
-                format!("`{}` is not an email address", crate::text::clean(email)),
-                "the first column is the user's email",
-            ));
-        }
-        let seen = cell(&record, cols[1]);
-        let Some(date) = day(seen) else {
-            return Err(error(
-                line,
-                format!("`{}` is not a day", crate::text::clean(seen)),
-                "write `YYYY-MM-DD` or an RFC 3339 time such as `2026-11-30T08:15:00Z`",
-            ));
+        let row = Row {
+            line,
+            cells: cols.iter().map(|c| cell(&record, *c)).collect(),
         };
-        let email = key(email);
-        let last = out.last_seen.entry(email.clone()).or_insert(date);
-        *last = (*last).max(date);
-        let dashboard = cell(&record, cols[2]);
-        if !dashboard.is_empty() {
-            let last = (out.dashboards.entry(email).or_default())
-                .entry(dashboard.to_string())
-                .or_insert(date);
-            *last = (*last).max(date);
+        if !crate::config::vocab::is_email(row.cells[0]) {
+            return Err(error(
+                line,
+                format!(
+                    "`{}` is not an email address",
+                    crate::text::clean(row.cells[0])
+                ),
+                format!("the first column is {whose} email"),
+            ));
         }
-        out.rows += 1;
+        each(&row)?;
     }
+    Ok(cols[required.len()..].iter().map(Option::is_some).collect())
+}
+
+/// Reads `email,last_seen[,dashboard_id]`.
+pub fn read_activity(text: &str) -> Result<Activity, InputError> {
+    let mut out = Activity::default();
+    let present = each_row(
+        text,
+        &["email", "last_seen"],
+        &["dashboard_id"],
+        "email,last_seen[,dashboard_id]",
+        "the user's",
+        |row| {
+            let (email, seen, dashboard) = (row.cells[0], row.cells[1], row.cells[2]);
+            let Some(date) = day(seen) else {
+                return Err(error(
+                    row.line,
+                    format!("`{}` is not a day", crate::text::clean(seen)),
+                    "write `YYYY-MM-DD` or an RFC 3339 time such as `2026-11-30T08:15:00Z`",
+                ));
+            };
+            let email = key(email);
+            let last = out.last_seen.entry(email.clone()).or_insert(date);
+            *last = (*last).max(date);
+            if !dashboard.is_empty() {
+                let last = (out.dashboards.entry(email).or_default())
+                    .entry(dashboard.to_string())
+                    .or_insert(date);
+                *last = (*last).max(date);
+            }
+            out.rows += 1;
+            Ok(())
+        },
+    )?;
+    out.per_dashboard = present[0];
     Ok(out)
 }
 
@@ -201,69 +232,51 @@ pub struct Directory {
 /// Reads `email,status[,left_on]`; a word it does not know is an error at
 /// its line, as is an email given twice.
 pub fn read_directory(text: &str) -> Result<Directory, InputError> {
-    let mut rdr = reader(text);
-    let headers = rdr
-        .headers()
-        .map_err(|e| error(1, e.to_string(), "save the file as CSV (UTF-8)"))?
-        .clone();
-    let cols = columns(
-        &headers,
+    let mut out = Directory::default();
+    each_row(
+        text,
         &["email", "status"],
         &["left_on"],
         "email,status[,left_on]",
-    )?;
-    let mut out = Directory::default();
-    let mut seen: HashSet<String> = HashSet::new();
-    for (i, record) in rdr.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = record.map_err(|e| error(line, e.to_string(), "save the file as CSV"))?;
-        let email = cell(&record, cols[0]);
-        if !crate::config::vocab::is_email(email) {
-            return Err(error(
-                line,
-                format!("`{}` is not an email address", crate::text::clean(email)),
-                "the first column is the person's email",
-            ));
-        }
-        let word = cell(&record, cols[1]);
-        let Some(status) = Status::of_word(word) else {
-            return Err(error(
-                line,
-                format!(
-                    "`{}` is not a status rolecall knows",
-                    crate::text::clean(word)
-                ),
-                format!("the statuses are: {STATUS_WORDS}"),
-            ));
-        };
-        let left = cell(&record, cols[2]);
-        let left_on = if left.is_empty() {
-            None
-        } else {
-            Some(day(left).ok_or_else(|| {
-                error(
+        "the person's",
+        |row| {
+            let (email, word, left, line) = (row.cells[0], row.cells[1], row.cells[2], row.line);
+            let Some(status) = Status::of_word(word) else {
+                return Err(error(
                     line,
-                    format!("`{}` is not a day", crate::text::clean(left)),
-                    "write `left_on` as `YYYY-MM-DD`, or leave it empty",
-                )
-            })?)
-        };
-        if !seen.insert(key(email)) {
-            return Err(error(
-                line,
-                format!("`{}` is given twice", crate::text::clean(email)),
-                "give each person once",
-            ));
-        }
-        out.people.insert(
-            key(email),
-            Person {
+                    format!(
+                        "`{}` is not a status rolecall knows",
+                        crate::text::clean(word)
+                    ),
+                    format!("the statuses are: {STATUS_WORDS}"),
+                ));
+            };
+            let left_on = match left {
+                "" => None,
+                _ => Some(day(left).ok_or_else(|| {
+                    error(
+                        line,
+                        format!("`{}` is not a day", crate::text::clean(left)),
+                        "write `left_on` as `YYYY-MM-DD`, or leave it empty",
+                    )
+                })?),
+            };
+            if out.people.contains_key(&key(email)) {
+                return Err(error(
+                    line,
+                    format!("`{}` is given twice", crate::text::clean(email)),
+                    "give each person once",
+                ));
+            }
+            let person = Person {
                 status,
                 left_on,
                 line,
-            },
-        );
-    }
+            };
+            out.people.insert(key(email), person);
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
