@@ -235,27 +235,42 @@ fn seen(
         .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
         .collect();
     paths.sort();
+    let unreadable = |path: &Path, e: &dyn std::fmt::Display| {
+        CliError::msg(format!(
+            "`{}` is not a snapshot rolecall can read: {e}",
+            rolecall_core::text::path(path)
+        ))
+        .with_hint("--snapshots takes the directory of the snapshots `drift --snapshot-out` wrote")
+    };
+    /// What the first pass reads of a snapshot: whose, and when.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        site: String,
+        taken: Option<When>,
+    }
+    #[derive(serde::Deserialize)]
+    struct When {
+        at: String,
+    }
+    // First pass: which snapshots are of the period, in the order taken,
+    // without building any site.
     let mut dated = Vec::new();
     for path in paths {
         let text =
             crate::fsio::read_bounded(&path, settings.max_snapshot_size, "`--max-snapshot-size`")?;
-        let recorded = rolecall_engine::read_snapshot(&text).map_err(|e| {
-            CliError::msg(format!(
-                "`{}` is not a snapshot rolecall can read: {e}",
-                rolecall_core::text::path(&path)
-            ))
-            .with_hint(
-                "--snapshots takes the directory of the snapshots `drift --snapshot-out` wrote",
-            )
-        })?;
-        if recorded.site != site {
+        let head: Head = serde_json::from_str(&text).map_err(|e| unreadable(&path, &e))?;
+        if head.site != site {
             return Err(CliError::msg(format!(
                 "`{}` is a snapshot of `{}`, not of `{site}`",
                 rolecall_core::text::path(&path),
-                rolecall_core::text::clean(&recorded.site)
+                rolecall_core::text::clean(&head.site)
             )));
         }
-        let day = Date::parse(recorded.taken.at.get(..10).unwrap_or_default()).ok();
+        let at = head
+            .taken
+            .ok_or_else(|| unreadable(&path, &rolecall_engine::SnapshotError::Untaken))?
+            .at;
+        let day = Date::parse(at.get(..10).unwrap_or_default()).ok();
         if from.is_some_and(|f| day.is_some_and(|d| d < f)) {
             continue;
         }
@@ -263,25 +278,20 @@ fn seen(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        dated.push((
-            recorded.taken.at.clone(),
-            name,
-            files::sha256(text.as_bytes()),
-            path,
-        ));
+        dated.push((at, name, files::sha256(text.as_bytes()), path));
     }
     dated.sort();
     let mut out = Seen::default();
     let mut inputs = Vec::new();
-    // Read again one at a time: never two sites in memory.
+    // Then each read whole (its checksum verified), one at a time: never
+    // two sites in memory.
     for (at, name, sha, path) in dated {
         let text =
             crate::fsio::read_bounded(&path, settings.max_snapshot_size, "`--max-snapshot-size`")?;
         if files::sha256(text.as_bytes()) != sha {
             return Err(CliError::msg(format!("`{name}` changed while it was read")));
         }
-        let recorded =
-            rolecall_engine::read_snapshot(&text).map_err(|e| CliError::msg(e.to_string()))?;
+        let recorded = rolecall_engine::read_snapshot(&text).map_err(|e| unreadable(&path, &e))?;
         out.add(&at, &recorded.live);
         inputs.push(Input {
             name,
