@@ -88,6 +88,28 @@ pub fn transcript(output: &Output) -> String {
     )
 }
 
+/// Which output a text is looked for in.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// The output holds `text`; else the whole transcript is shown.
+pub fn says(output: &std::process::Output, stream: Stream, text: &str) {
+    let said = match stream {
+        Stream::Stdout => &output.stdout,
+        Stream::Stderr => &output.stderr,
+    };
+    assert!(
+        String::from_utf8_lossy(said).contains(text),
+        "expected {text:?} in:\n{}",
+        transcript(output)
+    );
+}
+
 /// An emulator seeded with the small-team example's site, taking `key`.
 pub fn small_team_site(key: &str) -> periscope_emulator::Emulator {
     let seed =

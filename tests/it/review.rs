@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 use crate::lifecycle::{KEY, expect};
-use crate::{git, transcript};
+use crate::{Stream, git, says, transcript};
 
 /// The site: nine users, Admin, Analyst (Sales, Ops), Finance (Ledger).
 /// `tom_admin`: tom holds Admin too (one nightly snapshot).
@@ -358,7 +358,7 @@ fn a_pack_finds_exactly_the_known_findings_and_is_the_same_twice() {
     // directory that is not empty is refused, and leaves it as it was.
     let refused = pack(d, "pack1", &[]);
     expect(&refused, 1, "pack into a full directory");
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    says(&refused, Stream::Stderr, "--force");
     expect(
         &pack(d, "pack3", &["--fail-on", "critical"]),
         2,
@@ -474,11 +474,10 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     // Nothing decided: exit 2, each row at its line.
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 2, "check of an empty sheet");
-    assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains("decisions.csv:2: `admin@acme.com` / `Admin` is not decided"),
-        "{}",
-        transcript(&o)
+    says(
+        &o,
+        Stream::Stderr,
+        "decisions.csv:2: `admin@acme.com` / `Admin` is not decided",
     );
 
     // Rules broken: each at its line.
@@ -540,7 +539,7 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     .unwrap();
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 1, "check of an edited pack");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("the pack was edited: `population.csv`"));
+    says(&o, Stream::Stderr, "the pack was edited: `population.csv`");
     std::fs::write(&population, original).unwrap();
     // ... or taken out of pack.json's list, or a list that points outside.
     let manifest_path = p.join("pack.json");
@@ -556,11 +555,7 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
         std::fs::write(&manifest_path, m.to_string()).unwrap();
         let o = run(&["review", "check", "reviews/q4"]);
         expect(&o, 1, edit);
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("the pack was edited"),
-            "{}",
-            transcript(&o)
-        );
+        says(&o, Stream::Stderr, "the pack was edited");
     }
     std::fs::write(&manifest_path, manifest_text).unwrap();
 
@@ -575,11 +570,10 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     });
     let o = run(&["review", "check", "reviews/q4"]);
     expect(&o, 0, "check of a complete sheet");
-    assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .contains("11 rows read: 7 keep, 3 revoke, 1 exception; 0 undecided; complete"),
-        "{}",
-        transcript(&o)
+    says(
+        &o,
+        Stream::Stdout,
+        "11 rows read: 7 keep, 3 revoke, 1 exception; 0 undecided; complete",
     );
     let o = run(&["review", "propose", "reviews/q4"]);
     expect(&o, 0, "propose");
@@ -590,30 +584,21 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
         config.contains("ghost@acme.com"),
         "ghost is adopted: {config}"
     );
-    assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains("`sid@acme.com`: `Finance` is not in the config: the next plan revokes it"),
-        "{}",
-        transcript(&o)
+    says(
+        &o,
+        Stream::Stderr,
+        "`sid@acme.com`: `Finance` is not in the config: the next plan revokes it",
     );
     // Everything but the edited entries is as it was.
     assert!(config.starts_with(SETTINGS));
 
     let o = run(&["plan", "--pack", "reviews/q4"]);
     expect(&o, 0, "plan --pack");
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("3 of 3 revokes in this plan"),
-        "{}",
-        transcript(&o)
-    );
+    says(&o, Stream::Stdout, "3 of 3 revokes in this plan");
     expect(&run(&["apply", "--auto-approve"]), 0, "apply");
     let o = run(&["review", "verify", "reviews/q4"]);
     expect(&o, 0, "verify");
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("4 of 4 decisions in effect"),
-        "{}",
-        transcript(&o)
-    );
+    says(&o, Stream::Stdout, "4 of 4 decisions in effect");
 
     // Admin given back to sam by hand: verify names it.
     let answer = crate::http_site(
@@ -627,11 +612,10 @@ fn check_propose_plan_apply_verify_and_a_grant_re_added_by_hand() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let o = run(&["review", "verify", "reviews/q4"]);
     expect(&o, 2, "verify after a grant by hand");
-    assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .contains("NOT in effect: `sam@acme.com` / `Admin`: revoked on line"),
-        "{}",
-        transcript(&o)
+    says(
+        &o,
+        Stream::Stdout,
+        "NOT in effect: `sam@acme.com` / `Admin`: revoked on line",
     );
 }
 
@@ -736,11 +720,7 @@ fn validate_warns_before_a_review_is_due_and_drift_reports_it_overdue() {
     let validate = |today: &str| rolecall(d, &["validate"], Some(today));
     let o = validate("2026-10-01");
     expect(&o, 0, "validate with no pack");
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("no review pack under"),
-        "{}",
-        transcript(&o)
-    );
+    says(&o, Stream::Stderr, "no review pack under");
     std::fs::create_dir_all(d.join("reviews/2026-q3")).unwrap();
     std::fs::write(
         d.join("reviews/2026-q3/pack.json"),
@@ -755,11 +735,10 @@ fn validate_warns_before_a_review_is_due_and_drift_reports_it_overdue() {
         transcript(&far)
     );
     let near = validate("2026-09-20");
-    assert!(
-        String::from_utf8_lossy(&near.stderr)
-            .contains("the access review is due on 2026-09-29 (in 9 days)"),
-        "{}",
-        transcript(&near)
+    says(
+        &near,
+        Stream::Stderr,
+        "the access review is due on 2026-09-29 (in 9 days)",
     );
     let drift = |today: &str| {
         Command::new(env!("CARGO_BIN_EXE_rolecall"))
@@ -782,11 +761,10 @@ fn validate_warns_before_a_review_is_due_and_drift_reports_it_overdue() {
     );
     let late = drift("2026-10-05");
     expect(&late, 2, "drift past the due day");
-    assert!(
-        String::from_utf8_lossy(&late.stdout)
-            .contains("review-overdue (high): the access review was due on 2026-09-29"),
-        "{}",
-        transcript(&late)
+    says(
+        &late,
+        Stream::Stdout,
+        "review-overdue (high): the access review was due on 2026-09-29",
     );
 }
 
@@ -832,11 +810,10 @@ fn a_revoke_of_a_name_kept_from_being_a_formula_is_verified_by_its_real_name() {
         Some("2026-10-03"),
     );
     expect(&verify, 2, "verify while the site still grants it");
-    assert!(
-        String::from_utf8_lossy(&verify.stdout)
-            .contains("NOT in effect: `dora@acme.com` / `-Contractors`"),
-        "{}",
-        transcript(&verify)
+    says(
+        &verify,
+        Stream::Stdout,
+        "NOT in effect: `dora@acme.com` / `-Contractors`",
     );
     // A snapshot from before the pack proves nothing.
     let old = d.join("nightly/2026-09-11.json");
@@ -854,21 +831,17 @@ fn a_revoke_of_a_name_kept_from_being_a_formula_is_verified_by_its_real_name() {
         Some("2026-10-03"),
     );
     expect(&o, 1, "verify from an older snapshot");
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("before the pack"),
-        "{}",
-        transcript(&o)
-    );
+    says(&o, Stream::Stderr, "before the pack");
     // pack.json's settings edited (a cycle of ten years): the id no longer fits.
     let path = d.join("pk/pack.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("\"every\": 90", "\"every\": 3650")).unwrap();
     let o = rolecall(d, &["review", "check", "pk"], Some("2026-10-03"));
     expect(&o, 1, "check of a pack.json edited");
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("not what its `pack_id` was derived from"),
-        "{}",
-        transcript(&o)
+    says(
+        &o,
+        Stream::Stderr,
+        "not what its `pack_id` was derived from",
     );
 }
 

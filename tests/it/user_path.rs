@@ -6,32 +6,12 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::lifecycle::{KEY, config, expect, kept_intact, role, run, site};
-use crate::transcript;
+use crate::{Stream, says, transcript};
 
 fn hand_written() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rolecall.yaml"), config("acme")).unwrap();
     dir
-}
-
-/// Which output a text is looked for in.
-#[derive(Clone, Copy)]
-enum Stream {
-    Stdout,
-    Stderr,
-}
-
-/// The output holds `text`; else the whole transcript is shown.
-fn says(output: &std::process::Output, stream: Stream, text: &str) {
-    let said = match stream {
-        Stream::Stdout => &output.stdout,
-        Stream::Stderr => &output.stderr,
-    };
-    assert!(
-        String::from_utf8_lossy(said).contains(text),
-        "expected {text:?} in:\n{}",
-        transcript(output)
-    );
 }
 
 fn read_lock(path: &Path) -> Value {
